@@ -1,0 +1,121 @@
+// Command canscope inspects, diffs, rehearses and repairs Internet Computer
+// canister snapshots offline. Without arguments it opens the terminal UI;
+// the subcommands are the scriptable CLI described in README.md.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes of the CLI contract: CI jobs gate real upgrades on them.
+const (
+	exitOK      = 0
+	exitError   = 1 // usage or input error
+	exitTrapped = 3 // the canister trapped or rejected
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// app holds what every command shares: the global flags and the output
+// streams. Commands receive it instead of reaching for globals.
+type app struct {
+	storeFlag string
+	stdout    io.Writer
+	stderr    io.Writer
+	getenv    func(string) string
+}
+
+// storeDir resolves the store location: --store, then $CANSCOPE_STORE, then
+// $XDG_DATA_HOME/canscope, then ~/.local/share/canscope.
+func (a *app) storeDir() (string, error) {
+	if a.storeFlag != "" {
+		return a.storeFlag, nil
+	}
+	if d := a.getenv("CANSCOPE_STORE"); d != "" {
+		return d, nil
+	}
+	if d := a.getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "canscope"), nil
+	}
+	home := a.getenv("HOME")
+	if home == "" {
+		return "", errors.New("no store location: pass --store DIR or set CANSCOPE_STORE")
+	}
+	return filepath.Join(home, ".local", "share", "canscope"), nil
+}
+
+// statusError carries a non-default exit code (3 for a trapped canister)
+// after the command has printed its result.
+type statusError struct {
+	code int
+	err  error
+}
+
+func (e *statusError) Error() string { return e.err.Error() }
+func (e *statusError) Unwrap() error { return e.err }
+
+// run executes the CLI and returns the process exit code. It never panics
+// on bad input: every error becomes one line on stderr.
+func run(args []string, stdout, stderr io.Writer) (code int) {
+	a := &app{stdout: stdout, stderr: stderr, getenv: os.Getenv}
+	root := newRootCmd(a)
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(stderr, "canscope: internal error: %v (please report this)\n", r)
+			code = exitError
+		}
+	}()
+	err := root.Execute()
+	if err == nil {
+		return exitOK
+	}
+	var se *statusError
+	if errors.As(err, &se) {
+		if se.err != nil && se.err.Error() != "" {
+			fmt.Fprintf(stderr, "canscope: %s\n", oneLine(se.err.Error()))
+		}
+		return se.code
+	}
+	fmt.Fprintf(stderr, "canscope: %s\n", oneLine(err.Error()))
+	return exitError
+}
+
+// oneLine folds a multi-line error into one line, as the CLI contract asks.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
+}
+
+func newRootCmd(a *app) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "canscope",
+		Short:         "Inspect, diff, rehearse and repair Internet Computer canister snapshots",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return errors.New("the terminal UI is not built yet; run `canscope --help` for the commands")
+		},
+	}
+	root.PersistentFlags().StringVar(&a.storeFlag, "store", "", "snapshot store directory (default $CANSCOPE_STORE, else $XDG_DATA_HOME/canscope)")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return fmt.Errorf("%w (see --help)", err)
+	})
+	for _, mk := range []func(*app) *cobra.Command{
+		// Each capability adds its constructors here.
+	} {
+		root.AddCommand(mk(a))
+	}
+	return root
+}

@@ -1,0 +1,28 @@
+package main
+
+import (
+	"os"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// TestMain lets testscript run the real canscope entry point as a command
+// inside scripts, so the CLI is tested end to end, exit codes included.
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"canscope": func() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) },
+	})
+}
+
+// TestScripts runs every testdata/script/*.txtar: each is one operator
+// session against a fresh store in $WORK.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/script",
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("CANSCOPE_STORE", env.WorkDir+"/store")
+			return nil
+		},
+	})
+}
