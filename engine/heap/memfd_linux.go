@@ -1,0 +1,269 @@
+package heap
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// memfd is the Linux backend. The committed heap is a sparse memfd; the
+// working memory maps it MAP_PRIVATE, so guest writes become private
+// copy-on-write pages while the memfd keeps the committed bytes. The
+// private pages are the dirty pages: PAGEMAP_SCAN (or /proc/self/pagemap)
+// reports them as present and not file-backed. Commit writes them into the
+// memfd; both commit and rollback then drop them with MADV_DONTNEED, after
+// which the mapping reads the memfd again.
+type memfd struct {
+	fd      int
+	pagemap *os.File
+	scan    bool // PAGEMAP_SCAN works; else read pagemap entries
+	regions []pageRegion
+	entries []byte
+}
+
+func newBackend() backend { return &memfd{fd: -1} }
+
+func (m *memfd) reserve(max uint64) ([]byte, error) {
+	fd, err := unix.MemfdCreate("canscope-heap", unix.MFD_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("memfd_create: %w", err)
+	}
+	// A sparse file as long as the reservation: every page of the mapping
+	// is backed (no SIGBUS past EOF) and reads zero until written.
+	if err := unix.Ftruncate(fd, int64(max)); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("size memfd: %w", err)
+	}
+	mem, err := unix.Mmap(fd, 0, int(max), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_NORESERVE)
+	if err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("map memfd: %w", err)
+	}
+	pm, err := os.Open("/proc/self/pagemap")
+	if err != nil {
+		unix.Munmap(mem)
+		unix.Close(fd)
+		return nil, fmt.Errorf("open pagemap: %w", err)
+	}
+	m.fd, m.pagemap = fd, pm
+	m.scan = m.probeScan(mem)
+	return mem, nil
+}
+
+// PAGEMAP_SCAN ioctl (Linux 6.7+), from include/uapi/linux/fs.h.
+const (
+	pageIsFile     = 1 << 2
+	pageIsPresent  = 1 << 3
+	pageIsPFNZero  = 1 << 5
+	pagemapScanReq = 0xC0606610 // _IOWR('f', 16, struct pm_scan_arg)
+)
+
+type pmScanArg struct {
+	size, flags, start, end, walkEnd, vec, vecLen, maxPages       uint64
+	categoryInverted, categoryMask, categoryAnyofMask, returnMask uint64
+}
+
+type pageRegion struct{ start, end, categories uint64 }
+
+// probeScan reports whether PAGEMAP_SCAN is available.
+func (m *memfd) probeScan(mem []byte) bool {
+	_, err := m.scanDirty(mem[:OSPageSize], nil)
+	return err == nil
+}
+
+// scanDirty lists private (written) pages with PAGEMAP_SCAN: present, not
+// file-backed and not the shared zero page.
+func (m *memfd) scanDirty(mem []byte, out []uint32) ([]uint32, error) {
+	if len(mem) == 0 {
+		return out, nil
+	}
+	if m.regions == nil {
+		m.regions = make([]pageRegion, 512)
+	}
+	base := uint64(uintptr(unsafe.Pointer(unsafe.SliceData(mem))))
+	end := base + uint64(len(mem))
+	for start := base; start < end; {
+		arg := pmScanArg{
+			start:            start,
+			end:              end,
+			vec:              uint64(uintptr(unsafe.Pointer(&m.regions[0]))),
+			vecLen:           uint64(len(m.regions)),
+			categoryInverted: pageIsFile | pageIsPFNZero,
+			categoryMask:     pageIsPresent | pageIsFile | pageIsPFNZero,
+			returnMask:       pageIsPresent,
+		}
+		arg.size = uint64(unsafe.Sizeof(arg))
+		n, _, errno := unix.Syscall(unix.SYS_IOCTL, m.pagemap.Fd(), pagemapScanReq, uintptr(unsafe.Pointer(&arg)))
+		runtime.KeepAlive(m.regions)
+		if errno != 0 {
+			return out, fmt.Errorf("PAGEMAP_SCAN: %w", errno)
+		}
+		for _, r := range m.regions[:n] {
+			for a := r.start; a < r.end; a += OSPageSize {
+				out = append(out, uint32((a-base)/OSPageSize))
+			}
+		}
+		// The kernel's resume position (walk_end) can be stale when it
+		// restarts a walk internally: a short result means the walk is
+		// done, a full one continues after the last run.
+		if int(n) < len(m.regions) {
+			break
+		}
+		start = m.regions[n-1].end
+	}
+	return out, nil
+}
+
+// Bits of a /proc/self/pagemap entry.
+const (
+	pmPresent = 1 << 63
+	pmFile    = 1 << 61
+)
+
+// readDirty lists private pages by reading one pagemap entry per page:
+// slower than scanDirty because it visits every page of the range.
+func (m *memfd) readDirty(mem []byte, out []uint32) ([]uint32, error) {
+	const chunk = 8192 // entries per read
+	if m.entries == nil {
+		m.entries = make([]byte, chunk*8)
+	}
+	base := uint64(uintptr(unsafe.Pointer(unsafe.SliceData(mem))))
+	pages := uint64(len(mem)) / OSPageSize
+	for first := uint64(0); first < pages; first += chunk {
+		n := min(chunk, pages-first)
+		buf := m.entries[:n*8]
+		if _, err := m.pagemap.ReadAt(buf, int64((base/OSPageSize+first)*8)); err != nil {
+			return out, fmt.Errorf("read pagemap: %w", err)
+		}
+		for i := uint64(0); i < n; i++ {
+			e := uint64(buf[i*8]) | uint64(buf[i*8+1])<<8 | uint64(buf[i*8+2])<<16 | uint64(buf[i*8+3])<<24 |
+				uint64(buf[i*8+4])<<32 | uint64(buf[i*8+5])<<40 | uint64(buf[i*8+6])<<48 | uint64(buf[i*8+7])<<56
+			if e&pmPresent != 0 && e&pmFile == 0 {
+				out = append(out, uint32(first+i))
+			}
+		}
+	}
+	return out, nil
+}
+
+func (m *memfd) dirty(mem []byte, size uint64, out []uint32) ([]uint32, error) {
+	if m.scan {
+		return m.scanDirty(mem[:size], out)
+	}
+	return m.readDirty(mem[:size], out)
+}
+
+func (m *memfd) commit(mem []byte, size uint64, pages []uint32) error {
+	for i := 0; i < len(pages); {
+		// Write runs of consecutive pages with one pwrite each.
+		j := i + 1
+		for j < len(pages) && pages[j] == pages[j-1]+1 {
+			j++
+		}
+		off := uint64(pages[i]) * OSPageSize
+		end := (uint64(pages[j-1]) + 1) * OSPageSize
+		if err := pwriteAll(m.fd, mem[off:end], off); err != nil {
+			return err
+		}
+		i = j
+	}
+	return m.drop(mem, size)
+}
+
+func (m *memfd) discard(mem []byte, size uint64, _ []uint32) error {
+	return m.drop(mem, size)
+}
+
+// drop discards the private pages and the page table entries of
+// mem[:size], so the next access reads the memfd and the next scan walks
+// an empty range.
+func (m *memfd) drop(mem []byte, size uint64) error {
+	if size == 0 {
+		return nil
+	}
+	if err := unix.Madvise(mem[:size], unix.MADV_DONTNEED); err != nil {
+		return fmt.Errorf("madvise: %w", err)
+	}
+	return nil
+}
+
+func (m *memfd) readCommitted(p []byte, off uint64) error {
+	for len(p) > 0 {
+		n, err := unix.Pread(m.fd, p, int64(off))
+		if err != nil {
+			return fmt.Errorf("pread memfd: %w", err)
+		}
+		if n == 0 {
+			return errors.New("pread memfd: unexpected end of file")
+		}
+		p, off = p[n:], off+uint64(n)
+	}
+	return nil
+}
+
+func (m *memfd) writeCommitted(mem []byte, p []byte, off uint64) error {
+	if err := pwriteAll(m.fd, p, off); err != nil {
+		return err
+	}
+	// Drop any page the mapping still holds for this range.
+	return m.drop(mem[off:], uint64(len(p)))
+}
+
+func (m *memfd) zeroFrom(mem []byte, off uint64) error {
+	length := int64(len(mem)) - int64(off)
+	if length <= 0 {
+		return nil
+	}
+	if err := unix.Fallocate(m.fd, unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, int64(off), length); err != nil {
+		return fmt.Errorf("punch memfd: %w", err)
+	}
+	return m.drop(mem[off:], uint64(length))
+}
+
+func (m *memfd) nextData(off, size uint64) (uint64, error) {
+	n, err := unix.Seek(m.fd, int64(off), unix.SEEK_DATA)
+	if errors.Is(err, unix.ENXIO) {
+		return size, nil // only holes from off to the end of the file
+	}
+	if err != nil {
+		return 0, fmt.Errorf("seek memfd: %w", err)
+	}
+	return min(uint64(n), size), nil
+}
+
+func (m *memfd) close(mem []byte) error {
+	var errs []error
+	if mem != nil {
+		if err := unix.Munmap(mem); err != nil {
+			errs = append(errs, fmt.Errorf("unmap heap: %w", err))
+		}
+	}
+	if m.fd >= 0 {
+		if err := unix.Close(m.fd); err != nil {
+			errs = append(errs, fmt.Errorf("close memfd: %w", err))
+		}
+		m.fd = -1
+	}
+	if m.pagemap != nil {
+		if err := m.pagemap.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close pagemap: %w", err))
+		}
+		m.pagemap = nil
+	}
+	return errors.Join(errs...)
+}
+
+func pwriteAll(fd int, p []byte, off uint64) error {
+	for len(p) > 0 {
+		n, err := unix.Pwrite(fd, p, int64(off))
+		if err != nil {
+			return fmt.Errorf("pwrite memfd: %w", err)
+		}
+		p, off = p[n:], off+uint64(n)
+	}
+	return nil
+}
