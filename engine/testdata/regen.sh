@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Rebuilds every committed test canister from its source:
+#   - every *.wat under engine/ (output: .wasm beside it, same base name,
+#     with the name section kept so traps and backtraces show function names),
+#   - every *.mo in engine/testdata/ (Motoko, classical persistence) via moc.js.
+# Tests never run this: they read the committed .wasm files. Run it after
+# editing a source and commit the outputs together with the source.
+#
+# Needs node and npm. The two npm packages are installed at pinned versions
+# into $CANSCOPE_NPM (default /tmp/npmtools) when missing.
+set -euo pipefail
+
+WABT_VERSION=1.0.39
+MOTOKO_VERSION=3.11.3
+
+here=$(cd "$(dirname "$0")" && pwd)
+engine=$(cd "$here/.." && pwd)
+npmdir=${CANSCOPE_NPM:-/tmp/npmtools}
+
+installed_version() { # package name -> version or empty
+  local pj="$npmdir/node_modules/$1/package.json"
+  [ -f "$pj" ] && node -e 'process.stdout.write(require(process.argv[1]).version)' "$pj" || true
+}
+
+need=()
+[ "$(installed_version wabt)" = "$WABT_VERSION" ] || need+=("wabt@$WABT_VERSION")
+[ "$(installed_version motoko)" = "$MOTOKO_VERSION" ] || need+=("motoko@$MOTOKO_VERSION")
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing ${need[*]} into $npmdir" >&2
+  mkdir -p "$npmdir"
+  npm install --no-audit --no-fund --prefix "$npmdir" "${need[@]}" >&2
+fi
+
+bin="$npmdir/node_modules/.bin"
+
+check_imports() { # wasm file: every import must come from module ic0
+  local bad
+  bad=$("$bin/wasm-objdump" -j Import -x "$1" | grep -- ' <- ' | grep -v ' <- ic0\.' || true)
+  if [ -n "$bad" ]; then
+    echo "$1 imports something other than ic0:" >&2
+    echo "$bad" >&2
+    exit 1
+  fi
+}
+
+status=0
+while IFS= read -r -d '' wat; do
+  out="${wat%.wat}.wasm"
+  echo "wat2wasm $wat" >&2
+  "$bin/wat2wasm" --debug-names -o "$out" "$wat" || { status=1; continue; }
+  "$bin/wasm-validate" "$out" || { status=1; continue; }
+  check_imports "$out"
+done < <(find "$engine" -name '*.wat' -print0 | sort -z)
+
+while IFS= read -r -d '' mo; do
+  out="${mo%.mo}.wasm"
+  echo "moc $mo" >&2
+  node "$here/moc.js" "$mo" "$out" "$npmdir/node_modules/motoko" || { status=1; continue; }
+  "$bin/wasm-validate" "$out" || { status=1; continue; }
+  check_imports "$out"
+  gzip -9 -n -c "$out" > "$out.gz"
+done < <(find "$here" -maxdepth 1 -name '*.mo' -print0 | sort -z)
+
+exit $status
