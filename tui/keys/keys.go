@@ -1,0 +1,152 @@
+// Package keys is the terminal UI's one keymap. Every screen matches keys
+// against these bindings and lists the ones it honours, so the `?` overlay
+// and the status-line hints are generated from the same place the keys are
+// handled and cannot drift from them.
+package keys
+
+import (
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+)
+
+// KeyMap holds every binding of the UI. Screens receive it through the
+// shared context; there is no package-level keymap to mutate.
+type KeyMap struct {
+	// Global.
+	Quit key.Binding
+	Help key.Binding
+	Back key.Binding
+
+	// Movement.
+	Up       key.Binding
+	Down     key.Binding
+	PageUp   key.Binding
+	PageDown key.Binding
+	Top      key.Binding
+	Bottom   key.Binding
+
+	// Snapshots.
+	Open   key.Binding
+	Filter key.Binding
+	Mark   key.Binding
+	Diff   key.Binding
+	Run    key.Binding
+	Fork   key.Binding
+	Demo   key.Binding
+	Reload key.Binding
+
+	// Detail.
+	ZoomIn  key.Binding
+	ZoomOut key.Binding
+
+	// Diff.
+	NextChange key.Binding
+	PrevChange key.Binding
+
+	// Run / step.
+	StepForward  key.Binding
+	StepBack     key.Binding
+	NextCall     key.Binding
+	PrevCall     key.Binding
+	Trap         key.Binding
+	Checkpoint   key.Binding
+	Cancel       key.Binding
+	NextField    key.Binding
+	PrevField    key.Binding
+	Toggle       key.Binding
+	Submit       key.Binding
+	Confirm      key.Binding
+	Copy         key.Binding
+	SwitchAction key.Binding
+}
+
+// DefaultKeyMap returns the standard bindings.
+func DefaultKeyMap() KeyMap {
+	b := func(keys []string, helpKey, desc string) key.Binding {
+		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(helpKey, desc))
+	}
+	return KeyMap{
+		Quit: b([]string{"q", "ctrl+c"}, "q", "quit"),
+		Help: b([]string{"?"}, "?", "help"),
+		Back: b([]string{"esc"}, "esc", "back"),
+
+		Up:       b([]string{"up", "k"}, "↑/k", "up"),
+		Down:     b([]string{"down", "j"}, "↓/j", "down"),
+		PageUp:   b([]string{"pgup", "ctrl+u"}, "pgup", "page up"),
+		PageDown: b([]string{"pgdown", "ctrl+d"}, "pgdn", "page down"),
+		Top:      b([]string{"home", "g"}, "g", "top"),
+		Bottom:   b([]string{"end", "G"}, "G", "bottom"),
+
+		Open:   b([]string{"enter"}, "enter", "open"),
+		Filter: b([]string{"/"}, "/", "filter"),
+		Mark:   b([]string{"space"}, "space", "mark for diff"),
+		Diff:   b([]string{"d"}, "d", "diff marked"),
+		Run:    b([]string{"r"}, "r", "run / upgrade"),
+		Fork:   b([]string{"f"}, "f", "fork / restore"),
+		Demo:   b([]string{"D"}, "D", "load demo"),
+		Reload: b([]string{"ctrl+r"}, "ctrl+r", "reload"),
+
+		ZoomIn:  b([]string{"+", "="}, "+", "zoom in"),
+		ZoomOut: b([]string{"-"}, "-", "zoom out"),
+
+		NextChange: b([]string{"n"}, "n", "next change"),
+		PrevChange: b([]string{"N"}, "N", "prev change"),
+
+		StepForward:  b([]string{"right", "l"}, "→", "step"),
+		StepBack:     b([]string{"left", "h"}, "←", "step back"),
+		NextCall:     b([]string{"]"}, "]", "next System API call"),
+		PrevCall:     b([]string{"["}, "[", "prev System API call"),
+		Trap:         b([]string{"t"}, "t", "jump to trap"),
+		Checkpoint:   b([]string{"c"}, "c", "save checkpoint"),
+		Cancel:       b([]string{"x"}, "x", "cancel run"),
+		NextField:    b([]string{"tab"}, "tab", "next field"),
+		PrevField:    b([]string{"shift+tab"}, "shift+tab", "prev field"),
+		Toggle:       b([]string{"space"}, "space", "toggle"),
+		Submit:       b([]string{"enter"}, "enter", "start / next"),
+		Confirm:      b([]string{"y"}, "y", "confirm"),
+		Copy:         b([]string{"c"}, "c", "copy commands"),
+		SwitchAction: b([]string{"tab"}, "tab", "fork ⇄ restore"),
+	}
+}
+
+// Global returns the bindings every screen honours.
+func (k KeyMap) Global() []key.Binding { return []key.Binding{k.Help, k.Back, k.Quit} }
+
+// Movement returns the list-movement bindings.
+func (k KeyMap) Movement() []key.Binding {
+	return []key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}
+}
+
+// For returns the help for a screen: its own bindings first, then
+// movement when the screen scrolls, then the global ones.
+func (k KeyMap) For(screen []key.Binding, scrolls bool) help.KeyMap {
+	h := Help{Screen: screen, Global: k.Global()}
+	if scrolls {
+		h.Movement = k.Movement()
+	}
+	return h
+}
+
+// Help is a screen's view of the keymap, as the help bubble wants it.
+type Help struct {
+	Screen   []key.Binding
+	Movement []key.Binding
+	Global   []key.Binding
+}
+
+// ShortHelp is the status-line hint: the screen's keys, then help and quit.
+func (h Help) ShortHelp() []key.Binding {
+	out := append([]key.Binding{}, h.Screen...)
+	return append(out, h.Global...)
+}
+
+// FullHelp is the `?` overlay: one column per group.
+func (h Help) FullHelp() [][]key.Binding {
+	var cols [][]key.Binding
+	for _, g := range [][]key.Binding{h.Screen, h.Movement, h.Global} {
+		if len(g) > 0 {
+			cols = append(cols, g)
+		}
+	}
+	return cols
+}

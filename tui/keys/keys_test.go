@@ -1,0 +1,41 @@
+package keys
+
+import (
+	"reflect"
+	"testing"
+
+	"charm.land/bubbles/v2/key"
+)
+
+// TestEveryBindingHasHelp guards the overlay: a binding without help text
+// would be handled but never shown.
+func TestEveryBindingHasHelp(t *testing.T) {
+	km := DefaultKeyMap()
+	v := reflect.ValueOf(km)
+	for i := 0; i < v.NumField(); i++ {
+		b := v.Field(i).Interface().(key.Binding)
+		name := v.Type().Field(i).Name
+		if len(b.Keys()) == 0 {
+			t.Errorf("%s has no keys", name)
+		}
+		if b.Help().Key == "" || b.Help().Desc == "" {
+			t.Errorf("%s has no help text", name)
+		}
+	}
+}
+
+func TestForGroupsScreenMovementGlobal(t *testing.T) {
+	km := DefaultKeyMap()
+	h := km.For([]key.Binding{km.Diff}, true)
+	full := h.FullHelp()
+	if len(full) != 3 || full[0][0].Help().Key != "d" || full[2][len(full[2])-1].Help().Key != "q" {
+		t.Errorf("FullHelp groups = %v", full)
+	}
+	if len(km.For(nil, false).FullHelp()) != 1 {
+		t.Error("a screen without keys and scrolling should only show the global group")
+	}
+	short := h.ShortHelp()
+	if short[0].Help().Key != "d" || short[len(short)-1].Help().Key != "q" {
+		t.Errorf("ShortHelp = %v", short)
+	}
+}

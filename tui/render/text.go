@@ -1,0 +1,86 @@
+// Package render holds the terminal UI's pure formatting: page maps, hex
+// dumps, bars, table cells and scrolling arithmetic. Nothing here does I/O
+// or keeps state, so each function is tested against fixed inputs and is
+// cheap enough to call from View on every frame.
+package render
+
+import (
+	"strings"
+
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+)
+
+// Fit truncates s (which may carry ANSI styles) to width cells with an
+// ellipsis and pads it with spaces to exactly width.
+func Fit(s string, width int) string {
+	if width <= 0 {
+		return ""
+	}
+	if lipgloss.Width(s) > width {
+		s = ansi.Truncate(s, width, "…")
+	}
+	if pad := width - lipgloss.Width(s); pad > 0 {
+		s += strings.Repeat(" ", pad)
+	}
+	return s
+}
+
+// FitLeft is Fit with the text aligned right, for numbers.
+func FitLeft(s string, width int) string {
+	if width <= 0 {
+		return ""
+	}
+	if lipgloss.Width(s) > width {
+		s = ansi.Truncate(s, width, "…")
+	}
+	if pad := width - lipgloss.Width(s); pad > 0 {
+		s = strings.Repeat(" ", pad) + s
+	}
+	return s
+}
+
+// Block fits lines into a width×height block: each line fitted, missing
+// lines blank, extra lines dropped. Screens return blocks so the root can
+// stack them without measuring.
+func Block(lines []string, width, height int) string {
+	if height <= 0 {
+		return ""
+	}
+	out := make([]string, height)
+	for i := range out {
+		if i < len(lines) {
+			out[i] = Fit(lines[i], width)
+		} else {
+			out[i] = strings.Repeat(" ", max(width, 0))
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// Offset returns the first visible row of a list of n rows shown in height
+// rows so that cursor stays visible, moving the window as little as
+// possible from the previous offset.
+func Offset(cursor, offset, height, n int) int {
+	if height <= 0 || n <= height {
+		return 0
+	}
+	if cursor < offset {
+		offset = cursor
+	}
+	if cursor >= offset+height {
+		offset = cursor - height + 1
+	}
+	return min(max(offset, 0), n-height)
+}
+
+// Clamp bounds v to [lo, hi]; hi < lo yields lo.
+func Clamp(v, lo, hi int) int {
+	if v > hi {
+		v = hi
+	}
+	if v < lo {
+		v = lo
+	}
+	return v
+}

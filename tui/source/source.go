@@ -1,0 +1,75 @@
+// Package source declares what the terminal UI reads from and writes to:
+// small consumer-side interfaces that the snapshot store, the engine bridge
+// and the CLI wiring satisfy. Screens depend on these, never on concrete
+// packages, so a part that has not landed yet shows as unavailable instead
+// of breaking the build, and tests can drive screens with in-memory data.
+package source
+
+import (
+	"context"
+	"errors"
+
+	"github.com/canscope/canscope/snapshots"
+)
+
+// ErrUnavailable is returned (wrapped) by Set helpers when the capability a
+// screen asks for is not wired in this build.
+var ErrUnavailable = errors.New("unavailable")
+
+// Catalog lists snapshots and reads their manifests and blobs.
+// *fsstore.Store satisfies it through snapshots.Store.
+type Catalog interface {
+	snapshots.PageReader
+	// List returns every snapshot, oldest first.
+	List() ([]snapshots.Snapshot, error)
+	// Manifest reads the full manifest of a snapshot.
+	Manifest(id snapshots.ID) (*snapshots.Manifest, error)
+	// ReadBlob returns a module or chunk blob.
+	ReadBlob(h snapshots.Hash) ([]byte, error)
+}
+
+// Forker makes a new branch in the lineage from an existing snapshot.
+type Forker interface {
+	Fork(ctx context.Context, id snapshots.ID, name string) (snapshots.Snapshot, error)
+}
+
+// Exporter writes a snapshot as a dfx snapshot directory that
+// `dfx canister snapshot upload --dir` accepts.
+type Exporter interface {
+	Export(ctx context.Context, id snapshots.ID, dir string) error
+}
+
+// DemoLoader fills an empty store with the demo canisters and incident
+// (what `canscope demo` does).
+type DemoLoader func(ctx context.Context) error
+
+// ModuleInfo is what the detail screen shows about a module.
+type ModuleInfo struct {
+	Exports []string // exported function names, e.g. "canister_update transfer"
+	Candid  string   // the candid:service metadata, "" when the module has none
+	// Metadata lists the names of the module's icp:public/private sections.
+	Metadata []string
+}
+
+// ModuleInspector parses module bytes (raw or gzipped wasm).
+type ModuleInspector func(module []byte) (ModuleInfo, error)
+
+// StableLabeller names stable-memory pages after the stable-structures
+// virtual memory that owns them (for example "memory 3"). It is given the
+// manifest and a page reader because the layout lives in stable memory's
+// first pages. It returns a function from page index to label ("" when the
+// page belongs to no virtual memory), or an error when the memory is not
+// laid out by a stable-structures memory manager.
+type StableLabeller func(m *snapshots.Manifest, pages snapshots.PageReader) (func(page uint64) string, error)
+
+// Set is every source the UI can use. Any field may be nil: the screens
+// that need it show what is missing instead of failing.
+type Set struct {
+	Catalog  Catalog
+	Forker   Forker
+	Exporter Exporter
+	Runner   Runner
+	Demo     DemoLoader
+	Inspect  ModuleInspector
+	Labeller StableLabeller
+}
