@@ -1,0 +1,42 @@
+;; A module touching every section the wasm package decodes: ic0 imports,
+;; a table with element segments (active and passive), a memory, exported
+;; and non-exported mutable globals, a start function, passive and active
+;; data, bulk memory and reference instructions. Built with --debug-names,
+;; so it carries a name section.
+(module
+  (type $v (func))
+  (import "ic0" "msg_reply" (func $msg_reply))
+  (import "ic0" "msg_reply_data_append" (func $append (param i32 i32)))
+  (table $t 4 funcref)
+  (memory $mem 1 16)
+  (global $sp (mut i32) (i32.const 65536))
+  (global $limit i32 (i32.const 4096))
+  (global $count (export "count") (mut i64) (i64.const 0))
+  (global $flag (mut i32) (i32.const 7))
+  (global $ref (mut funcref) (ref.func $inc))
+  (export "canister_update inc" (func $inc))
+  (export "canister_query get" (func $get))
+  (export "memory" (memory $mem))
+  (start $init)
+  (elem (i32.const 0) $inc $get)
+  (elem $passive funcref (ref.func $init) (ref.null func))
+  (elem declare func $helper)
+  (data (i32.const 16) "hello")
+  (data $later "world")
+  (func $init
+    (global.set $flag (i32.const 1)))
+  (func $helper (param i32) (result i32)
+    (i32.add (local.get 0) (global.get $limit)))
+  (func $inc (type $v)
+    (global.set $count (i64.add (global.get $count) (i64.const 1)))
+    (memory.init $later (i32.const 32) (i32.const 0) (i32.const 5))
+    (memory.copy (i32.const 40) (i32.const 16) (i32.const 5))
+    (memory.fill (i32.const 48) (i32.const 0) (i32.const 8))
+    (data.drop $later)
+    (drop (ref.func $helper))
+    (call $msg_reply))
+  (func $get (type $v)
+    (i64.store (i32.const 0) (global.get $count))
+    (call $append (i32.const 0) (i32.const 8))
+    (call $msg_reply))
+)
