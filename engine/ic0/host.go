@@ -1,0 +1,194 @@
+package ic0
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+)
+
+// ModuleName is the import module of the System API.
+const ModuleName = "ic0"
+
+// Host serves the ic0 module to one canister. It is single-threaded like the
+// canister: Begin and End bracket each execution, and the current message
+// is a field the host functions read.
+type Host struct {
+	state *State
+	env   *Env
+
+	msg   *Message
+	meter Meter
+	rec   Recorder
+	// pending is the call being assembled between call_new and call_perform.
+	pending *OutgoingCall
+	// unmetered counts charges when the engine supplies no Meter.
+	unmetered countingMeter
+}
+
+// NewHost returns a host that serves the System API over state and env.
+// A nil env means DefaultEnv().
+func NewHost(state *State, env *Env) *Host {
+	if env == nil {
+		env = DefaultEnv()
+	}
+	return &Host{state: state, env: env}
+}
+
+// State returns the state the host changes.
+func (h *Host) State() *State { return h.state }
+
+// Env returns the environment the host reads.
+func (h *Host) Env() *Env { return h.env }
+
+// SetEnv replaces the environment between messages.
+func (h *Host) SetEnv(env *Env) { h.env = env }
+
+// Instantiate defines and instantiates the "ic0" host module in r, with
+// every function of Functions(). Instantiate it once per runtime, before the
+// canister module.
+func (h *Host) Instantiate(ctx context.Context, r wazero.Runtime) (api.Module, error) {
+	b := r.NewHostModuleBuilder(ModuleName)
+	for _, f := range functions() {
+		b.NewFunctionBuilder().
+			WithGoModuleFunction(h.hostFunc(f), f.Params, f.Results).
+			WithName(f.Name).
+			Export(f.Name)
+	}
+	mod, err := b.Instantiate(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("instantiate host module %s: %w", ModuleName, err)
+	}
+	return mod, nil
+}
+
+// Begin starts an execution of msg. meter may be nil (no limit; System API
+// charges are still counted for performance_counter); rec may be nil.
+func (h *Host) Begin(msg *Message, meter Meter, rec Recorder) {
+	h.msg = msg
+	h.unmetered = countingMeter{}
+	if meter == nil {
+		meter = &h.unmetered
+	}
+	h.meter = meter
+	h.rec = rec
+	h.pending = nil
+}
+
+// End finishes the current execution. A call assembled with call_new but
+// never performed is dropped, as the replica does.
+func (h *Host) End() {
+	h.msg = nil
+	h.meter = nil
+	h.rec = nil
+	h.pending = nil
+}
+
+// Message returns the current message, or nil between executions.
+func (h *Host) Message() *Message { return h.msg }
+
+// hostFunc wraps one System API function: charge its fixed cost, enforce the
+// context table, run it, and report it to the recorder.
+func (h *Host) hostFunc(f Function) api.GoModuleFunc {
+	nParams, nResults := len(f.Params), len(f.Results)
+	return func(ctx context.Context, mod api.Module, stack []uint64) {
+		msg := h.msg
+		if msg == nil {
+			panic(ContractViolation("ic0.%s called outside a message execution", f.Name))
+		}
+		h.charge(f.Overhead)
+		if !f.Contexts.Has(msg.Context) {
+			panic(notAllowed(f.Name, msg.Context))
+		}
+		if h.rec == nil {
+			f.impl(h, mod, stack)
+			return
+		}
+		var params [8]uint64
+		copy(params[:], stack[:nParams])
+		defer func() {
+			if r := recover(); r != nil {
+				h.rec.SystemCall(f.Name, params[:nParams], nil)
+				panic(r)
+			}
+		}()
+		f.impl(h, mod, stack)
+		h.rec.SystemCall(f.Name, params[:nParams], stack[:nResults])
+	}
+}
+
+// charge adds n instructions to the message and traps when over the limit.
+func (h *Host) charge(n uint64) {
+	if !h.meter.Charge(n) {
+		panic(InstructionLimit(h.meter.Limit()))
+	}
+}
+
+// countingMeter is the meter of executions without a limit.
+type countingMeter struct{ used uint64 }
+
+func (m *countingMeter) Charge(n uint64) bool { m.used += n; return true }
+func (m *countingMeter) Used() uint64         { return m.used }
+func (m *countingMeter) Limit() uint64        { return ^uint64(0) }
+
+// heap returns the canister's memory 0, nil when it declares none.
+func heap(mod api.Module) api.Memory {
+	return mod.Memory()
+}
+
+// heapSize returns the heap size in bytes.
+func heapSize(mod api.Module) uint64 {
+	if m := heap(mod); m != nil {
+		return uint64(m.Size())
+	}
+	return 0
+}
+
+// subslice checks that [src, src+size) lies inside a slice of length n, with
+// the replica's error text (valid_subslice): `<what>: src=.. + length=..
+// exceeds the slice size=..`.
+func subslice(what string, src, size, n uint64) {
+	if src+size < src || src+size > n {
+		panic(ContractViolation("%s: src=%d + length=%d exceeds the slice size=%d", what, src, size, n))
+	}
+}
+
+// readHeap returns a view of size heap bytes at src (no copy), trapping like
+// the replica when the range is outside the heap.
+func readHeap(mod api.Module, what string, src, size uint32) []byte {
+	subslice(what, uint64(src), uint64(size), heapSize(mod))
+	if size == 0 {
+		return nil
+	}
+	b, _ := heap(mod).Read(src, size)
+	return b
+}
+
+// copyOut implements the `<name>_copy(dst, offset, size)` idiom: copy
+// data[offset:offset+size] to the heap at dst.
+func copyOut(mod api.Module, name string, what string, dst, offset, size uint32, data []byte) {
+	subslice("ic0."+name+" heap", uint64(dst), uint64(size), heapSize(mod))
+	subslice("ic0."+name+" "+what, uint64(offset), uint64(size), uint64(len(data)))
+	if size == 0 {
+		return
+	}
+	heap(mod).Write(dst, data[offset:offset+size])
+}
+
+// writeHeapTrapped writes b at dst or raises the "heap out of bounds" trap,
+// as the replica's natively compiled stable memory calls do.
+func writeHeapTrapped(mod api.Module, dst uint64, b []byte) {
+	if dst+uint64(len(b)) < dst || dst+uint64(len(b)) > heapSize(mod) {
+		panic(Trapped(ReasonHeapOutOfBounds))
+	}
+	if len(b) > 0 {
+		heap(mod).Write(uint32(dst), b)
+	}
+}
+
+// writeCycles stores a 128-bit amount at dst (16 bytes, little-endian).
+func writeCycles(mod api.Module, name string, dst uint32, c Cycles) {
+	subslice("ic0."+name+" heap", uint64(dst), 16, heapSize(mod))
+	heap(mod).Write(dst, c.bytes())
+}

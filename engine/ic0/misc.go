@@ -1,0 +1,99 @@
+package ic0
+
+import (
+	"bytes"
+	"strings"
+
+	"github.com/tetratelabs/wazero/api"
+)
+
+// maxPrincipalSize is the longest principal id in bytes.
+const maxPrincipalSize = 29
+
+// time: time() -> i64, Env.Time, constant within a message.
+func (h *Host) time(_ api.Module, s []uint64) {
+	s[0] = h.env.Time
+}
+
+// globalTimerSet: global_timer_set(ns) -> i64 sets State.GlobalTimer (0
+// deactivates it) and returns the previous value.
+func (h *Host) globalTimerSet(_ api.Module, s []uint64) {
+	old := h.state.GlobalTimer
+	h.state.GlobalTimer = s[0]
+	s[0] = old
+}
+
+// performanceCounter: performance_counter(type) -> i64. Type 0 counts the
+// instructions of this message, type 1 those of the whole call context;
+// other types trap.
+func (h *Host) performanceCounter(_ api.Module, s []uint64) {
+	switch t := uint32(s[0]); t {
+	case 0:
+		s[0] = h.meter.Used()
+	case 1:
+		s[0] = h.msg.CallContextInstructions + h.meter.Used()
+	default:
+		panic(ContractViolation("Error getting performance counter type %d", t))
+	}
+}
+
+// instructionCounter: instruction_counter() -> i64, the predecessor of
+// performance_counter(0).
+func (h *Host) instructionCounter(_ api.Module, s []uint64) {
+	s[0] = h.meter.Used()
+}
+
+// isController: is_controller(src, size) -> i32, 1 when the principal at
+// heap[src:src+size] is one of Env.Controllers.
+func (h *Host) isController(mod api.Module, s []uint64) {
+	src, size := uint32(s[0]), uint32(s[1])
+	h.charge(uint64(size))
+	p := readHeap(mod, "ic0.is_controller", src, size)
+	if len(p) > maxPrincipalSize {
+		panic(ContractViolation("ic0.is_controller: invalid principal id: more than %d bytes", maxPrincipalSize))
+	}
+	s[0] = 0
+	for _, c := range h.env.Controllers {
+		if bytes.Equal(c, p) {
+			s[0] = 1
+			break
+		}
+	}
+}
+
+// inReplicatedExecution: in_replicated_execution() -> i32.
+func (h *Host) inReplicatedExecution(_ api.Module, s []uint64) {
+	s[0] = 0
+	if h.msg.Context.Replicated() {
+		s[0] = 1
+	}
+}
+
+// debugPrint: debug_print(src, size) appends the text to
+// Message.DebugPrints. Like the replica it never traps: a range outside the
+// heap prints a placeholder.
+func (h *Host) debugPrint(mod api.Module, s []uint64) {
+	src, size := uint64(uint32(s[0])), uint64(uint32(s[1]))
+	// Canister log charge (2 bytes kept, 50 transmitted per byte) plus the
+	// debug print copy, assuming the log has room.
+	h.charge((2 + byteTransmissionCost + 1) * size)
+	text := "(debug_print message out of memory bounds)"
+	if src+size <= heapSize(mod) {
+		b, _ := heap(mod).Read(uint32(src), uint32(size))
+		text = strings.ToValidUTF8(string(b), "\uFFFD")
+	}
+	h.msg.DebugPrints = append(h.msg.DebugPrints, text)
+}
+
+// trap: trap(src, size) ends the message with IC0503 and the heap text as
+// its message; a range outside the heap gives the replica's placeholder.
+func (h *Host) trap(mod api.Module, s []uint64) {
+	src, size := uint64(uint32(s[0])), uint64(uint32(s[1]))
+	h.charge((1 + 2 + byteTransmissionCost) * size)
+	msg := "(trap message out of memory bounds)"
+	if src+size <= heapSize(mod) {
+		b, _ := heap(mod).Read(uint32(src), uint32(size))
+		msg = strings.ToValidUTF8(string(b), "\uFFFD")
+	}
+	panic(CalledTrap(msg))
+}

@@ -1,0 +1,124 @@
+package ic0
+
+import (
+	"errors"
+
+	"github.com/canscope/canscope/engine/stable"
+	"github.com/tetratelabs/wazero/api"
+)
+
+// The stable memory calls work directly between the heap view wazero gives
+// (no copy) and the stable pages: one copy per byte, like the replica.
+
+// stableTrap turns a stable memory error into the replica's trap.
+func stableTrap(err error) {
+	if errors.Is(err, stable.ErrOutOfBounds) {
+		panic(Trapped(ReasonStableOutOfBounds))
+	}
+	panic(Trapped(err.Error()))
+}
+
+// check32 traps when the 32-bit API is used on a memory above 4 GiB.
+func (h *Host) check32() {
+	if h.state.Stable.Size() > stable.Pages32 {
+		panic(Trapped(ReasonStableTooBigFor32))
+	}
+}
+
+// stableRead copies size bytes from stable offset off to heap dst.
+func (h *Host) stableRead(mod api.Module, dst, off, size uint64) {
+	h.charge(size)
+	hs := heapSize(mod)
+	if dst+size < dst || dst+size > hs {
+		panic(Trapped(ReasonHeapOutOfBounds))
+	}
+	if off+size < off || off+size > h.state.Stable.Bytes() {
+		panic(Trapped(ReasonStableOutOfBounds))
+	}
+	if size == 0 {
+		return
+	}
+	view, _ := heap(mod).Read(uint32(dst), uint32(size))
+	if err := h.state.Stable.Read(view, off); err != nil {
+		stableTrap(err)
+	}
+}
+
+// stableWrite copies size bytes from heap src to stable offset off.
+func (h *Host) stableWrite(mod api.Module, off, src, size uint64) {
+	h.charge(size)
+	if src+size < src || src+size > heapSize(mod) {
+		panic(Trapped(ReasonHeapOutOfBounds))
+	}
+	if off+size < off || off+size > h.state.Stable.Bytes() {
+		panic(Trapped(ReasonStableOutOfBounds))
+	}
+	if size == 0 {
+		return
+	}
+	view, _ := heap(mod).Read(uint32(src), uint32(size))
+	if err := h.state.Stable.Write(off, view); err != nil {
+		stableTrap(err)
+	}
+}
+
+// stable64Size: stable64_size() -> i64 pages.
+func (h *Host) stable64Size(_ api.Module, s []uint64) {
+	s[0] = h.state.Stable.Size()
+}
+
+// stable64Grow: stable64_grow(pages) -> i64, the old size or -1 when the
+// memory cannot grow that far.
+func (h *Host) stable64Grow(_ api.Module, s []uint64) {
+	old, ok := h.state.Stable.Grow(s[0])
+	if !ok {
+		s[0] = ^uint64(0)
+		return
+	}
+	s[0] = old
+}
+
+// stable64Write: stable64_write(offset, src, size).
+func (h *Host) stable64Write(mod api.Module, s []uint64) {
+	h.stableWrite(mod, s[0], s[1], s[2])
+}
+
+// stable64Read: stable64_read(dst, offset, size).
+func (h *Host) stable64Read(mod api.Module, s []uint64) {
+	h.stableRead(mod, s[0], s[1], s[2])
+}
+
+// stableSize: stable_size() -> i32; traps above 4 GiB.
+func (h *Host) stableSize(_ api.Module, s []uint64) {
+	h.check32()
+	s[0] = h.state.Stable.Size()
+}
+
+// stableGrow: stable_grow(pages) -> i32, the old size or -1 when the result
+// would pass 4 GiB or the maximum; traps when already above 4 GiB.
+func (h *Host) stableGrow(_ api.Module, s []uint64) {
+	h.check32()
+	n := uint64(uint32(s[0]))
+	if h.state.Stable.Size()+n > stable.Pages32 {
+		s[0] = uint64(uint32(0xFFFF_FFFF))
+		return
+	}
+	old, ok := h.state.Stable.Grow(n)
+	if !ok {
+		s[0] = uint64(uint32(0xFFFF_FFFF))
+		return
+	}
+	s[0] = old
+}
+
+// stableWrite32: stable_write(offset, src, size); traps above 4 GiB.
+func (h *Host) stableWrite32(mod api.Module, s []uint64) {
+	h.check32()
+	h.stableWrite(mod, uint64(uint32(s[0])), uint64(uint32(s[1])), uint64(uint32(s[2])))
+}
+
+// stableRead32: stable_read(dst, offset, size); traps above 4 GiB.
+func (h *Host) stableRead32(mod api.Module, s []uint64) {
+	h.check32()
+	h.stableRead(mod, uint64(uint32(s[0])), uint64(uint32(s[1])), uint64(uint32(s[2])))
+}

@@ -1,0 +1,131 @@
+package ic0
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// ErrorCode is the replica's user-facing error code, e.g. "IC0503".
+type ErrorCode string
+
+// The error codes a canister execution can end with.
+const (
+	// CodeCanisterTrapped: a wasm trap or a System API trap
+	// (heap or stable memory out of bounds, the 32-bit stable API).
+	CodeCanisterTrapped ErrorCode = "IC0502"
+	// CodeCanisterOutOfCycles: the balance cannot cover attached cycles.
+	CodeCanisterOutOfCycles ErrorCode = "IC0501"
+	// CodeCanisterCalledTrap: the canister called ic0.trap (Rust panics).
+	CodeCanisterCalledTrap ErrorCode = "IC0503"
+	// CodeCanisterContractViolation: a System API call not allowed in the
+	// context, or with arguments that break the interface contract.
+	CodeCanisterContractViolation ErrorCode = "IC0504"
+	// CodeInstructionLimitExceeded: the message ran out of instructions.
+	CodeInstructionLimitExceeded ErrorCode = "IC0522"
+)
+
+// Trap is an execution error raised by a System API call. Host functions
+// raise it with panic(*Trap); wazero returns it wrapped in the call's error,
+// so errors.As(err, &trap) recovers it.
+type Trap struct {
+	Code ErrorCode
+	// Reason is the bare cause: the ic0.trap message, "stable memory out of
+	// bounds", or a contract violation text.
+	Reason string
+}
+
+// Error returns the replica's description, the text that follows
+// "Error from Canister <id>: " in a reject message.
+func (t *Trap) Error() string {
+	switch t.Code {
+	case CodeCanisterCalledTrap:
+		return fmt.Sprintf("Canister called `ic0.trap` with message: '%s'", t.Reason)
+	case CodeCanisterTrapped:
+		return "Canister trapped: " + t.Reason
+	case CodeCanisterContractViolation:
+		return "Canister violated contract: " + t.Reason
+	}
+	return t.Reason
+}
+
+// Report returns the full reject message the replica sends for the trap,
+// e.g. `IC0503: Error from Canister <id>: Canister called ...`. The
+// replica's trailing documentation advice is left out.
+func (t *Trap) Report(canisterID string) string {
+	return fmt.Sprintf("%s: Error from Canister %s: %s", t.Code, canisterID, t.Error())
+}
+
+// The replica's reasons for System API traps (TrapCode display texts).
+const (
+	ReasonHeapOutOfBounds   = "heap out of bounds"
+	ReasonStableOutOfBounds = "stable memory out of bounds"
+	ReasonStableTooBigFor32 = "32 bit stable memory api used on a memory larger than 4GB"
+)
+
+// CalledTrap returns the trap of ic0.trap with message msg.
+func CalledTrap(msg string) *Trap {
+	return &Trap{Code: CodeCanisterCalledTrap, Reason: msg}
+}
+
+// Trapped returns a trap with the given reason, e.g. ReasonHeapOutOfBounds.
+func Trapped(reason string) *Trap {
+	return &Trap{Code: CodeCanisterTrapped, Reason: reason}
+}
+
+// ContractViolation returns a trap for a broken System API contract.
+func ContractViolation(format string, args ...any) *Trap {
+	return &Trap{Code: CodeCanisterContractViolation, Reason: fmt.Sprintf(format, args...)}
+}
+
+// InstructionLimit returns the trap of a message that exceeded limit.
+func InstructionLimit(limit uint64) *Trap {
+	return &Trap{
+		Code:   CodeInstructionLimitExceeded,
+		Reason: fmt.Sprintf("Canister exceeded the limit of %d instructions for single message execution.", limit),
+	}
+}
+
+// notAllowed returns the replica's error for calling fn in context c.
+func notAllowed(fn string, c Context) *Trap {
+	return ContractViolation("%q cannot be executed in %s mode", "ic0_"+fn, c)
+}
+
+// wasmTrapReasons maps wazero's runtime error texts to the replica's trap
+// reasons (wasmtime TrapCode display).
+var wasmTrapReasons = []struct{ wazero, replica string }{
+	{"unreachable", "unreachable"},
+	{"out of bounds memory access", ReasonHeapOutOfBounds},
+	{"integer divide by zero", "integer division by 0"},
+	{"integer overflow", "integer overflow"},
+	{"invalid conversion to integer", "bad conversion to integer"},
+	{"invalid table access", "table out of bounds"},
+	{"indirect call type mismatch", "indirect call type mismatch"},
+	{"stack overflow", "call stack exhausted"},
+}
+
+// AsTrap extracts the canister-facing trap from the error of a wasm call:
+// a *Trap raised by a host function, or a wasm runtime trap mapped to the
+// replica's reason. It returns false for other errors (context cancelled,
+// engine failures).
+func AsTrap(err error) (*Trap, bool) {
+	if err == nil {
+		return nil, false
+	}
+	var t *Trap
+	if errors.As(err, &t) {
+		return t, true
+	}
+	msg := err.Error()
+	rest, ok := strings.CutPrefix(msg, "wasm error: ")
+	if !ok {
+		return nil, false
+	}
+	rest, _, _ = strings.Cut(rest, "\n")
+	for _, r := range wasmTrapReasons {
+		if rest == r.wazero {
+			return Trapped(r.replica), true
+		}
+	}
+	return Trapped(rest), true
+}

@@ -1,0 +1,351 @@
+// Package stable implements a canister's stable memory as a sparse set of
+// 64 KiB pages.
+//
+// A page that was never written reads as zero and costs no RAM, so a
+// canister can grow its stable memory to hundreds of GiB while writing
+// little, exactly the shape of the "saved the heap into stable memory"
+// incidents canscope reproduces.
+//
+// Atomic messages: Begin starts a message, Commit keeps its writes and
+// Rollback restores the size and every page written since Begin. The cost of
+// both is proportional to the pages the message touched, never to the size
+// of the memory: the first write to a page inside a message swaps in a private
+// copy and remembers the committed one.
+//
+// Change reporting: LastChanged lists the pages the last committed message
+// changed; Mark and Changed report pages changed over several messages so a
+// snapshot store can persist only those.
+package stable
+
+import (
+	"errors"
+	"fmt"
+	"iter"
+	"maps"
+	"slices"
+)
+
+// PageSize is the size of a stable memory page (the wasm page size).
+const PageSize = 64 << 10
+
+// MaxPages is the largest stable memory the IC allows: 500 GiB.
+const MaxPages = 500 << 30 / PageSize
+
+// Pages32 is the number of pages addressable by the 32-bit stable memory API
+// (4 GiB); the 32-bit calls trap on a larger memory.
+const Pages32 = 1 << 32 / PageSize
+
+// ErrOutOfBounds reports an access past the end of stable memory. The host
+// turns it into the replica's `stable memory out of bounds` trap.
+var ErrOutOfBounds = errors.New("stable memory out of bounds")
+
+// page is one 64 KiB stable memory page.
+type page [PageSize]byte
+
+// Options configures a Memory. The zero value is valid.
+type Options struct {
+	// MaxPages caps Grow. Zero means MaxPages (500 GiB).
+	MaxPages uint64
+}
+
+// Memory is a sparse stable memory. It is not safe for concurrent use: a
+// canister executes one message at a time.
+type Memory struct {
+	size  uint64 // in pages
+	max   uint64
+	pages map[uint64]*page
+
+	// Current message (between Begin and Commit or Rollback).
+	inMessage bool
+	startSize uint64
+	// orig maps each page written in the current message to its committed
+	// contents (nil when the page was all zero and unallocated).
+	orig map[uint64]*page
+
+	lastChanged []uint64
+	// marked holds pages changed by committed writes since the last Mark.
+	marked map[uint64]struct{}
+}
+
+// New returns a zeroed stable memory of sizePages pages. It fails when
+// sizePages exceeds the configured maximum.
+func New(sizePages uint64, opts Options) (*Memory, error) {
+	limit := opts.MaxPages
+	if limit == 0 || limit > MaxPages {
+		limit = MaxPages
+	}
+	if sizePages > limit {
+		return nil, fmt.Errorf("new stable memory of %d pages: more than the maximum of %d pages", sizePages, limit)
+	}
+	return &Memory{
+		size:   sizePages,
+		max:    limit,
+		pages:  make(map[uint64]*page),
+		orig:   make(map[uint64]*page),
+		marked: make(map[uint64]struct{}),
+	}, nil
+}
+
+// Size returns the size in 64 KiB pages.
+func (m *Memory) Size() uint64 { return m.size }
+
+// Bytes returns the size in bytes.
+func (m *Memory) Bytes() uint64 { return m.size * PageSize }
+
+// MaxSize returns the maximum size in pages that Grow honours.
+func (m *Memory) MaxSize() uint64 { return m.max }
+
+// Allocated returns the number of pages that hold memory (were written and
+// are not known to be zero). RAM use is about Allocated() * PageSize.
+func (m *Memory) Allocated() int { return len(m.pages) }
+
+// Grow adds n zero pages. It returns the previous size and true, or the
+// current size and false when the result would exceed the maximum (the IC's
+// stable_grow then returns -1 without trapping).
+func (m *Memory) Grow(n uint64) (old uint64, ok bool) {
+	old = m.size
+	if n > m.max || old > m.max-n {
+		return old, false
+	}
+	m.size = old + n
+	return old, true
+}
+
+// checkRange reports whether [off, off+n) lies inside the memory.
+func (m *Memory) checkRange(off, n uint64) error {
+	end := off + n
+	if end < off || end > m.Bytes() {
+		return fmt.Errorf("access of %d bytes at offset %d in %d bytes: %w", n, off, m.Bytes(), ErrOutOfBounds)
+	}
+	return nil
+}
+
+// Read copies len(dst) bytes starting at byte offset off into dst. Pages
+// never written read as zero. It returns an error wrapping ErrOutOfBounds when
+// the range does not lie inside the memory, and then leaves dst untouched.
+func (m *Memory) Read(dst []byte, off uint64) error {
+	if err := m.checkRange(off, uint64(len(dst))); err != nil {
+		return err
+	}
+	for len(dst) > 0 {
+		idx, in := off/PageSize, off%PageSize
+		n := min(uint64(len(dst)), PageSize-in)
+		if p := m.pages[idx]; p != nil {
+			copy(dst[:n], p[in:in+n])
+		} else {
+			clear(dst[:n])
+		}
+		dst, off = dst[n:], off+n
+	}
+	return nil
+}
+
+// Write copies src into the memory at byte offset off. It returns an error
+// wrapping ErrOutOfBounds when the range does not lie inside the memory, and
+// then writes nothing.
+func (m *Memory) Write(off uint64, src []byte) error {
+	if err := m.checkRange(off, uint64(len(src))); err != nil {
+		return err
+	}
+	for len(src) > 0 {
+		idx, in := off/PageSize, off%PageSize
+		n := min(uint64(len(src)), PageSize-in)
+		p := m.writable(idx)
+		copy(p[in:in+n], src[:n])
+		src, off = src[n:], off+n
+	}
+	return nil
+}
+
+// writable returns the page idx ready for writing: inside a message the first
+// write swaps in a private copy so Rollback can put the committed page back.
+func (m *Memory) writable(idx uint64) *page {
+	p := m.pages[idx]
+	if !m.inMessage {
+		if p == nil {
+			p = new(page)
+			m.pages[idx] = p
+		}
+		m.marked[idx] = struct{}{}
+		return p
+	}
+	if _, seen := m.orig[idx]; seen {
+		return p
+	}
+	m.orig[idx] = p
+	np := new(page)
+	if p != nil {
+		*np = *p
+	}
+	m.pages[idx] = np
+	return np
+}
+
+// Begin starts a message: writes and growth from now on can be undone by
+// Rollback. Calling Begin while a message is open commits that message first.
+func (m *Memory) Begin() {
+	if m.inMessage {
+		m.Commit()
+	}
+	m.inMessage = true
+	m.startSize = m.size
+	clear(m.orig)
+}
+
+// InMessage reports whether a message is open.
+func (m *Memory) InMessage() bool { return m.inMessage }
+
+// Commit keeps the changes of the open message and records which pages it
+// changed (a page written with the bytes it already held does not count).
+// Pages that end up all zero are released. Without an open message Commit
+// does nothing.
+func (m *Memory) Commit() {
+	if !m.inMessage {
+		return
+	}
+	m.inMessage = false
+	changed := m.lastChanged[:0]
+	for idx, old := range m.orig {
+		p := m.pages[idx]
+		if samePage(old, p) {
+			m.restore(idx, old)
+			continue
+		}
+		changed = append(changed, idx)
+		m.marked[idx] = struct{}{}
+		if isZero(p) {
+			delete(m.pages, idx)
+		}
+	}
+	slices.Sort(changed)
+	m.lastChanged = changed
+	clear(m.orig)
+}
+
+// Rollback undoes the open message: the size and every page written since
+// Begin return to their committed state, and LastChanged becomes empty.
+// Without an open message Rollback does nothing.
+func (m *Memory) Rollback() {
+	if !m.inMessage {
+		return
+	}
+	m.inMessage = false
+	for idx, old := range m.orig {
+		m.restore(idx, old)
+	}
+	clear(m.orig)
+	m.size = m.startSize
+	m.lastChanged = m.lastChanged[:0]
+}
+
+// restore puts back a committed page (nil means unallocated).
+func (m *Memory) restore(idx uint64, old *page) {
+	if old == nil {
+		delete(m.pages, idx)
+		return
+	}
+	m.pages[idx] = old
+}
+
+// Touched returns the number of pages written so far in the open message.
+func (m *Memory) Touched() int { return len(m.orig) }
+
+// LastChanged returns the sorted indices of pages the last committed message
+// changed. The slice is reused by the next Commit; copy it to keep it.
+func (m *Memory) LastChanged() []uint64 { return m.lastChanged }
+
+// Mark forgets the pages changed so far: Changed then reports only pages
+// changed after this call. Call it after loading or saving a snapshot.
+func (m *Memory) Mark() { clear(m.marked) }
+
+// Changed returns the sorted indices of pages changed by committed writes
+// since the last Mark (or since New). Writes of the open message are not
+// included until it commits.
+func (m *Memory) Changed() []uint64 {
+	return slices.Sorted(maps.Keys(m.marked))
+}
+
+// LoadPage sets page idx to data, as when restoring a snapshot. data shorter
+// than PageSize is zero-padded; an all-zero page allocates nothing. Loading
+// is not a change: it is not reported by Changed or LastChanged. It fails
+// inside a message, for a page past the end, or for more than PageSize bytes.
+func (m *Memory) LoadPage(idx uint64, data []byte) error {
+	switch {
+	case m.inMessage:
+		return fmt.Errorf("load stable page %d: a message is open; load before Begin or after Commit", idx)
+	case idx >= m.size:
+		return fmt.Errorf("load stable page %d: past the end of %d pages", idx, m.size)
+	case len(data) > PageSize:
+		return fmt.Errorf("load stable page %d: %d bytes, more than a page of %d", idx, len(data), PageSize)
+	}
+	if isZeroBytes(data) {
+		delete(m.pages, idx)
+		return nil
+	}
+	p := new(page)
+	copy(p[:], data)
+	m.pages[idx] = p
+	return nil
+}
+
+// Page returns the contents of page idx, or nil when the page is zero. The
+// slice aliases the memory: it is valid until the next Write, and callers
+// must not modify it.
+func (m *Memory) Page(idx uint64) []byte {
+	if p := m.pages[idx]; p != nil && idx < m.size {
+		return p[:]
+	}
+	return nil
+}
+
+// Pages calls yield for every allocated page that is not all zero, in
+// increasing index order, until yield returns false. data aliases the memory
+// (no copy): it is valid until the next Write and must not be modified.
+func (m *Memory) Pages(yield func(idx uint64, data []byte) bool) {
+	for _, idx := range slices.Sorted(maps.Keys(m.pages)) {
+		p := m.pages[idx]
+		if idx >= m.size || isZero(p) {
+			continue
+		}
+		if !yield(idx, p[:]) {
+			return
+		}
+	}
+}
+
+// All returns Pages as an iterator for range-over-func loops.
+func (m *Memory) All() iter.Seq2[uint64, []byte] { return m.Pages }
+
+// samePage reports whether two pages hold the same bytes (nil is zero).
+func samePage(a, b *page) bool {
+	switch {
+	case a == b:
+		return true
+	case a == nil:
+		return isZero(b)
+	case b == nil:
+		return isZero(a)
+	}
+	return *a == *b
+}
+
+// isZero reports whether p is nil or all zero.
+func isZero(p *page) bool {
+	return p == nil || isZeroBytes(p[:])
+}
+
+// isZeroBytes reports whether b holds only zero bytes.
+func isZeroBytes(b []byte) bool {
+	for len(b) >= 8 {
+		if b[0]|b[1]|b[2]|b[3]|b[4]|b[5]|b[6]|b[7] != 0 {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
