@@ -1,0 +1,73 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/tetratelabs/wazero"
+)
+
+// Config configures an Engine. The zero value is ready to use: compiler
+// mode where wazero supports it, an in-memory compilation cache, the
+// documented default environment (ic0.DefaultEnv).
+type Config struct {
+	// Interpreter selects wazero's interpreter instead of its compiler
+	// (slower; for platforms without the compiler and for comparisons).
+	Interpreter bool
+	// CacheDir, when set, keeps compiled modules on disk between runs.
+	CacheDir string
+}
+
+// Engine compiles canister modules and runs canisters. An Engine may be
+// shared by goroutines; each Canister it creates is single-threaded.
+type Engine struct {
+	cfg   Config
+	cache wazero.CompilationCache
+	// rt validates and compiles modules for Load; every canister has its
+	// own runtime (the ic0 host module is per canister) sharing cache.
+	rt wazero.Runtime
+}
+
+// New returns an engine. Close it to release the compilation cache.
+func New(cfg Config) (*Engine, error) {
+	var cache wazero.CompilationCache
+	if cfg.CacheDir != "" {
+		c, err := wazero.NewCompilationCacheWithDir(cfg.CacheDir)
+		if err != nil {
+			return nil, fmt.Errorf("open compilation cache %s: %w", cfg.CacheDir, err)
+		}
+		cache = c
+	} else {
+		cache = wazero.NewCompilationCache()
+	}
+	e := &Engine{cfg: cfg, cache: cache}
+	e.rt = wazero.NewRuntimeWithConfig(context.Background(), e.runtimeConfig())
+	return e, nil
+}
+
+// runtimeConfig is the wazero configuration of every runtime the engine
+// creates.
+func (e *Engine) runtimeConfig() wazero.RuntimeConfig {
+	rc := wazero.NewRuntimeConfig()
+	if e.cfg.Interpreter {
+		rc = wazero.NewRuntimeConfigInterpreter()
+	}
+	return rc.
+		WithCompilationCache(e.cache).
+		// A cancelled context stops a running guest (the TUI's cancel key).
+		WithCloseOnContextDone(true).
+		WithCustomSections(true).
+		WithMemoryLimitPages(65536)
+}
+
+// Close releases the engine's compiled modules. Close canisters first.
+func (e *Engine) Close(ctx context.Context) error {
+	err := e.rt.Close(ctx)
+	if cerr := e.cache.Close(ctx); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("close engine: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,199 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/canscope/canscope/engine/ic0"
+	"github.com/canscope/canscope/engine/stable"
+)
+
+// UpgradeOptions are the install_code upgrade options.
+type UpgradeOptions struct {
+	// SkipPreUpgrade does not run the old module's canister_pre_upgrade
+	// (install_code's skip_pre_upgrade = opt true), the way out when it
+	// traps.
+	SkipPreUpgrade bool
+}
+
+// Install installs mod on a canister without code: the start function,
+// then canister_init with arg. On a trap the canister stays without code.
+func (c *Canister) Install(ctx context.Context, mod *Module, arg []byte) (Result, error) {
+	if c.code != nil {
+		return Result{}, fmt.Errorf("install: %w", ErrInstalled)
+	}
+	return c.install(ctx, mod, arg)
+}
+
+// Reinstall replaces the code and wipes the heap, stable memory, globals,
+// certified data and timer, then runs the start function and
+// canister_init with arg. On a trap everything stays as it was.
+func (c *Canister) Reinstall(ctx context.Context, mod *Module, arg []byte) (Result, error) {
+	fresh, err := stable.New(0, stable.Options{})
+	if err != nil {
+		return Result{}, fmt.Errorf("reinstall: %w", err)
+	}
+	oldStable, oldData, oldTimer := c.st.Stable, c.st.CertifiedData, c.st.GlobalTimer
+	c.st.Stable, c.st.CertifiedData, c.st.GlobalTimer = fresh, nil, 0
+	res, err := c.install(ctx, mod, arg)
+	if err != nil || res.Status != StatusOK {
+		c.st.Stable, c.st.CertifiedData, c.st.GlobalTimer = oldStable, oldData, oldTimer
+		return res, err
+	}
+	// The whole stable memory changed: report every old page as changed
+	// by restarting the change tracking on the fresh memory.
+	return res, nil
+}
+
+// install runs the install steps for a new incarnation of mod and swaps it
+// in on success.
+func (c *Canister) install(ctx context.Context, mod *Module, arg []byte) (Result, error) {
+	inc, err := c.newIncarnation(ctx, mod)
+	if err != nil {
+		return Result{}, fmt.Errorf("install: %w", err)
+	}
+	if err := c.instantiate(ctx, inc, true); err != nil {
+		inc.close(ctx)
+		return Result{}, fmt.Errorf("install: %w", err)
+	}
+	m := &meter{limit: LimitInstall}
+	res := Result{Limit: LimitInstall}
+	if c.code != nil {
+		res.HeapSizeBefore = c.code.heap.Size()
+	}
+	c.st.Begin()
+	trap, msg, err := c.startAndRun(ctx, inc, m, "canister_init", ic0.Init, arg)
+	res.Instructions = m.used
+	if msg != nil {
+		res.DebugPrints, res.Calls = msg.DebugPrints, msg.Calls
+	}
+	if err != nil || trap != nil {
+		c.st.Rollback()
+		inc.close(ctx)
+		if err != nil {
+			return Result{}, fmt.Errorf("install: %w", err)
+		}
+		res.Status, res.Trap = StatusTrapped, trap
+		res.HeapSizeAfter = res.HeapSizeBefore
+		return res, nil
+	}
+	return c.swap(ctx, inc, res)
+}
+
+// startAndRun runs inc's start function (if any) and then export (if
+// exported) in context ictx with arg, all under one meter. It returns
+// the last message run.
+func (c *Canister) startAndRun(ctx context.Context, inc *incarnation, m *meter, export string, ictx ic0.Context, arg []byte) (*Trap, *ic0.Message, error) {
+	var prints []string
+	var calls []ic0.OutgoingCall
+	var msg *ic0.Message
+	steps := []struct {
+		export string
+		ictx   ic0.Context
+		arg    []byte
+	}{{startExport, ic0.Start, nil}, {export, ictx, arg}}
+	for _, s := range steps {
+		if s.export == startExport && !inc.mod.hasStart || s.export != startExport && !inc.mod.HasExport(s.export) {
+			continue
+		}
+		msg = &ic0.Message{Context: s.ictx, Arg: s.arg, CanisterVersion: c.version}
+		trap, err := c.execute(call{ctx: ctx, inc: inc, export: s.export, msg: msg, meter: m})
+		prints, calls = append(prints, msg.DebugPrints...), append(calls, msg.Calls...)
+		msg.DebugPrints, msg.Calls = prints, calls
+		if err != nil || trap != nil {
+			return trap, msg, err
+		}
+	}
+	return nil, msg, nil
+}
+
+// swap commits the new incarnation inc as the canister's code, replacing
+// (and closing) the old one.
+func (c *Canister) swap(ctx context.Context, inc *incarnation, res Result) (Result, error) {
+	pages, err := inc.commit()
+	if err != nil {
+		c.st.Rollback()
+		inc.close(ctx)
+		return Result{}, fmt.Errorf("commit new module: %w", err)
+	}
+	c.st.Commit()
+	if c.code != nil {
+		if err := c.code.close(ctx); err != nil {
+			return Result{}, fmt.Errorf("close old module: %w", err)
+		}
+		c.heapReplaced = true
+	} else if c.sizeAtMark > 0 {
+		c.heapReplaced = true
+	}
+	c.code = inc
+	c.version++
+	res.Status = StatusOK
+	res.HeapPagesChanged = pages
+	res.HeapSizeAfter = inc.heap.Size()
+	res.StablePagesChanged = c.st.Stable.LastChanged()
+	return res, nil
+}
+
+// Upgrade upgrades the canister to mod (nil: the installed module again):
+// the old module's canister_pre_upgrade (unless opts.SkipPreUpgrade),
+// then the heap and globals are discarded, mod is instantiated, its start
+// function and canister_post_upgrade with arg run. Stable memory is kept.
+// A trap in any step leaves the old module and the whole state as they
+// were; the instruction limit covers all steps together.
+func (c *Canister) Upgrade(ctx context.Context, mod *Module, arg []byte, opts UpgradeOptions) (Result, error) {
+	old := c.code
+	if old == nil {
+		return Result{}, fmt.Errorf("upgrade: %w", ErrNoModule)
+	}
+	if mod == nil {
+		mod = old.mod
+	}
+	m := &meter{limit: LimitInstall}
+	res := Result{Limit: LimitInstall, HeapSizeBefore: old.heap.Size()}
+	c.st.Begin()
+	var prints []string
+	var calls []ic0.OutgoingCall
+	fail := func(trap *Trap, err error, inc *incarnation) (Result, error) {
+		c.st.Rollback()
+		if inc != nil {
+			inc.close(ctx)
+		}
+		if rerr := c.rollback(ctx, old); rerr != nil {
+			return Result{}, fmt.Errorf("upgrade: roll back: %w", rerr)
+		}
+		if err != nil {
+			return Result{}, fmt.Errorf("upgrade: %w", err)
+		}
+		res.Instructions = m.used
+		res.DebugPrints, res.Calls = prints, calls
+		res.Status, res.Trap, res.HeapSizeAfter = StatusTrapped, trap, old.heap.Size()
+		return res, nil
+	}
+	if !opts.SkipPreUpgrade && old.mod.HasExport("canister_pre_upgrade") {
+		msg := &ic0.Message{Context: ic0.PreUpgrade, CanisterVersion: c.version}
+		trap, err := c.execute(call{ctx: ctx, inc: old, export: "canister_pre_upgrade", msg: msg, meter: m})
+		prints, calls = msg.DebugPrints, msg.Calls
+		if err != nil || trap != nil {
+			return fail(trap, err, nil)
+		}
+	}
+	inc, err := c.newIncarnation(ctx, mod)
+	if err != nil {
+		return fail(nil, err, nil)
+	}
+	if err := c.instantiate(ctx, inc, true); err != nil {
+		return fail(nil, err, inc)
+	}
+	// An upgrade deactivates the global timer; post_upgrade may set it.
+	c.st.GlobalTimer = 0
+	trap, msg, err := c.startAndRun(ctx, inc, m, "canister_post_upgrade", ic0.PostUpgrade, arg)
+	if msg != nil {
+		prints, calls = append(prints, msg.DebugPrints...), append(calls, msg.Calls...)
+	}
+	if err != nil || trap != nil {
+		return fail(trap, err, inc)
+	}
+	res.Instructions = m.used
+	res.DebugPrints, res.Calls = prints, calls
+	return c.swap(ctx, inc, res)
+}

@@ -1,0 +1,259 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/canscope/canscope/engine/ic0"
+)
+
+// Instruction limits per message, as the IC sets them on application
+// subnets.
+const (
+	LimitUpdate  uint64 = 40_000_000_000  // update, heartbeat, global timer
+	LimitQuery   uint64 = 5_000_000_000   // query
+	LimitInstall uint64 = 300_000_000_000 // install, reinstall, upgrade (all steps)
+	LimitInspect uint64 = 200_000_000     // inspect_message
+)
+
+// ErrNoModule is returned by lifecycle calls that need installed code.
+var ErrNoModule = errors.New("the canister has no module installed")
+
+// ErrInstalled is returned by Install on a canister that has code.
+var ErrInstalled = errors.New("the canister already has a module: use Reinstall or Upgrade")
+
+// meter counts a message's instructions against its limit; it implements
+// ic0.Meter for the System API charges.
+type meter struct {
+	used, limit uint64
+}
+
+func (m *meter) Charge(n uint64) bool {
+	m.used += n
+	return m.used <= m.limit
+}
+
+func (m *meter) Used() uint64  { return m.used }
+func (m *meter) Limit() uint64 { return m.limit }
+
+// call is one execution of an exported function.
+type call struct {
+	ctx    context.Context
+	inc    *incarnation
+	export string
+	msg    *ic0.Message
+	meter  *meter
+}
+
+// errCancelled marks an execution stopped by its context.
+var errCancelled = errors.New("execution cancelled")
+
+// execute runs the call and returns the trap it ended with (nil on
+// return). A non-trap failure (cancelled context, engine error) is err.
+func (c *Canister) execute(k call) (*Trap, error) {
+	fn := k.inc.inst.ExportedFunction(k.export)
+	if fn == nil {
+		return nil, fmt.Errorf("run %s: function not exported", k.export)
+	}
+	c.host.Begin(k.msg, k.meter, c.rec)
+	_, err := fn.Call(k.ctx)
+	c.host.End()
+	if err == nil {
+		return nil, nil
+	}
+	if k.ctx.Err() != nil {
+		return nil, fmt.Errorf("run %s: %w: %w", k.export, errCancelled, context.Cause(k.ctx))
+	}
+	t, ok := ic0.AsTrap(err)
+	if !ok {
+		return nil, fmt.Errorf("run %s: %w", k.export, err)
+	}
+	return k.inc.mod.describeTrap(t, err), nil
+}
+
+// describeTrap locates a trap with wazero's stack trace.
+func (m *Module) describeTrap(t *ic0.Trap, err error) *Trap {
+	tr := &Trap{Code: t.Code, Reason: t.Reason, Message: t.Error()}
+	_, stack, _ := strings.Cut(err.Error(), "wasm stack trace:\n")
+	named := false
+	for _, line := range strings.Split(stack, "\n") {
+		if !strings.HasPrefix(line, "\t") || strings.HasPrefix(line, "\t\t") {
+			continue // source lines (DWARF) and the text after the trace
+		}
+		mod, name := frameName(line)
+		var idx uint32
+		var ok bool
+		if mod == ic0.ModuleName {
+			idx, ok = m.importIndex(name)
+		} else {
+			idx, ok = m.lookupFunc(name)
+			if ok && tr.Function == "" {
+				tr.Function, tr.FunctionIndex, tr.Offset = name, idx, m.location(idx)
+			}
+		}
+		if n := m.info.FuncName(idx); ok && n != "" {
+			tr.Backtrace = append(tr.Backtrace, n)
+			named = true
+		} else {
+			tr.Backtrace = append(tr.Backtrace, fmt.Sprintf("unknown function at index %d", idx))
+		}
+	}
+	if !named {
+		// The replica shows a backtrace only for modules with a name section.
+		tr.Backtrace = nil
+	}
+	return tr
+}
+
+// rollback discards the uncommitted changes of inc's heap and globals,
+// re-instantiating when the message grew the memory or the instance was
+// closed (cancellation).
+func (c *Canister) rollback(ctx context.Context, inc *incarnation) error {
+	grown, err := inc.heap.Rollback()
+	if err != nil {
+		return err
+	}
+	if grown || inc.inst.IsClosed() {
+		return c.instantiate(ctx, inc, false)
+	}
+	inc.restoreGlobals()
+	return nil
+}
+
+// commit keeps the changes of inc's heap and globals and returns the
+// 4 KiB heap pages that changed.
+func (inc *incarnation) commit() ([]uint32, error) {
+	pages, err := inc.heap.Commit()
+	if err != nil {
+		return nil, err
+	}
+	inc.readGlobals()
+	return append([]uint32(nil), pages...), nil
+}
+
+// message runs one non-lifecycle message: export in context kind with msg.
+// keep says whether a successful run's changes are committed (false for
+// queries and inspect_message).
+func (c *Canister) message(ctx context.Context, export string, msg *ic0.Message, limit uint64, keep bool) (Result, error) {
+	if c.code == nil {
+		return Result{Status: StatusRejected, Code: CodeModuleNotFound,
+			RejectMessage: "Attempted to execute a message, but the canister contains no Wasm module."}, nil
+	}
+	inc := c.code
+	msg.CanisterVersion = c.version
+	m := &meter{limit: limit}
+	res := Result{Limit: limit, HeapSizeBefore: inc.heap.Size()}
+	c.st.Begin()
+	trap, err := c.execute(call{ctx: ctx, inc: inc, export: export, msg: msg, meter: m})
+	res.Instructions = m.used
+	res.DebugPrints = msg.DebugPrints
+	res.Calls = msg.Calls
+	if err != nil || trap != nil || !keep {
+		c.st.Rollback()
+		if rerr := c.rollback(ctx, inc); rerr != nil {
+			return Result{}, fmt.Errorf("roll back %s: %w", export, rerr)
+		}
+		if err != nil {
+			return Result{}, err
+		}
+	}
+	res.HeapSizeAfter = inc.heap.Size()
+	if trap != nil {
+		res.Status, res.Trap = StatusTrapped, trap
+		return res, nil
+	}
+	if keep {
+		pages, err := inc.commit()
+		if err != nil {
+			c.st.Rollback()
+			return Result{}, fmt.Errorf("commit %s: %w", export, err)
+		}
+		c.st.Commit()
+		c.version++
+		res.HeapPagesChanged = pages
+		res.HeapSizeAfter = inc.heap.Size()
+		res.StablePagesChanged = c.st.Stable.LastChanged()
+	}
+	switch {
+	case msg.Rejected:
+		res.Status, res.Code, res.RejectMessage = StatusRejected, CodeCanisterRejected, msg.Rejection
+	case msg.Replied:
+		res.Reply = msg.Reply
+	case msg.Context.CanReply():
+		res.Status, res.Code = StatusRejected, CodeDidNotReply
+		res.RejectMessage = "Canister did not reply to the call"
+	}
+	return res, nil
+}
+
+// method runs a public method of the given kind.
+func (c *Canister) method(ctx context.Context, kind MethodKind, name string, arg []byte, ictx ic0.Context, limit uint64, keep bool) (Result, error) {
+	export := kind.exportPrefix() + name
+	if c.code != nil && !c.code.mod.HasExport(export) {
+		return Result{Status: StatusRejected, Code: CodeMethodNotFound,
+			RejectMessage: fmt.Sprintf("Canister has no %s method '%s'.", kind, name)}, nil
+	}
+	return c.message(ctx, export, &ic0.Message{Context: ictx, Method: name, Arg: arg}, limit, keep)
+}
+
+// Update runs the update method name with arg and keeps its changes unless
+// it traps.
+func (c *Canister) Update(ctx context.Context, name string, arg []byte) (Result, error) {
+	return c.method(ctx, Update, name, arg, ic0.Update, LimitUpdate, true)
+}
+
+// Query runs the query method name with arg, as a non-replicated query
+// (as dfx canister call --query does); its changes are always discarded.
+func (c *Canister) Query(ctx context.Context, name string, arg []byte) (Result, error) {
+	kind, ictx := Query, ic0.NonReplicatedQuery
+	if c.code != nil {
+		if m, ok := c.code.mod.Method(name); ok && m.Kind == CompositeQuery {
+			kind, ictx = CompositeQuery, ic0.CompositeQuery
+		}
+	}
+	return c.method(ctx, kind, name, arg, ictx, LimitQuery, false)
+}
+
+// system runs a system method (heartbeat, timer).
+func (c *Canister) system(ctx context.Context, export string, ictx ic0.Context) (Result, error) {
+	if c.code != nil && !c.code.mod.HasExport(export) {
+		return Result{Status: StatusRejected, Code: CodeMethodNotFound,
+			RejectMessage: fmt.Sprintf("Canister has no system method '%s'.", export)}, nil
+	}
+	return c.message(ctx, export, &ic0.Message{Context: ictx}, LimitUpdate, true)
+}
+
+// Heartbeat runs canister_heartbeat.
+func (c *Canister) Heartbeat(ctx context.Context) (Result, error) {
+	return c.system(ctx, "canister_heartbeat", ic0.Heartbeat)
+}
+
+// GlobalTimer runs canister_global_timer. The replica deactivates the
+// timer before running it; a trap restores it.
+func (c *Canister) GlobalTimer(ctx context.Context) (Result, error) {
+	saved := c.st.GlobalTimer
+	c.st.GlobalTimer = 0
+	res, err := c.system(ctx, "canister_global_timer", ic0.GlobalTimer)
+	if err != nil || res.Status != StatusOK {
+		c.st.GlobalTimer = saved
+	}
+	return res, err
+}
+
+// InspectMessage runs canister_inspect_message for an ingress call of
+// method with arg. The result is StatusOK when the canister accepted the
+// message; without the export every message is accepted.
+func (c *Canister) InspectMessage(ctx context.Context, method string, arg []byte) (Result, error) {
+	const export = "canister_inspect_message"
+	if c.code != nil && !c.code.mod.HasExport(export) {
+		return Result{Status: StatusOK}, nil
+	}
+	msg := &ic0.Message{Context: ic0.InspectMessage, Method: method, Arg: arg}
+	res, err := c.message(ctx, export, msg, LimitInspect, false)
+	if err == nil && res.Status == StatusOK && !msg.Accepted {
+		res.Status, res.Code, res.RejectMessage = StatusRejected, CodeCanisterRejected, "Canister rejected the message"
+	}
+	return res, err
+}

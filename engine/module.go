@@ -1,0 +1,326 @@
+package engine
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/canscope/canscope/engine/ic0"
+	"github.com/canscope/canscope/engine/wasm"
+)
+
+// ErrMemory64 is returned by Load for a module with a 64-bit memory.
+var ErrMemory64 = errors.New("module uses 64-bit memory (Motoko enhanced orthogonal persistence?); canscope can browse and diff its snapshots but cannot execute it")
+
+// startExport is the export under which a prepared module offers its
+// start function, which the engine runs only on install and upgrade.
+const startExport = "__canscope_start"
+
+// MethodKind is the kind of an exported canister method.
+type MethodKind uint8
+
+// Method kinds, from the export name prefix.
+const (
+	Update MethodKind = iota
+	Query
+	CompositeQuery
+)
+
+// String returns "update", "query" or "composite_query", as the replica
+// names them in errors.
+func (k MethodKind) String() string {
+	switch k {
+	case Query:
+		return "query"
+	case CompositeQuery:
+		return "composite_query"
+	}
+	return "update"
+}
+
+// exportPrefix returns the export name prefix of the kind.
+func (k MethodKind) exportPrefix() string { return "canister_" + k.String() + " " }
+
+// Method is a public method a module exports.
+type Method struct {
+	Name string
+	Kind MethodKind
+}
+
+// Module is a validated canister module, compiled and ready to install.
+// It is immutable and may be shared by canisters.
+type Module struct {
+	raw      []byte   // as given (possibly gzipped)
+	hash     [32]byte // SHA-256 of raw
+	info     *wasm.Module
+	prepared []byte
+	// globals is the snapshot order of the module's globals (without the
+	// replica's trailing instruction counter).
+	globals []wasm.SnapshotGlobal
+	hasStart bool
+	methods  []Method
+	// codeOffsets[i] is the offset of defined function i's body.
+	codeOffsets []uint64
+	numImported uint32
+	compiled    wazero.CompiledModule
+}
+
+// Load decompresses (gzip), validates and compiles a canister module. It
+// rejects modules with a 64-bit memory (ErrMemory64), bytes that are not
+// wasm, and modules importing anything the IC does not provide, naming the
+// import. The module is prepared as the replica prepares it: mutable
+// globals are exported so snapshots can hold them, and the start function
+// runs only on install and upgrade.
+func (e *Engine) Load(ctx context.Context, b []byte) (*Module, error) {
+	raw, err := wasm.Decompress(b)
+	if err != nil {
+		return nil, fmt.Errorf("load module: %w", err)
+	}
+	info, err := wasm.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("load module: %w", err)
+	}
+	if info.IsMemory64() {
+		return nil, fmt.Errorf("load module: %w", ErrMemory64)
+	}
+	if err := checkImports(info); err != nil {
+		return nil, fmt.Errorf("load module: %w", err)
+	}
+	offsets, err := codeOffsets(info)
+	if err != nil {
+		return nil, fmt.Errorf("load module: %w", err)
+	}
+	prepared, hasStart, err := prepare(raw)
+	if err != nil {
+		return nil, fmt.Errorf("load module: %w", err)
+	}
+	compiled, err := e.rt.CompileModule(ctx, prepared)
+	if err != nil {
+		return nil, fmt.Errorf("load module: invalid wasm: %w", err)
+	}
+	m := &Module{
+		raw:         slices.Clone(b),
+		hash:        sha256.Sum256(b),
+		info:        info,
+		prepared:    prepared,
+		globals:     wasm.SnapshotGlobals(info),
+		hasStart:    hasStart,
+		methods:     methodsOf(info),
+		codeOffsets: offsets,
+		numImported: uint32(info.NumImportedFuncs()),
+		compiled:    compiled,
+	}
+	return m, nil
+}
+
+// prepare rewrites a module the way the replica does before running it.
+func prepare(raw []byte) (prepared []byte, hasStart bool, err error) {
+	m, err := wasm.Parse(raw)
+	if err != nil {
+		return nil, false, err
+	}
+	wasm.ExportMutableGlobals(m)
+	if m.Start != nil {
+		// wazero runs a start section at every instantiation; the replica
+		// runs it on install and upgrade only. Offer it as an export.
+		start := *m.Start
+		m.SetStart(nil)
+		m.SetExports(append(slices.Clone(m.Exports), wasm.Export{Name: startExport, Kind: wasm.KindFunc, Index: start}))
+		hasStart = true
+	}
+	return m.Encode(), hasStart, nil
+}
+
+// checkImports verifies that the module imports only ic0 functions the IC
+// provides, with the IC's signatures.
+func checkImports(m *wasm.Module) error {
+	for _, im := range m.Imports {
+		name := im.Module + "." + im.Name
+		if im.Module != ic0.ModuleName || im.Kind != wasm.KindFunc {
+			return fmt.Errorf("module imports %s (%s), which the IC does not provide: canisters may import only ic0 functions", name, kindName(im.Kind))
+		}
+		f, ok := ic0.Lookup(im.Name)
+		if !ok {
+			return fmt.Errorf("module imports %s, which the IC does not provide", name)
+		}
+		if int(im.TypeIndex) >= len(m.Types) {
+			return fmt.Errorf("module imports %s with type index %d out of range", name, im.TypeIndex)
+		}
+		t := m.Types[im.TypeIndex]
+		if !sameTypes(t.Params, f.Params) || !sameTypes(t.Results, f.Results) {
+			return fmt.Errorf("module imports %s with type %s, but the IC's is %s", name, t, signature(f.Params, f.Results))
+		}
+	}
+	return nil
+}
+
+func kindName(k wasm.ExternKind) string {
+	switch k {
+	case wasm.KindFunc:
+		return "function"
+	case wasm.KindTable:
+		return "table"
+	case wasm.KindMemory:
+		return "memory"
+	case wasm.KindGlobal:
+		return "global"
+	}
+	return "tag"
+}
+
+func sameTypes(ws []wasm.ValueType, as []api.ValueType) bool {
+	if len(ws) != len(as) {
+		return false
+	}
+	for i := range ws {
+		if byte(ws[i]) != as[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func signature(params, results []api.ValueType) string {
+	names := func(ts []api.ValueType) string {
+		s := make([]string, len(ts))
+		for i, t := range ts {
+			s[i] = api.ValueTypeName(t)
+		}
+		return strings.Join(s, ", ")
+	}
+	return fmt.Sprintf("(%s) -> (%s)", names(params), names(results))
+}
+
+// methodsOf lists the public methods in export order.
+func methodsOf(m *wasm.Module) []Method {
+	var out []Method
+	for _, name := range m.ExportedFunctions() {
+		for _, k := range []MethodKind{Update, Query, CompositeQuery} {
+			if n, ok := strings.CutPrefix(name, k.exportPrefix()); ok {
+				out = append(out, Method{Name: n, Kind: k})
+			}
+		}
+	}
+	return out
+}
+
+// codeOffsets returns the byte offset of every function body in the
+// module, for trap locations.
+func codeOffsets(m *wasm.Module) ([]uint64, error) {
+	for _, s := range m.Sections {
+		if s.ID != wasm.SectionCode {
+			continue
+		}
+		p := s.Payload
+		n, k, err := uleb(p)
+		if err != nil {
+			return nil, fmt.Errorf("code section: %w", err)
+		}
+		pos := k
+		out := make([]uint64, 0, n)
+		for range n {
+			size, k, err := uleb(p[pos:])
+			if err != nil {
+				return nil, fmt.Errorf("code section: %w", err)
+			}
+			pos += k
+			out = append(out, uint64(s.Offset+pos))
+			pos += int(size)
+			if pos > len(p) {
+				return nil, errors.New("code section: body runs past the section end")
+			}
+		}
+		return out, nil
+	}
+	return nil, nil
+}
+
+// uleb decodes an unsigned LEB128 u32 and returns its value and length.
+func uleb(b []byte) (uint32, int, error) {
+	var v uint32
+	for i := 0; i < 5 && i < len(b); i++ {
+		v |= uint32(b[i]&0x7f) << (7 * i)
+		if b[i]&0x80 == 0 {
+			return v, i + 1, nil
+		}
+	}
+	return 0, 0, errors.New("malformed LEB128 number")
+}
+
+// Close releases the compiled code.
+func (m *Module) Close(ctx context.Context) error { return m.compiled.Close(ctx) }
+
+// Bytes returns the module as given to Load (possibly gzipped); callers
+// must not modify it.
+func (m *Module) Bytes() []byte { return m.raw }
+
+// Hash returns the SHA-256 of the bytes given to Load, the module hash the
+// IC reports.
+func (m *Module) Hash() [32]byte { return m.hash }
+
+// Methods returns the public methods in export order.
+func (m *Module) Methods() []Method { return slices.Clone(m.methods) }
+
+// Method returns the method with the given name.
+func (m *Module) Method(name string) (Method, bool) {
+	for _, mt := range m.methods {
+		if mt.Name == name {
+			return mt, true
+		}
+	}
+	return Method{}, false
+}
+
+// Exports returns the names of the exported functions in export order,
+// e.g. "canister_update inc".
+func (m *Module) Exports() []string { return m.info.ExportedFunctions() }
+
+// HasExport reports whether the module exports a function of that name.
+func (m *Module) HasExport(name string) bool {
+	e, ok := m.info.Export(name)
+	return ok && e.Kind == wasm.KindFunc
+}
+
+// FuncName returns the name-section name of function idx, or "" without one.
+func (m *Module) FuncName(idx uint32) string { return m.info.FuncName(idx) }
+
+// Metadata returns the custom section `icp:public <name>` or
+// `icp:private <name>` (e.g. "candid:service") and whether it is public.
+func (m *Module) Metadata(name string) (data []byte, public bool, ok bool) {
+	return m.info.Metadata(name)
+}
+
+// MetadataNames lists the module's IC metadata section names.
+func (m *Module) MetadataNames() []string { return m.info.MetadataNames() }
+
+// Memory returns the heap's limits in 64 KiB pages (max 65536 without
+// a declared maximum) and whether the module has a memory at all.
+func (m *Module) Memory() (min, max uint64, ok bool) {
+	l, ok := m.info.Memory()
+	if !ok {
+		return 0, 0, false
+	}
+	max = 65536
+	if l.HasMax {
+		max = l.Max
+	}
+	return l.Min, max, true
+}
+
+// Globals returns the module's globals in snapshot order, without the
+// replica's trailing instruction counter.
+func (m *Module) Globals() []wasm.SnapshotGlobal { return slices.Clone(m.globals) }
+
+// location returns the offset of function idx's body, 0 for imports.
+func (m *Module) location(idx uint32) uint64 {
+	if idx < m.numImported || int(idx-m.numImported) >= len(m.codeOffsets) {
+		return 0
+	}
+	return m.codeOffsets[idx-m.numImported]
+}

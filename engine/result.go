@@ -1,0 +1,201 @@
+package engine
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/canscope/canscope/engine/ic0"
+)
+
+// Status is how a message ended.
+type Status uint8
+
+// The ways a message ends.
+const (
+	// StatusOK: the message completed; its state changes are kept (except
+	// for queries, whose changes are always discarded).
+	StatusOK Status = iota
+	// StatusTrapped: the message trapped; every state change was rolled back.
+	StatusTrapped
+	// StatusRejected: the message did not run to a reply (the canister
+	// called msg_reject, or the method does not exist, or the canister has
+	// no module).
+	StatusRejected
+)
+
+// String returns "ok", "trapped" or "rejected", the CLI's JSON values.
+func (s Status) String() string {
+	switch s {
+	case StatusOK:
+		return "ok"
+	case StatusTrapped:
+		return "trapped"
+	case StatusRejected:
+		return "rejected"
+	}
+	return fmt.Sprintf("status(%d)", uint8(s))
+}
+
+// MarshalText encodes the status as its String.
+func (s Status) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Error codes the engine reports besides the ones ic0 raises in traps.
+const (
+	// CodeCanisterRejected: the canister called ic0.msg_reject.
+	CodeCanisterRejected ic0.ErrorCode = "IC0406"
+	// CodeMethodNotFound: the module exports no such method.
+	CodeMethodNotFound ic0.ErrorCode = "IC0536"
+	// CodeModuleNotFound: the canister has no module installed.
+	CodeModuleNotFound ic0.ErrorCode = "IC0537"
+	// CodeDidNotReply: an update or query returned without replying.
+	CodeDidNotReply ic0.ErrorCode = "IC0506"
+)
+
+// Trap describes why a message trapped.
+type Trap struct {
+	// Code is the replica's error code: IC0502 (wasm or System API trap),
+	// IC0503 (ic0.trap), IC0504 (contract violation), IC0522 (out of
+	// instructions).
+	Code ic0.ErrorCode
+	// Reason is the bare cause: the ic0.trap message, or the replica's
+	// trap text such as "heap out of bounds".
+	Reason string
+	// Message is the replica's description of the trap, e.g.
+	// "Canister trapped: unreachable".
+	Message string
+	// Function is the name of the canister function that trapped (from
+	// the name section; "$<index>" without one). A trap raised inside a
+	// System API call names the canister function that made the call.
+	Function string
+	// FunctionIndex is Function's index in the module's function space.
+	FunctionIndex uint32
+	// Offset is the byte offset of Function's body in the module.
+	Offset uint64
+	// Backtrace lists the canister functions on the stack, innermost
+	// first, as the replica's "Canister Backtrace" does.
+	Backtrace []string
+}
+
+// Result is the outcome of one message or lifecycle operation.
+type Result struct {
+	Status Status
+	// Reply is the reply payload (msg_reply_data_append) when Status is
+	// StatusOK and the method replied.
+	Reply []byte
+	// Code and RejectMessage describe a rejection (Status == StatusRejected).
+	Code          ic0.ErrorCode
+	RejectMessage string
+	// Trap is set when Status is StatusTrapped.
+	Trap *Trap
+	// Instructions is the number of instructions the message used, as
+	// counted by the metering rewrite and the System API charges.
+	Instructions uint64
+	// Limit is the message's instruction limit; 0 when metering is off.
+	Limit uint64
+	// HeapPagesChanged lists the 4 KiB heap pages the message changed and
+	// kept; empty after a trap or a query.
+	HeapPagesChanged []uint32
+	// HeapSizeBefore and HeapSizeAfter are the committed heap sizes in
+	// bytes around the message.
+	HeapSizeBefore, HeapSizeAfter uint64
+	// StablePagesChanged lists the 64 KiB stable memory pages the message
+	// changed and kept.
+	StablePagesChanged []uint64
+	// DebugPrints holds the ic0.debug_print messages in order; they are
+	// kept even when the message trapped, as the replica logs them.
+	DebugPrints []string
+	// Calls holds the inter-canister calls the message made; canscope
+	// does not execute them (each completed with a reject).
+	Calls []ic0.OutgoingCall
+}
+
+// Err returns nil for StatusOK, else an error carrying the replica's full
+// error text for the canister with the given textual id.
+func (r *Result) Err(canisterID string) error {
+	if r.Status == StatusOK {
+		return nil
+	}
+	return &CanisterError{Code: r.code(), Text: r.ErrorText(canisterID)}
+}
+
+func (r *Result) code() ic0.ErrorCode {
+	if r.Trap != nil {
+		return r.Trap.Code
+	}
+	return r.Code
+}
+
+// CanisterError is a trap or rejection as the replica reports it to the
+// caller.
+type CanisterError struct {
+	Code ic0.ErrorCode
+	Text string
+}
+
+// Error returns "<code>: <text>".
+func (e *CanisterError) Error() string { return string(e.Code) + ": " + e.Text }
+
+// docLink returns the replica's documentation link for a section of the
+// execution errors page.
+func docLink(section string) string {
+	return "https://internetcomputer.org/docs/current/references/execution-errors#" + section
+}
+
+// help returns the replica's suggestion and documentation section for an
+// error code (ErrorHelp in dfinity/ic's hypervisor errors).
+func help(code ic0.ErrorCode) (suggestion, section string) {
+	const handle = "Consider gracefully handling failures from this canister or altering the canister to handle exceptions."
+	switch code {
+	case ic0.CodeCanisterTrapped:
+		return handle, "trapped"
+	case ic0.CodeCanisterCalledTrap:
+		return handle, "trapped-explicitly"
+	case ic0.CodeInstructionLimitExceeded:
+		return "Try optimizing this method to consume fewer instructions or split the work across multiple messages.", "instruction-limit-exceeded"
+	case CodeMethodNotFound:
+		return "Check that the method being called is exported by the target canister.", "method-not-found"
+	case CodeModuleNotFound:
+		return "Please install code to this canister before calling it.", "wasm-module-not-found"
+	case CodeDidNotReply:
+		return "Make sure that the method replies or rejects on every path.", "canister-did-not-reply"
+	}
+	return "", ""
+}
+
+// ErrorText returns the replica's full error text for a trapped or
+// rejected message, as a caller sees it:
+//
+//	Error from Canister <id>: Canister trapped: unreachable
+//	Canister Backtrace:
+//	<function>
+//	.
+//	Consider gracefully handling failures ... See documentation: <link>
+//
+// A message the canister rejected itself yields just its reject text.
+func (r *Result) ErrorText(canisterID string) string {
+	if r.Status == StatusOK {
+		return ""
+	}
+	if r.Trap == nil && r.Code == CodeCanisterRejected {
+		return r.RejectMessage
+	}
+	var desc strings.Builder
+	if r.Trap != nil {
+		desc.WriteString(r.Trap.Message)
+		if len(r.Trap.Backtrace) > 0 && r.Trap.Code != ic0.CodeInstructionLimitExceeded {
+			desc.WriteString("\nCanister Backtrace:\n")
+			for _, f := range r.Trap.Backtrace {
+				desc.WriteString(f)
+				desc.WriteByte('\n')
+			}
+		}
+	} else {
+		desc.WriteString(r.RejectMessage)
+	}
+	suggestion, section := help(r.code())
+	if suggestion == "" {
+		return fmt.Sprintf("Error from Canister %s: %s", canisterID, desc.String())
+	}
+	return fmt.Sprintf("Error from Canister %s: %s.\n%s See documentation: %s",
+		canisterID, desc.String(), suggestion, docLink(section))
+}
