@@ -62,7 +62,7 @@ type Module struct {
 	prepared []byte
 	// globals is the snapshot order of the module's globals (without the
 	// replica's trailing instruction counter).
-	globals []wasm.SnapshotGlobal
+	globals  []wasm.SnapshotGlobal
 	hasStart bool
 	methods  []Method
 	// codeOffsets[i] is the offset of defined function i's body.
