@@ -18,6 +18,7 @@
 package stable
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"iter"
@@ -61,6 +62,10 @@ type Memory struct {
 	// orig maps each page written in the current message to its committed
 	// contents (nil when the page was all zero and unallocated).
 	orig map[uint64]*page
+
+	// free recycles page buffers between messages so that a message costs
+	// a copy per touched page and no allocation.
+	free []*page
 
 	lastChanged []uint64
 	// marked holds pages changed by committed writes since the last Mark.
@@ -173,12 +178,34 @@ func (m *Memory) writable(idx uint64) *page {
 		return p
 	}
 	m.orig[idx] = p
-	np := new(page)
+	np := m.newPage()
 	if p != nil {
 		*np = *p
+	} else {
+		clear(np[:])
 	}
 	m.pages[idx] = np
 	return np
+}
+
+// maxFree bounds the recycled buffers kept between messages (64 MiB).
+const maxFree = 1024
+
+// newPage returns a page buffer with undefined contents.
+func (m *Memory) newPage() *page {
+	if n := len(m.free); n > 0 {
+		p := m.free[n-1]
+		m.free = m.free[:n-1]
+		return p
+	}
+	return new(page)
+}
+
+// release recycles a page buffer no longer referenced by the memory.
+func (m *Memory) release(p *page) {
+	if p != nil && len(m.free) < maxFree {
+		m.free = append(m.free, p)
+	}
 }
 
 // Begin starts a message: writes and growth from now on can be undone by
@@ -209,12 +236,15 @@ func (m *Memory) Commit() {
 		p := m.pages[idx]
 		if samePage(old, p) {
 			m.restore(idx, old)
+			m.release(p)
 			continue
 		}
 		changed = append(changed, idx)
 		m.marked[idx] = struct{}{}
+		m.release(old)
 		if isZero(p) {
 			delete(m.pages, idx)
+			m.release(p)
 		}
 	}
 	slices.Sort(changed)
@@ -231,6 +261,7 @@ func (m *Memory) Rollback() {
 	}
 	m.inMessage = false
 	for idx, old := range m.orig {
+		m.release(m.pages[idx])
 		m.restore(idx, old)
 	}
 	clear(m.orig)
@@ -336,11 +367,12 @@ func isZero(p *page) bool {
 
 // isZeroBytes reports whether b holds only zero bytes.
 func isZeroBytes(b []byte) bool {
-	for len(b) >= 8 {
-		if b[0]|b[1]|b[2]|b[3]|b[4]|b[5]|b[6]|b[7] != 0 {
+	le := binary.LittleEndian
+	for len(b) >= 32 {
+		if le.Uint64(b)|le.Uint64(b[8:])|le.Uint64(b[16:])|le.Uint64(b[24:]) != 0 {
 			return false
 		}
-		b = b[8:]
+		b = b[32:]
 	}
 	for _, c := range b {
 		if c != 0 {
