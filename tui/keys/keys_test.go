@@ -1,10 +1,14 @@
-package keys
+package keys_test
 
 import (
 	"reflect"
 	"testing"
 
 	"charm.land/bubbles/v2/key"
+
+	// Registers -update, so go test ./tui/... -update runs everywhere.
+	_ "github.com/canscope/canscope/tui/internal/screentest"
+	. "github.com/canscope/canscope/tui/keys"
 )
 
 // TestEveryBindingHasHelp guards the overlay: a binding without help text

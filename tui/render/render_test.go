@@ -1,6 +1,8 @@
 package render
 
 import (
+	// Registers -update, so go test ./tui/... -update runs everywhere.
+	_ "github.com/canscope/canscope/tui/internal/screentest"
 	"strings"
 	"testing"
 

@@ -5,6 +5,7 @@
 package render
 
 import (
+	"fmt"
 	"strings"
 
 	"charm.land/lipgloss/v2"
@@ -83,4 +84,12 @@ func Clamp(v, lo, hi int) int {
 		v = lo
 	}
 	return v
+}
+
+// Count formats n with a noun, plural unless n is 1: "1 page", "3 pages".
+func Count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

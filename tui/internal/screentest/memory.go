@@ -1,0 +1,143 @@
+package screentest
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/canscope/canscope/snapshots"
+)
+
+// Memory is an in-memory snapshot store for screen tests: a map of
+// manifests and a map of page contents. It implements source.Catalog,
+// source.Forker and source.Exporter.
+type Memory struct {
+	manifests []*snapshots.Manifest // oldest first
+	pages     map[snapshots.Hash][]byte
+	blobs     map[snapshots.Hash][]byte
+	// Exported records the directories Export was asked to write.
+	Exported []string
+}
+
+// NewMemory returns an empty store.
+func NewMemory() *Memory {
+	return &Memory{pages: map[snapshots.Hash][]byte{}, blobs: map[snapshots.Hash][]byte{}}
+}
+
+// List implements source.Catalog.
+func (s *Memory) List() ([]snapshots.Snapshot, error) {
+	out := make([]snapshots.Snapshot, len(s.manifests))
+	for i, m := range s.manifests {
+		out[i] = m.Snapshot
+	}
+	return out, nil
+}
+
+// Manifest implements source.Catalog.
+func (s *Memory) Manifest(id snapshots.ID) (*snapshots.Manifest, error) {
+	for _, m := range s.manifests {
+		if m.ID == id {
+			return m, nil
+		}
+	}
+	return nil, fmt.Errorf("snapshot %s: %w", id.Short(), snapshots.ErrNotFound)
+}
+
+// ReadPage implements snapshots.PageReader.
+func (s *Memory) ReadPage(h snapshots.Hash, buf []byte) error {
+	p, ok := s.pages[h]
+	if !ok {
+		return fmt.Errorf("page %s: %w", h.Short(), snapshots.ErrNotFound)
+	}
+	copy(buf, p)
+	return nil
+}
+
+// ReadBlob implements source.Catalog.
+func (s *Memory) ReadBlob(h snapshots.Hash) ([]byte, error) {
+	b, ok := s.blobs[h]
+	if !ok {
+		return nil, fmt.Errorf("blob %s: %w", h.Short(), snapshots.ErrNotFound)
+	}
+	return b, nil
+}
+
+// Fork implements source.Forker.
+func (s *Memory) Fork(_ context.Context, id snapshots.ID, name string) (snapshots.Snapshot, error) {
+	m, err := s.Manifest(id)
+	if err != nil {
+		return snapshots.Snapshot{}, err
+	}
+	c := m.Child(snapshots.MadeByFork)
+	c.Name = name
+	c.ForkedFrom = &m.ID
+	return s.Add(c), nil
+}
+
+// Export implements source.Exporter.
+func (s *Memory) Export(_ context.Context, id snapshots.ID, dir string) error {
+	if _, err := s.Manifest(id); err != nil {
+		return err
+	}
+	s.Exported = append(s.Exported, dir)
+	return nil
+}
+
+// Add commits m: it assigns the sequence number, creation time and an ID.
+func (s *Memory) Add(m *snapshots.Manifest) snapshots.Snapshot {
+	seq := 1
+	for _, o := range s.manifests {
+		if o.Name == m.Name {
+			seq++
+		}
+	}
+	m.Seq = seq
+	if m.CreatedAt.IsZero() {
+		m.CreatedAt = Now().Add(time.Duration(len(s.manifests)-10) * time.Minute)
+	}
+	m.HeapPagesStored, m.StablePagesStored = len(m.Heap.Pages), len(m.Stable.Pages)
+	m.HeapBytes, m.StableBytes = m.Heap.Size, m.Stable.Size
+	m.ID = snapshots.HashOf([]byte(fmt.Sprintf("%s@%d", m.Name, m.Seq)))
+	s.manifests = append(s.manifests, m)
+	sort.SliceStable(s.manifests, func(i, j int) bool { return s.manifests[i].CreatedAt.Before(s.manifests[j].CreatedAt) })
+	return m.Snapshot
+}
+
+// Page stores a page whose bytes are derived from seed and returns its
+// table entry; the content is deterministic so hex goldens are stable.
+func (s *Memory) Page(index uint64, seed uint64) snapshots.Page {
+	b := make([]byte, snapshots.PageSize)
+	for i := 0; i < len(b); i += 8 {
+		binary.LittleEndian.PutUint64(b[i:], seed*0x9e3779b97f4a7c15^uint64(i/8)*(seed|1))
+	}
+	// Make most of each page quiet so diffs show a few changed bytes.
+	for i := 64; i < len(b); i++ {
+		if (i/64)%7 != int(seed%7) {
+			b[i] = 0
+		}
+	}
+	h := snapshots.HashOf(b)
+	s.pages[h] = b
+	return snapshots.Page{Index: index, Hash: h}
+}
+
+// PatchPage stores a copy of an existing page with n bytes from offset
+// changed, for a diff that shows a few highlighted bytes.
+func (s *Memory) PatchPage(p snapshots.Page, offset, n int) snapshots.Page {
+	b := append([]byte(nil), s.pages[p.Hash]...)
+	for i := offset; i < offset+n && i < len(b); i++ {
+		b[i] ^= 0x5a
+	}
+	h := snapshots.HashOf(b)
+	s.pages[h] = b
+	return snapshots.Page{Index: p.Index, Hash: h}
+}
+
+// Blob stores a blob and returns its hash.
+func (s *Memory) Blob(b []byte) snapshots.Hash {
+	h := snapshots.HashOf(b)
+	s.blobs[h] = b
+	return h
+}

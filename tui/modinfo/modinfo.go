@@ -1,0 +1,29 @@
+// Package modinfo reads what the detail screen shows about a canister
+// module: its exported functions and its candid interface, from the module
+// bytes as stored (raw or gzipped wasm).
+package modinfo
+
+import (
+	"fmt"
+
+	"github.com/canscope/canscope/engine/wasm"
+	"github.com/canscope/canscope/tui/source"
+)
+
+// Inspect parses module and returns its exports, candid:service metadata
+// and metadata section names. It satisfies source.ModuleInspector.
+func Inspect(module []byte) (source.ModuleInfo, error) {
+	raw, err := wasm.Decompress(module)
+	if err != nil {
+		return source.ModuleInfo{}, fmt.Errorf("inspect module: %w", err)
+	}
+	m, err := wasm.Parse(raw)
+	if err != nil {
+		return source.ModuleInfo{}, fmt.Errorf("inspect module: %w", err)
+	}
+	info := source.ModuleInfo{Exports: m.ExportedFunctions(), Metadata: m.MetadataNames()}
+	if did, _, ok := m.Metadata("candid:service"); ok {
+		info.Candid = string(did)
+	}
+	return info, nil
+}

@@ -1,0 +1,105 @@
+package detail
+
+import (
+	"strings"
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/canscope/canscope/snapshots"
+	"github.com/canscope/canscope/tui/frame"
+	st "github.com/canscope/canscope/tui/internal/screentest"
+	"github.com/canscope/canscope/tui/modinfo"
+	"github.com/canscope/canscope/tui/source"
+)
+
+func open(t *testing.T, theme string, w, h int, src source.Set, id snapshots.ID) *Model {
+	t.Helper()
+	m := New(st.Context(t, theme, w, h, src), id)
+	m.SetSize(w, h-2)
+	st.Init(m)
+	return m
+}
+
+func TestDetail(t *testing.T) {
+	store := st.Incident()
+	src := source.Set{Catalog: store, Inspect: modinfo.Inspect}
+	tests := []struct {
+		name  string
+		ref   string
+		theme string
+		w, h  int
+		keys  []tea.Msg
+	}{
+		{"metadata_80x24", "ledger@2", "dark", 80, 24, nil},
+		{"module_80x24", "ledger@2", "dark", 80, 24, st.Keys("tab", "tab")},
+		{"maps_80x24", "ledger@2", "light", 80, 24, st.Keys("G")},
+		{"zoomed_80x24", "ledger@3", "high-contrast", 80, 24, st.Keys("+", "+", "G")},
+		{"no_inspector_80x24", "counter@1", "dark", 80, 24, st.Keys("tab", "tab")},
+		{"whole_160x48", "ledger@2", "dark", 160, 48, nil},
+		{"root_snapshot_80x24", "ledger@1", "dark", 80, 24, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := src
+			if strings.HasPrefix(tt.name, "no_inspector") {
+				src.Inspect = nil
+			}
+			m := open(t, tt.theme, tt.w, tt.h, src, store.ID(t, tt.ref))
+			st.Run(m, tt.keys...)
+			v := m.View()
+			st.CheckSize(t, v, tt.w, tt.h-2)
+			st.Golden(t, v)
+		})
+	}
+}
+
+func TestDetailMissingSnapshot(t *testing.T) {
+	m := open(t, "dark", 80, 24, source.Set{Catalog: st.Incident()}, snapshots.HashOf([]byte("nope")))
+	if v := st.Plain(m.View()); !strings.Contains(v, "error: read snapshot") || !strings.Contains(v, "not found") {
+		t.Errorf("view does not explain the missing snapshot:\n%s", v)
+	}
+	m = open(t, "dark", 80, 24, source.Set{}, snapshots.ID{})
+	if v := st.Plain(m.View()); !strings.Contains(v, "no snapshot store is open") {
+		t.Errorf("view does not explain the missing store:\n%s", v)
+	}
+}
+
+func TestDetailScrollAndResize(t *testing.T) {
+	store := st.Incident()
+	m := open(t, "dark", 80, 24, source.Set{Catalog: store}, store.ID(t, "ledger@2"))
+	st.Run(m, st.Key("G"))
+	last := m.offset
+	if last == 0 {
+		t.Fatal("G should scroll to the bottom")
+	}
+	m.SetSize(160, 46) // a bigger window shows more: the offset must shrink
+	if m.offset >= last {
+		t.Errorf("after growing the window offset %d should be below %d", m.offset, last)
+	}
+	st.CheckSize(t, m.View(), 160, 46)
+	m.SetSize(20, 3)
+	st.CheckSize(t, m.View(), 20, 3)
+	if nav := st.Run(m, st.Key("r")); len(nav) != 1 || nav[0] != (frame.OpenRunMsg{ID: store.ID(t, "ledger@2")}) {
+		t.Errorf("r = %v, want the run screen", nav)
+	}
+}
+
+func TestGlobalValue(t *testing.T) {
+	tests := []struct {
+		g    snapshots.Global
+		want string
+	}{
+		{snapshots.Global{Kind: snapshots.KindI32, Bits: 0xffffffffffffffff}, "-1 (0xffffffff)"},
+		{snapshots.Global{Kind: snapshots.KindI64, Bits: 42}, "42 (0x2a)"},
+		{snapshots.Global{Kind: snapshots.KindF32, Bits: 0x3fc00000}, "1.5"},
+		{snapshots.Global{Kind: snapshots.KindF64, Bits: 0x4004000000000000}, "2.5"},
+		{snapshots.Global{Kind: snapshots.KindV128, Bits: 1, Hi: 2}, "0x00000000000000020000000000000001"},
+		{snapshots.Global{Kind: snapshots.KindNull}, "null"},
+	}
+	for _, tt := range tests {
+		if got := GlobalValue(tt.g); got != tt.want {
+			t.Errorf("GlobalValue(%v) = %q, want %q", tt.g, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,154 @@
+package lineage
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/canscope/canscope/snapshots"
+	"github.com/canscope/canscope/tui/frame"
+	st "github.com/canscope/canscope/tui/internal/screentest"
+	"github.com/canscope/canscope/tui/source"
+)
+
+func newScreen(t *testing.T, theme string, w, h int, src source.Set) *Model {
+	t.Helper()
+	ctx := st.Context(t, theme, w, h, src)
+	m := New(ctx)
+	m.SetSize(w, h-2)
+	st.Init(m)
+	return m
+}
+
+func TestLineage(t *testing.T) {
+	store := st.Incident()
+	src := source.Set{Catalog: store, Demo: func(context.Context) error { return nil }}
+	tests := []struct {
+		name  string
+		theme string
+		w, h  int
+		keys  []tea.Msg
+	}{
+		{"tree_80x24", "dark", 80, 24, nil},
+		{"tree_160x48", "light", 160, 48, nil},
+		{"cursor_and_marks_80x24", "high-contrast", 80, 24, st.Keys("down", "space", "down", "down", "space")},
+		{"filter_80x24", "dark", 80, 24, append(st.Keys("/"), st.Type("hotfix")...)},
+		{"filter_applied_80x24", "dark", 80, 24, append(append(st.Keys("/"), st.Type("counter")...), st.Key("enter"))},
+		{"tiny_40x8", "dark", 40, 8, st.Keys("G")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newScreen(t, tt.theme, tt.w, tt.h, src)
+			st.Run(m, tt.keys...)
+			v := m.View()
+			st.CheckSize(t, v, tt.w, tt.h-2)
+			st.Golden(t, v)
+		})
+	}
+}
+
+func TestLineageEmptyStore(t *testing.T) {
+	loaded := 0
+	empty := st.NewMemory()
+	full := st.Incident()
+	var cat *st.Memory = empty
+	src := source.Set{Catalog: switching{cur: &cat}, Demo: func(context.Context) error { loaded++; cat = full; return nil }}
+	m := newScreen(t, "dark", 80, 24, src)
+	st.Golden(t, m.View())
+	st.Run(m, st.Key("D"))
+	if loaded != 1 {
+		t.Fatalf("demo loaded %d times, want 1", loaded)
+	}
+	if len(m.all) != 6 {
+		t.Errorf("after the demo the list has %d snapshots, want 6", len(m.all))
+	}
+	st.Run(m, st.Key("D"))
+	if loaded != 1 {
+		t.Error("D on a full store must not load the demo again")
+	}
+}
+
+func TestLineageDemoUnavailableAndErrors(t *testing.T) {
+	m := newScreen(t, "dark", 80, 24, source.Set{Catalog: st.NewMemory()})
+	st.Run(m, st.Key("D"))
+	if m.err == nil {
+		t.Error("D without a demo loader should explain that the demo is unavailable")
+	}
+	m = newScreen(t, "dark", 80, 24, source.Set{Catalog: failing{}})
+	st.Golden(t, m.View())
+}
+
+func TestLineageNavigation(t *testing.T) {
+	store := st.Incident()
+	m := newScreen(t, "dark", 80, 24, source.Set{Catalog: store})
+	l1, l2, l3 := store.ID(t, "ledger@1"), store.ID(t, "ledger@2"), store.ID(t, "ledger@3")
+	tests := []struct {
+		name string
+		keys []tea.Msg
+		want tea.Msg
+	}{
+		{"enter opens detail", st.Keys("enter"), frame.OpenDetailMsg{ID: l1}},
+		{"r opens run", st.Keys("down", "r"), frame.OpenRunMsg{ID: l2}},
+		{"f opens fork", st.Keys("f"), frame.OpenRestoreMsg{ID: l1}},
+		// Marked newer first: the diff still puts the older one on the left.
+		{"two marks diff older first", st.Keys("home", "down", "down", "down", "space", "home", "space", "d"), frame.OpenDiffMsg{A: l1, B: l3}},
+		{"one mark diffs against cursor", st.Keys("home", "space", "space", "down", "space", "up", "d"), frame.OpenDiffMsg{A: l1, B: l2}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m.marked = nil
+			nav := st.Run(m, append(st.Keys("home"), tt.keys...)...)
+			if len(nav) != 1 || nav[0] != tt.want {
+				t.Errorf("navigation = %v, want %v", nav, tt.want)
+			}
+		})
+	}
+	m.marked = nil
+	if nav := st.Run(m, st.Key("d")); len(nav) != 0 || m.notice == "" {
+		t.Errorf("d without marks should explain, got nav %v notice %q", nav, m.notice)
+	}
+}
+
+func TestLineageTreeShape(t *testing.T) {
+	store := st.Incident()
+	list, _ := store.List()
+	rows := lineage(list)
+	var got []string
+	for _, r := range rows {
+		if r.heading() {
+			got = append(got, "# "+r.canister)
+			continue
+		}
+		got = append(got, string(rune('0'+r.depth))+" "+r.snap.Ref())
+	}
+	// Continuations stay at depth 0; the fork and the checkpoint indent
+	// under the snapshot they branched from.
+	want := []string{
+		"# " + st.LedgerCanister, "0 ledger@1", "0 ledger@2", "1 hotfix@1", "0 ledger@3", "1 trap-point@1",
+		"# " + st.CounterCanister, "0 counter@1",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("rows = %q, want %q", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("rows = %q, want %q", got, want)
+		}
+	}
+}
+
+// switching is a catalog whose backing store a test can swap, to model
+// the demo filling an empty store.
+type switching struct {
+	source.Catalog
+	cur **st.Memory
+}
+
+func (s switching) List() ([]snapshots.Snapshot, error) { return (*s.cur).List() }
+
+// failing is a catalog that cannot list.
+type failing struct{ source.Catalog }
+
+func (failing) List() ([]snapshots.Snapshot, error) { return nil, errors.New("permission denied") }
