@@ -1,0 +1,164 @@
+package fsstore
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/canscope/canscope/snapshots"
+)
+
+// PutBlob stores data under its SHA-256 unless a blob with that hash is
+// already present (dedupe before write). The blob file is complete and
+// fsynced before its name appears; Commit fsyncs the directories.
+func (s *Store) PutBlob(data []byte) (snapshots.Hash, error) {
+	if len(data) > snapshots.MaxModuleBytes {
+		return snapshots.Hash{}, fmt.Errorf("store blob: %d bytes exceeds the %d-byte blob limit", len(data), snapshots.MaxModuleBytes)
+	}
+	h := snapshots.HashOf(data)
+	return h, s.put(h, data)
+}
+
+// PutPage stores one page (at most PageSize bytes; a short last page is
+// zero-padded) and returns its hash, or the zero Hash without storing
+// anything when the page is all zero.
+func (s *Store) PutPage(data []byte) (snapshots.Hash, error) {
+	if len(data) > snapshots.PageSize {
+		return snapshots.Hash{}, fmt.Errorf("store page: %d bytes is more than a %d-byte page", len(data), snapshots.PageSize)
+	}
+	if isZero(data) {
+		return snapshots.Hash{}, nil
+	}
+	if len(data) < snapshots.PageSize {
+		p := make([]byte, snapshots.PageSize)
+		copy(p, data)
+		data = p
+	}
+	h := snapshots.HashOf(data)
+	return h, s.put(h, data)
+}
+
+func (s *Store) put(h snapshots.Hash, data []byte) error {
+	if s.roErr != nil {
+		return s.roErr
+	}
+	path := s.blobPath(h)
+	if _, err := os.Stat(path); err == nil {
+		return nil
+	}
+	bp := s.getBuf()
+	defer s.bufs.Put(bp)
+	*bp = s.enc.EncodeAll(data, (*bp)[:0])
+	dir := filepath.Dir(path)
+	if err := writeFileAtomic(dir, filepath.Base(path), *bp); err != nil {
+		return fmt.Errorf("store blob %s: %w", h.Short(), err)
+	}
+	s.dirtyMu.Lock()
+	s.dirty[dir] = true
+	s.dirtyMu.Unlock()
+	return nil
+}
+
+// ReadBlob returns the content of blob h, verified against its hash.
+func (s *Store) ReadBlob(h snapshots.Hash) ([]byte, error) {
+	return s.read(h, nil)
+}
+
+// ReadPage fills buf (at least PageSize long) with page h, verified.
+func (s *Store) ReadPage(h snapshots.Hash, buf []byte) error {
+	if len(buf) < snapshots.PageSize {
+		return fmt.Errorf("read page %s: buffer of %d bytes is smaller than a page", h.Short(), len(buf))
+	}
+	out, err := s.read(h, buf[:0:snapshots.PageSize])
+	if err != nil {
+		return err
+	}
+	if len(out) != snapshots.PageSize {
+		return fmt.Errorf("read page %s: blob holds %d bytes, not a page", h.Short(), len(out))
+	}
+	if &out[0] != &buf[0] {
+		copy(buf, out)
+	}
+	return nil
+}
+
+// read decompresses blob h, appending to dst, and checks its hash.
+func (s *Store) read(h snapshots.Hash, dst []byte) ([]byte, error) {
+	out, err := s.load(h, dst)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("blob %s: %w; run `canscope fsck`", h.Short(), snapshots.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("blob %s: %w; run `canscope fsck`", h.Short(), err)
+	}
+	return out, nil
+}
+
+// load is read without the advice, for fsck's own report.
+func (s *Store) load(h snapshots.Hash, dst []byte) ([]byte, error) {
+	bp := s.getBuf()
+	defer s.bufs.Put(bp)
+	comp, err := readFileInto(s.blobPath(h), (*bp)[:0])
+	if err != nil {
+		return nil, err
+	}
+	if cap(comp) <= 2*snapshots.PageSize {
+		*bp = comp // keep page-sized buffers only; modules are rare
+	}
+	out, err := s.dec.DecodeAll(comp, dst)
+	if err != nil {
+		return nil, fmt.Errorf("corrupt: does not decompress (%w)", err)
+	}
+	if got := snapshots.HashOf(out); got != h {
+		return nil, fmt.Errorf("corrupt: content hashes to %s", got.Short())
+	}
+	return out, nil
+}
+
+func (s *Store) blobPath(h snapshots.Hash) string {
+	x := h.String()
+	return filepath.Join(s.dir, blobsDir, x[:2], x)
+}
+
+func (s *Store) getBuf() *[]byte {
+	if bp, ok := s.bufs.Get().(*[]byte); ok {
+		return bp
+	}
+	b := make([]byte, 0, snapshots.PageSize+1024)
+	return &b
+}
+
+// readFileInto reads a whole file, reusing dst's capacity.
+func readFileInto(path string, dst []byte) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	n := int(st.Size())
+	if n > snapshots.MaxModuleBytes+(1<<20) {
+		return nil, fmt.Errorf("blob file of %d bytes is larger than any blob canscope writes", n)
+	}
+	if cap(dst) < n {
+		dst = make([]byte, n)
+	}
+	dst = dst[:n]
+	if _, err := f.ReadAt(dst, 0); err != nil {
+		return nil, err
+	}
+	return dst, nil
+}
+
+// isZero reports whether b is all zero bytes. Comparing b with itself
+// shifted by one runs at memcmp speed without a zero buffer: every byte
+// equals its predecessor, and the first is zero.
+func isZero(b []byte) bool {
+	return len(b) == 0 || b[0] == 0 && bytes.Equal(b[1:], b[:len(b)-1])
+}

@@ -1,0 +1,236 @@
+// Package fsstore is the on-disk snapshot store: content-addressed,
+// zstd-compressed blobs sharded by the first two hex digits of their
+// SHA-256, and one encoded manifest per snapshot. Layout and crash-safety
+// rules are in ../FORMAT.md.
+package fsstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/canscope/canscope/snapshots"
+	"github.com/klauspost/compress/zstd"
+	"golang.org/x/sys/unix"
+)
+
+// Layout names inside the store directory.
+const (
+	markerFile   = "canscope-store"
+	markerText   = "canscope snapshot store, format 1 (see snapshots/FORMAT.md)\n"
+	blobsDir     = "blobs"
+	manifestsDir = "manifests"
+	lockFile     = "lock"
+	tempPrefix   = ".tmp-"
+)
+
+// lockTimeout is how long a writer waits for another process's commit.
+// Commits hold the lock for milliseconds, so a long wait means a stuck
+// process, which the error then names.
+const lockTimeout = 30 * time.Second
+
+// Store is a snapshot store in one directory. It implements
+// snapshots.Store and is safe for concurrent use by many goroutines; a
+// file lock serializes commits with other processes.
+type Store struct {
+	dir    string
+	roErr  error // non-nil when the directory is not writable
+	enc    *zstd.Encoder
+	dec    *zstd.Decoder
+	bufs   sync.Pool // *[]byte scratch for compressed blobs
+	commit sync.Mutex
+
+	dirtyMu sync.Mutex
+	dirty   map[string]bool // shard directories with renames not yet fsynced
+}
+
+var _ snapshots.Store = (*Store)(nil)
+
+// Open opens the store in dir, creating it when dir does not exist or is
+// empty. A directory holding other files is refused rather than written
+// into. A store on a read-only path opens for reading; writes then fail
+// with an error that says so.
+func Open(dir string) (*Store, error) {
+	if err := initLayout(dir); err != nil {
+		return nil, err
+	}
+	enc, err := zstd.NewWriter(nil,
+		zstd.WithEncoderLevel(zstd.SpeedFastest),
+		zstd.WithEncoderConcurrency(max(4, runtime.GOMAXPROCS(0))),
+		zstd.WithLowerEncoderMem(true))
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: zstd encoder: %w", dir, err)
+	}
+	dec, err := zstd.NewReader(nil,
+		zstd.WithDecoderConcurrency(max(4, runtime.GOMAXPROCS(0))),
+		zstd.WithDecoderMaxMemory(snapshots.MaxModuleBytes+1),
+		zstd.WithDecoderLowmem(true))
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: zstd decoder: %w", dir, err)
+	}
+	s := &Store{dir: dir, enc: enc, dec: dec, dirty: map[string]bool{}}
+	if err := unix.Access(dir, unix.W_OK); err != nil {
+		s.roErr = fmt.Errorf("store %s is read-only (%w): pass --store DIR with a writable directory", dir, err)
+	}
+	return s, nil
+}
+
+// initLayout creates the store directories on first use.
+func initLayout(dir string) error {
+	if _, err := os.Stat(filepath.Join(dir, markerFile)); err == nil {
+		return nil
+	}
+	entries, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return fmt.Errorf("open store %s: %w (pass --store DIR with a writable directory)", dir, err)
+	case slices.ContainsFunc(entries, func(e fs.DirEntry) bool {
+		n := e.Name() // an interrupted first run leaves only these
+		return n != blobsDir && n != manifestsDir && !strings.HasPrefix(n, tempPrefix)
+	}):
+		return fmt.Errorf("open store %s: the directory is not empty and not a canscope store; pass --store with a new or empty directory", dir)
+	}
+	fail := func(err error) error {
+		return fmt.Errorf("create store %s: %w (pass --store DIR with a writable directory)", dir, err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, manifestsDir), 0o755); err != nil {
+		return fail(err)
+	}
+	for i := range 256 {
+		if err := os.MkdirAll(filepath.Join(dir, blobsDir, fmt.Sprintf("%02x", i)), 0o755); err != nil {
+			return fail(err)
+		}
+	}
+	for _, d := range []string{filepath.Join(dir, blobsDir), dir} {
+		if err := syncDir(d); err != nil {
+			return fail(err)
+		}
+	}
+	// The marker goes last: a store without it is re-initialized.
+	if err := writeFileAtomic(dir, markerFile, []byte(markerText)); err != nil {
+		return fail(err)
+	}
+	return syncDir(dir)
+}
+
+// Dir returns the store directory.
+func (s *Store) Dir() string { return s.dir }
+
+// Close releases the compressors. The Store must not be used afterwards.
+func (s *Store) Close() error {
+	s.dec.Close()
+	return s.enc.Close()
+}
+
+// List returns every snapshot, oldest first (by creation time, then name
+// and seq). It reads only manifest headers. A manifest that cannot be
+// decoded is left out: fsck reports it.
+func (s *Store) List() ([]snapshots.Snapshot, error) {
+	ids, err := s.manifestIDs()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]snapshots.Snapshot, 0, len(ids))
+	for _, id := range ids {
+		snap, err := s.summary(id)
+		if err != nil {
+			continue
+		}
+		out = append(out, snap)
+	}
+	slices.SortFunc(out, func(a, b snapshots.Snapshot) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		return a.Seq - b.Seq
+	})
+	return out, nil
+}
+
+func (s *Store) summary(id snapshots.ID) (snapshots.Snapshot, error) {
+	f, err := os.Open(s.manifestPath(id))
+	if err != nil {
+		return snapshots.Snapshot{}, err
+	}
+	defer f.Close()
+	return snapshots.DecodeSummary(f, id)
+}
+
+// manifestIDs lists the manifest files by name.
+func (s *Store) manifestIDs() ([]snapshots.ID, error) {
+	entries, err := os.ReadDir(filepath.Join(s.dir, manifestsDir))
+	if err != nil {
+		return nil, fmt.Errorf("list snapshots in %s: %w", s.dir, err)
+	}
+	ids := make([]snapshots.ID, 0, len(entries))
+	for _, e := range entries {
+		id, err := snapshots.ParseHash(e.Name())
+		if err != nil {
+			continue // temp files and strays
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+// Resolve finds a snapshot by NAME, NAME@N, id or unique id prefix.
+func (s *Store) Resolve(ref string) (snapshots.Snapshot, error) {
+	all, err := s.List()
+	if err != nil {
+		return snapshots.Snapshot{}, err
+	}
+	return snapshots.ResolveRef(all, ref)
+}
+
+// Manifest reads a snapshot's manifest and verifies that it hashes to id.
+func (s *Store) Manifest(id snapshots.ID) (*snapshots.Manifest, error) {
+	b, err := os.ReadFile(s.manifestPath(id))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("snapshot %s: %w", id.Short(), snapshots.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read snapshot %s: %w", id.Short(), err)
+	}
+	if got := snapshots.HashOf(b); got != id {
+		return nil, fmt.Errorf("snapshot %s: manifest is corrupt (hashes to %s); run `canscope fsck`", id.Short(), got.Short())
+	}
+	m, err := snapshots.DecodeManifest(b)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot %s: %w; run `canscope fsck`", id.Short(), err)
+	}
+	return m, nil
+}
+
+// Fork makes a new snapshot named name that shares every page with the
+// snapshot ref names, recording the branch point in its lineage.
+func (s *Store) Fork(ctx context.Context, ref, name string) (snapshots.Snapshot, error) {
+	src, err := s.Resolve(ref)
+	if err != nil {
+		return snapshots.Snapshot{}, fmt.Errorf("fork: %w", err)
+	}
+	m, err := s.Manifest(src.ID)
+	if err != nil {
+		return snapshots.Snapshot{}, fmt.Errorf("fork %s: %w", src.Ref(), err)
+	}
+	child := m.Child(snapshots.MadeByFork)
+	child.ForkedFrom = &m.ID
+	child.Name = name
+	child.Note = "forked from " + src.Ref()
+	return s.Commit(ctx, child)
+}
+
+func (s *Store) manifestPath(id snapshots.ID) string {
+	return filepath.Join(s.dir, manifestsDir, id.String())
+}
