@@ -12,7 +12,7 @@ func sampleManifest() *Manifest {
 	return &Manifest{
 		Snapshot: Snapshot{
 			Name: "prod", Seq: 3, Parent: &parent, MadeBy: MadeByImport,
-			CreatedAt: time.Date(2026, 11, 26, 5, 0, 0, 123000, time.UTC),
+			CreatedAt:  time.Date(2026, 11, 26, 5, 0, 0, 123000, time.UTC),
 			CanisterID: "ryjl3-tyaaa-aaaaa-aaaba-cai", TakenAt: 1764000000000000001,
 			CanisterVersion: 43, ModuleHash: h(4), Note: "imported",
 		},

@@ -33,7 +33,7 @@ func TestResolveRef(t *testing.T) {
 		{ref: "BBBB33", want: "fix@1"},
 		{ref: id("aaaa22").String(), want: "prod@2"},
 		{ref: "aaaa", err: "ambiguous: matches aaaa11000000 (prod@1), aaaa22000000 (prod@2)"},
-		{ref: "beef", want: "beef@1"}, // names win over prefixes
+		{ref: "beef", want: "beef@1"},  // names win over prefixes
 		{ref: "aaa", err: "not found"}, // prefixes need 4 digits
 		{ref: "nope", err: "not found"},
 		{ref: "", err: "empty"},
