@@ -47,6 +47,10 @@ type call struct {
 	meter  *meter
 }
 
+// stackOverflow is the text of wazero's stack overflow error and of the
+// replica's TrapCode::StackOverflow.
+const stackOverflow = "stack overflow"
+
 // errCancelled marks an execution stopped by its context.
 var errCancelled = errors.New("execution cancelled")
 
@@ -67,6 +71,10 @@ func (c *Canister) execute(k call) (*Trap, error) {
 		return nil, fmt.Errorf("run %s: %w: %w", k.export, errCancelled, context.Cause(k.ctx))
 	}
 	t, ok := ic0.AsTrap(err)
+	if !ok && err.Error() == stackOverflow {
+		// wazero reports a stack overflow bare, without a stack trace.
+		t, ok = ic0.Trapped(stackOverflow), true
+	}
 	if !ok {
 		return nil, fmt.Errorf("run %s: %w", k.export, err)
 	}
