@@ -12,7 +12,13 @@
 ;;   canister_query  get     replies u64 value
 ;;   canister_pre_upgrade    writes u64 value at stable offset 0 (grows 1 page when empty)
 ;;   canister_post_upgrade   reads it back when stable memory is not empty
+;;
+;; Custom sections (metadata tests): "icp:public git_commit_id" (40 hex
+;; digits) and "icp:private canscope:note" (text). They need:
+;; wat2wasm-flags: --enable-annotations
 (module
+  (@custom "icp:public git_commit_id" "0123456789abcdef0123456789abcdef01234567")
+  (@custom "icp:private canscope:note" "counter fixture, raw little-endian arguments")
   (import "ic0" "msg_arg_data_size" (func $ic0.msg_arg_data_size (result i32)))
   (import "ic0" "msg_arg_data_copy" (func $ic0.msg_arg_data_copy (param i32 i32 i32)))
   (import "ic0" "msg_reply_data_append" (func $ic0.msg_reply_data_append (param i32 i32)))
