@@ -4,6 +4,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/canscope/canscope/snapshots/fsstore"
 	"github.com/spf13/cobra"
 )
 
@@ -51,6 +53,28 @@ func (a *app) storeDir() (string, error) {
 		return "", errors.New("no store location: pass --store DIR or set CANSCOPE_STORE")
 	}
 	return filepath.Join(home, ".local", "share", "canscope"), nil
+}
+
+// openStore opens (creating on first use) the store at storeDir.
+// Commands close it when done.
+func (a *app) openStore() (*fsstore.Store, error) {
+	dir, err := a.storeDir()
+	if err != nil {
+		return nil, err
+	}
+	s, err := fsstore.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", dir, err)
+	}
+	return s, nil
+}
+
+// printJSON writes v as one indented JSON document on stdout, the --json
+// output of every command.
+func (a *app) printJSON(v any) error {
+	enc := json.NewEncoder(a.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // statusError carries a non-default exit code (3 for a trapped canister)
