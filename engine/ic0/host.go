@@ -176,17 +176,6 @@ func copyOut(mod api.Module, name string, what string, dst, offset, size uint32,
 	heap(mod).Write(dst, data[offset:offset+size])
 }
 
-// writeHeapTrapped writes b at dst or raises the "heap out of bounds" trap,
-// as the replica's natively compiled stable memory calls do.
-func writeHeapTrapped(mod api.Module, dst uint64, b []byte) {
-	if dst+uint64(len(b)) < dst || dst+uint64(len(b)) > heapSize(mod) {
-		panic(Trapped(ReasonHeapOutOfBounds))
-	}
-	if len(b) > 0 {
-		heap(mod).Write(uint32(dst), b)
-	}
-}
-
 // writeCycles stores a 128-bit amount at dst (16 bytes, little-endian).
 func writeCycles(mod api.Module, name string, dst uint32, c Cycles) {
 	subslice("ic0."+name+" heap", uint64(dst), 16, heapSize(mod))

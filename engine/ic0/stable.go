@@ -1,22 +1,12 @@
 package ic0
 
 import (
-	"errors"
-
 	"github.com/canscope/canscope/engine/stable"
 	"github.com/tetratelabs/wazero/api"
 )
 
 // The stable memory calls work directly between the heap view wazero gives
 // (no copy) and the stable pages: one copy per byte, like the replica.
-
-// stableTrap turns a stable memory error into the replica's trap.
-func stableTrap(err error) {
-	if errors.Is(err, stable.ErrOutOfBounds) {
-		panic(Trapped(ReasonStableOutOfBounds))
-	}
-	panic(Trapped(err.Error()))
-}
 
 // check32 traps when the 32-bit API is used on a memory above 4 GiB.
 func (h *Host) check32() {
@@ -40,7 +30,7 @@ func (h *Host) stableRead(mod api.Module, dst, off, size uint64) {
 	}
 	view, _ := heap(mod).Read(uint32(dst), uint32(size))
 	if err := h.state.Stable.Read(view, off); err != nil {
-		stableTrap(err)
+		panic(Trapped(ReasonStableOutOfBounds)) // unreachable: bounds checked above
 	}
 }
 
@@ -58,7 +48,7 @@ func (h *Host) stableWrite(mod api.Module, off, src, size uint64) {
 	}
 	view, _ := heap(mod).Read(uint32(src), uint32(size))
 	if err := h.state.Stable.Write(off, view); err != nil {
-		stableTrap(err)
+		panic(Trapped(ReasonStableOutOfBounds)) // unreachable: bounds checked above
 	}
 }
 
