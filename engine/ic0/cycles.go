@@ -22,9 +22,9 @@ func (h *Host) accept(max Cycles) Cycles {
 }
 
 // fits64 traps when an amount reported by an old 64-bit call does not fit.
-func fits64(name string, c Cycles) uint64 {
+func fits64(c Cycles) uint64 {
 	if c.High != 0 {
-		panic(ContractViolation("ic0.%s: the amount does not fit in 64 bits; use ic0.%s128", name, name))
+		panic(Trapped(ReasonCyclesTooBigFor64))
 	}
 	return c.Low
 }
@@ -93,12 +93,12 @@ func (h *Host) mintCycles(_ api.Module, s []uint64) {
 
 // msgCyclesAvailable: msg_cycles_available() -> i64.
 func (h *Host) msgCyclesAvailable(_ api.Module, s []uint64) {
-	s[0] = fits64("msg_cycles_available", h.available())
+	s[0] = fits64(h.available())
 }
 
 // msgCyclesRefunded: msg_cycles_refunded() -> i64.
 func (h *Host) msgCyclesRefunded(_ api.Module, s []uint64) {
-	s[0] = fits64("msg_cycles_refunded", h.msg.CyclesRefunded)
+	s[0] = fits64(h.msg.CyclesRefunded)
 }
 
 // msgCyclesAccept: msg_cycles_accept(max) -> i64, the amount accepted.
@@ -108,5 +108,5 @@ func (h *Host) msgCyclesAccept(_ api.Module, s []uint64) {
 
 // canisterCycleBalance: canister_cycle_balance() -> i64.
 func (h *Host) canisterCycleBalance(_ api.Module, s []uint64) {
-	s[0] = fits64("canister_cycle_balance", h.state.Cycles)
+	s[0] = fits64(h.state.Cycles)
 }

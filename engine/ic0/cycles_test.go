@@ -21,7 +21,7 @@ func TestBalance(t *testing.T) {
 	if got := h.cycles(32); got != h.state.Cycles {
 		t.Fatalf("liquid balance128 = %v", got)
 	}
-	h.trap(msgIn(Update), CodeCanisterContractViolation, "does not fit in 64 bits", "canister_cycle_balance")
+	h.trap(msgIn(Update), CodeCanisterTrapped, ReasonCyclesTooBigFor64, "canister_cycle_balance")
 	h.trap(msgIn(Update), CodeCanisterContractViolation, "ic0.canister_cycle_balance128 heap: src=65530 + length=16", "canister_cycle_balance128", heapEnd-6)
 
 	h.state.Cycles = CyclesFrom(DefaultCycles)
@@ -68,7 +68,7 @@ func TestRefunded(t *testing.T) {
 		t.Fatalf("refunded128 = %v", got)
 	}
 	msg.CyclesRefunded = Cycles{High: 1}
-	h.trap(msg, CodeCanisterContractViolation, "does not fit in 64 bits", "msg_cycles_refunded")
+	h.trap(msg, CodeCanisterTrapped, ReasonCyclesTooBigFor64, "msg_cycles_refunded")
 }
 
 func TestCyclesBurn(t *testing.T) {

@@ -1,6 +1,9 @@
 package ic0
 
 import (
+	"slices"
+	"sync"
+
 	"github.com/tetratelabs/wazero/api"
 )
 
@@ -25,17 +28,21 @@ type Function struct {
 // interface specification. A canister importing anything else from "ic0"
 // cannot run on the IC.
 func Functions() []Function {
-	fs := functions()
+	fs := slices.Clone(functionTable())
 	for i := range fs {
 		fs[i].impl = nil
 	}
 	return fs
 }
 
+// functionTable is the table built once; it is never modified.
+var functionTable = sync.OnceValue(functions)
+
 // Lookup returns the description of the ic0 function name.
 func Lookup(name string) (Function, bool) {
-	for _, f := range Functions() {
+	for _, f := range functionTable() {
 		if f.Name == name {
+			f.impl = nil
 			return f, true
 		}
 	}

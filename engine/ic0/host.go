@@ -50,7 +50,7 @@ func (h *Host) SetEnv(env *Env) { h.env = env }
 // canister module.
 func (h *Host) Instantiate(ctx context.Context, r wazero.Runtime) (api.Module, error) {
 	b := r.NewHostModuleBuilder(ModuleName)
-	for _, f := range functions() {
+	for _, f := range functionTable() {
 		b.NewFunctionBuilder().
 			WithGoModuleFunction(h.hostFunc(f), f.Params, f.Results).
 			WithName(f.Name).

@@ -293,6 +293,7 @@ func TestAsTrap(t *testing.T) {
 		{errors.New("wasm error: unreachable\nwasm stack trace:\n\t.$1()"), true, CodeCanisterTrapped, "unreachable"},
 		{errors.New("wasm error: out of bounds memory access\nwasm stack trace:"), true, CodeCanisterTrapped, ReasonHeapOutOfBounds},
 		{errors.New("wasm error: integer divide by zero"), true, CodeCanisterTrapped, "integer division by 0"},
+		{errors.New("wasm error: integer overflow"), true, CodeCanisterTrapped, "unknown"},
 		{errors.New("wasm error: something new"), true, CodeCanisterTrapped, "something new"},
 	}
 	for _, tt := range tests {

@@ -61,6 +61,7 @@ const (
 	ReasonHeapOutOfBounds   = "heap out of bounds"
 	ReasonStableOutOfBounds = "stable memory out of bounds"
 	ReasonStableTooBigFor32 = "32 bit stable memory api used on a memory larger than 4GB"
+	ReasonCyclesTooBigFor64 = "cycles amount exceeds 64-bit representation"
 )
 
 // CalledTrap returns the trap of ic0.trap with message msg.
@@ -92,16 +93,17 @@ func notAllowed(fn string, c Context) *Trap {
 }
 
 // wasmTrapReasons maps wazero's runtime error texts to the replica's trap
-// reasons (wasmtime TrapCode display).
+// reasons (TrapCode display). Traps the replica has no code for (integer
+// overflow, bad conversions, signature mismatch) display as "unknown".
 var wasmTrapReasons = []struct{ wazero, replica string }{
 	{"unreachable", "unreachable"},
 	{"out of bounds memory access", ReasonHeapOutOfBounds},
 	{"integer divide by zero", "integer division by 0"},
-	{"integer overflow", "integer overflow"},
-	{"invalid conversion to integer", "bad conversion to integer"},
 	{"invalid table access", "table out of bounds"},
-	{"indirect call type mismatch", "indirect call type mismatch"},
-	{"stack overflow", "call stack exhausted"},
+	{"stack overflow", "stack overflow"},
+	{"integer overflow", "unknown"},
+	{"invalid conversion to integer", "unknown"},
+	{"indirect call type mismatch", "unknown"},
 }
 
 // AsTrap extracts the canister-facing trap from the error of a wasm call:
