@@ -48,9 +48,16 @@ type Screen interface {
 	Bindings() []key.Binding
 	// Scrolls reports whether movement keys apply, for help.
 	Scrolls() bool
-	// Capturing reports whether a text input has focus, so the root
-	// passes printable keys (q, ?) through instead of acting on them.
+	// Capturing reports whether the screen takes every key itself (a text
+	// input or a confirmation has focus), so the root passes q, ? and esc
+	// through instead of acting on them; only ctrl+c still quits.
 	Capturing() bool
+}
+
+// Closer is implemented by screens holding background work (a run) that
+// must stop when the screen is closed.
+type Closer interface {
+	Close()
 }
 
 // OpenDetailMsg asks the root to open a snapshot's detail screen.

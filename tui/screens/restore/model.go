@@ -1,0 +1,387 @@
+// Package restore is the fork / restore screen: fork a snapshot into a new
+// branch of the lineage, or restore it by exporting a dfx snapshot
+// directory and showing the exact dfx commands that upload and load it.
+// Nothing is written before the operator confirms.
+package restore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/canscope/canscope/snapshots"
+	"github.com/canscope/canscope/tui/frame"
+	"github.com/canscope/canscope/tui/render"
+)
+
+// action is what the screen will do.
+type action int
+
+const (
+	actionFork action = iota
+	actionRestore
+)
+
+// stage is how far the operator has got.
+type stage int
+
+const (
+	stageInput   stage = iota // typing a name or directory
+	stageConfirm              // reviewing what will be written
+	stageWorking              // writing
+	stageDone                 // written
+)
+
+type (
+	snapshotMsg struct {
+		snap snapshots.Snapshot
+		err  error
+	}
+	forkedMsg struct {
+		snap snapshots.Snapshot
+		err  error
+	}
+	exportedMsg struct {
+		dir string
+		err error
+	}
+)
+
+// Model is the fork / restore screen for one snapshot.
+type Model struct {
+	ctx           *frame.Context
+	id            snapshots.ID
+	snap          *snapshots.Snapshot
+	width, height int
+
+	action action
+	stage  stage
+	name   textinput.Model
+	dir    textinput.Model
+	err    error
+
+	forked   *snapshots.Snapshot
+	exported string // absolute export directory
+	copied   bool
+}
+
+// New returns the fork / restore screen for a snapshot.
+func New(ctx *frame.Context, id snapshots.ID) *Model {
+	input := func(prompt, placeholder string) textinput.Model {
+		t := textinput.New()
+		t.SetStyles(ctx.Styles.Input)
+		t.Prompt = prompt
+		t.Placeholder = placeholder
+		return t
+	}
+	m := &Model{
+		ctx:  ctx,
+		id:   id,
+		name: input("new name: ", "e.g. hotfix"),
+		dir:  input("export to: ", "a new directory, e.g. ./restore-ledger"),
+	}
+	m.name.Focus()
+	return m
+}
+
+// Title implements frame.Screen.
+func (m *Model) Title() string {
+	ref := m.id.Short()
+	if m.snap != nil {
+		ref = m.snap.Ref()
+	}
+	return "Fork / restore " + ref
+}
+
+// Scrolls implements frame.Screen.
+func (m *Model) Scrolls() bool { return false }
+
+// Capturing implements frame.Screen: the inputs take printable keys, and
+// the confirmation keeps esc to return to the input.
+func (m *Model) Capturing() bool { return m.stage == stageInput || m.stage == stageConfirm }
+
+// Bindings implements frame.Screen.
+func (m *Model) Bindings() []key.Binding {
+	k := m.ctx.Keys
+	switch m.stage {
+	case stageInput:
+		return []key.Binding{k.Submit, k.SwitchAction, k.Back}
+	case stageConfirm:
+		return []key.Binding{k.Confirm, k.Back}
+	case stageDone:
+		if m.action == actionRestore {
+			return []key.Binding{k.Copy}
+		}
+	}
+	return nil
+}
+
+// SetSize implements frame.Screen.
+func (m *Model) SetSize(w, h int) {
+	m.width, m.height = w, h
+	m.name.SetWidth(max(w-14, 10))
+	m.dir.SetWidth(max(w-14, 10))
+}
+
+// Init implements frame.Screen.
+func (m *Model) Init() tea.Cmd {
+	cat, id := m.ctx.Sources.Catalog, m.id
+	if cat == nil {
+		return func() tea.Msg { return snapshotMsg{err: errors.New("no snapshot store is open")} }
+	}
+	return func() tea.Msg {
+		list, err := cat.List()
+		if err != nil {
+			return snapshotMsg{err: fmt.Errorf("list snapshots: %w", err)}
+		}
+		for _, s := range list {
+			if s.ID == id {
+				return snapshotMsg{snap: s}
+			}
+		}
+		return snapshotMsg{err: fmt.Errorf("snapshot %s: %w", id.Short(), snapshots.ErrNotFound)}
+	}
+}
+
+// Update implements frame.Screen.
+func (m *Model) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case snapshotMsg:
+		m.err = msg.err
+		if msg.err == nil {
+			m.snap = &msg.snap
+		}
+	case forkedMsg:
+		if msg.err != nil {
+			m.stage, m.err = stageInput, fmt.Errorf("fork %s: %w", m.snap.Ref(), msg.err)
+			return m.name.Focus()
+		}
+		m.stage, m.forked = stageDone, &msg.snap
+		return frame.Nav(frame.StoreChangedMsg{})
+	case exportedMsg:
+		if msg.err != nil {
+			m.stage, m.err = stageInput, fmt.Errorf("export %s to %s: %w", m.snap.Ref(), msg.dir, msg.err)
+			return m.dir.Focus()
+		}
+		m.stage, m.exported = stageDone, msg.dir
+	case tea.KeyPressMsg:
+		return m.updateKey(msg)
+	}
+	return nil
+}
+
+func (m *Model) input() *textinput.Model {
+	if m.action == actionRestore {
+		return &m.dir
+	}
+	return &m.name
+}
+
+func (m *Model) updateKey(msg tea.KeyPressMsg) tea.Cmd {
+	k := m.ctx.Keys
+	switch m.stage {
+	case stageInput:
+		switch {
+		case key.Matches(msg, k.Back):
+			return frame.Nav(frame.BackMsg{})
+		case key.Matches(msg, k.SwitchAction):
+			m.input().Blur()
+			m.action = 1 - m.action
+			m.err = nil
+			return m.input().Focus()
+		case key.Matches(msg, k.Submit):
+			return m.review()
+		}
+		var cmd tea.Cmd
+		in := m.input()
+		*in, cmd = in.Update(msg)
+		return cmd
+	case stageConfirm:
+		switch {
+		case key.Matches(msg, k.Confirm):
+			return m.execute()
+		case key.Matches(msg, k.Back):
+			m.stage = stageInput
+			return m.input().Focus()
+		}
+	case stageDone:
+		if key.Matches(msg, k.Copy) && m.action == actionRestore {
+			m.copied = true
+			return tea.SetClipboard(strings.Join(m.commands(), "\n"))
+		}
+	}
+	return nil
+}
+
+// review checks the input and moves to the confirmation step.
+func (m *Model) review() tea.Cmd {
+	m.err = nil
+	value := strings.TrimSpace(m.input().Value())
+	switch {
+	case m.snap == nil:
+		m.err = errors.New("the snapshot is not loaded")
+	case m.action == actionFork && m.ctx.Sources.Forker == nil:
+		m.err = errors.New("forking is unavailable in this build")
+	case m.action == actionRestore && m.ctx.Sources.Exporter == nil:
+		m.err = errors.New("export is unavailable in this build")
+	case value == "" && m.action == actionFork:
+		m.err = errors.New("name the fork")
+	case value == "":
+		m.err = errors.New("choose the directory to export to")
+	case m.action == actionFork && strings.ContainsAny(value, "@/ \t"):
+		m.err = fmt.Errorf("name %q: use letters, digits, '-', '_' or '.' only", value)
+	}
+	if m.err != nil {
+		return nil
+	}
+	if m.action == actionRestore {
+		abs, err := filepath.Abs(value)
+		if err != nil {
+			m.err = fmt.Errorf("directory %s: %w", value, err)
+			return nil
+		}
+		m.dir.SetValue(abs)
+	}
+	m.input().Blur()
+	m.stage = stageConfirm
+	return nil
+}
+
+// execute performs the confirmed action.
+func (m *Model) execute() tea.Cmd {
+	m.stage = stageWorking
+	id := m.id
+	if m.action == actionFork {
+		forker, name := m.ctx.Sources.Forker, strings.TrimSpace(m.name.Value())
+		return func() tea.Msg {
+			s, err := forker.Fork(context.Background(), id, name)
+			return forkedMsg{snap: s, err: err}
+		}
+	}
+	exporter, dir := m.ctx.Sources.Exporter, m.dir.Value()
+	return func() tea.Msg {
+		return exportedMsg{dir: dir, err: exporter.Export(context.Background(), id, dir)}
+	}
+}
+
+// commands are the dfx commands that load an exported directory into the
+// canister: upload creates a snapshot on the IC and prints its id, load
+// replaces the canister's state with it.
+func (m *Model) commands() []string {
+	canister := m.snap.CanisterID
+	return []string{
+		fmt.Sprintf("dfx canister snapshot upload %s --dir %s", canister, shellQuote(m.exported)),
+		fmt.Sprintf("dfx canister snapshot load %s <snapshot-id>", canister),
+	}
+}
+
+// shellQuote quotes a path for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./+") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// View implements frame.Screen.
+func (m *Model) View() string {
+	st := m.ctx.Styles
+	var lines []string
+	if m.snap == nil {
+		if m.err != nil {
+			lines = []string{st.Error.Render("error: " + m.err.Error())}
+		} else {
+			lines = []string{st.Muted.Render("reading snapshot …")}
+		}
+		return render.Block(lines, m.width, m.height)
+	}
+	s := m.snap
+	lines = append(lines,
+		st.Header.Render(fmt.Sprintf("%s · canister %s · %s", s.Ref(), s.CanisterID, s.ID.Short())),
+		"",
+	)
+	switch m.stage {
+	case stageInput:
+		lines = append(lines, m.choiceLine(), "")
+		if m.action == actionFork {
+			lines = append(lines,
+				"A fork is a new branch in the lineage starting from this snapshot's state,",
+				"for trying a fix without touching the original.",
+				"", m.name.View())
+		} else {
+			lines = append(lines,
+				"Restore writes this snapshot as a dfx snapshot directory, then shows the",
+				"dfx commands that upload it to the canister and load it.",
+				"", m.dir.View())
+		}
+	case stageConfirm:
+		lines = append(lines, st.Warn.Render("Please confirm:"), "")
+		if m.action == actionFork {
+			lines = append(lines,
+				fmt.Sprintf("  Fork %s as %s.", s.Ref(), st.Accent.Render(strings.TrimSpace(m.name.Value()))),
+				"  This writes one new snapshot to the store at "+m.ctx.StorePath+".")
+		} else {
+			lines = append(lines,
+				fmt.Sprintf("  Export %s to %s", s.Ref(), st.Accent.Render(m.dir.Value())),
+				"  (metadata.json, wasm_module.bin, wasm_memory.bin, stable_memory.bin,",
+				"  wasm_chunk_store/). Nothing is sent to the Internet Computer.")
+		}
+		lines = append(lines, "", "Press "+st.Accent.Render("y")+" to go ahead, esc to change it.")
+	case stageWorking:
+		lines = append(lines, st.Muted.Render("writing …"))
+	case stageDone:
+		lines = append(lines, m.doneLines()...)
+	}
+	if m.err != nil {
+		lines = append(lines, "", st.Error.Render("error: "+m.err.Error()))
+	}
+	return render.Block(lines, m.width, m.height)
+}
+
+func (m *Model) choiceLine() string {
+	st := m.ctx.Styles
+	fork, restore := "( ) fork", "( ) restore"
+	if m.action == actionFork {
+		fork = st.Accent.Render("(•) fork")
+	} else {
+		restore = st.Accent.Render("(•) restore")
+	}
+	return fork + "   " + restore + st.Muted.Render("   (tab switches)")
+}
+
+func (m *Model) doneLines() []string {
+	st := m.ctx.Styles
+	if m.action == actionFork {
+		return []string{
+			st.OK.Render("Forked as " + m.forked.Ref() + " (" + m.forked.ID.Short() + ")."),
+			"",
+			"It is in the snapshots list; esc goes back.",
+		}
+	}
+	lines := []string{
+		st.OK.Render("Exported to " + m.exported + "."),
+		"",
+		"To restore it, run (upload prints the snapshot id that load needs):",
+		"",
+	}
+	// The commands are plain text on their own lines, so they can be
+	// selected and copied with the mouse as well as with c; a command
+	// wider than the screen wraps rather than losing its end.
+	for _, c := range m.commands() {
+		lines = append(lines, strings.Split(ansi.Hardwrap(c, max(m.width, 1), false), "\n")...)
+	}
+	lines = append(lines, "")
+	if m.copied {
+		lines = append(lines, st.Muted.Render("copied to the clipboard"))
+	} else {
+		lines = append(lines, st.Muted.Render("c copies both commands to the clipboard"))
+	}
+	return lines
+}

@@ -1,0 +1,122 @@
+package restore
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/canscope/canscope/snapshots"
+	"github.com/canscope/canscope/tui/frame"
+	st "github.com/canscope/canscope/tui/internal/screentest"
+	"github.com/canscope/canscope/tui/source"
+)
+
+func open(t *testing.T, theme string, w, h int, src source.Set, id snapshots.ID) *Model {
+	t.Helper()
+	m := New(st.Context(t, theme, w, h, src), id)
+	m.SetSize(w, h-2)
+	st.Init(m)
+	return m
+}
+
+func TestRestore(t *testing.T) {
+	// Relative export paths resolve against the working directory; pin
+	// it so the golden shows a stable absolute path.
+	t.Chdir("/tmp")
+	tests := []struct {
+		name  string
+		theme string
+		w, h  int
+		keys  []tea.Msg
+	}{
+		{"fork_input_80x24", "dark", 80, 24, st.Type("hotfix-2")},
+		{"fork_confirm_80x24", "light", 80, 24, append(st.Type("hotfix-2"), st.Key("enter"))},
+		{"fork_done_80x24", "dark", 80, 24, append(st.Type("hotfix-2"), st.Keys("enter", "y")...)},
+		{"restore_input_80x24", "high-contrast", 80, 24, st.Keys("tab")},
+		{"restore_confirm_80x24", "dark", 80, 24, append(append(st.Keys("tab"), st.Type("restore-ledger")...), st.Key("enter"))},
+		{"restore_commands_160x48", "dark", 160, 48, append(append(st.Keys("tab"), st.Type("restore ledger")...), st.Keys("enter", "y", "c")...)},
+		{"fork_bad_name_80x24", "dark", 80, 24, append(st.Type("a@b"), st.Key("enter"))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			store := st.Incident()
+			m := open(t, tt.theme, tt.w, tt.h, source.Set{Catalog: store, Forker: store, Exporter: store}, store.ID(t, "ledger@3"))
+			st.Run(m, tt.keys...)
+			v := m.View()
+			st.CheckSize(t, v, tt.w, tt.h-2)
+			st.Golden(t, v)
+		})
+	}
+}
+
+func TestForkWritesOnlyAfterConfirm(t *testing.T) {
+	store := st.Incident()
+	m := open(t, "dark", 80, 24, source.Set{Catalog: store, Forker: store, Exporter: store}, store.ID(t, "ledger@3"))
+	st.Run(m, append(st.Type("hotfix-2"), st.Key("enter"))...)
+	if list, _ := store.List(); len(list) != 6 {
+		t.Fatalf("the store changed before confirmation: %d snapshots", len(list))
+	}
+	st.Run(m, st.Key("esc")) // back to the input, nothing written
+	if m.stage != stageInput {
+		t.Fatalf("esc at the confirmation should return to the input, stage %d", m.stage)
+	}
+	nav := st.Run(m, st.Keys("enter", "y")...)
+	if len(nav) != 1 || nav[0] != (frame.StoreChangedMsg{}) {
+		t.Errorf("a fork should announce a store change, got %v", nav)
+	}
+	fork, err := store.Manifest(store.ID(t, "hotfix-2@1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fork.MadeBy != snapshots.MadeByFork || *fork.ForkedFrom != store.ID(t, "ledger@3") {
+		t.Errorf("fork = %+v", fork.Snapshot)
+	}
+}
+
+func TestRestoreExports(t *testing.T) {
+	store := st.Incident()
+	dir := filepath.Join(t.TempDir(), "out")
+	m := open(t, "dark", 80, 24, source.Set{Catalog: store, Forker: store, Exporter: store}, store.ID(t, "ledger@3"))
+	st.Run(m, append(append(st.Keys("tab"), st.Type(dir)...), st.Keys("enter", "y")...)...)
+	if len(store.Exported) != 1 || store.Exported[0] != dir {
+		t.Fatalf("exported = %v, want [%s]", store.Exported, dir)
+	}
+	// At 80 columns the long upload command wraps; joined, it is whole.
+	if v := strings.ReplaceAll(st.Plain(m.View()), "\n", ""); !strings.Contains(v, "--dir "+dir) {
+		t.Errorf("the upload command lost its end at 80 columns:\n%s", st.Plain(m.View()))
+	}
+	m.SetSize(300, 20)
+	v := st.Plain(m.View())
+	for _, want := range []string{
+		"dfx canister snapshot upload " + st.LedgerCanister + " --dir " + dir,
+		"dfx canister snapshot load " + st.LedgerCanister + " <snapshot-id>",
+	} {
+		if !strings.Contains(v, want) {
+			t.Errorf("view lacks %q:\n%s", want, v)
+		}
+	}
+}
+
+func TestRestoreUnavailable(t *testing.T) {
+	store := st.Incident()
+	m := open(t, "dark", 80, 24, source.Set{Catalog: store}, store.ID(t, "ledger@3"))
+	st.Run(m, append(st.Type("x"), st.Key("enter"))...)
+	if m.err == nil || !strings.Contains(m.err.Error(), "unavailable") || m.stage != stageInput {
+		t.Errorf("fork without a forker: err %v stage %d", m.err, m.stage)
+	}
+}
+
+func TestShellQuote(t *testing.T) {
+	for in, want := range map[string]string{
+		"/tmp/out":    "/tmp/out",
+		"/tmp/my dir": "'/tmp/my dir'",
+		"/tmp/it's":   `'/tmp/it'\''s'`,
+		"":            "''",
+	} {
+		if got := shellQuote(in); got != want {
+			t.Errorf("shellQuote(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -1,0 +1,638 @@
+// Package run is the run / step screen: a form to call a method or
+// upgrade a snapshot's canister, the run with a progress bar that can be
+// cancelled, then the recorded timeline to step through with the call
+// stack, recent System API calls, pages changed and instructions used at
+// every event, and checkpoints saved from any event.
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+	"github.com/dustin/go-humanize"
+
+	"github.com/canscope/canscope/snapshots"
+	"github.com/canscope/canscope/tui/frame"
+	"github.com/canscope/canscope/tui/render"
+	"github.com/canscope/canscope/tui/source"
+)
+
+// state is the screen's phase.
+type state int
+
+const (
+	stateForm state = iota
+	stateRunning
+	stateTimeline
+)
+
+// Messages of a run, tagged with the run number so a message from a
+// cancelled run cannot land in the next one.
+type (
+	snapshotMsg struct {
+		snap snapshots.Snapshot
+		err  error
+	}
+	progressMsg struct {
+		run  int
+		frac float64
+	}
+	doneMsg struct {
+		run  int
+		sess source.Session
+		err  error
+	}
+	seekMsg struct {
+		run, at int
+		state   source.State
+		err     error
+	}
+	checkpointMsg struct {
+		snap snapshots.Snapshot
+		err  error
+	}
+)
+
+// Model is the run / step screen for one snapshot.
+type Model struct {
+	ctx           *frame.Context
+	id            snapshots.ID
+	snap          *snapshots.Snapshot
+	width, height int
+
+	state  state
+	form   form
+	err    error
+	notice string
+
+	run      int // increments per started run
+	req      source.RunRequest
+	frac     float64
+	cancel   context.CancelFunc
+	progress chan tea.Msg // progressMsg, latest only
+	done     chan tea.Msg // the doneMsg; buffered so the run never blocks
+
+	sess    source.Session
+	at      int // current event
+	view    *seekMsg
+	offset  int
+	naming  bool // the checkpoint name input has focus
+	cpName  textinput.Model
+	lastCkp *snapshots.Snapshot
+}
+
+// New returns the run screen for a snapshot.
+func New(ctx *frame.Context, id snapshots.ID) *Model {
+	n := textinput.New()
+	n.SetStyles(ctx.Styles.Input)
+	n.Prompt = "checkpoint name: "
+	n.Placeholder = "e.g. before-trap"
+	m := &Model{ctx: ctx, id: id, form: newForm(ctx), cpName: n}
+	return m
+}
+
+func (m *Model) ref() string {
+	if m.snap != nil {
+		return m.snap.Ref()
+	}
+	return m.id.Short()
+}
+
+// Title implements frame.Screen.
+func (m *Model) Title() string {
+	ref := m.ref()
+	switch m.state {
+	case stateTimeline:
+		return "Timeline " + ref + " · " + describe(m.req)
+	case stateRunning:
+		return "Running " + ref
+	}
+	return "Run on " + ref
+}
+
+// Scrolls implements frame.Screen.
+func (m *Model) Scrolls() bool { return m.state == stateTimeline }
+
+// Capturing implements frame.Screen.
+func (m *Model) Capturing() bool {
+	return m.naming || (m.state == stateForm && m.form.input() != nil)
+}
+
+// Bindings implements frame.Screen.
+func (m *Model) Bindings() []key.Binding {
+	k := m.ctx.Keys
+	switch {
+	case m.naming:
+		return []key.Binding{k.Submit, k.Back}
+	case m.state == stateForm:
+		return []key.Binding{k.Submit, k.NextField, k.PrevField, k.Toggle, k.Back}
+	case m.state == stateRunning:
+		return []key.Binding{k.Cancel}
+	}
+	return []key.Binding{k.StepForward, k.StepBack, k.NextCall, k.PrevCall, k.Trap, k.Checkpoint, k.Fork}
+}
+
+// SetSize implements frame.Screen.
+func (m *Model) SetSize(w, h int) {
+	m.width, m.height = w, h
+	for _, in := range []*textinput.Model{&m.form.method, &m.form.wasm, &m.form.arg, &m.cpName} {
+		in.SetWidth(max(w-20, 10))
+	}
+}
+
+// Init implements frame.Screen: it names the snapshot for the title.
+func (m *Model) Init() tea.Cmd {
+	cat := m.ctx.Sources.Catalog
+	id := m.id
+	if cat == nil {
+		return nil
+	}
+	return func() tea.Msg {
+		list, err := cat.List()
+		if err != nil {
+			return snapshotMsg{err: fmt.Errorf("list snapshots: %w", err)}
+		}
+		for _, s := range list {
+			if s.ID == id {
+				return snapshotMsg{snap: s}
+			}
+		}
+		return snapshotMsg{err: fmt.Errorf("snapshot %s: %w", id.Short(), snapshots.ErrNotFound)}
+	}
+}
+
+// Update implements frame.Screen.
+func (m *Model) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case snapshotMsg:
+		if msg.err != nil {
+			m.err = msg.err
+		} else {
+			m.snap = &msg.snap
+		}
+	case progressMsg:
+		if msg.run == m.run && m.state == stateRunning {
+			m.frac = msg.frac
+			return m.waitProgress()
+		}
+	case doneMsg:
+		return m.finished(msg)
+	case seekMsg:
+		if msg.run == m.run {
+			m.view = &msg
+		}
+	case checkpointMsg:
+		if msg.err != nil {
+			m.err = fmt.Errorf("save checkpoint: %w", msg.err)
+			return nil
+		}
+		m.lastCkp = &msg.snap
+		m.notice = "checkpoint saved as " + msg.snap.Ref() + " — press f to fork or restore it"
+		return frame.Nav(frame.StoreChangedMsg{})
+	case tea.KeyPressMsg:
+		switch {
+		case m.naming:
+			return m.updateNaming(msg)
+		case m.state == stateForm:
+			return m.updateForm(msg)
+		case m.state == stateRunning:
+			if key.Matches(msg, m.ctx.Keys.Cancel) && m.cancel != nil {
+				m.cancel()
+				m.notice = "cancelling …"
+			}
+			return nil
+		}
+		return m.updateTimeline(msg)
+	}
+	return nil
+}
+
+func (m *Model) updateForm(msg tea.KeyPressMsg) tea.Cmd {
+	k := m.ctx.Keys
+	switch {
+	case key.Matches(msg, k.Back):
+		return frame.Nav(frame.BackMsg{})
+	case key.Matches(msg, k.NextField):
+		m.form.move(1)
+		return nil
+	case key.Matches(msg, k.PrevField):
+		m.form.move(-1)
+		return nil
+	case key.Matches(msg, k.Submit):
+		return m.start()
+	case m.form.input() == nil && key.Matches(msg, k.Toggle):
+		m.form.toggle()
+		return nil
+	}
+	if in := m.form.input(); in != nil {
+		var cmd tea.Cmd
+		*in, cmd = in.Update(msg)
+		return cmd
+	}
+	return nil
+}
+
+// start validates the form and launches the run in the background.
+func (m *Model) start() tea.Cmd {
+	m.err, m.notice = nil, ""
+	runner := m.ctx.Sources.Runner
+	if runner == nil {
+		m.err = errors.New("the run engine is unavailable in this build")
+		return nil
+	}
+	req := m.form.request(m.id)
+	if !req.Upgrade && req.Method == "" {
+		m.err = errors.New("name the method to call")
+		return nil
+	}
+	m.run++
+	m.req, m.frac, m.state = req, 0, stateRunning
+	ctx, cancel := context.WithCancel(context.Background())
+	m.cancel = cancel
+	progress, done := make(chan tea.Msg, 1), make(chan tea.Msg, 1)
+	m.progress, m.done = progress, done
+	run := m.run
+	go func() {
+		sess, err := runner.Start(ctx, req, func(f float64) {
+			select { // drop progress the UI has not caught up with
+			case progress <- progressMsg{run: run, frac: f}:
+			default:
+			}
+		})
+		done <- doneMsg{run: run, sess: sess, err: err}
+	}()
+	return m.waitProgress()
+}
+
+// waitProgress delivers the next progress or completion message.
+func (m *Model) waitProgress() tea.Cmd {
+	progress, done := m.progress, m.done
+	return func() tea.Msg {
+		select {
+		case p := <-progress:
+			return p
+		case d := <-done:
+			return d
+		}
+	}
+}
+
+// Close cancels a run still in progress when the screen is closed.
+func (m *Model) Close() {
+	if m.cancel != nil {
+		m.cancel()
+	}
+}
+
+func (m *Model) finished(msg doneMsg) tea.Cmd {
+	if msg.run != m.run {
+		return nil
+	}
+	if m.cancel != nil {
+		m.cancel()
+	}
+	m.cancel, m.notice = nil, ""
+	switch {
+	case errors.Is(msg.err, context.Canceled):
+		m.state = stateForm
+		m.notice = "run cancelled"
+		return nil
+	case msg.err != nil:
+		m.state = stateForm
+		m.err = fmt.Errorf("run %s: %w", describe(m.req), msg.err)
+		return nil
+	}
+	m.sess, m.state, m.view = msg.sess, stateTimeline, nil
+	// Open on the trap when there is one: that is what the operator is
+	// here for.
+	at := 0
+	if t := m.find(m.sess.Len()-1, -1, isTrap); t >= 0 {
+		at = t
+	}
+	return m.seek(at)
+}
+
+// seek moves to event i and asks the session for the state there.
+func (m *Model) seek(i int) tea.Cmd {
+	if m.sess == nil || m.sess.Len() == 0 {
+		return nil
+	}
+	i = render.Clamp(i, 0, m.sess.Len()-1)
+	m.at = i
+	sess, run := m.sess, m.run
+	return func() tea.Msg {
+		st, err := sess.Seek(context.Background(), i)
+		return seekMsg{run: run, at: i, state: st, err: err}
+	}
+}
+
+func isTrap(e source.Event) bool    { return e.Kind == source.EventTrap }
+func isSyscall(e source.Event) bool { return e.Kind == source.EventSyscall }
+
+// find returns the first event from i stepping by dir that satisfies ok,
+// or -1.
+func (m *Model) find(i, dir int, ok func(source.Event) bool) int {
+	for ; i >= 0 && i < m.sess.Len(); i += dir {
+		if ok(m.sess.Event(i)) {
+			return i
+		}
+	}
+	return -1
+}
+
+func (m *Model) updateTimeline(msg tea.KeyPressMsg) tea.Cmd {
+	k := m.ctx.Keys
+	m.notice = ""
+	switch {
+	case key.Matches(msg, k.StepForward), key.Matches(msg, k.Down):
+		return m.seek(m.at + 1)
+	case key.Matches(msg, k.StepBack), key.Matches(msg, k.Up):
+		return m.seek(m.at - 1)
+	case key.Matches(msg, k.PageDown):
+		return m.seek(m.at + max(m.height/2, 1))
+	case key.Matches(msg, k.PageUp):
+		return m.seek(m.at - max(m.height/2, 1))
+	case key.Matches(msg, k.Top):
+		return m.seek(0)
+	case key.Matches(msg, k.Bottom):
+		return m.seek(m.sess.Len() - 1)
+	case key.Matches(msg, k.NextCall):
+		return m.jump(m.find(m.at+1, 1, isSyscall), "no later System API call")
+	case key.Matches(msg, k.PrevCall):
+		return m.jump(m.find(m.at-1, -1, isSyscall), "no earlier System API call")
+	case key.Matches(msg, k.Trap):
+		return m.jump(m.find(0, 1, isTrap), "the run did not trap")
+	case key.Matches(msg, k.Checkpoint):
+		if m.sess == nil {
+			return nil
+		}
+		m.naming = true
+		m.cpName.SetValue("")
+		return m.cpName.Focus()
+	case key.Matches(msg, k.Fork):
+		id := m.id
+		if m.lastCkp != nil {
+			id = m.lastCkp.ID
+		}
+		return frame.Nav(frame.OpenRestoreMsg{ID: id})
+	}
+	return nil
+}
+
+func (m *Model) jump(i int, otherwise string) tea.Cmd {
+	if i < 0 {
+		m.notice = otherwise
+		return nil
+	}
+	return m.seek(i)
+}
+
+func (m *Model) updateNaming(msg tea.KeyPressMsg) tea.Cmd {
+	k := m.ctx.Keys
+	switch {
+	case key.Matches(msg, k.Back):
+		m.naming = false
+		m.cpName.Blur()
+		return nil
+	case key.Matches(msg, k.Submit):
+		name := strings.TrimSpace(m.cpName.Value())
+		if name == "" {
+			m.err = errors.New("name the checkpoint")
+			return nil
+		}
+		m.naming = false
+		m.cpName.Blur()
+		m.err = nil
+		sess, at := m.sess, m.at
+		return func() tea.Msg {
+			snap, err := sess.Checkpoint(context.Background(), at, name)
+			return checkpointMsg{snap: snap, err: err}
+		}
+	}
+	var cmd tea.Cmd
+	m.cpName, cmd = m.cpName.Update(msg)
+	return cmd
+}
+
+// View implements frame.Screen.
+func (m *Model) View() string {
+	switch m.state {
+	case stateRunning:
+		return m.runningView()
+	case stateTimeline:
+		return m.timelineView()
+	}
+	return m.formView()
+}
+
+func (m *Model) statusLines() []string {
+	st := m.ctx.Styles
+	var out []string
+	if m.err != nil {
+		out = append(out, st.Error.Render("error: "+m.err.Error()))
+	}
+	if m.notice != "" {
+		out = append(out, st.Warn.Render(m.notice))
+	}
+	return out
+}
+
+func (m *Model) formView() string {
+	st := m.ctx.Styles
+	f := &m.form
+	row := func(fl field, text string) string {
+		if f.focus == fl {
+			return st.Accent.Render("▸ ") + text
+		}
+		return "  " + text
+	}
+	check := func(on bool, label string) string {
+		if on {
+			return "[x] " + label
+		}
+		return "[ ] " + label
+	}
+	mode := "( ) call a method   (•) upgrade"
+	if !f.upgrade {
+		mode = "(•) call a method   ( ) upgrade"
+	}
+	lines := []string{
+		st.Header.Render("What should the engine run on this snapshot?"),
+		"",
+		row(fieldMode, mode),
+	}
+	if f.upgrade {
+		lines = append(lines,
+			row(fieldWasm, f.wasm.View()),
+			row(fieldArg, f.arg.View()),
+			row(fieldSkip, check(f.skipPreUpgrade, "skip_pre_upgrade (recover a canister whose pre_upgrade traps)")),
+			row(fieldRehearse, check(f.rehearse, "rehearse (upgrade, then upgrade again to the same module)")),
+		)
+	} else {
+		lines = append(lines, row(fieldMethod, f.method.View()), row(fieldArg, f.arg.View()))
+	}
+	lines = append(lines, "", st.Muted.Render("enter runs in memory: nothing is written to the store until you save a checkpoint."))
+	if m.ctx.Sources.Runner == nil {
+		lines = append(lines, "", st.Warn.Render("The run engine is unavailable in this build: runs cannot start."))
+	}
+	lines = append(lines, "")
+	lines = append(lines, m.statusLines()...)
+	return render.Block(lines, m.width, m.height)
+}
+
+func (m *Model) runningView() string {
+	st := m.ctx.Styles
+	w := max(m.width-12, 10)
+	lines := []string{
+		st.Header.Render(describe(m.req) + " on " + m.ref()),
+		"",
+		render.Bar(w, m.frac, st) + fmt.Sprintf(" %3.0f%%", m.frac*100),
+		"",
+		st.Muted.Render("press x to cancel"),
+	}
+	lines = append(lines, m.statusLines()...)
+	return render.Block(lines, m.width, m.height)
+}
+
+func (m *Model) timelineView() string {
+	st := m.ctx.Styles
+	out := m.sess.Outcome()
+	head := []string{fmt.Sprintf("%s · %s · ", describe(m.req), render.Count(m.sess.Len(), "event"))}
+	switch out.Status {
+	case "ok":
+		head[0] += st.OK.Render("ok")
+	default:
+		head[0] += st.Error.Render(out.Status)
+		if out.TrapMessage != "" {
+			where := ""
+			if out.TrapFunction != "" {
+				where = " in " + out.TrapFunction
+			}
+			head = append(head, st.Error.Render("✗ "+out.Status+where+": "+out.TrapMessage))
+		}
+	}
+	bottom := m.statusLines()
+	if m.naming {
+		bottom = append(bottom, m.cpName.View())
+	}
+	bodyH := max(m.height-len(head)-len(bottom), 1)
+	rightW := min(max(m.width*2/5, 24), 60)
+	leftW := max(m.width-rightW-2, 10)
+	left := render.Block(m.eventLines(leftW, bodyH), leftW, bodyH)
+	right := render.Block(m.paneLines(rightW, bodyH), rightW, bodyH)
+	var b strings.Builder
+	b.WriteString(render.Block(head, m.width, len(head)))
+	b.WriteByte('\n')
+	l, r := strings.Split(left, "\n"), strings.Split(right, "\n")
+	for i := range l {
+		b.WriteString(l[i] + "  " + r[i] + "\n")
+	}
+	b.WriteString(render.Block(bottom, m.width, len(bottom)))
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// eventLines renders the timeline around the current event.
+func (m *Model) eventLines(width, height int) []string {
+	st := m.ctx.Styles
+	n := m.sess.Len()
+	m.offset = render.Offset(m.at, m.offset, height, n)
+	var lines []string
+	for i := m.offset; i < n && len(lines) < height; i++ {
+		text := fmt.Sprintf("%5d %s", i, EventText(m.sess.Event(i)))
+		switch {
+		case i == m.at:
+			lines = append(lines, st.Selected.Render(render.Fit("▸"+text, width)))
+		case m.sess.Event(i).Kind == source.EventTrap:
+			lines = append(lines, st.Error.Render(" "+text))
+		case m.sess.Event(i).Kind == source.EventSyscall:
+			lines = append(lines, st.Accent.Render(" "+text))
+		default:
+			lines = append(lines, st.Text.Render(" "+text))
+		}
+	}
+	return lines
+}
+
+// count formats an instruction count: exact when the pane is wide,
+// else in SI units ("123.5 G").
+func count(n uint64, width int) string {
+	if width >= 50 {
+		return humanize.Comma(int64(n))
+	}
+	return humanize.SIWithDigits(float64(n), 1, "")
+}
+
+// EventText is the one-line form of an event, indented by call depth.
+func EventText(e source.Event) string {
+	indent := strings.Repeat(" ", min(e.Depth, 8))
+	switch e.Kind {
+	case source.EventEnter:
+		return indent + "→ " + e.Function
+	case source.EventExit:
+		return indent + "← " + e.Function
+	case source.EventSyscall:
+		return indent + "• " + e.Syscall + "(" + e.Args + ")"
+	case source.EventGrow:
+		return indent + "↑ grow " + e.Message
+	case source.EventTrap:
+		return indent + "✗ trap: " + e.Message
+	}
+	return indent + string(e.Kind)
+}
+
+// paneLines renders the state panes: call stack, recent System API calls,
+// pages changed, instructions against the limit.
+func (m *Model) paneLines(width, height int) []string {
+	st := m.ctx.Styles
+	if m.view == nil {
+		return []string{st.Muted.Render("reading state …")}
+	}
+	if m.view.err != nil {
+		return []string{st.Error.Render("error: seek to event " + fmt.Sprint(m.view.at) + ": " + m.view.err.Error())}
+	}
+	s := m.view.state
+	stackRows := max((height-9)/2, 1)
+	lines := []string{st.Header.Render(fmt.Sprintf("CALL STACK at event %d", m.view.at))}
+	stack := s.Stack
+	if len(stack) > stackRows {
+		stack = stack[len(stack)-stackRows:]
+	}
+	if len(stack) == 0 {
+		lines = append(lines, st.Muted.Render("  (empty)"))
+	}
+	for i := len(stack) - 1; i >= 0; i-- { // innermost first
+		lines = append(lines, "  "+stack[i])
+	}
+	lines = append(lines, "", st.Header.Render("RECENT SYSTEM API CALLS"))
+	calls := s.RecentSyscalls
+	if len(calls) > stackRows {
+		calls = calls[len(calls)-stackRows:]
+	}
+	if len(calls) == 0 {
+		lines = append(lines, st.Muted.Render("  none yet"))
+	}
+	for _, c := range calls {
+		lines = append(lines, "  "+c.Syscall+"("+c.Args+")")
+	}
+	lines = append(lines, "",
+		st.Header.Render("PAGES CHANGED SO FAR"),
+		fmt.Sprintf("  heap %d · stable %d (%s)", s.HeapPagesChanged, s.StablePagesChanged,
+			render.Bytes(uint64(s.HeapPagesChanged+s.StablePagesChanged)*snapshots.PageSize)),
+		"",
+		st.Header.Render("INSTRUCTIONS"),
+	)
+	frac := 0.0
+	if s.Limit > 0 {
+		frac = float64(s.Instructions) / float64(s.Limit)
+	}
+	lines = append(lines,
+		"  "+render.Bar(max(width-4, 4), frac, st),
+		fmt.Sprintf("  %s of %s (%.1f%%)", count(s.Instructions, width), count(s.Limit, width), frac*100),
+	)
+	return lines
+}

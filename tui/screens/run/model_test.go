@@ -1,0 +1,152 @@
+package run
+
+import (
+	"strings"
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/canscope/canscope/snapshots"
+	"github.com/canscope/canscope/tui/frame"
+	st "github.com/canscope/canscope/tui/internal/screentest"
+	"github.com/canscope/canscope/tui/source"
+)
+
+func open(t *testing.T, theme string, w, h int, src source.Set, id snapshots.ID) *Model {
+	t.Helper()
+	m := New(st.Context(t, theme, w, h, src), id)
+	m.SetSize(w, h-2)
+	st.Init(m)
+	return m
+}
+
+// upgradeKeys fills the form for the incident's upgrade and runs it.
+func upgradeKeys() []tea.Msg {
+	keys := st.Keys("space", "tab")
+	keys = append(keys, st.Type("incident_v2.wasm")...)
+	return append(keys, st.Keys("tab", "tab", "space", "enter")...)
+}
+
+func TestRun(t *testing.T) {
+	tests := []struct {
+		name   string
+		theme  string
+		w, h   int
+		runner bool
+		keys   []tea.Msg
+	}{
+		{"form_unavailable_80x24", "dark", 80, 24, false, st.Keys("tab", "enter")},
+		{"form_call_80x24", "light", 80, 24, true, append(st.Keys("tab"), st.Type("transfer")...)},
+		{"form_upgrade_80x24", "high-contrast", 80, 24, true, append(append(st.Keys("space", "tab"), st.Type("incident_v2.wasm")...), st.Keys("tab", "tab", "space", "tab")...)},
+		{"timeline_at_trap_80x24", "dark", 80, 24, true, upgradeKeys()},
+		{"timeline_stepped_160x48", "dark", 160, 48, true, append(upgradeKeys(), st.Keys("home", "]", "]", "right")...)},
+		{"timeline_prev_call_80x24", "light", 80, 24, true, append(upgradeKeys(), st.Keys("[", "left")...)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			store := st.Incident()
+			src := source.Set{Catalog: store}
+			if tt.runner {
+				src.Runner = st.FailingUpgrade(store)
+			}
+			m := open(t, tt.theme, tt.w, tt.h, src, store.ID(t, "ledger@3"))
+			st.Run(m, tt.keys...)
+			v := m.View()
+			st.CheckSize(t, v, tt.w, tt.h-2)
+			st.Golden(t, v)
+		})
+	}
+}
+
+func TestRunRequest(t *testing.T) {
+	store := st.Incident()
+	script := st.FailingUpgrade(store)
+	m := open(t, "dark", 80, 24, source.Set{Catalog: store, Runner: script}, store.ID(t, "ledger@3"))
+	st.Run(m, upgradeKeys()...)
+	want := source.RunRequest{Snapshot: store.ID(t, "ledger@3"), Upgrade: true, WasmPath: "incident_v2.wasm", SkipPreUpgrade: true}
+	if len(script.Requests) != 1 || script.Requests[0] != want {
+		t.Fatalf("requests = %+v, want %+v", script.Requests, want)
+	}
+	if m.at != 11 {
+		t.Errorf("the timeline should open on the trap (event 11), at %d", m.at)
+	}
+	if got := m.Title(); got != "Timeline ledger@3 · upgrade to incident_v2.wasm skipping pre_upgrade" {
+		t.Errorf("title = %q", got)
+	}
+}
+
+func TestRunNeedsMethod(t *testing.T) {
+	store := st.Incident()
+	script := st.FailingUpgrade(store)
+	m := open(t, "dark", 80, 24, source.Set{Catalog: store, Runner: script}, store.ID(t, "ledger@3"))
+	st.Run(m, st.Key("enter"))
+	if m.err == nil || len(script.Requests) != 0 {
+		t.Errorf("a call without a method must not start (err %v, requests %d)", m.err, len(script.Requests))
+	}
+	if nav := st.Run(m, st.Key("esc")); len(nav) != 1 || nav[0] != (frame.BackMsg{}) {
+		t.Errorf("esc in the form = %v, want back", nav)
+	}
+}
+
+func TestRunCheckpointThenFork(t *testing.T) {
+	store := st.Incident()
+	m := open(t, "dark", 80, 24, source.Set{Catalog: store, Runner: st.FailingUpgrade(store)}, store.ID(t, "ledger@3"))
+	st.Run(m, upgradeKeys()...)
+	st.Run(m, st.Key("c"))
+	if !m.Capturing() {
+		t.Fatal("the checkpoint name input should capture keys")
+	}
+	nav := st.Run(m, append(st.Type("before-trap"), st.Key("enter"))...)
+	if len(nav) != 1 || nav[0] != (frame.StoreChangedMsg{}) {
+		t.Fatalf("saving a checkpoint should announce a store change, got %v", nav)
+	}
+	id := store.ID(t, "before-trap@1")
+	cp, err := store.Manifest(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cp.MadeBy != snapshots.MadeByCheckpoint || cp.Note != "checkpoint at event 11" || *cp.Parent != store.ID(t, "ledger@3") {
+		t.Errorf("checkpoint = %+v", cp.Snapshot)
+	}
+	st.Golden(t, m.View())
+	if nav := st.Run(m, st.Key("f")); len(nav) != 1 || nav[0] != (frame.OpenRestoreMsg{ID: id}) {
+		t.Errorf("f after a checkpoint = %v, want fork/restore of the checkpoint", nav)
+	}
+}
+
+func TestRunCancel(t *testing.T) {
+	store := st.Incident()
+	script := st.FailingUpgrade(store)
+	script.Block = true
+	m := open(t, "dark", 80, 24, source.Set{Catalog: store, Runner: script}, store.ID(t, "ledger@3"))
+	st.Run(m, st.Keys("space")...)
+	wait := m.Update(st.Key("enter"))
+	next := m.Update(wait()) // the first progress report
+	if m.state != stateRunning || m.frac != 0.5 {
+		t.Fatalf("state %d progress %v, want running at 0.5", m.state, m.frac)
+	}
+	st.Golden(t, m.View())
+	m.Update(st.Key("x"))
+	m.Update(next()) // the run returns context.Canceled
+	if m.state != stateForm || !strings.Contains(m.notice, "cancelled") {
+		t.Errorf("after cancel: state %d notice %q", m.state, m.notice)
+	}
+}
+
+func TestEventText(t *testing.T) {
+	tests := []struct {
+		e    source.Event
+		want string
+	}{
+		{source.Event{Kind: source.EventEnter, Function: "f", Depth: 2}, "  → f"},
+		{source.Event{Kind: source.EventExit, Function: "f"}, "← f"},
+		{source.Event{Kind: source.EventSyscall, Syscall: "ic0.msg_reply", Depth: 1}, " • ic0.msg_reply()"},
+		{source.Event{Kind: source.EventGrow, Message: "heap +1 page"}, "↑ grow heap +1 page"},
+		{source.Event{Kind: source.EventTrap, Message: "boom", Depth: 20}, "        ✗ trap: boom"},
+	}
+	for _, tt := range tests {
+		if got := EventText(tt.e); got != tt.want {
+			t.Errorf("EventText(%+v) = %q, want %q", tt.e, got, tt.want)
+		}
+	}
+}
