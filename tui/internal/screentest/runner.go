@@ -45,7 +45,7 @@ type session struct {
 	from   snapshots.ID
 }
 
-func (s *session) Len() int                { return len(s.script.Steps) }
+func (s *session) Len() int                 { return len(s.script.Steps) }
 func (s *session) Event(i int) source.Event { return s.script.Steps[i].Event }
 func (s *session) Outcome() source.Outcome  { return s.script.Outcome }
 

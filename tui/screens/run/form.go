@@ -5,9 +5,9 @@ import (
 
 	"charm.land/bubbles/v2/textinput"
 
+	"github.com/canscope/canscope/snapshots"
 	"github.com/canscope/canscope/tui/frame"
 	"github.com/canscope/canscope/tui/source"
-	"github.com/canscope/canscope/snapshots"
 )
 
 // field is one focusable row of the run form.
