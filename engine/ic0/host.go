@@ -105,17 +105,24 @@ func (h *Host) hostFunc(f Function) api.GoModuleFunc {
 			f.impl(h, mod, stack)
 			return
 		}
-		var params [8]uint64
-		copy(params[:], stack[:nParams])
-		defer func() {
-			if r := recover(); r != nil {
-				h.rec.SystemCall(f.Name, params[:nParams], nil)
-				panic(r)
-			}
-		}()
-		f.impl(h, mod, stack)
-		h.rec.SystemCall(f.Name, params[:nParams], stack[:nResults])
+		h.callRecorded(&f, mod, stack, nParams, nResults)
 	}
+}
+
+// callRecorded runs f and reports it to the recorder; a call that traps is
+// reported with nil results before the trap unwinds.
+func (h *Host) callRecorded(f *Function, mod api.Module, stack []uint64, nParams, nResults int) {
+	var params [8]uint64
+	copy(params[:], stack[:nParams])
+	done := false
+	defer func() {
+		if !done {
+			h.rec.SystemCall(f.Name, params[:nParams], nil)
+		}
+	}()
+	f.impl(h, mod, stack)
+	done = true
+	h.rec.SystemCall(f.Name, params[:nParams], stack[:nResults])
 }
 
 // charge adds n instructions to the message and traps when over the limit.
