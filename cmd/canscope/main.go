@@ -138,6 +138,7 @@ func newRootCmd(a *app) *cobra.Command {
 	})
 	for _, mk := range []func(*app) *cobra.Command{
 		// Each capability adds its constructors here.
+		newInstallCmd, newCallCmd, newUpgradeCmd,
 	} {
 		root.AddCommand(mk(a))
 	}

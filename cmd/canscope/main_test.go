@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -18,10 +19,15 @@ func TestMain(m *testing.M) {
 // TestScripts runs every testdata/script/*.txtar: each is one operator
 // session against a fresh store in $WORK.
 func TestScripts(t *testing.T) {
+	fixtures, err := filepath.Abs("../../engine/testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("CANSCOPE_STORE", env.WorkDir+"/store")
+			env.Setenv("FIXTURES", fixtures)
 			return nil
 		},
 	})

@@ -1,0 +1,351 @@
+// Package workbench runs the engine on stored snapshots: it restores a
+// snapshot into a canister, runs messages and upgrades on that copy, and
+// commits the outcome as a child snapshot that stores only the pages the
+// run changed. The CLI and the terminal UI both work through it, so a
+// rehearsal behaves the same whichever way an operator starts it.
+package workbench
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/canscope/canscope/engine"
+	"github.com/canscope/canscope/engine/candid"
+	"github.com/canscope/canscope/engine/ic0"
+	"github.com/canscope/canscope/engine/wasm"
+	"github.com/canscope/canscope/snapshots"
+)
+
+// Store is what the workbench needs from the snapshot store;
+// *fsstore.Store satisfies it.
+type Store interface {
+	Manifest(id snapshots.ID) (*snapshots.Manifest, error)
+	ReadBlob(h snapshots.Hash) ([]byte, error)
+	ReadPage(h snapshots.Hash, buf []byte) error
+	PutPage(data []byte) (snapshots.Hash, error)
+	PutBlob(data []byte) (snapshots.Hash, error)
+	Commit(ctx context.Context, m *snapshots.Manifest) (snapshots.Snapshot, error)
+}
+
+// Bench joins a store and an engine.
+type Bench struct {
+	store Store
+	eng   *engine.Engine
+}
+
+// New returns a bench over store and eng. The caller keeps ownership of
+// both.
+func New(store Store, eng *engine.Engine) *Bench {
+	return &Bench{store: store, eng: eng}
+}
+
+// Engine returns the engine the bench runs canisters on.
+func (b *Bench) Engine() *engine.Engine { return b.eng }
+
+// Run is a live canister on the bench: restored from a snapshot or freshly
+// installed. Its changes reach the store only through Commit.
+type Run struct {
+	bench *Bench
+	// base is the snapshot the run started from; nil after Install.
+	base     *snapshots.Manifest
+	Canister *engine.Canister
+}
+
+// Base returns the manifest the run was restored from, nil for a fresh
+// install.
+func (r *Run) Base() *snapshots.Manifest { return r.base }
+
+// Close releases the canister.
+func (r *Run) Close(ctx context.Context) error { return r.Canister.Close(ctx) }
+
+// Load reads a module blob from the store and compiles it.
+func (b *Bench) Load(ctx context.Context, m *snapshots.Manifest) (*engine.Module, error) {
+	if m.Module.IsZero() {
+		return nil, fmt.Errorf("snapshot %s has no module", m.Ref())
+	}
+	code, err := b.store.ReadBlob(m.Module)
+	if err != nil {
+		return nil, fmt.Errorf("read module of %s: %w", m.Ref(), err)
+	}
+	mod, err := b.eng.Load(ctx, code)
+	if err != nil {
+		return nil, fmt.Errorf("load module of %s: %w", m.Ref(), err)
+	}
+	return mod, nil
+}
+
+// Open restores snapshot id into a canister. Time is the snapshot's
+// taken_at (when set), so the canister sees the clock it had when the
+// snapshot was taken, and the canister id is the snapshot's.
+func (b *Bench) Open(ctx context.Context, id snapshots.ID) (*Run, error) {
+	m, err := b.store.Manifest(id)
+	if err != nil {
+		return nil, err
+	}
+	mod, err := b.Load(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	st, err := b.state(m)
+	if err != nil {
+		return nil, err
+	}
+	env, err := EnvFor(m.Snapshot)
+	if err != nil {
+		return nil, err
+	}
+	c, err := b.eng.Restore(ctx, mod, st, engine.Options{Env: env})
+	if err != nil {
+		return nil, fmt.Errorf("restore %s: %w", m.Ref(), err)
+	}
+	return &Run{bench: b, base: m, Canister: c}, nil
+}
+
+// EnvFor returns the deterministic environment for running snapshot s:
+// the documented defaults, with s's canister id and its taken_at as time.
+func EnvFor(s snapshots.Snapshot) (*ic0.Env, error) {
+	env := ic0.DefaultEnv()
+	if s.TakenAt != 0 {
+		env.Time = s.TakenAt
+	}
+	if s.CanisterID != "" {
+		id, err := candid.ParsePrincipal(s.CanisterID)
+		if err != nil {
+			return nil, fmt.Errorf("snapshot %s: canister id %q: %w", s.Ref(), s.CanisterID, err)
+		}
+		env.CanisterID = id
+	}
+	return env, nil
+}
+
+// state reads a manifest's pages into an engine state.
+func (b *Bench) state(m *snapshots.Manifest) (engine.State, error) {
+	st := engine.State{
+		HeapSize:        m.Heap.Size,
+		StableSize:      m.Stable.Size,
+		CertifiedData:   m.CertifiedData,
+		CanisterVersion: m.CanisterVersion,
+	}
+	if m.GlobalTimer.Active {
+		st.GlobalTimer = m.GlobalTimer.Deadline
+	}
+	code, err := b.store.ReadBlob(m.Module)
+	if err != nil {
+		return st, fmt.Errorf("read module of %s: %w", m.Ref(), err)
+	}
+	st.Module = code
+	for i, g := range m.Globals {
+		eg, err := engineGlobal(g)
+		if err != nil {
+			return st, fmt.Errorf("snapshot %s: global %d: %w", m.Ref(), i, err)
+		}
+		st.Globals = append(st.Globals, eg)
+	}
+	if st.HeapPages, err = b.pages(m.Heap); err != nil {
+		return st, fmt.Errorf("snapshot %s: heap: %w", m.Ref(), err)
+	}
+	if st.StablePages, err = b.pages(m.Stable); err != nil {
+		return st, fmt.Errorf("snapshot %s: stable memory: %w", m.Ref(), err)
+	}
+	return st, nil
+}
+
+func (b *Bench) pages(t snapshots.PageTable) ([]engine.Page, error) {
+	out := make([]engine.Page, 0, len(t.Pages))
+	for _, p := range t.Pages {
+		buf := make([]byte, snapshots.PageSize)
+		if err := b.store.ReadPage(p.Hash, buf); err != nil {
+			return nil, fmt.Errorf("page %d: %w", p.Index, err)
+		}
+		out = append(out, engine.Page{Index: p.Index, Data: buf})
+	}
+	return out, nil
+}
+
+// Install creates a canister running wasmBytes with canister_init(arg).
+// canisterID names it (empty: the engine's default id). The returned Run
+// has no base snapshot; commit it to keep it.
+func (b *Bench) Install(ctx context.Context, wasmBytes, arg []byte, canisterID string) (*Run, engine.Result, error) {
+	mod, err := b.eng.Load(ctx, wasmBytes)
+	if err != nil {
+		return nil, engine.Result{}, err
+	}
+	env, err := EnvFor(snapshots.Snapshot{CanisterID: canisterID})
+	if err != nil {
+		return nil, engine.Result{}, err
+	}
+	c, err := b.eng.NewCanister(ctx, engine.Options{Env: env})
+	if err != nil {
+		return nil, engine.Result{}, err
+	}
+	res, err := c.Install(ctx, mod, arg)
+	if err != nil {
+		c.Close(ctx)
+		return nil, res, err
+	}
+	return &Run{bench: b, Canister: c}, res, nil
+}
+
+// CommitOptions names and describes a snapshot Commit makes.
+type CommitOptions struct {
+	Name   string
+	MadeBy snapshots.MadeBy
+	Note   string
+}
+
+// Commit stores the canister's current state as a snapshot. After Open
+// the snapshot is a child of the base that stores only the pages the run
+// changed; after Install it is a new root. The canister stays usable and
+// later commits are relative to this one.
+func (r *Run) Commit(ctx context.Context, o CommitOptions) (snapshots.Snapshot, error) {
+	c := r.Canister
+	var m *snapshots.Manifest
+	heapChanged, stableChanged := c.Changed()
+	if r.base != nil {
+		m = r.base.Child(o.MadeBy)
+	} else {
+		m = &snapshots.Manifest{Snapshot: snapshots.Snapshot{MadeBy: o.MadeBy, CanisterID: c.ID()}}
+		var err error
+		if heapChanged, err = c.HeapPages(); err != nil {
+			return snapshots.Snapshot{}, fmt.Errorf("commit %s: %w", o.Name, err)
+		}
+		stableChanged = nil
+		for i := uint64(0); i < c.StableSize()/snapshots.PageSize; i++ {
+			if c.StablePage(i) != nil {
+				stableChanged = append(stableChanged, i)
+			}
+		}
+	}
+	m.Name, m.Note = o.Name, o.Note
+	m.DfxMetadata = nil // the state differs from what dfx wrote; export regenerates it
+	m.CanisterVersion = c.Version()
+	m.CertifiedData = append([]byte(nil), c.CertifiedData()...)
+	m.GlobalTimer = snapshots.TimerState{}
+	if d := c.TimerDeadline(); d != 0 {
+		m.GlobalTimer = snapshots.TimerState{Active: true, Deadline: d}
+	}
+	m.Globals = m.Globals[:0]
+	for _, g := range c.Globals() {
+		m.Globals = append(m.Globals, snapshotGlobal(g))
+	}
+	mod := c.Module()
+	if mod == nil {
+		return snapshots.Snapshot{}, fmt.Errorf("commit %s: %w", o.Name, engine.ErrNoModule)
+	}
+	if h := snapshots.Hash(mod.Hash()); h != m.Module {
+		stored, err := r.bench.store.PutBlob(mod.Bytes())
+		if err != nil {
+			return snapshots.Snapshot{}, fmt.Errorf("commit %s: store module: %w", o.Name, err)
+		}
+		m.Module, m.ModuleHash = stored, h
+	}
+	var err error
+	m.Heap, err = r.patch(m.Heap, c.HeapSize(), heapChanged, func(i uint64) ([]byte, error) { return c.HeapPage(i) })
+	if err != nil {
+		return snapshots.Snapshot{}, fmt.Errorf("commit %s: heap: %w", o.Name, err)
+	}
+	m.Stable, err = r.patch(m.Stable, c.StableSize(), stableChanged, func(i uint64) ([]byte, error) { return c.StablePage(i), nil })
+	if err != nil {
+		return snapshots.Snapshot{}, fmt.Errorf("commit %s: stable memory: %w", o.Name, err)
+	}
+	snap, err := r.bench.store.Commit(ctx, m)
+	if err != nil {
+		return snapshots.Snapshot{}, err
+	}
+	// Later commits build on this snapshot and the pages changed since.
+	if r.base, err = r.bench.store.Manifest(snap.ID); err != nil {
+		return snap, err
+	}
+	c.Mark()
+	return snap, nil
+}
+
+// patch returns table t resized to size with the given pages replaced by
+// their current contents (read with page; nil or all-zero means zero).
+func (r *Run) patch(t snapshots.PageTable, size uint64, changed []uint64, page func(uint64) ([]byte, error)) (snapshots.PageTable, error) {
+	n := (size + snapshots.PageSize - 1) / snapshots.PageSize
+	set := make(map[uint64]snapshots.Hash, len(changed))
+	for _, i := range changed {
+		if i >= n {
+			continue
+		}
+		data, err := page(i)
+		if err != nil {
+			return t, fmt.Errorf("page %d: %w", i, err)
+		}
+		if isZero(data) {
+			set[i] = snapshots.Hash{}
+			continue
+		}
+		h, err := r.bench.store.PutPage(data)
+		if err != nil {
+			return t, fmt.Errorf("page %d: %w", i, err)
+		}
+		set[i] = h
+	}
+	out := snapshots.PageTable{Size: size, Pages: make([]snapshots.Page, 0, len(t.Pages)+len(set))}
+	for _, p := range t.Pages {
+		if p.Index >= n {
+			break
+		}
+		if _, ok := set[p.Index]; ok {
+			continue
+		}
+		out.Pages = append(out.Pages, p)
+	}
+	for i, h := range set {
+		if !h.IsZero() {
+			out.Pages = append(out.Pages, snapshots.Page{Index: i, Hash: h})
+		}
+	}
+	slices.SortFunc(out.Pages, func(a, b snapshots.Page) int { return cmp.Compare(a.Index, b.Index) })
+	return out, nil
+}
+
+func isZero(b []byte) bool {
+	for _, x := range b {
+		if x != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// errNullGlobal explains why a snapshot with a dfx `null` global cannot run.
+var errNullGlobal = errors.New("the snapshot stores it as null (a type the replica could not export); canscope can show and diff this snapshot but not run it")
+
+func engineGlobal(g snapshots.Global) (engine.Global, error) {
+	t, ok := map[snapshots.GlobalKind]wasm.ValueType{
+		snapshots.KindI32: wasm.I32, snapshots.KindI64: wasm.I64,
+		snapshots.KindF32: wasm.F32, snapshots.KindF64: wasm.F64, snapshots.KindV128: wasm.V128,
+	}[g.Kind]
+	if !ok {
+		if g.Kind == snapshots.KindNull {
+			return engine.Global{}, errNullGlobal
+		}
+		return engine.Global{}, fmt.Errorf("unknown global kind %q", g.Kind)
+	}
+	bits := g.Bits
+	if t == wasm.I32 || t == wasm.F32 {
+		bits &= 0xffff_ffff // the store sign-extends i32; the engine wants the low word
+	}
+	return engine.Global{Type: t, Bits: bits, High: g.Hi}, nil
+}
+
+func snapshotGlobal(g engine.Global) snapshots.Global {
+	k := map[wasm.ValueType]snapshots.GlobalKind{
+		wasm.I32: snapshots.KindI32, wasm.I64: snapshots.KindI64,
+		wasm.F32: snapshots.KindF32, wasm.F64: snapshots.KindF64, wasm.V128: snapshots.KindV128,
+	}[g.Type]
+	bits := g.Bits
+	switch g.Type {
+	case wasm.I32:
+		bits = uint64(int64(int32(uint32(bits)))) // the store's i32s are sign-extended
+	case wasm.F32:
+		bits &= 0xffff_ffff
+	}
+	return snapshots.Global{Kind: k, Bits: bits, Hi: g.High}
+}
