@@ -374,3 +374,78 @@ func BenchmarkCommit(b *testing.B) {
 		})
 	}
 }
+
+// FuzzAgainstFlat runs a random program of writes, reads, growth and
+// message boundaries on a Memory and on a flat byte slice with snapshot
+// copies, and checks they agree at every read and at the end.
+func FuzzAgainstFlat(f *testing.F) {
+	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9})
+	f.Add([]byte{3, 0, 0, 7, 1, 200, 9, 4, 5, 0, 2, 9, 1, 1})
+	f.Fuzz(func(t *testing.T, prog []byte) {
+		const small = 3 * PageSize / 2 // offsets spread over a few pages
+		m, err := New(1, Options{MaxPages: 6})
+		if err != nil {
+			t.Fatal(err)
+		}
+		flat := make([]byte, PageSize)
+		var saved []byte // flat at Begin, nil when no message is open
+		next := func() byte {
+			if len(prog) == 0 {
+				return 0
+			}
+			b := prog[0]
+			prog = prog[1:]
+			return b
+		}
+		for len(prog) > 0 {
+			op := next() % 6
+			off := (uint64(next())<<8 | uint64(next())) * 37 % small
+			n := int(next() % 200)
+			switch op {
+			case 0, 1: // write
+				data := bytes.Repeat([]byte{next() | 1}, n)
+				err := m.Write(off, data)
+				if inside := off+uint64(n) <= uint64(len(flat)); inside != (err == nil) {
+					t.Fatalf("write %d at %d of %d: err %v", n, off, len(flat), err)
+				}
+				if err == nil {
+					copy(flat[off:], data)
+				}
+			case 2: // read
+				got := make([]byte, n)
+				err := m.Read(got, off)
+				if inside := off+uint64(n) <= uint64(len(flat)); inside != (err == nil) {
+					t.Fatalf("read %d at %d of %d: err %v", n, off, len(flat), err)
+				}
+				if err == nil && !bytes.Equal(got, flat[off:off+uint64(n)]) {
+					t.Fatalf("read %d at %d differs", n, off)
+				}
+			case 3: // grow
+				if _, ok := m.Grow(uint64(n % 3)); ok {
+					flat = append(flat, make([]byte, n%3*PageSize)...)
+				}
+			case 4: // begin
+				m.Begin()
+				saved = bytes.Clone(flat)
+			case 5: // commit or rollback
+				if saved != nil && n%2 == 0 {
+					flat = saved
+				}
+				if n%2 == 0 {
+					m.Rollback()
+				} else {
+					m.Commit()
+				}
+				saved = nil
+			}
+		}
+		m.Commit()
+		if m.Bytes() != uint64(len(flat)) {
+			t.Fatalf("size %d, model %d", m.Bytes(), len(flat))
+		}
+		got := make([]byte, len(flat))
+		if err := m.Read(got, 0); err != nil || !bytes.Equal(got, flat) {
+			t.Fatalf("final contents differ (err %v)", err)
+		}
+	})
+}
