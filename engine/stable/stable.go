@@ -231,7 +231,7 @@ func (m *Memory) Commit() {
 		return
 	}
 	m.inMessage = false
-	changed := m.lastChanged[:0]
+	changed := make([]uint64, 0, len(m.orig))
 	for idx, old := range m.orig {
 		p := m.pages[idx]
 		if samePage(old, p) {
@@ -266,7 +266,7 @@ func (m *Memory) Rollback() {
 	}
 	clear(m.orig)
 	m.size = m.startSize
-	m.lastChanged = m.lastChanged[:0]
+	m.lastChanged = nil
 }
 
 // restore puts back a committed page (nil means unallocated).
@@ -282,7 +282,7 @@ func (m *Memory) restore(idx uint64, old *page) {
 func (m *Memory) Touched() int { return len(m.orig) }
 
 // LastChanged returns the sorted indices of pages the last committed message
-// changed. The slice is reused by the next Commit; copy it to keep it.
+// changed. Each Commit makes a new slice, so results may be kept.
 func (m *Memory) LastChanged() []uint64 { return m.lastChanged }
 
 // Mark forgets the pages changed so far: Changed then reports only pages
