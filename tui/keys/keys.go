@@ -36,8 +36,9 @@ type KeyMap struct {
 	Reload key.Binding
 
 	// Detail.
-	ZoomIn  key.Binding
-	ZoomOut key.Binding
+	NextSection key.Binding
+	ZoomIn      key.Binding
+	ZoomOut     key.Binding
 
 	// Diff.
 	NextChange key.Binding
@@ -86,8 +87,9 @@ func DefaultKeyMap() KeyMap {
 		Demo:   b([]string{"D"}, "D", "load demo"),
 		Reload: b([]string{"ctrl+r"}, "ctrl+r", "reload"),
 
-		ZoomIn:  b([]string{"+", "="}, "+", "zoom in"),
-		ZoomOut: b([]string{"-"}, "-", "zoom out"),
+		NextSection: b([]string{"tab"}, "tab", "next section"),
+		ZoomIn:      b([]string{"+", "="}, "+", "zoom in"),
+		ZoomOut:     b([]string{"-"}, "-", "zoom out"),
 
 		NextChange: b([]string{"n"}, "n", "next change"),
 		PrevChange: b([]string{"N"}, "N", "prev change"),
@@ -134,10 +136,20 @@ type Help struct {
 	Global   []key.Binding
 }
 
-// ShortHelp is the status-line hint: the screen's keys, then help and quit.
+// ShortHelp is the status-line hint: help first (the line is cut on
+// narrow terminals, and ? leads to everything else), then the screen's
+// keys, then the rest of the global ones.
 func (h Help) ShortHelp() []key.Binding {
-	out := append([]key.Binding{}, h.Screen...)
-	return append(out, h.Global...)
+	var out, rest []key.Binding
+	for _, b := range h.Global {
+		if b.Help().Key == "?" {
+			out = append(out, b)
+		} else {
+			rest = append(rest, b)
+		}
+	}
+	out = append(out, h.Screen...)
+	return append(out, rest...)
 }
 
 // FullHelp is the `?` overlay: one column per group.

@@ -39,7 +39,7 @@ func TestForGroupsScreenMovementGlobal(t *testing.T) {
 		t.Error("a screen without keys and scrolling should only show the global group")
 	}
 	short := h.ShortHelp()
-	if short[0].Help().Key != "d" || short[len(short)-1].Help().Key != "q" {
+	if short[0].Help().Key != "?" || short[1].Help().Key != "d" || short[len(short)-1].Help().Key != "q" {
 		t.Errorf("ShortHelp = %v", short)
 	}
 }

@@ -85,6 +85,11 @@ func (s *Memory) Export(_ context.Context, id snapshots.ID, dir string) error {
 	return nil
 }
 
+// Commit implements Committer.
+func (s *Memory) Commit(_ context.Context, m *snapshots.Manifest) (snapshots.Snapshot, error) {
+	return s.Add(m), nil
+}
+
 // Add commits m: it assigns the sequence number, creation time and an ID.
 func (s *Memory) Add(m *snapshots.Manifest) snapshots.Snapshot {
 	seq := 1

@@ -14,11 +14,18 @@ type Step struct {
 	HeapPages, StablePages int
 }
 
+// Committer is the part of a snapshot store a checkpoint needs: Memory
+// and *fsstore.Store both have it.
+type Committer interface {
+	Manifest(id snapshots.ID) (*snapshots.Manifest, error)
+	Commit(ctx context.Context, m *snapshots.Manifest) (snapshots.Snapshot, error)
+}
+
 // Script is a test-only source.Runner that replays a fixed timeline, so
 // the run screen can be tested before (and independently of) the engine.
-// Checkpoints are written to Store as real child snapshots.
+// Checkpoints are committed to Store as real child snapshots.
 type Script struct {
-	Store   *Memory
+	Store   Committer
 	Steps   []Step
 	Outcome source.Outcome
 	// Block makes Start wait for its context to be cancelled after
@@ -74,7 +81,7 @@ func (s *session) Seek(_ context.Context, i int) (source.State, error) {
 }
 
 // Checkpoint stores the state after event i as a child snapshot.
-func (s *session) Checkpoint(_ context.Context, i int, name string) (snapshots.Snapshot, error) {
+func (s *session) Checkpoint(ctx context.Context, i int, name string) (snapshots.Snapshot, error) {
 	m, err := s.script.Store.Manifest(s.from)
 	if err != nil {
 		return snapshots.Snapshot{}, err
@@ -82,12 +89,12 @@ func (s *session) Checkpoint(_ context.Context, i int, name string) (snapshots.S
 	c := m.Child(snapshots.MadeByCheckpoint)
 	c.Name = name
 	c.Note = fmt.Sprintf("checkpoint at event %d", i)
-	return s.script.Store.Add(c), nil
+	return s.script.Store.Commit(ctx, c)
 }
 
 // FailingUpgrade is the incident's run: an upgrade whose post_upgrade
 // traps while decoding the state pre_upgrade wrote.
-func FailingUpgrade(store *Memory) *Script {
+func FailingUpgrade(store Committer) *Script {
 	ev := func(kind source.EventKind, depth int, fn, call, args, msg string, instr uint64) source.Event {
 		return source.Event{Kind: kind, Depth: depth, Function: fn, Syscall: call, Args: args, Message: msg, Instructions: instr}
 	}

@@ -71,7 +71,7 @@ func (m *Model) Capturing() bool { return false }
 // Bindings implements frame.Screen.
 func (m *Model) Bindings() []key.Binding {
 	k := m.ctx.Keys
-	return []key.Binding{k.NextField, k.ZoomIn, k.ZoomOut, k.Run, k.Fork}
+	return []key.Binding{k.NextSection, k.ZoomIn, k.ZoomOut, k.Run, k.Fork}
 }
 
 // SetSize implements frame.Screen.
@@ -150,7 +150,7 @@ func (m *Model) updateKey(msg tea.KeyPressMsg) tea.Cmd {
 		m.offset = 0
 	case key.Matches(msg, k.Bottom):
 		m.scroll(math.MaxInt32)
-	case key.Matches(msg, k.NextField):
+	case key.Matches(msg, k.NextSection):
 		m.nextSection()
 	case key.Matches(msg, k.ZoomIn):
 		m.zoom = min(m.zoom+1, 24)

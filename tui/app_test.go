@@ -1,0 +1,221 @@
+package tui
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/canscope/canscope/snapshots"
+	"github.com/canscope/canscope/snapshots/fsstore"
+	"github.com/canscope/canscope/themes"
+	st "github.com/canscope/canscope/tui/internal/screentest"
+	"github.com/canscope/canscope/tui/modinfo"
+	"github.com/canscope/canscope/tui/screens/diff"
+	"github.com/canscope/canscope/tui/screens/run"
+	"github.com/canscope/canscope/tui/source"
+)
+
+// drive delivers msgs to the root as the Bubble Tea runtime would,
+// running commands synchronously; it reports whether the UI quit.
+func drive(m *Model, msgs ...tea.Msg) (quit bool) {
+	var deliver func(msg tea.Msg, depth int)
+	deliver = func(msg tea.Msg, depth int) {
+		switch msg := msg.(type) {
+		case nil:
+		case tea.QuitMsg:
+			quit = true
+		case tea.BatchMsg:
+			for _, c := range msg {
+				if c != nil && depth < 64 {
+					deliver(c(), depth+1)
+				}
+			}
+		default:
+			if _, cmd := m.Update(msg); cmd != nil && depth < 64 {
+				deliver(cmd(), depth+1)
+			}
+		}
+	}
+	for _, msg := range msgs {
+		deliver(msg, 0)
+	}
+	return quit
+}
+
+func newRoot(t *testing.T, theme string, w, h int, src source.Set) *Model {
+	t.Helper()
+	th, err := themes.Lookup(theme)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := New(Options{Sources: src, StorePath: "/tmp/canscope-store", Theme: th, Now: st.Now})
+	drive(m, tea.WindowSizeMsg{Width: w, Height: h})
+	if cmd := m.Init(); cmd != nil {
+		drive(m, cmd())
+	}
+	return m
+}
+
+func TestRoot(t *testing.T) {
+	tests := []struct {
+		name  string
+		theme string
+		w, h  int
+		keys  []tea.Msg
+	}{
+		{"snapshots_80x24", "dark", 80, 24, nil},
+		{"help_80x24", "light", 80, 24, st.Keys("?")},
+		{"detail_160x48", "high-contrast", 160, 48, st.Keys("down", "enter")},
+		{"detail_help_80x24", "dark", 80, 24, st.Keys("enter", "?")},
+		{"back_from_detail_80x24", "dark", 80, 24, st.Keys("down", "enter", "esc")},
+		{"too_small_30x8", "dark", 30, 8, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			store := st.Incident()
+			m := newRoot(t, tt.theme, tt.w, tt.h, source.Set{Catalog: store, Inspect: modinfo.Inspect})
+			drive(m, tt.keys...)
+			out := m.Render()
+			st.CheckSize(t, out, tt.w, tt.h)
+			st.Golden(t, out)
+		})
+	}
+}
+
+// TestRootResize checks that a resize redraws at the new size and that
+// returning to the old size gives the same frame.
+func TestRootResize(t *testing.T) {
+	store := st.Incident()
+	m := newRoot(t, "dark", 80, 24, source.Set{Catalog: store})
+	drive(m, st.Keys("down", "enter")...)
+	before := m.Render()
+	for _, size := range []tea.WindowSizeMsg{{Width: 120, Height: 40}, {Width: 45, Height: 12}, {Width: 20, Height: 5}, {Width: 80, Height: 24}} {
+		drive(m, size)
+		st.CheckSize(t, m.Render(), max(size.Width, 1), max(size.Height, 1))
+	}
+	if after := m.Render(); after != before {
+		t.Errorf("frame after resizing back differs:\n%s\n---\n%s", st.Plain(before), st.Plain(after))
+	}
+}
+
+func TestRootKeys(t *testing.T) {
+	store := st.Incident()
+	m := newRoot(t, "dark", 80, 24, source.Set{Catalog: store})
+	if !drive(m, st.Key("q")) {
+		t.Error("q should quit")
+	}
+	m = newRoot(t, "dark", 80, 24, source.Set{Catalog: store})
+	drive(m, st.Key("/"))
+	if drive(m, st.Key("q")) {
+		t.Error("q typed into the filter must not quit")
+	}
+	if !drive(m, st.Key("ctrl+c")) {
+		t.Error("ctrl+c quits even from the filter")
+	}
+	m = newRoot(t, "dark", 80, 24, source.Set{Catalog: store})
+	drive(m, st.Keys("?", "esc")...)
+	if m.showHelp || len(m.stack) != 1 {
+		t.Errorf("esc should close help first (help %v, %d screens)", m.showHelp, len(m.stack))
+	}
+	drive(m, st.Keys("esc", "esc")...) // esc on the first screen stays
+	if len(m.stack) != 1 {
+		t.Error("esc closed the snapshots screen")
+	}
+}
+
+func TestRootNoStore(t *testing.T) {
+	m := newRoot(t, "dark", 80, 24, source.Set{})
+	if v := st.Plain(m.Render()); !strings.Contains(v, "no snapshot store is open") {
+		t.Errorf("missing store not reported:\n%s", v)
+	}
+	drive(m, st.Keys("enter", "d", "r", "f", "D", "/", "x", "esc")...) // nothing to act on, no panic
+}
+
+// TestIncident drives the UI through the incident an operator works: open
+// a snapshot, diff two, run the failing upgrade, jump to the trap, save a
+// checkpoint, fork it; then checks what the store holds.
+func TestIncident(t *testing.T) {
+	dir := t.TempDir()
+	store, err := fsstore.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	st.Persist(t, st.Incident(), store)
+	script := st.FailingUpgrade(store)
+	forker := forkByID{store}
+	th, _ := themes.Lookup("dark")
+	m := New(Options{Sources: source.Set{Catalog: store, Forker: forker, Runner: script, Inspect: modinfo.Inspect}, StorePath: dir, Theme: th, Now: st.Now})
+	drive(m, tea.WindowSizeMsg{Width: 100, Height: 30}, m.Init()())
+
+	screen := func(want string) {
+		t.Helper()
+		if got := m.top().Title(); !strings.Contains(got, want) {
+			t.Fatalf("on screen %q, want %q\n%s", got, want, st.Plain(m.Render()))
+		}
+	}
+	// Rows: ledger@1, ledger@2, hotfix@1, ledger@3, trap-point@1, counter@1.
+	drive(m, st.Keys("enter")...)
+	screen("Snapshot ledger@1")
+	if v := st.Plain(m.Render()); !strings.Contains(v, "canister_update add") {
+		t.Errorf("detail lacks the module's exports:\n%s", v)
+	}
+	drive(m, st.Keys("esc", "space", "down", "down", "down", "space", "d")...)
+	screen("Diff ledger@1 → ledger@3")
+	if _, ok := m.top().(*diff.Model); !ok {
+		t.Fatalf("top screen is %T", m.top())
+	}
+	if v := st.Plain(m.Render()); !strings.Contains(v, "heap page 3 at 0x30000 · 6 bytes differ") {
+		t.Errorf("diff does not show the first changed page:\n%s", v)
+	}
+	drive(m, st.Keys("n", "esc", "r", "space", "tab")...)
+	drive(m, st.Type("incident_v2.wasm")...)
+	drive(m, st.Keys("enter")...)
+	screen("Timeline ledger@3 · upgrade to incident_v2.wasm")
+	drive(m, st.Keys("home", "t")...)
+	if _, ok := m.top().(*run.Model); !ok || !strings.Contains(st.Plain(m.Render()), "▸   11") {
+		t.Errorf("t should select the trap, event 11:\n%s", st.Plain(m.Render()))
+	}
+	drive(m, st.Key("c"))
+	drive(m, st.Type("at-trap")...)
+	drive(m, st.Keys("enter", "f")...)
+	screen("Fork / restore at-trap@1")
+	drive(m, st.Type("hotfix-2")...)
+	drive(m, st.Keys("enter", "y")...)
+	if v := st.Plain(m.Render()); !strings.Contains(v, "Forked as hotfix-2@1") {
+		t.Fatalf("fork not confirmed:\n%s", v)
+	}
+
+	list, err := store.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 8 {
+		t.Fatalf("store holds %d snapshots, want 6 + checkpoint + fork", len(list))
+	}
+	cp, fork := list[6], list[7]
+	if cp.Ref() != "at-trap@1" || cp.MadeBy != snapshots.MadeByCheckpoint || *cp.Parent != st.Resolve(t, store.List, "ledger@3") {
+		t.Errorf("checkpoint = %+v", cp)
+	}
+	if fork.Ref() != "hotfix-2@1" || fork.MadeBy != snapshots.MadeByFork || fork.ForkedFrom == nil || *fork.ForkedFrom != cp.ID {
+		t.Errorf("fork = %+v", fork)
+	}
+	if report, err := store.Check(context.Background()); err != nil || !report.OK {
+		t.Errorf("fsck after the incident: %+v, %v", report, err)
+	}
+	// Back on the snapshots screen the new branch is listed.
+	drive(m, st.Keys("esc", "esc", "esc")...)
+	if v := st.Plain(m.Render()); !strings.Contains(v, "hotfix-2@1") || !strings.Contains(v, "at-trap@1") {
+		t.Errorf("snapshots screen does not list the new snapshots:\n%s", v)
+	}
+}
+
+// forkByID adapts fsstore's Fork (which takes a reference) to
+// source.Forker; a full id is a reference.
+type forkByID struct{ s *fsstore.Store }
+
+func (f forkByID) Fork(ctx context.Context, id snapshots.ID, name string) (snapshots.Snapshot, error) {
+	return f.s.Fork(ctx, id.String(), name)
+}

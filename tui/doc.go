@@ -1,0 +1,52 @@
+// Package tui is canscope's terminal UI: `canscope` with no arguments.
+//
+// The root Model routes between one model per screen (packages under
+// tui/screens): snapshots (the lineage tree), detail (metadata, module,
+// page maps), diff (changed ranges and side-by-side hex), run (form,
+// progress, timeline stepping) and restore (fork, or export plus the dfx
+// commands). Screens share a frame.Context (size, themes.Styles, the one
+// keys.KeyMap, the sources, a clock) and ask for navigation with frame
+// messages; only the root returns a tea.View. Every style comes from the
+// themes package, every key from tui/keys, so help is generated from the
+// bindings the screens handle.
+//
+// # Sources
+//
+// The UI reads and writes through the consumer-side interfaces of package
+// tui/source, so each part can land (or be missing) independently; a nil
+// source shows as "unavailable" in the screens that need it, never as
+// made-up data:
+//
+//   - source.Catalog: List, Manifest, ReadBlob, ReadPage. *fsstore.Store
+//     satisfies it. The detail page maps and the diff ranges come from
+//     manifests alone; the diff screen reads exactly the one page it shows
+//     on each side.
+//
+//   - source.Forker: Fork(ctx, id, name).
+//
+//   - source.Exporter: Export(ctx, id, dir) writes a dfx snapshot directory.
+//
+//   - source.DemoLoader: fills an empty store, what `canscope demo` does.
+//
+//   - source.ModuleInspector: exports and candid:service of a module
+//     (tui/modinfo implements it on engine/wasm).
+//
+//   - source.StableLabeller: names stable pages after the stable-structures
+//     memory that owns them, for the diff screen.
+//
+//   - source.Runner: the engine bridge for the run screen:
+//
+//     Start(ctx, RunRequest, progress func(float64)) (Session, error)
+//
+//     runs a call or an upgrade (new wasm path, skip_pre_upgrade,
+//     rehearse) to completion, reporting progress; cancelling ctx stops
+//     it. The Session is the recorded timeline: Len, Event(i) (kind
+//     enter/exit/syscall/grow/trap, function, syscall name and arguments,
+//     instructions, depth), Outcome (status, trap, instructions, limit),
+//     Seek(ctx, i) returning the State after event i (call stack, recent
+//     System API calls, heap/stable pages changed so far, instructions
+//     used and the limit), and Checkpoint(ctx, i, name), which commits
+//     the state after event i as a snapshot (made_by "checkpoint").
+//
+// Seek and Checkpoint run in tea.Cmds, never in View.
+package tui
