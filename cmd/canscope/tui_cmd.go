@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+
+	"github.com/charmbracelet/x/term"
+	"github.com/spf13/cobra"
+
+	"github.com/canscope/canscope/snapshots"
+	"github.com/canscope/canscope/snapshots/fsstore"
+	"github.com/canscope/canscope/themes"
+	"github.com/canscope/canscope/tui"
+	"github.com/canscope/canscope/tui/modinfo"
+	"github.com/canscope/canscope/tui/source"
+)
+
+// themeFlag is the persistent flag that picks the UI theme.
+const themeFlag = "theme"
+
+// runTUI opens the terminal UI on the store: what `canscope` without a
+// subcommand does. It refuses to start without a terminal, so scripts
+// that call canscope by mistake get one line instead of escape codes.
+func (a *app) runTUI(cmd *cobra.Command) error {
+	name, err := cmd.Flags().GetString(themeFlag)
+	if err != nil {
+		return err
+	}
+	theme, err := themes.Select(name, a.getenv)
+	if err != nil {
+		return err
+	}
+	out, ok := a.stdout.(*os.File)
+	if !ok || !term.IsTerminal(out.Fd()) {
+		return errors.New("the terminal UI needs a terminal; run `canscope --help` for the commands")
+	}
+	store, err := a.openStore()
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	return tui.Run(cmd.Context(), tui.Options{
+		StorePath: store.Dir(),
+		Theme:     theme,
+		Sources:   a.tuiSources(store, cmd.Root()),
+	})
+}
+
+// tuiSources wires the UI to the store and to the parts of canscope that
+// exist in this build; what is missing shows as unavailable in the UI.
+func (a *app) tuiSources(store *fsstore.Store, root *cobra.Command) source.Set {
+	return source.Set{
+		Catalog: store,
+		Forker:  storeForker{store},
+		Inspect: modinfo.Inspect,
+		Demo:    a.demoLoader(root),
+	}
+}
+
+// storeForker adapts fsstore's Fork, which takes a reference, to the UI's
+// Forker, which has an id: a full id is a valid reference.
+type storeForker struct{ store *fsstore.Store }
+
+func (f storeForker) Fork(ctx context.Context, id snapshots.ID, name string) (snapshots.Snapshot, error) {
+	return f.store.Fork(ctx, id.String(), name)
+}
+
+// demoLoader returns a loader that runs the `demo` subcommand, or nil when
+// this build has none. The command's output is discarded: the UI owns the
+// terminal while it runs, and reloads the list when it is done.
+func (a *app) demoLoader(root *cobra.Command) source.DemoLoader {
+	demo, _, err := root.Find([]string{"demo"})
+	if err != nil || demo == root || demo.RunE == nil {
+		return nil
+	}
+	return func(ctx context.Context) error {
+		stdout, stderr := a.stdout, a.stderr
+		a.stdout, a.stderr = io.Discard, io.Discard
+		defer func() { a.stdout, a.stderr = stdout, stderr }()
+		demo.SetContext(ctx)
+		return demo.RunE(demo, nil)
+	}
+}
