@@ -32,8 +32,9 @@
 //
 //   - IC0503 ic0.trap: "Canister called `ic0.trap` with message: '<msg>'".
 //   - IC0502 "Canister trapped: <reason>": "stable memory out of bounds",
-//     "32 bit stable memory api used on a memory larger than 4GB" and "heap
-//     out of bounds" (a bad heap pointer in a stable memory call).
+//     "32 bit stable memory api used on a memory larger than 4GB", "heap
+//     out of bounds" (a bad heap pointer in a stable memory call) and
+//     "cycles amount exceeds 64-bit representation" (old 64-bit cycle calls).
 //   - IC0504 "Canister violated contract: ...": a call outside its
 //     contexts (`"ic0_msg_reply" cannot be executed in pre upgrade mode`),
 //     and bad heap or source ranges in the other copy calls, which the
@@ -60,6 +61,8 @@
 //
 // # Other choices
 //
+//   - The http-outcall transform context (TQ in the specification) is not
+//     modelled; PostUpgrade runs as the replica's init context.
 //   - canister_liquid_cycle_balance128 equals the balance (no reserved
 //     cycles, no freezing threshold).
 //   - msg_caller_info_* are empty; data_certificate_* exist only in

@@ -45,7 +45,8 @@ type page [PageSize]byte
 
 // Options configures a Memory. The zero value is valid.
 type Options struct {
-	// MaxPages caps Grow. Zero means MaxPages (500 GiB).
+	// MaxPages caps Grow. Zero means MaxPages (500 GiB); larger values are
+	// lowered to it.
 	MaxPages uint64
 }
 
