@@ -1,0 +1,210 @@
+package candid
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+func loadLedger(t *testing.T) *Interface {
+	t.Helper()
+	did, err := os.ReadFile("testdata/ledger.did")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ParseInterface(string(did))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestParseInterface(t *testing.T) {
+	s := loadLedger(t)
+	var names []string
+	for _, m := range s.Methods {
+		names = append(names, m.Name)
+	}
+	if got := strings.Join(names, ","); got != "icrc1_balance_of,icrc1_transfer,notify,tree_sum,weird name" {
+		t.Errorf("methods %s", got)
+	}
+	tests := []struct{ method, want string }{
+		{"icrc1_balance_of", "(Account) -> (Tokens) query"},
+		{"icrc1_transfer", "(TransferArg) -> (Result)"},
+		{"weird name", "(nat8, opt text) -> ()"},
+		{"tree_sum", "(Tree) -> (int64) composite_query"},
+		{"notify", "(text) -> () oneway"},
+	}
+	for _, tt := range tests {
+		f, ok := s.Method(tt.method)
+		if !ok {
+			t.Errorf("method %s missing", tt.method)
+			continue
+		}
+		var b strings.Builder
+		writeFuncType(&b, f, 0)
+		if b.String() != tt.want {
+			t.Errorf("%s: %s, want %s", tt.method, b.String(), tt.want)
+		}
+	}
+	if got := s.Types["Amount"].String(); got != "nat" {
+		t.Errorf("alias Amount = %s, want nat", got)
+	}
+	if got := s.Types["Account"].String(); got != "record { owner : principal; subaccount : opt Subaccount }" {
+		t.Errorf("Account = %s", got)
+	}
+	if got := s.Types["Tree"].String(); got != "variant { leaf : int64; node : record { Tree; Tree } }" {
+		t.Errorf("Tree = %s", got)
+	}
+	if len(s.Init) != 1 || s.Init[0].Name != "InitArgs" {
+		t.Errorf("init args %v", s.Init)
+	}
+	if _, ok := s.Method("missing"); ok {
+		t.Error("found a method that does not exist")
+	}
+	var none *Interface
+	if none.Args("x") != nil || none.Results("x") != nil {
+		t.Error("a nil interface has methods")
+	}
+}
+
+func TestParseInterfaceErrors(t *testing.T) {
+	tests := []struct{ did, wantErr string }{
+		{"service : { m : (Missing) -> () }", "Missing is used but not defined"},
+		{"type A = B; type B = A; service : {}", "alias cycle"},
+		{"type A = nat; type A = int;", "defined twice"},
+		{"type A = record { a : nat; a : int };", "used twice"},
+		{"service : { m : () -> () ", "want \"}\""},
+		{"type T = opt;", "want a type"},
+		{"type S = nat; service : S", "is a nat, not a service"},
+		{"bogus", "want type, import or service"},
+	}
+	for _, tt := range tests {
+		_, err := ParseInterface(tt.did)
+		if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+			t.Errorf("%q: error %v, want one mentioning %q", tt.did, err, tt.wantErr)
+		}
+	}
+}
+
+// TestTypedArgs encodes with a method's declared types: literals take the
+// declared widths, missing opt fields become null, and decoding with the
+// result types names fields the wire only knows by hash.
+func TestTypedArgs(t *testing.T) {
+	s := loadLedger(t)
+	tests := []struct {
+		method, args, want string
+	}{
+		{"weird name", "(42)", "(42 : nat8, null)"},
+		{"weird name", `(7, opt "x")`, `(7 : nat8, opt "x")`},
+		{"icrc1_balance_of", `(record { owner = principal "aaaaa-aa" })`, `(record { owner = principal "aaaaa-aa"; subaccount = null })`},
+		{"icrc1_transfer", `(record { to = record { owner = principal "aaaaa-aa"; subaccount = opt blob "\01" }; amount = 1_000; created_at_time = opt 5 })`,
+			`(record { to = record { owner = principal "aaaaa-aa"; subaccount = opt blob "\01" }; fee = null; memo = null; from_subaccount = null; created_at_time = opt (5 : nat64); amount = 1_000 })`},
+		{"tree_sum", `(variant { node = record { variant { leaf = 1 }; variant { leaf = -2 } } })`,
+			`(variant { node = record { variant { leaf = 1 : int64 }; variant { leaf = -2 : int64 } } })`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+tt.args, func(t *testing.T) {
+			blob, err := EncodeText(tt.args, s.Args(tt.method))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := DecodeText(blob, s.Args(tt.method))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Errorf("got  %s\nwant %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestTypedArgsErrors(t *testing.T) {
+	s := loadLedger(t)
+	tests := []struct{ method, args, wantErr string }{
+		{"weird name", "(256)", "does not fit nat8"},
+		{"weird name", "(1, 2, 3)", "3 values given, the method takes 2"},
+		{"icrc1_balance_of", "()", "argument 0 of type Account is missing"},
+		{"icrc1_balance_of", "(record { owner = 1 })", "number value where principal is expected"},
+		{"icrc1_balance_of", `(record { owner = principal "aaaaa-aa"; extra = 1 })`, "field extra is not in"},
+		{"icrc1_transfer", `(record { amount = 1 })`, "field to of"},
+		{"tree_sum", "(variant { branch = 1 })", "alternative branch is not in"},
+		{"tree_sum", "(variant { leaf = 1 : nat8 })", "annotated nat8 where int64 is expected"},
+	}
+	for _, tt := range tests {
+		_, err := EncodeText(tt.args, s.Args(tt.method))
+		if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+			t.Errorf("%s%s: error %v, want one mentioning %q", tt.method, tt.args, err, tt.wantErr)
+		}
+	}
+}
+
+// TestDecodeReplyNames decodes a reply encoded from plain text (so the
+// wire has only hashes) with the method's result types.
+func TestDecodeReplyNames(t *testing.T) {
+	s := loadLedger(t)
+	blob, err := EncodeText(`(variant { Err = variant { GenericError = record { error_code = 3; message = "no" } } })`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := DecodeText(blob, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `(variant { Err = variant { 260_448_849 = record { message = "no"; 3_601_615_940 = 3 } } })`; plain != want {
+		t.Errorf("type-table-only:\ngot  %s\nwant %s", plain, want)
+	}
+	named, err := DecodeText(blob, s.Results("icrc1_transfer"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `(variant { Err = variant { GenericError = record { message = "no"; error_code = 3 } } })`; named != want {
+		t.Errorf("with types:\ngot  %s\nwant %s", named, want)
+	}
+}
+
+func TestPrincipalText(t *testing.T) {
+	tests := []struct {
+		id   string
+		text string
+	}{
+		{"", "aaaaa-aa"},
+		{"\x04", "2vxsx-fae"}, // the anonymous principal
+		{"\xca\xff\xee", "w7x7r-cok77-xa"},
+		{"\xef\xcd\xab\x00\x00\x00\x00\x00\x01", "2chl6-4hpzw-vqaaa-aaaaa-c"},
+		{"\x00\x00\x00\x00\x00\x00\x00\x01\x01\x01", "rrkah-fqaaa-aaaaa-aaaaq-cai"},
+	}
+	for _, tt := range tests {
+		if got := PrincipalText([]byte(tt.id)); got != tt.text {
+			t.Errorf("PrincipalText(%x) = %s, want %s", tt.id, got, tt.text)
+		}
+		id, err := ParsePrincipal(tt.text)
+		if err != nil || string(id) != tt.id {
+			t.Errorf("ParsePrincipal(%s) = %x, %v; want %x", tt.text, id, err, tt.id)
+		}
+	}
+	if _, err := ParsePrincipal("aaaaa-aaaaa-aaaaa-aaaaa-aaaaa-aaaaa-aaaaa-aaaaa-aaaaa-aaaaa-aaa"); err == nil {
+		t.Error("accepted a principal longer than 29 bytes")
+	}
+}
+
+func TestParseType(t *testing.T) {
+	for _, text := range []string{"opt vec nat8", "record { a : nat; 1 : text }", "variant { x; y : bool }", "func (nat) -> () query", "service { m : () -> () }"} {
+		typ, err := ParseType(text)
+		if err != nil {
+			t.Errorf("%s: %v", text, err)
+			continue
+		}
+		want := map[string]string{"opt vec nat8": "opt blob", "record { a : nat; 1 : text }": "record { 1 : text; a : nat }"}[text]
+		if want == "" {
+			want = text
+		}
+		if typ.String() != want {
+			t.Errorf("%s printed as %s", text, typ)
+		}
+	}
+	if _, err := ParseType("opt"); err == nil {
+		t.Error("accepted an incomplete type")
+	}
+}

@@ -1,0 +1,300 @@
+package candid
+
+import (
+	"fmt"
+	"math"
+	"math/big"
+	"unicode/utf8"
+)
+
+// Encode encodes typed values as a DIDL message: magic, a type table of
+// every compound type the values' types use, the argument types, then the
+// values.
+func Encode(vals []Value) ([]byte, error) {
+	e := &encoder{index: map[*Type]int{}}
+	args := make([]int64, len(vals))
+	for i, v := range vals {
+		if v.Type == nil {
+			return nil, fmt.Errorf("encode argument %d: value has no type", i)
+		}
+		var err error
+		if args[i], err = e.typeRef(v.Type, 0); err != nil {
+			return nil, fmt.Errorf("encode argument %d: %w", i, err)
+		}
+	}
+	out := append([]byte{}, magic...)
+	out = appendULEB(out, uint64(len(e.entries)))
+	for _, entry := range e.entries {
+		out = append(out, entry...)
+	}
+	out = appendULEB(out, uint64(len(args)))
+	for _, a := range args {
+		out = appendSLEB(out, a)
+	}
+	for i, v := range vals {
+		var err error
+		if out, err = e.value(out, v, 0); err != nil {
+			return nil, fmt.Errorf("encode argument %d: %w", i, err)
+		}
+	}
+	return out, nil
+}
+
+type encoder struct {
+	index   map[*Type]int
+	entries [][]byte
+}
+
+// typeRef returns the wire reference of t, adding table entries for it
+// and its parts. The index is assigned before the parts are visited, so
+// recursive types refer back to themselves.
+func (e *encoder) typeRef(t *Type, depth int) (int64, error) {
+	if t == nil {
+		return 0, fmt.Errorf("missing type")
+	}
+	if t.Kind.primitive() {
+		return int64(t.Kind), nil
+	}
+	if i, ok := e.index[t]; ok {
+		return int64(i), nil
+	}
+	if depth > maxDepth {
+		return 0, fmt.Errorf("types nested deeper than %d", maxDepth)
+	}
+	i := len(e.entries)
+	e.index[t] = i
+	e.entries = append(e.entries, nil)
+	entry := appendSLEB(nil, int64(t.Kind))
+	ref := func(t *Type) error {
+		r, err := e.typeRef(t, depth+1)
+		entry = appendSLEB(entry, r)
+		return err
+	}
+	switch t.Kind {
+	case Opt, Vec:
+		if err := ref(t.Elem); err != nil {
+			return 0, err
+		}
+	case Record, Variant:
+		entry = appendULEB(entry, uint64(len(t.Fields)))
+		for j, f := range t.Fields {
+			if j > 0 && f.ID <= t.Fields[j-1].ID {
+				return 0, fmt.Errorf("%s fields not sorted by id", t.Kind)
+			}
+			entry = appendULEB(entry, uint64(f.ID))
+			if err := ref(f.Type); err != nil {
+				return 0, err
+			}
+		}
+	case Func:
+		f := t.Func
+		if f == nil {
+			f = &FuncType{}
+		}
+		for _, list := range [][]*Type{f.Args, f.Results} {
+			entry = appendULEB(entry, uint64(len(list)))
+			for _, a := range list {
+				if err := ref(a); err != nil {
+					return 0, err
+				}
+			}
+		}
+		entry = appendULEB(entry, uint64(len(f.Modes)))
+		for _, m := range f.Modes {
+			code := map[string]byte{"query": 1, "oneway": 2, "composite_query": 3}[m]
+			if code == 0 {
+				return 0, fmt.Errorf("unknown func annotation %q", m)
+			}
+			entry = append(entry, code)
+		}
+	case Service:
+		entry = appendULEB(entry, uint64(len(t.Methods)))
+		for _, m := range t.Methods {
+			entry = appendULEB(entry, uint64(len(m.Name)))
+			entry = append(entry, m.Name...)
+			if err := ref(m.Type); err != nil {
+				return 0, err
+			}
+		}
+	default:
+		return 0, fmt.Errorf("unknown type kind %d", t.Kind)
+	}
+	e.entries[i] = entry
+	return int64(i), nil
+}
+
+func (e *encoder) value(out []byte, v Value, depth int) ([]byte, error) {
+	t := v.Type
+	if t == nil {
+		return out, fmt.Errorf("value has no type")
+	}
+	if depth > maxDepth {
+		return out, fmt.Errorf("values nested deeper than %d", maxDepth)
+	}
+	switch t.Kind {
+	case Null, Reserved:
+		return out, nil
+	case Empty:
+		return out, fmt.Errorf("no value has type empty")
+	case Bool:
+		if v.Bool {
+			return append(out, 1), nil
+		}
+		return append(out, 0), nil
+	case Nat, Int, Nat8, Nat16, Nat32, Nat64, Int8, Int16, Int32, Int64:
+		if v.Int == nil {
+			return out, fmt.Errorf("%s value has no number", t.Kind)
+		}
+		lo, hi := intRange(t.Kind)
+		if (lo != nil && v.Int.Cmp(lo) < 0) || (hi != nil && v.Int.Cmp(hi) > 0) {
+			return out, fmt.Errorf("%s does not fit %s", v.Int, t.Kind)
+		}
+		switch t.Kind {
+		case Nat:
+			return appendBigULEB(out, v.Int), nil
+		case Int:
+			return appendBigSLEB(out, v.Int), nil
+		}
+		u := v.Int.Uint64()
+		if v.Int.Sign() < 0 {
+			u = uint64(v.Int.Int64())
+		}
+		for i := 0; i < fixedSize(t.Kind); i++ {
+			out = append(out, byte(u>>(8*i)))
+		}
+		return out, nil
+	case Float32:
+		return appendLE(out, uint64(math.Float32bits(float32(v.Float))), 4), nil
+	case Float64:
+		return appendLE(out, math.Float64bits(v.Float), 8), nil
+	case Text:
+		if !utf8.ValidString(v.Text) {
+			return out, fmt.Errorf("text is not valid UTF-8")
+		}
+		out = appendULEB(out, uint64(len(v.Text)))
+		return append(out, v.Text...), nil
+	case Principal, Service, Func:
+		if len(v.Bytes) > maxPrincipalLen {
+			return out, errPrincipalLen
+		}
+		if t.Kind == Func {
+			out = append(out, 1) // a func reference, then its service principal
+		}
+		out = append(out, 1)
+		out = appendULEB(out, uint64(len(v.Bytes)))
+		out = append(out, v.Bytes...)
+		if t.Kind == Func {
+			out = appendULEB(out, uint64(len(v.Text)))
+			out = append(out, v.Text...)
+		}
+		return out, nil
+	case Opt:
+		if len(v.Elems) == 0 {
+			return append(out, 0), nil
+		}
+		return e.value(append(out, 1), v.Elems[0], depth+1)
+	case Vec:
+		if t.isBlob() && v.Elems == nil {
+			out = appendULEB(out, uint64(len(v.Bytes)))
+			return append(out, v.Bytes...), nil
+		}
+		out = appendULEB(out, uint64(len(v.Elems)))
+		var err error
+		for _, el := range v.Elems {
+			if out, err = e.value(out, el, depth+1); err != nil {
+				return out, err
+			}
+		}
+		return out, nil
+	case Record:
+		if len(v.Fields) != len(t.Fields) {
+			return out, fmt.Errorf("record has %d fields, its type %d", len(v.Fields), len(t.Fields))
+		}
+		var err error
+		for i, f := range v.Fields {
+			if f.ID != t.Fields[i].ID {
+				return out, fmt.Errorf("record field %d has id %d, its type says %d", i, f.ID, t.Fields[i].ID)
+			}
+			if out, err = e.value(out, f.Value, depth+1); err != nil {
+				return out, err
+			}
+		}
+		return out, nil
+	case Variant:
+		if len(v.Fields) != 1 {
+			return out, fmt.Errorf("variant value has %d alternatives, want 1", len(v.Fields))
+		}
+		for i, f := range t.Fields {
+			if f.ID == v.Fields[0].ID {
+				return e.value(appendULEB(out, uint64(i)), v.Fields[0].Value, depth+1)
+			}
+		}
+		return out, fmt.Errorf("variant alternative %d is not in %s", v.Fields[0].ID, t.describe())
+	}
+	return out, fmt.Errorf("unknown type kind %d", t.Kind)
+}
+
+func appendLE(out []byte, u uint64, n int) []byte {
+	for i := 0; i < n; i++ {
+		out = append(out, byte(u>>(8*i)))
+	}
+	return out
+}
+
+func appendULEB(out []byte, u uint64) []byte {
+	for {
+		c := byte(u & 0x7f)
+		u >>= 7
+		if u == 0 {
+			return append(out, c)
+		}
+		out = append(out, c|0x80)
+	}
+}
+
+func appendSLEB(out []byte, v int64) []byte {
+	for {
+		c := byte(v & 0x7f)
+		v >>= 7
+		if (v == 0 && c&0x40 == 0) || (v == -1 && c&0x40 != 0) {
+			return append(out, c)
+		}
+		out = append(out, c|0x80)
+	}
+}
+
+func appendBigULEB(out []byte, n *big.Int) []byte {
+	if n.IsUint64() {
+		return appendULEB(out, n.Uint64())
+	}
+	x := new(big.Int).Set(n)
+	mask := big.NewInt(0x7f)
+	digit := new(big.Int)
+	for {
+		c := byte(digit.And(x, mask).Uint64())
+		x.Rsh(x, 7)
+		if x.Sign() == 0 {
+			return append(out, c)
+		}
+		out = append(out, c|0x80)
+	}
+}
+
+func appendBigSLEB(out []byte, n *big.Int) []byte {
+	if n.IsInt64() {
+		return appendSLEB(out, n.Int64())
+	}
+	// Rsh on a negative big.Int rounds toward minus infinity, an
+	// arithmetic shift, which is what SLEB128 needs.
+	x := new(big.Int).Set(n)
+	mask := big.NewInt(0x7f)
+	digit := new(big.Int)
+	for {
+		c := byte(digit.And(x, mask).Uint64())
+		x.Rsh(x, 7)
+		if (x.Sign() == 0 && c&0x40 == 0) || (x.IsInt64() && x.Int64() == -1 && c&0x40 != 0) {
+			return append(out, c)
+		}
+		out = append(out, c|0x80)
+	}
+}
