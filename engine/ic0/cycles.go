@@ -78,17 +78,23 @@ func (h *Host) checkMinting(name string) {
 // (cycles minting canister only) and writes the amount added.
 func (h *Host) mintCycles128(mod api.Module, s []uint64) {
 	h.checkMinting("mint_cycles128")
-	n := Cycles{High: s[0], Low: s[1]}
 	subslice("ic0.mint_cycles128 heap", uint64(uint32(s[2])), 16, heapSize(mod))
-	h.state.Cycles = h.state.Cycles.Add(n)
-	writeCycles(mod, "mint_cycles128", uint32(s[2]), n)
+	writeCycles(mod, "mint_cycles128", uint32(s[2]), h.mint(Cycles{High: s[0], Low: s[1]}))
 }
 
 // mintCycles: mint_cycles(amount) -> i64, the 64-bit predecessor; it
-// returns the amount added, which is its argument (left in place).
+// returns the amount added.
 func (h *Host) mintCycles(_ api.Module, s []uint64) {
 	h.checkMinting("mint_cycles")
-	h.state.Cycles = h.state.Cycles.Add(CyclesFrom(s[0]))
+	s[0] = h.mint(CyclesFrom(s[0])).Low
+}
+
+// mint adds up to n cycles, as many as the 128-bit balance can hold, and
+// returns the amount added.
+func (h *Host) mint(n Cycles) Cycles {
+	before := h.state.Cycles
+	h.state.Cycles = before.Add(n)
+	return h.state.Cycles.Sub(before)
 }
 
 // msgCyclesAvailable: msg_cycles_available() -> i64.

@@ -100,6 +100,12 @@ func TestMintCycles(t *testing.T) {
 	if got := h.cycles(0); got != (Cycles{High: 1}) || h.state.Cycles != (Cycles{High: 1, Low: 7}) {
 		t.Fatalf("minted %v, balance %v", got, h.state.Cycles)
 	}
+	// The balance saturates at 2^128-1 and reports what it could add.
+	h.state.Cycles = Cycles{High: ^uint64(0), Low: ^uint64(0) - 2}
+	h.ok(msgIn(Update), "mint_cycles128", 0, 10, 0)
+	if got := h.cycles(0); got != CyclesFrom(2) {
+		t.Fatalf("minted %v at the top of the range, want 2", got)
+	}
 }
 
 func TestCyclesArithmetic(t *testing.T) {
