@@ -74,6 +74,7 @@ func (a *app) openStore() (*fsstore.Store, error) {
 func (a *app) printJSON(v any) error {
 	enc := json.NewEncoder(a.stdout)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
 }
 
@@ -129,16 +130,17 @@ func newRootCmd(a *app) *cobra.Command {
 		SilenceErrors: true,
 		Args:          cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return errors.New("the terminal UI is not built yet; run `canscope --help` for the commands")
+			return a.runTUI(cmd)
 		},
 	}
 	root.PersistentFlags().StringVar(&a.storeFlag, "store", "", "snapshot store directory (default $CANSCOPE_STORE, else $XDG_DATA_HOME/canscope)")
+	root.PersistentFlags().String(themeFlag, "", "terminal UI theme: dark, light or high-contrast (default $CANSCOPE_THEME, else dark; NO_COLOR turns colour off)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return fmt.Errorf("%w (see --help)", err)
 	})
 	for _, mk := range []func(*app) *cobra.Command{
 		// Each capability adds its constructors here.
-		newInstallCmd, newCallCmd, newUpgradeCmd,
+		newInstallCmd, newCallCmd, newUpgradeCmd, newTransplantCmd, newRestoreCmd,
 	} {
 		root.AddCommand(mk(a))
 	}

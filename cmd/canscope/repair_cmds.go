@@ -1,0 +1,176 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+
+	"github.com/canscope/canscope/engine/workbench"
+	"github.com/canscope/canscope/snapshots"
+	"github.com/canscope/canscope/snapshots/dfx"
+	"github.com/spf13/cobra"
+)
+
+// transplantJSON is transplant's --json output.
+type transplantJSON struct {
+	OK       bool                `json:"ok"`
+	Report   workbench.Report    `json:"report"`
+	Snapshot *snapshots.Snapshot `json:"snapshot"`
+}
+
+func newTransplantCmd(a *app) *cobra.Command {
+	var (
+		wasmPath string
+		name     string
+		force    bool
+		asJSON   bool
+	)
+	cmd := &cobra.Command{
+		Use:   "transplant SNAP --wasm FIXED",
+		Short: "Put a fixed module onto a snapshot's state (a repair to rehearse and restore)",
+		Long: `Transplant makes a new snapshot (made_by transplant, parent SNAP) with SNAP's
+heap, stable memory, globals, certified data and timer and FIXED as its module.
+FIXED's data segments are not applied: the heap stays as captured. Loading
+such a snapshot on the IC replaces a stuck module without running its
+pre_upgrade. Compatibility checks run first and refuse a mismatch unless
+--force. Rehearse the result with 'canscope upgrade NAME --rehearse'.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, pos []string) error {
+			ctx := cmd.Context()
+			code, err := os.ReadFile(wasmPath)
+			if err != nil {
+				return fmt.Errorf("read fixed module: %w", err)
+			}
+			s, err := a.openSession(ctx)
+			if err != nil {
+				return err
+			}
+			defer s.close(ctx)
+			base, err := s.store.Resolve(pos[0])
+			if err != nil {
+				return err
+			}
+			snap, rep, err := s.bench.Transplant(ctx, base.ID, code, workbench.TransplantOptions{Name: name, Force: force})
+			var refused *workbench.TransplantError
+			if err != nil && !errors.As(err, &refused) {
+				return err
+			}
+			out := transplantJSON{OK: rep.OK(), Report: rep}
+			if err == nil {
+				out.Snapshot = &snap
+			}
+			if asJSON {
+				if perr := a.printJSON(out); perr != nil {
+					return perr
+				}
+			} else {
+				printReport(a.stdout, rep)
+				if out.Snapshot != nil {
+					fmt.Fprintf(a.stdout, "\nsnapshot %s (%s): %s's state with module %s\nnext: canscope upgrade %s --rehearse\n",
+						snap.Ref(), snap.ID.Short(), base.Ref(), snap.ModuleHash.Short(), snap.Ref())
+				}
+			}
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&wasmPath, "wasm", "", "the fixed module (required)")
+	cmd.Flags().StringVar(&name, "name", "", "name of the new snapshot (default: SNAP's name)")
+	cmd.Flags().BoolVar(&force, "force", false, "transplant even when a compatibility check fails")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report and snapshot as JSON")
+	cmd.MarkFlagRequired("wasm")
+	return cmd
+}
+
+func printReport(w io.Writer, r workbench.Report) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, c := range r.Checks {
+		mark := "ok"
+		if !c.OK {
+			mark = "FAIL"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", mark, c.Name, c.Detail)
+	}
+	tw.Flush()
+	for _, e := range r.RemovedExports {
+		fmt.Fprintf(w, "removed export: %s\n", e)
+	}
+	if len(r.CandidDiff) > 0 {
+		fmt.Fprintln(w, "candid:service changes:")
+		for _, l := range r.CandidDiff {
+			fmt.Fprintf(w, "  %s\n", l)
+		}
+	}
+}
+
+// restoreJSON is restore's --json output.
+type restoreJSON struct {
+	Dir        string             `json:"dir"`
+	Snapshot   snapshots.Snapshot `json:"snapshot"`
+	CanisterID string             `json:"canister_id"`
+	Commands   []string           `json:"commands"`
+}
+
+// restoreCommands returns the dfx command sequence that loads an exported
+// snapshot directory into canister id: stop, take a fresh snapshot as a way
+// back, upload, load, start. dfx prints the uploaded snapshot's id; the
+// load command names it as <uploaded-snapshot-id>.
+func restoreCommands(canisterID, dir string) []string {
+	if canisterID == "" {
+		canisterID = "<canister>"
+	}
+	return []string{
+		"dfx canister stop " + canisterID,
+		"dfx canister snapshot create " + canisterID + "   # a way back: keep the id it prints",
+		"dfx canister snapshot upload " + canisterID + " --dir " + dir + "   # prints <uploaded-snapshot-id>",
+		"dfx canister snapshot load " + canisterID + " <uploaded-snapshot-id>",
+		"dfx canister start " + canisterID,
+	}
+}
+
+func newRestoreCmd(a *app) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "restore SNAP DIR",
+		Short: "Export a snapshot for dfx and print the exact upload/load commands",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, pos []string) error {
+			ctx := cmd.Context()
+			st, err := a.openStore()
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			snap, err := st.Resolve(pos[0])
+			if err != nil {
+				return err
+			}
+			m, err := st.Manifest(snap.ID)
+			if err != nil {
+				return err
+			}
+			dir := pos[1]
+			if err := dfx.Export(ctx, st, m, dir); err != nil {
+				return fmt.Errorf("export %s to %s: %w", snap.Ref(), dir, err)
+			}
+			out := restoreJSON{Dir: dir, Snapshot: snap, CanisterID: snap.CanisterID, Commands: restoreCommands(snap.CanisterID, dir)}
+			if asJSON {
+				return a.printJSON(out)
+			}
+			fmt.Fprintf(a.stdout, "wrote %s as a dfx snapshot directory: %s\n", snap.Ref(), dir)
+			if snap.CanisterID == "" {
+				fmt.Fprintln(a.stdout, "the snapshot does not record its canister id: replace <canister> below")
+			}
+			fmt.Fprintln(a.stdout, "\nWARNING: take a fresh snapshot of the live canister first (second command) so you can go back.")
+			fmt.Fprintln(a.stdout, "Run, in order:")
+			for _, c := range out.Commands {
+				fmt.Fprintf(a.stdout, "  %s\n", c)
+			}
+			fmt.Fprintln(a.stdout, "Then run the upgrade you rehearsed (e.g. dfx canister install <canister> --mode upgrade --wasm NEW).")
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the directory, snapshot and commands as JSON")
+	return cmd
+}
