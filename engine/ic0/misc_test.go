@@ -294,6 +294,8 @@ func TestAsTrap(t *testing.T) {
 		{errors.New("wasm error: out of bounds memory access\nwasm stack trace:"), true, CodeCanisterTrapped, ReasonHeapOutOfBounds},
 		{errors.New("wasm error: integer divide by zero"), true, CodeCanisterTrapped, "integer division by 0"},
 		{errors.New("wasm error: integer overflow"), true, CodeCanisterTrapped, "unknown"},
+		{errors.New("wasm error: invalid table access"), true, CodeCanisterTrapped, "table out of bounds"},
+		{errors.New("wasm error: stack overflow"), true, CodeCanisterTrapped, "stack overflow"},
 		{errors.New("wasm error: something new"), true, CodeCanisterTrapped, "something new"},
 	}
 	for _, tt := range tests {

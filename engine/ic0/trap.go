@@ -92,18 +92,22 @@ func notAllowed(fn string, c Context) *Trap {
 	return ContractViolation("%q cannot be executed in %s mode", "ic0_"+fn, c)
 }
 
-// wasmTrapReasons maps wazero's runtime error texts to the replica's trap
-// reasons (TrapCode display). Traps the replica has no code for (integer
-// overflow, bad conversions, signature mismatch) display as "unknown".
-var wasmTrapReasons = []struct{ wazero, replica string }{
-	{"unreachable", "unreachable"},
-	{"out of bounds memory access", ReasonHeapOutOfBounds},
-	{"integer divide by zero", "integer division by 0"},
-	{"invalid table access", "table out of bounds"},
-	{"stack overflow", "stack overflow"},
-	{"integer overflow", "unknown"},
-	{"invalid conversion to integer", "unknown"},
-	{"indirect call type mismatch", "unknown"},
+// replicaReason maps a wazero runtime error text to the replica's trap
+// reason (TrapCode display). Traps the replica has no code for (integer
+// overflow, bad conversions, signature mismatch) display as "unknown";
+// texts canscope does not know are kept as they are.
+func replicaReason(wazero string) string {
+	switch wazero {
+	case "out of bounds memory access":
+		return ReasonHeapOutOfBounds
+	case "integer divide by zero":
+		return "integer division by 0"
+	case "invalid table access":
+		return "table out of bounds"
+	case "integer overflow", "invalid conversion to integer", "indirect call type mismatch":
+		return "unknown"
+	}
+	return wazero // "unreachable", "stack overflow" read the same
 }
 
 // AsTrap extracts the canister-facing trap from the error of a wasm call:
@@ -124,10 +128,5 @@ func AsTrap(err error) (*Trap, bool) {
 		return nil, false
 	}
 	rest, _, _ = strings.Cut(rest, "\n")
-	for _, r := range wasmTrapReasons {
-		if rest == r.wazero {
-			return Trapped(r.replica), true
-		}
-	}
-	return Trapped(rest), true
+	return Trapped(replicaReason(rest)), true
 }
