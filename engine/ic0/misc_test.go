@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/tetratelabs/wazero"
 )
 
 func TestTimeAndTimer(t *testing.T) {
@@ -357,5 +359,64 @@ func TestFunctionsTable(t *testing.T) {
 	}
 	if _, ok := Lookup("nope"); ok {
 		t.Error("Lookup found an unknown function")
+	}
+}
+
+// trapModule returns a module exporting "unreachable" and "oob" (a load
+// past the end of its one-page memory).
+func trapModule() []byte {
+	bodies := [][]byte{
+		{0x00, 0x00, 0x0b}, // no locals; unreachable; end
+		append(append([]byte{0x00, 0x41}, appendSLEB(nil, 70000)...), 0x28, 0x02, 0x00, 0x1a, 0x0b),
+	}
+	out := []byte{0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00}
+	out = appendSection(out, 1, []byte{1}, []byte{0x60, 0, 0})
+	out = appendSection(out, 3, []byte{2}, []byte{0, 0})
+	out = appendSection(out, 5, []byte{1}, []byte{0x00, 1})
+	var exports []byte
+	exports = append(appendName(exports, "unreachable"), 0x00, 0)
+	exports = append(appendName(exports, "oob"), 0x00, 1)
+	out = appendSection(out, 7, []byte{2}, exports)
+	var code []byte
+	for _, b := range bodies {
+		code = append(appendU32(code, uint32(len(b))), b...)
+	}
+	return appendSection(out, 10, []byte{2}, code)
+}
+
+func appendSLEB(b []byte, v int64) []byte {
+	for {
+		c := byte(v & 0x7f)
+		v >>= 7
+		if v == 0 && c&0x40 == 0 || v == -1 && c&0x40 != 0 {
+			return append(b, c)
+		}
+		b = append(b, c|0x80)
+	}
+}
+
+// TestAsTrapOnWazeroTraps checks the mapping against the errors wazero
+// really returns, in both engines.
+func TestAsTrapOnWazeroTraps(t *testing.T) {
+	ctx := t.Context()
+	for name, cfg := range map[string]wazero.RuntimeConfig{
+		"interpreter": wazero.NewRuntimeConfigInterpreter(),
+		"compiler":    wazero.NewRuntimeConfig(),
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := wazero.NewRuntimeWithConfig(ctx, cfg)
+			defer r.Close(ctx)
+			mod, err := r.Instantiate(ctx, trapModule())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for fn, want := range map[string]string{"unreachable": "unreachable", "oob": ReasonHeapOutOfBounds} {
+				_, err := mod.ExportedFunction(fn).Call(ctx)
+				tr, ok := AsTrap(err)
+				if !ok || tr.Code != CodeCanisterTrapped || tr.Reason != want {
+					t.Errorf("%s: AsTrap(%v) = %+v, %v; want %q", fn, err, tr, ok, want)
+				}
+			}
+		})
 	}
 }
