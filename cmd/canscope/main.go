@@ -140,7 +140,7 @@ func newRootCmd(a *app) *cobra.Command {
 	})
 	for _, mk := range []func(*app) *cobra.Command{
 		// Each capability adds its constructors here.
-		newInstallCmd, newCallCmd, newUpgradeCmd, newTransplantCmd, newRestoreCmd,
+		newInstallCmd, newCallCmd, newUpgradeCmd, newTransplantCmd, newRestoreCmd, newDemoCmd,
 	} {
 		root.AddCommand(mk(a))
 	}

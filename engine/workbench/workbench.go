@@ -220,6 +220,9 @@ func (r *Run) Commit(ctx context.Context, o CommitOptions) (snapshots.Snapshot, 
 		}
 	}
 	m.Name, m.Note = o.Name, o.Note
+	// The state is the canister's as of its clock: time only moves when the
+	// caller sets a later environment (Canister.SetEnv).
+	m.TakenAt = c.Env().Time
 	m.DfxMetadata = nil // the state differs from what dfx wrote; export regenerates it
 	m.CanisterVersion = c.Version()
 	m.CertifiedData = append([]byte(nil), c.CertifiedData()...)
