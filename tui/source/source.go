@@ -34,9 +34,11 @@ type Forker interface {
 }
 
 // Exporter writes a snapshot as a dfx snapshot directory that
-// `dfx canister snapshot upload --dir` accepts.
+// `dfx canister snapshot upload --dir` accepts, and returns the shell
+// commands that load it into the canister, in order: the same list
+// `canscope restore` prints, so the UI and the CLI never disagree.
 type Exporter interface {
-	Export(ctx context.Context, id snapshots.ID, dir string) error
+	Export(ctx context.Context, id snapshots.ID, dir string) (commands []string, err error)
 }
 
 // DemoLoader fills an empty store with the demo canisters and incident

@@ -76,13 +76,19 @@ func (s *Memory) Fork(_ context.Context, id snapshots.ID, name string) (snapshot
 	return s.Add(c), nil
 }
 
-// Export implements source.Exporter.
-func (s *Memory) Export(_ context.Context, id snapshots.ID, dir string) error {
-	if _, err := s.Manifest(id); err != nil {
-		return err
+// Export implements source.Exporter: it records the directory and
+// returns the two dfx commands every restore needs (the CLI adds stop,
+// a safety snapshot and start around them).
+func (s *Memory) Export(_ context.Context, id snapshots.ID, dir string) ([]string, error) {
+	m, err := s.Manifest(id)
+	if err != nil {
+		return nil, err
 	}
 	s.Exported = append(s.Exported, dir)
-	return nil
+	return []string{
+		"dfx canister snapshot upload " + m.CanisterID + " --dir " + dir,
+		"dfx canister snapshot load " + m.CanisterID + " <uploaded-snapshot-id>",
+	}, nil
 }
 
 // Commit implements Committer.

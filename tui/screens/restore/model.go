@@ -49,8 +49,9 @@ type (
 		err  error
 	}
 	exportedMsg struct {
-		dir string
-		err error
+		dir      string
+		commands []string
+		err      error
 	}
 )
 
@@ -68,7 +69,8 @@ type Model struct {
 	err    error
 
 	forked   *snapshots.Snapshot
-	exported string // absolute export directory
+	exported string   // absolute export directory
+	commands []string // what loads the export into the canister
 	copied   bool
 }
 
@@ -170,7 +172,7 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 			m.stage, m.err = stageInput, fmt.Errorf("export %s to %s: %w", m.snap.Ref(), msg.dir, msg.err)
 			return m.dir.Focus()
 		}
-		m.stage, m.exported = stageDone, msg.dir
+		m.stage, m.exported, m.commands = stageDone, msg.dir, msg.commands
 	case tea.KeyPressMsg:
 		return m.updateKey(msg)
 	}
@@ -214,7 +216,7 @@ func (m *Model) updateKey(msg tea.KeyPressMsg) tea.Cmd {
 	case stageDone:
 		if key.Matches(msg, k.Copy) && m.action == actionRestore {
 			m.copied = true
-			return tea.SetClipboard(strings.Join(m.commands(), "\n"))
+			return tea.SetClipboard(strings.Join(m.commands, "\n"))
 		}
 	}
 	return nil
@@ -267,27 +269,9 @@ func (m *Model) execute() tea.Cmd {
 	}
 	exporter, dir := m.ctx.Sources.Exporter, m.dir.Value()
 	return func() tea.Msg {
-		return exportedMsg{dir: dir, err: exporter.Export(context.Background(), id, dir)}
+		cmds, err := exporter.Export(context.Background(), id, dir)
+		return exportedMsg{dir: dir, commands: cmds, err: err}
 	}
-}
-
-// commands are the dfx commands that load an exported directory into the
-// canister: upload creates a snapshot on the IC and prints its id, load
-// replaces the canister's state with it.
-func (m *Model) commands() []string {
-	canister := m.snap.CanisterID
-	return []string{
-		fmt.Sprintf("dfx canister snapshot upload %s --dir %s", canister, shellQuote(m.exported)),
-		fmt.Sprintf("dfx canister snapshot load %s <snapshot-id>", canister),
-	}
-}
-
-// shellQuote quotes a path for a POSIX shell when it needs it.
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./+") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // View implements frame.Screen.
@@ -368,20 +352,20 @@ func (m *Model) doneLines() []string {
 	lines := []string{
 		st.OK.Render("Exported to " + m.exported + "."),
 		"",
-		"To restore it, run (upload prints the snapshot id that load needs):",
+		"To load it into the canister, run in order:",
 		"",
 	}
 	// The commands are plain text on their own lines, so they can be
 	// selected and copied with the mouse as well as with c; a command
 	// wider than the screen wraps rather than losing its end.
-	for _, c := range m.commands() {
+	for _, c := range m.commands {
 		lines = append(lines, strings.Split(ansi.Hardwrap(c, max(m.width, 1), false), "\n")...)
 	}
 	lines = append(lines, "")
 	if m.copied {
 		lines = append(lines, st.Muted.Render("copied to the clipboard"))
 	} else {
-		lines = append(lines, st.Muted.Render("c copies both commands to the clipboard"))
+		lines = append(lines, st.Muted.Render("c copies the commands to the clipboard"))
 	}
 	return lines
 }

@@ -36,7 +36,7 @@ func TestRestore(t *testing.T) {
 		{"fork_done_80x24", "dark", 80, 24, append(st.Type("hotfix-2"), st.Keys("enter", "y")...)},
 		{"restore_input_80x24", "high-contrast", 80, 24, st.Keys("tab")},
 		{"restore_confirm_80x24", "dark", 80, 24, append(append(st.Keys("tab"), st.Type("restore-ledger")...), st.Key("enter"))},
-		{"restore_commands_160x48", "dark", 160, 48, append(append(st.Keys("tab"), st.Type("restore ledger")...), st.Keys("enter", "y", "c")...)},
+		{"restore_commands_160x48", "dark", 160, 48, append(append(st.Keys("tab"), st.Type("restore-ledger")...), st.Keys("enter", "y", "c")...)},
 		{"fork_bad_name_80x24", "dark", 80, 24, append(st.Type("a@b"), st.Key("enter"))},
 	}
 	for _, tt := range tests {
@@ -91,7 +91,7 @@ func TestRestoreExports(t *testing.T) {
 	v := st.Plain(m.View())
 	for _, want := range []string{
 		"dfx canister snapshot upload " + st.LedgerCanister + " --dir " + dir,
-		"dfx canister snapshot load " + st.LedgerCanister + " <snapshot-id>",
+		"dfx canister snapshot load " + st.LedgerCanister + " <uploaded-snapshot-id>",
 	} {
 		if !strings.Contains(v, want) {
 			t.Errorf("view lacks %q:\n%s", want, v)
@@ -105,18 +105,5 @@ func TestRestoreUnavailable(t *testing.T) {
 	st.Run(m, append(st.Type("x"), st.Key("enter"))...)
 	if m.err == nil || !strings.Contains(m.err.Error(), "unavailable") || m.stage != stageInput {
 		t.Errorf("fork without a forker: err %v stage %d", m.err, m.stage)
-	}
-}
-
-func TestShellQuote(t *testing.T) {
-	for in, want := range map[string]string{
-		"/tmp/out":    "/tmp/out",
-		"/tmp/my dir": "'/tmp/my dir'",
-		"/tmp/it's":   `'/tmp/it'\''s'`,
-		"":            "''",
-	} {
-		if got := shellQuote(in); got != want {
-			t.Errorf("shellQuote(%q) = %q, want %q", in, got, want)
-		}
 	}
 }
