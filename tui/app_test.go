@@ -159,6 +159,7 @@ func TestIncident(t *testing.T) {
 	// Rows: ledger@1, ledger@2, hotfix@1, ledger@3, trap-point@1, counter@1.
 	drive(m, st.Keys("enter")...)
 	screen("Snapshot ledger@1")
+	drive(m, st.Keys("G")...) // the module section is last
 	if v := st.Plain(m.Render()); !strings.Contains(v, "canister_update add") {
 		t.Errorf("detail lacks the module's exports:\n%s", v)
 	}

@@ -202,10 +202,11 @@ func (m *Model) build() {
 	}
 	d := m.data
 	st := m.ctx.Styles
+	// The page maps come before the module: exports and candid can run
+	// to pages, and the maps are what an incident needs at a glance.
 	doc := document{
 		textSeg{title: "metadata", lines: m.metadataLines()},
 		textSeg{title: "globals", lines: m.globalLines()},
-		textSeg{title: "module", lines: m.moduleLines()},
 	}
 	cols := max(m.width-render.RowPrefixWidth-1, 1)
 	for _, mem := range []struct {
@@ -235,7 +236,7 @@ func (m *Model) build() {
 		}
 		doc = append(doc, textSeg{title: strings.ToLower(mem.name), lines: lines}, mapSeg{pm: pm, cols: cols, st: st}, textSeg{lines: []string{""}})
 	}
-	m.doc = doc
+	m.doc = append(doc, textSeg{title: "module", lines: m.moduleLines()})
 	m.scroll(0)
 }
 

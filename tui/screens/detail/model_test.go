@@ -32,10 +32,10 @@ func TestDetail(t *testing.T) {
 		keys  []tea.Msg
 	}{
 		{"metadata_80x24", "ledger@2", "dark", 80, 24, nil},
-		{"module_80x24", "ledger@2", "dark", 80, 24, st.Keys("tab", "tab")},
-		{"maps_80x24", "ledger@2", "light", 80, 24, st.Keys("G")},
-		{"zoomed_80x24", "ledger@3", "high-contrast", 80, 24, st.Keys("+", "+", "G")},
-		{"no_inspector_80x24", "counter@1", "dark", 80, 24, st.Keys("tab", "tab")},
+		{"module_80x24", "ledger@2", "dark", 80, 24, st.Keys("G")},
+		{"maps_80x24", "ledger@2", "light", 80, 24, st.Keys("tab", "tab")},
+		{"zoomed_80x24", "ledger@3", "high-contrast", 80, 24, st.Keys("+", "+", "tab", "tab", "tab")},
+		{"no_inspector_80x24", "counter@1", "dark", 80, 24, st.Keys("G")},
 		{"whole_160x48", "ledger@2", "dark", 160, 48, nil},
 		{"root_snapshot_80x24", "ledger@1", "dark", 80, 24, nil},
 	}
