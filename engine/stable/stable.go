@@ -7,10 +7,10 @@
 // incidents canscope reproduces.
 //
 // Atomic messages: Begin starts a message, Commit keeps its writes and
-// Rollback restores the size and every page written since Begin. The cost of
-// both is proportional to the pages the message touched, never to the size
-// of the memory: the first write to a page inside a message swaps in a private
-// copy and remembers the committed one.
+// Rollback restores the size and every page written since Begin. Writes
+// inside a message keep an undo log of the bytes they overwrite (see
+// undo.go), so the cost of both follows what the message wrote, never the
+// size of the memory.
 //
 // Change reporting: LastChanged lists the pages the last committed message
 // changed; Mark and Changed report pages changed over several messages so a
@@ -57,15 +57,12 @@ type Memory struct {
 	max   uint64
 	pages map[uint64]*page
 
-	// Current message (between Begin and Commit or Rollback).
+	// The open message (between Begin and Commit or Rollback).
 	inMessage bool
 	startSize uint64
-	// orig maps each page written in the current message to its committed
-	// contents (nil when the page was all zero and unallocated).
-	orig map[uint64]*page
+	undo      undoLog
 
-	// free recycles page buffers between messages so that a message costs
-	// a copy per touched page and no allocation.
+	// free recycles page buffers so that messages do not allocate.
 	free []*page
 
 	lastChanged []uint64
@@ -87,7 +84,7 @@ func New(sizePages uint64, opts Options) (*Memory, error) {
 		size:   sizePages,
 		max:    limit,
 		pages:  make(map[uint64]*page),
-		orig:   make(map[uint64]*page),
+		undo:   newUndoLog(),
 		marked: make(map[uint64]struct{}),
 	}, nil
 }
@@ -156,37 +153,25 @@ func (m *Memory) Write(off uint64, src []byte) error {
 	for len(src) > 0 {
 		idx, in := off/PageSize, off%PageSize
 		n := min(uint64(len(src)), PageSize-in)
-		p := m.writable(idx)
-		copy(p[in:in+n], src[:n])
+		if m.inMessage {
+			m.writeLogged(idx, in, src[:n])
+		} else {
+			m.writeDirect(idx, in, src[:n])
+		}
 		src, off = src[n:], off+n
 	}
 	return nil
 }
 
-// writable returns the page idx ready for writing: inside a message the first
-// write swaps in a private copy so Rollback can put the committed page back.
-func (m *Memory) writable(idx uint64) *page {
+// writeDirect writes outside a message: in place, remembered for Changed.
+func (m *Memory) writeDirect(idx uint64, in uint64, src []byte) {
 	p := m.pages[idx]
-	if !m.inMessage {
-		if p == nil {
-			p = new(page)
-			m.pages[idx] = p
-		}
-		m.marked[idx] = struct{}{}
-		return p
+	if p == nil {
+		p = m.newZeroPage()
+		m.pages[idx] = p
 	}
-	if _, seen := m.orig[idx]; seen {
-		return p
-	}
-	m.orig[idx] = p
-	np := m.newPage()
-	if p != nil {
-		*np = *p
-	} else {
-		clear(np[:])
-	}
-	m.pages[idx] = np
-	return np
+	copy(p[in:], src)
+	m.marked[idx] = struct{}{}
 }
 
 // maxFree bounds the recycled buffers kept between messages (64 MiB).
@@ -200,6 +185,13 @@ func (m *Memory) newPage() *page {
 		return p
 	}
 	return new(page)
+}
+
+// newZeroPage returns a zeroed page buffer.
+func (m *Memory) newZeroPage() *page {
+	p := m.newPage()
+	clear(p[:])
+	return p
 }
 
 // release recycles a page buffer no longer referenced by the memory.
@@ -217,7 +209,7 @@ func (m *Memory) Begin() {
 	}
 	m.inMessage = true
 	m.startSize = m.size
-	clear(m.orig)
+	m.undo.reset()
 }
 
 // InMessage reports whether a message is open.
@@ -232,25 +224,24 @@ func (m *Memory) Commit() {
 		return
 	}
 	m.inMessage = false
-	changed := make([]uint64, 0, len(m.orig))
-	for idx, old := range m.orig {
+	changed := make([]uint64, 0, len(m.undo.pages))
+	for idx, t := range m.undo.pages {
 		p := m.pages[idx]
-		if samePage(old, p) {
-			m.restore(idx, old)
-			m.release(p)
-			continue
+		if m.pageChanged(idx, t, p) {
+			changed = append(changed, idx)
+			m.marked[idx] = struct{}{}
 		}
-		changed = append(changed, idx)
-		m.marked[idx] = struct{}{}
-		m.release(old)
-		if isZero(p) {
+		if t.saved != nil {
+			m.release(t.saved)
+		}
+		if t.zeroed && isZero(p) {
 			delete(m.pages, idx)
 			m.release(p)
 		}
 	}
 	slices.Sort(changed)
 	m.lastChanged = changed
-	clear(m.orig)
+	m.undo.reset()
 }
 
 // Rollback undoes the open message: the size and every page written since
@@ -261,26 +252,24 @@ func (m *Memory) Rollback() {
 		return
 	}
 	m.inMessage = false
-	for idx, old := range m.orig {
-		m.release(m.pages[idx])
-		m.restore(idx, old)
+	m.undo.undoInto(m.pages)
+	for idx, t := range m.undo.pages {
+		switch {
+		case t.created:
+			m.release(m.pages[idx])
+			delete(m.pages, idx)
+		case t.saved != nil:
+			m.release(m.pages[idx])
+			m.pages[idx] = t.saved
+		}
 	}
-	clear(m.orig)
+	m.undo.reset()
 	m.size = m.startSize
 	m.lastChanged = nil
 }
 
-// restore puts back a committed page (nil means unallocated).
-func (m *Memory) restore(idx uint64, old *page) {
-	if old == nil {
-		delete(m.pages, idx)
-		return
-	}
-	m.pages[idx] = old
-}
-
 // Touched returns the number of pages written so far in the open message.
-func (m *Memory) Touched() int { return len(m.orig) }
+func (m *Memory) Touched() int { return len(m.undo.pages) }
 
 // LastChanged returns the sorted indices of pages the last committed message
 // changed. Each Commit makes a new slice, so results may be kept.
@@ -347,19 +336,6 @@ func (m *Memory) Pages(yield func(idx uint64, data []byte) bool) {
 
 // All returns Pages as an iterator for range-over-func loops.
 func (m *Memory) All() iter.Seq2[uint64, []byte] { return m.Pages }
-
-// samePage reports whether two pages hold the same bytes (nil is zero).
-func samePage(a, b *page) bool {
-	switch {
-	case a == b:
-		return true
-	case a == nil:
-		return isZero(b)
-	case b == nil:
-		return isZero(a)
-	}
-	return *a == *b
-}
 
 // isZero reports whether p is nil or all zero.
 func isZero(p *page) bool {

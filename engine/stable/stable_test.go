@@ -331,13 +331,27 @@ func FuzzRollback(f *testing.F) {
 	})
 }
 
-// BenchmarkRollback measures a message that touches N pages of a 5 GiB
-// stable memory, then rolls back: the cost follows N, not the size.
+// benchMemory returns a 5 GiB stable memory whose pages at multiples of
+// stride hold data, as after loading a snapshot.
+func benchMemory(b *testing.B, touched int) (m *Memory, stride uint64) {
+	m = newMem(b, Pages32*5/4)
+	stride = m.Size() / uint64(touched)
+	data := bytes.Repeat([]byte{0xab}, PageSize)
+	for i := range uint64(touched) {
+		if err := m.LoadPage(i*stride, data); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return m, stride
+}
+
+// BenchmarkRollback measures a message that writes 8 bytes into each of N
+// pages holding data in a 5 GiB stable memory, then rolls back: the cost
+// follows N, not the size.
 func BenchmarkRollback(b *testing.B) {
 	for _, touched := range []int{10, 100, 1000} {
 		b.Run(fmt.Sprintf("pages=%d", touched), func(b *testing.B) {
-			m := newMem(b, Pages32*5/4)
-			stride := m.Size() / uint64(touched)
+			m, stride := benchMemory(b, touched)
 			val := []byte{1, 2, 3, 4, 5, 6, 7, 8}
 			for b.Loop() {
 				m.Begin()
@@ -357,8 +371,7 @@ func BenchmarkRollback(b *testing.B) {
 func BenchmarkCommit(b *testing.B) {
 	for _, touched := range []int{10, 100, 1000} {
 		b.Run(fmt.Sprintf("pages=%d", touched), func(b *testing.B) {
-			m := newMem(b, Pages32*5/4)
-			stride := m.Size() / uint64(touched)
+			m, stride := benchMemory(b, touched)
 			var n uint64
 			for b.Loop() {
 				n++
@@ -401,6 +414,9 @@ func FuzzAgainstFlat(f *testing.F) {
 			op := next() % 6
 			off := (uint64(next())<<8 | uint64(next())) * 37 % small
 			n := int(next() % 200)
+			if n > 150 { // sometimes large, to push pages past the undo log
+				n *= 150
+			}
 			switch op {
 			case 0, 1: // write
 				data := bytes.Repeat([]byte{next() | 1}, n)
@@ -448,4 +464,63 @@ func FuzzAgainstFlat(f *testing.F) {
 			t.Fatalf("final contents differ (err %v)", err)
 		}
 	})
+}
+
+// TestHeavyWritesToOnePage writes more than a page's worth of bytes into
+// one committed page, which moves it from the undo log to a saved copy
+// midway, and checks rollback and commit on both sides of the switch.
+func TestHeavyWritesToOnePage(t *testing.T) {
+	base := bytes.Repeat([]byte("committed page "), PageSize/15+1)[:PageSize]
+	for _, commit := range []bool{false, true} {
+		t.Run(fmt.Sprintf("commit=%v", commit), func(t *testing.T) {
+			m := newMem(t, 2)
+			if err := m.LoadPage(1, base); err != nil {
+				t.Fatal(err)
+			}
+			want := bytes.Clone(base)
+			m.Begin()
+			for i := range 100 {
+				off := uint64(i*997) % (PageSize - 1000)
+				data := bytes.Repeat([]byte{byte(i + 1)}, 1000)
+				if err := m.Write(PageSize+off, data); err != nil {
+					t.Fatal(err)
+				}
+				copy(want[off:], data)
+			}
+			if commit {
+				m.Commit()
+			} else {
+				m.Rollback()
+				want = base
+			}
+			if got := read(t, m, PageSize, PageSize); !bytes.Equal(got, want) {
+				t.Fatal("page contents differ from the model")
+			}
+			if wantChanged := commit; (len(m.LastChanged()) == 1) != wantChanged {
+				t.Fatalf("LastChanged = %v", m.LastChanged())
+			}
+		})
+	}
+}
+
+// TestWriteThenRestoreIsNoChange: a page written and written back within
+// one message is not reported, whichever undo path it took.
+func TestWriteThenRestoreIsNoChange(t *testing.T) {
+	for _, size := range []int{8, PageSize / 2} {
+		m := newMem(t, 1)
+		orig := bytes.Repeat([]byte{5}, size)
+		if err := m.Write(0, orig); err != nil {
+			t.Fatal(err)
+		}
+		m.Begin()
+		for _, data := range [][]byte{bytes.Repeat([]byte{6}, size), bytes.Repeat([]byte{7}, size), orig} {
+			if err := m.Write(0, data); err != nil {
+				t.Fatal(err)
+			}
+		}
+		m.Commit()
+		if len(m.LastChanged()) != 0 {
+			t.Errorf("size %d: LastChanged = %v, want none", size, m.LastChanged())
+		}
+	}
 }
