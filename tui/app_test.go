@@ -71,11 +71,19 @@ func TestRoot(t *testing.T) {
 		{"detail_help_80x24", "dark", 80, 24, st.Keys("enter", "?")},
 		{"back_from_detail_80x24", "dark", 80, 24, st.Keys("down", "enter", "esc")},
 		{"too_small_30x8", "dark", 30, 8, nil},
+		// Full frames of every screen, for tui/README-screens.md.
+		{"detail_maps_80x24", "dark", 80, 24, st.Keys("down", "enter", "tab", "tab")},
+		{"diff_80x24", "dark", 80, 24, st.Keys("space", "down", "down", "down", "space", "d")},
+		{"run_form_80x24", "dark", 80, 24, append(st.Keys("down", "down", "down", "r", "space", "tab"), st.Type("incident_v2.wasm")...)},
+		{"run_timeline_80x24", "dark", 80, 24, append(append(st.Keys("down", "down", "down", "r", "space", "tab"), st.Type("incident_v2.wasm")...), st.Key("enter"))},
+		{"fork_confirm_80x24", "dark", 80, 24, append(append(st.Keys("down", "down", "down", "f"), st.Type("hotfix-2")...), st.Key("enter"))},
+		{"restore_done_80x24", "dark", 80, 24, append(append(st.Keys("down", "down", "down", "f", "tab"), st.Type("/tmp/restore-ledger")...), st.Keys("enter", "y")...)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			store := st.Incident()
-			m := newRoot(t, tt.theme, tt.w, tt.h, source.Set{Catalog: store, Inspect: modinfo.Inspect})
+			src := source.Set{Catalog: store, Inspect: modinfo.Inspect, Forker: store, Exporter: store, Runner: st.FailingUpgrade(store)}
+			m := newRoot(t, tt.theme, tt.w, tt.h, src)
 			drive(m, tt.keys...)
 			out := m.Render()
 			st.CheckSize(t, out, tt.w, tt.h)

@@ -122,7 +122,18 @@ func (k KeyMap) Movement() []key.Binding {
 // For returns the help for a screen: its own bindings first, then
 // movement when the screen scrolls, then the global ones.
 func (k KeyMap) For(screen []key.Binding, scrolls bool) help.KeyMap {
-	h := Help{Screen: screen, Global: k.Global()}
+	// A global key a screen also lists (esc in a form) is shown once.
+	var global []key.Binding
+	for _, g := range k.Global() {
+		dup := false
+		for _, s := range screen {
+			dup = dup || s.Help().Key == g.Help().Key
+		}
+		if !dup {
+			global = append(global, g)
+		}
+	}
+	h := Help{Screen: screen, Global: global}
 	if scrolls {
 		h.Movement = k.Movement()
 	}

@@ -35,6 +35,9 @@ func TestForGroupsScreenMovementGlobal(t *testing.T) {
 	if len(full) != 3 || full[0][0].Help().Key != "d" || full[2][len(full[2])-1].Help().Key != "q" {
 		t.Errorf("FullHelp groups = %v", full)
 	}
+	if got := km.For([]key.Binding{km.Back}, false).ShortHelp(); len(got) != 3 {
+		t.Errorf("esc listed by a screen and globally should show once: %v", got)
+	}
 	if len(km.For(nil, false).FullHelp()) != 1 {
 		t.Error("a screen without keys and scrolling should only show the global group")
 	}

@@ -25,6 +25,10 @@ import (
 // update makes Golden rewrite golden files: go test ./tui/... -update.
 var update = flag.Bool("update", false, "rewrite golden files in tui/testdata")
 
+// Updating reports whether -update was given: tests that keep other
+// files in sync with the goldens rewrite them too.
+func Updating() bool { return *update }
+
 // Now is the fixed clock of every test context.
 func Now() time.Time { return time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC) }
 

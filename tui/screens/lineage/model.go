@@ -93,7 +93,7 @@ func (m *Model) load() tea.Cmd {
 func (m *Model) Bindings() []key.Binding {
 	k := m.ctx.Keys
 	if m.filtering {
-		return []key.Binding{k.Open, k.Back}
+		return []key.Binding{k.Open}
 	}
 	if m.loaded && len(m.all) == 0 {
 		return []key.Binding{k.Demo, k.Reload}

@@ -114,9 +114,9 @@ func (m *Model) Bindings() []key.Binding {
 	k := m.ctx.Keys
 	switch m.stage {
 	case stageInput:
-		return []key.Binding{k.Submit, k.SwitchAction, k.Back}
+		return []key.Binding{k.Submit, k.SwitchAction}
 	case stageConfirm:
-		return []key.Binding{k.Confirm, k.Back}
+		return []key.Binding{k.Confirm}
 	case stageDone:
 		if m.action == actionRestore {
 			return []key.Binding{k.Copy}
@@ -340,6 +340,31 @@ func (m *Model) choiceLine() string {
 	return fork + "   " + restore + st.Muted.Render("   (tab switches)")
 }
 
+// commandLines lays out one shell command for a width-column screen so
+// that a mouse copy still pastes as a working command: a trailing
+// "# comment" moves to its own line above the command, and a command
+// too wide for the screen breaks between words with " \" continuations.
+func commandLines(cmd string, width int, muted func(...string) string) []string {
+	var out []string
+	if code, comment, ok := strings.Cut(cmd, "   # "); ok {
+		out = append(out, muted("# "+comment))
+		cmd = code
+	}
+	line := ""
+	for _, w := range strings.Fields(cmd) {
+		switch {
+		case line == "":
+			line = w
+		case ansi.StringWidth(line+" "+w+" \\") > width:
+			out = append(out, line+" \\")
+			line = "    " + w
+		default:
+			line += " " + w
+		}
+	}
+	return append(out, line)
+}
+
 func (m *Model) doneLines() []string {
 	st := m.ctx.Styles
 	if m.action == actionFork {
@@ -359,7 +384,7 @@ func (m *Model) doneLines() []string {
 	// selected and copied with the mouse as well as with c; a command
 	// wider than the screen wraps rather than losing its end.
 	for _, c := range m.commands {
-		lines = append(lines, strings.Split(ansi.Hardwrap(c, max(m.width, 1), false), "\n")...)
+		lines = append(lines, commandLines(c, m.width, st.Muted.Render)...)
 	}
 	lines = append(lines, "")
 	if m.copied {

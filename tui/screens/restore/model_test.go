@@ -83,8 +83,9 @@ func TestRestoreExports(t *testing.T) {
 	if len(store.Exported) != 1 || store.Exported[0] != dir {
 		t.Fatalf("exported = %v, want [%s]", store.Exported, dir)
 	}
-	// At 80 columns the long upload command wraps; joined, it is whole.
-	if v := strings.ReplaceAll(st.Plain(m.View()), "\n", ""); !strings.Contains(v, "--dir "+dir) {
+	// At 80 columns the long upload command continues on the next line
+	// with a shell continuation; pasted, it is the whole command.
+	if v := strings.ReplaceAll(st.Plain(m.View()), " \\\n    ", " "); !strings.Contains(v, "--dir "+dir) {
 		t.Errorf("the upload command lost its end at 80 columns:\n%s", st.Plain(m.View()))
 	}
 	m.SetSize(300, 20)
@@ -105,5 +106,27 @@ func TestRestoreUnavailable(t *testing.T) {
 	st.Run(m, append(st.Type("x"), st.Key("enter"))...)
 	if m.err == nil || !strings.Contains(m.err.Error(), "unavailable") || m.stage != stageInput {
 		t.Errorf("fork without a forker: err %v stage %d", m.err, m.stage)
+	}
+}
+
+func TestCommandLines(t *testing.T) {
+	plain := func(s ...string) string { return strings.Join(s, "") }
+	tests := []struct {
+		cmd   string
+		width int
+		want  []string
+	}{
+		{"dfx canister start abc", 80, []string{"dfx canister start abc"}},
+		{"dfx canister snapshot create abc   # a way back: keep the id it prints", 80,
+			[]string{"# a way back: keep the id it prints", "dfx canister snapshot create abc"}},
+		{"dfx canister snapshot upload abc --dir /tmp/out", 30,
+			[]string{`dfx canister snapshot upload \`, `    abc --dir /tmp/out`}},
+		{"averyveryverylongword x", 5, []string{`averyveryverylongword \`, "    x"}},
+	}
+	for _, tt := range tests {
+		got := commandLines(tt.cmd, tt.width, plain)
+		if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+			t.Errorf("commandLines(%q, %d) = %q, want %q", tt.cmd, tt.width, got, tt.want)
+		}
 	}
 }

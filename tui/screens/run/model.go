@@ -128,9 +128,9 @@ func (m *Model) Bindings() []key.Binding {
 	k := m.ctx.Keys
 	switch {
 	case m.naming:
-		return []key.Binding{k.Submit, k.Back}
+		return []key.Binding{k.Submit}
 	case m.state == stateForm:
-		return []key.Binding{k.Submit, k.NextField, k.PrevField, k.Toggle, k.Back}
+		return []key.Binding{k.Submit, k.NextField, k.PrevField, k.Toggle}
 	case m.state == stateRunning:
 		return []key.Binding{k.Cancel}
 	}
@@ -476,7 +476,7 @@ func (m *Model) formView() string {
 	} else {
 		lines = append(lines, row(fieldMethod, f.method.View()), row(fieldArg, f.arg.View()))
 	}
-	lines = append(lines, "", st.Muted.Render("enter runs in memory: nothing is written to the store until you save a checkpoint."))
+	lines = append(lines, "", st.Muted.Render("enter runs it in memory; nothing is written until you save a checkpoint."))
 	if m.ctx.Sources.Runner == nil {
 		lines = append(lines, "", st.Warn.Render("The run engine is unavailable in this build: runs cannot start."))
 	}
