@@ -28,8 +28,11 @@ type Host struct {
 }
 
 // NewHost returns a host that serves the System API over state and env.
-// A nil env means DefaultEnv().
+// A nil state means NewState(), a nil env DefaultEnv().
 func NewHost(state *State, env *Env) *Host {
+	if state == nil {
+		state = NewState()
+	}
 	if env == nil {
 		env = DefaultEnv()
 	}
@@ -42,8 +45,14 @@ func (h *Host) State() *State { return h.state }
 // Env returns the environment the host reads.
 func (h *Host) Env() *Env { return h.env }
 
-// SetEnv replaces the environment between messages.
-func (h *Host) SetEnv(env *Env) { h.env = env }
+// SetEnv replaces the environment between messages; nil means
+// DefaultEnv().
+func (h *Host) SetEnv(env *Env) {
+	if env == nil {
+		env = DefaultEnv()
+	}
+	h.env = env
+}
 
 // Instantiate defines and instantiates the "ic0" host module in r, with
 // every function of Functions(). Instantiate it once per runtime, before the

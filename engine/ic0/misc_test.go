@@ -420,3 +420,28 @@ func TestAsTrapOnWazeroTraps(t *testing.T) {
 		})
 	}
 }
+
+func TestNewHostDefaults(t *testing.T) {
+	h := NewHost(nil, nil)
+	if h.State() == nil || h.State().Stable == nil || h.Env().Time != DefaultTime {
+		t.Fatalf("NewHost(nil, nil): state %v, env %+v", h.State(), h.Env())
+	}
+	env := &Env{Time: 1}
+	h.SetEnv(env)
+	if h.Env() != env {
+		t.Fatal("SetEnv did not replace the environment")
+	}
+	h.SetEnv(nil)
+	if h.Env().Time != DefaultTime {
+		t.Fatal("SetEnv(nil) did not restore the defaults")
+	}
+	if h.Message() != nil {
+		t.Fatal("a message is open before Begin")
+	}
+	msg := msgIn(Update)
+	h.Begin(msg, nil, nil)
+	if h.Message() != msg {
+		t.Fatal("Message does not return the open message")
+	}
+	h.End()
+}
