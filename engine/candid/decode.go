@@ -38,10 +38,25 @@ func Decode(msg []byte) ([]Value, error) { return DecodeWith(msg, nil) }
 func DecodeWith(msg []byte, want []*Type) ([]Value, error) {
 	d := &decoder{b: msg}
 	vals, err := d.message(want)
+	if err == nil && d.pos != len(d.b) {
+		err = d.errf("%d trailing bytes after the values", len(d.b)-d.pos)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotCandid, err)
 	}
 	return vals, nil
+}
+
+// DecodePrefix decodes the DIDL message at the start of b and returns its
+// values and length, for messages embedded in larger memory (Motoko
+// writes its stable variables this way) where what follows is unrelated.
+func DecodePrefix(b []byte, want []*Type) ([]Value, int, error) {
+	d := &decoder{b: b}
+	vals, err := d.message(want)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: %v", ErrNotCandid, err)
+	}
+	return vals, d.pos, nil
 }
 
 // DecodeText decodes msg and formats it as Candid text, the one-call form
@@ -96,9 +111,6 @@ func (d *decoder) message(want []*Type) ([]Value, error) {
 		if vals[i], err = d.value(t, w, 0); err != nil {
 			return nil, fmt.Errorf("argument %d: %w", i, err)
 		}
-	}
-	if d.pos != len(d.b) {
-		return nil, d.errf("%d trailing bytes after the values", len(d.b)-d.pos)
 	}
 	return vals, nil
 }

@@ -40,6 +40,18 @@ func Encode(vals []Value) ([]byte, error) {
 	return out, nil
 }
 
+// EncodeValue returns the bytes v occupies inside a message: its value
+// encoding without magic or type table. Its length is what a value costs,
+// e.g. one Motoko stable variable's share of the serialized state.
+func EncodeValue(v Value) ([]byte, error) {
+	e := &encoder{index: map[*Type]int{}}
+	out, err := e.value(nil, v, 0)
+	if err != nil {
+		return nil, fmt.Errorf("encode value: %w", err)
+	}
+	return out, nil
+}
+
 type encoder struct {
 	index   map[*Type]int
 	entries [][]byte

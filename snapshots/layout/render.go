@@ -1,0 +1,109 @@
+package layout
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/dustin/go-humanize"
+)
+
+// Render writes l as text for `canscope show SNAP --layout`: the summary,
+// then per memory or variable one line, and any problems.
+func (l *Layout) Render(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "stable memory: %s (%d bytes)\n", humanize.IBytes(l.StableBytes), l.StableBytes)
+	fmt.Fprintf(&b, "layout: %s\n", l.Summary)
+	switch {
+	case l.Manager != nil:
+		renderManager(&b, l.Manager)
+	case l.Structure != nil:
+		fmt.Fprintf(&b, "  %s\n", structureLine(l.Structure))
+	case l.Motoko != nil:
+		renderMotoko(&b, l.Motoko)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// String returns Render's text.
+func (l *Layout) String() string {
+	var b strings.Builder
+	l.Render(&b) // a strings.Builder never fails
+	return b.String()
+}
+
+func renderManager(b *strings.Builder, m *Manager) {
+	if len(m.Memories) > 0 {
+		fmt.Fprintf(b, "  %-4s %10s  %-24s %s\n", "id", "size", "buckets", "structure")
+	}
+	for _, mem := range m.Memories {
+		s := "-"
+		if mem.Structure != nil {
+			s = structureLine(mem.Structure)
+		}
+		fmt.Fprintf(b, "  %-4d %10s  %-24s %s\n", mem.ID, humanize.IBytes(mem.SizePages*PageSize), bucketList(mem.Buckets), s)
+	}
+	if len(m.FreeBuckets) > 0 {
+		fmt.Fprintf(b, "  free buckets: %s\n", bucketList(m.FreeBuckets))
+	}
+	for _, p := range m.Problems {
+		fmt.Fprintf(b, "  problem: %s\n", p)
+	}
+}
+
+// bucketList abbreviates runs: [0 1 2 3 7] → "0-3,7".
+func bucketList(bs []int) string {
+	if len(bs) == 0 {
+		return "-"
+	}
+	var parts []string
+	for i := 0; i < len(bs); {
+		j := i
+		for j+1 < len(bs) && bs[j+1] == bs[j]+1 {
+			j++
+		}
+		if j > i {
+			parts = append(parts, fmt.Sprintf("%d-%d", bs[i], bs[j]))
+		} else {
+			parts = append(parts, fmt.Sprint(bs[i]))
+		}
+		i = j + 1
+	}
+	return strings.Join(parts, ",")
+}
+
+func structureLine(s *Structure) string {
+	line := s.Type
+	if s.Version > 0 {
+		line += fmt.Sprintf(" v%d", s.Version)
+	}
+	if s.Detail != "" {
+		line += ": " + s.Detail
+	}
+	return line
+}
+
+func renderMotoko(b *strings.Builder, mo *Motoko) {
+	if mo.Version >= 0 {
+		fmt.Fprintf(b, "  format v%d, serialised variables at %d, %d bytes", mo.Version, mo.DataOffset, mo.DataBytes)
+		if mo.UserPages > 0 {
+			fmt.Fprintf(b, ", after %d pages of the canister's own stable memory", mo.UserPages)
+		}
+		b.WriteByte('\n')
+	}
+	for _, v := range mo.Variables {
+		size := "?"
+		if v.Bytes >= 0 {
+			size = humanize.IBytes(uint64(v.Bytes))
+		}
+		fmt.Fprintf(b, "  %-20s %-24s %8s", v.Name, v.Type, size)
+		if v.Value != "" {
+			b.WriteString("  " + v.Value)
+		}
+		b.WriteByte('\n')
+	}
+	if mo.Note != "" {
+		fmt.Fprintf(b, "  note: %s\n", mo.Note)
+	}
+}
