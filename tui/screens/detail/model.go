@@ -323,26 +323,9 @@ func (m *Model) globalLines() []string {
 		lines = append(lines, st.Muted.Render("none"))
 	}
 	for i, v := range g {
-		lines = append(lines, fmt.Sprintf("%3d  %-5s %s", i, v.Kind, GlobalValue(v)))
+		lines = append(lines, fmt.Sprintf("%3d  %-5s %s", i, v.Kind, render.Global(v)))
 	}
 	return append(lines, "")
-}
-
-// GlobalValue formats a global's value for its kind.
-func GlobalValue(g snapshots.Global) string {
-	switch g.Kind {
-	case snapshots.KindI32:
-		return fmt.Sprintf("%d (0x%x)", int32(g.Bits), uint32(g.Bits))
-	case snapshots.KindI64:
-		return fmt.Sprintf("%d (0x%x)", int64(g.Bits), g.Bits)
-	case snapshots.KindF32:
-		return fmt.Sprint(math.Float32frombits(uint32(g.Bits)))
-	case snapshots.KindF64:
-		return fmt.Sprint(math.Float64frombits(g.Bits))
-	case snapshots.KindV128:
-		return fmt.Sprintf("0x%016x%016x", g.Hi, g.Bits)
-	}
-	return "null"
 }
 
 func (m *Model) moduleLines() []string {

@@ -274,7 +274,7 @@ func globalText(g *snapshots.Global) string {
 	if g == nil {
 		return "absent"
 	}
-	return fmt.Sprintf("%s %d", g.Kind, g.Bits)
+	return string(g.Kind) + " " + render.Global(*g)
 }
 
 // metaText formats a metadata value, shortening hashes to 12 digits.

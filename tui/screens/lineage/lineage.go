@@ -12,6 +12,7 @@ type row struct {
 	names    []string
 	snap     *snapshots.Snapshot // set on snapshot rows
 	depth    int                 // branch depth under the canister
+	branch   bool                // the first snapshot of a branch
 }
 
 func (r row) heading() bool { return r.snap == nil }
@@ -50,29 +51,29 @@ func lineage(all []snapshots.Snapshot) []row {
 
 	var rows []row
 	visited := make([]bool, len(all))
-	var emit func(i, depth int)
-	emit = func(i, depth int) {
+	var emit func(i, depth int, branch bool)
+	emit = func(i, depth int, branch bool) {
 		if visited[i] { // a corrupt store could hold a parent cycle
 			return
 		}
 		visited[i] = true
-		rows = append(rows, row{snap: &all[i], depth: depth})
+		rows = append(rows, row{snap: &all[i], depth: depth, branch: branch})
 		var cont []int
 		for _, c := range children[all[i].ID] {
 			if continues(all[i], all[c]) {
 				cont = append(cont, c)
 				continue
 			}
-			emit(c, depth+1)
+			emit(c, depth+1, true)
 		}
 		for _, c := range cont {
-			emit(c, depth)
+			emit(c, depth, false)
 		}
 	}
 	for _, c := range canisters {
 		rows = append(rows, row{canister: c, names: names[c]})
 		for _, i := range roots[c] {
-			emit(i, 0)
+			emit(i, 0, false)
 		}
 	}
 	return rows

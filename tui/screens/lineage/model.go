@@ -330,7 +330,7 @@ func (m *Model) columns() columns {
 		c.version, c.module, c.madeBy = 0, 0, 0
 	}
 	c.name = m.width - 2 - c.size - c.when - 2 - gap(c.version) - gap(c.module) - gap(c.madeBy)
-	if c.name > 40 {
+	if c.name > 40+1+12 { // room for a useful note column
 		c.note = c.name - 40 - 1
 		c.name = 40
 	}
@@ -426,7 +426,7 @@ func (m *Model) tableView() []string {
 func (m *Model) rowView(r row, selected bool, c columns) string {
 	st := m.ctx.Styles
 	if r.heading() {
-		label := "▾ " + r.canister
+		label := "◆ " + r.canister
 		if len(r.names) > 0 {
 			label += "  " + strings.Join(r.names, ", ")
 		}
@@ -443,7 +443,7 @@ func (m *Model) rowView(r row, selected bool, c columns) string {
 		prefix[1] = '●'
 	}
 	tree := strings.Repeat("  ", r.depth)
-	if r.depth > 0 {
+	if r.branch {
 		tree = strings.Repeat("  ", r.depth-1) + "└ "
 	}
 	line := string(prefix) + c.cells("  "+tree+s.Ref(), render.Bytes(s.HeapBytes+s.StableBytes), m.when(*s),

@@ -3,6 +3,8 @@ package lineage
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
@@ -152,3 +154,27 @@ func (s switching) List() ([]snapshots.Snapshot, error) { return (*s.cur).List()
 type failing struct{ source.Catalog }
 
 func (failing) List() ([]snapshots.Snapshot, error) { return nil, errors.New("permission denied") }
+
+// TestLineageBranchContinues checks that a branch's own history stays at
+// the branch's depth, marked as a branch only on its first snapshot.
+func TestLineageBranchContinues(t *testing.T) {
+	id := func(s string) snapshots.ID { return snapshots.HashOf([]byte(s)) }
+	ptr := func(s string) *snapshots.ID { i := id(s); return &i }
+	list := []snapshots.Snapshot{
+		{ID: id("a1"), Name: "a", Seq: 1, CanisterID: "c"},
+		{ID: id("f1"), Name: "fix", Seq: 1, CanisterID: "c", Parent: ptr("a1"), ForkedFrom: ptr("a1"), MadeBy: snapshots.MadeByTransplant},
+		{ID: id("f2"), Name: "fix", Seq: 2, CanisterID: "c", Parent: ptr("f1"), MadeBy: snapshots.MadeByUpgrade},
+		{ID: id("a2"), Name: "a", Seq: 2, CanisterID: "c", Parent: ptr("a1"), MadeBy: snapshots.MadeByCall},
+		{ID: id("o1"), Name: "orphan", Seq: 1, CanisterID: "c", Parent: ptr("gone")},
+	}
+	var got []string
+	for _, r := range lineage(list) {
+		if !r.heading() {
+			got = append(got, fmt.Sprintf("%d%v %s", r.depth, r.branch, r.snap.Ref()))
+		}
+	}
+	want := []string{"0false a@1", "1true fix@1", "1false fix@2", "0false a@2", "0false orphan@1"}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("rows = %q, want %q", got, want)
+	}
+}
