@@ -26,8 +26,8 @@ func (h *Host) callNew(mod api.Module, s []uint64) {
 	calleeSrc, calleeSize := uint32(s[0]), uint32(s[1])
 	nameSrc, nameSize := uint32(s[2]), uint32(s[3])
 	h.charge(uint64(calleeSize) + uint64(nameSize))
-	callee := readHeap(mod, "ic0.call_new callee_src", calleeSrc, calleeSize)
-	name := readHeap(mod, "ic0.call_new method_name", nameSrc, nameSize)
+	callee := readHeap(mod, "call_new", "callee_src", calleeSrc, calleeSize)
+	name := readHeap(mod, "call_new", "method_name", nameSrc, nameSize)
 	h.pending = &OutgoingCall{
 		Callee:    append([]byte{}, callee...),
 		Method:    string(name),
@@ -52,7 +52,7 @@ func (h *Host) callDataAppend(mod api.Module, s []uint64) {
 	src, size := uint32(s[0]), uint32(s[1])
 	h.charge(byteTransmissionCost * uint64(size))
 	c := h.building("call_data_append")
-	data := readHeap(mod, "ic0.call_data_append", src, size)
+	data := readHeap(mod, "call_data_append", "", src, size)
 	if len(c.Arg)+len(data) > maxReplySize {
 		panic(ContractViolation("ic0.call_data_append: payload size (%d) cannot be larger than %d.", len(c.Arg)+len(data), maxReplySize))
 	}

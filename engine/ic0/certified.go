@@ -28,7 +28,7 @@ func (h *Host) certifiedDataSet(mod api.Module, s []uint64) {
 	if size > maxCertifiedData {
 		panic(ContractViolation("ic0_certified_data_set failed because the passed data must be no larger than %d bytes. Found %d bytes.", maxCertifiedData, size))
 	}
-	data := readHeap(mod, "ic0.certified_data_set", src, size)
+	data := readHeap(mod, "certified_data_set", "", src, size)
 	h.state.CertifiedData = append([]byte{}, data...)
 }
 

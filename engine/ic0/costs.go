@@ -59,7 +59,7 @@ func (h *Host) costHTTPRequest(mod api.Module, s []uint64) {
 func (h *Host) thresholdCost(mod api.Module, s []uint64, name string, curveOK bool) {
 	src, size, dst := uint32(s[0]), uint32(s[1]), uint32(s[3])
 	h.charge(uint64(size))
-	key := readHeap(mod, "ic0."+name+" key_name", src, size)
+	key := readHeap(mod, name, "key_name", src, size)
 	if !curveOK {
 		s[0] = costUnknownCurve
 		return

@@ -45,7 +45,7 @@ func (h *Host) msgCyclesRefunded128(mod api.Module, s []uint64) {
 // the amount and writes how much it accepted.
 func (h *Host) msgCyclesAccept128(mod api.Module, s []uint64) {
 	dst := uint32(s[2])
-	subslice("ic0.msg_cycles_accept128 heap", uint64(dst), 16, heapSize(mod))
+	subslice("msg_cycles_accept128", "heap", uint64(dst), 16, heapSize(mod))
 	writeCycles(mod, "msg_cycles_accept128", dst, h.accept(Cycles{High: s[0], Low: s[1]}))
 }
 
@@ -53,7 +53,7 @@ func (h *Host) msgCyclesAccept128(mod api.Module, s []uint64) {
 // the balance and writes how much it burned.
 func (h *Host) cyclesBurn128(mod api.Module, s []uint64) {
 	dst := uint32(s[2])
-	subslice("ic0.cycles_burn128 heap", uint64(dst), 16, heapSize(mod))
+	subslice("cycles_burn128", "heap", uint64(dst), 16, heapSize(mod))
 	n := Cycles{High: s[0], Low: s[1]}.Min(h.state.Cycles)
 	h.state.Cycles = h.state.Cycles.Sub(n)
 	writeCycles(mod, "cycles_burn128", dst, n)
@@ -78,7 +78,7 @@ func (h *Host) checkMinting(name string) {
 // (cycles minting canister only) and writes the amount added.
 func (h *Host) mintCycles128(mod api.Module, s []uint64) {
 	h.checkMinting("mint_cycles128")
-	subslice("ic0.mint_cycles128 heap", uint64(uint32(s[2])), 16, heapSize(mod))
+	subslice("mint_cycles128", "heap", uint64(uint32(s[2])), 16, heapSize(mod))
 	writeCycles(mod, "mint_cycles128", uint32(s[2]), h.mint(Cycles{High: s[0], Low: s[1]}))
 }
 

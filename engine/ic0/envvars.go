@@ -37,7 +37,7 @@ func envVarName(mod api.Module, name string, src, size uint32) string {
 	if size > maxEnvVarNameSize {
 		panic(ContractViolation("ic0.%s: Variable name is too large.", name))
 	}
-	b := readHeap(mod, "ic0."+name+" heap", src, size)
+	b := readHeap(mod, name, "heap", src, size)
 	if !utf8.Valid(b) {
 		panic(ContractViolation("ic0.%s: Variable name is not a valid UTF-8 string.", name))
 	}

@@ -3,6 +3,7 @@ package ic0
 import (
 	"context"
 	"fmt"
+	"reflect"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -149,51 +150,70 @@ func (m *countingMeter) Used() uint64         { return m.used }
 func (m *countingMeter) Limit() uint64        { return ^uint64(0) }
 
 // heap returns the canister's memory 0, nil when it declares none.
+// wazero returns a typed nil for a module without memory, hence reflect.
 func heap(mod api.Module) api.Memory {
-	return mod.Memory()
+	m := mod.Memory()
+	if m == nil {
+		return nil
+	}
+	if v := reflect.ValueOf(m); v.Kind() == reflect.Pointer && v.IsNil() {
+		return nil
+	}
+	return m
 }
 
 // heapSize returns the heap size in bytes.
-func heapSize(mod api.Module) uint64 {
-	if m := heap(mod); m != nil {
-		return uint64(m.Size())
+func heapSize(mod api.Module) uint64 { return memSize(heap(mod)) }
+
+// memSize returns the size of mem in bytes, 0 for no memory.
+func memSize(mem api.Memory) uint64 {
+	if mem == nil {
+		return 0
 	}
-	return 0
+	return uint64(mem.Size())
 }
 
-// subslice checks that [src, src+size) lies inside a slice of length n, with
-// the replica's error text (valid_subslice): `<what>: src=.. + length=..
-// exceeds the slice size=..`.
-func subslice(what string, src, size, n uint64) {
-	if src+size < src || src+size > n {
-		panic(ContractViolation("%s: src=%d + length=%d exceeds the slice size=%d", what, src, size, n))
+// subslice checks that [src, src+size) lies inside a slice of length n,
+// trapping with the replica's text (valid_subslice) otherwise:
+// `ic0.<name> <part>: src=.. + length=.. exceeds the slice size=..`.
+// The text is built only on failure: this runs on every copy.
+func subslice(name, part string, src, size, n uint64) {
+	if src+size >= src && src+size <= n {
+		return
 	}
+	if part != "" {
+		part = " " + part
+	}
+	panic(ContractViolation("ic0.%s%s: src=%d + length=%d exceeds the slice size=%d", name, part, src, size, n))
 }
 
 // readHeap returns a view of size heap bytes at src (no copy), trapping like
 // the replica when the range is outside the heap.
-func readHeap(mod api.Module, what string, src, size uint32) []byte {
-	subslice(what, uint64(src), uint64(size), heapSize(mod))
+func readHeap(mod api.Module, name, part string, src, size uint32) []byte {
+	mem := heap(mod)
+	subslice(name, part, uint64(src), uint64(size), memSize(mem))
 	if size == 0 {
 		return nil
 	}
-	b, _ := heap(mod).Read(src, size)
+	b, _ := mem.Read(src, size)
 	return b
 }
 
 // copyOut implements the `<name>_copy(dst, offset, size)` idiom: copy
 // data[offset:offset+size] to the heap at dst.
 func copyOut(mod api.Module, name string, what string, dst, offset, size uint32, data []byte) {
-	subslice("ic0."+name+" heap", uint64(dst), uint64(size), heapSize(mod))
-	subslice("ic0."+name+" "+what, uint64(offset), uint64(size), uint64(len(data)))
+	mem := heap(mod)
+	subslice(name, "heap", uint64(dst), uint64(size), memSize(mem))
+	subslice(name, what, uint64(offset), uint64(size), uint64(len(data)))
 	if size == 0 {
 		return
 	}
-	heap(mod).Write(dst, data[offset:offset+size])
+	mem.Write(dst, data[offset:offset+size])
 }
 
 // writeCycles stores a 128-bit amount at dst (16 bytes, little-endian).
 func writeCycles(mod api.Module, name string, dst uint32, c Cycles) {
-	subslice("ic0."+name+" heap", uint64(dst), 16, heapSize(mod))
-	heap(mod).Write(dst, c.bytes())
+	mem := heap(mod)
+	subslice(name, "heap", uint64(dst), 16, memSize(mem))
+	mem.Write(dst, c.bytes())
 }

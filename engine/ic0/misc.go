@@ -48,7 +48,7 @@ func (h *Host) instructionCounter(_ api.Module, s []uint64) {
 func (h *Host) isController(mod api.Module, s []uint64) {
 	src, size := uint32(s[0]), uint32(s[1])
 	h.charge(uint64(size))
-	p := readHeap(mod, "ic0.is_controller", src, size)
+	p := readHeap(mod, "is_controller", "", src, size)
 	if len(p) > maxPrincipalSize {
 		panic(ContractViolation("ic0.is_controller: invalid principal id: more than %d bytes", maxPrincipalSize))
 	}
@@ -79,8 +79,7 @@ func (h *Host) debugPrint(mod api.Module, s []uint64) {
 	h.charge((2 + byteTransmissionCost + 1) * size)
 	text := "(debug_print message out of memory bounds)"
 	if src+size <= heapSize(mod) {
-		b, _ := heap(mod).Read(uint32(src), uint32(size))
-		text = strings.ToValidUTF8(string(b), "\uFFFD")
+		text = heapText(mod, src, size)
 	}
 	h.msg.DebugPrints = append(h.msg.DebugPrints, text)
 }
@@ -92,8 +91,17 @@ func (h *Host) trap(mod api.Module, s []uint64) {
 	h.charge((1 + 2 + byteTransmissionCost) * size)
 	msg := "(trap message out of memory bounds)"
 	if src+size <= heapSize(mod) {
-		b, _ := heap(mod).Read(uint32(src), uint32(size))
-		msg = strings.ToValidUTF8(string(b), "\uFFFD")
+		msg = heapText(mod, src, size)
 	}
 	panic(CalledTrap(msg))
+}
+
+// heapText returns heap bytes [src, src+size), known to be in bounds, as
+// text with invalid UTF-8 replaced (the replica's from_utf8_lossy).
+func heapText(mod api.Module, src, size uint64) string {
+	if size == 0 {
+		return ""
+	}
+	b, _ := heap(mod).Read(uint32(src), uint32(size))
+	return strings.ToValidUTF8(string(b), "\uFFFD")
 }

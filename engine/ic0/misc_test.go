@@ -445,3 +445,56 @@ func TestNewHostDefaults(t *testing.T) {
 	}
 	h.End()
 }
+
+// noMemoryModule imports debug_print, trap and time and exports them; it
+// declares no memory, which the System API must survive.
+func noMemoryModule() []byte {
+	out := []byte{0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00}
+	out = appendSection(out, 1, []byte{1}, []byte{0x60, 2, i32, i32, 0})
+	var imports []byte
+	for _, name := range []string{"debug_print", "trap"} {
+		imports = append(appendName(appendName(imports, ModuleName), name), 0x00, 0)
+	}
+	out = appendSection(out, 2, []byte{2}, imports)
+	out = appendSection(out, 3, []byte{2}, []byte{0, 0})
+	var exports []byte
+	exports = append(appendName(exports, "debug_print"), 0x00, 2)
+	exports = append(appendName(exports, "trap"), 0x00, 3)
+	out = appendSection(out, 7, []byte{2}, exports)
+	var code []byte
+	for i := range 2 {
+		body := []byte{0x00, 0x20, 0, 0x20, 1, 0x10, byte(i), 0x0b}
+		code = append(appendU32(code, uint32(len(body))), body...)
+	}
+	return appendSection(out, 10, []byte{2}, code)
+}
+
+func TestModuleWithoutMemory(t *testing.T) {
+	ctx := t.Context()
+	r := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
+	defer r.Close(ctx)
+	host := NewHost(nil, nil)
+	if _, err := host.Instantiate(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	mod, err := r.Instantiate(ctx, noMemoryModule())
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := msgIn(Update)
+	host.Begin(msg, nil, nil)
+	defer host.End()
+	if _, err := mod.ExportedFunction("debug_print").Call(ctx, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mod.ExportedFunction("debug_print").Call(ctx, 0, 1); err != nil {
+		t.Fatal(err)
+	}
+	_, err = mod.ExportedFunction("trap").Call(ctx, 0, 0)
+	if tr, ok := AsTrap(err); !ok || tr.Code != CodeCanisterCalledTrap || tr.Reason != "" {
+		t.Fatalf("trap without memory: %v", err)
+	}
+	if want := []string{"", "(debug_print message out of memory bounds)"}; !slices.Equal(msg.DebugPrints, want) {
+		t.Fatalf("DebugPrints = %q, want %q", msg.DebugPrints, want)
+	}
+}

@@ -97,7 +97,7 @@ func (h *Host) msgReplyDataAppend(mod api.Module, s []uint64) {
 	src, size := uint32(s[0]), uint32(s[1])
 	h.charge(byteTransmissionCost * uint64(size))
 	h.checkNotResponded("msg_reply_data_append")
-	data := readHeap(mod, "ic0.msg_reply_data_append", src, size)
+	data := readHeap(mod, "msg_reply_data_append", "", src, size)
 	limit := maxReplySize
 	if !h.msg.Context.Replicated() {
 		limit = maxQueryReplySize
@@ -124,7 +124,7 @@ func (h *Host) msgReject(mod api.Module, s []uint64) {
 	src, size := uint32(s[0]), uint32(s[1])
 	h.charge(byteTransmissionCost * uint64(size))
 	h.checkNotResponded("msg_reject")
-	text := readHeap(mod, "ic0.msg_reject", src, size)
+	text := readHeap(mod, "msg_reject", "", src, size)
 	h.msg.Rejected = true
 	h.msg.Rejection = string(text)
 	h.msg.Reply = nil

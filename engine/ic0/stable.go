@@ -18,8 +18,8 @@ func (h *Host) check32() {
 // stableRead copies size bytes from stable offset off to heap dst.
 func (h *Host) stableRead(mod api.Module, dst, off, size uint64) {
 	h.charge(size)
-	hs := heapSize(mod)
-	if dst+size < dst || dst+size > hs {
+	mem := heap(mod)
+	if dst+size < dst || dst+size > memSize(mem) {
 		panic(Trapped(ReasonHeapOutOfBounds))
 	}
 	if off+size < off || off+size > h.state.Stable.Bytes() {
@@ -28,7 +28,7 @@ func (h *Host) stableRead(mod api.Module, dst, off, size uint64) {
 	if size == 0 {
 		return
 	}
-	view, _ := heap(mod).Read(uint32(dst), uint32(size))
+	view, _ := mem.Read(uint32(dst), uint32(size))
 	if err := h.state.Stable.Read(view, off); err != nil {
 		panic(Trapped(ReasonStableOutOfBounds)) // unreachable: bounds checked above
 	}
@@ -37,7 +37,8 @@ func (h *Host) stableRead(mod api.Module, dst, off, size uint64) {
 // stableWrite copies size bytes from heap src to stable offset off.
 func (h *Host) stableWrite(mod api.Module, off, src, size uint64) {
 	h.charge(size)
-	if src+size < src || src+size > heapSize(mod) {
+	mem := heap(mod)
+	if src+size < src || src+size > memSize(mem) {
 		panic(Trapped(ReasonHeapOutOfBounds))
 	}
 	if off+size < off || off+size > h.state.Stable.Bytes() {
@@ -46,7 +47,7 @@ func (h *Host) stableWrite(mod api.Module, off, src, size uint64) {
 	if size == 0 {
 		return
 	}
-	view, _ := heap(mod).Read(uint32(src), uint32(size))
+	view, _ := mem.Read(uint32(src), uint32(size))
 	if err := h.state.Stable.Write(off, view); err != nil {
 		panic(Trapped(ReasonStableOutOfBounds)) // unreachable: bounds checked above
 	}
