@@ -1,0 +1,24 @@
+// Package trace records what a canister does during one message or
+// upgrade and lets an operator travel through it.
+//
+// A Session runs the message once on a copy of a stored snapshot with
+// wazero function listeners compiled in (the traced variant of the module;
+// wazero's compilation cache keeps it beside the plain one) and the ic0
+// recorder attached, producing an Event stream: function enter and exit
+// (names from the name section), System API calls with arguments and
+// results, heap and stable memory grows, and the trap, each with its
+// instruction count and call depth.
+//
+// Time travel relies on determinism instead of copies: Seek(n) re-executes
+// the message from its start and pauses the running execution inside the
+// listener at event n, so the heap, stable memory and globals read through
+// the View are the live ones, exactly as they were at that event. Moving
+// forward resumes the paused execution; moving backward abandons it (the
+// engine's transaction rollback restores the canister) and re-executes.
+// Memory stays bounded by what the message itself touches: nothing is
+// copied per event.
+//
+// Any event can be kept as a checkpoint: a snapshot (made by "checkpoint",
+// parent the snapshot the run started from) holding the state at that
+// event, written through the store like any other child snapshot.
+package trace

@@ -1,0 +1,82 @@
+package trace
+
+import (
+	"crypto/sha256"
+	"fmt"
+
+	"context"
+	"github.com/canscope/canscope/engine"
+	"strings"
+	"testing"
+)
+
+func TestIncidentUpgradeTrace(t *testing.T) {
+	f := newFixture(t)
+	snap := f.incident(t)
+	ctx := context.Background()
+	s, err := f.tracer.Open(ctx, snap.ID, Request{Upgrade: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	for _, e := range s.Events() {
+		t.Logf("%5d %10d %-12s %s", e.Index, e.Instructions, e.Phase, e)
+	}
+	last := s.Events()[s.Len()-1]
+	if last.Kind != Trap || last.Function != "ic_cdk::api::stable::stable_size" || !strings.Contains(last.Message, "32 bit stable memory api used on a memory larger than 4GB") {
+		t.Fatalf("last event = %+v", last)
+	}
+}
+
+// stateHash hashes everything a view shows: heap, stable pages written,
+// globals, stack and instructions.
+func stateHash(t testing.TB, v *View) [32]byte {
+	t.Helper()
+	h := sha256.New()
+	h.Write(v.heapBytes())
+	buf := make([]byte, engine.PageSize)
+	for _, p := range v.StablePagesChanged() {
+		if err := v.ReadStable(buf, p*engine.PageSize); err != nil {
+			t.Fatal(err)
+		}
+		h.Write(buf)
+	}
+	gs, err := v.Globals()
+	if err != nil {
+		t.Fatal(err)
+	}
+	used, limit := v.Instructions()
+	fmt.Fprint(h, gs, v.Stack(), used, limit, v.StableSize(), v.Phase())
+	return [32]byte(h.Sum(nil))
+}
+
+func TestSeekBackwardEqualsForward(t *testing.T) {
+	f := newFixture(t)
+	snap := f.incident(t)
+	ctx := context.Background()
+	s, err := f.tracer.Open(ctx, snap.ID, Request{Upgrade: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	forward := make([][32]byte, s.Len())
+	for i := range s.Len() {
+		v, err := s.Seek(ctx, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		forward[i] = stateHash(t, v)
+		if used, _ := v.Instructions(); used != s.Events()[i].Instructions {
+			t.Errorf("event %d: %d instructions, recorded %d", i, used, s.Events()[i].Instructions)
+		}
+	}
+	for i := s.Len() - 1; i >= 0; i-- {
+		v, err := s.Seek(ctx, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := stateHash(t, v); got != forward[i] {
+			t.Errorf("event %d: state moving backward differs from moving forward", i)
+		}
+	}
+}

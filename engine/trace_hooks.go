@@ -1,0 +1,73 @@
+package engine
+
+import (
+	"strconv"
+
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/canscope/canscope/engine/ic0"
+)
+
+// This file holds the hooks engine/trace needs to observe a message while
+// it runs: a tracer installs wazero function listeners (which must be in
+// the context when a module is compiled, see experimental.
+// WithFunctionListenerFactory) and reads the canister's live state from
+// inside them.
+
+// SetRecorder replaces the System API recorder (Options.Recorder) for the
+// following messages; nil turns recording off.
+func (c *Canister) SetRecorder(r ic0.Recorder) { c.rec = r }
+
+// Instructions reports the instructions the running message has used so
+// far, over all of its executions (an upgrade's pre_upgrade, start and
+// post_upgrade), and its limit; ok is false between messages.
+func (c *Canister) Instructions() (used, limit uint64, ok bool) {
+	if c.running == nil {
+		return 0, 0, false
+	}
+	return c.running.Used(), c.running.limit, true
+}
+
+// DirtyHeapPages returns the OS pages (4 KiB) of the committed module's heap
+// that the running message has written so far. ok is false when inst is not
+// the committed module's instance (an upgrade's new module runs over a heap
+// that is new as a whole).
+func (c *Canister) DirtyHeapPages(inst api.Module) (pages []uint32, ok bool, err error) {
+	if c.code == nil || c.code.inst == nil || inst == nil || c.code.inst.Name() != inst.Name() {
+		return nil, false, nil
+	}
+	pages, err = c.code.heap.Dirty()
+	return pages, err == nil, err
+}
+
+// ReplicaCounter returns the replica's trailing instruction counter entry
+// a snapshot of this canister carries (the last of Globals).
+func (c *Canister) ReplicaCounter() (Global, bool) {
+	if c.code == nil {
+		return Global{}, false
+	}
+	return c.code.replicaCounter, true
+}
+
+// OriginalFunc maps a function index of the module as prepared for
+// execution (what wazero reports to listeners) to its index in the module
+// as loaded; ok is false for the functions the metering rewrite added.
+func (m *Module) OriginalFunc(prepared uint32) (uint32, bool) {
+	if prepared < m.shift {
+		return 0, false
+	}
+	idx := prepared - m.shift
+	if idx >= m.numImported+uint32(len(m.codeOffsets)) {
+		return 0, false
+	}
+	return idx, true
+}
+
+// FuncLabel returns the name-section name of function idx, or "$<idx>"
+// without one, the way traps name functions.
+func (m *Module) FuncLabel(idx uint32) string {
+	if n := m.info.FuncName(idx); n != "" {
+		return n
+	}
+	return "$" + strconv.FormatUint(uint64(idx), 10)
+}
