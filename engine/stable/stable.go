@@ -174,8 +174,8 @@ func (m *Memory) writeDirect(idx uint64, in uint64, src []byte) {
 	m.marked[idx] = struct{}{}
 }
 
-// maxFree bounds the recycled buffers kept between messages (64 MiB).
-const maxFree = 1024
+// maxFree bounds the recycled buffers kept between messages (16 MiB).
+const maxFree = 256
 
 // newPage returns a page buffer with undefined contents.
 func (m *Memory) newPage() *page {
@@ -227,7 +227,7 @@ func (m *Memory) Commit() {
 	changed := make([]uint64, 0, len(m.undo.pages))
 	for idx, t := range m.undo.pages {
 		p := m.pages[idx]
-		if m.pageChanged(idx, t, p) {
+		if m.pageChanged(t, p) {
 			changed = append(changed, idx)
 			m.marked[idx] = struct{}{}
 		}

@@ -116,9 +116,9 @@ func (u *undoLog) undoInto(pages map[uint64]*page) {
 	}
 }
 
-// pageChanged reports whether page idx, now p, differs from its committed
+// pageChanged reports whether a touched page, now p, differs from its committed
 // contents.
-func (m *Memory) pageChanged(idx uint64, t pageUndo, p *page) bool {
+func (m *Memory) pageChanged(t pageUndo, p *page) bool {
 	u := &m.undo
 	switch {
 	case t.created:
