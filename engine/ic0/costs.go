@@ -5,27 +5,31 @@ import (
 )
 
 // Fees as the replica's CyclesAccountManager computes them for a 13-node
-// application subnet (the fees of the cost_* calls scale with subnet size;
-// canscope assumes the common size).
+// application subnet (fees scale with the subnet size; canscope assumes the
+// common size, where the scale factor is 1).
 const (
-	subnetSize             = 13
-	xnetCallFee            = 260_000
-	xnetByteFee            = 1_000
-	canisterCreationFee    = 500_000_000_000
-	httpBaseFeePerNode     = 3_000_000
-	httpNodeFeePerNode     = 60_000
-	httpRequestByteFee     = 400
-	httpResponseByteFee    = 800
-	thresholdKeyFee        = 26_153_846_153 // "key_1" on the fiduciary subnet
-	thresholdTestKeyFee    = 10_000_000_000 // "test_key_1"
-	costSuccess            = 0
-	costUnknownCurve       = 1
-	costUnknownKey         = 2
-	curveSecp256k1         = 0
-	schnorrBIP340          = 0
-	schnorrEd25519         = 1
-	vetKDCurveBLS12381G2   = 0
-	defaultThresholdKeyFee = thresholdKeyFee
+	subnetSize          = 13
+	xnetCallFee         = 260_000
+	xnetByteFee         = 1_000
+	canisterCreationFee = 500_000_000_000
+	httpBaseFeePerNode  = 3_000_000
+	httpNodeFeePerNode  = 60_000
+	httpRequestByteFee  = 400
+	httpResponseByteFee = 800
+	thresholdKeyFee     = 26_153_846_153 // "key_1" (fiduciary subnet)
+	thresholdTestKeyFee = 10_000_000_000 // "test_key_1", "dfx_test_key"
+)
+
+// Results of the cost_sign_with_* and cost_vetkd_derive_key calls, and the
+// curves and algorithms they know.
+const (
+	costSuccess          = 0
+	costUnknownCurve     = 1
+	costUnknownKey       = 2
+	curveSecp256k1       = 0
+	schnorrBIP340        = 0
+	schnorrEd25519       = 1
+	vetKDCurveBLS12381G2 = 0
 )
 
 // writeCost stores a fee at dst as the 128-bit calls do.
@@ -37,13 +41,13 @@ func writeCost(mod api.Module, name string, dst uint32, fee uint64) {
 // of an inter-canister call.
 func (h *Host) costCall(mod api.Module, s []uint64) {
 	bytes := s[0] + s[1]
-	fee := (xnetCallFee + xnetByteFee*bytes) * subnetSize / 13
+	fee := xnetCallFee + xnetByteFee*bytes
 	writeCost(mod, "cost_call", uint32(s[2]), fee)
 }
 
 // costCreateCanister: cost_create_canister(dst).
 func (h *Host) costCreateCanister(mod api.Module, s []uint64) {
-	writeCost(mod, "cost_create_canister", uint32(s[0]), canisterCreationFee*subnetSize/13)
+	writeCost(mod, "cost_create_canister", uint32(s[0]), canisterCreationFee)
 }
 
 // costHTTPRequest: cost_http_request(request_size, max_res_bytes, dst).
