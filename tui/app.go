@@ -36,6 +36,10 @@ type Options struct {
 	Sources   source.Set
 	StorePath string
 	Theme     themes.Theme
+	// AutoTheme lets the UI switch Theme to the light theme when the
+	// terminal reports a light background; set it when the user did not
+	// name a theme.
+	AutoTheme bool
 	// Now is the clock for humanized times; nil means time.Now.
 	Now func() time.Time
 }
@@ -44,10 +48,12 @@ type Options struct {
 // a stack of screens (esc pops), draws the top bar, the status line and
 // the help overlay, and is the only model that returns a tea.View.
 type Model struct {
-	ctx      *frame.Context
-	stack    []frame.Screen
-	help     help.Model
-	showHelp bool
+	ctx       *frame.Context
+	stack     []frame.Screen
+	help      help.Model
+	showHelp  bool
+	autoTheme bool
+	noColor   bool
 }
 
 // New returns the root model showing the snapshots screen.
@@ -65,7 +71,7 @@ func New(opts Options) *Model {
 	}
 	h := help.New()
 	h.Styles = ctx.Styles.Help
-	return &Model{ctx: ctx, stack: []frame.Screen{lineage.New(ctx)}, help: h}
+	return &Model{ctx: ctx, stack: []frame.Screen{lineage.New(ctx)}, help: h, autoTheme: opts.AutoTheme, noColor: opts.Theme.NoColor}
 }
 
 // Run opens the UI on the terminal and returns when the user quits.
@@ -81,8 +87,25 @@ func Run(ctx context.Context, opts Options, programOpts ...tea.ProgramOption) er
 	return fmt.Errorf("terminal UI: %w", err)
 }
 
-// Init implements tea.Model.
-func (m *Model) Init() tea.Cmd { return m.top().Init() }
+// Init implements tea.Model. With AutoTheme it also asks the terminal
+// for its background colour.
+func (m *Model) Init() tea.Cmd {
+	if m.autoTheme {
+		return tea.Batch(m.top().Init(), tea.RequestBackgroundColor)
+	}
+	return m.top().Init()
+}
+
+// setTheme restyles the UI: the shared styles, the help, and every
+// screen through SetSize.
+func (m *Model) setTheme(t themes.Theme) {
+	t.NoColor = m.noColor
+	m.ctx.Styles = t.Styles()
+	m.help.Styles = m.ctx.Styles.Help
+	for _, s := range m.stack {
+		s.SetSize(m.bodySize())
+	}
+}
 
 func (m *Model) top() frame.Screen { return m.stack[len(m.stack)-1] }
 
@@ -116,6 +139,14 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		for _, s := range m.stack {
 			s.SetSize(m.bodySize())
 		}
+		return m, nil
+	case tea.BackgroundColorMsg:
+		if m.autoTheme && !msg.IsDark() {
+			if light, err := themes.Lookup("light"); err == nil {
+				m.setTheme(light)
+			}
+		}
+		m.autoTheme = false // decided once, at start-up
 		return m, nil
 	case tea.KeyPressMsg:
 		return m, m.key(msg)

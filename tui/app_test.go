@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"image/color"
 	"strings"
 	"testing"
 
@@ -227,4 +228,24 @@ type forkByID struct{ s *fsstore.Store }
 
 func (f forkByID) Fork(ctx context.Context, id snapshots.ID, name string) (snapshots.Snapshot, error) {
 	return f.s.Fork(ctx, id.String(), name)
+}
+
+// TestRootAutoTheme switches to the light theme on a light background
+// only when the user named no theme.
+func TestRootAutoTheme(t *testing.T) {
+	dark, _ := themes.Lookup("dark")
+	light, _ := themes.Lookup("light")
+	white := tea.BackgroundColorMsg{Color: color.White}
+	for _, auto := range []bool{true, false} {
+		m := New(Options{Sources: source.Set{Catalog: st.Incident()}, Theme: dark, AutoTheme: auto, Now: st.Now})
+		drive(m, tea.WindowSizeMsg{Width: 80, Height: 24}, m.Init()(), white)
+		got := m.ctx.Styles.Selected.Render("x")
+		want := dark.Styles().Selected.Render("x")
+		if auto {
+			want = light.Styles().Selected.Render("x")
+		}
+		if got != want {
+			t.Errorf("auto %v: selection style %q, want %q", auto, got, want)
+		}
+	}
 }

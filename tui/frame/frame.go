@@ -40,7 +40,8 @@ type Screen interface {
 	// View renders the body, exactly the size last given to SetSize.
 	View() string
 	// SetSize gives the body's size (the terminal minus the top bar and
-	// status line).
+	// status line). The root also calls it after switching theme, so
+	// screens that keep styled sub-models restyle them here.
 	SetSize(width, height int)
 	// Title is shown in the top bar.
 	Title() string

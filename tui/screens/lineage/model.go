@@ -70,6 +70,7 @@ func (m *Model) Capturing() bool { return m.filtering }
 func (m *Model) SetSize(w, h int) {
 	m.width, m.height = w, h
 	m.filter.SetWidth(max(w-4, 1))
+	m.filter.SetStyles(m.ctx.Styles.Input) // the theme may have changed
 }
 
 // Init implements frame.Screen.

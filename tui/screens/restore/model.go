@@ -128,8 +128,10 @@ func (m *Model) Bindings() []key.Binding {
 // SetSize implements frame.Screen.
 func (m *Model) SetSize(w, h int) {
 	m.width, m.height = w, h
-	m.name.SetWidth(max(w-14, 10))
-	m.dir.SetWidth(max(w-14, 10))
+	for _, in := range []*textinput.Model{&m.name, &m.dir} {
+		in.SetWidth(max(w-14, 10))
+		in.SetStyles(m.ctx.Styles.Input) // the theme may have changed
+	}
 }
 
 // Init implements frame.Screen.

@@ -142,6 +142,7 @@ func (m *Model) SetSize(w, h int) {
 	m.width, m.height = w, h
 	for _, in := range []*textinput.Model{&m.form.method, &m.form.wasm, &m.form.arg, &m.cpName} {
 		in.SetWidth(max(w-20, 10))
+		in.SetStyles(m.ctx.Styles.Input) // the theme may have changed
 	}
 }
 
