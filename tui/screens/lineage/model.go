@@ -172,13 +172,9 @@ func (m *Model) updateKey(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.PageDown):
 		m.move(max(m.listHeight()-1, 1))
 	case key.Matches(msg, k.Top):
-		m.cursor = 0
-		m.move(1)
-		m.move(-1)
+		m.moveTo(0, 1)
 	case key.Matches(msg, k.Bottom):
-		m.cursor = len(m.rows) - 1
-		m.move(-1)
-		m.move(1)
+		m.moveTo(len(m.rows)-1, -1)
 	case key.Matches(msg, k.Filter):
 		m.filtering = true
 		return m.filter.Focus()
@@ -292,23 +288,31 @@ func (m *Model) applyFilter() {
 	m.move(0)
 }
 
-// move steps the cursor by delta rows, skipping canister headings.
+// move steps the cursor by delta rows.
 func (m *Model) move(delta int) {
-	n := len(m.rows)
-	if n == 0 {
-		m.cursor = 0
-		return
-	}
-	c := render.Clamp(m.cursor+delta, 0, n-1)
 	dir := 1
 	if delta < 0 {
 		dir = -1
 	}
+	m.moveTo(m.cursor+delta, dir)
+}
+
+// moveTo puts the cursor on row i, or the nearest snapshot row from there
+// in direction dir (the other way at the ends): headings are not
+// selectable.
+func (m *Model) moveTo(i, dir int) {
+	n := len(m.rows)
+	if n == 0 {
+		m.cursor, m.offset = 0, 0
+		return
+	}
+	start := render.Clamp(i, 0, n-1)
+	c := start
 	for c >= 0 && c < n && m.rows[c].heading() {
 		c += dir
 	}
-	if c < 0 || c >= n { // ran off the end: search the other way
-		c = render.Clamp(m.cursor+delta, 0, n-1)
+	if c < 0 || c >= n { // only headings that way: search back
+		c = start
 		for c >= 0 && c < n && m.rows[c].heading() {
 			c -= dir
 		}
