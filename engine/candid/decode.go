@@ -162,7 +162,8 @@ func (d *decoder) typeEntry(table []*Type, t *Type) error {
 			if err != nil {
 				return err
 			}
-			t.Fields[i] = Field{ID: id, Type: ft}
+			// Guess the name once per type, not once per value.
+			t.Fields[i] = Field{ID: id, Name: guessLabel(id), Type: ft}
 		}
 		return nil
 	case Func:
@@ -385,16 +386,13 @@ func fieldOf(t *Type, id uint32) (Field, bool) {
 	return t.field(id)
 }
 
-// labelFor names a decoded field: the declared name when known, else a
-// common name matching the hash, else nothing (the hash is shown).
+// labelFor names a decoded field: the declared name when known, else the
+// wire field's guessed common name, else nothing (the hash is shown).
 func labelFor(f, declared Field) string {
-	switch {
-	case declared.Name != "":
+	if declared.Name != "" {
 		return declared.Name
-	case f.Name != "":
-		return f.Name
 	}
-	return guessLabel(f.ID)
+	return f.Name
 }
 
 // vecLen reads a vector length and rejects lengths the remaining input

@@ -201,3 +201,22 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestDecodePrefix(t *testing.T) {
+	msg, err := EncodeText(`(record { a = 1; b = "x" })`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals, n, err := DecodePrefix(append(msg, "trailing junk"...), nil)
+	if err != nil || n != len(msg) || len(vals) != 1 {
+		t.Fatalf("DecodePrefix = %v, %d, %v; want 1 value, %d bytes", vals, n, err, len(msg))
+	}
+	// The record's value bytes: LEB128 1, then length 1 and "x".
+	b, err := EncodeValue(vals[0])
+	if err != nil || string(b) != "\x01\x01x" {
+		t.Errorf("EncodeValue = %q, %v", b, err)
+	}
+	if _, _, err := DecodePrefix([]byte("DIDL\x00\x01\x71\x05ab"), nil); !errors.Is(err, ErrNotCandid) {
+		t.Errorf("truncated prefix: %v", err)
+	}
+}

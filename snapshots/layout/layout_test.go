@@ -271,3 +271,15 @@ func FuzzDetect(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkDetect measures recognising a MemoryManager layout in a 5 GiB,
+// mostly zero stable memory.
+func BenchmarkDetect(b *testing.B) {
+	r := sparse{data: managerFixture(), size: 5 << 30}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Detect(r, 5<<30, ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
