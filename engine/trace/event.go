@@ -44,7 +44,7 @@ type Event struct {
 	// running (the caller of a System API call, the one that trapped).
 	Function string `json:"function"`
 	// Name is the ic0 function of a Syscall and the memory of a Grow.
-	Name    string   `json:"name,omitempty"`
+	Name    string   `json:"name"`
 	Args    []uint64 `json:"args"`
 	Results []uint64 `json:"results"`
 	// Message is the trap message of a Trap (the replica's text).

@@ -2,8 +2,6 @@ package trace
 
 import (
 	"fmt"
-	"maps"
-	"slices"
 
 	"github.com/canscope/canscope/engine"
 	"github.com/canscope/canscope/engine/heap"
@@ -136,5 +134,5 @@ func (v *View) HeapPagesChanged() ([]uint64, error) {
 // StablePagesChanged returns the stable memory pages (64 KiB) written
 // since the run began, in order.
 func (v *View) StablePagesChanged() []uint64 {
-	return slices.Sorted(maps.Keys(v.rec.stable))
+	return sortedKeys(v.rec.stable)
 }
