@@ -25,5 +25,8 @@ func Inspect(module []byte) (source.ModuleInfo, error) {
 	if did, _, ok := m.Metadata("candid:service"); ok {
 		info.Candid = string(did)
 	}
+	if types, _, ok := m.Metadata("motoko:stable-types"); ok {
+		info.StableTypes = string(types)
+	}
 	return info, nil
 }

@@ -36,6 +36,9 @@ func TestInspect(t *testing.T) {
 			if got := strings.Contains(info.Candid, "service"); got != tt.wantCandid {
 				t.Errorf("candid = %q, want a service: %v", info.Candid, tt.wantCandid)
 			}
+			if got := info.StableTypes != ""; got != tt.wantCandid { // the Motoko fixtures have both
+				t.Errorf("stable types = %q, want some: %v", info.StableTypes, tt.wantCandid)
+			}
 		})
 	}
 }

@@ -45,10 +45,13 @@ type Exporter interface {
 // (what `canscope demo` does).
 type DemoLoader func(ctx context.Context) error
 
-// ModuleInfo is what the detail screen shows about a module.
+// ModuleInfo is what the UI shows about a module.
 type ModuleInfo struct {
 	Exports []string // exported function names, e.g. "canister_update transfer"
 	Candid  string   // the candid:service metadata, "" when the module has none
+	// StableTypes is the motoko:stable-types metadata, "" when absent; it
+	// helps recognise a Motoko canister's stable memory.
+	StableTypes string
 	// Metadata lists the names of the module's icp:public/private sections.
 	Metadata []string
 }
@@ -56,13 +59,13 @@ type ModuleInfo struct {
 // ModuleInspector parses module bytes (raw or gzipped wasm).
 type ModuleInspector func(module []byte) (ModuleInfo, error)
 
-// StableLabeller names stable-memory pages after the stable-structures
-// virtual memory that owns them (for example "memory 3"). It is given the
-// manifest and a page reader because the layout lives in stable memory's
-// first pages. It returns a function from page index to label ("" when the
-// page belongs to no virtual memory), or an error when the memory is not
-// laid out by a stable-structures memory manager.
-type StableLabeller func(m *snapshots.Manifest, pages snapshots.PageReader) (func(page uint64) string, error)
+// StableLabeller names stable-memory byte ranges after what owns them,
+// e.g. "memory 3 (BTreeMap)" for an ic-stable-structures virtual memory.
+// It is given the manifest and the catalog because the layout lives in
+// stable memory's first pages (and, for Motoko, in the module). It returns
+// a function from a byte range [start, end) to its label ("" when the
+// layout says nothing about it), or an error when it recognises no layout.
+type StableLabeller func(m *snapshots.Manifest, cat Catalog) (func(start, end uint64) string, error)
 
 // Set is every source the UI can use. Any field may be nil: the screens
 // that need it show what is missing instead of failing.

@@ -134,6 +134,16 @@ func (s *Memory) Page(index uint64, seed uint64) snapshots.Page {
 	return snapshots.Page{Index: index, Hash: h}
 }
 
+// PageOf stores b (at most a page, zero-padded) as page index and returns
+// its table entry.
+func (s *Memory) PageOf(index uint64, b []byte) snapshots.Page {
+	p := make([]byte, snapshots.PageSize)
+	copy(p, b)
+	h := snapshots.HashOf(p)
+	s.pages[h] = p
+	return snapshots.Page{Index: index, Hash: h}
+}
+
 // PatchPage stores a copy of an existing page with n bytes from offset
 // changed, for a diff that shows a few highlighted bytes.
 func (s *Memory) PatchPage(p snapshots.Page, offset, n int) snapshots.Page {

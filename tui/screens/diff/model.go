@@ -20,7 +20,7 @@ import (
 type loadedMsg struct {
 	a, b     *snapshots.Manifest
 	changes  *snapshots.Changes
-	label    func(page uint64) string // stable-structures memory of a page; nil without a labeller
+	label    func(start, end uint64) string // what owns a stable range; nil without a labeller
 	labelErr error
 	err      error
 }
@@ -254,7 +254,7 @@ func (m *Model) buildItems() []item {
 		for i, r := range d.Ranges {
 			text := fmt.Sprintf("%-6s %#x–%#x %s %s", mem, r.Start, r.End, render.Bytes(r.End-r.Start), r.Kind)
 			if mem == stable && m.data.label != nil {
-				if l := m.data.label(pageOf(r.Start)); l != "" {
+				if l := m.data.label(r.Start, r.End); l != "" {
 					text += " · " + l
 				}
 			}
@@ -385,7 +385,7 @@ func (m *Model) hexLines() []string {
 	}
 	head := fmt.Sprintf("%s page %d at 0x%x · %s differ", p.at.mem, p.at.page, base, render.Count(differ, "byte"))
 	if m.at.mem == stable && m.data.label != nil {
-		if l := m.data.label(p.at.page); l != "" {
+		if l := m.data.label(base, base+snapshots.PageSize); l != "" {
 			head += " · " + l
 		}
 	}

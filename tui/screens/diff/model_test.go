@@ -20,10 +20,10 @@ func open(t *testing.T, theme string, w, h int, src source.Set, a, b snapshots.I
 	return m
 }
 
-// byMemoryID labels stable pages the way a stable-structures decoder
+// byMemoryID labels stable ranges the way a stable-structures decoder
 // would for a layout with one bucket per 1000 pages.
-func byMemoryID(*snapshots.Manifest, snapshots.PageReader) (func(uint64) string, error) {
-	return func(page uint64) string { return fmt.Sprintf("memory %d", page/1000) }, nil
+func byMemoryID(*snapshots.Manifest, source.Catalog) (func(start, end uint64) string, error) {
+	return func(start, _ uint64) string { return fmt.Sprintf("memory %d", start/snapshots.PageSize/1000) }, nil
 }
 
 func TestDiff(t *testing.T) {
