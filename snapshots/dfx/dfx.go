@@ -1,0 +1,348 @@
+package dfx
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"sync/atomic"
+
+	"github.com/canscope/canscope/snapshots"
+)
+
+// File names inside a dfx snapshot directory.
+const (
+	MetadataFile = "metadata.json"
+	ModuleFile   = "wasm_module.bin"
+	HeapFile     = "wasm_memory.bin"
+	StableFile   = "stable_memory.bin"
+	ChunkDir     = "wasm_chunk_store"
+)
+
+// maxChunkBytes is the IC's wasm chunk size limit.
+const maxChunkBytes = 1 << 20
+
+// ImportOptions tune Import.
+type ImportOptions struct {
+	// Name of the snapshot; empty means the canister id, else the
+	// directory's base name.
+	Name string
+	// CanisterID to record: dfx's directory does not carry it.
+	CanisterID string
+	// Workers hashing and compressing pages; 0 means 2×GOMAXPROCS (page
+	// writes wait on fsync, so more workers than cores pays).
+	Workers int
+	// Progress, when set, counts logical bytes of memory imported.
+	Progress *atomic.Uint64
+}
+
+// Import reads the dfx snapshot directory dir into st and commits it as a
+// new snapshot (made by import). Everything that can be checked is
+// checked before the first write: metadata, sizes against the IC limits
+// and against the files, chunk hashes. So bad input leaves the store as
+// it was.
+func Import(ctx context.Context, st snapshots.Store, dir string, opt ImportOptions) (snapshots.Snapshot, error) {
+	fail := func(err error) (snapshots.Snapshot, error) {
+		return snapshots.Snapshot{}, fmt.Errorf("import %s: %w", dir, err)
+	}
+	name := opt.Name
+	if name == "" {
+		name = opt.CanisterID
+	}
+	if name == "" {
+		name = filepath.Base(filepath.Clean(dir))
+	}
+	if err := snapshots.ValidateName(name); err != nil {
+		return fail(fmt.Errorf("%w (pass --name)", err))
+	}
+	raw, err := readLimited(filepath.Join(dir, MetadataFile), maxMetadataBytes)
+	if err != nil {
+		return fail(err)
+	}
+	md, err := ParseMetadata(raw)
+	if err != nil {
+		return fail(err)
+	}
+	if md.HeapSize > snapshots.MaxHeapBytes {
+		return fail(fmt.Errorf("metadata.json: wasm_memory_size %d exceeds the IC's 4 GiB heap limit", md.HeapSize))
+	}
+	if md.StableSize > snapshots.MaxStableBytes {
+		return fail(fmt.Errorf("metadata.json: stable_memory_size %d exceeds the IC's 500 GiB stable memory limit", md.StableSize))
+	}
+	if md.ModuleSize > snapshots.MaxModuleBytes {
+		return fail(fmt.Errorf("metadata.json: wasm_module_size %d exceeds the %d-byte module limit", md.ModuleSize, snapshots.MaxModuleBytes))
+	}
+	for _, c := range []struct {
+		file     string
+		size     uint64
+		optional bool
+	}{{ModuleFile, md.ModuleSize, false}, {HeapFile, md.HeapSize, md.HeapSize == 0}, {StableFile, md.StableSize, md.StableSize == 0}} {
+		if err := checkSize(filepath.Join(dir, c.file), c.size, c.optional); err != nil {
+			return fail(err)
+		}
+	}
+	chunks, err := readChunks(dir, md.Chunks)
+	if err != nil {
+		return fail(err)
+	}
+	module, err := readLimited(filepath.Join(dir, ModuleFile), snapshots.MaxModuleBytes)
+	if err != nil {
+		return fail(err)
+	}
+
+	m := &snapshots.Manifest{
+		Snapshot: snapshots.Snapshot{
+			Name: name, MadeBy: snapshots.MadeByImport, CanisterID: opt.CanisterID,
+			TakenAt: md.TakenAt, CanisterVersion: md.CanisterVersion,
+			Note: "imported from " + dir,
+		},
+		Globals: md.Globals, CertifiedData: md.CertifiedData, GlobalTimer: md.Timer,
+		LowWasmMemoryHook: md.LowWasmHook, Chunks: md.Chunks, DfxMetadata: raw,
+	}
+	if m.Module, err = st.PutBlob(module); err != nil {
+		return fail(err)
+	}
+	m.ModuleHash = m.Module
+	for _, c := range chunks {
+		if _, err := st.PutBlob(c); err != nil {
+			return fail(err)
+		}
+	}
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = 2 * runtime.GOMAXPROCS(0)
+	}
+	progress := opt.Progress
+	if progress == nil {
+		progress = new(atomic.Uint64)
+	}
+	if m.Heap, err = importMemory(ctx, st, filepath.Join(dir, HeapFile), md.HeapSize, workers, progress); err != nil {
+		return fail(fmt.Errorf("heap: %w", err))
+	}
+	if m.Stable, err = importMemory(ctx, st, filepath.Join(dir, StableFile), md.StableSize, workers, progress); err != nil {
+		return fail(fmt.Errorf("stable memory: %w", err))
+	}
+	// A file that changed while it was read would import a torn state.
+	for _, c := range []struct {
+		file string
+		size uint64
+	}{{HeapFile, md.HeapSize}, {StableFile, md.StableSize}} {
+		if err := checkSize(filepath.Join(dir, c.file), c.size, c.size == 0); err != nil {
+			return fail(fmt.Errorf("%w (it changed during the import)", err))
+		}
+	}
+	snap, err := st.Commit(ctx, m)
+	if err != nil {
+		return fail(err)
+	}
+	return snap, nil
+}
+
+func checkSize(path string, want uint64, optional bool) error {
+	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		if optional {
+			return nil
+		}
+		return fmt.Errorf("%s is missing (metadata.json says %d bytes)", filepath.Base(path), want)
+	}
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", filepath.Base(path))
+	}
+	if uint64(fi.Size()) != want {
+		return fmt.Errorf("%s is %d bytes but metadata.json says %d: truncated or from another snapshot", filepath.Base(path), fi.Size(), want)
+	}
+	return nil
+}
+
+// readChunks reads the chunk store entries metadata lists and checks each
+// file's SHA-256 against its name. Files the metadata does not list are
+// refused: the directory would not round-trip.
+func readChunks(dir string, hashes []snapshots.Hash) ([][]byte, error) {
+	listed := map[string]bool{}
+	out := make([][]byte, 0, len(hashes))
+	for _, h := range hashes {
+		name := h.String() + ".bin"
+		listed[name] = true
+		b, err := readLimited(filepath.Join(dir, ChunkDir, name), maxChunkBytes)
+		if err != nil {
+			return nil, fmt.Errorf("chunk store: %w", err)
+		}
+		if got := sha256.Sum256(b); got != h {
+			return nil, fmt.Errorf("chunk store: %s hashes to %x, not its name: the file is damaged", name, got)
+		}
+		out = append(out, b)
+	}
+	entries, err := os.ReadDir(filepath.Join(dir, ChunkDir))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("chunk store: %w", err)
+	}
+	for _, e := range entries {
+		if !listed[e.Name()] {
+			return nil, fmt.Errorf("chunk store: %s is not listed in metadata.json", e.Name())
+		}
+	}
+	return out, nil
+}
+
+// readLimited reads a whole file that must not exceed limit bytes.
+func readLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s is larger than %d bytes", filepath.Base(path), limit)
+	}
+	return b, nil
+}
+
+// MetadataFor returns the metadata.json to export for m, whose module is
+// moduleSize bytes. For an import whose state is unchanged it is the
+// original file, byte for byte. For a snapshot derived from an import it
+// is the original document (key order, spelling, unknown keys, source)
+// with the changed fields rewritten; for one canscope made from scratch,
+// dfx's format in dfx's key order with source metadata_upload.
+func MetadataFor(m *snapshots.Manifest, moduleSize uint64) ([]byte, error) {
+	md := &Metadata{unknown: map[string]json.RawMessage{}}
+	if len(m.DfxMetadata) > 0 {
+		orig, err := ParseMetadata(m.DfxMetadata)
+		if err != nil {
+			return nil, fmt.Errorf("stored metadata.json of %s: %w", m.Ref(), err)
+		}
+		md = orig
+	}
+	want := *md
+	want.TakenAt = m.TakenAt
+	want.ModuleSize = moduleSize
+	want.Globals = m.Globals
+	want.HeapSize = m.Heap.Size
+	want.StableSize = m.Stable.Size
+	want.Chunks = m.Chunks
+	want.CanisterVersion = m.CanisterVersion
+	want.CertifiedData = m.CertifiedData
+	want.Timer = m.GlobalTimer
+	want.LowWasmHook = m.LowWasmMemoryHook
+	if len(m.DfxMetadata) > 0 && sameState(md, &want) {
+		return m.DfxMetadata, nil
+	}
+	return want.Encode()
+}
+
+// sameState compares the fields export writes, treating nil and empty
+// lists alike.
+func sameState(a, b *Metadata) bool {
+	norm := func(m *Metadata) Metadata {
+		c := *m
+		if len(c.Globals) == 0 {
+			c.Globals = nil
+		}
+		if len(c.Chunks) == 0 {
+			c.Chunks = nil
+		}
+		if len(c.CertifiedData) == 0 {
+			c.CertifiedData = nil
+		}
+		return c
+	}
+	return reflect.DeepEqual(norm(a), norm(b))
+}
+
+// Export writes snapshot m as a dfx snapshot directory at dir, which must
+// not exist or be empty. The files are what `dfx canister snapshot
+// upload --dir DIR` reads; memories are written sparse. On error the
+// files written so far are removed.
+func Export(ctx context.Context, st snapshots.Store, m *snapshots.Manifest, dir string) (err error) {
+	fail := func(err error) error { return fmt.Errorf("export %s to %s: %w", m.Ref(), dir, err) }
+	entries, rerr := os.ReadDir(dir)
+	switch {
+	case errors.Is(rerr, fs.ErrNotExist):
+	case rerr != nil:
+		return fail(rerr)
+	case len(entries) > 0:
+		return fail(errors.New("the directory is not empty; export into a new or empty directory"))
+	}
+	if err := os.MkdirAll(filepath.Join(dir, ChunkDir), 0o755); err != nil {
+		return fail(err)
+	}
+	defer func() {
+		if err != nil {
+			removeContents(dir)
+		}
+	}()
+	var module []byte
+	if !m.Module.IsZero() {
+		if module, err = st.ReadBlob(m.Module); err != nil {
+			return fail(fmt.Errorf("module: %w", err))
+		}
+	}
+	meta, err := MetadataFor(m, uint64(len(module)))
+	if err != nil {
+		return fail(err)
+	}
+	if err := writeFile(filepath.Join(dir, MetadataFile), meta); err != nil {
+		return fail(err)
+	}
+	if err := writeFile(filepath.Join(dir, ModuleFile), module); err != nil {
+		return fail(err)
+	}
+	for i, h := range m.Chunks {
+		c, err := st.ReadBlob(h)
+		if err != nil {
+			return fail(fmt.Errorf("chunk %d: %w", i, err))
+		}
+		if err := writeFile(filepath.Join(dir, ChunkDir, h.String()+".bin"), c); err != nil {
+			return fail(err)
+		}
+	}
+	workers := 2 * runtime.GOMAXPROCS(0)
+	if err := exportMemory(ctx, st, m.Heap, filepath.Join(dir, HeapFile), workers); err != nil {
+		return fail(fmt.Errorf("heap: %w", err))
+	}
+	if m.Stable.Size > 0 { // dfx omits an empty stable memory
+		if err := exportMemory(ctx, st, m.Stable, filepath.Join(dir, StableFile), workers); err != nil {
+			return fail(fmt.Errorf("stable memory: %w", err))
+		}
+	}
+	return nil
+}
+
+func writeFile(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, bytes.NewReader(data)); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// removeContents empties dir after a failed export (it was empty before).
+func removeContents(dir string) {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		os.RemoveAll(filepath.Join(dir, e.Name()))
+	}
+}

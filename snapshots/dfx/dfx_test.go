@@ -1,0 +1,381 @@
+package dfx
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/canscope/canscope/snapshots"
+	"github.com/canscope/canscope/snapshots/dfx/dfxtest"
+	"github.com/canscope/canscope/snapshots/fsstore"
+	"golang.org/x/sys/unix"
+)
+
+func openStore(t testing.TB) *fsstore.Store {
+	t.Helper()
+	st, err := fsstore.Open(filepath.Join(t.TempDir(), "store"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func writeDir(t testing.TB, spec dfxtest.Spec) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "snap")
+	if err := dfxtest.Write(dir, spec); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// tree lists every file under dir with its size: the state a refused
+// operation must leave unchanged.
+func tree(t testing.TB, dir string) string {
+	t.Helper()
+	var lines []string
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		fi, _ := d.Info()
+		lines = append(lines, fmt.Sprintf("%s %d", strings.TrimPrefix(p, dir), fi.Size()))
+		return nil
+	})
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
+
+// dataExtents returns the data regions of a (possibly sparse) file.
+func dataExtents(t testing.TB, f *os.File, size int64) [][2]int64 {
+	var out [][2]int64
+	for off := int64(0); off < size; {
+		data, err := unix.Seek(int(f.Fd()), off, unix.SEEK_DATA)
+		if err != nil {
+			break
+		}
+		hole, err := unix.Seek(int(f.Fd()), data, unix.SEEK_HOLE)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, [2]int64{data, hole})
+		off = hole
+	}
+	return out
+}
+
+// sameFile compares two files byte for byte, reading only where either
+// holds data (holes read as zeros in both), so multi-GiB sparse memories
+// compare in milliseconds.
+func sameFile(t testing.TB, a, b string) {
+	t.Helper()
+	fa, err := os.Open(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fa.Close()
+	fb, err := os.Open(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fb.Close()
+	sa, _ := fa.Stat()
+	sb, _ := fb.Stat()
+	if sa.Size() != sb.Size() {
+		t.Fatalf("%s is %d bytes, %s is %d", a, sa.Size(), b, sb.Size())
+	}
+	ranges := append(dataExtents(t, fa, sa.Size()), dataExtents(t, fb, sb.Size())...)
+	ba, bb := make([]byte, 1<<20), make([]byte, 1<<20)
+	for _, r := range ranges {
+		for off := r[0]; off < r[1]; off += int64(len(ba)) {
+			n := min(int64(len(ba)), r[1]-off)
+			if _, err := fa.ReadAt(ba[:n], off); err != nil && err != io.EOF {
+				t.Fatal(err)
+			}
+			if _, err := fb.ReadAt(bb[:n], off); err != nil && err != io.EOF {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(ba[:n], bb[:n]) {
+				t.Fatalf("%s and %s differ in [%d, %d)", a, b, off, off+n)
+			}
+		}
+	}
+}
+
+func sameDir(t testing.TB, a, b string) {
+	t.Helper()
+	if ta, tb := tree(t, a), tree(t, b); ta != tb {
+		t.Fatalf("file sets differ:\n%s\n--- vs ---\n%s", ta, tb)
+	}
+	filepath.WalkDir(a, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			sameFile(t, p, filepath.Join(b, strings.TrimPrefix(p, a)))
+		}
+		return nil
+	})
+	if _, err := os.Stat(filepath.Join(b, ChunkDir)); err != nil {
+		t.Errorf("export lacks %s/: %v", ChunkDir, err)
+	}
+}
+
+func TestImportExportRoundTrip(t *testing.T) {
+	tests := map[string]dfxtest.Spec{
+		"heap with zero pages, no stable": {HeapPages: 40, HeapData: []uint64{0, 1, 7, 39}, Seed: 1},
+		"empty stable file absent":        {HeapPages: 2, HeapData: []uint64{1}, Chunks: 2, Seed: 2},
+		"old globals, unknown key":        {HeapPages: 3, HeapData: []uint64{0}, StablePages: 5, StableData: []uint64{4}, OldGlobals: true, UnknownKey: true, Seed: 3},
+		"sparse 5 GiB stable":             {HeapPages: 16, HeapData: []uint64{2, 3}, StablePages: 5 << 14, StableData: []uint64{0, 1, 65536, 5<<14 - 1}, Chunks: 1, Seed: 4},
+		"empty heap":                      {StablePages: 1, StableData: []uint64{0}, Seed: 5},
+	}
+	for name, spec := range tests {
+		t.Run(name, func(t *testing.T) {
+			st := openStore(t)
+			src := writeDir(t, spec)
+			snap, err := Import(context.Background(), st, src, ImportOptions{Name: "prod", CanisterID: "aaaaa-aa"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if snap.Ref() != "prod@1" || snap.CanisterID != "aaaaa-aa" || snap.MadeBy != snapshots.MadeByImport ||
+				snap.HeapBytes != spec.HeapPages*PageSizeForTest || snap.HeapPagesStored != len(spec.HeapData) ||
+				snap.StablePagesStored != len(spec.StableData) || snap.ModuleHash != snapshots.HashOf(dfxtest.Module()) {
+				t.Errorf("snapshot = %+v", snap)
+			}
+			m, err := st.Manifest(snap.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := filepath.Join(t.TempDir(), "out")
+			if err := Export(context.Background(), st, m, out); err != nil {
+				t.Fatal(err)
+			}
+			sameDir(t, src, out)
+			if spec.StablePages == 0 {
+				if _, err := os.Stat(filepath.Join(out, StableFile)); !errors.Is(err, fs.ErrNotExist) {
+					t.Errorf("empty stable memory exported as a file: %v", err)
+				}
+			}
+		})
+	}
+}
+
+// PageSizeForTest keeps the table above readable.
+const PageSizeForTest = snapshots.PageSize
+
+func TestReimportStoresOnlyChangedPages(t *testing.T) {
+	st := openStore(t)
+	data := make([]uint64, 50)
+	for i := range data {
+		data[i] = uint64(i * 2)
+	}
+	spec := dfxtest.Spec{HeapPages: 100, HeapData: data, Seed: 7}
+	a, err := Import(context.Background(), st, writeDir(t, spec), ImportOptions{Name: "prod"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := strings.Count(tree(t, st.Dir()), "\n")
+	spec.Changed = []uint64{10, 20}
+	spec.Version = 1
+	b, err := Import(context.Background(), st, writeDir(t, spec), ImportOptions{Name: "prod"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two new pages plus one manifest; module, chunks and 48 pages shared.
+	if after := strings.Count(tree(t, st.Dir()), "\n"); after-before != 3 {
+		t.Errorf("re-import added %d files, want 3", after-before)
+	}
+	ma, _ := st.Manifest(a.ID)
+	mb, _ := st.Manifest(b.ID)
+	d := snapshots.Diff(ma, mb)
+	want := []snapshots.Range{
+		{Start: 10 * PageSizeForTest, End: 11 * PageSizeForTest, Kind: snapshots.RangeChanged},
+		{Start: 20 * PageSizeForTest, End: 21 * PageSizeForTest, Kind: snapshots.RangeChanged},
+	}
+	if fmt.Sprint(d.Heap.Ranges) != fmt.Sprint(want) || b.Ref() != "prod@2" {
+		t.Errorf("diff of the two imports = %+v (%s)", d.Heap.Ranges, b.Ref())
+	}
+	if len(d.Metadata) != 1 || d.Metadata[0].Key != "canister_version" {
+		t.Errorf("metadata changes = %+v, want only canister_version", d.Metadata)
+	}
+}
+
+func TestImportRefusesBadInput(t *testing.T) {
+	spec := dfxtest.Spec{HeapPages: 4, HeapData: []uint64{1}, StablePages: 2, StableData: []uint64{0}, Chunks: 2}
+	edit := func(f func(dir string) error) func(string) error { return f }
+	replaceMeta := func(old, new string) func(string) error {
+		return func(dir string) error {
+			p := filepath.Join(dir, MetadataFile)
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			if !bytes.Contains(b, []byte(old)) {
+				return fmt.Errorf("metadata lacks %q", old)
+			}
+			return os.WriteFile(p, bytes.Replace(b, []byte(old), []byte(new), 1), 0o644)
+		}
+	}
+	tests := map[string]struct {
+		mutate func(dir string) error
+		err    string
+	}{
+		"missing heap file":   {edit(func(d string) error { return os.Remove(filepath.Join(d, HeapFile)) }), "wasm_memory.bin is missing"},
+		"truncated heap":      {edit(func(d string) error { return os.Truncate(filepath.Join(d, HeapFile), 3*PageSizeForTest) }), "wasm_memory.bin is 196608 bytes but metadata.json says 262144"},
+		"missing stable file": {edit(func(d string) error { return os.Remove(filepath.Join(d, StableFile)) }), "stable_memory.bin is missing"},
+		"longer stable":       {edit(func(d string) error { return os.Truncate(filepath.Join(d, StableFile), 3*PageSizeForTest) }), "stable_memory.bin is 196608 bytes"},
+		"missing module":      {edit(func(d string) error { return os.Remove(filepath.Join(d, ModuleFile)) }), "wasm_module.bin is missing"},
+		"missing metadata":    {edit(func(d string) error { return os.Remove(filepath.Join(d, MetadataFile)) }), "metadata.json"},
+		"invalid json":        {edit(func(d string) error { return os.WriteFile(filepath.Join(d, MetadataFile), []byte(`{"globals": [`), 0o644) }), "invalid JSON"},
+		"unknown globals":     {replaceMeta(`"f32": 0.5`, `"f16": 0.5`), `unknown globals kind "f16"`},
+		"heap over 4 GiB":     {replaceMeta(`"wasm_memory_size": 262144`, `"wasm_memory_size": 4295032832`), "4 GiB heap limit"},
+		"stable over 500 GiB": {replaceMeta(`"stable_memory_size": 131072`, `"stable_memory_size": 537001000000000`), "500 GiB"},
+		"module over limit":   {replaceMeta(`"wasm_module_size": `, `"wasm_module_size": 9999999999`), "module limit"},
+		"chunk hash mismatch": {edit(func(d string) error {
+			entries, _ := os.ReadDir(filepath.Join(d, ChunkDir))
+			return os.WriteFile(filepath.Join(d, ChunkDir, entries[1].Name()), []byte("tampered"), 0o644)
+		}), "not its name"},
+		"missing chunk": {edit(func(d string) error {
+			entries, _ := os.ReadDir(filepath.Join(d, ChunkDir))
+			return os.Remove(filepath.Join(d, ChunkDir, entries[0].Name()))
+		}), "chunk store"},
+		"unlisted chunk": {edit(func(d string) error {
+			return os.WriteFile(filepath.Join(d, ChunkDir, strings.Repeat("ab", 32)+".bin"), []byte("x"), 0o644)
+		}), "not listed"},
+	}
+	st := openStore(t)
+	if _, err := Import(context.Background(), st, writeDir(t, spec), ImportOptions{Name: "good"}); err != nil {
+		t.Fatal(err)
+	}
+	before := tree(t, st.Dir())
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			dir := writeDir(t, spec)
+			if err := tt.mutate(dir); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Import(context.Background(), st, dir, ImportOptions{Name: "bad"})
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Fatalf("error = %v, want containing %q", err, tt.err)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error spans lines: %q", err)
+			}
+			if after := tree(t, st.Dir()); after != before {
+				t.Errorf("refused import changed the store:\n%s\n--- was ---\n%s", after, before)
+			}
+		})
+	}
+}
+
+func TestExportRefusesNonEmptyDir(t *testing.T) {
+	st := openStore(t)
+	snap, err := Import(context.Background(), st, writeDir(t, dfxtest.Spec{HeapPages: 1}), ImportOptions{Name: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := st.Manifest(snap.ID)
+	out := t.TempDir()
+	os.WriteFile(filepath.Join(out, "keep.txt"), []byte("mine"), 0o644)
+	if err := Export(context.Background(), st, m, out); err == nil || !strings.Contains(err.Error(), "not empty") {
+		t.Errorf("export into a non-empty dir: %v", err)
+	}
+	if got := tree(t, out); got != "/keep.txt 4" {
+		t.Errorf("refused export touched the directory: %s", got)
+	}
+}
+
+func TestExportOfDerivedSnapshots(t *testing.T) {
+	st := openStore(t)
+	src := writeDir(t, dfxtest.Spec{HeapPages: 2, HeapData: []uint64{0}, OldGlobals: true, UnknownKey: true, Seed: 9})
+	snap, err := Import(context.Background(), st, src, ImportOptions{Name: "prod"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := st.Manifest(snap.ID)
+
+	// A child whose heap grew: metadata keeps dfx's document (spelling,
+	// unknown key, source) with the new size.
+	child := m.Child(snapshots.MadeByCall)
+	h, err := st.PutPage([]byte("new data"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	child.Heap = child.Heap.Patch(3*PageSizeForTest, []snapshots.Page{{Index: 2, Hash: h}})
+	child.CanisterVersion = 99
+	csnap, err := st.Commit(context.Background(), child)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm, _ := st.Manifest(csnap.ID)
+	out := filepath.Join(t.TempDir(), "child")
+	if err := Export(context.Background(), st, cm, out); err != nil {
+		t.Fatal(err)
+	}
+	meta, _ := os.ReadFile(filepath.Join(out, MetadataFile))
+	orig, _ := os.ReadFile(filepath.Join(src, MetadataFile))
+	wantMeta := bytes.Replace(orig, []byte(`"wasm_memory_size": 131072`), []byte(`"wasm_memory_size": 196608`), 1)
+	wantMeta = bytes.Replace(wantMeta, []byte(`"canister_version": 0`), []byte(`"canister_version": 99`), 1)
+	if !bytes.Equal(meta, wantMeta) {
+		t.Errorf("derived metadata.json:\n%s\nwant:\n%s", meta, wantMeta)
+	}
+	if fi, _ := os.Stat(filepath.Join(out, HeapFile)); fi.Size() != 3*PageSizeForTest {
+		t.Errorf("heap file is %d bytes", fi.Size())
+	}
+
+	// A snapshot canscope made from scratch: dfx's canonical document.
+	fresh := &snapshots.Manifest{
+		Snapshot: snapshots.Snapshot{Name: "scratch", MadeBy: snapshots.MadeByInstall, CanisterVersion: 1},
+		Module:   m.Module,
+		Heap:     snapshots.PageTable{Size: PageSizeForTest, Pages: []snapshots.Page{{Index: 0, Hash: h}}},
+		Globals:  []snapshots.Global{{Kind: snapshots.KindI32, Bits: 5}},
+	}
+	fsnap, err := st.Commit(context.Background(), fresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fm, _ := st.Manifest(fsnap.ID)
+	out2 := filepath.Join(t.TempDir(), "fresh")
+	if err := Export(context.Background(), st, fm, out2); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(filepath.Join(out2, MetadataFile))
+	want := fmt.Sprintf(`{
+  "source": {
+    "metadata_upload": null
+  },
+  "taken_at_timestamp": 0,
+  "wasm_module_size": %d,
+  "globals": [
+    {
+      "i32": 5
+    }
+  ],
+  "wasm_memory_size": 65536,
+  "stable_memory_size": 0,
+  "wasm_chunk_store": [],
+  "canister_version": 1,
+  "certified_data": [],
+  "global_timer": "inactive",
+  "on_low_wasm_memory_hook_status": null
+}`, len(dfxtest.Module()))
+	if string(got) != want {
+		t.Errorf("fresh metadata.json:\n%s\nwant:\n%s", got, want)
+	}
+	// And it imports back to the same state.
+	back, err := Import(context.Background(), st, out2, ImportOptions{Name: "back"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bm, _ := st.Manifest(back.ID)
+	d := snapshots.Diff(fm, bm)
+	if len(d.Heap.Ranges)+len(d.Stable.Ranges)+len(d.Globals) != 0 {
+		t.Errorf("re-import of a canscope export differs: %+v", d)
+	}
+}

@@ -1,0 +1,201 @@
+package dfx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/canscope/canscope/snapshots"
+	"golang.org/x/sys/unix"
+)
+
+// pageStream feeds the indexes of pages that may hold data: with
+// SEEK_DATA/SEEK_HOLE the holes of a sparse file are skipped without
+// reading them (a mostly-zero 8 GiB stable memory costs a few syscalls).
+// On file systems without hole support the whole file is data.
+// Skipped holes are added to progress as they are passed.
+func pageStream(ctx context.Context, f *os.File, size uint64, out chan<- uint64, progress *atomic.Uint64) error {
+	defer close(out)
+	fd := int(f.Fd())
+	emitted := uint64(0) // next page index not yet sent
+	send := func(from, to uint64) error {
+		first := max(from/snapshots.PageSize, emitted)
+		last := min((to+snapshots.PageSize-1)/snapshots.PageSize, (size+snapshots.PageSize-1)/snapshots.PageSize)
+		for i := first; i < last; i++ {
+			select {
+			case out <- i:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		emitted = max(emitted, last)
+		return nil
+	}
+	off := uint64(0)
+	for off < size {
+		data, err := unix.Seek(fd, int64(off), unix.SEEK_DATA)
+		if errors.Is(err, unix.ENXIO) {
+			progress.Add(size - min(max(off, emitted*snapshots.PageSize), size))
+			return nil // only a hole remains
+		}
+		if err != nil {
+			return send(off, size) // no hole support: read everything
+		}
+		hole, err := unix.Seek(fd, data, unix.SEEK_HOLE)
+		if err != nil {
+			return send(uint64(data), size)
+		}
+		if skip := uint64(data) / snapshots.PageSize * snapshots.PageSize; skip > emitted*snapshots.PageSize {
+			progress.Add(skip - emitted*snapshots.PageSize)
+		}
+		if err := send(uint64(data), uint64(hole)); err != nil {
+			return err
+		}
+		off = uint64(hole)
+	}
+	return nil
+}
+
+// importMemory streams the file at path (exactly size bytes) into the
+// store page by page with workers goroutines, and returns its page table.
+// Memory use is a page buffer per worker, whatever the size. progress
+// counts the bytes finished (holes included).
+func importMemory(ctx context.Context, st snapshots.Store, path string, size uint64, workers int, progress *atomic.Uint64) (snapshots.PageTable, error) {
+	t := snapshots.PageTable{Size: size}
+	if size == 0 {
+		return t, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return t, err
+	}
+	defer f.Close()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	indexes := make(chan uint64, 4*workers)
+	var streamErr error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		streamErr = pageStream(ctx, f, size, indexes, progress)
+	}()
+	var mu sync.Mutex
+	var firstErr error
+	results := make([][]snapshots.Page, workers)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, snapshots.PageSize)
+			for idx := range indexes {
+				off := idx * snapshots.PageSize
+				n := min(snapshots.PageSize, size-off)
+				h, err := readAndPut(st, f, buf[:n], off)
+				if err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = fmt.Errorf("page %d: %w", idx, err)
+					}
+					mu.Unlock()
+					cancel()
+					for range indexes { // drain so the streamer can finish
+					}
+					return
+				}
+				progress.Add(n)
+				if !h.IsZero() {
+					results[w] = append(results[w], snapshots.Page{Index: idx, Hash: h})
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return t, firstErr
+	}
+	if streamErr != nil {
+		return t, streamErr
+	}
+	for _, r := range results {
+		t.Pages = append(t.Pages, r...)
+	}
+	slices.SortFunc(t.Pages, func(a, b snapshots.Page) int {
+		switch {
+		case a.Index < b.Index:
+			return -1
+		case a.Index > b.Index:
+			return 1
+		}
+		return 0
+	})
+	return t, nil
+}
+
+func readAndPut(st snapshots.Store, f *os.File, buf []byte, off uint64) (snapshots.Hash, error) {
+	if _, err := f.ReadAt(buf, int64(off)); err != nil {
+		return snapshots.Hash{}, fmt.Errorf("read %s at %d: %w", f.Name(), off, err)
+	}
+	return st.PutPage(buf)
+}
+
+// exportMemory writes the memory t describes to a new file at path:
+// the file is sized first and only stored pages are written, so zero
+// pages stay holes (a sparse file with identical content). Pages are read
+// and written by workers goroutines in parallel.
+func exportMemory(ctx context.Context, st snapshots.Store, t snapshots.PageTable, path string, workers int) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := f.Truncate(int64(t.Size)); err != nil {
+		return fmt.Errorf("size %s: %w", path, err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pages := make(chan snapshots.Page, 4*workers)
+	var once sync.Once
+	var firstErr error
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, snapshots.PageSize)
+			for p := range pages {
+				err := st.ReadPage(p.Hash, buf)
+				if err == nil {
+					off := p.Index * snapshots.PageSize
+					_, err = f.WriteAt(buf[:min(snapshots.PageSize, t.Size-off)], int64(off))
+				}
+				if err != nil {
+					once.Do(func() { firstErr = fmt.Errorf("page %d: %w", p.Index, err) })
+					cancel()
+				}
+			}
+		}()
+	}
+	for _, p := range t.Pages {
+		if ctx.Err() != nil {
+			break
+		}
+		pages <- p
+	}
+	close(pages)
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	return f.Close()
+}
