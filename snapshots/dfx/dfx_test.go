@@ -232,7 +232,9 @@ func TestImportRefusesBadInput(t *testing.T) {
 		"longer stable":       {edit(func(d string) error { return os.Truncate(filepath.Join(d, StableFile), 3*PageSizeForTest) }), "stable_memory.bin is 196608 bytes"},
 		"missing module":      {edit(func(d string) error { return os.Remove(filepath.Join(d, ModuleFile)) }), "wasm_module.bin is missing"},
 		"missing metadata":    {edit(func(d string) error { return os.Remove(filepath.Join(d, MetadataFile)) }), "metadata.json"},
-		"invalid json":        {edit(func(d string) error { return os.WriteFile(filepath.Join(d, MetadataFile), []byte(`{"globals": [`), 0o644) }), "invalid JSON"},
+		"invalid json": {edit(func(d string) error {
+			return os.WriteFile(filepath.Join(d, MetadataFile), []byte(`{"globals": [`), 0o644)
+		}), "invalid JSON"},
 		"unknown globals":     {replaceMeta(`"f32": 0.5`, `"f16": 0.5`), `unknown globals kind "f16"`},
 		"heap over 4 GiB":     {replaceMeta(`"wasm_memory_size": 262144`, `"wasm_memory_size": 4295032832`), "4 GiB heap limit"},
 		"stable over 500 GiB": {replaceMeta(`"stable_memory_size": 131072`, `"stable_memory_size": 537001000000000`), "500 GiB"},
