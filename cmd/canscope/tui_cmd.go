@@ -15,6 +15,7 @@ import (
 	"github.com/canscope/canscope/tui"
 	"github.com/canscope/canscope/tui/modinfo"
 	"github.com/canscope/canscope/tui/source"
+	"github.com/canscope/canscope/tui/stablelabel"
 )
 
 // themeFlag is the persistent flag that picks the UI theme.
@@ -44,6 +45,8 @@ func (a *app) runTUI(cmd *cobra.Command) error {
 	return tui.Run(cmd.Context(), tui.Options{
 		StorePath: store.Dir(),
 		Theme:     theme,
+		// Unless the user named a theme, follow the terminal's background.
+		AutoTheme: name == "" && a.getenv("CANSCOPE_THEME") == "",
 		Sources:   a.tuiSources(store, cmd.Root()),
 	})
 }
@@ -52,10 +55,11 @@ func (a *app) runTUI(cmd *cobra.Command) error {
 // exist in this build; what is missing shows as unavailable in the UI.
 func (a *app) tuiSources(store *fsstore.Store, root *cobra.Command) source.Set {
 	return source.Set{
-		Catalog: store,
-		Forker:  storeForker{store},
-		Inspect: modinfo.Inspect,
-		Demo:    a.demoLoader(root),
+		Catalog:  store,
+		Forker:   storeForker{store},
+		Inspect:  modinfo.Inspect,
+		Labeller: stablelabel.For,
+		Demo:     a.demoLoader(root),
 	}
 }
 
