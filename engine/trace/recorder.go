@@ -53,6 +53,9 @@ type recorder struct {
 	inst     api.Module     // the running instance
 	pages    uint32         // heap size in pages at the last event
 	stable   map[uint64]struct{}
+	// replaced is set once an upgrade's new module runs (or, in a
+	// rehearsal, was installed): from then on the heap is a new one.
+	replaced bool
 	trapped  bool
 	stopping bool
 
@@ -191,8 +194,11 @@ func (r *recorder) startPhase(mod api.Module, def api.FunctionDefinition) {
 			break
 		}
 	}
-	r.mod = r.old
 	if r.upgrade != nil && r.phase != "pre_upgrade" {
+		r.replaced = true
+	}
+	r.mod = r.old
+	if r.replaced {
 		r.mod = r.upgrade
 	}
 	r.inst = mod

@@ -20,6 +20,8 @@ type Request struct {
 	// Method is the method to call; empty with Upgrade.
 	Method string
 	// Arg is the argument of the method, or of canister_post_upgrade.
+	// nil sends what dfx sends without an argument: the empty Candid
+	// tuple to a module with a Candid interface, else nothing.
 	Arg []byte
 	// Upgrade traces an upgrade instead of a message.
 	Upgrade bool
@@ -28,9 +30,16 @@ type Request struct {
 	Module []byte
 	// SkipPreUpgrade does not run the old module's pre_upgrade.
 	SkipPreUpgrade bool
+	// Rehearse upgrades a second time to the same new module after a
+	// successful upgrade, so the new pre_upgrade runs too; the timeline
+	// covers both upgrades.
+	Rehearse bool
 	// MaxEvents caps the recorded events; 0 means DefaultMaxEvents.
 	MaxEvents int
 }
+
+// emptyTuple is the Candid encoding of `()`.
+const emptyTuple = "DIDL\x00\x00"
 
 // Tracer opens sessions over the snapshots of a store.
 type Tracer struct {
@@ -85,6 +94,9 @@ func (t *Tracer) Open(ctx context.Context, id snapshots.ID, req Request) (*Sessi
 	if req.Upgrade == (req.Method != "") {
 		return nil, errors.New("trace: give either a method or an upgrade")
 	}
+	if req.Rehearse && !req.Upgrade {
+		return nil, errors.New("trace: only an upgrade can be rehearsed")
+	}
 	if req.MaxEvents <= 0 {
 		req.MaxEvents = DefaultMaxEvents
 	}
@@ -110,6 +122,13 @@ func (t *Tracer) Open(ctx context.Context, id snapshots.ID, req Request) (*Sessi
 			return nil, fmt.Errorf("trace %s: the module exports no method %q", id.Short(), req.Method)
 		}
 		s.query = m.Kind != engine.Update
+	}
+	recv := mod
+	if req.Upgrade {
+		recv = s.newMod
+	}
+	if _, _, ok := recv.Metadata("candid:service"); ok && s.req.Arg == nil {
+		s.req.Arg = []byte(emptyTuple)
 	}
 	rec := s.newRecorder(ctx, -1)
 	rec.record, rec.maxEvents = true, req.MaxEvents
@@ -153,6 +172,14 @@ func (s *Session) exec(ctx context.Context, rec *recorder) (engine.Result, error
 	switch {
 	case s.req.Upgrade:
 		res, err = c.Upgrade(rctx, s.newMod, s.req.Arg, engine.UpgradeOptions{SkipPreUpgrade: s.req.SkipPreUpgrade})
+		if err != nil || res.Status != engine.StatusOK || !s.req.Rehearse {
+			break
+		}
+		// The first upgrade is committed: the canister must be restored
+		// before the next execution whatever the second one does.
+		s.stale = true
+		rec.replaced = true
+		res, err = c.Upgrade(rctx, nil, s.req.Arg, engine.UpgradeOptions{})
 	case s.query:
 		res, err = c.Query(rctx, s.req.Method, s.req.Arg)
 	default:

@@ -102,7 +102,7 @@ func (v *View) Globals() ([]engine.Global, error) {
 
 // HeapReplaced reports whether the heap at the event is a new one (an
 // upgrade's new module runs), so that every page counts as changed.
-func (v *View) HeapReplaced() bool { return v.rec.mod != v.rec.old }
+func (v *View) HeapReplaced() bool { return v.rec.replaced }
 
 // HeapPagesChanged returns the heap pages (64 KiB) written since the run
 // began; after an upgrade replaced the heap, every page of the new heap.

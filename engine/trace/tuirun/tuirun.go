@@ -1,0 +1,177 @@
+// Package tuirun adapts trace sessions to the terminal UI's run screen:
+// Runner satisfies tui/source.Runner and the sessions it starts satisfy
+// tui/source.Session. It lives beside engine/trace, not inside it, so the
+// engine never depends on the UI's packages.
+package tuirun
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/canscope/canscope/engine/trace"
+	"github.com/canscope/canscope/snapshots"
+	"github.com/canscope/canscope/tui/source"
+)
+
+// RecentSyscalls is how many of the latest System API calls a State
+// carries.
+const RecentSyscalls = 8
+
+// Runner starts traced runs for the run screen.
+type Runner struct {
+	tracer *trace.Tracer
+}
+
+// New returns a runner over tracer.
+func New(tracer *trace.Tracer) *Runner { return &Runner{tracer: tracer} }
+
+var _ source.Runner = (*Runner)(nil)
+
+// Start implements source.Runner: it runs and records req and returns the
+// session over it. progress hears 0 when the run starts and 1 when its
+// recording is done.
+func (r *Runner) Start(ctx context.Context, req source.RunRequest, progress func(float64)) (source.Session, error) {
+	tr := trace.Request{
+		Method:         req.Method,
+		Upgrade:        req.Upgrade,
+		SkipPreUpgrade: req.SkipPreUpgrade,
+		Rehearse:       req.Rehearse,
+	}
+	if req.ArgHex != "" {
+		arg, err := hex.DecodeString(strings.TrimPrefix(req.ArgHex, "0x"))
+		if err != nil {
+			return nil, fmt.Errorf("argument %q is not hex: %w", req.ArgHex, err)
+		}
+		tr.Arg = arg
+	}
+	if req.WasmPath != "" {
+		code, err := os.ReadFile(req.WasmPath)
+		if err != nil {
+			return nil, fmt.Errorf("read module: %w", err)
+		}
+		tr.Module = code
+	}
+	if progress != nil {
+		progress(0)
+	}
+	s, err := r.tracer.Open(ctx, req.Snapshot, tr)
+	if err != nil {
+		return nil, err
+	}
+	if progress != nil {
+		progress(1)
+	}
+	return &Session{s: s}, nil
+}
+
+// Session is a recorded run for the run screen. Its methods may be called
+// from several tea.Cmd goroutines; they take turns.
+type Session struct {
+	mu sync.Mutex
+	s  *trace.Session
+}
+
+var _ source.Session = (*Session)(nil)
+
+// Trace returns the underlying session.
+func (s *Session) Trace() *trace.Session { return s.s }
+
+// Len implements source.Session.
+func (s *Session) Len() int { return s.s.Len() }
+
+// Event implements source.Session.
+func (s *Session) Event(i int) source.Event { return event(s.s.Events()[i]) }
+
+// Outcome implements source.Session.
+func (s *Session) Outcome() source.Outcome {
+	res := s.s.Result()
+	o := source.Outcome{Status: res.Status.String(), Instructions: res.Instructions, Limit: res.Limit}
+	if res.Trap != nil {
+		o.TrapMessage, o.TrapFunction = res.Trap.Message, res.Trap.Function
+	}
+	if res.Status.String() == "rejected" {
+		o.TrapMessage = res.RejectMessage
+	}
+	return o
+}
+
+// Seek implements source.Session: the state after event i.
+func (s *Session) Seek(ctx context.Context, i int) (source.State, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, err := s.s.Seek(ctx, i)
+	if err != nil {
+		return source.State{}, err
+	}
+	heap, err := v.HeapPagesChanged()
+	if err != nil {
+		return source.State{}, err
+	}
+	used, limit := v.Instructions()
+	st := source.State{
+		Stack:              v.Stack(),
+		HeapPagesChanged:   len(heap),
+		StablePagesChanged: len(v.StablePagesChanged()),
+		Instructions:       used,
+		Limit:              limit,
+	}
+	events := s.s.Events()
+	for j := i; j >= 0 && len(st.RecentSyscalls) < RecentSyscalls; j-- {
+		if events[j].Kind == trace.Syscall {
+			st.RecentSyscalls = append(st.RecentSyscalls, event(events[j]))
+		}
+	}
+	for a, b := 0, len(st.RecentSyscalls)-1; a < b; a, b = a+1, b-1 {
+		st.RecentSyscalls[a], st.RecentSyscalls[b] = st.RecentSyscalls[b], st.RecentSyscalls[a]
+	}
+	return st, nil
+}
+
+// Checkpoint implements source.Session.
+func (s *Session) Checkpoint(ctx context.Context, i int, name string) (snapshots.Snapshot, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.s.Checkpoint(ctx, i, name)
+}
+
+// Close releases the session's canister.
+func (s *Session) Close(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.s.Close(ctx)
+}
+
+// event converts a trace event for the run screen.
+func event(e trace.Event) source.Event {
+	out := source.Event{
+		Kind:         source.EventKind(e.Kind),
+		Function:     e.Function,
+		Message:      e.Message,
+		Instructions: e.Instructions,
+		Depth:        e.Depth,
+	}
+	switch e.Kind {
+	case trace.Syscall:
+		out.Syscall = e.Name
+		out.Args = argsText(e)
+	case trace.Enter:
+		out.Args = argsText(e)
+	case trace.Grow:
+		out.Message = fmt.Sprintf("%s +%d pages", e.Name, e.Args[0])
+	}
+	return out
+}
+
+// argsText formats an event's arguments and results the way the CLI
+// prints them: "(a, b) = r".
+func argsText(e trace.Event) string {
+	line := e.String()
+	if i := strings.IndexByte(line, '('); i >= 0 {
+		return line[i:]
+	}
+	return ""
+}
