@@ -45,14 +45,14 @@ type recorder struct {
 	events    []Event
 	maxEvents int
 
-	n        int // events so far
-	target   int // pause after event target; -1: never
-	stack    []frame
-	phase    string
-	mod      *engine.Module // the module of the running phase
-	inst     api.Module     // the running instance
-	pages    uint32         // heap size in pages at the last event
-	stable   map[uint64]struct{}
+	n      int // events so far
+	target int // pause after event target; -1: never
+	stack  []frame
+	phase  string
+	mod    *engine.Module // the module of the running phase
+	inst   api.Module     // the running instance
+	pages  uint32         // heap size in pages at the last event
+	stable map[uint64]struct{}
 	// replaced is set once an upgrade's new module runs (or, in a
 	// rehearsal, was installed): from then on the heap is a new one.
 	replaced bool
