@@ -362,26 +362,28 @@ func TestFunctionsTable(t *testing.T) {
 	}
 }
 
-// trapModule returns a module exporting "unreachable" and "oob" (a load
-// past the end of its one-page memory).
+// trapModule returns a module exporting "unreachable", "oob" (a load past
+// the end of its one-page memory) and "recurse" (endless recursion).
 func trapModule() []byte {
 	bodies := [][]byte{
 		{0x00, 0x00, 0x0b}, // no locals; unreachable; end
 		append(append([]byte{0x00, 0x41}, appendSLEB(nil, 70000)...), 0x28, 0x02, 0x00, 0x1a, 0x0b),
+		{0x00, 0x10, 0x02, 0x0b}, // call itself forever
 	}
 	out := []byte{0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00}
 	out = appendSection(out, 1, []byte{1}, []byte{0x60, 0, 0})
-	out = appendSection(out, 3, []byte{2}, []byte{0, 0})
+	out = appendSection(out, 3, []byte{3}, []byte{0, 0, 0})
 	out = appendSection(out, 5, []byte{1}, []byte{0x00, 1})
 	var exports []byte
 	exports = append(appendName(exports, "unreachable"), 0x00, 0)
 	exports = append(appendName(exports, "oob"), 0x00, 1)
-	out = appendSection(out, 7, []byte{2}, exports)
+	exports = append(appendName(exports, "recurse"), 0x00, 2)
+	out = appendSection(out, 7, []byte{3}, exports)
 	var code []byte
 	for _, b := range bodies {
 		code = append(appendU32(code, uint32(len(b))), b...)
 	}
-	return appendSection(out, 10, []byte{2}, code)
+	return appendSection(out, 10, []byte{3}, code)
 }
 
 func appendSLEB(b []byte, v int64) []byte {
@@ -410,7 +412,7 @@ func TestAsTrapOnWazeroTraps(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for fn, want := range map[string]string{"unreachable": "unreachable", "oob": ReasonHeapOutOfBounds} {
+			for fn, want := range map[string]string{"unreachable": "unreachable", "oob": ReasonHeapOutOfBounds, "recurse": "stack overflow"} {
 				_, err := mod.ExportedFunction(fn).Call(ctx)
 				tr, ok := AsTrap(err)
 				if !ok || tr.Code != CodeCanisterTrapped || tr.Reason != want {

@@ -123,6 +123,11 @@ func AsTrap(err error) (*Trap, bool) {
 		return t, true
 	}
 	msg := err.Error()
+	if msg == "stack overflow" {
+		// wazero's compiler reports a stack overflow bare, without the
+		// "wasm error: " prefix and without a stack trace.
+		return Trapped("stack overflow"), true
+	}
 	rest, ok := strings.CutPrefix(msg, "wasm error: ")
 	if !ok {
 		return nil, false
