@@ -145,9 +145,14 @@ func (h *Host) charge(n uint64) {
 // countingMeter is the meter of executions without a limit.
 type countingMeter struct{ used uint64 }
 
+// Charge counts n instructions; there is no limit.
 func (m *countingMeter) Charge(n uint64) bool { m.used += n; return true }
-func (m *countingMeter) Used() uint64         { return m.used }
-func (m *countingMeter) Limit() uint64        { return ^uint64(0) }
+
+// Used returns the instructions charged so far.
+func (m *countingMeter) Used() uint64 { return m.used }
+
+// Limit returns the largest count, standing for "no limit".
+func (m *countingMeter) Limit() uint64 { return ^uint64(0) }
 
 // heap returns the canister's memory 0, nil when it declares none.
 // wazero returns a typed nil for a module without memory, hence reflect.
