@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/tetratelabs/wazero"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/canscope/canscope/engine/heap"
 	"github.com/canscope/canscope/engine/ic0"
+	"github.com/canscope/canscope/engine/meter"
 	"github.com/canscope/canscope/engine/stable"
 	"github.com/canscope/canscope/engine/wasm"
 )
@@ -25,6 +27,9 @@ type Options struct {
 	Env *ic0.Env
 	// Recorder, when set, observes every System API call.
 	Recorder ic0.Recorder
+	// Limits are the instruction limits per kind of message; zero fields
+	// take the IC's (meter.DefaultLimits).
+	Limits meter.Limits
 }
 
 // Canister is one canister: its code, heap, stable memory, globals and
@@ -40,6 +45,8 @@ type Canister struct {
 
 	version uint64
 	code    *incarnation // nil: no module installed
+	running *budget      // the running message's budget, nil between messages
+	limits  meter.Limits
 	gen     int          // instantiation counter, for unique module names
 
 	// heapReplaced is set when an upgrade or reinstall swapped the heap
@@ -58,9 +65,11 @@ type incarnation struct {
 	// holds their values as of the last commit.
 	globals   []api.Global
 	committed []Global
-	// counter is the replica's trailing instruction counter entry of a
-	// snapshot, kept so that State round-trips it.
-	counter Global
+	// replicaCounter is the replica's trailing instruction counter entry
+	// of a snapshot, kept so that State round-trips it.
+	replicaCounter Global
+	// meter is the instance's instruction counter (metered modules).
+	meter *meter.Counter
 }
 
 // NewCanister returns a canister without code, as after create_canister.
@@ -75,7 +84,19 @@ func (e *Engine) newCanister(ctx context.Context, opts Options, st *ic0.State) (
 		rt.Close(ctx)
 		return nil, fmt.Errorf("new canister: %w", err)
 	}
-	return &Canister{eng: e, rt: rt, host: host, st: st, rec: opts.Recorder}, nil
+	c := &Canister{eng: e, rt: rt, host: host, st: st, rec: opts.Recorder, limits: withDefaults(opts.Limits)}
+	outOfInstructions := func(context.Context, api.Module) error {
+		var limit uint64
+		if c.running != nil {
+			limit = c.running.limit
+		}
+		return ic0.InstructionLimit(limit)
+	}
+	if _, err := meter.InstantiateHost(ctx, rt, outOfInstructions); err != nil {
+		rt.Close(ctx)
+		return nil, fmt.Errorf("new canister: %w", err)
+	}
+	return c, nil
 }
 
 // Restore returns a canister running mod over the given state, e.g. a
@@ -132,6 +153,19 @@ func (e *Engine) Restore(ctx context.Context, mod *Module, st State, opts Option
 	return c, nil
 }
 
+// withDefaults fills the zero fields of l with the IC's limits.
+func withDefaults(l meter.Limits) meter.Limits {
+	d := meter.DefaultLimits()
+	for _, f := range []struct{ v, def *uint64 }{
+		{&l.Update, &d.Update}, {&l.Query, &d.Query}, {&l.Install, &d.Install}, {&l.InspectMessage, &d.InspectMessage},
+	} {
+		if *f.v == 0 {
+			*f.v = *f.def
+		}
+	}
+	return l
+}
+
 // newIncarnation compiles mod in the canister's runtime and reserves an
 // empty heap for it.
 func (c *Canister) newIncarnation(ctx context.Context, mod *Module) (*incarnation, error) {
@@ -145,7 +179,7 @@ func (c *Canister) newIncarnation(ctx context.Context, mod *Module) (*incarnatio
 		compiled.Close(ctx)
 		return nil, err
 	}
-	inc := &incarnation{mod: mod, compiled: compiled, heap: h, counter: I64(0)}
+	inc := &incarnation{mod: mod, compiled: compiled, heap: h, replicaCounter: I64(0)}
 	for _, g := range mod.globals {
 		inc.committed = append(inc.committed, Global{Type: g.Type.Type})
 	}
@@ -177,7 +211,7 @@ func (inc *incarnation) load(st State) error {
 	n := len(inc.committed)
 	switch {
 	case len(st.Globals) == n+1:
-		inc.counter = st.Globals[n]
+		inc.replicaCounter = st.Globals[n]
 	case len(st.Globals) != n:
 		return fmt.Errorf("state has %d globals, the module %d (plus the replica's instruction counter)", len(st.Globals), n)
 	}
@@ -210,6 +244,11 @@ func (c *Canister) instantiate(ctx context.Context, inc *incarnation, fresh bool
 		return fmt.Errorf("instantiate module: %w", err)
 	}
 	inc.inst = inst
+	if inc.mod.metered {
+		if inc.meter, err = meter.NewCounter(inst, 0); err != nil {
+			return fmt.Errorf("instantiate module: %w", err)
+		}
+	}
 	inc.globals = inc.globals[:0]
 	for _, g := range inc.mod.globals {
 		ag := inst.ExportedGlobal(g.Export)
@@ -324,7 +363,7 @@ func (c *Canister) Globals() []Global {
 	if c.code == nil {
 		return nil
 	}
-	return append(slices.Clone(c.code.committed), c.code.counter)
+	return append(slices.Clone(c.code.committed), c.code.replicaCounter)
 }
 
 // CertifiedData returns the certified data.
@@ -464,10 +503,13 @@ func frameName(line string) (module, name string) {
 // name-section name, or "$<index>".
 func (m *Module) lookupFunc(name string) (uint32, bool) {
 	if n, ok := strings.CutPrefix(name, "$"); ok {
-		var idx uint32
-		if _, err := fmt.Sscan(n, &idx); err == nil {
-			return idx, true
+		// wazero's name for a function without a name: its index in the
+		// prepared module, shifted by the metering rewrite.
+		idx, err := strconv.ParseUint(n, 10, 32)
+		if err != nil || uint32(idx) < m.shift {
+			return 0, false
 		}
+		return uint32(idx) - m.shift, true
 	}
 	total := m.numImported + uint32(len(m.codeOffsets))
 	for i := uint32(0); i < total; i++ {

@@ -16,6 +16,10 @@ type Config struct {
 	Interpreter bool
 	// CacheDir, when set, keeps compiled modules on disk between runs.
 	CacheDir string
+	// Unmetered turns instruction metering off: modules run as given,
+	// faster, and only System API calls count against the limits (a
+	// message in an endless loop then runs until its context ends).
+	Unmetered bool
 }
 
 // Engine compiles canister modules and runs canisters. An Engine may be

@@ -56,14 +56,14 @@ func (c *Canister) install(ctx context.Context, mod *Module, arg []byte) (Result
 		inc.close(ctx)
 		return Result{}, fmt.Errorf("install: %w", err)
 	}
-	m := &meter{limit: LimitInstall}
-	res := Result{Limit: LimitInstall}
+	b := &budget{limit: c.limits.Install}
+	res := Result{Limit: c.limits.Install}
 	if c.code != nil {
 		res.HeapSizeBefore = c.code.heap.Size()
 	}
 	c.st.Begin()
-	trap, msg, err := c.startAndRun(ctx, inc, m, "canister_init", ic0.Init, arg)
-	res.Instructions = m.used
+	trap, msg, err := c.startAndRun(ctx, inc, b, "canister_init", ic0.Init, arg)
+	res.Instructions = b.used
 	if msg != nil {
 		res.DebugPrints, res.Calls = msg.DebugPrints, msg.Calls
 	}
@@ -83,7 +83,7 @@ func (c *Canister) install(ctx context.Context, mod *Module, arg []byte) (Result
 // startAndRun runs inc's start function (if any) and then export (if
 // exported) in context ictx with arg, all under one meter. It returns
 // the last message run.
-func (c *Canister) startAndRun(ctx context.Context, inc *incarnation, m *meter, export string, ictx ic0.Context, arg []byte) (*Trap, *ic0.Message, error) {
+func (c *Canister) startAndRun(ctx context.Context, inc *incarnation, b *budget, export string, ictx ic0.Context, arg []byte) (*Trap, *ic0.Message, error) {
 	var prints []string
 	var calls []ic0.OutgoingCall
 	var msg *ic0.Message
@@ -97,7 +97,7 @@ func (c *Canister) startAndRun(ctx context.Context, inc *incarnation, m *meter, 
 			continue
 		}
 		msg = &ic0.Message{Context: s.ictx, Arg: s.arg, CanisterVersion: c.version}
-		trap, err := c.execute(call{ctx: ctx, inc: inc, export: s.export, msg: msg, meter: m})
+		trap, err := c.execute(call{ctx: ctx, inc: inc, export: s.export, msg: msg, budget: b})
 		prints, calls = append(prints, msg.DebugPrints...), append(calls, msg.Calls...)
 		msg.DebugPrints, msg.Calls = prints, calls
 		if err != nil || trap != nil {
@@ -148,8 +148,8 @@ func (c *Canister) Upgrade(ctx context.Context, mod *Module, arg []byte, opts Up
 	if mod == nil {
 		mod = old.mod
 	}
-	m := &meter{limit: LimitInstall}
-	res := Result{Limit: LimitInstall, HeapSizeBefore: old.heap.Size()}
+	b := &budget{limit: c.limits.Install}
+	res := Result{Limit: c.limits.Install, HeapSizeBefore: old.heap.Size()}
 	c.st.Begin()
 	var prints []string
 	var calls []ic0.OutgoingCall
@@ -164,14 +164,14 @@ func (c *Canister) Upgrade(ctx context.Context, mod *Module, arg []byte, opts Up
 		if err != nil {
 			return Result{}, fmt.Errorf("upgrade: %w", err)
 		}
-		res.Instructions = m.used
+		res.Instructions = b.used
 		res.DebugPrints, res.Calls = prints, calls
 		res.Status, res.Trap, res.HeapSizeAfter = StatusTrapped, trap, old.heap.Size()
 		return res, nil
 	}
 	if !opts.SkipPreUpgrade && old.mod.HasExport("canister_pre_upgrade") {
 		msg := &ic0.Message{Context: ic0.PreUpgrade, CanisterVersion: c.version}
-		trap, err := c.execute(call{ctx: ctx, inc: old, export: "canister_pre_upgrade", msg: msg, meter: m})
+		trap, err := c.execute(call{ctx: ctx, inc: old, export: "canister_pre_upgrade", msg: msg, budget: b})
 		prints, calls = msg.DebugPrints, msg.Calls
 		if err != nil || trap != nil {
 			return fail(trap, err, nil)
@@ -186,14 +186,14 @@ func (c *Canister) Upgrade(ctx context.Context, mod *Module, arg []byte, opts Up
 	}
 	// An upgrade deactivates the global timer; post_upgrade may set it.
 	c.st.GlobalTimer = 0
-	trap, msg, err := c.startAndRun(ctx, inc, m, "canister_post_upgrade", ic0.PostUpgrade, arg)
+	trap, msg, err := c.startAndRun(ctx, inc, b, "canister_post_upgrade", ic0.PostUpgrade, arg)
 	if msg != nil {
 		prints, calls = append(prints, msg.DebugPrints...), append(calls, msg.Calls...)
 	}
 	if err != nil || trap != nil {
 		return fail(trap, err, inc)
 	}
-	res.Instructions = m.used
+	res.Instructions = b.used
 	res.DebugPrints, res.Calls = prints, calls
 	return c.swap(ctx, inc, res)
 }

@@ -7,15 +7,7 @@ import (
 	"strings"
 
 	"github.com/canscope/canscope/engine/ic0"
-)
-
-// Instruction limits per message, as the IC sets them on application
-// subnets.
-const (
-	LimitUpdate  uint64 = 40_000_000_000  // update, heartbeat, global timer
-	LimitQuery   uint64 = 5_000_000_000   // query
-	LimitInstall uint64 = 300_000_000_000 // install, reinstall, upgrade (all steps)
-	LimitInspect uint64 = 200_000_000     // inspect_message
+	"github.com/canscope/canscope/engine/meter"
 )
 
 // ErrNoModule is returned by lifecycle calls that need installed code.
@@ -24,19 +16,50 @@ var ErrNoModule = errors.New("the canister has no module installed")
 // ErrInstalled is returned by Install on a canister that has code.
 var ErrInstalled = errors.New("the canister already has a module: use Reinstall or Upgrade")
 
-// meter counts a message's instructions against its limit; it implements
-// ic0.Meter for the System API charges.
-type meter struct {
-	used, limit uint64
+// budget counts a message's instructions against its limit over the
+// executions it consists of (start and init; pre_upgrade, start and
+// post_upgrade). It is the ic0.Meter System API calls charge.
+type budget struct {
+	limit uint64
+	used  uint64         // finished executions, and charges when unmetered
+	cur   *meter.Counter // the running execution's counter when metered
 }
 
-func (m *meter) Charge(n uint64) bool {
-	m.used += n
-	return m.used <= m.limit
+// begin starts an execution of inc with what is left of the limit.
+func (b *budget) begin(inc *incarnation) {
+	b.cur = inc.meter
+	if b.cur != nil {
+		b.cur.Set(b.limit - min(b.used, b.limit))
+	}
 }
 
-func (m *meter) Used() uint64  { return m.used }
-func (m *meter) Limit() uint64 { return m.limit }
+// end adds the finished execution's instructions.
+func (b *budget) end() {
+	if b.cur != nil {
+		b.used += b.cur.Used()
+		b.cur = nil
+	}
+}
+
+// Charge implements ic0.Meter.
+func (b *budget) Charge(n uint64) bool {
+	if b.cur != nil {
+		return b.cur.Charge(n)
+	}
+	b.used += n
+	return b.used <= b.limit
+}
+
+// Used implements ic0.Meter.
+func (b *budget) Used() uint64 {
+	if b.cur != nil {
+		return b.used + b.cur.Used()
+	}
+	return b.used
+}
+
+// Limit implements ic0.Meter.
+func (b *budget) Limit() uint64 { return b.limit }
 
 // call is one execution of an exported function.
 type call struct {
@@ -44,7 +67,7 @@ type call struct {
 	inc    *incarnation
 	export string
 	msg    *ic0.Message
-	meter  *meter
+	budget *budget
 }
 
 // stackOverflow is the text of wazero's stack overflow error and of the
@@ -61,10 +84,20 @@ func (c *Canister) execute(k call) (*Trap, error) {
 	if fn == nil {
 		return nil, fmt.Errorf("run %s: function not exported", k.export)
 	}
-	c.host.Begin(k.msg, k.meter, c.rec)
+	k.budget.begin(k.inc)
+	c.running = k.budget
+	c.host.Begin(k.msg, k.budget, c.rec)
 	_, err := fn.Call(k.ctx)
 	c.host.End()
+	c.running = nil
+	k.budget.end()
 	if err == nil {
+		if k.budget.used > k.budget.limit {
+			// Checks run at loop headers and calls only: a message can
+			// end slightly over its limit, which the replica rejects too.
+			t := ic0.InstructionLimit(k.budget.limit)
+			return &Trap{Code: t.Code, Reason: t.Reason, Message: t.Error()}, nil
+		}
 		return nil, nil
 	}
 	if k.ctx.Err() != nil {
@@ -93,6 +126,9 @@ func (m *Module) describeTrap(t *ic0.Trap, err error) *Trap {
 		mod, name := frameName(line)
 		var idx uint32
 		var ok bool
+		if mod == meter.HostModule {
+			continue // the metering rewrite's out_of_instructions
+		}
 		if mod == ic0.ModuleName {
 			idx, ok = m.importIndex(name)
 		} else {
@@ -151,11 +187,11 @@ func (c *Canister) message(ctx context.Context, export string, msg *ic0.Message,
 	}
 	inc := c.code
 	msg.CanisterVersion = c.version
-	m := &meter{limit: limit}
+	b := &budget{limit: limit}
 	res := Result{Limit: limit, HeapSizeBefore: inc.heap.Size()}
 	c.st.Begin()
-	trap, err := c.execute(call{ctx: ctx, inc: inc, export: export, msg: msg, meter: m})
-	res.Instructions = m.used
+	trap, err := c.execute(call{ctx: ctx, inc: inc, export: export, msg: msg, budget: b})
+	res.Instructions = b.used
 	res.DebugPrints = msg.DebugPrints
 	res.Calls = msg.Calls
 	if err != nil || trap != nil || !keep {
@@ -209,7 +245,7 @@ func (c *Canister) method(ctx context.Context, kind MethodKind, name string, arg
 // Update runs the update method name with arg and keeps its changes unless
 // it traps.
 func (c *Canister) Update(ctx context.Context, name string, arg []byte) (Result, error) {
-	return c.method(ctx, Update, name, arg, ic0.Update, LimitUpdate, true)
+	return c.method(ctx, Update, name, arg, ic0.Update, c.limits.Update, true)
 }
 
 // Query runs the query method name with arg, as a non-replicated query
@@ -221,7 +257,7 @@ func (c *Canister) Query(ctx context.Context, name string, arg []byte) (Result, 
 			kind, ictx = CompositeQuery, ic0.CompositeQuery
 		}
 	}
-	return c.method(ctx, kind, name, arg, ictx, LimitQuery, false)
+	return c.method(ctx, kind, name, arg, ictx, c.limits.Query, false)
 }
 
 // system runs a system method (heartbeat, timer).
@@ -230,7 +266,7 @@ func (c *Canister) system(ctx context.Context, export string, ictx ic0.Context) 
 		return Result{Status: StatusRejected, Code: CodeMethodNotFound,
 			RejectMessage: fmt.Sprintf("Canister has no system method '%s'.", export)}, nil
 	}
-	return c.message(ctx, export, &ic0.Message{Context: ictx}, LimitUpdate, true)
+	return c.message(ctx, export, &ic0.Message{Context: ictx}, c.limits.Update, true)
 }
 
 // Heartbeat runs canister_heartbeat.
@@ -259,7 +295,7 @@ func (c *Canister) InspectMessage(ctx context.Context, method string, arg []byte
 		return Result{Status: StatusOK}, nil
 	}
 	msg := &ic0.Message{Context: ic0.InspectMessage, Method: method, Arg: arg}
-	res, err := c.message(ctx, export, msg, LimitInspect, false)
+	res, err := c.message(ctx, export, msg, c.limits.InspectMessage, false)
 	if err == nil && res.Status == StatusOK && !msg.Accepted {
 		res.Status, res.Code, res.RejectMessage = StatusRejected, CodeCanisterRejected, "Canister rejected the message"
 	}

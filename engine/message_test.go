@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/canscope/canscope/engine/ic0"
+	"github.com/canscope/canscope/engine/meter"
 )
 
 // stateHash hashes everything a snapshot holds.
@@ -373,5 +374,49 @@ func TestMotokoStableVarsSurviveUpgrade(t *testing.T) {
 	}
 	if !bytes.Contains(after, []byte("seven")) {
 		t.Fatalf("title lost: %x", after)
+	}
+}
+
+func TestInstructionLimit(t *testing.T) {
+	ctx := context.Background()
+	e := newEngine(t, Config{})
+	c, err := e.NewCanister(ctx, Options{Limits: meter.Limits{Update: 5_000_000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	res, err := c.Install(ctx, load(t, e, "traps.wasm"), nil)
+	mustOK(t, res, err)
+	res, err = c.Update(ctx, "touch", nil)
+	mustOK(t, res, err)
+	if res.Instructions == 0 || res.Limit != 5_000_000 {
+		t.Errorf("touch used %d of %d instructions", res.Instructions, res.Limit)
+	}
+	before := stateHash(t, c)
+	res, err = c.Update(ctx, "infinite_loop", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "Canister exceeded the limit of 5000000 instructions for single message execution."
+	if res.Status != StatusTrapped || res.Trap.Code != ic0.CodeInstructionLimitExceeded || res.Trap.Message != want {
+		t.Fatalf("infinite loop: %s %+v", res.Status, res.Trap)
+	}
+	if res.Instructions < 5_000_000 {
+		t.Errorf("trapped after %d instructions, want at least the limit", res.Instructions)
+	}
+	if stateHash(t, c) != before {
+		t.Fatal("state changed by a message out of instructions")
+	}
+}
+
+func TestInstructionsCounted(t *testing.T) {
+	ctx := context.Background()
+	e := newEngine(t, Config{})
+	c := installed(t, e, load(t, e, "compute.wasm"), nil)
+	res, err := c.Update(ctx, "burn", u32(10_000))
+	mustOK(t, res, err)
+	// About 20 instructions per iteration (compute.wat).
+	if res.Instructions < 100_000 || res.Instructions > 1_000_000 {
+		t.Errorf("10,000 iterations used %d instructions, want about 200,000", res.Instructions)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/canscope/canscope/engine/ic0"
+	"github.com/canscope/canscope/engine/meter"
 	"github.com/canscope/canscope/engine/wasm"
 )
 
@@ -19,8 +20,9 @@ import (
 var ErrMemory64 = errors.New("module uses 64-bit memory (Motoko enhanced orthogonal persistence?); canscope can browse and diff its snapshots but cannot execute it")
 
 // startExport is the export under which a prepared module offers its
-// start function, which the engine runs only on install and upgrade.
-const startExport = "__canscope_start"
+// start function, which the engine runs only on install and upgrade (the
+// name the replica's instrumentation gives it).
+const startExport = meter.StartExport
 
 // MethodKind is the kind of an exported canister method.
 type MethodKind uint8
@@ -64,6 +66,10 @@ type Module struct {
 	// replica's trailing instruction counter).
 	globals  []wasm.SnapshotGlobal
 	hasStart bool
+	// metered reports that the prepared module counts instructions
+	// (meter.Instrument); its function indexes are shifted by shift.
+	metered  bool
+	shift    uint32
 	methods  []Method
 	// codeOffsets[i] is the offset of defined function i's body.
 	codeOffsets []uint64
@@ -96,11 +102,11 @@ func (e *Engine) Load(ctx context.Context, b []byte) (*Module, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load module: %w", err)
 	}
-	prepared, hasStart, err := prepare(raw)
+	p, err := prepare(raw, !e.cfg.Unmetered)
 	if err != nil {
 		return nil, fmt.Errorf("load module: %w", err)
 	}
-	compiled, err := e.rt.CompileModule(ctx, prepared)
+	compiled, err := e.rt.CompileModule(ctx, p.bytes)
 	if err != nil {
 		return nil, fmt.Errorf("load module: invalid wasm: %w", err)
 	}
@@ -108,9 +114,11 @@ func (e *Engine) Load(ctx context.Context, b []byte) (*Module, error) {
 		raw:         slices.Clone(b),
 		hash:        sha256.Sum256(b),
 		info:        info,
-		prepared:    prepared,
+		prepared:    p.bytes,
 		globals:     wasm.SnapshotGlobals(info),
-		hasStart:    hasStart,
+		hasStart:    p.hasStart,
+		metered:     !e.cfg.Unmetered,
+		shift:       p.shift,
 		methods:     methodsOf(info),
 		codeOffsets: offsets,
 		numImported: uint32(info.NumImportedFuncs()),
@@ -119,22 +127,40 @@ func (e *Engine) Load(ctx context.Context, b []byte) (*Module, error) {
 	return m, nil
 }
 
-// prepare rewrites a module the way the replica does before running it.
-func prepare(raw []byte) (prepared []byte, hasStart bool, err error) {
+// prepared is a module rewritten for execution.
+type prepared struct {
+	bytes    []byte
+	hasStart bool
+	shift    uint32 // function index shift of the metering rewrite
+}
+
+// prepare rewrites a module the way the replica does before running it:
+// every mutable global exported, instruction metering added (metered),
+// the start function turned into an export.
+func prepare(raw []byte, metered bool) (prepared, error) {
 	m, err := wasm.Parse(raw)
 	if err != nil {
-		return nil, false, err
+		return prepared{}, err
 	}
 	wasm.ExportMutableGlobals(m)
+	if metered {
+		im, info, err := meter.Instrument(m)
+		if err != nil {
+			return prepared{}, err
+		}
+		return prepared{bytes: im.Encode(), hasStart: info.HasStart, shift: info.FuncShift}, nil
+	}
+	var p prepared
 	if m.Start != nil {
 		// wazero runs a start section at every instantiation; the replica
 		// runs it on install and upgrade only. Offer it as an export.
 		start := *m.Start
 		m.SetStart(nil)
 		m.SetExports(append(slices.Clone(m.Exports), wasm.Export{Name: startExport, Kind: wasm.KindFunc, Index: start}))
-		hasStart = true
+		p.hasStart = true
 	}
-	return m.Encode(), hasStart, nil
+	p.bytes = m.Encode()
+	return p, nil
 }
 
 // checkImports verifies that the module imports only ic0 functions the IC

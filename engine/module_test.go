@@ -1,0 +1,121 @@
+package engine
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestLoadRejects(t *testing.T) {
+	e := newEngine(t, Config{})
+	read := func(name string) []byte {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	tests := []struct {
+		name string
+		in   []byte
+		want string
+	}{
+		{"not wasm", []byte("hello, world"), "not a wasm module"},
+		{"empty", nil, "not a wasm module"},
+		{"truncated", read("counter.wasm")[:40], "parse wasm"},
+		{"memory64", read("core/memory64.wasm"), "module uses 64-bit memory (Motoko enhanced orthogonal persistence?); canscope can browse and diff its snapshots but cannot execute it"},
+		{"foreign import", read("core/import_env.wasm"), "module imports env.abort (function), which the IC does not provide"},
+		{"unknown ic0 function", read("core/import_unknown.wasm"), "module imports ic0.no_such_function, which the IC does not provide"},
+		{"wrong signature", read("core/import_badtype.wasm"), "module imports ic0.msg_reply with type"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := e.Load(context.Background(), tt.in)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Load error %v, want it to contain %q", err, tt.want)
+			}
+			if tt.name == "memory64" && !errors.Is(err, ErrMemory64) {
+				t.Errorf("error %v does not wrap ErrMemory64", err)
+			}
+		})
+	}
+}
+
+func TestLoadInfo(t *testing.T) {
+	e := newEngine(t, Config{})
+	raw, err := os.ReadFile("testdata/counter.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(raw)
+	zw.Close()
+	for _, in := range [][]byte{raw, gz.Bytes()} {
+		m, err := e.Load(context.Background(), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Hash() != sha256.Sum256(in) || !bytes.Equal(m.Bytes(), in) {
+			t.Error("module hash or bytes are not those of the input")
+		}
+		want := []Method{{"inc", Update}, {"get", Query}}
+		if !slices.Equal(m.Methods(), want) {
+			t.Errorf("Methods = %v, want %v", m.Methods(), want)
+		}
+		if !m.HasExport("canister_pre_upgrade") || m.HasExport("canister_heartbeat") {
+			t.Error("HasExport is wrong")
+		}
+		if got := m.Globals(); len(got) != 1 || got[0].Export != "__persistent_mutable_global_0" {
+			t.Errorf("Globals = %+v, want the one mutable global", got)
+		}
+	}
+	m := load(t, e, "motoko_v1.wasm")
+	// moc writes the sections as icp:private; dfx makes them public.
+	if svc, _, ok := m.Metadata("candid:service"); !ok || !bytes.Contains(svc, []byte("add: (nat, text) -> (nat)")) {
+		t.Errorf("candid:service = %q, ok %v", svc, ok)
+	}
+	if !slices.Contains(m.MetadataNames(), "motoko:stable-types") {
+		t.Errorf("MetadataNames = %v, want motoko:stable-types", m.MetadataNames())
+	}
+}
+
+func TestStartRunsOnInstallAndUpgradeOnly(t *testing.T) {
+	ctx := context.Background()
+	e := newEngine(t, Config{})
+	mod := load(t, e, "core/start.wasm")
+	c := installed(t, e, mod, nil)
+	starts := func(c *Canister) []byte {
+		res, err := c.Query(ctx, "starts", nil)
+		mustOK(t, res, err)
+		return res.Reply
+	}
+	// Start ran once: heap counter 1, global 1, data segment in place.
+	if got, want := starts(c), []byte{1, 0, 0, 0, 1, 0, 0, 0, 'D', 'A', 'T', 'A'}; !bytes.Equal(got, want) {
+		t.Fatalf("after install: %q, want %q", got, want)
+	}
+	res, err := c.Update(ctx, "poke", nil)
+	mustOK(t, res, err)
+	// A restore applies neither start nor data segments.
+	c2, err := e.Restore(ctx, mod, mustState(t, c), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close(ctx)
+	if got, want := starts(c2), []byte{1, 0, 0, 0, 1, 0, 0, 0, 0x77, 0, 0, 0}; !bytes.Equal(got, want) {
+		t.Fatalf("after restore: %q, want %q", got, want)
+	}
+	// An upgrade discards the heap: data segments and start run anew.
+	res, err = c2.Upgrade(ctx, nil, nil, UpgradeOptions{})
+	mustOK(t, res, err)
+	if got, want := starts(c2), []byte{1, 0, 0, 0, 1, 0, 0, 0, 'D', 'A', 'T', 'A'}; !bytes.Equal(got, want) {
+		t.Fatalf("after upgrade: %q, want %q", got, want)
+	}
+}
