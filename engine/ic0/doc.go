@@ -21,7 +21,8 @@
 //     and outputs (Reply, Replied, Rejected, DebugPrints, Calls, ...).
 //   - Host serves the module. NewHost, then Instantiate once per runtime,
 //     then Begin(msg, meter, recorder) / End around each execution. Host
-//     functions are api.GoModuleFunc with explicit types (no reflection).
+//     functions are api.GoModuleFunc with explicit types, not wazero's
+//     reflection-based binding.
 //
 // # Traps
 //
@@ -41,6 +42,7 @@
 //     replica reports with valid_subslice's text
 //     ("ic0.msg_arg_data_copy heap: src=.. + length=.. exceeds the slice size=..").
 //   - IC0522 when Meter.Charge reports the instruction limit exceeded.
+//   - IC0501 when call_cycles_add* asks for more than the balance.
 //
 // # Metering
 //
