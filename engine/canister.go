@@ -47,7 +47,7 @@ type Canister struct {
 	code    *incarnation // nil: no module installed
 	running *budget      // the running message's budget, nil between messages
 	limits  meter.Limits
-	gen     int          // instantiation counter, for unique module names
+	gen     int // instantiation counter, for unique module names
 
 	// heapReplaced is set when an upgrade or reinstall swapped the heap
 	// since the last Mark: every heap page then counts as changed.

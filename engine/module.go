@@ -68,9 +68,9 @@ type Module struct {
 	hasStart bool
 	// metered reports that the prepared module counts instructions
 	// (meter.Instrument); its function indexes are shifted by shift.
-	metered  bool
-	shift    uint32
-	methods  []Method
+	metered bool
+	shift   uint32
+	methods []Method
 	// codeOffsets[i] is the offset of defined function i's body.
 	codeOffsets []uint64
 	numImported uint32
