@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -53,6 +54,9 @@ type Canister struct {
 	// since the last Mark: every heap page then counts as changed.
 	heapReplaced bool
 	sizeAtMark   uint64
+	// stableDropped holds the stable pages a reinstall wiped since the
+	// last Mark.
+	stableDropped map[uint64]struct{}
 }
 
 // incarnation is an installed module with its heap and instance.
@@ -84,7 +88,8 @@ func (e *Engine) newCanister(ctx context.Context, opts Options, st *ic0.State) (
 		rt.Close(ctx)
 		return nil, fmt.Errorf("new canister: %w", err)
 	}
-	c := &Canister{eng: e, rt: rt, host: host, st: st, rec: opts.Recorder, limits: withDefaults(opts.Limits)}
+	c := &Canister{eng: e, rt: rt, host: host, st: st, rec: opts.Recorder,
+		limits: withDefaults(opts.Limits), stableDropped: make(map[uint64]struct{})}
 	outOfInstructions := func(context.Context, api.Module) error {
 		var limit uint64
 		if c.running != nil {
@@ -435,6 +440,7 @@ func (c *Canister) Mark() {
 	}
 	c.heapReplaced = false
 	c.st.Stable.Mark()
+	clear(c.stableDropped)
 }
 
 // Changed returns the heap and stable pages (64 KiB) whose contents may
@@ -454,7 +460,15 @@ func (c *Canister) Changed() (heapPages, stablePages []uint64) {
 			heapPages = append(heapPages, uint64(p))
 		}
 	}
-	return heapPages, c.st.Stable.Changed()
+	stablePages = c.st.Stable.Changed()
+	if len(c.stableDropped) > 0 {
+		set := maps.Clone(c.stableDropped)
+		for _, p := range stablePages {
+			set[p] = struct{}{}
+		}
+		stablePages = slices.Sorted(maps.Keys(set))
+	}
+	return heapPages, stablePages
 }
 
 // State returns the canister's complete committed state.

@@ -40,8 +40,14 @@ func (c *Canister) Reinstall(ctx context.Context, mod *Module, arg []byte) (Resu
 		c.st.Stable, c.st.CertifiedData, c.st.GlobalTimer = oldStable, oldData, oldTimer
 		return res, err
 	}
-	// The whole stable memory changed: report every old page as changed
-	// by restarting the change tracking on the fresh memory.
+	// Every page the old stable memory held, or changed since the last
+	// Mark, is gone: Changed must report it.
+	for _, p := range oldStable.Changed() {
+		c.stableDropped[p] = struct{}{}
+	}
+	for idx := range oldStable.All() {
+		c.stableDropped[idx] = struct{}{}
+	}
 	return res, nil
 }
 
