@@ -13,6 +13,7 @@ import (
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"canscope": func() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) },
+		"mkdfx":    mkdfxMain,
 	})
 }
 
