@@ -88,7 +88,7 @@ func TestInTmux(t *testing.T) {
 	keys("Escape")
 	waitFor("2 marked for diff")
 	keys("r")
-	waitFor("Run on ledger@3", "The run engine is unavailable")
+	waitFor("Run on ledger@3", "What should the engine run on this snapshot?")
 	keys("Escape")
 	waitFor("2 marked for diff")
 	keys("q")

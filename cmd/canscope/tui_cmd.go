@@ -3,13 +3,17 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 
 	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
 
+	"github.com/canscope/canscope/engine/trace"
+	"github.com/canscope/canscope/engine/trace/tuirun"
 	"github.com/canscope/canscope/snapshots"
+	"github.com/canscope/canscope/snapshots/dfx"
 	"github.com/canscope/canscope/snapshots/fsstore"
 	"github.com/canscope/canscope/themes"
 	"github.com/canscope/canscope/tui"
@@ -37,30 +41,49 @@ func (a *app) runTUI(cmd *cobra.Command) error {
 	if !ok || !term.IsTerminal(out.Fd()) {
 		return errors.New("the terminal UI needs a terminal; run `canscope --help` for the commands")
 	}
-	store, err := a.openStore()
+	ctx := cmd.Context()
+	s, err := a.openSession(ctx) // the store, and the engine for runs
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	return tui.Run(cmd.Context(), tui.Options{
-		StorePath: store.Dir(),
+	defer s.close(ctx)
+	return tui.Run(ctx, tui.Options{
+		StorePath: s.store.Dir(),
 		Theme:     theme,
 		// Unless the user named a theme, follow the terminal's background.
 		AutoTheme: name == "" && a.getenv("CANSCOPE_THEME") == "",
-		Sources:   a.tuiSources(store, cmd.Root()),
+		Sources:   a.tuiSources(s, cmd.Root()),
 	})
 }
 
-// tuiSources wires the UI to the store and to the parts of canscope that
-// exist in this build; what is missing shows as unavailable in the UI.
-func (a *app) tuiSources(store *fsstore.Store, root *cobra.Command) source.Set {
+// tuiSources wires the UI to the store, the engine and the other parts of
+// canscope; a part left nil shows as unavailable in the UI.
+func (a *app) tuiSources(s *session, root *cobra.Command) source.Set {
+	store := s.store
 	return source.Set{
 		Catalog:  store,
 		Forker:   storeForker{store},
+		Exporter: storeExporter{store},
+		Runner:   tuirun.New(trace.New(s.bench, store)),
 		Inspect:  modinfo.Inspect,
 		Labeller: stablelabel.For,
 		Demo:     a.demoLoader(root),
 	}
+}
+
+// storeExporter writes dfx snapshot directories the way `canscope
+// restore` does and returns the same commands that command prints.
+type storeExporter struct{ store *fsstore.Store }
+
+func (e storeExporter) Export(ctx context.Context, id snapshots.ID, dir string) ([]string, error) {
+	m, err := e.store.Manifest(id)
+	if err != nil {
+		return nil, err
+	}
+	if err := dfx.Export(ctx, e.store, m, dir); err != nil {
+		return nil, fmt.Errorf("export %s to %s: %w", m.Ref(), dir, err)
+	}
+	return restoreCommands(m.CanisterID, dir), nil
 }
 
 // storeForker adapts fsstore's Fork, which takes a reference, to the UI's

@@ -4,10 +4,16 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
+
+	"github.com/canscope/canscope/snapshots"
+	"github.com/canscope/canscope/snapshots/fsstore"
 )
 
 func newTestApp(env map[string]string) (*app, *bytes.Buffer) {
@@ -71,5 +77,37 @@ func TestDemoLoader(t *testing.T) {
 	}
 	if a.stdout != out {
 		t.Error("the demo loader did not restore stdout")
+	}
+}
+
+// TestStoreExporter exports a real snapshot and checks the UI gets the
+// very commands `canscope restore` prints.
+func TestStoreExporter(t *testing.T) {
+	store, err := fsstore.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	module, err := store.PutBlob([]byte("\x00asm\x01\x00\x00\x00"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := store.Commit(context.Background(), &snapshots.Manifest{
+		Snapshot: snapshots.Snapshot{Name: "ledger", MadeBy: snapshots.MadeByInstall, CanisterID: "bkyz2-fmaaa-aaaaa-qaaaq-cai"},
+		Module:   module,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "out")
+	cmds, err := storeExporter{store}.Export(context.Background(), snap.ID, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := restoreCommands(snap.CanisterID, dir); !slices.Equal(cmds, want) {
+		t.Errorf("commands = %q, want %q", cmds, want)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "metadata.json")); err != nil {
+		t.Errorf("export wrote no metadata.json: %v", err)
 	}
 }

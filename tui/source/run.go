@@ -43,7 +43,7 @@ type Event struct {
 	Kind         EventKind
 	Function     string // the function entered or exited, or the caller of a syscall
 	Syscall      string // the ic0 function name for EventSyscall
-	Args         string // the syscall's arguments, formatted
+	Args         string // the syscall's arguments as the recorder formats them; the UI adds parentheses unless Args starts with one
 	Message      string // the trap message for EventTrap; the grow amount for EventGrow
 	Instructions uint64 // instructions used when the event happened
 	Depth        int    // call depth
@@ -70,7 +70,9 @@ type Outcome struct {
 
 // Session is a finished run: its timeline, time travel over it, and
 // checkpoints. Seek re-executes from the nearest checkpoint, so it may take
-// a moment on long runs; it is called from a tea.Cmd, not from View.
+// a moment on long runs; it is called from a tea.Cmd, not from View. A
+// session that holds resources (a live canister) also implements
+// SessionCloser; the run screen closes it when it is no longer shown.
 type Session interface {
 	Len() int
 	Event(i int) Event
@@ -78,4 +80,9 @@ type Session interface {
 	Seek(ctx context.Context, i int) (State, error)
 	// Checkpoint stores the state after event i as a new snapshot.
 	Checkpoint(ctx context.Context, i int, name string) (snapshots.Snapshot, error)
+}
+
+// SessionCloser is implemented by sessions that must be released.
+type SessionCloser interface {
+	Close(ctx context.Context) error
 }

@@ -33,6 +33,8 @@ type Script struct {
 	Block bool
 	// Requests records what Start was asked to run.
 	Requests []source.RunRequest
+	// Closed counts sessions released through source.SessionCloser.
+	Closed int
 }
 
 // Start implements source.Runner.
@@ -50,6 +52,12 @@ func (s *Script) Start(ctx context.Context, req source.RunRequest, progress func
 type session struct {
 	script *Script
 	from   snapshots.ID
+}
+
+// Close implements source.SessionCloser.
+func (s *session) Close(context.Context) error {
+	s.script.Closed++
+	return nil
 }
 
 func (s *session) Len() int                 { return len(s.script.Steps) }

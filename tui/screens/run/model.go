@@ -14,6 +14,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/dustin/go-humanize"
 
 	"github.com/canscope/canscope/snapshots"
@@ -265,6 +266,14 @@ func (m *Model) start() tea.Cmd {
 			default:
 			}
 		})
+		if err == nil && ctx.Err() != nil {
+			// Cancelled as it finished (or the screen closed): nobody
+			// will show this session, so release it here.
+			if c, ok := sess.(source.SessionCloser); ok {
+				_ = c.Close(context.Background())
+			}
+			sess, err = nil, ctx.Err()
+		}
 		done <- doneMsg{run: run, sess: sess, err: err}
 	}()
 	return m.waitProgress()
@@ -283,15 +292,29 @@ func (m *Model) waitProgress() tea.Cmd {
 	}
 }
 
-// Close cancels a run still in progress when the screen is closed.
+// Close cancels a run still in progress and releases the shown session
+// when the screen is closed.
 func (m *Model) Close() {
 	if m.cancel != nil {
 		m.cancel()
 	}
+	m.release()
+}
+
+// release closes the current session when it holds resources. Errors are
+// ignored: the session is being thrown away.
+func (m *Model) release() {
+	if c, ok := m.sess.(source.SessionCloser); ok {
+		_ = c.Close(context.Background())
+	}
+	m.sess = nil
 }
 
 func (m *Model) finished(msg doneMsg) tea.Cmd {
 	if msg.run != m.run {
+		if c, ok := msg.sess.(source.SessionCloser); ok {
+			_ = c.Close(context.Background())
+		}
 		return nil
 	}
 	if m.cancel != nil {
@@ -308,6 +331,7 @@ func (m *Model) finished(msg doneMsg) tea.Cmd {
 		m.err = fmt.Errorf("run %s: %w", describe(m.req), msg.err)
 		return nil
 	}
+	m.release() // a previous run's session
 	m.sess, m.state, m.view = msg.sess, stateTimeline, nil
 	// Open on the trap when there is one: that is what the operator is
 	// here for.
@@ -514,7 +538,15 @@ func (m *Model) timelineView() string {
 			if out.TrapFunction != "" {
 				where = " in " + out.TrapFunction
 			}
-			head = append(head, st.Error.Render("✗ "+out.Status+where+": "+out.TrapMessage))
+			// The trap message is what the operator came for: wrap it
+			// (two lines at most) rather than cut it.
+			msg := ansi.Wrap("✗ "+out.Status+where+": "+out.TrapMessage, max(m.width, 1), "")
+			for i, l := range strings.Split(msg, "\n") {
+				if i == 2 {
+					break
+				}
+				head = append(head, st.Error.Render(l))
+			}
 		}
 	}
 	bottom := m.statusLines()
@@ -568,6 +600,14 @@ func count(n uint64, width int) string {
 	return humanize.SIWithDigits(float64(n), 1, "")
 }
 
+// callArgs is a syscall's argument list in parentheses.
+func callArgs(e source.Event) string {
+	if strings.HasPrefix(e.Args, "(") {
+		return e.Args
+	}
+	return "(" + e.Args + ")"
+}
+
 // EventText is the one-line form of an event, indented by call depth.
 func EventText(e source.Event) string {
 	indent := strings.Repeat(" ", min(e.Depth, 8))
@@ -577,7 +617,7 @@ func EventText(e source.Event) string {
 	case source.EventExit:
 		return indent + "← " + e.Function
 	case source.EventSyscall:
-		return indent + "• " + e.Syscall + "(" + e.Args + ")"
+		return indent + "• " + e.Syscall + callArgs(e)
 	case source.EventGrow:
 		return indent + "↑ grow " + e.Message
 	case source.EventTrap:
@@ -618,7 +658,7 @@ func (m *Model) paneLines(width, height int) []string {
 		lines = append(lines, st.Muted.Render("  none yet"))
 	}
 	for _, c := range calls {
-		lines = append(lines, "  "+c.Syscall+"("+c.Args+")")
+		lines = append(lines, "  "+c.Syscall+callArgs(c))
 	}
 	lines = append(lines, "",
 		st.Header.Render("PAGES CHANGED SO FAR"),

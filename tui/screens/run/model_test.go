@@ -73,6 +73,10 @@ func TestRunRequest(t *testing.T) {
 	if got := m.Title(); got != "Timeline ledger@3 · upgrade to incident_v2.wasm skipping pre_upgrade" {
 		t.Errorf("title = %q", got)
 	}
+	m.Close()
+	if script.Closed != 1 {
+		t.Errorf("closing the screen released %d sessions, want 1", script.Closed)
+	}
 }
 
 func TestRunNeedsMethod(t *testing.T) {
@@ -141,6 +145,7 @@ func TestEventText(t *testing.T) {
 		{source.Event{Kind: source.EventEnter, Function: "f", Depth: 2}, "  → f"},
 		{source.Event{Kind: source.EventExit, Function: "f"}, "← f"},
 		{source.Event{Kind: source.EventSyscall, Syscall: "ic0.msg_reply", Depth: 1}, " • ic0.msg_reply()"},
+		{source.Event{Kind: source.EventSyscall, Syscall: "stable_size", Args: "() = 3"}, "• stable_size() = 3"},
 		{source.Event{Kind: source.EventGrow, Message: "heap +1 page"}, "↑ grow heap +1 page"},
 		{source.Event{Kind: source.EventTrap, Message: "boom", Depth: 20}, "        ✗ trap: boom"},
 	}
