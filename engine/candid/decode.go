@@ -69,10 +69,26 @@ func DecodeText(msg []byte, want []*Type) (string, error) {
 	return Format(vals), nil
 }
 
+// DecodeMotokoStable decodes the stable variables a Motoko canister
+// (classical persistence) serialises in pre_upgrade: a DIDL message at the
+// start of b in Candid extended with MotokoAlias types, whose values are
+// written once in full (tag 0, 8 bytes of decoder scratch, the value) and
+// then referenced (tag 1, a 32-bit relative offset), and MotokoRegion
+// values. It returns the values and the message length.
+func DecodeMotokoStable(b []byte) ([]Value, int, error) {
+	d := &decoder{b: b, motoko: true}
+	vals, err := d.message(nil)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: %v", ErrNotCandid, err)
+	}
+	return vals, d.pos, nil
+}
+
 type decoder struct {
 	b      []byte
 	pos    int
 	budget int
+	motoko bool // accept Motoko's extensions (DecodeMotokoStable)
 }
 
 func (d *decoder) errf(format string, args ...any) error {
@@ -142,6 +158,12 @@ func (d *decoder) typeEntry(table []*Type, t *Type) error {
 	t.Kind = Kind(op)
 	switch t.Kind {
 	case Opt, Vec:
+		t.Elem, err = d.typeRef(table)
+		return err
+	case MotokoAlias:
+		if !d.motoko {
+			break
+		}
 		t.Elem, err = d.typeRef(table)
 		return err
 	case Record, Variant:
@@ -246,6 +268,9 @@ func (d *decoder) typeRef(table []*Type) (*Type, error) {
 			return nil, d.errf("type index %d out of range (table has %d)", op, len(table))
 		}
 		return table[op], nil
+	}
+	if d.motoko && op == int64(MotokoRegion) {
+		return Prim(MotokoRegion), nil
 	}
 	if op < math.MinInt8 || !Kind(op).primitive() {
 		return nil, d.errf("opcode %d is not a primitive type", op)
@@ -366,10 +391,70 @@ func (d *decoder) value(t, want *Type, depth int) (Value, error) {
 		if fv, err = d.value(f.Type, wf.Type, depth+1); err == nil {
 			v.Fields = []FieldValue{{ID: f.ID, Name: labelFor(f, wf), Value: fv}}
 		}
+	case MotokoAlias:
+		var shared bool
+		if shared, err = d.aliasTag(&v); err != nil || shared {
+			break
+		}
+		var e Value
+		if e, err = d.value(t.Elem, nil, depth+1); err == nil {
+			v.Elems = []Value{e}
+		}
+	case MotokoRegion:
+		var shared bool
+		if shared, err = d.aliasTag(&v); err != nil || shared {
+			break
+		}
+		v.Fields, err = d.region()
 	default:
 		err = d.errf("unknown type opcode %d", t.Kind)
 	}
 	return v, err
+}
+
+// aliasTag reads the start of a Motoko alias value. For a back reference
+// (shared is true) it stores the relative offset in v.Int; for a first
+// occurrence it skips the decoder scratch space before the value.
+func (d *decoder) aliasTag(v *Value) (shared bool, err error) {
+	tag, err := d.byte()
+	if err != nil {
+		return false, err
+	}
+	switch tag {
+	case 0:
+		_, err = d.take(8)
+		return false, err
+	case 1:
+		b, err := d.take(4)
+		if err != nil {
+			return true, err
+		}
+		v.Int = big.NewInt(int64(int32(le32(b))))
+		return true, nil
+	}
+	return false, d.errf("alias tag %d", tag)
+}
+
+// region reads a Motoko region's id, page count and page table.
+func (d *decoder) region() ([]FieldValue, error) {
+	id, err := d.take(8)
+	if err != nil {
+		return nil, err
+	}
+	count, err := d.take(4)
+	if err != nil {
+		return nil, err
+	}
+	n, err := d.count("region page table length")
+	if err != nil {
+		return nil, err
+	}
+	pages, _ := d.take(n)
+	return []FieldValue{
+		{ID: 0, Name: "id", Value: Value{Type: Prim(Nat64), Int: new(big.Int).SetUint64(le64(id))}},
+		{ID: 1, Name: "page_count", Value: Value{Type: Prim(Nat32), Int: big.NewInt(int64(le32(count)))}},
+		{ID: 2, Name: "page_table", Value: Value{Type: VecOf(Prim(Nat8)), Bytes: bytes.Clone(pages)}},
+	}, nil
 }
 
 func elemOf(t *Type) *Type {

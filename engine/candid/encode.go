@@ -64,7 +64,7 @@ func (e *encoder) typeRef(t *Type, depth int) (int64, error) {
 	if t == nil {
 		return 0, fmt.Errorf("missing type")
 	}
-	if t.Kind.primitive() {
+	if t.Kind.primitive() || t.Kind == MotokoRegion {
 		return int64(t.Kind), nil
 	}
 	if i, ok := e.index[t]; ok {
@@ -83,7 +83,7 @@ func (e *encoder) typeRef(t *Type, depth int) (int64, error) {
 		return err
 	}
 	switch t.Kind {
-	case Opt, Vec:
+	case Opt, Vec, MotokoAlias:
 		if err := ref(t.Elem); err != nil {
 			return 0, err
 		}
@@ -242,8 +242,37 @@ func (e *encoder) value(out []byte, v Value, depth int) ([]byte, error) {
 			}
 		}
 		return out, fmt.Errorf("variant alternative %d is not in %s", v.Fields[0].ID, t.describe())
+	case MotokoAlias, MotokoRegion:
+		return e.alias(out, v, depth)
 	}
 	return out, fmt.Errorf("unknown type kind %d", t.Kind)
+}
+
+// alias writes a Motoko alias or region value: in full after a zero tag
+// and 8 bytes of scratch, or as a back reference.
+func (e *encoder) alias(out []byte, v Value, depth int) ([]byte, error) {
+	full := len(v.Elems) == 1
+	if v.Type.Kind == MotokoRegion {
+		full = len(v.Fields) == 3
+	}
+	if !full {
+		if v.Int == nil || !v.Int.IsInt64() {
+			return out, fmt.Errorf("%s back reference has no offset", v.Type.Kind)
+		}
+		return appendLE(append(out, 1), uint64(v.Int.Int64()), 4), nil
+	}
+	out = append(out, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+	if v.Type.Kind == MotokoAlias {
+		return e.value(out, v.Elems[0], depth+1)
+	}
+	id, count, pages := v.Fields[0].Value, v.Fields[1].Value, v.Fields[2].Value
+	if id.Int == nil || count.Int == nil {
+		return out, fmt.Errorf("region value lacks its id or page count")
+	}
+	out = appendLE(out, id.Int.Uint64(), 8)
+	out = appendLE(out, count.Int.Uint64(), 4)
+	out = appendULEB(out, uint64(len(pages.Bytes)))
+	return append(out, pages.Bytes...), nil
 }
 
 func appendLE(out []byte, u uint64, n int) []byte {

@@ -1,6 +1,7 @@
 package candid
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -118,6 +119,22 @@ func writeValue(b *strings.Builder, v Value, annOK bool) {
 			b.WriteString(" = ")
 			writeValue(b, f.Value, true)
 		})
+	case MotokoAlias, MotokoRegion:
+		switch {
+		case t.Kind == MotokoAlias && len(v.Elems) == 1:
+			writeValue(b, v.Elems[0], annOK)
+		case t.Kind == MotokoRegion && len(v.Fields) == 3:
+			writeBlock(b, "region", 2, func(i int) {
+				f := v.Fields[i]
+				b.WriteString(f.Name + " = ")
+				writeValue(b, f.Value, true)
+			})
+		case v.Int != nil:
+			// A value written earlier in the message, shared here.
+			fmt.Fprintf(b, "<same %s as %d bytes back>", t.Kind, -v.Int.Int64())
+		default:
+			b.WriteString("<" + t.Kind.String() + ">")
+		}
 	default:
 		b.WriteString("<" + t.Kind.String() + ">")
 	}

@@ -46,6 +46,19 @@ const (
 	Principal Kind = -24
 )
 
+// Kinds only Motoko's stable-variable serialisation uses (moc's
+// "extended Candid", see DecodeMotokoStable). They never appear in
+// messages between canisters.
+const (
+	// MotokoAlias is type-table opcode 1: a mutable value (var field,
+	// mutable array, region) that may be reachable more than once. Its
+	// first occurrence is written in full, later ones as a back reference.
+	MotokoAlias Kind = 1
+	// MotokoRegion is primitive type 128 (SLEB128 -128): a stable memory
+	// region, written as its id, page count and page table.
+	MotokoRegion Kind = -128
+)
+
 // String returns the Candid keyword for k.
 func (k Kind) String() string {
 	switch k {
@@ -97,6 +110,10 @@ func (k Kind) String() string {
 		return "service"
 	case Principal:
 		return "principal"
+	case MotokoAlias:
+		return "var"
+	case MotokoRegion:
+		return "region"
 	}
 	return "kind(" + itoa(int64(k)) + ")"
 }
@@ -225,7 +242,7 @@ func writeType(b *strings.Builder, t *Type, depth int, top bool) {
 		return
 	}
 	switch t.Kind {
-	case Opt, Vec:
+	case Opt, Vec, MotokoAlias:
 		if t.isBlob() {
 			b.WriteString("blob")
 			return

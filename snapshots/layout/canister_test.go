@@ -148,3 +148,54 @@ func TestMotokoCanister(t *testing.T) {
 		t.Errorf("summary %q", l.Summary)
 	}
 }
+
+// TestMotokoLayouts covers the version 1 (ExperimentalStableMemory) and
+// version 2 (regions) layouts with this package's own Motoko fixtures
+// (testdata/regen.sh rebuilds them).
+func TestMotokoLayouts(t *testing.T) {
+	tests := []struct {
+		fixture, method string
+		version         int
+		userPages       uint64
+		decoded         bool
+	}{
+		{"motoko_stablemem", "touch", 1, 1, true},
+		{"motoko_mutable", "bump", 2, 144, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.fixture, func(t *testing.T) {
+			ctx := context.Background()
+			e, c := newCanister(t)
+			b, err := os.ReadFile("testdata/" + tt.fixture + ".wasm.gz")
+			if err != nil {
+				t.Fatal(err)
+			}
+			mod, err := e.Load(ctx, b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			types, _, _ := mod.Metadata("motoko:stable-types")
+			res, err := c.Install(ctx, mod, []byte("DIDL\x00\x00"))
+			mustOK(t, "install", res, err)
+			res, err = c.Update(ctx, tt.method, []byte("DIDL\x00\x00"))
+			mustOK(t, tt.method, res, err)
+			res, err = c.Upgrade(ctx, runFixture(t, e, "counter.wasm"), nil, engine.UpgradeOptions{})
+			mustOK(t, "upgrade to counter.wasm", res, err)
+			l, err := Detect(canisterStable{c}, c.StableSize(), string(types))
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden(t, tt.fixture+".txt", l.String())
+			mo := l.Motoko
+			if mo == nil || mo.Version != tt.version || mo.UserPages != tt.userPages || mo.Decoded != tt.decoded {
+				t.Fatalf("layout %s: %+v", l.Summary, mo)
+			}
+			if got := l.Describe(0); !strings.Contains(got, "regions/ExperimentalStableMemory") {
+				t.Errorf("Describe(0) = %q", got)
+			}
+			if got := l.Describe(mo.DataOffset); got != "Motoko stable variables" {
+				t.Errorf("Describe(data) = %q", got)
+			}
+		})
+	}
+}

@@ -12,8 +12,9 @@ import (
 // Motoko classical persistence (moc's Stabilization module,
 // src/codegen/compile_classical.ml, and the RTS's stable_mem.rs): in
 // pre_upgrade the stable variables are serialised as a Candid message of
-// one record (each variable an opt field) and written to stable memory in
-// one of two layouts:
+// one record (each variable an opt field; mutable and shared values use
+// moc's alias extension, see candid.DecodeMotokoStable) and written to
+// stable memory in one of two layouts:
 //
 //	version 0 (no ExperimentalStableMemory/Region use):
 //	    [0, 4)         u32 length L (non-zero, the version-0 marker)
@@ -159,9 +160,9 @@ func (mo *Motoko) startsWithDIDL(mr *memReader, off uint64) bool {
 // decode reads the serialised record and fills in sizes and values by
 // matching field hashes with the stable-types names.
 func (mo *Motoko) decode(data []byte) {
-	vals, _, err := candid.DecodePrefix(data, nil)
+	vals, _, err := candid.DecodeMotokoStable(data)
 	if err != nil {
-		mo.Note = "serialised variables not decoded (" + err.Error() + "); Motoko's extended Candid for mutable and aliased values is not supported"
+		mo.Note = "serialised variables not decoded: " + err.Error()
 		return
 	}
 	if len(vals) != 1 || vals[0].Type.Kind != candid.Record {
@@ -172,7 +173,9 @@ func (mo *Motoko) decode(data []byte) {
 	for i, v := range mo.Variables {
 		byHash[candid.Hash(v.Name)] = i
 	}
+	labels := labelsIn(mo.StableTypes)
 	for _, f := range vals[0].Fields {
+		nameFields(&f.Value, labels)
 		b, err := candid.EncodeValue(f.Value)
 		if err != nil {
 			mo.Note = "re-encoding a variable failed: " + err.Error()
@@ -190,6 +193,48 @@ func (mo *Motoko) decode(data []byte) {
 		mo.Variables[i].Value = preview(unwrapOpt(f.Value).String())
 	}
 	mo.Decoded = true
+}
+
+// labelsIn collects the record field and variant tag names a
+// stable-types text mentions, so nested fields (known on the wire only by
+// hash) can be shown by name.
+func labelsIn(stableTypes string) map[uint32]string {
+	labels := map[uint32]string{}
+	text := stripComments(stableTypes)
+	for i := 0; i < len(text); {
+		r := rune(text[i])
+		if !isIdentRune(r) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(text) && isIdentRune(rune(text[j])) {
+			j++
+		}
+		word := text[i:j]
+		rest := strings.TrimLeft(text[j:], " \t\n")
+		tagged := i > 0 && text[i-1] == '#'
+		if tagged || strings.HasPrefix(rest, ":") {
+			labels[candid.Hash(word)] = word
+		}
+		i = j
+	}
+	return labels
+}
+
+// nameFields gives unnamed record fields and variant alternatives the
+// label with their hash.
+func nameFields(v *candid.Value, labels map[uint32]string) {
+	for i := range v.Fields {
+		f := &v.Fields[i]
+		if f.Name == "" {
+			f.Name = labels[f.ID]
+		}
+		nameFields(&f.Value, labels)
+	}
+	for i := range v.Elems {
+		nameFields(&v.Elems[i], labels)
+	}
 }
 
 // unwrapOpt drops the opt Motoko wraps every stable variable in.

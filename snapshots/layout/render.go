@@ -88,7 +88,7 @@ func renderMotoko(b *strings.Builder, mo *Motoko) {
 	if mo.Version >= 0 {
 		fmt.Fprintf(b, "  format v%d, serialised variables at %d, %d bytes", mo.Version, mo.DataOffset, mo.DataBytes)
 		if mo.UserPages > 0 {
-			fmt.Fprintf(b, ", after %d pages of the canister's own stable memory", mo.UserPages)
+			fmt.Fprintf(b, ", after %s of the canister's own stable memory", plural(int(mo.UserPages), "page", "pages"))
 		}
 		b.WriteByte('\n')
 	}
