@@ -44,8 +44,8 @@ func TestDecodeMotokoStable(t *testing.T) {
 		})
 	}
 	for _, bad := range []string{
-		"DIDL\x02\x01\x01\x6d\x7d\x01\x00\x02",               // alias tag 2
-		"DIDL\x02\x01\x01\x6d\x7d\x01\x00\x00\x00",           // scratch cut short
+		"DIDL\x02\x01\x01\x6d\x7d\x01\x00\x02",                // alias tag 2
+		"DIDL\x02\x01\x01\x6d\x7d\x01\x00\x00\x00",            // scratch cut short
 		"DIDL\x00\x01\x80\x7f\x00" + scratch + "\x10\x00\x00", // region cut short
 	} {
 		if _, _, err := DecodeMotokoStable([]byte(bad)); !errors.Is(err, ErrNotCandid) {
