@@ -1,0 +1,118 @@
+package trace
+
+import (
+	"context"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+	"testing"
+
+	"github.com/canscope/canscope/engine"
+)
+
+// BenchmarkSeek jumps to random events of the longrun fixture's
+// pre_upgrade: about 1.2 billion instructions writing 256 MiB of heap.
+// It reports the run's size and the resident memory after the jumps
+// (the session keeps no per-event copies: what it holds is the paused
+// execution's own dirty pages).
+func BenchmarkSeek(b *testing.B) {
+	f := newFixture(b)
+	snap := f.install(b, "testdata/longrun.wasm")
+	ctx := context.Background()
+	s, err := f.tracer.Open(ctx, snap.ID, Request{Upgrade: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close(ctx)
+	last, err := s.Seek(ctx, s.Len()-1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	touched, err := last.HeapPagesChanged()
+	if err != nil {
+		b.Fatal(err)
+	}
+	rssBefore := rss(b)
+	rng := rand.New(rand.NewPCG(3, 4))
+	cpu := cpuTime()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := s.Seek(ctx, rng.IntN(s.Len())); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	reportCPU(b, cpu)
+	b.ReportMetric(float64(s.Len()), "events")
+	b.ReportMetric(float64(s.Result().Instructions), "instructions")
+	b.ReportMetric(float64(len(touched)*engine.PageSize)/(1<<20), "MiB-touched")
+	b.ReportMetric(float64(rss(b)-rssBefore)/(1<<20), "MiB-rss-growth")
+}
+
+// BenchmarkTraceOverhead runs the longrun fixture's pre_upgrade plainly
+// and traced (recording every event); the ratio of the two is the cost of
+// tracing.
+func BenchmarkTraceOverhead(b *testing.B) {
+	f := newFixture(b)
+	snap := f.install(b, "testdata/longrun.wasm")
+	ctx := context.Background()
+	b.Run("plain", func(b *testing.B) {
+		cpu := cpuTime()
+		defer reportCPU(b, cpu)
+		for b.Loop() {
+			run, err := f.bench.Open(ctx, snap.ID)
+			if err != nil {
+				b.Fatal(err)
+			}
+			res, err := run.Canister.Upgrade(ctx, nil, nil, engine.UpgradeOptions{})
+			if err != nil || res.Status != engine.StatusOK {
+				b.Fatal(err, res.Trap)
+			}
+			run.Close(ctx)
+		}
+	})
+	b.Run("traced", func(b *testing.B) {
+		cpu := cpuTime()
+		defer reportCPU(b, cpu)
+		for b.Loop() {
+			s, err := f.tracer.Open(ctx, snap.ID, Request{Upgrade: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			s.Close(ctx)
+		}
+	})
+}
+
+// cpuTime returns the process's user and system CPU time: on a shared
+// machine it measures the work better than the wall clock.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU reports the CPU time per operation since start.
+func reportCPU(b *testing.B, start time.Duration) {
+	b.ReportMetric(float64(cpuTime()-start)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
+}
+
+// rss returns the process's resident set size in bytes.
+func rss(b *testing.B) int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}

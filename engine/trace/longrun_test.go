@@ -1,0 +1,65 @@
+package trace
+
+import (
+	"context"
+	"encoding/binary"
+	"math/rand/v2"
+	"testing"
+)
+
+func u32(v uint32) []byte { return binary.LittleEndian.AppendUint32(nil, v) }
+
+// TestSeekEveryNthEvent compares the state at every 7th event of a
+// longer run (64 heap pages filled, checksums saved to stable memory)
+// reached moving forward from the start with the state reached moving
+// backward and jumping around at random.
+func TestSeekEveryNthEvent(t *testing.T) {
+	f := newFixture(t)
+	snap := f.install(t, "testdata/longrun.wasm")
+	ctx := context.Background()
+	s, err := f.tracer.Open(ctx, snap.ID, Request{Method: "fill", Arg: u32(64)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	if s.Len() < 130 {
+		t.Fatalf("only %d events", s.Len())
+	}
+	const step = 7
+	var sampled []int
+	for i := 0; i < s.Len(); i += step {
+		sampled = append(sampled, i)
+	}
+	forward := map[int][32]byte{}
+	distinct := map[[32]byte]bool{}
+	for _, i := range sampled {
+		v, err := s.Seek(ctx, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := stateHash(t, v)
+		forward[i], distinct[h] = h, true
+	}
+	// The run changes the state between nearly all samples: a session
+	// that showed one state throughout would fail here.
+	if len(distinct) < len(sampled)*3/4 {
+		t.Fatalf("%d distinct states at %d sampled events", len(distinct), len(sampled))
+	}
+	order := append([]int(nil), sampled...)
+	for a, b := 0, len(order)-1; a < b; a, b = a+1, b-1 {
+		order[a], order[b] = order[b], order[a]
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 10 {
+		order = append(order, sampled[rng.IntN(len(sampled))])
+	}
+	for _, i := range order {
+		v, err := s.Seek(ctx, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stateHash(t, v) != forward[i] {
+			t.Errorf("event %d (%s): the state differs from the one seen moving forward", i, s.Events()[i])
+		}
+	}
+}
