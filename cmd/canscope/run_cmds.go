@@ -78,6 +78,24 @@ func (a *app) openSession(ctx context.Context) (*session, error) {
 	return &session{store: st, eng: eng, bench: workbench.New(st, eng)}, nil
 }
 
+// openRun opens a session and restores snapshot ref into a canister.
+// The caller closes the run, then the session.
+func (a *app) openRun(ctx context.Context, ref string) (*session, snapshots.Snapshot, *workbench.Run, error) {
+	s, err := a.openSession(ctx)
+	if err != nil {
+		return nil, snapshots.Snapshot{}, nil, err
+	}
+	snap, err := s.store.Resolve(ref)
+	if err == nil {
+		var r *workbench.Run
+		if r, err = s.bench.Open(ctx, snap.ID); err == nil {
+			return s, snap, r, nil
+		}
+	}
+	s.close(ctx)
+	return nil, snapshots.Snapshot{}, nil, err
+}
+
 func (s *session) close(ctx context.Context) {
 	s.eng.Close(ctx)
 	s.store.Close()
@@ -319,19 +337,11 @@ func newCallCmd(a *app) *cobra.Command {
 			if query && commit {
 				return errors.New("--query and --commit exclude each other: a query never changes state")
 			}
-			s, err := a.openSession(ctx)
+			s, snap, r, err := a.openRun(ctx, pos[0])
 			if err != nil {
 				return err
 			}
 			defer s.close(ctx)
-			snap, err := s.store.Resolve(pos[0])
-			if err != nil {
-				return err
-			}
-			r, err := s.bench.Open(ctx, snap.ID)
-			if err != nil {
-				return err
-			}
 			defer r.Close(ctx)
 			method := pos[1]
 			m, ok := r.Canister.Module().Method(method)
@@ -412,19 +422,11 @@ upgrade would produce).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, pos []string) error {
 			ctx := cmd.Context()
-			s, err := a.openSession(ctx)
+			s, snap, r, err := a.openRun(ctx, pos[0])
 			if err != nil {
 				return err
 			}
 			defer s.close(ctx)
-			snap, err := s.store.Resolve(pos[0])
-			if err != nil {
-				return err
-			}
-			r, err := s.bench.Open(ctx, snap.ID)
-			if err != nil {
-				return err
-			}
 			defer r.Close(ctx)
 			newMod := r.Canister.Module()
 			if wasmPath != "" {
