@@ -36,8 +36,9 @@ const (
 // cancelled run cannot land in the next one.
 type (
 	snapshotMsg struct {
-		snap snapshots.Snapshot
-		err  error
+		snap    snapshots.Snapshot
+		methods []string // the module's callable methods, for the form
+		err     error
 	}
 	progressMsg struct {
 		run  int
@@ -66,10 +67,11 @@ type Model struct {
 	snap          *snapshots.Snapshot
 	width, height int
 
-	state  state
-	form   form
-	err    error
-	notice string
+	state   state
+	form    form
+	methods []string // callable methods of the snapshot's module
+	err     error
+	notice  string
 
 	run      int // increments per started run
 	req      source.RunRequest
@@ -147,25 +149,47 @@ func (m *Model) SetSize(w, h int) {
 	}
 }
 
-// Init implements frame.Screen: it names the snapshot for the title.
+// Init implements frame.Screen: it reads the snapshot for the title and,
+// when a module inspector is wired, the methods the form can call.
 func (m *Model) Init() tea.Cmd {
-	cat := m.ctx.Sources.Catalog
-	id := m.id
-	if cat == nil {
+	src, id := m.ctx.Sources, m.id
+	if src.Catalog == nil {
 		return nil
 	}
 	return func() tea.Msg {
-		list, err := cat.List()
+		man, err := src.Catalog.Manifest(id)
 		if err != nil {
-			return snapshotMsg{err: fmt.Errorf("list snapshots: %w", err)}
+			return snapshotMsg{err: fmt.Errorf("read snapshot %s: %w", id.Short(), err)}
 		}
-		for _, s := range list {
-			if s.ID == id {
-				return snapshotMsg{snap: s}
+		out := snapshotMsg{snap: man.Snapshot}
+		if src.Inspect != nil && !man.Module.IsZero() {
+			if b, err := src.Catalog.ReadBlob(man.Module); err == nil {
+				if info, err := src.Inspect(b); err == nil {
+					out.methods = Methods(info.Exports)
+				}
 			}
 		}
-		return snapshotMsg{err: fmt.Errorf("snapshot %s: %w", id.Short(), snapshots.ErrNotFound)}
+		return out
 	}
+}
+
+// Methods lists the callable methods among a module's exported functions,
+// queries marked: "transfer", "balance (query)".
+func Methods(exports []string) []string {
+	var out []string
+	for _, e := range exports {
+		kind, name, ok := strings.Cut(e, " ")
+		if !ok || strings.HasPrefix(name, "__") {
+			continue // canister_init and friends, and runtime internals
+		}
+		switch kind {
+		case "canister_update":
+			out = append(out, name)
+		case "canister_query", "canister_composite_query":
+			out = append(out, name+" (query)")
+		}
+	}
+	return out
 }
 
 // Update implements frame.Screen.
@@ -175,7 +199,7 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		if msg.err != nil {
 			m.err = msg.err
 		} else {
-			m.snap = &msg.snap
+			m.snap, m.methods = &msg.snap, msg.methods
 		}
 	case progressMsg:
 		if msg.run == m.run && m.state == stateRunning {
@@ -499,7 +523,11 @@ func (m *Model) formView() string {
 			row(fieldRehearse, check(f.rehearse, "rehearse (upgrade, then upgrade again to the same module)")),
 		)
 	} else {
-		lines = append(lines, row(fieldMethod, f.method.View()), row(fieldArg, f.arg.View()))
+		lines = append(lines, row(fieldMethod, f.method.View()))
+		if len(m.methods) > 0 {
+			lines = append(lines, st.Muted.Render("    methods: "+strings.Join(m.methods, " · ")))
+		}
+		lines = append(lines, row(fieldArg, f.arg.View()))
 	}
 	lines = append(lines, "", st.Muted.Render("enter runs it in memory; nothing is written until you save a checkpoint."))
 	if m.ctx.Sources.Runner == nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/canscope/canscope/snapshots"
 	"github.com/canscope/canscope/tui/frame"
 	st "github.com/canscope/canscope/tui/internal/screentest"
+	"github.com/canscope/canscope/tui/modinfo"
 	"github.com/canscope/canscope/tui/source"
 )
 
@@ -45,7 +46,7 @@ func TestRun(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			store := st.Incident()
-			src := source.Set{Catalog: store}
+			src := source.Set{Catalog: store, Inspect: modinfo.Inspect}
 			if tt.runner {
 				src.Runner = st.FailingUpgrade(store)
 			}
@@ -134,6 +135,15 @@ func TestRunCancel(t *testing.T) {
 	m.Update(next()) // the run returns context.Canceled
 	if m.state != stateForm || !strings.Contains(m.notice, "cancelled") {
 		t.Errorf("after cancel: state %d notice %q", m.state, m.notice)
+	}
+}
+
+func TestMethods(t *testing.T) {
+	got := Methods([]string{"canister_init", "canister_update add", "canister_query get", "canister_composite_query all",
+		"canister_query __motoko_stable_var_info", "canister_pre_upgrade", "canister_global_timer"})
+	want := []string{"add", "get (query)", "all (query)"}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("Methods = %q, want %q", got, want)
 	}
 }
 
