@@ -25,7 +25,7 @@ func TestParseInterface(t *testing.T) {
 	for _, m := range s.Methods {
 		names = append(names, m.Name)
 	}
-	if got := strings.Join(names, ","); got != "icrc1_balance_of,icrc1_transfer,notify,tree_sum,weird name" {
+	if got := strings.Join(names, ","); got != "archives,icrc1_balance_of,icrc1_transfer,method,notify,tree_sum,weird name" {
 		t.Errorf("methods %s", got)
 	}
 	tests := []struct{ method, want string }{
@@ -34,6 +34,8 @@ func TestParseInterface(t *testing.T) {
 		{"weird name", "(nat8, opt text) -> ()"},
 		{"tree_sum", "(Tree) -> (int64) composite_query"},
 		{"notify", "(text) -> () oneway"},
+		{"archives", "(Empty, Display) -> (vec Archived) query"},
+		{"method", "(principal, principal) -> ()"},
 	}
 	for _, tt := range tests {
 		f, ok := s.Method(tt.method)
@@ -55,6 +57,12 @@ func TestParseInterface(t *testing.T) {
 	}
 	if got := s.Types["Tree"].String(); got != "variant { leaf : int64; node : record { Tree; Tree } }" {
 		t.Errorf("Tree = %s", got)
+	}
+	if got := s.Types["ArchiveFn"].String(); got != "func (GetBlocksArgs) -> (variant { Ok : vec blob; Err : record {} }) query" {
+		t.Errorf("ArchiveFn = %s", got)
+	}
+	if got := s.Types["Display"].String(); got != "opt variant { Lines : record { lines : nat16; per_line : nat16 }; Generic }" {
+		t.Errorf("Display = %s", got)
 	}
 	if len(s.Init) != 1 || s.Init[0].Name != "InitArgs" {
 		t.Errorf("init args %v", s.Init)
@@ -206,5 +214,33 @@ func TestParseType(t *testing.T) {
 	}
 	if _, err := ParseType("opt"); err == nil {
 		t.Error("accepted an incomplete type")
+	}
+}
+
+// TestFixtureInterface decodes a reply of the engine's Motoko fixture
+// (recorded in engine/testdata/README.md) with the interface moc wrote.
+func TestFixtureInterface(t *testing.T) {
+	did, err := os.ReadFile("../testdata/motoko_v2.did")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ParseInterface(string(did))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reply := []byte("DIDL\x01\x6d\x7d\x04\x7d\x71\x00\x7d\x0c\x01b\x02\x05\x07\x01")
+	got, err := DecodeText(reply, s.Results("get"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `(12, "b", vec { 5; 7 }, 1)`; got != want {
+		t.Errorf("get reply %s, want %s", got, want)
+	}
+	arg, err := EncodeText(`(5, "a")`, s.Args("add"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "DIDL\x00\x02\x7d\x71\x05\x01a"; string(arg) != want {
+		t.Errorf("add argument %q, want %q", arg, want)
 	}
 }

@@ -1,9 +1,14 @@
 // Package layout recognises what a canister keeps in stable memory, so
 // snapshots and diffs can be read as the canister's authors see them:
 // the virtual memories of an ic-stable-structures MemoryManager and the
-// BTreeMap, Vec, Log and Cell headers inside them, or the stable
-// variables a Motoko canister (classical persistence) serialised in
-// pre_upgrade.
+// BTreeMap, Vec, Log and Cell headers inside them, the stable variables
+// a Motoko canister (classical persistence) serialised in pre_upgrade, or
+// the Candid message a Rust canister's ic_cdk stable_save wrote.
+//
+// Not decoded: the entries inside stable structures (keys and values are
+// application-defined bytes; only counts and sizes are shown), and Motoko
+// formats 3 and up (graph-copy stabilisation, enhanced orthogonal
+// persistence), which are recognised by version only.
 //
 // Everything is read through an io.ReaderAt over stable memory, a few
 // small reads at known offsets, so a mostly-zero multi-GiB stable memory
@@ -37,6 +42,9 @@ const (
 	// KindMotoko: a Motoko canister (stable-types given or its stable
 	// variable area found).
 	KindMotoko Kind = "motoko"
+	// KindCandid: a Candid message at offset 0, what Rust canisters'
+	// ic_cdk::storage::stable_save writes.
+	KindCandid Kind = "candid"
 	// KindUnknown: none of the above.
 	KindUnknown Kind = "unknown"
 )
@@ -53,6 +61,7 @@ type Layout struct {
 	Manager   *Manager   `json:"memory_manager,omitempty"`
 	Structure *Structure `json:"structure,omitempty"`
 	Motoko    *Motoko    `json:"motoko,omitempty"`
+	Candid    *Candid    `json:"candid,omitempty"`
 }
 
 // Detect inspects a stable memory of size bytes read through r.
@@ -98,6 +107,14 @@ func Detect(r io.ReaderAt, size uint64, stableTypes string) (*Layout, error) {
 		l.Kind, l.Motoko, l.Summary = KindMotoko, mo, mo.summary()
 		return l, nil
 	}
+	if hasMagic(head, "DIDL") {
+		c, err := readCandid(mr)
+		if err != nil {
+			return nil, err
+		}
+		l.Kind, l.Candid, l.Summary = KindCandid, c, c.summary()
+		return l, nil
+	}
 	l.Kind = KindUnknown
 	l.Summary = "not a stable-structures layout: no MGR magic at offset 0"
 	if size == 0 {
@@ -130,6 +147,8 @@ func (l *Layout) Describe(offset uint64) string {
 		return l.Structure.Type
 	case l.Motoko != nil:
 		return l.Motoko.describe(offset)
+	case l.Candid != nil && offset < l.Candid.Bytes:
+		return "Candid (stable_save)"
 	}
 	return ""
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/canscope/canscope/engine/candid"
 )
 
 // golden compares got with testdata/<name>.golden; CANSCOPE_UPDATE_GOLDEN=1
@@ -281,5 +283,26 @@ func BenchmarkDetect(b *testing.B) {
 		if _, err := Detect(r, 5<<30, ""); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestCandidAtOffsetZero(t *testing.T) {
+	msg, err := candid.EncodeText(`(record { entries = vec { "a"; "b" }; owner = principal "aaaaa-aa" })`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := make([]byte, PageSize)
+	copy(mem, msg)
+	l := detect(t, mem, "")
+	if l.Kind != KindCandid || l.Candid.Bytes != uint64(len(msg)) {
+		t.Fatalf("layout %s", l.Summary)
+	}
+	golden(t, "candid.txt", l.String())
+	if l.Describe(3) != "Candid (stable_save)" || l.Describe(uint64(len(msg))) != "" {
+		t.Errorf("Describe: %q, %q", l.Describe(3), l.Describe(uint64(len(msg))))
+	}
+	copy(mem, "DIDL\x00\x01\x71\x7f")
+	if l := detect(t, mem, ""); l.Kind != KindCandid || !strings.Contains(l.Summary, "does not decode") {
+		t.Errorf("broken message: %s", l.Summary)
 	}
 }

@@ -190,7 +190,7 @@ func (mo *Motoko) decode(data []byte) {
 			byHash[f.ID] = i
 		}
 		mo.Variables[i].Bytes = int64(len(b))
-		mo.Variables[i].Value = preview(unwrapOpt(f.Value).String())
+		mo.Variables[i].Value = preview(unwrapOpt(f.Value).String(), maxValuePreview)
 	}
 	mo.Decoded = true
 }
@@ -245,11 +245,13 @@ func unwrapOpt(v candid.Value) candid.Value {
 	return v
 }
 
-func preview(s string) string {
-	if len(s) <= maxValuePreview {
+// preview cuts s to at most limit bytes (plus an ellipsis) on a rune
+// boundary.
+func preview(s string, limit int) string {
+	if len(s) <= limit {
 		return s
 	}
-	cut := maxValuePreview
+	cut := limit
 	for cut > 0 && !utf8Start(s[cut]) {
 		cut--
 	}

@@ -21,6 +21,8 @@ func (l *Layout) Render(w io.Writer) error {
 		fmt.Fprintf(&b, "  %s\n", structureLine(l.Structure))
 	case l.Motoko != nil:
 		renderMotoko(&b, l.Motoko)
+	case l.Candid != nil && l.Candid.Values != "":
+		fmt.Fprintf(&b, "  %s\n", l.Candid.Values)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
