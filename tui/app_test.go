@@ -16,6 +16,7 @@ import (
 	"github.com/canscope/canscope/tui/screens/diff"
 	"github.com/canscope/canscope/tui/screens/run"
 	"github.com/canscope/canscope/tui/source"
+	"github.com/canscope/canscope/tui/stablelabel"
 )
 
 // drive delivers msgs to the root as the Bubble Tea runtime would,
@@ -83,7 +84,7 @@ func TestRoot(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			store := st.Incident()
-			src := source.Set{Catalog: store, Inspect: modinfo.Inspect, Forker: store, Exporter: store, Runner: st.FailingUpgrade(store)}
+			src := source.Set{Catalog: store, Inspect: modinfo.Inspect, Labeller: stablelabel.For, Forker: store, Exporter: store, Runner: st.FailingUpgrade(store)}
 			m := newRoot(t, tt.theme, tt.w, tt.h, src)
 			drive(m, tt.keys...)
 			out := m.Render()

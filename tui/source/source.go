@@ -59,13 +59,23 @@ type ModuleInfo struct {
 // ModuleInspector parses module bytes (raw or gzipped wasm).
 type ModuleInspector func(module []byte) (ModuleInfo, error)
 
-// StableLabeller names stable-memory byte ranges after what owns them,
-// e.g. "memory 3 (BTreeMap)" for an ic-stable-structures virtual memory.
-// It is given the manifest and the catalog because the layout lives in
-// stable memory's first pages (and, for Motoko, in the module). It returns
-// a function from a byte range [start, end) to its label ("" when the
-// layout says nothing about it), or an error when it recognises no layout.
-type StableLabeller func(m *snapshots.Manifest, cat Catalog) (func(start, end uint64) string, error)
+// StableLayout is what a StableLabeller recognised in stable memory.
+type StableLayout struct {
+	// Summary is one line, e.g. "MemoryManager v1: 3 memories in 4
+	// buckets of 128 pages".
+	Summary string
+	// Label names what owns the bytes [start, end), e.g. "memory 3
+	// (BTreeMap)"; "" when the layout says nothing about them.
+	Label func(start, end uint64) string
+}
+
+// StableLabeller recognises how a canister lays out its stable memory, so
+// stable ranges can be named after the stable-structures memory (or Motoko
+// area) that owns them. It is given the manifest and the catalog because
+// the layout lives in stable memory's first pages (and, for Motoko, in the
+// module); it reads only a few of them. It returns an error, saying why,
+// when it recognises no layout.
+type StableLabeller func(m *snapshots.Manifest, cat Catalog) (StableLayout, error)
 
 // Set is every source the UI can use. Any field may be nil: the screens
 // that need it show what is missing instead of failing.

@@ -14,11 +14,11 @@ import (
 	"github.com/canscope/canscope/tui/source"
 )
 
-// For detects the layout of m's stable memory and returns its range
-// labeller. It satisfies source.StableLabeller. A module that cannot be
-// read only loses the Motoko hint; a memory with no recognised layout is
-// an error that says why.
-func For(m *snapshots.Manifest, cat source.Catalog) (func(start, end uint64) string, error) {
+// For detects the layout of m's stable memory. It satisfies
+// source.StableLabeller. A module that cannot be read only loses the
+// Motoko hint; a memory with no recognised layout is an error that says
+// why.
+func For(m *snapshots.Manifest, cat source.Catalog) (source.StableLayout, error) {
 	var stableTypes string
 	if !m.Module.IsZero() {
 		if b, err := cat.ReadBlob(m.Module); err == nil {
@@ -29,10 +29,10 @@ func For(m *snapshots.Manifest, cat source.Catalog) (func(start, end uint64) str
 	}
 	l, err := layout.Detect(snapshots.NewMemoryReader(cat, m.Stable), m.Stable.Size, stableTypes)
 	if err != nil {
-		return nil, fmt.Errorf("read the stable memory layout of %s: %w", m.Ref(), err)
+		return source.StableLayout{}, fmt.Errorf("read the stable memory layout of %s: %w", m.Ref(), err)
 	}
 	if l.Kind == layout.KindUnknown || l.Kind == layout.KindEmpty {
-		return nil, errors.New(l.Summary)
+		return source.StableLayout{}, errors.New(l.Summary)
 	}
-	return l.DescribeRange, nil
+	return source.StableLayout{Summary: l.Summary, Label: l.DescribeRange}, nil
 }

@@ -33,9 +33,12 @@ func TestFor(t *testing.T) {
 		Size:  3 * snapshots.PageSize,
 		Pages: []snapshots.Page{mem.PageOf(0, managerHeader()), mem.PageOf(1, []byte{1}), mem.PageOf(2, []byte{2})},
 	}}
-	label, err := For(m, mem)
+	lay, err := For(m, mem)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !strings.HasPrefix(lay.Summary, "MemoryManager v1: 2 memories in 2 buckets") {
+		t.Errorf("summary = %q", lay.Summary)
 	}
 	ps := uint64(snapshots.PageSize)
 	// The buckets hold no structure header, so layout calls their
@@ -50,7 +53,7 @@ func TestFor(t *testing.T) {
 		{ps, 3 * ps, "memory 0 (unknown), memory 3 (unknown)"},
 	}
 	for _, tt := range tests {
-		if got := label(tt.start, tt.end); got != tt.want {
+		if got := lay.Label(tt.start, tt.end); got != tt.want {
 			t.Errorf("label(%#x, %#x) = %q, want %q", tt.start, tt.end, got, tt.want)
 		}
 	}

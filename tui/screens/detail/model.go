@@ -34,6 +34,8 @@ type loadedMsg struct {
 	moduleSize    int
 	heapChanged   []uint64
 	stableChanged []uint64
+	layout        source.StableLayout // what owns stable memory, when recognised
+	layoutErr     error
 	err           error
 }
 
@@ -104,6 +106,9 @@ func load(src source.Set, id snapshots.ID) *loadedMsg {
 			out.heapChanged = render.ChangedPages(out.parent.Heap, m.Heap)
 			out.stableChanged = render.ChangedPages(out.parent.Stable, m.Stable)
 		}
+	}
+	if src.Labeller != nil && m.Stable.Size > 0 {
+		out.layout, out.layoutErr = src.Labeller(m, src.Catalog)
 	}
 	switch {
 	case src.Inspect == nil:
@@ -230,7 +235,16 @@ func (m *Model) build() {
 		case d.parentErr != nil:
 			head += " · parent unreadable"
 		}
-		lines := []string{st.Header.Render(head), st.Muted.Render(pm.Legend(st))}
+		lines := []string{st.Header.Render(head)}
+		if mem.name == "STABLE MEMORY" {
+			switch {
+			case d.layout.Summary != "":
+				lines = append(lines, st.Accent.Render("layout: "+d.layout.Summary))
+			case d.layoutErr != nil:
+				lines = append(lines, st.Muted.Render("layout: "+d.layoutErr.Error()))
+			}
+		}
+		lines = append(lines, st.Muted.Render(pm.Legend(st)))
 		if mem.table.Size == 0 {
 			lines = append(lines, st.Muted.Render("(empty)"))
 		}

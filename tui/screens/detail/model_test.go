@@ -11,6 +11,7 @@ import (
 	st "github.com/canscope/canscope/tui/internal/screentest"
 	"github.com/canscope/canscope/tui/modinfo"
 	"github.com/canscope/canscope/tui/source"
+	"github.com/canscope/canscope/tui/stablelabel"
 )
 
 func open(t *testing.T, theme string, w, h int, src source.Set, id snapshots.ID) *Model {
@@ -23,7 +24,7 @@ func open(t *testing.T, theme string, w, h int, src source.Set, id snapshots.ID)
 
 func TestDetail(t *testing.T) {
 	store := st.Incident()
-	src := source.Set{Catalog: store, Inspect: modinfo.Inspect}
+	src := source.Set{Catalog: store, Inspect: modinfo.Inspect, Labeller: stablelabel.For}
 	tests := []struct {
 		name  string
 		ref   string

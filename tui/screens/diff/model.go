@@ -14,6 +14,7 @@ import (
 	"github.com/canscope/canscope/snapshots"
 	"github.com/canscope/canscope/tui/frame"
 	"github.com/canscope/canscope/tui/render"
+	"github.com/canscope/canscope/tui/source"
 )
 
 // loadedMsg carries the two manifests and their diff.
@@ -103,7 +104,9 @@ func (m *Model) Init() tea.Cmd {
 		}
 		out := &loadedMsg{a: ma, b: mb, changes: snapshots.Diff(ma, mb)}
 		if src.Labeller != nil && len(out.changes.Stable.Ranges) > 0 {
-			out.label, out.labelErr = src.Labeller(mb, src.Catalog)
+			var lay source.StableLayout
+			lay, out.labelErr = src.Labeller(mb, src.Catalog)
+			out.label = lay.Label
 		}
 		return out
 	}

@@ -22,8 +22,11 @@ func open(t *testing.T, theme string, w, h int, src source.Set, a, b snapshots.I
 
 // byMemoryID labels stable ranges the way a stable-structures decoder
 // would for a layout with one bucket per 1000 pages.
-func byMemoryID(*snapshots.Manifest, source.Catalog) (func(start, end uint64) string, error) {
-	return func(start, _ uint64) string { return fmt.Sprintf("memory %d", start/snapshots.PageSize/1000) }, nil
+func byMemoryID(*snapshots.Manifest, source.Catalog) (source.StableLayout, error) {
+	return source.StableLayout{
+		Summary: "buckets of 1000 pages",
+		Label:   func(start, _ uint64) string { return fmt.Sprintf("memory %d", start/snapshots.PageSize/1000) },
+	}, nil
 }
 
 func TestDiff(t *testing.T) {
