@@ -14,7 +14,7 @@ import (
 var ErrNotCandid = errors.New("not a Candid message")
 
 // magic starts every Candid message.
-var magic = []byte("DIDL")
+const magic = "DIDL"
 
 // Limits that keep hostile input from costing more than its size warrants.
 const (
@@ -96,7 +96,7 @@ func (d *decoder) errf(format string, args ...any) error {
 }
 
 func (d *decoder) message(want []*Type) ([]Value, error) {
-	if !bytes.HasPrefix(d.b, magic) {
+	if !bytes.HasPrefix(d.b, []byte(magic)) {
 		if len(d.b) == 0 {
 			return nil, errors.New("empty blob")
 		}
@@ -205,16 +205,11 @@ func (d *decoder) typeEntry(table []*Type, t *Type) error {
 			if err != nil {
 				return err
 			}
-			switch a {
-			case 1:
-				f.Modes = append(f.Modes, "query")
-			case 2:
-				f.Modes = append(f.Modes, "oneway")
-			case 3:
-				f.Modes = append(f.Modes, "composite_query")
-			default:
+			mode := modeName(a)
+			if mode == "" {
 				return d.errf("unknown func annotation %d", a)
 			}
+			f.Modes = append(f.Modes, mode)
 		}
 		t.Func = f
 		return nil
@@ -285,6 +280,12 @@ func (d *decoder) value(t, want *Type, depth int) (Value, error) {
 	}
 	if d.budget--; d.budget < 0 {
 		return Value{}, d.errf("more values than a message of %d bytes may hold", len(d.b))
+	}
+	// The declared type only names fields; where it does not match the
+	// wire type it is dropped, except that a declared opt T still names
+	// a wire T (T <: opt T).
+	if want != nil && want.Kind == Opt && t.Kind != Opt {
+		want = want.Elem
 	}
 	if want != nil && want.Kind != t.Kind {
 		want = nil
@@ -699,4 +700,26 @@ func fixedSize(k Kind) int {
 		return 4
 	}
 	return 8
+}
+
+// modeName and modeCode map func annotations to their wire bytes.
+func modeName(code byte) string {
+	switch code {
+	case 1:
+		return "query"
+	case 2:
+		return "oneway"
+	case 3:
+		return "composite_query"
+	}
+	return ""
+}
+
+func modeCode(name string) byte {
+	for c := byte(1); c <= 3; c++ {
+		if modeName(c) == name {
+			return c
+		}
+	}
+	return 0
 }

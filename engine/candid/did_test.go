@@ -244,3 +244,27 @@ func TestFixtureInterface(t *testing.T) {
 		t.Errorf("add argument %q, want %q", arg, want)
 	}
 }
+
+func TestDecodeNamesThroughOpt(t *testing.T) {
+	blob, err := EncodeText("(record { a = 1 })", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := ParseType("opt record { a : nat }")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		types []*Type
+		text  string
+	}{
+		{nil, "(record { 97 = 1 })"},
+		{[]*Type{want}, "(record { a = 1 })"},
+		{[]*Type{Prim(Text)}, "(record { 97 = 1 })"},
+	} {
+		got, err := DecodeText(blob, tt.types)
+		if err != nil || got != tt.text {
+			t.Errorf("DecodeText with %v = %s, %v; want %s", tt.types, got, err, tt.text)
+		}
+	}
+}

@@ -113,7 +113,7 @@ func (e *encoder) typeRef(t *Type, depth int) (int64, error) {
 		}
 		entry = appendULEB(entry, uint64(len(f.Modes)))
 		for _, m := range f.Modes {
-			code := map[string]byte{"query": 1, "oneway": 2, "composite_query": 3}[m]
+			code := modeCode(m)
 			if code == 0 {
 				return 0, fmt.Errorf("unknown func annotation %q", m)
 			}

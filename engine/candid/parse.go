@@ -241,7 +241,15 @@ func (p *valueParser) value(depth int) (expr, error) {
 		if s.kind != tokText {
 			return e, p.lex.errAt(s.pos, "want a string after %s, got %s", t.text, describe(s))
 		}
-		e.kind, e.text = map[string]exprKind{"blob": exBlob, "principal": exPrincipal, "service": exService}[t.text], s.text
+		e.text = s.text
+		switch t.text {
+		case "blob":
+			e.kind = exBlob
+		case "principal":
+			e.kind = exPrincipal
+		default:
+			e.kind = exService
+		}
 	case "func":
 		s, err := p.lex.next()
 		if err != nil {
@@ -473,7 +481,13 @@ func checkAgainst(e expr, t *Type, depth int) (Value, error) {
 		}
 		v.Text = e.text
 	case Principal, Service, Func:
-		want := map[Kind]exprKind{Principal: exPrincipal, Service: exService, Func: exFunc}[t.Kind]
+		want := exFunc
+		switch t.Kind {
+		case Principal:
+			want = exPrincipal
+		case Service:
+			want = exService
+		}
 		if e.kind != want {
 			return v, mismatch()
 		}
