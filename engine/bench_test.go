@@ -62,12 +62,16 @@ func BenchmarkUpdateOnLargeHeap(b *testing.B) {
 }
 
 // BenchmarkCompute: a pure wasm loop (no state change), compiler against
-// interpreter.
+// interpreter, with and without instruction metering.
 func BenchmarkCompute(b *testing.B) {
 	for _, mode := range []struct {
 		name string
 		cfg  Config
-	}{{"compiler", Config{}}, {"interpreter", Config{Interpreter: true}}} {
+	}{
+		{"compiler", Config{}},
+		{"compiler-unmetered", Config{Unmetered: true}},
+		{"interpreter", Config{Interpreter: true}},
+	} {
 		b.Run(mode.name, func(b *testing.B) {
 			ctx := context.Background()
 			e := newEngine(b, mode.cfg)

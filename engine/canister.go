@@ -16,6 +16,7 @@ import (
 	"github.com/canscope/canscope/engine/heap"
 	"github.com/canscope/canscope/engine/ic0"
 	"github.com/canscope/canscope/engine/meter"
+	"github.com/canscope/canscope/engine/principal"
 	"github.com/canscope/canscope/engine/stable"
 	"github.com/canscope/canscope/engine/wasm"
 )
@@ -31,6 +32,9 @@ type Options struct {
 	// Limits are the instruction limits per kind of message; zero fields
 	// take the IC's (meter.DefaultLimits).
 	Limits meter.Limits
+	// Cycles is the initial cycle balance; zero means ic0.DefaultCycles.
+	// Snapshots do not hold the balance, so Restore takes it from here.
+	Cycles ic0.Cycles
 }
 
 // Canister is one canister: its code, heap, stable memory, globals and
@@ -82,6 +86,9 @@ func (e *Engine) NewCanister(ctx context.Context, opts Options) (*Canister, erro
 }
 
 func (e *Engine) newCanister(ctx context.Context, opts Options, st *ic0.State) (*Canister, error) {
+	if opts.Cycles != (ic0.Cycles{}) {
+		st.Cycles = opts.Cycles
+	}
 	rt := wazero.NewRuntimeWithConfig(ctx, e.runtimeConfig())
 	host := ic0.NewHost(st, opts.Env)
 	if _, err := host.Instantiate(ctx, rt); err != nil {
@@ -335,7 +342,7 @@ func (c *Canister) SetEnv(env *ic0.Env) {
 func (c *Canister) Env() *ic0.Env { return c.host.Env() }
 
 // ID returns the canister id in its textual form.
-func (c *Canister) ID() string { return ic0.PrincipalText(c.host.Env().CanisterID) }
+func (c *Canister) ID() string { return principal.Text(c.host.Env().CanisterID) }
 
 // Module returns the installed module, nil without code.
 func (c *Canister) Module() *Module {

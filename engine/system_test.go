@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/binary"
 	"testing"
 
 	"github.com/canscope/canscope/engine/ic0"
@@ -108,5 +109,30 @@ func TestReinstallWipesState(t *testing.T) {
 	}
 	if _, err := c.Install(ctx, mod, nil); err == nil {
 		t.Error("Install on a canister with code succeeded")
+	}
+}
+
+func TestEnvironmentInputs(t *testing.T) {
+	ctx := context.Background()
+	e := newEngine(t, Config{})
+	env := ic0.DefaultEnv()
+	env.Time = 1_800_000_000_000_000_000
+	c, err := e.NewCanister(ctx, Options{Env: env, Cycles: ic0.CyclesFrom(12345)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	res, err := c.Install(ctx, load(t, e, "ic0_all.wasm"), nil)
+	mustOK(t, res, err)
+	res, err = c.Update(ctx, "time", nil)
+	mustOK(t, res, err)
+	if got := binary.LittleEndian.Uint64(res.Reply); got != env.Time {
+		t.Errorf("time = %d, want %d", got, env.Time)
+	}
+	if got := c.Cycles(); got != ic0.CyclesFrom(12345) {
+		t.Errorf("cycles = %+v, want 12345", got)
+	}
+	if c.ID() != "rrkah-fqaaa-aaaaa-aaaaq-cai" {
+		t.Errorf("ID = %s, want the default canister id", c.ID())
 	}
 }
