@@ -10,13 +10,15 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/dustin/go-humanize"
+	"github.com/spf13/cobra"
+
 	"github.com/canscope/canscope/engine"
 	"github.com/canscope/canscope/engine/candid"
+	"github.com/canscope/canscope/engine/principal"
 	"github.com/canscope/canscope/engine/workbench"
 	"github.com/canscope/canscope/snapshots"
 	"github.com/canscope/canscope/snapshots/fsstore"
-	"github.com/dustin/go-humanize"
-	"github.com/spf13/cobra"
 )
 
 // argFlags are the --arg / --arg-hex pair every command that sends an
@@ -197,7 +199,7 @@ func resultJSON(res engine.Result, canisterID string, want []*candid.Type) runJS
 		}
 	}
 	for _, c := range res.Calls {
-		out.Calls = append(out.Calls, callJSON{Callee: candid.PrincipalText(c.Callee), Method: c.Method, ArgHex: hex.EncodeToString(c.Arg)})
+		out.Calls = append(out.Calls, callJSON{Callee: principal.Text(c.Callee), Method: c.Method, ArgHex: hex.EncodeToString(c.Arg)})
 	}
 	return out
 }

@@ -2,6 +2,8 @@ package ic0
 
 import (
 	"github.com/tetratelabs/wazero/api"
+
+	"github.com/canscope/canscope/engine/principal"
 )
 
 // rejectSysTransient is the reject code call_perform returns: the call was
@@ -76,7 +78,7 @@ func (h *Host) callWithBestEffortResponse(_ api.Module, s []uint64) {
 func (h *Host) addCycles(name string, n Cycles) {
 	c := h.building(name)
 	if h.state.Cycles.Less(n) {
-		panic(&Trap{Code: CodeCanisterOutOfCycles, Reason: "Canister " + PrincipalText(h.env.CanisterID) +
+		panic(&Trap{Code: CodeCanisterOutOfCycles, Reason: "Canister " + principal.Text(h.env.CanisterID) +
 			" is out of cycles: please top up the canister with at least " +
 			n.Sub(h.state.Cycles).String() + " additional cycles"})
 	}

@@ -2,6 +2,8 @@ package ic0
 
 import (
 	"github.com/tetratelabs/wazero/api"
+
+	"github.com/canscope/canscope/engine/principal"
 )
 
 // cyclesMintingCanister is the text id of the only canister allowed to mint.
@@ -70,7 +72,7 @@ func (h *Host) canisterCycleBalance128(mod api.Module, s []uint64) {
 func (h *Host) checkMinting(name string) {
 	if !h.env.CyclesMinting {
 		panic(ContractViolation("ic0.%s cannot be executed on non Cycles Minting Canister: %s != %s.",
-			name, PrincipalText(h.env.CanisterID), cyclesMintingCanister))
+			name, principal.Text(h.env.CanisterID), cyclesMintingCanister))
 	}
 }
 

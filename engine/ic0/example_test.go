@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/tetratelabs/wazero"
+
+	"github.com/canscope/canscope/engine/principal"
 )
 
 // ExampleHost shows how an engine runs one message against the System API:
@@ -39,7 +41,7 @@ func ExampleHost() {
 
 	if tr, ok := AsTrap(err); ok {
 		state.Rollback()
-		fmt.Println(tr.Report(PrincipalText(host.Env().CanisterID)))
+		fmt.Println(tr.Report(principal.Text(host.Env().CanisterID)))
 	} else {
 		state.Commit()
 	}

@@ -308,23 +308,6 @@ func TestAsTrap(t *testing.T) {
 	}
 }
 
-func TestPrincipalText(t *testing.T) {
-	tests := []struct {
-		id   []byte
-		want string
-	}{
-		{[]byte{0, 0, 0, 0, 0, 0, 0, 1, 1, 1}, "rrkah-fqaaa-aaaaa-aaaaq-cai"},
-		{[]byte{0, 0, 0, 0, 0, 0, 0, 4, 1, 1}, "rkp4c-7iaaa-aaaaa-aaaca-cai"},
-		{[]byte{0x04}, "2vxsx-fae"},
-		{nil, "aaaaa-aa"},
-	}
-	for _, tt := range tests {
-		if got := PrincipalText(tt.id); got != tt.want {
-			t.Errorf("PrincipalText(%x) = %s, want %s", tt.id, got, tt.want)
-		}
-	}
-}
-
 func TestFunctionsTable(t *testing.T) {
 	seen := map[string]bool{}
 	for _, f := range Functions() {

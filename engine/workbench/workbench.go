@@ -13,8 +13,8 @@ import (
 	"slices"
 
 	"github.com/canscope/canscope/engine"
-	"github.com/canscope/canscope/engine/candid"
 	"github.com/canscope/canscope/engine/ic0"
+	"github.com/canscope/canscope/engine/principal"
 	"github.com/canscope/canscope/engine/wasm"
 	"github.com/canscope/canscope/snapshots"
 )
@@ -112,7 +112,7 @@ func EnvFor(s snapshots.Snapshot) (*ic0.Env, error) {
 		env.Time = s.TakenAt
 	}
 	if s.CanisterID != "" {
-		id, err := candid.ParsePrincipal(s.CanisterID)
+		id, err := principal.Parse(s.CanisterID)
 		if err != nil {
 			return nil, fmt.Errorf("snapshot %s: canister id %q: %w", s.Ref(), s.CanisterID, err)
 		}
