@@ -13,6 +13,9 @@ type BlockType int64
 // BlockEmpty is the signature of a block with no params and no results.
 const BlockEmpty BlockType = -0x40
 
+// ValueBlock returns the block type of a block yielding one value of type t.
+func ValueBlock(t ValueType) BlockType { return BlockType(int64(t) - 0x80) }
+
 // MemArg is a load or store's alignment (log2), memory index and offset.
 type MemArg struct {
 	Align  uint32

@@ -67,9 +67,11 @@ func decodeFunctionNames(data []byte) (map[uint32]string, error) {
 	return map[uint32]string{}, nil
 }
 
-// shiftNameSection rewrites the function indices of the function, local and
-// label subsections with shift, keeping everything else as is.
-func shiftNameSection(data []byte, shift func(uint32) uint32) ([]byte, error) {
+// ShiftNameSection returns a copy of a name section's contents (the custom
+// section data after its name) with the function indices of the function,
+// local and label subsections renumbered by shift, for rewrites that insert
+// functions. Other subsections are kept as they are.
+func ShiftNameSection(data []byte, shift func(uint32) uint32) ([]byte, error) {
 	subs, err := splitNameSection(data)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,25 @@
+// Package meter counts executed wasm instructions the way the Internet
+// Computer replica does, by rewriting a module before it is compiled.
+//
+// Instrument adds an i64 counter global (exported as CounterExport) and
+// decrements it at the start of every basic block by the block's static
+// cost (costs.go holds every cost with its source in dfinity/ic). Function
+// entries and loop headers then check the counter and, when it is negative,
+// call the imported host function `__`.`out_of_instructions`, which must
+// trap. memory.fill/copy/init and table.fill/copy/init are charged their
+// size at run time through a helper function the rewrite adds, exactly as
+// the replica's instrumentation.rs does.
+//
+// The host runs a message like this:
+//
+//	c, _ := meter.NewCounter(instance, limits.Update) // counter = limit
+//	_, err := instance.ExportedFunction("canister_update f").Call(ctx)
+//	used := c.Used() // instructions of the message, System API charges included
+//
+// System API functions charge their cost with Counter.Charge (overhead plus
+// one instruction per byte copied, see SystemAPIOverhead) and trap with
+// LimitError's text when it reports false. Because checks run only at loop
+// headers and function entries, the counter may be slightly negative when a
+// message ends; the replica tolerates the same overshoot, and the host
+// should trap with LimitError when Used exceeds the limit at the end.
+package meter
