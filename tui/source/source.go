@@ -7,14 +7,9 @@ package source
 
 import (
 	"context"
-	"errors"
 
 	"github.com/canscope/canscope/snapshots"
 )
-
-// ErrUnavailable is returned (wrapped) by Set helpers when the capability a
-// screen asks for is not wired in this build.
-var ErrUnavailable = errors.New("unavailable")
 
 // Catalog lists snapshots and reads their manifests and blobs.
 // *fsstore.Store satisfies it through snapshots.Store.
