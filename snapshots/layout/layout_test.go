@@ -3,6 +3,7 @@ package layout
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -304,5 +305,20 @@ func TestCandidAtOffsetZero(t *testing.T) {
 	copy(mem, "DIDL\x00\x01\x71\x7f")
 	if l := detect(t, mem, ""); l.Kind != KindCandid || !strings.Contains(l.Summary, "does not decode") {
 		t.Errorf("broken message: %s", l.Summary)
+	}
+}
+
+type failingReader struct{}
+
+func (failingReader) ReadAt(p []byte, off int64) (int, error) {
+	return 0, errors.New("blob 1a2b: checksum mismatch")
+}
+
+// TestDetectReadError: a failed read is an error naming the offset, not
+// a verdict about the layout.
+func TestDetectReadError(t *testing.T) {
+	_, err := Detect(failingReader{}, 1<<20, "")
+	if err == nil || !strings.Contains(err.Error(), "read stable memory at 0: blob 1a2b: checksum mismatch") {
+		t.Errorf("error %v", err)
 	}
 }
