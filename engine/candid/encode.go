@@ -3,7 +3,6 @@ package candid
 import (
 	"fmt"
 	"math"
-	"math/big"
 	"unicode/utf8"
 )
 
@@ -273,69 +272,4 @@ func (e *encoder) alias(out []byte, v Value, depth int) ([]byte, error) {
 	out = appendLE(out, count.Int.Uint64(), 4)
 	out = appendULEB(out, uint64(len(pages.Bytes)))
 	return append(out, pages.Bytes...), nil
-}
-
-func appendLE(out []byte, u uint64, n int) []byte {
-	for i := 0; i < n; i++ {
-		out = append(out, byte(u>>(8*i)))
-	}
-	return out
-}
-
-func appendULEB(out []byte, u uint64) []byte {
-	for {
-		c := byte(u & 0x7f)
-		u >>= 7
-		if u == 0 {
-			return append(out, c)
-		}
-		out = append(out, c|0x80)
-	}
-}
-
-func appendSLEB(out []byte, v int64) []byte {
-	for {
-		c := byte(v & 0x7f)
-		v >>= 7
-		if (v == 0 && c&0x40 == 0) || (v == -1 && c&0x40 != 0) {
-			return append(out, c)
-		}
-		out = append(out, c|0x80)
-	}
-}
-
-func appendBigULEB(out []byte, n *big.Int) []byte {
-	if n.IsUint64() {
-		return appendULEB(out, n.Uint64())
-	}
-	x := new(big.Int).Set(n)
-	mask := big.NewInt(0x7f)
-	digit := new(big.Int)
-	for {
-		c := byte(digit.And(x, mask).Uint64())
-		x.Rsh(x, 7)
-		if x.Sign() == 0 {
-			return append(out, c)
-		}
-		out = append(out, c|0x80)
-	}
-}
-
-func appendBigSLEB(out []byte, n *big.Int) []byte {
-	if n.IsInt64() {
-		return appendSLEB(out, n.Int64())
-	}
-	// Rsh on a negative big.Int rounds toward minus infinity, an
-	// arithmetic shift, which is what SLEB128 needs.
-	x := new(big.Int).Set(n)
-	mask := big.NewInt(0x7f)
-	digit := new(big.Int)
-	for {
-		c := byte(digit.And(x, mask).Uint64())
-		x.Rsh(x, 7)
-		if (x.Sign() == 0 && c&0x40 == 0) || (x.IsInt64() && x.Int64() == -1 && c&0x40 != 0) {
-			return append(out, c)
-		}
-		out = append(out, c|0x80)
-	}
 }
