@@ -291,5 +291,8 @@ func (m *Model) overlay() string {
 	content := st.Title.Render("Keys · "+m.top().Title()) + "\n\n" + hm.FullHelpView(m.helpKeys().FullHelp()) +
 		"\n\n" + st.Muted.Render("? or esc closes this help")
 	box := st.Overlay.MaxWidth(w).Render(content)
-	return lipgloss.Place(w, h, lipgloss.Center, lipgloss.Center, box)
+	// On a small terminal the box can be taller than the body: clip it
+	// so the frame keeps its size (the top of the help stays visible).
+	placed := lipgloss.Place(w, h, lipgloss.Center, lipgloss.Center, box)
+	return render.Block(strings.Split(placed, "\n"), w, h)
 }

@@ -105,6 +105,10 @@ func TestRootResize(t *testing.T) {
 		drive(m, size)
 		st.CheckSize(t, m.Render(), max(size.Width, 1), max(size.Height, 1))
 	}
+	// The help overlay is clipped to the smallest usable terminal.
+	drive(m, tea.WindowSizeMsg{Width: 40, Height: 10}, st.Key("?"))
+	st.CheckSize(t, m.Render(), 40, 10)
+	drive(m, st.Key("?"), tea.WindowSizeMsg{Width: 80, Height: 24})
 	if after := m.Render(); after != before {
 		t.Errorf("frame after resizing back differs:\n%s\n---\n%s", st.Plain(before), st.Plain(after))
 	}
@@ -248,5 +252,28 @@ func TestRootAutoTheme(t *testing.T) {
 		if got != want {
 			t.Errorf("auto %v: selection style %q, want %q", auto, got, want)
 		}
+	}
+}
+
+// TestEveryScreenAtMinimumSize opens each screen on the smallest usable
+// terminal and checks the frame keeps its size.
+func TestEveryScreenAtMinimumSize(t *testing.T) {
+	open := map[string][]tea.Msg{
+		"snapshots": nil,
+		"detail":    st.Keys("down", "enter", "G"),
+		"diff":      st.Keys("space", "down", "space", "d"),
+		"run form":  st.Keys("down", "down", "down", "r"),
+		"timeline":  append(st.Keys("down", "down", "down", "r", "space"), st.Key("enter")),
+		"restore":   append(append(st.Keys("f", "tab"), st.Type("/tmp/a-rather-long-directory-name/for/the/export")...), st.Keys("enter", "y")...),
+		"help":      st.Keys("?"),
+	}
+	for name, keys := range open {
+		t.Run(name, func(t *testing.T) {
+			store := st.Incident()
+			src := source.Set{Catalog: store, Inspect: modinfo.Inspect, Forker: store, Exporter: store, Runner: st.FailingUpgrade(store)}
+			m := newRoot(t, "dark", minWidth, minHeight, src)
+			drive(m, keys...)
+			st.CheckSize(t, m.Render(), minWidth, minHeight)
+		})
 	}
 }
