@@ -2,6 +2,7 @@ package meter
 
 import (
 	"context"
+	"runtime"
 	"testing"
 
 	"github.com/tetratelabs/wazero"
@@ -12,8 +13,15 @@ import (
 // about 45 million, long enough that call overhead does not matter.
 const benchIterations = 1 << 20
 
+// benchCall calls fn(benchIterations) b.N times on one OS thread and
+// reports the thread's CPU time per call ("cpu-ns/op") where available,
+// and the IC instructions per second of wall and of CPU time.
 func benchCall(b *testing.B, fn api.Function, counter *Counter) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	ctx := context.Background()
+	start, cpuOK := threadCPU()
+	n := 0
 	b.ResetTimer()
 	for b.Loop() {
 		if counter != nil {
@@ -22,6 +30,14 @@ func benchCall(b *testing.B, fn api.Function, counter *Counter) {
 		if _, err := fn.Call(ctx, benchIterations); err != nil {
 			b.Fatal(err)
 		}
+		n++
+	}
+	const perCall = 43*benchIterations + 9 // compute.wat's count for mix(n)
+	b.ReportMetric(perCall*float64(n)/b.Elapsed().Seconds(), "IC-instr/s")
+	if end, ok := threadCPU(); cpuOK && ok && n > 0 {
+		perOp := float64(end-start) / float64(n)
+		b.ReportMetric(perOp, "cpu-ns/op")
+		b.ReportMetric(perCall/perOp*1e9, "IC-instr/cpu-s")
 	}
 }
 
@@ -37,7 +53,6 @@ func BenchmarkCompute(b *testing.B) {
 		b.Fatal(err)
 	}
 	benchCall(b, mod.ExportedFunction("mix"), nil)
-	b.ReportMetric(float64(43*benchIterations+9)*float64(b.N)/b.Elapsed().Seconds(), "IC-instr/s")
 }
 
 // BenchmarkMeteredCompute runs the same loop instrumented and reports the
@@ -67,5 +82,4 @@ func BenchmarkMeteredCompute(b *testing.B) {
 	if got, want := counter.Used(), uint64(43*benchIterations+9); got != want {
 		b.Fatalf("used %d instructions per call, want %d", got, want)
 	}
-	b.ReportMetric(float64(counter.Used())*float64(b.N)/b.Elapsed().Seconds(), "IC-instr/s")
 }

@@ -19,7 +19,12 @@
 // System API functions charge their cost with Counter.Charge (overhead plus
 // one instruction per byte copied, see SystemAPIOverhead) and trap with
 // LimitError's text when it reports false. Because checks run only at loop
-// headers and function entries, the counter may be slightly negative when a
-// message ends; the replica tolerates the same overshoot, and the host
-// should trap with LimitError when Used exceeds the limit at the end.
+// headers, function entries and System API calls, a message can end with
+// the counter slightly negative (Used a little above Limit); the replica
+// has the same overshoot, does not trap for it, and caps the count it
+// reports at the limit (wasm_executor.rs, message_instructions_executed).
+//
+// Instrument the module after wasm.ExportMutableGlobals: then the exported
+// globals of the instrumented module, in export order, are exactly the
+// globals list of a replica snapshot, counter last (wasm.SnapshotGlobals).
 package meter

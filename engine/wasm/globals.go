@@ -52,29 +52,26 @@ type SnapshotGlobal struct {
 // SnapshotGlobals returns the globals a replica snapshot lists, in its
 // order: the module's exported globals in export order, then every
 // non-exported mutable global in index order (the ones ExportMutableGlobals
-// exports). The replica appends its instruction counter (an i64) after
-// these; that entry is not part of the module and is not returned. Calling
-// it before or after ExportMutableGlobals gives the same list.
+// exports). On a module already rewritten by ExportMutableGlobals (and then
+// by meter.Instrument, which exports its instruction counter last) this is
+// simply every exported global in export order, counter included, exactly
+// as the replica lists them; on the original module it is the same list
+// without the counter.
 func SnapshotGlobals(m *Module) []SnapshotGlobal {
 	var out []SnapshotGlobal
 	exported := make(map[uint32]bool)
-	var persistent []SnapshotGlobal
+	rewritten := false
 	for _, e := range m.Exports {
 		if e.Kind != KindGlobal {
 			continue
 		}
 		t, _ := m.GlobalType(e.Index)
-		g := SnapshotGlobal{Export: e.Name, Index: e.Index, Type: t}
-		if isPersistentName(e) {
-			persistent = append(persistent, g)
-			continue
-		}
+		out = append(out, SnapshotGlobal{Export: e.Name, Index: e.Index, Type: t})
 		exported[e.Index] = true
-		out = append(out, g)
+		rewritten = rewritten || isPersistentName(e)
 	}
-	if len(persistent) > 0 {
-		// Already rewritten: the persistent exports follow in index order.
-		return append(out, persistent...)
+	if rewritten {
+		return out
 	}
 	base := uint32(m.NumImportedGlobals())
 	for i, g := range m.Globals {
