@@ -354,7 +354,7 @@ func (p *typeParser) tuple(depth int) ([]*Type, error) {
 // skipArgName drops a `name :` prefix of a tuple item. It needs two tokens
 // of lookahead, which the lexer lacks, so it rescans from a saved spot.
 func (p *typeParser) skipArgName() error {
-	save, savePeek := p.lex.pos, p.lex.peek
+	save := p.lex.mark()
 	t, err := p.lex.next()
 	if err != nil {
 		return err
@@ -364,7 +364,7 @@ func (p *typeParser) skipArgName() error {
 			return err
 		}
 	}
-	p.lex.pos, p.lex.peek = save, savePeek
+	p.lex.reset(save)
 	return nil
 }
 
@@ -443,7 +443,7 @@ func (p *typeParser) fields(variant bool, depth int) (*Type, error) {
 		f := Field{}
 		labelled := false
 		if tok.kind == tokNumber || tok.kind == tokText || (tok.kind == tokIdent && !isTypeStart(tok.text)) {
-			save, savePeek := p.lex.pos, p.lex.peek
+			save := p.lex.mark()
 			p.lex.next()
 			colon, err := p.lex.accept(":")
 			if err != nil {
@@ -466,7 +466,7 @@ func (p *typeParser) fields(variant bool, depth int) (*Type, error) {
 					f.Type = Prim(Null)
 				}
 			} else {
-				p.lex.pos, p.lex.peek = save, savePeek
+				p.lex.reset(save)
 			}
 		}
 		if !labelled {

@@ -156,8 +156,7 @@ func (e *encoder) value(out []byte, v Value, depth int) ([]byte, error) {
 		if v.Int == nil {
 			return out, fmt.Errorf("%s value has no number", t.Kind)
 		}
-		lo, hi := intRange(t.Kind)
-		if (lo != nil && v.Int.Cmp(lo) < 0) || (hi != nil && v.Int.Cmp(hi) > 0) {
+		if !fits(v.Int, t.Kind) {
 			return out, fmt.Errorf("%s does not fit %s", v.Int, t.Kind)
 		}
 		switch t.Kind {

@@ -25,12 +25,25 @@ type token struct {
 	pos  int    // byte offset in the source, for error messages
 }
 
-// lexer splits Candid text into tokens on demand.
+// lexer splits Candid text into tokens on demand, with one token of
+// lookahead; mark and reset give the parsers more where they need it.
 type lexer struct {
-	src  string
-	pos  int
-	peek *token
+	src    string
+	pos    int
+	peek   token
+	peeked bool
 }
+
+// lexState is a position to return to.
+type lexState struct {
+	pos    int
+	peek   token
+	peeked bool
+}
+
+func (l *lexer) mark() lexState { return lexState{l.pos, l.peek, l.peeked} }
+
+func (l *lexer) reset(s lexState) { l.pos, l.peek, l.peeked = s.pos, s.peek, s.peeked }
 
 func (l *lexer) errAt(pos int, format string, args ...any) error {
 	line := 1 + strings.Count(l.src[:min(pos, len(l.src))], "\n")
@@ -40,24 +53,23 @@ func (l *lexer) errAt(pos int, format string, args ...any) error {
 
 // next returns the next token.
 func (l *lexer) next() (token, error) {
-	if l.peek != nil {
-		t := *l.peek
-		l.peek = nil
-		return t, nil
+	if l.peeked {
+		l.peeked = false
+		return l.peek, nil
 	}
 	return l.scan()
 }
 
 // look returns the next token without consuming it.
 func (l *lexer) look() (token, error) {
-	if l.peek == nil {
+	if !l.peeked {
 		t, err := l.scan()
 		if err != nil {
 			return t, err
 		}
-		l.peek = &t
+		l.peek, l.peeked = t, true
 	}
-	return *l.peek, nil
+	return l.peek, nil
 }
 
 func (l *lexer) skipSpace() error {
@@ -243,7 +255,7 @@ func (l *lexer) accept(text string) (bool, error) {
 		return false, err
 	}
 	if (t.kind == tokPunct || t.kind == tokIdent) && t.text == text {
-		l.peek = nil
+		l.peeked = false
 		return true, nil
 	}
 	return false, nil

@@ -301,7 +301,7 @@ func (p *valueParser) field(depth int, variant bool, next *uint32) (fieldExpr, e
 		return fieldExpr{}, err
 	}
 	if tok.kind == tokIdent || tok.kind == tokText || tok.kind == tokNumber {
-		save, savePeek := p.lex.pos, p.lex.peek
+		save := p.lex.mark()
 		p.lex.next()
 		eq, err := p.lex.accept("=")
 		if err != nil {
@@ -330,7 +330,7 @@ func (p *valueParser) field(depth int, variant bool, next *uint32) (fieldExpr, e
 			*next = id + 1
 			return f, nil
 		}
-		p.lex.pos, p.lex.peek = save, savePeek
+		p.lex.reset(save)
 	}
 	if variant {
 		return fieldExpr{}, p.lex.errAt(tok.pos, "want `name = value` in a variant")
@@ -536,20 +536,20 @@ func checkAgainst(e expr, t *Type, depth int) (Value, error) {
 		if e.kind != exRecord {
 			return v, mismatch()
 		}
-		given := map[uint32]fieldExpr{}
-		for _, f := range e.fields {
+		given := make(map[uint32]int, len(e.fields)) // field id -> index in e.fields
+		for i, f := range e.fields {
 			if _, dup := given[f.id]; dup {
 				return v, fmt.Errorf("offset %d: field %s given twice", e.pos, fieldName(f))
 			}
 			if _, ok := t.field(f.id); !ok {
 				return v, fmt.Errorf("offset %d: field %s is not in %s", f.value.pos, fieldName(f), t.describe())
 			}
-			given[f.id] = f
+			given[f.id] = i
 		}
 		v.Fields = make([]FieldValue, len(t.Fields))
 		for i, tf := range t.Fields {
 			name := tf.Name
-			f, ok := given[tf.ID]
+			fi, ok := given[tf.ID]
 			if !ok {
 				fv, ok := absent(tf.Type)
 				if !ok {
@@ -558,6 +558,7 @@ func checkAgainst(e expr, t *Type, depth int) (Value, error) {
 				v.Fields[i] = FieldValue{ID: tf.ID, Name: name, Value: fv}
 				continue
 			}
+			f := &e.fields[fi]
 			if name == "" {
 				name = f.name
 			}
@@ -624,27 +625,29 @@ func parseInteger(text string, k Kind) (*big.Int, error) {
 	if neg {
 		n.Neg(n)
 	}
-	lo, hi := intRange(k)
-	if (lo != nil && n.Cmp(lo) < 0) || (hi != nil && n.Cmp(hi) > 0) {
+	if !fits(n, k) {
 		return nil, fmt.Errorf("%s does not fit %s", text, k)
 	}
 	return n, nil
 }
 
-// intRange returns the bounds of an integer kind (nil when unbounded).
-func intRange(k Kind) (lo, hi *big.Int) {
+// fits reports whether n is in the range of integer kind k.
+func fits(n *big.Int, k Kind) bool {
 	switch k {
-	case Nat:
-		return big.NewInt(0), nil
 	case Int:
-		return nil, nil
+		return true
+	case Nat:
+		return n.Sign() >= 0
 	case Nat8, Nat16, Nat32, Nat64:
 		bits := 8 * uint(fixedSize(k))
-		return big.NewInt(0), new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), bits), big.NewInt(1))
+		return n.Sign() >= 0 && n.IsUint64() && n.Uint64()>>(bits-1)>>1 == 0
 	}
 	bits := 8*uint(fixedSize(k)) - 1
-	return new(big.Int).Neg(new(big.Int).Lsh(big.NewInt(1), bits)),
-		new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), bits), big.NewInt(1))
+	if !n.IsInt64() {
+		return false
+	}
+	v := n.Int64()
+	return v >= -1<<bits && v <= 1<<bits-1
 }
 
 func parseFloat(text string, k Kind) (float64, error) {
