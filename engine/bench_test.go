@@ -29,13 +29,20 @@ func BenchmarkUpdateSmall(b *testing.B) {
 // writes n pages spread over it. The cost must follow n, not the heap
 // size (a whole-heap copy costs ~155 ms here).
 func BenchmarkUpdateOnLargeHeap(b *testing.B) {
+	b.Run("cow", func(b *testing.B) { benchmarkLargeHeap(b, Config{}, []uint32{10, 100, 1000}) })
+	// The portable heap compares and copies: it shows the cost the
+	// copy-on-write heap avoids.
+	b.Run("portable", func(b *testing.B) { benchmarkLargeHeap(b, Config{PortableHeap: true}, []uint32{10}) })
+}
+
+func benchmarkLargeHeap(b *testing.B, cfg Config, touched []uint32) {
 	ctx := context.Background()
-	e := newEngine(b, Config{})
+	e := newEngine(b, cfg)
 	c := installed(b, e, load(b, e, "core/bigheap.wasm"), u32(16384)) // 1 GiB
 	if c.HeapSize() != 1<<30 {
 		b.Fatalf("heap %d bytes, want 1 GiB", c.HeapSize())
 	}
-	for _, n := range []uint32{10, 100, 1000} {
+	for _, n := range touched {
 		for _, method := range []string{"touch", "touch_trap"} {
 			b.Run(fmt.Sprintf("%s/pages=%d", method, n), func(b *testing.B) {
 				arg := u32(n)

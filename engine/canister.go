@@ -186,7 +186,11 @@ func (c *Canister) newIncarnation(ctx context.Context, mod *Module) (*incarnatio
 		return nil, fmt.Errorf("compile module: %w", err)
 	}
 	_, maxPages, _ := mod.Memory()
-	h, err := heap.New(max(maxPages, 1) * PageSize)
+	newHeap := heap.New
+	if c.eng.cfg.PortableHeap {
+		newHeap = heap.NewPortable
+	}
+	h, err := newHeap(max(maxPages, 1) * PageSize)
 	if err != nil {
 		compiled.Close(ctx)
 		return nil, err

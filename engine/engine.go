@@ -20,6 +20,10 @@ type Config struct {
 	// faster, and only System API calls count against the limits (a
 	// message in an endless loop then runs until its context ends).
 	Unmetered bool
+	// PortableHeap keeps canister heaps with heap.NewPortable (a copy,
+	// compared page by page) even where the copy-on-write heap works;
+	// for tests and comparisons.
+	PortableHeap bool
 }
 
 // Engine compiles canister modules and runs canisters. An Engine may be

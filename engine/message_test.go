@@ -50,8 +50,14 @@ func mustState(t testing.TB, c *Canister) State {
 }
 
 func TestTrapRollsBackEverything(t *testing.T) {
+	for name, cfg := range map[string]Config{"cow": {}, "portable": {PortableHeap: true}} {
+		t.Run(name, func(t *testing.T) { testTrapRollsBackEverything(t, cfg) })
+	}
+}
+
+func testTrapRollsBackEverything(t *testing.T, cfg Config) {
 	ctx := context.Background()
-	e := newEngine(t, Config{})
+	e := newEngine(t, cfg)
 	mod := load(t, e, "traps.wasm")
 	tests := []struct {
 		method string

@@ -9,9 +9,7 @@ type copying struct {
 }
 
 func (c *copying) reserve(max uint64) ([]byte, error) {
-	// Go allocates large slices from fresh, lazily zeroed OS memory, so an
-	// untouched reservation costs address space only.
-	return make([]byte, max), nil
+	return reserveZeroed(max)
 }
 
 func (c *copying) committedPage(p uint64) []byte {
@@ -94,7 +92,7 @@ func (c *copying) nextData(off, size uint64) (uint64, error) {
 	return off, nil
 }
 
-func (c *copying) close([]byte) error {
+func (c *copying) close(mem []byte) error {
 	c.committed = nil
-	return nil
+	return release(mem)
 }

@@ -85,6 +85,14 @@ func New(max uint64) (*Heap, error) {
 	return newHeap(newBackend(), max)
 }
 
+// NewPortable is New with the portable backend, which keeps a second copy
+// of the heap and compares pages: commit and rollback cost grows with the
+// heap size. It is what New uses off Linux; on Linux it serves tests and
+// comparisons.
+func NewPortable(max uint64) (*Heap, error) {
+	return newHeap(&copying{}, max)
+}
+
 func newHeap(b backend, max uint64) (*Heap, error) {
 	if max == 0 || max > MaxWasm32 {
 		return nil, fmt.Errorf("reserve heap of %d bytes: size must be between 1 and %d", max, uint64(MaxWasm32))

@@ -10,8 +10,8 @@ import (
 // always runs so its logic is tested on Linux too.
 func backends() map[string]func() backend {
 	return map[string]func() backend{
-		"default": newBackend,
-		"copying": func() backend { return &copying{} },
+		"default":  newBackend,
+		"portable": func() backend { return &copying{} },
 	}
 }
 
