@@ -20,7 +20,11 @@ type Candid struct {
 	Note   string `json:"note,omitempty"`
 }
 
-func readCandid(mr *memReader) (*Candid, error) {
+func readCandid(mr *memReader, deep bool) (*Candid, error) {
+	if !deep {
+		// The length is only known by decoding: label the first page.
+		return &Candid{Bytes: min(mr.size, PageSize), Note: "not decoded (shallow detection)"}, nil
+	}
 	data := make([]byte, min(mr.size, maxMotokoData))
 	if err := mr.read(data, 0); err != nil {
 		return nil, err
@@ -40,6 +44,9 @@ func readCandid(mr *memReader) (*Candid, error) {
 }
 
 func (c *Candid) summary() string {
+	if c.Values == "" && c.Bytes > 0 {
+		return "Candid message at offset 0 (ic_cdk stable_save)"
+	}
 	if c.Bytes == 0 {
 		return "DIDL at offset 0 that does not decode: " + c.Note
 	}

@@ -147,6 +147,13 @@ func TestMotokoCanister(t *testing.T) {
 	if !strings.Contains(l.Summary, "format v0") {
 		t.Errorf("summary %q", l.Summary)
 	}
+	shallow, err := DetectShallow(canisterStable{c}, c.StableSize(), string(types))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if shallow.Motoko.Decoded || shallow.Motoko.DataBytes != mo.DataBytes || shallow.Describe(10) != l.Describe(10) {
+		t.Errorf("shallow detection %+v", shallow.Motoko)
+	}
 }
 
 // TestMotokoLayouts covers the version 1 (ExperimentalStableMemory) and

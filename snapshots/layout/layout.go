@@ -69,6 +69,19 @@ type Layout struct {
 // ("" when it has none). The error is only for failed reads; memory that
 // matches no layout gives KindUnknown.
 func Detect(r io.ReaderAt, size uint64, stableTypes string) (*Layout, error) {
+	return detectLayout(r, size, stableTypes, true)
+}
+
+// DetectShallow is Detect without reading serialised state: Motoko
+// variables and a stable_save message are located (so Describe, MemoryAt
+// and DescribeRange work the same) but not decoded, so no sizes or values.
+// Labelling diff ranges and hex rows needs no more, and it costs a few
+// small reads however large the serialised state is.
+func DetectShallow(r io.ReaderAt, size uint64, stableTypes string) (*Layout, error) {
+	return detectLayout(r, size, stableTypes, false)
+}
+
+func detectLayout(r io.ReaderAt, size uint64, stableTypes string, deep bool) (*Layout, error) {
 	l := &Layout{StableBytes: size}
 	if size == 0 && stableTypes == "" {
 		l.Kind, l.Summary = KindEmpty, "stable memory is empty"
@@ -99,7 +112,7 @@ func Detect(r io.ReaderAt, size uint64, stableTypes string) (*Layout, error) {
 		}
 		return l, nil
 	}
-	mo, err := readMotoko(mr, stableTypes)
+	mo, err := readMotoko(mr, stableTypes, deep)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +121,7 @@ func Detect(r io.ReaderAt, size uint64, stableTypes string) (*Layout, error) {
 		return l, nil
 	}
 	if hasMagic(head, "DIDL") {
-		c, err := readCandid(mr)
+		c, err := readCandid(mr, deep)
 		if err != nil {
 			return nil, err
 		}

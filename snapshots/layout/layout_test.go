@@ -322,3 +322,29 @@ func TestDetectReadError(t *testing.T) {
 		t.Errorf("error %v", err)
 	}
 }
+
+// TestDetectShallow: the same regions as Detect, without decoding.
+func TestDetectShallow(t *testing.T) {
+	var read int64
+	img := make([]byte, 2*PageSize)
+	msg, _ := candid.EncodeText(`(vec { 1; 2; 3 })`, nil)
+	copy(img, msg)
+	for _, mem := range [][]byte{managerFixture(), img} {
+		deep := detect(t, mem, "")
+		shallow, err := DetectShallow(sparse{data: mem, size: int64(len(mem)), read: &read}, uint64(len(mem)), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if shallow.Kind != deep.Kind {
+			t.Errorf("shallow kind %s, deep %s", shallow.Kind, deep.Kind)
+		}
+		for _, off := range []uint64{0, 5, PageSize, 3 * PageSize} {
+			if a, b := shallow.Describe(off), deep.Describe(off); a != b && shallow.Kind != KindCandid {
+				t.Errorf("Describe(%d): shallow %q, deep %q", off, a, b)
+			}
+		}
+	}
+	if read > 80<<10 {
+		t.Errorf("shallow detection read %d bytes", read)
+	}
+}

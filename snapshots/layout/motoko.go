@@ -74,7 +74,7 @@ type Variable struct {
 
 // readMotoko finds the stable variable area. It returns nil when
 // stableTypes is empty and memory does not look like Motoko's.
-func readMotoko(mr *memReader, stableTypes string) (*Motoko, error) {
+func readMotoko(mr *memReader, stableTypes string, deep bool) (*Motoko, error) {
 	mo := &Motoko{StableTypes: stableTypes, Version: -1, Variables: ParseStableTypes(stableTypes)}
 	found, err := mo.locate(mr)
 	if err != nil {
@@ -89,6 +89,9 @@ func readMotoko(mr *memReader, stableTypes string) (*Motoko, error) {
 	}
 	if mo.Version > 2 {
 		mo.Note = fmt.Sprintf("format version %d (graph-copy stabilisation or enhanced orthogonal persistence) is not decoded", mo.Version)
+		return mo, nil
+	}
+	if !deep {
 		return mo, nil
 	}
 	if mo.DataBytes > maxMotokoData {
