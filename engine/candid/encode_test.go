@@ -50,6 +50,9 @@ func TestEncodeGolden(t *testing.T) {
 		{`(60_000_000_000_000_000)`, "4449444c00017d8080" + "98f4e9b5ca6a"},
 		{`(-60_000_000_000_000_000)`, "4449444c00017c8080e88b96cab5957f"},
 		{`(0x10 : nat8)`, "4449444c00017b10"},
+		{`(null : reserved)`, "4449444c000170"},
+		{`(opt null)`, "4449444c016e7f010001"},
+		{`(vec {})`, "4449444c016d6f010000"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.text, func(t *testing.T) {
