@@ -510,3 +510,48 @@ func TestSnapshotGlobalOrder(t *testing.T) {
 		t.Errorf("name of shifted function 4 = %q, want inc", name)
 	}
 }
+
+// TestInstrumentShiftsFunctionIndices checks every place a function index
+// lives after the out_of_instructions import moved all functions up by one.
+func TestInstrumentShiftsFunctionIndices(t *testing.T) {
+	m := loadModule(t, "../wasm/testdata/features.wasm")
+	out, info, err := Instrument(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.FuncShift != 1 || out.Imports[0].Module != HostModule || out.Imports[0].Name != OutOfInstructions {
+		t.Fatalf("import 0 = %+v, shift %d", out.Imports[0], info.FuncShift)
+	}
+	if got := out.Elements[0].Funcs; !slices.Equal(got, []uint32{5, 6}) {
+		t.Errorf("active element segment = %v, want [5 6]", got)
+	}
+	if got, _ := wasm.DecodeExpr(out.Elements[1].Exprs[0]); got[0].Op != wasm.OpRefFunc || got[0].Index != 3 {
+		t.Errorf("passive element expression = %+v, want ref.func 3", got[0])
+	}
+	if got, _ := wasm.DecodeExpr(out.Globals[4].Init); got[0].Op != wasm.OpRefFunc || got[0].Index != 5 {
+		t.Errorf("funcref global initializer = %+v, want ref.func 5", got[0])
+	}
+	for _, e := range out.Exports {
+		if orig, ok := m.Export(e.Name); ok && e.Kind == wasm.KindFunc && e.Index != orig.Index+1 {
+			t.Errorf("export %q index %d, want %d", e.Name, e.Index, orig.Index+1)
+		}
+	}
+	body, err := wasm.DecodeBody(out.Code[4-2].Body) // inc is function 4, the third defined
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calls []uint32
+	for _, in := range body.Instrs {
+		if in.Op == wasm.OpCall || in.Op == wasm.OpRefFunc {
+			calls = append(calls, in.Index)
+		}
+	}
+	// out_of_instructions (0) at entry, the bulk-charge helper (defined
+	// last) before memory.init/copy/fill, ref.func $helper (3 -> 4), and
+	// call $msg_reply (0 -> 1).
+	decr := uint32(out.NumImportedFuncs() + len(out.Functions) - 1)
+	want := []uint32{0, decr, decr, decr, 4, 1}
+	if !slices.Equal(calls, want) {
+		t.Errorf("calls in inc = %v, want %v", calls, want)
+	}
+}

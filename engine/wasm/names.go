@@ -2,9 +2,9 @@ package wasm
 
 import "fmt"
 
-// Name section subsection ids (extended name section proposal).
+// Name section subsection ids (extended name section proposal) that hold
+// function indices.
 const (
-	nameModule   = 0
 	nameFunction = 1
 	nameLocal    = 2
 	nameLabel    = 3
