@@ -36,13 +36,13 @@ func TestImportSurvivesKill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("re-executes the test binary")
 	}
-	data := make([]uint64, 300)
+	data := make([]uint64, 150)
 	for i := range data {
 		data[i] = uint64(i)
 	}
-	src := writeDir(t, dfxtest.Spec{HeapPages: 320, HeapData: data, StablePages: 64, StableData: []uint64{3, 9}, Chunks: 1, Seed: 11})
+	src := writeDir(t, dfxtest.Spec{HeapPages: 160, HeapData: data, StablePages: 64, StableData: []uint64{3, 9}, Chunks: 1, Seed: 11})
 	completed, interrupted := 0, 0
-	for _, killAfter := range []int{0, 1, 20, 150, 280, 400, -1} {
+	for _, killAfter := range []int{0, 1, 60, 140, -1} {
 		store := filepath.Join(t.TempDir(), "store")
 		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$")
 		cmd.Env = append(os.Environ(), "CANSCOPE_CRASH_STORE="+store, "CANSCOPE_CRASH_SRC="+src)

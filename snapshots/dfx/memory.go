@@ -146,7 +146,9 @@ func readAndPut(st snapshots.Store, f *os.File, buf []byte, off uint64) (snapsho
 // exportMemory writes the memory t describes to a new file at path:
 // the file is sized first and only stored pages are written, so zero
 // pages stay holes (a sparse file with identical content). Pages are read
-// and written by workers goroutines in parallel.
+// and written by workers goroutines in parallel. Export does not fsync: the
+// files are a copy for dfx to upload right away, the store holds the
+// original, and flushing gigabytes would make export disk-bound.
 func exportMemory(ctx context.Context, st snapshots.Store, t snapshots.PageTable, path string, workers int) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
@@ -192,9 +194,6 @@ func exportMemory(ctx context.Context, st snapshots.Store, t snapshots.PageTable
 		return firstErr
 	}
 	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
 		return err
 	}
 	return f.Close()

@@ -65,14 +65,16 @@ func Open(dir string) (*Store, error) {
 	enc, err := zstd.NewWriter(nil,
 		zstd.WithEncoderLevel(zstd.SpeedFastest),
 		zstd.WithEncoderConcurrency(max(4, runtime.GOMAXPROCS(0))),
-		zstd.WithLowerEncoderMem(true))
+		zstd.WithLowerEncoderMem(true),
+		zstd.WithEncoderCRC(false)) // SHA-256 verifies every read already
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: zstd encoder: %w", dir, err)
 	}
 	dec, err := zstd.NewReader(nil,
 		zstd.WithDecoderConcurrency(max(4, runtime.GOMAXPROCS(0))),
 		zstd.WithDecoderMaxMemory(snapshots.MaxModuleBytes+1),
-		zstd.WithDecoderLowmem(true))
+		zstd.WithDecoderLowmem(true),
+		zstd.IgnoreChecksum(true))
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: zstd decoder: %w", dir, err)
 	}
