@@ -112,16 +112,17 @@ func (e *Engine) newCanister(ctx context.Context, opts Options, st *ic0.State) (
 }
 
 // Restore returns a canister running mod over the given state, e.g. a
-// snapshot. mod may be nil only for a canister without code. The module's
-// data segments and start function are not applied: the heap is exactly
-// st's.
+// snapshot. mod may be nil only for a canister without code; st.Module is
+// not read (load it with Engine.Load, or pass another module to run the
+// state under it). The module's data segments and start function are not
+// applied: the heap is exactly st's.
 func (e *Engine) Restore(ctx context.Context, mod *Module, st State, opts Options) (*Canister, error) {
+	if st.StableSize%PageSize != 0 {
+		return nil, fmt.Errorf("restore canister: stable memory size %d is not a multiple of %d", st.StableSize, PageSize)
+	}
 	mem, err := stable.New(st.StableSize/PageSize, stable.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("restore canister: %w", err)
-	}
-	if st.StableSize%PageSize != 0 {
-		return nil, fmt.Errorf("restore canister: stable memory size %d is not a multiple of %d", st.StableSize, PageSize)
 	}
 	for _, p := range st.StablePages {
 		if err := mem.LoadPage(p.Index, p.Data); err != nil {
