@@ -52,7 +52,7 @@ func (s *Session) describe() string {
 
 // manifestAt builds the child manifest of base holding the state v shows.
 func (s *Session) manifestAt(v *View, base *snapshots.Manifest) (*snapshots.Manifest, error) {
-	c := s.run.Canister
+	c := v.rec.c
 	m := base.Child(snapshots.MadeByCheckpoint)
 	// The state differs from what dfx wrote; an export regenerates it.
 	m.DfxMetadata = nil

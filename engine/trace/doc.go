@@ -18,6 +18,13 @@
 // Memory stays bounded by what the message itself touches: nothing is
 // copied per event.
 //
+// A wasm call stack cannot be saved and resumed, so in-message
+// checkpoints are executions too: with Request.Anchors the session keeps
+// that many extra executions paused at evenly spaced points of the run,
+// each on its own copy of the canister, and a jump continues the closest
+// one at or before its target. An anchor a jump used is sent back to its
+// place in the background.
+//
 // Any event can be kept as a checkpoint: a snapshot (made by "checkpoint",
 // parent the snapshot the run started from) holding the state at that
 // event, written through the store like any other child snapshot.

@@ -3,6 +3,7 @@ package trace
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 )
@@ -12,16 +13,32 @@ func u32(v uint32) []byte { return binary.LittleEndian.AppendUint32(nil, v) }
 // TestSeekEveryNthEvent compares the state at every 7th event of a
 // longer run (64 heap pages filled, checksums saved to stable memory)
 // reached moving forward from the start with the state reached moving
-// backward and jumping around at random.
+// backward and jumping around at random, with and without anchors.
 func TestSeekEveryNthEvent(t *testing.T) {
 	f := newFixture(t)
 	snap := f.install(t, "testdata/longrun.wasm")
-	ctx := context.Background()
-	s, err := f.tracer.Open(ctx, snap.ID, Request{Method: "fill", Arg: u32(64)})
-	if err != nil {
-		t.Fatal(err)
+	for _, anchors := range []int{0, 3} {
+		t.Run(fmt.Sprintf("anchors=%d", anchors), func(t *testing.T) {
+			s, err := f.tracer.Open(context.Background(), snap.ID, Request{Method: "fill", Arg: u32(64), Anchors: anchors})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close(context.Background())
+			if len(s.anchors) != anchors {
+				t.Fatalf("%d anchors, want %d", len(s.anchors), anchors)
+			}
+			for k, a := range s.anchors {
+				if k > 0 && a.target <= s.anchors[k-1].target {
+					t.Fatalf("anchor targets %d then %d", s.anchors[k-1].target, a.target)
+				}
+			}
+			checkSeeks(t, s)
+		})
 	}
-	defer s.Close(ctx)
+}
+
+func checkSeeks(t *testing.T, s *Session) {
+	ctx := context.Background()
 	if s.Len() < 130 {
 		t.Fatalf("only %d events", s.Len())
 	}

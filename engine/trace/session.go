@@ -36,6 +36,14 @@ type Request struct {
 	Rehearse bool
 	// MaxEvents caps the recorded events; 0 means DefaultMaxEvents.
 	MaxEvents int
+	// Anchors is the number of executions the session keeps paused at
+	// evenly spaced points of the run (by instructions), so that a jump
+	// re-executes at most 1/(Anchors+1) of it instead of everything from
+	// the start. Each anchor runs on its own copy of the canister: it
+	// costs the snapshot's state plus the pages the run wrote up to its
+	// point, and CPU in the background when it is refilled after a jump
+	// used it. 0 keeps none.
+	Anchors int
 }
 
 // emptyTuple is the Candid encoding of `()`.
@@ -62,30 +70,37 @@ type Session struct {
 	baseID snapshots.ID
 	req    Request
 	query  bool
-	run    *workbench.Run
 	newMod *engine.Module
-	// stale is set when an execution committed its changes (the recording
-	// of a successful update or upgrade): the canister must be restored
-	// from the snapshot before the next one.
-	stale bool
+	module *engine.Module
+	id     string
+
+	// idle holds canisters at the snapshot's state, ready to run.
+	idle []*workbench.Run
 
 	events    []Event
 	truncated bool
 	result    engine.Result
-	cur       *cursor
+	cur       *cursor   // the position, paused at an event
+	anchors   []*cursor // paused (or on their way) at fixed events
 }
 
-// cursor is an execution paused at an event.
+// cursor is an execution of the message on its own canister, paused at
+// an event or running towards one.
 type cursor struct {
+	run    *workbench.Run
 	rec    *recorder
 	cancel context.CancelFunc
 	done   chan execResult
+	target int // the event it was last sent to
 	at     int // the event it is paused at; -1 while running
 }
 
 type execResult struct {
 	res engine.Result
 	err error
+	// committed: the canister's state moved on (a successful update or
+	// upgrade), so it cannot run the message again.
+	committed bool
 }
 
 // Open restores snapshot id, runs req on it once while recording its
@@ -105,102 +120,186 @@ func (t *Tracer) Open(ctx context.Context, id snapshots.ID, req Request) (*Sessi
 	if err != nil {
 		return nil, fmt.Errorf("trace %s: %w", id.Short(), err)
 	}
-	s.run = run
-	mod := run.Canister.Module()
-	if req.Upgrade {
-		s.newMod = mod
-		if req.Module != nil {
-			if s.newMod, err = t.bench.Engine().Load(s.ctx, req.Module); err != nil {
-				s.Close(ctx)
-				return nil, fmt.Errorf("trace %s: load the new module: %w", id.Short(), err)
-			}
-		}
-	} else {
-		m, ok := mod.Method(req.Method)
-		if !ok {
-			s.Close(ctx)
-			return nil, fmt.Errorf("trace %s: the module exports no method %q", id.Short(), req.Method)
-		}
-		s.query = m.Kind != engine.Update
-	}
-	recv := mod
-	if req.Upgrade {
-		recv = s.newMod
-	}
-	if _, _, ok := recv.Metadata("candid:service"); ok && s.req.Arg == nil {
-		s.req.Arg = []byte(emptyTuple)
-	}
-	rec := s.newRecorder(ctx, -1)
-	rec.record, rec.maxEvents = true, req.MaxEvents
-	res, err := s.exec(ctx, rec)
-	if err != nil {
+	s.module, s.id = run.Canister.Module(), run.Canister.ID()
+	if err := s.prepare(); err != nil {
+		run.Close(ctx)
 		s.Close(ctx)
 		return nil, fmt.Errorf("trace %s: %w", id.Short(), err)
 	}
-	s.result, s.events, s.truncated = res, rec.events, rec.n > len(rec.events)
-	if res.Trap != nil && len(s.events) > 0 {
+	rec := s.newRecorder(ctx, run, -1)
+	rec.record, rec.maxEvents = true, req.MaxEvents
+	r := s.exec(ctx, run, rec)
+	s.release(ctx, run, r.committed)
+	if r.err != nil {
+		s.Close(ctx)
+		return nil, fmt.Errorf("trace %s: %w", id.Short(), r.err)
+	}
+	s.result, s.events, s.truncated = r.res, rec.events, rec.n > len(rec.events)
+	if r.res.Trap != nil && len(s.events) > 0 {
 		if last := &s.events[len(s.events)-1]; last.Kind == Trap {
-			last.Message, last.Function = res.Trap.Message, res.Trap.Function
+			last.Message, last.Function = r.res.Trap.Message, r.res.Trap.Function
 		}
+	}
+	for _, target := range s.anchorTargets() {
+		a, err := s.start(ctx, target)
+		if err != nil {
+			s.Close(ctx)
+			return nil, fmt.Errorf("trace %s: %w", id.Short(), err)
+		}
+		s.anchors = append(s.anchors, a)
 	}
 	return s, nil
 }
 
-func (s *Session) newRecorder(ctx context.Context, target int) *recorder {
+// prepare loads an upgrade's new module, checks a method exists, and
+// fills in the default argument.
+func (s *Session) prepare() error {
+	recv := s.module
+	if s.req.Upgrade {
+		recv = s.module
+		if s.req.Module != nil {
+			m, err := s.t.bench.Engine().Load(s.ctx, s.req.Module)
+			if err != nil {
+				return fmt.Errorf("load the new module: %w", err)
+			}
+			recv = m
+		}
+		s.newMod = recv
+	} else {
+		m, ok := s.module.Method(s.req.Method)
+		if !ok {
+			return fmt.Errorf("the module exports no method %q", s.req.Method)
+		}
+		s.query = m.Kind != engine.Update
+	}
+	if _, _, ok := recv.Metadata("candid:service"); ok && s.req.Arg == nil {
+		s.req.Arg = []byte(emptyTuple)
+	}
+	return nil
+}
+
+// anchorTargets spreads Request.Anchors events evenly over the run's
+// instructions.
+func (s *Session) anchorTargets() []int {
+	var out []int
+	if len(s.events) == 0 {
+		return nil
+	}
+	total := s.events[len(s.events)-1].Instructions
+	k := 1
+	for _, e := range s.events {
+		if k > s.req.Anchors {
+			break
+		}
+		if e.Instructions >= total*uint64(k)/uint64(s.req.Anchors+1) && e.Index > 0 {
+			out = append(out, e.Index)
+			k++
+		}
+	}
+	return out
+}
+
+func (s *Session) newRecorder(ctx context.Context, run *workbench.Run, target int) *recorder {
 	var upgrade *engine.Module
 	if s.req.Upgrade {
 		upgrade = s.newMod
 	}
-	return newRecorder(ctx, s.run.Canister, s.run.Canister.Module(), upgrade, target)
+	return newRecorder(ctx, run.Canister, run.Canister.Module(), upgrade, target)
 }
 
-// exec runs the session's message once under rec. The canister is
-// restored first if an earlier execution committed.
-func (s *Session) exec(ctx context.Context, rec *recorder) (engine.Result, error) {
-	if s.stale {
-		if err := s.reopen(ctx); err != nil {
-			return engine.Result{}, err
-		}
-		rec.c, rec.old = s.run.Canister, s.run.Canister.Module()
-	}
-	c := s.run.Canister
+// exec runs the session's message once on run under rec.
+func (s *Session) exec(ctx context.Context, run *workbench.Run, rec *recorder) execResult {
+	c := run.Canister
 	c.SetRecorder(rec)
 	defer c.SetRecorder(nil)
 	rctx := withRecorder(ctx, rec)
-	var res engine.Result
-	var err error
+	var r execResult
 	switch {
 	case s.req.Upgrade:
-		res, err = c.Upgrade(rctx, s.newMod, s.req.Arg, engine.UpgradeOptions{SkipPreUpgrade: s.req.SkipPreUpgrade})
-		if err != nil || res.Status != engine.StatusOK || !s.req.Rehearse {
+		r.res, r.err = c.Upgrade(rctx, s.newMod, s.req.Arg, engine.UpgradeOptions{SkipPreUpgrade: s.req.SkipPreUpgrade})
+		if r.err != nil || r.res.Status != engine.StatusOK || !s.req.Rehearse {
 			break
 		}
-		// The first upgrade is committed: the canister must be restored
-		// before the next execution whatever the second one does.
-		s.stale = true
+		// The first upgrade is committed whatever the second one does.
+		r.committed = true
 		rec.replaced = true
-		res, err = c.Upgrade(rctx, nil, s.req.Arg, engine.UpgradeOptions{})
+		r.res, r.err = c.Upgrade(rctx, nil, s.req.Arg, engine.UpgradeOptions{})
 	case s.query:
-		res, err = c.Query(rctx, s.req.Method, s.req.Arg)
+		r.res, r.err = c.Query(rctx, s.req.Method, s.req.Arg)
 	default:
-		res, err = c.Update(rctx, s.req.Method, s.req.Arg)
+		r.res, r.err = c.Update(rctx, s.req.Method, s.req.Arg)
 	}
-	if err == nil && res.Status == engine.StatusOK && !s.query {
-		s.stale = true
+	if r.err == nil && r.res.Status == engine.StatusOK && !s.query {
+		r.committed = true
 	}
-	return res, err
+	return r
 }
 
-// reopen restores the canister from the base snapshot.
-func (s *Session) reopen(ctx context.Context) error {
-	if err := s.run.Close(ctx); err != nil {
-		return err
+// acquire returns a canister at the snapshot's state.
+func (s *Session) acquire(ctx context.Context) (*workbench.Run, error) {
+	if n := len(s.idle); n > 0 {
+		run := s.idle[n-1]
+		s.idle = s.idle[:n-1]
+		return run, nil
 	}
 	run, err := s.t.bench.Open(s.ctx, s.baseID)
 	if err != nil {
-		return fmt.Errorf("restore %s again: %w", s.baseID.Short(), err)
+		return nil, fmt.Errorf("restore %s: %w", s.baseID.Short(), err)
 	}
-	s.run, s.stale = run, false
+	return run, nil
+}
+
+// release takes back a canister after an execution: kept for the next
+// one unless the execution committed.
+func (s *Session) release(ctx context.Context, run *workbench.Run, committed bool) {
+	if committed {
+		run.Close(ctx)
+		return
+	}
+	s.idle = append(s.idle, run)
+}
+
+// start begins an execution that pauses at event target.
+func (s *Session) start(ctx context.Context, target int) (*cursor, error) {
+	run, err := s.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rctx, cancel := context.WithCancel(s.ctx)
+	rec := s.newRecorder(rctx, run, target)
+	c := &cursor{run: run, rec: rec, cancel: cancel, done: make(chan execResult, 1), target: target, at: -1}
+	go func() { c.done <- s.exec(rctx, run, rec) }()
+	return c, nil
+}
+
+// parked reports whether c is paused, noting where without waiting.
+func (c *cursor) parked() bool {
+	if c.at < 0 {
+		select {
+		case c.at = <-c.rec.paused:
+		default:
+		}
+	}
+	return c.at >= 0
+}
+
+// stop abandons c, paused or running, waits for the engine to roll its
+// canister back, and keeps the canister for later executions.
+func (s *Session) stop(ctx context.Context, c *cursor) error {
+	if c == nil {
+		return nil
+	}
+	if c.parked() {
+		// Stopped from inside the listener: no need for wazero to close
+		// the instance as it does on a cancelled context.
+		c.rec.resume <- command{abandon: true}
+	}
+	c.cancel()
+	r := <-c.done
+	s.release(ctx, c.run, r.committed)
+	if r.err != nil && !errors.Is(r.err, errAbandoned) && !errors.Is(r.err, context.Canceled) {
+		return fmt.Errorf("stop the re-execution: %w", r.err)
+	}
 	return nil
 }
 
@@ -220,16 +319,17 @@ func (s *Session) Result() engine.Result { return s.result }
 func (s *Session) Base() snapshots.ID { return s.baseID }
 
 // CanisterID returns the textual id of the traced canister.
-func (s *Session) CanisterID() string { return s.run.Canister.ID() }
+func (s *Session) CanisterID() string { return s.id }
 
 // Module returns the module that ran the message, or for an upgrade the
 // old module.
-func (s *Session) Module() *engine.Module { return s.run.Canister.Module() }
+func (s *Session) Module() *engine.Module { return s.module }
 
-// Seek moves to event i and returns the state there. Forward moves resume
-// the paused execution; backward moves re-execute the message from its
-// start. The View is valid until the next Seek, Checkpoint or Close.
-// A cancelled ctx stops the re-execution and leaves no position.
+// Seek moves to event i and returns the state there. It continues the
+// closest execution paused at or before i (the current position or an
+// anchor) and otherwise re-executes the message from its start. The View
+// is valid until the next Seek, Checkpoint or Close. A cancelled ctx
+// stops the re-execution and leaves no position.
 func (s *Session) Seek(ctx context.Context, i int) (*View, error) {
 	if i < 0 || i >= len(s.events) {
 		return nil, fmt.Errorf("seek to event %d: the run has events 0 to %d", i, len(s.events)-1)
@@ -237,14 +337,43 @@ func (s *Session) Seek(ctx context.Context, i int) (*View, error) {
 	if s.cur != nil && s.cur.at == i {
 		return s.view(), nil
 	}
-	if s.cur != nil && s.cur.at < i {
-		s.cur.at = -1
-		s.cur.rec.resume <- command{target: i}
-	} else {
-		if err := s.stop(); err != nil {
+	best, slot := s.cur, -1
+	if best != nil && best.at > i {
+		best = nil
+	}
+	for k, a := range s.anchors {
+		if a.parked() && a.at <= i && (best == nil || a.at > best.at) {
+			best, slot = a, k
+		}
+	}
+	if best != s.cur {
+		if err := s.stop(ctx, s.cur); err != nil {
 			return nil, err
 		}
-		s.start(i)
+		s.cur = nil
+	}
+	switch {
+	case slot >= 0:
+		// Use the anchor and send a new execution to its place.
+		s.cur = best
+		a, err := s.start(ctx, best.target)
+		if err != nil {
+			return nil, fmt.Errorf("seek to event %d: %w", i, err)
+		}
+		s.anchors[slot] = a
+	case best == nil:
+		c, err := s.start(ctx, i)
+		if err != nil {
+			return nil, fmt.Errorf("seek to event %d: %w", i, err)
+		}
+		s.cur = c
+	}
+	if s.cur.at == i {
+		return s.view(), nil
+	}
+	if s.cur.at >= 0 {
+		s.cur.at, s.cur.target = -1, i
+		s.cur.rec.resume <- command{target: i}
 	}
 	select {
 	case at := <-s.cur.rec.paused:
@@ -252,55 +381,32 @@ func (s *Session) Seek(ctx context.Context, i int) (*View, error) {
 		return s.view(), nil
 	case r := <-s.cur.done:
 		s.cur.cancel()
+		s.release(ctx, s.cur.run, r.committed)
 		s.cur = nil
 		if r.err != nil {
 			return nil, fmt.Errorf("seek to event %d: %w", i, r.err)
 		}
 		return nil, fmt.Errorf("seek to event %d: the re-execution ended without reaching it (the run is not deterministic)", i)
 	case <-ctx.Done():
-		s.stop()
+		s.stop(ctx, s.cur)
+		s.cur = nil
 		return nil, fmt.Errorf("seek to event %d: %w", i, context.Cause(ctx))
 	}
 }
 
-// start begins a re-execution that pauses at event target.
-func (s *Session) start(target int) {
-	rctx, cancel := context.WithCancel(s.ctx)
-	rec := s.newRecorder(rctx, target)
-	cur := &cursor{rec: rec, cancel: cancel, done: make(chan execResult, 1), at: -1}
-	s.cur = cur
-	go func() {
-		res, err := s.exec(rctx, rec)
-		cur.done <- execResult{res, err}
-	}()
-}
-
-// stop abandons the current execution, paused or running, and waits for
-// the engine to roll the canister back.
-func (s *Session) stop() error {
-	cur := s.cur
-	if cur == nil {
-		return nil
-	}
-	s.cur = nil
-	if cur.at >= 0 {
-		cur.rec.resume <- command{abandon: true}
-	} else {
-		cur.cancel()
-	}
-	r := <-cur.done
-	cur.cancel()
-	if r.err != nil && !errors.Is(r.err, errAbandoned) && !errors.Is(r.err, context.Canceled) {
-		return fmt.Errorf("stop the re-execution: %w", r.err)
-	}
-	return nil
-}
-
-// Close stops any paused execution and releases the canister.
+// Close stops every execution and releases the canisters.
 func (s *Session) Close(ctx context.Context) error {
-	err := s.stop()
-	if s.req.Module != nil && s.newMod != nil {
-		err = errors.Join(err, s.newMod.Close(ctx))
+	var errs []error
+	for _, c := range append([]*cursor{s.cur}, s.anchors...) {
+		errs = append(errs, s.stop(ctx, c))
 	}
-	return errors.Join(err, s.run.Close(ctx))
+	s.cur, s.anchors = nil, nil
+	for _, run := range s.idle {
+		errs = append(errs, run.Close(ctx))
+	}
+	s.idle = nil
+	if s.req.Module != nil && s.newMod != nil {
+		errs = append(errs, s.newMod.Close(ctx))
+	}
+	return errors.Join(errs...)
 }

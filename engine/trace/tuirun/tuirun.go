@@ -17,6 +17,11 @@ import (
 	"github.com/canscope/canscope/tui/source"
 )
 
+// Anchors is how many paused executions a run screen session keeps (see
+// trace.Request.Anchors): stepping backward then re-executes at most a
+// quarter of the run.
+const Anchors = 3
+
 // RecentSyscalls is how many of the latest System API calls a State
 // carries.
 const RecentSyscalls = 8
@@ -40,6 +45,7 @@ func (r *Runner) Start(ctx context.Context, req source.RunRequest, progress func
 		Upgrade:        req.Upgrade,
 		SkipPreUpgrade: req.SkipPreUpgrade,
 		Rehearse:       req.Rehearse,
+		Anchors:        Anchors,
 	}
 	if req.ArgHex != "" {
 		arg, err := hex.DecodeString(strings.TrimPrefix(req.ArgHex, "0x"))
