@@ -7,7 +7,12 @@ import (
 	"math"
 	"math/big"
 	"unicode/utf8"
+
+	"github.com/canscope/canscope/engine/principal"
 )
+
+// errPrincipalLen rejects principals longer than the IC allows.
+var errPrincipalLen = fmt.Errorf("principal longer than %d bytes", principal.MaxLen)
 
 // ErrNotCandid is wrapped by every error that rejects a blob as Candid, so
 // callers can fall back to showing hex.
@@ -525,7 +530,7 @@ func (d *decoder) principal() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if n > maxPrincipalLen {
+	if n > principal.MaxLen {
 		return nil, d.errf("%v (%d)", errPrincipalLen, n)
 	}
 	b, err := d.take(int(n))

@@ -172,31 +172,6 @@ func TestDecodeReplyNames(t *testing.T) {
 	}
 }
 
-func TestPrincipalText(t *testing.T) {
-	tests := []struct {
-		id   string
-		text string
-	}{
-		{"", "aaaaa-aa"},
-		{"\x04", "2vxsx-fae"}, // the anonymous principal
-		{"\xca\xff\xee", "w7x7r-cok77-xa"},
-		{"\xef\xcd\xab\x00\x00\x00\x00\x00\x01", "2chl6-4hpzw-vqaaa-aaaaa-c"},
-		{"\x00\x00\x00\x00\x00\x00\x00\x01\x01\x01", "rrkah-fqaaa-aaaaa-aaaaq-cai"},
-	}
-	for _, tt := range tests {
-		if got := PrincipalText([]byte(tt.id)); got != tt.text {
-			t.Errorf("PrincipalText(%x) = %s, want %s", tt.id, got, tt.text)
-		}
-		id, err := ParsePrincipal(tt.text)
-		if err != nil || string(id) != tt.id {
-			t.Errorf("ParsePrincipal(%s) = %x, %v; want %x", tt.text, id, err, tt.id)
-		}
-	}
-	if _, err := ParsePrincipal("aaaaa-aaaaa-aaaaa-aaaaa-aaaaa-aaaaa-aaaaa-aaaaa-aaaaa-aaaaa-aaa"); err == nil {
-		t.Error("accepted a principal longer than 29 bytes")
-	}
-}
-
 func TestParseType(t *testing.T) {
 	for _, text := range []string{"opt vec nat8", "record { a : nat; 1 : text }", "variant { x; y : bool }", "func (nat) -> () query", "service { m : () -> () }"} {
 		typ, err := ParseType(text)

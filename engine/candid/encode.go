@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"unicode/utf8"
+
+	"github.com/canscope/canscope/engine/principal"
 )
 
 // Encode encodes typed values as a DIDL message: magic, a type table of
@@ -184,7 +186,7 @@ func (e *encoder) value(out []byte, v Value, depth int) ([]byte, error) {
 		out = appendULEB(out, uint64(len(v.Text)))
 		return append(out, v.Text...), nil
 	case Principal, Service, Func:
-		if len(v.Bytes) > maxPrincipalLen {
+		if len(v.Bytes) > principal.MaxLen {
 			return out, errPrincipalLen
 		}
 		if t.Kind == Func {

@@ -5,6 +5,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/canscope/canscope/engine/principal"
 )
 
 // Format renders values as a Candid argument tuple, e.g.
@@ -76,13 +78,13 @@ func writeValue(b *strings.Builder, v Value, annOK bool) {
 		b.WriteString(quoteText(v.Text))
 	case Principal:
 		b.WriteString("principal ")
-		b.WriteString(quoteText(PrincipalText(v.Bytes)))
+		b.WriteString(quoteText(principal.Text(v.Bytes)))
 	case Service:
 		b.WriteString("service ")
-		b.WriteString(quoteText(PrincipalText(v.Bytes)))
+		b.WriteString(quoteText(principal.Text(v.Bytes)))
 	case Func:
 		b.WriteString("func ")
-		b.WriteString(quoteText(PrincipalText(v.Bytes)))
+		b.WriteString(quoteText(principal.Text(v.Bytes)))
 		b.WriteByte('.')
 		b.WriteString(quoteName(v.Text))
 	case Opt:

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/canscope/canscope/engine/principal"
 )
 
 // ParseArgs parses Candid text arguments, `(v1, v2, ...)` (a single value
@@ -491,7 +493,7 @@ func checkAgainst(e expr, t *Type, depth int) (Value, error) {
 		if e.kind != want {
 			return v, mismatch()
 		}
-		id, err := ParsePrincipal(e.text)
+		id, err := principal.Parse(e.text)
 		if err != nil {
 			return v, fmt.Errorf("offset %d: %w", e.pos, err)
 		}

@@ -14,6 +14,8 @@ func TestRoundTrip(t *testing.T) {
 		{"aaaaa-aa", []byte{}},
 		{"2vxsx-fae", []byte{0x04}},
 		{"rkp4c-7iaaa-aaaaa-aaaca-cai", []byte{0, 0, 0, 0, 0, 0, 0, 4, 1, 1}},
+		{"w7x7r-cok77-xa", []byte{0xca, 0xff, 0xee}},
+		{"2chl6-4hpzw-vqaaa-aaaaa-c", []byte{0xef, 0xcd, 0xab, 0, 0, 0, 0, 0, 1}},
 		{"rrkah-fqaaa-aaaaa-aaaaq-cai", []byte{0, 0, 0, 0, 0, 0, 0, 1, 1, 1}},
 		{"bkyz2-fmaaa-aaaaa-qaaaq-cai", []byte{0x80, 0, 0, 0, 0, 0x10, 0, 1, 1, 1}},
 	} {
