@@ -227,7 +227,7 @@ func (c *Canister) message(ctx context.Context, export string, msg *ic0.Message,
 		res.Reply = msg.Reply
 	case msg.Context.CanReply():
 		res.Status, res.Code = StatusRejected, CodeDidNotReply
-		res.RejectMessage = "Canister did not reply to the call"
+		res.RejectMessage = fmt.Sprintf("Canister %s did not reply to the call", c.ID())
 	}
 	return res, nil
 }

@@ -119,3 +119,21 @@ func TestStartRunsOnInstallAndUpgradeOnly(t *testing.T) {
 		t.Fatalf("after upgrade: %q, want %q", got, want)
 	}
 }
+
+func TestDidNotReply(t *testing.T) {
+	ctx := context.Background()
+	e := newEngine(t, Config{})
+	c := installed(t, e, load(t, e, "core/start.wasm"), nil)
+	res, err := c.Update(ctx, "silent", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != StatusRejected || res.Code != CodeDidNotReply ||
+		res.ErrorText(c.ID()) != "Canister rrkah-fqaaa-aaaaa-aaaaq-cai did not reply to the call" {
+		t.Fatalf("got %s %s %q", res.Status, res.Code, res.ErrorText(c.ID()))
+	}
+	// Not replying is no trap: the changes are kept.
+	if len(res.HeapPagesChanged) != 1 {
+		t.Errorf("changed heap pages %v, want the write kept", res.HeapPagesChanged)
+	}
+}

@@ -92,8 +92,9 @@ type Result struct {
 	Instructions uint64
 	// Limit is the message's instruction limit; 0 when metering is off.
 	Limit uint64
-	// HeapPagesChanged lists the 4 KiB heap pages the message changed and
-	// kept; empty after a trap or a query.
+	// HeapPagesChanged lists the 4 KiB heap pages the message wrote and
+	// kept (a page rewritten with the bytes it held may count); empty
+	// after a trap or a query.
 	HeapPagesChanged []uint32
 	// HeapSizeBefore and HeapSizeAfter are the committed heap sizes in
 	// bytes around the message.
@@ -156,8 +157,6 @@ func help(code ic0.ErrorCode) (suggestion, section string) {
 		return "Check that the method being called is exported by the target canister.", "method-not-found"
 	case CodeModuleNotFound:
 		return "Please install code to this canister before calling it.", "wasm-module-not-found"
-	case CodeDidNotReply:
-		return "Make sure that the method replies or rejects on every path.", "canister-did-not-reply"
 	}
 	return "", ""
 }
@@ -171,12 +170,13 @@ func help(code ic0.ErrorCode) (suggestion, section string) {
 //	.
 //	Consider gracefully handling failures ... See documentation: <link>
 //
-// A message the canister rejected itself yields just its reject text.
+// A message the canister rejected itself, or did not reply to, yields
+// just the reject text, as the replica sends it.
 func (r *Result) ErrorText(canisterID string) string {
 	if r.Status == StatusOK {
 		return ""
 	}
-	if r.Trap == nil && r.Code == CodeCanisterRejected {
+	if r.Trap == nil && (r.Code == CodeCanisterRejected || r.Code == CodeDidNotReply) {
 		return r.RejectMessage
 	}
 	var desc strings.Builder

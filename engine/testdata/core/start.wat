@@ -5,6 +5,7 @@
 ;;                         global $starts
 ;;   canister_query starts replies u32 heap[0x10], u32 $starts, u32 heap[0x20]
 ;;   canister_update poke  writes 0x77 at 0x20 (over the data segment "DATA")
+;;   canister_update silent writes 0x55 at 0x20 and returns without replying
 (module
   (import "ic0" "msg_reply_data_append" (func $ic0.msg_reply_data_append (param i32 i32)))
   (import "ic0" "msg_reply" (func $ic0.msg_reply))
@@ -24,5 +25,8 @@
   (func $poke
     (i32.store (i32.const 0x20) (i32.const 0x77))
     (call $ic0.msg_reply))
+  (func $silent
+    (i32.store (i32.const 0x20) (i32.const 0x55)))
+  (export "canister_update silent" (func $silent))
   (export "canister_query starts" (func $query_starts))
   (export "canister_update poke" (func $poke)))
