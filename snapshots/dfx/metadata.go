@@ -35,10 +35,12 @@ const (
 	keyLowWasmHook = "on_low_wasm_memory_hook_status"
 )
 
-// canonicalKeys is the key order of metadata.json canscope writes for a
-// snapshot it made itself.
-var canonicalKeys = []string{keySource, keyTakenAt, keyModuleSize, keyGlobals, keyHeapSize,
-	keyStableSize, keyChunkStore, keyVersion, keyCertified, keyTimer, keyLowWasmHook}
+// canonicalKeys returns the key order of metadata.json canscope writes
+// for a snapshot it made itself.
+func canonicalKeys() []string {
+	return []string{keySource, keyTakenAt, keyModuleSize, keyGlobals, keyHeapSize,
+		keyStableSize, keyChunkStore, keyVersion, keyCertified, keyTimer, keyLowWasmHook}
+}
 
 // maxMetadataBytes bounds metadata.json: a real one is a few KiB (a full
 // chunk store adds about 400 bytes a chunk).
@@ -300,7 +302,7 @@ func parseNullString(raw json.RawMessage) (string, error) {
 func (md *Metadata) Encode() ([]byte, error) {
 	keys := md.keys
 	if len(keys) == 0 {
-		keys = canonicalKeys
+		keys = canonicalKeys()
 	}
 	var b bytes.Buffer
 	b.WriteByte('{')

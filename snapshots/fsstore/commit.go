@@ -57,8 +57,8 @@ func (s *Store) Commit(ctx context.Context, m *snapshots.Manifest) (snapshots.Sn
 		return fail(err)
 	}
 
-	s.commit.Lock()
-	defer s.commit.Unlock()
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
 	unlock, err := s.lock(ctx)
 	if err != nil {
 		return fail(err)

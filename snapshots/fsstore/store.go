@@ -41,12 +41,12 @@ const lockTimeout = 30 * time.Second
 // snapshots.Store and is safe for concurrent use by many goroutines; a
 // file lock serializes commits with other processes.
 type Store struct {
-	dir    string
-	roErr  error // non-nil when the directory is not writable
-	enc    *zstd.Encoder
-	dec    *zstd.Decoder
-	bufs   sync.Pool // *[]byte scratch for compressed blobs
-	commit sync.Mutex
+	dir      string
+	roErr    error // non-nil when the directory is not writable
+	enc      *zstd.Encoder
+	dec      *zstd.Decoder
+	bufs     sync.Pool  // *[]byte scratch for compressed blobs
+	commitMu sync.Mutex // serializes this process's commits before the file lock
 
 	dirtyMu sync.Mutex
 	dirty   map[string]bool // shard directories with renames not yet fsynced
