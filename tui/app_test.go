@@ -277,3 +277,28 @@ func TestEveryScreenAtMinimumSize(t *testing.T) {
 		})
 	}
 }
+
+// FuzzKeys presses arbitrary key sequences on every screen: the UI must
+// never panic and every frame must keep the terminal's size.
+func FuzzKeys(f *testing.F) {
+	names := []string{"enter", "esc", "space", "tab", "shift+tab", "up", "down", "left", "right", "pgup", "pgdown",
+		"home", "end", "backspace", "/", "?", "d", "r", "f", "n", "N", "t", "c", "x", "y", "g", "G", "+", "-", "[", "]", "D", "a", "1"}
+	f.Add([]byte{6, 0, 14, 18})             // down, enter, /, d
+	f.Add([]byte{4, 16, 4, 4, 4, 17, 0, 1}) // marks and diff
+	f.Add([]byte{6, 6, 6, 17, 2, 3, 30, 0, 21, 20, 22, 0, 19, 24})
+	fixture := st.Incident()
+	f.Fuzz(func(t *testing.T, in []byte) {
+		if len(in) > 200 {
+			return
+		}
+		store := fixture.Clone()
+		src := source.Set{Catalog: store, Inspect: modinfo.Inspect, Forker: store, Exporter: store, Runner: st.FailingUpgrade(store)}
+		m := newRoot(t, "dark", 80, 24, src)
+		for _, b := range in {
+			if drive(m, st.Key(names[int(b)%len(names)])) {
+				return // quit
+			}
+			st.CheckSize(t, m.Render(), 80, 24)
+		}
+	})
+}

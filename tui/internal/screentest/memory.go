@@ -26,6 +26,25 @@ func NewMemory() *Memory {
 	return &Memory{pages: map[snapshots.Hash][]byte{}, blobs: map[snapshots.Hash][]byte{}}
 }
 
+// Clone returns an independent copy of the store (manifests are never
+// modified once added, so they are shared), for tests that build a
+// fixture once and mutate a copy per case.
+func (s *Memory) Clone() *Memory {
+	c := &Memory{
+		manifests: append([]*snapshots.Manifest(nil), s.manifests...),
+		pages:     make(map[snapshots.Hash][]byte, len(s.pages)),
+		blobs:     make(map[snapshots.Hash][]byte, len(s.blobs)),
+		Exported:  append([]string(nil), s.Exported...),
+	}
+	for h, p := range s.pages {
+		c.pages[h] = p
+	}
+	for h, b := range s.blobs {
+		c.blobs[h] = b
+	}
+	return c
+}
+
 // List implements source.Catalog.
 func (s *Memory) List() ([]snapshots.Snapshot, error) {
 	out := make([]snapshots.Snapshot, len(s.manifests))
