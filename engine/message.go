@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/canscope/canscope/engine/ic0"
 	"github.com/canscope/canscope/engine/meter"
@@ -112,43 +111,6 @@ func (c *Canister) execute(k call) (*Trap, error) {
 		return nil, fmt.Errorf("run %s: %w", k.export, err)
 	}
 	return k.inc.mod.describeTrap(t, err), nil
-}
-
-// describeTrap locates a trap with wazero's stack trace.
-func (m *Module) describeTrap(t *ic0.Trap, err error) *Trap {
-	tr := &Trap{Code: t.Code, Reason: t.Reason, Message: t.Error()}
-	_, stack, _ := strings.Cut(err.Error(), "wasm stack trace:\n")
-	named := false
-	for _, line := range strings.Split(stack, "\n") {
-		if !strings.HasPrefix(line, "\t") || strings.HasPrefix(line, "\t\t") {
-			continue // source lines (DWARF) and the text after the trace
-		}
-		mod, name := frameName(line)
-		var idx uint32
-		var ok bool
-		if mod == meter.HostModule {
-			continue // the metering rewrite's out_of_instructions
-		}
-		if mod == ic0.ModuleName {
-			idx, ok = m.importIndex(name)
-		} else {
-			idx, ok = m.lookupFunc(name)
-			if ok && tr.Function == "" {
-				tr.Function, tr.FunctionIndex, tr.Offset = name, idx, m.location(idx)
-			}
-		}
-		if n := m.info.FuncName(idx); ok && n != "" {
-			tr.Backtrace = append(tr.Backtrace, n)
-			named = true
-		} else {
-			tr.Backtrace = append(tr.Backtrace, fmt.Sprintf("unknown function at index %d", idx))
-		}
-	}
-	if !named {
-		// The replica shows a backtrace only for modules with a name section.
-		tr.Backtrace = nil
-	}
-	return tr
 }
 
 // rollback discards the uncommitted changes of inc's heap and globals,

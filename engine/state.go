@@ -1,9 +1,14 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 
+	"github.com/canscope/canscope/engine/ic0"
+	"github.com/canscope/canscope/engine/principal"
 	"github.com/canscope/canscope/engine/wasm"
 )
 
@@ -91,4 +96,184 @@ type State struct {
 	CanisterVersion uint64
 	// Cycles is the cycle balance; zero means ic0.DefaultCycles.
 	Cycles uint64
+}
+
+// SetEnv replaces the environment for the following messages; nil means
+// ic0.DefaultEnv().
+func (c *Canister) SetEnv(env *ic0.Env) {
+	if env == nil {
+		env = ic0.DefaultEnv()
+	}
+	c.host.SetEnv(env)
+}
+
+// Env returns the environment messages run in.
+func (c *Canister) Env() *ic0.Env { return c.host.Env() }
+
+// ID returns the canister id in its textual form.
+func (c *Canister) ID() string { return principal.Text(c.host.Env().CanisterID) }
+
+// Module returns the installed module, nil without code.
+func (c *Canister) Module() *Module {
+	if c.code == nil {
+		return nil
+	}
+	return c.code.mod
+}
+
+// Version returns the canister version.
+func (c *Canister) Version() uint64 { return c.version }
+
+// HeapSize returns the committed heap size in bytes.
+func (c *Canister) HeapSize() uint64 {
+	if c.code == nil {
+		return 0
+	}
+	return c.code.heap.Size()
+}
+
+// StableSize returns the stable memory size in bytes.
+func (c *Canister) StableSize() uint64 { return c.st.Stable.Bytes() }
+
+// StableAllocated returns the number of stable pages holding memory.
+func (c *Canister) StableAllocated() int { return c.st.Stable.Allocated() }
+
+// Globals returns the committed globals in snapshot order, with the
+// replica's trailing instruction counter.
+func (c *Canister) Globals() []Global {
+	if c.code == nil {
+		return nil
+	}
+	return append(slices.Clone(c.code.committed), c.code.replicaCounter)
+}
+
+// CertifiedData returns the certified data.
+func (c *Canister) CertifiedData() []byte { return slices.Clone(c.st.CertifiedData) }
+
+// TimerDeadline returns the global timer deadline in ns (0: inactive).
+func (c *Canister) TimerDeadline() uint64 { return c.st.GlobalTimer }
+
+// Cycles returns the cycle balance.
+func (c *Canister) Cycles() ic0.Cycles { return c.st.Cycles }
+
+// ReadHeap copies committed heap bytes at off into p.
+func (c *Canister) ReadHeap(p []byte, off uint64) error {
+	if c.code == nil {
+		if len(p) == 0 && off == 0 {
+			return nil
+		}
+		return errors.New("read heap: the canister has no module")
+	}
+	return c.code.heap.ReadAt(p, off)
+}
+
+// ReadStable copies stable memory bytes at off into p.
+func (c *Canister) ReadStable(p []byte, off uint64) error {
+	if err := c.st.Stable.Read(p, off); err != nil {
+		return fmt.Errorf("read stable memory: %w", err)
+	}
+	return nil
+}
+
+// HeapPage returns committed heap page i (64 KiB).
+func (c *Canister) HeapPage(i uint64) ([]byte, error) {
+	p := make([]byte, PageSize)
+	if err := c.ReadHeap(p, i*PageSize); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// StablePage returns stable page i, nil when it is all zero. The slice
+// must not be modified and is valid until the next message.
+func (c *Canister) StablePage(i uint64) []byte { return c.st.Stable.Page(i) }
+
+// HeapPages returns the indexes of the committed heap pages (64 KiB) that
+// are not all zero.
+func (c *Canister) HeapPages() ([]uint64, error) {
+	if c.code == nil {
+		return nil, nil
+	}
+	ps, err := c.code.heap.NonZeroPages()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]uint64, len(ps))
+	for i, p := range ps {
+		out[i] = uint64(p)
+	}
+	return out, nil
+}
+
+// Mark starts a new period for Changed, e.g. after the store persisted a
+// snapshot of this canister.
+func (c *Canister) Mark() {
+	if c.code != nil {
+		c.code.heap.ResetChanged()
+		c.sizeAtMark = c.code.heap.Size()
+	} else {
+		c.sizeAtMark = 0
+	}
+	c.heapReplaced = false
+	c.st.Stable.Mark()
+	clear(c.stableDropped)
+}
+
+// Changed returns the heap and stable pages (64 KiB) whose contents may
+// differ from the state at Restore, NewCanister or the last Mark: a child
+// snapshot stores only these (pages beyond the current sizes are gone).
+func (c *Canister) Changed() (heapPages, stablePages []uint64) {
+	if c.heapReplaced {
+		n := c.sizeAtMark
+		if c.code != nil {
+			n = max(n, c.code.heap.Size())
+		}
+		for i := uint64(0); i < n/PageSize; i++ {
+			heapPages = append(heapPages, i)
+		}
+	} else if c.code != nil {
+		for _, p := range c.code.heap.Changed() {
+			heapPages = append(heapPages, uint64(p))
+		}
+	}
+	stablePages = c.st.Stable.Changed()
+	if len(c.stableDropped) > 0 {
+		set := maps.Clone(c.stableDropped)
+		for _, p := range stablePages {
+			set[p] = struct{}{}
+		}
+		stablePages = slices.Sorted(maps.Keys(set))
+	}
+	return heapPages, stablePages
+}
+
+// State returns the canister's complete committed state.
+func (c *Canister) State() (State, error) {
+	st := State{
+		StableSize:      c.st.Stable.Bytes(),
+		CertifiedData:   slices.Clone(c.st.CertifiedData),
+		GlobalTimer:     c.st.GlobalTimer,
+		CanisterVersion: c.version,
+		Globals:         c.Globals(),
+	}
+	for idx, data := range c.st.Stable.All() {
+		st.StablePages = append(st.StablePages, Page{Index: idx, Data: slices.Clone(data)})
+	}
+	if c.code == nil {
+		return st, nil
+	}
+	st.Module = c.code.mod.raw
+	st.HeapSize = c.code.heap.Size()
+	pages, err := c.HeapPages()
+	if err != nil {
+		return State{}, fmt.Errorf("canister state: %w", err)
+	}
+	for _, i := range pages {
+		p, err := c.HeapPage(i)
+		if err != nil {
+			return State{}, fmt.Errorf("canister state: %w", err)
+		}
+		st.HeapPages = append(st.HeapPages, Page{Index: i, Data: p})
+	}
+	return st, nil
 }
