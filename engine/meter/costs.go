@@ -1,7 +1,8 @@
 package meter
 
-// This file is the single place for every instruction cost canscope
-// charges, each with its source in github.com/dfinity/ic:
+// This file holds every instruction cost the rewrite charges, each with its
+// source in github.com/dfinity/ic. System API charges live with the System
+// API, in engine/ic0's function table.
 //
 //   - instructionCosts: rs/embedders/src/wasm_utils/instrumentation.rs,
 //     function instruction_to_cost (wasm32 values). Instructions not
@@ -13,11 +14,6 @@ package meter
 //   - per-function base cost: injections starts every function's first
 //     block at cost 1 ("even empty functions should consume at least some
 //     fuel").
-//   - SystemAPIOverhead: rs/embedders/src/wasmtime_embedder/
-//     system_api_complexity.rs, module overhead; the per-byte charge is
-//     SystemApiImpl::get_num_instructions_from_bytes in
-//     rs/embedders/src/wasmtime_embedder/system_api.rs (1 per byte on
-//     application subnets), applied by charge_for_cpu_and_mem in linker.rs.
 
 // defaultCost is instruction_to_cost's fallback.
 const defaultCost = 1
@@ -98,51 +94,3 @@ var instructionCosts = map[string]uint64{
 // 64-bit main memory; instruction_to_cost charges 1 for them on wasm32.
 const memory64Cost = 2
 
-// SystemAPICost returns what one call of the ic0 function name (without the
-// "ic0." prefix) costs when it copies bytes bytes between the heap and
-// the IC (its size argument; 0 for functions that copy nothing): the fixed
-// overhead plus one instruction per byte. For example
-// msg_arg_data_copy(dst, off, 100) costs 500 + 100 and
-// stable64_write(off, src, 4096) costs 20 + 4096. ok is false for
-// functions the replica does not charge (e.g. mint_cycles128); they cost 0.
-func SystemAPICost(name string, bytes uint64) (cost uint64, ok bool) {
-	overhead, ok := systemAPIOverhead[name]
-	if !ok {
-		return 0, false
-	}
-	if bytes > ^uint64(0)-overhead {
-		return ^uint64(0), true
-	}
-	return overhead + bytes, true
-}
-
-// systemAPIOverhead is the fixed overhead of each charged ic0 function.
-var systemAPIOverhead = map[string]uint64{
-	"accept_message": 500, "call_cycles_add": 500, "call_cycles_add128": 500,
-	"call_data_append": 500, "call_new": 1_500, "call_on_cleanup": 500, "call_perform": 5_000,
-	"call_with_best_effort_response": 500, "cycles_burn128": 500,
-	"canister_cycle_balance": 500, "canister_cycle_balance128": 500,
-	"canister_liquid_cycle_balance128": 500, "canister_self_copy": 500, "canister_self_size": 500,
-	"canister_status": 500, "canister_version": 500, "root_key_size": 500, "root_key_copy": 500,
-	"certified_data_set": 500, "controller_copy": 500, "controller_size": 500,
-	"cost_call": 500, "cost_create_canister": 500, "cost_http_request": 500,
-	"cost_http_request_v2": 10_000, "cost_sign_with_ecdsa": 500, "cost_sign_with_schnorr": 500,
-	"cost_vetkd_derive_key": 500,
-	"data_certificate_copy": 500, "data_certificate_present": 500, "data_certificate_size": 500,
-	"debug_print": 100, "global_timer_set": 500, "is_controller": 1_000,
-	"in_replicated_execution": 500,
-	"msg_arg_data_copy":       500, "msg_arg_data_size": 500, "msg_caller_copy": 500, "msg_caller_size": 500,
-	"msg_caller_info_data_copy": 500, "msg_caller_info_data_size": 500,
-	"msg_caller_info_signer_copy": 500, "msg_caller_info_signer_size": 500,
-	"msg_cycles_accept": 500, "msg_cycles_accept128": 500, "msg_cycles_available": 500,
-	"msg_cycles_available128": 500, "msg_cycles_refunded": 500, "msg_cycles_refunded128": 500,
-	"msg_deadline": 500, "msg_method_name_copy": 500, "msg_method_name_size": 500,
-	"msg_reject_code": 500, "msg_reject_msg_copy": 500, "msg_reject_msg_size": 500,
-	"msg_reject": 500, "msg_reply_data_append": 500, "msg_reply": 500,
-	"performance_counter": 200, "subnet_self_size": 500, "subnet_self_copy": 500,
-	"stable_grow": 500, "stable_read": 20, "stable_size": 20, "stable_write": 20,
-	"stable64_grow": 500, "stable64_read": 20, "stable64_size": 20, "stable64_write": 20,
-	"env_var_count": 500, "env_var_name_size": 500, "env_var_name_copy": 500,
-	"env_var_name_exists": 500, "env_var_value_size": 500, "env_var_value_copy": 500,
-	"time": 500, "trap": 500,
-}

@@ -293,27 +293,6 @@ func TestCounterCharge(t *testing.T) {
 	}
 }
 
-func TestSystemAPICost(t *testing.T) {
-	tests := []struct {
-		name  string
-		bytes uint64
-		want  uint64
-		ok    bool
-	}{
-		{"msg_arg_data_copy", 100, 600, true},
-		{"stable64_write", 4096, 4116, true},
-		{"performance_counter", 0, 200, true},
-		{"call_perform", 0, 5000, true},
-		{"mint_cycles128", 0, 0, false},
-		{"debug_print", ^uint64(0), ^uint64(0), true},
-	}
-	for _, tt := range tests {
-		if got, ok := SystemAPICost(tt.name, tt.bytes); got != tt.want || ok != tt.ok {
-			t.Errorf("SystemAPICost(%q, %d) = %d, %v; want %d, %v", tt.name, tt.bytes, got, ok, tt.want, tt.ok)
-		}
-	}
-}
-
 func TestCostTableNamesAreInstructions(t *testing.T) {
 	for name := range instructionCosts {
 		if _, ok := wasm.OpcodeByName(name); !ok {
