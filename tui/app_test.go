@@ -73,7 +73,7 @@ func TestRoot(t *testing.T) {
 		{"detail_help_80x24", "dark", 80, 24, st.Keys("enter", "?")},
 		{"back_from_detail_80x24", "dark", 80, 24, st.Keys("down", "enter", "esc")},
 		{"too_small_30x8", "dark", 30, 8, nil},
-		// Full frames of every screen, for tui/README-screens.md.
+		// Full frames of every screen, shown in README.md.
 		{"detail_maps_80x24", "dark", 80, 24, st.Keys("down", "enter", "tab", "tab")},
 		{"diff_80x24", "dark", 80, 24, st.Keys("space", "down", "down", "down", "space", "d")},
 		{"run_form_80x24", "dark", 80, 24, append(st.Keys("down", "down", "down", "r", "space", "tab"), st.Type("incident_v2.wasm")...)},

@@ -9,14 +9,14 @@ import (
 	st "github.com/canscope/canscope/tui/internal/screentest"
 )
 
-// captureBlock matches a capture in README-screens.md: a marker naming a
+// captureBlock matches a capture in the README: a marker naming a
 // golden file, then a text block holding its content.
 var captureBlock = regexp.MustCompile("(?s)<!-- capture ([A-Za-z0-9_/]+) -->\n```text\n(.*?)```")
 
 // TestReadmeCaptures keeps the README's screen captures identical to the
 // golden files; -update rewrites them from the goldens.
 func TestReadmeCaptures(t *testing.T) {
-	const readme = "README-screens.md"
+	const readme = "../README.md"
 	b, err := os.ReadFile(readme)
 	if err != nil {
 		t.Fatal(err)
