@@ -7,14 +7,18 @@ import (
 	"io"
 	"math"
 	"math/big"
+	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"text/tabwriter"
+	"time"
 
 	"github.com/canscope/canscope/engine/wasm"
 	"github.com/canscope/canscope/snapshots"
 	"github.com/canscope/canscope/snapshots/dfx"
 	"github.com/canscope/canscope/snapshots/fsstore"
+	"github.com/charmbracelet/x/term"
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 )
@@ -53,7 +57,10 @@ next NAME@N.`,
 					}
 				}
 			}
+			opt.Progress = new(atomic.Uint64)
+			stop := a.showProgress("importing", opt.Progress)
 			snap, err := dfx.Import(cmd.Context(), st, args[0], opt)
+			stop()
 			if err != nil {
 				return err
 			}
@@ -70,6 +77,35 @@ next NAME@N.`,
 	cmd.Flags().StringVar(&opt.CanisterID, "canister-id", "", "canister id to record (dfx's directory does not carry it)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the snapshot as JSON")
 	return cmd
+}
+
+// showProgress prints "<what>: N GiB (R/s)" on stderr five times a second
+// until stop is called, when stderr is a terminal: a 60 GiB import takes
+// long enough to wonder. Scripts and pipes get no progress noise.
+func (a *app) showProgress(what string, done *atomic.Uint64) (stop func()) {
+	f, ok := a.stderr.(*os.File)
+	if !ok || !term.IsTerminal(f.Fd()) {
+		return func() {}
+	}
+	start := time.Now()
+	quit, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(200 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-tick.C:
+				n := done.Load()
+				rate := uint64(float64(n) / time.Since(start).Seconds())
+				fmt.Fprintf(f, "\r%s: %s (%s/s)\033[K", what, humanize.IBytes(n), humanize.IBytes(rate))
+			case <-quit:
+				fmt.Fprint(f, "\r\033[K")
+				return
+			}
+		}
+	}()
+	return func() { close(quit); <-finished }
 }
 
 func newExportCmd(a *app) *cobra.Command {
