@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/canscope/canscope/engine/workbench"
@@ -123,10 +124,23 @@ func restoreCommands(canisterID, dir string) []string {
 	return []string{
 		"dfx canister stop " + canisterID,
 		"dfx canister snapshot create " + canisterID + "   # a way back: keep the id it prints",
-		"dfx canister snapshot upload " + canisterID + " --dir " + dir + "   # prints <uploaded-snapshot-id>",
+		"dfx canister snapshot upload " + canisterID + " --dir " + shellQuote(dir) + "   # prints <uploaded-snapshot-id>",
 		"dfx canister snapshot load " + canisterID + " <uploaded-snapshot-id>",
 		"dfx canister start " + canisterID,
 	}
+}
+
+// shellQuote quotes s for a POSIX shell when it holds anything but the
+// characters paths usually consist of, so a printed command can be pasted
+// as it is.
+func shellQuote(s string) string {
+	safe := s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_-./:@%+=,~", r))
+	}) < 0
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 func newRestoreCmd(a *app) *cobra.Command {
