@@ -169,28 +169,30 @@ func (e *TransplantError) Error() string {
 	return "module is not compatible with the snapshot (" + strings.Join(e.Report.Failed(), "; ") + "); fix the module or pass --force"
 }
 
+// CheckTransplant reports whether fixed can take over snapshot base's
+// state, without writing anything: the report a UI shows before asking
+// for confirmation.
+func (b *Bench) CheckTransplant(ctx context.Context, base snapshots.ID, fixed []byte) (Report, error) {
+	m, newMod, err := b.transplantInputs(ctx, base, fixed)
+	if err != nil {
+		return Report{}, err
+	}
+	defer newMod.Close(ctx)
+	return b.compat(ctx, m, newMod), nil
+}
+
 // Transplant makes a snapshot with base's heap, stable memory, globals,
 // certified data and timer and fixed as its module, the way an uploaded
 // dfx snapshot replaces a stuck module without running its pre_upgrade.
 // The module's data segments are not applied: the heap stays as captured.
 // Nothing is written unless the report passes or opts.Force is set.
 func (b *Bench) Transplant(ctx context.Context, base snapshots.ID, fixed []byte, opts TransplantOptions) (snapshots.Snapshot, Report, error) {
-	m, err := b.store.Manifest(base)
+	m, newMod, err := b.transplantInputs(ctx, base, fixed)
 	if err != nil {
 		return snapshots.Snapshot{}, Report{}, err
 	}
-	newMod, err := b.eng.Load(ctx, fixed)
-	if err != nil {
-		return snapshots.Snapshot{}, Report{}, fmt.Errorf("fixed module: %w", err)
-	}
 	defer newMod.Close(ctx)
-	old, err := b.Load(ctx, m)
-	if err == nil {
-		defer old.Close(ctx)
-	} else {
-		old = nil
-	}
-	rep := Compat(m, old, newMod)
+	rep := b.compat(ctx, m, newMod)
 	if !rep.OK() && !opts.Force {
 		return snapshots.Snapshot{}, rep, &TransplantError{Report: rep}
 	}
@@ -209,4 +211,30 @@ func (b *Bench) Transplant(ctx context.Context, base snapshots.ID, fixed []byte,
 	child.Note = fmt.Sprintf("transplant of module %s onto %s", child.ModuleHash.Short(), m.Ref())
 	snap, err := b.store.Commit(ctx, child)
 	return snap, rep, err
+}
+
+// transplantInputs reads the base manifest and loads the fixed module.
+// The caller closes the module.
+func (b *Bench) transplantInputs(ctx context.Context, base snapshots.ID, fixed []byte) (*snapshots.Manifest, *engine.Module, error) {
+	m, err := b.store.Manifest(base)
+	if err != nil {
+		return nil, nil, err
+	}
+	newMod, err := b.eng.Load(ctx, fixed)
+	if err != nil {
+		return nil, nil, fmt.Errorf("fixed module: %w", err)
+	}
+	return m, newMod, nil
+}
+
+// compat checks newMod against m, comparing with m's own module when it
+// loads (a wasm64 module does not: exports and Candid are then not
+// compared).
+func (b *Bench) compat(ctx context.Context, m *snapshots.Manifest, newMod *engine.Module) Report {
+	old, err := b.Load(ctx, m)
+	if err != nil {
+		return Compat(m, nil, newMod)
+	}
+	defer old.Close(ctx)
+	return Compat(m, old, newMod)
 }
