@@ -30,6 +30,7 @@ func newTraceCmd(a *app) *cobra.Command {
 		upgrade    bool
 		wasmPath   string
 		skip       bool
+		rehearse   bool
 		args       argFlags
 		asJSON     bool
 		checkpoint int
@@ -42,7 +43,8 @@ func newTraceCmd(a *app) *cobra.Command {
 		Long: `Trace runs one message (--method) or an upgrade (--upgrade) on a copy of the
 snapshot and prints every event: function enter and exit (indented by call
 depth), System API calls with arguments and results, heap and stable memory
-grows and the trap, each with the instructions used so far. --checkpoint N
+grows and the trap, each with the instructions used so far. --rehearse
+traces both upgrades of a rehearsal in one timeline. --checkpoint N
 --name NAME stores the state as it was at event N as a snapshot made by
 "checkpoint" (child of SNAP). Exit code 3 when the run traps or rejects.`,
 		Args: cobra.ExactArgs(1),
@@ -51,8 +53,8 @@ grows and the trap, each with the instructions used so far. --checkpoint N
 			if upgrade == (method != "") {
 				return errors.New("give either --method M or --upgrade")
 			}
-			if !upgrade && (wasmPath != "" || skip) {
-				return errors.New("--wasm and --skip-pre-upgrade go with --upgrade")
+			if !upgrade && (wasmPath != "" || skip || rehearse) {
+				return errors.New("--wasm, --skip-pre-upgrade and --rehearse go with --upgrade")
 			}
 			if cmd.Flags().Changed("checkpoint") != (name != "") {
 				return errors.New("--checkpoint N and --name NAME go together")
@@ -66,7 +68,7 @@ grows and the trap, each with the instructions used so far. --checkpoint N
 			if err != nil {
 				return err
 			}
-			req := trace.Request{Method: method, Upgrade: upgrade, SkipPreUpgrade: skip, MaxEvents: maxEvents}
+			req := trace.Request{Method: method, Upgrade: upgrade, SkipPreUpgrade: skip, Rehearse: rehearse, MaxEvents: maxEvents}
 			// The argument is encoded against the Candid interface of the
 			// module that receives it. Loading it under the trace
 			// listeners compiles the variant the session runs.
@@ -145,6 +147,7 @@ grows and the trap, each with the instructions used so far. --checkpoint N
 	cmd.Flags().BoolVar(&upgrade, "upgrade", false, "trace an upgrade instead of a call")
 	cmd.Flags().StringVar(&wasmPath, "wasm", "", "new module for --upgrade (default: the snapshot's own module)")
 	cmd.Flags().BoolVar(&skip, "skip-pre-upgrade", false, "do not run the old module's canister_pre_upgrade")
+	cmd.Flags().BoolVar(&rehearse, "rehearse", false, "upgrade a second time so the new pre_upgrade runs too (one timeline)")
 	args.register(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the events and the result as JSON")
 	cmd.Flags().IntVar(&checkpoint, "checkpoint", 0, "store the state at this event index as a snapshot (with --name)")

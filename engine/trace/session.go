@@ -334,6 +334,9 @@ func (s *Session) Seek(ctx context.Context, i int) (*View, error) {
 	if i < 0 || i >= len(s.events) {
 		return nil, fmt.Errorf("seek to event %d: the run has events 0 to %d", i, len(s.events)-1)
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("seek to event %d: %w", i, context.Cause(ctx))
+	}
 	if s.cur != nil && s.cur.at == i {
 		return s.view(), nil
 	}
