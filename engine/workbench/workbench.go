@@ -6,11 +6,9 @@
 package workbench
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/canscope/canscope/engine"
 	"github.com/canscope/canscope/engine/ic0"
@@ -270,42 +268,24 @@ func (r *Run) Commit(ctx context.Context, o CommitOptions) (snapshots.Snapshot, 
 // their current contents (read with page; nil or all-zero means zero).
 func (r *Run) patch(t snapshots.PageTable, size uint64, changed []uint64, page func(uint64) ([]byte, error)) (snapshots.PageTable, error) {
 	n := (size + snapshots.PageSize - 1) / snapshots.PageSize
-	set := make(map[uint64]snapshots.Hash, len(changed))
+	changes := make([]snapshots.Page, 0, len(changed))
 	for _, i := range changed {
 		if i >= n {
-			continue
+			continue // Patch drops pages past the new size
 		}
 		data, err := page(i)
 		if err != nil {
 			return t, fmt.Errorf("page %d: %w", i, err)
 		}
-		if isZero(data) {
-			set[i] = snapshots.Hash{}
-			continue
+		var h snapshots.Hash // zero: the page became zero
+		if !isZero(data) {
+			if h, err = r.bench.store.PutPage(data); err != nil {
+				return t, fmt.Errorf("page %d: %w", i, err)
+			}
 		}
-		h, err := r.bench.store.PutPage(data)
-		if err != nil {
-			return t, fmt.Errorf("page %d: %w", i, err)
-		}
-		set[i] = h
+		changes = append(changes, snapshots.Page{Index: i, Hash: h})
 	}
-	out := snapshots.PageTable{Size: size, Pages: make([]snapshots.Page, 0, len(t.Pages)+len(set))}
-	for _, p := range t.Pages {
-		if p.Index >= n {
-			break
-		}
-		if _, ok := set[p.Index]; ok {
-			continue
-		}
-		out.Pages = append(out.Pages, p)
-	}
-	for i, h := range set {
-		if !h.IsZero() {
-			out.Pages = append(out.Pages, snapshots.Page{Index: i, Hash: h})
-		}
-	}
-	slices.SortFunc(out.Pages, func(a, b snapshots.Page) int { return cmp.Compare(a.Index, b.Index) })
-	return out, nil
+	return t.Patch(size, changes), nil
 }
 
 func isZero(b []byte) bool {

@@ -1,0 +1,221 @@
+package workbench
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/canscope/canscope/engine"
+	"github.com/canscope/canscope/engine/wasm"
+	"github.com/canscope/canscope/snapshots"
+	"github.com/canscope/canscope/snapshots/fsstore"
+)
+
+func fixture(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func u64(n uint64) []byte { return binary.LittleEndian.AppendUint64(nil, n) }
+
+// newBench returns a bench over a fresh store and engine.
+func newBench(t *testing.T) (*Bench, *fsstore.Store) {
+	t.Helper()
+	ctx := context.Background()
+	store, err := fsstore.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	eng, err := engine.New(engine.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { eng.Close(ctx) })
+	return New(store, eng), store
+}
+
+func mustOK(t *testing.T, res engine.Result, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := res.Err("test"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// stateOf reads everything a snapshot must reproduce.
+func stateOf(t *testing.T, c *engine.Canister) (heap, stable []byte, globals []engine.Global) {
+	t.Helper()
+	heap = make([]byte, c.HeapSize())
+	if err := c.ReadHeap(heap, 0); err != nil {
+		t.Fatal(err)
+	}
+	stable = make([]byte, c.StableSize())
+	if err := c.ReadStable(stable, 0); err != nil {
+		t.Fatal(err)
+	}
+	return heap, stable, c.Globals()
+}
+
+func TestCommitAndReopen(t *testing.T) {
+	ctx := context.Background()
+	b, store := newBench(t)
+	run, res, err := b.Install(ctx, fixture(t, "incident.wasm"), nil, "bkyz2-fmaaa-aaaaa-qaaaq-cai")
+	mustOK(t, res, err)
+	defer run.Close(ctx)
+	res, err = run.Canister.Update(ctx, "add_chunks", u64(3))
+	mustOK(t, res, err)
+	root, err := run.Commit(ctx, CommitOptions{Name: "c", MadeBy: snapshots.MadeByInstall})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if root.Parent != nil || root.CanisterID != "bkyz2-fmaaa-aaaaa-qaaaq-cai" || root.Seq != 1 {
+		t.Errorf("root snapshot %+v", root)
+	}
+
+	res, err = run.Canister.Update(ctx, "add", u64(100))
+	mustOK(t, res, err)
+	res, err = run.Canister.Update(ctx, "grow_stable", u64(4))
+	mustOK(t, res, err)
+	child, err := run.Commit(ctx, CommitOptions{Name: "c", MadeBy: snapshots.MadeByCall, Note: "add"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if child.Parent == nil || *child.Parent != root.ID || child.Seq != 2 {
+		t.Fatalf("child %s: parent %v, seq %d; want child of %s at seq 2", child.ID.Short(), child.Parent, child.Seq, root.ID.Short())
+	}
+
+	// The child reproduces the live canister exactly.
+	wantHeap, wantStable, wantGlobals := stateOf(t, run.Canister)
+	reopened, err := b.Open(ctx, child.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reopened.Close(ctx)
+	heap, stable, globals := stateOf(t, reopened.Canister)
+	if !bytes.Equal(heap, wantHeap) || !bytes.Equal(stable, wantStable) {
+		t.Error("reopened heap or stable memory differs from the committed canister")
+	}
+	if len(globals) != len(wantGlobals) {
+		t.Fatalf("reopened globals %v, want %v", globals, wantGlobals)
+	}
+	for i := range globals {
+		if globals[i] != wantGlobals[i] {
+			t.Errorf("global %d: %v, want %v", i, globals[i], wantGlobals[i])
+		}
+	}
+	res, err = reopened.Canister.Query(ctx, "verify", nil)
+	mustOK(t, res, err)
+
+	// The three 64 KiB entries written before the root snapshot are
+	// untouched since: the child shares their pages.
+	pm, err := store.Manifest(root.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm, err := store.Manifest(child.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared := 0
+	for _, p := range pm.Heap.Pages {
+		if cm.Heap.Lookup(p.Index) == p.Hash {
+			shared++
+		}
+	}
+	if shared < 3 {
+		t.Errorf("child shares %d heap pages with its parent, want at least the 3 data pages", shared)
+	}
+	if cm.Stable.Size != 4*snapshots.PageSize || len(cm.Stable.Pages) != 1 {
+		t.Errorf("stable table %d bytes, %d pages; want 4 pages with one written", cm.Stable.Size, len(cm.Stable.Pages))
+	}
+}
+
+func TestGlobalConversionRoundTrip(t *testing.T) {
+	for _, g := range []engine.Global{engine.I32(-1), engine.I32(7), engine.I64(-5), engine.F32(1.5), engine.F64(-2.25), {Type: wasm.V128, Bits: 1, High: 2}} {
+		s := snapshotGlobal(g)
+		back, err := engineGlobal(s)
+		if err != nil || back != g {
+			t.Errorf("%v → %+v → %v (%v)", g, s, back, err)
+		}
+	}
+	// The store keeps i32 sign-extended, as dfx prints them.
+	if s := snapshotGlobal(engine.I32(-1)); s.Bits != ^uint64(0) {
+		t.Errorf("i32 -1 stored as %#x, want sign-extended", s.Bits)
+	}
+	if _, err := engineGlobal(snapshots.Global{Kind: snapshots.KindNull}); !errors.Is(err, errNullGlobal) {
+		t.Errorf("null global: %v", err)
+	}
+}
+
+func TestCompat(t *testing.T) {
+	ctx := context.Background()
+	b, _ := newBench(t)
+	load := func(name string) *engine.Module {
+		m, err := b.eng.Load(ctx, fixture(t, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { m.Close(ctx) })
+		return m
+	}
+	incident, fixed, counter := load("incident.wasm"), load("incident_fixed.wasm"), load("counter.wasm")
+	run, res, err := b.Install(ctx, fixture(t, "incident.wasm"), nil, "")
+	mustOK(t, res, err)
+	defer run.Close(ctx)
+	snap, err := run.Commit(ctx, CommitOptions{Name: "i", MadeBy: snapshots.MadeByInstall})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := b.store.Manifest(snap.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if r := Compat(m, incident, fixed); !r.OK() || len(r.RemovedExports) != 0 {
+		t.Errorf("fixed module refused: %+v", r)
+	}
+	r := Compat(m, incident, counter)
+	if r.OK() || !strings.Contains(strings.Join(r.Failed(), ";"), "globals: snapshot has 5 globals, module has 1") {
+		t.Errorf("counter accepted or wrong reason: %v", r.Failed())
+	}
+	if len(r.RemovedExports) == 0 {
+		t.Error("counter drops the incident's methods, none reported")
+	}
+
+	tiny := m.Clone()
+	tiny.Heap = snapshots.PageTable{}
+	if r := Compat(tiny, incident, fixed); r.OK() || !strings.Contains(strings.Join(r.Failed(), ";"), "needs at least") {
+		t.Errorf("an empty heap under a module with 17 initial pages: %v", r.Failed())
+	}
+
+	rep, err := b.CheckTransplant(ctx, snap.ID, fixture(t, "counter.wasm"))
+	if err != nil || rep.OK() {
+		t.Errorf("CheckTransplant(counter) = %+v, %v; want a failing report", rep, err)
+	}
+	if _, _, err := b.Transplant(ctx, snap.ID, fixture(t, "counter.wasm"), TransplantOptions{Name: "bad"}); !errors.As(err, new(*TransplantError)) {
+		t.Errorf("Transplant(counter) = %v, want a TransplantError", err)
+	}
+	if _, err := b.store.(*fsstore.Store).Resolve("bad"); err == nil {
+		t.Error("a refused transplant wrote a snapshot")
+	}
+}
+
+func TestLineDiff(t *testing.T) {
+	got := lineDiff("service : {\n  a : () -> ();\n  b : () -> ();\n}", "service : {\n  a : () -> ();\n  c : () -> ();\n}")
+	want := []string{"- b : () -> ();", "+ c : () -> ();"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("lineDiff = %q, want %q", got, want)
+	}
+}
