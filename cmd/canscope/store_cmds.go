@@ -233,7 +233,7 @@ type lineageJSON struct {
 }
 
 func newShowCmd(a *app) *cobra.Command {
-	var asJSON bool
+	var asJSON, withLayout bool
 	cmd := &cobra.Command{
 		Use:   "show SNAP [--json]",
 		Short: "Show a snapshot: metadata, globals, sizes, module exports and Candid interface, lineage",
@@ -244,6 +244,9 @@ func newShowCmd(a *app) *cobra.Command {
 				return err
 			}
 			defer st.Close()
+			if withLayout {
+				return a.printLayout(st, m, asJSON)
+			}
 			all, err := st.List()
 			if err != nil {
 				return err
@@ -257,6 +260,7 @@ func newShowCmd(a *app) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the snapshot and its details as JSON")
+	cmd.Flags().BoolVar(&withLayout, "layout", false, "decode the stable memory's layout (stable-structures, Motoko stable variables, Candid stable_save)")
 	return cmd
 }
 
