@@ -211,6 +211,9 @@ func (inc *incarnation) load(st State) error {
 	}
 	buf := make([]byte, PageSize)
 	for _, p := range st.HeapPages {
+		if p.Index >= st.HeapSize/PageSize {
+			return fmt.Errorf("heap page %d lies beyond the heap of %d pages", p.Index, st.HeapSize/PageSize)
+		}
 		if len(p.Data) > PageSize {
 			return fmt.Errorf("heap page %d holds %d bytes, more than a page", p.Index, len(p.Data))
 		}

@@ -239,7 +239,7 @@ func (h *Heap) WriteAt(p []byte, off uint64) error {
 	if h.closed {
 		return ErrClosed
 	}
-	if off%OSPageSize != 0 || uint64(len(p))%OSPageSize != 0 || off+uint64(len(p)) > h.committed {
+	if off%OSPageSize != 0 || uint64(len(p))%OSPageSize != 0 || off > h.committed || uint64(len(p)) > h.committed-off {
 		return fmt.Errorf("write heap at %d (+%d): must be whole 4 KiB pages within the committed size %d", off, len(p), h.committed)
 	}
 	if err := h.b.writeCommitted(h.mem, p, off); err != nil {
@@ -257,7 +257,7 @@ func (h *Heap) ReadAt(p []byte, off uint64) error {
 	if h.closed {
 		return ErrClosed
 	}
-	if off+uint64(len(p)) > h.committed || off+uint64(len(p)) < off {
+	if off > h.committed || uint64(len(p)) > h.committed-off {
 		return fmt.Errorf("read heap at %d (+%d): beyond the committed size %d", off, len(p), h.committed)
 	}
 	if err := h.b.readCommitted(p, off); err != nil {
