@@ -88,39 +88,68 @@ func benchSeek(b *testing.B, f *fixture, id snapshots.ID, anchors int) {
 	b.ReportMetric(float64(held*engine.PageSize)/(1<<20), "MiB-anchors")
 }
 
-// BenchmarkTraceOverhead runs the longrun fixture's pre_upgrade plainly
-// and traced (recording every event); the ratio of the two is the cost of
-// tracing.
+// BenchmarkTraceOverhead runs upgrades plainly and traced (recording
+// every event); the ratio of the two is the cost of tracing. longrun is
+// loop-heavy (one call per 64 KiB page), motoko is call-heavy (the Motoko
+// runtime serialising stable variables).
 func BenchmarkTraceOverhead(b *testing.B) {
 	f := newFixture(b)
-	snap := f.install(b, "testdata/longrun.wasm")
-	ctx := context.Background()
-	b.Run("plain", func(b *testing.B) {
-		cpu := cpuTime()
-		defer reportCPU(b, cpu)
-		for b.Loop() {
-			run, err := f.bench.Open(ctx, snap.ID)
-			if err != nil {
-				b.Fatal(err)
+	didl := []byte(emptyTuple)
+	add := []byte("DIDL\x00\x02\x7d\x71\x05\x02hi")
+	var calls []call
+	for range 200 {
+		calls = append(calls, call{"add", add})
+	}
+	motoko := f.installArg(b, "../testdata/motoko_v1.wasm", didl, calls...)
+	for _, w := range []struct {
+		name string
+		snap snapshots.Snapshot
+		req  Request
+	}{
+		{"longrun", f.install(b, "testdata/longrun.wasm"), Request{Upgrade: true}},
+		{"motoko", motoko, Request{Upgrade: true, Module: readFile(b, "../testdata/motoko_v2.wasm"), Arg: didl}},
+	} {
+		ctx := context.Background()
+		b.Run(w.name+"/plain", func(b *testing.B) {
+			var newMod *engine.Module
+			if w.req.Module != nil {
+				var err error
+				if newMod, err = f.eng.Load(ctx, w.req.Module); err != nil {
+					b.Fatal(err)
+				}
 			}
-			res, err := run.Canister.Upgrade(ctx, nil, nil, engine.UpgradeOptions{})
-			if err != nil || res.Status != engine.StatusOK {
-				b.Fatal(err, res.Trap)
+			cpu := cpuTime()
+			defer reportCPU(b, cpu)
+			for b.Loop() {
+				run, err := f.bench.Open(ctx, w.snap.ID)
+				if err != nil {
+					b.Fatal(err)
+				}
+				res, err := run.Canister.Upgrade(ctx, newMod, w.req.Arg, engine.UpgradeOptions{})
+				if err != nil || res.Status != engine.StatusOK {
+					b.Fatal(err, res.Trap)
+				}
+				run.Close(ctx)
 			}
-			run.Close(ctx)
-		}
-	})
-	b.Run("traced", func(b *testing.B) {
-		cpu := cpuTime()
-		defer reportCPU(b, cpu)
-		for b.Loop() {
-			s, err := f.tracer.Open(ctx, snap.ID, Request{Upgrade: true})
-			if err != nil {
-				b.Fatal(err)
+		})
+		b.Run(w.name+"/traced", func(b *testing.B) {
+			cpu := cpuTime()
+			defer reportCPU(b, cpu)
+			var events int
+			for b.Loop() {
+				s, err := f.tracer.Open(ctx, w.snap.ID, w.req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if s.Result().Status != engine.StatusOK {
+					b.Fatal(s.Result().Trap)
+				}
+				events = s.Len()
+				s.Close(ctx)
 			}
-			s.Close(ctx)
-		}
-	})
+			b.ReportMetric(float64(events), "events")
+		})
+	}
 }
 
 // cpuTime returns the process's user and system CPU time: on a shared

@@ -54,8 +54,14 @@ func u64(v uint64) []byte { return binary.LittleEndian.AppendUint64(nil, v) }
 // state after each; it returns the last snapshot.
 func (f *fixture) install(t testing.TB, wasm string, calls ...call) snapshots.Snapshot {
 	t.Helper()
+	return f.installArg(t, wasm, nil, calls...)
+}
+
+// installArg is install with an init argument.
+func (f *fixture) installArg(t testing.TB, wasm string, arg []byte, calls ...call) snapshots.Snapshot {
+	t.Helper()
 	ctx := context.Background()
-	run, res, err := f.bench.Install(ctx, readFile(t, wasm), nil, "")
+	run, res, err := f.bench.Install(ctx, readFile(t, wasm), arg, "")
 	if err != nil || res.Status != engine.StatusOK {
 		t.Fatalf("install %s: %v %+v", wasm, err, res.Trap)
 	}

@@ -2,8 +2,10 @@ package trace
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/canscope/canscope/engine"
 	"github.com/canscope/canscope/engine/workbench"
@@ -49,16 +51,52 @@ type Request struct {
 // emptyTuple is the Candid encoding of `()`.
 const emptyTuple = "DIDL\x00\x00"
 
-// Tracer opens sessions over the snapshots of a store.
+// Tracer opens sessions over the snapshots of a store. It may be used by
+// several goroutines.
 type Tracer struct {
 	bench *workbench.Bench
 	store workbench.Store
+
+	mu sync.Mutex
+	// modules holds the upgrade modules sessions loaded, by SHA-256:
+	// wazero drops compiled code when its last user closes it, and
+	// rehearsing the same fix again should not compile it again.
+	modules map[[32]byte]*engine.Module
 }
 
 // New returns a tracer running snapshots of store on bench (which must
 // run over the same store); checkpoints are written to store.
 func New(bench *workbench.Bench, store workbench.Store) *Tracer {
-	return &Tracer{bench: bench, store: store}
+	return &Tracer{bench: bench, store: store, modules: make(map[[32]byte]*engine.Module)}
+}
+
+// module loads an upgrade's new module, traced, once per tracer.
+func (t *Tracer) module(ctx context.Context, code []byte) (*engine.Module, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	h := sha256.Sum256(code)
+	if m, ok := t.modules[h]; ok {
+		return m, nil
+	}
+	m, err := t.bench.Engine().Load(WithListeners(ctx), code)
+	if err != nil {
+		return nil, err
+	}
+	t.modules[h] = m
+	return m, nil
+}
+
+// Close releases the modules the tracer loaded (closing the engine does
+// too). Close sessions first.
+func (t *Tracer) Close(ctx context.Context) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var errs []error
+	for h, m := range t.modules {
+		errs = append(errs, m.Close(ctx))
+		delete(t.modules, h)
+	}
+	return errors.Join(errs...)
 }
 
 // Session is one traced run of a message or upgrade on a snapshot's
@@ -158,7 +196,7 @@ func (s *Session) prepare() error {
 	if s.req.Upgrade {
 		recv = s.module
 		if s.req.Module != nil {
-			m, err := s.t.bench.Engine().Load(s.ctx, s.req.Module)
+			m, err := s.t.module(s.ctx, s.req.Module)
 			if err != nil {
 				return fmt.Errorf("load the new module: %w", err)
 			}
@@ -408,8 +446,5 @@ func (s *Session) Close(ctx context.Context) error {
 		errs = append(errs, run.Close(ctx))
 	}
 	s.idle = nil
-	if s.req.Module != nil && s.newMod != nil {
-		errs = append(errs, s.newMod.Close(ctx))
-	}
 	return errors.Join(errs...)
 }
