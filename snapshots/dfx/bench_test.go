@@ -188,7 +188,7 @@ func benchOut(b *testing.B, export bool) {
 	}
 }
 
-func readAll(b *testing.B, st snapshots.PageReader, pages []snapshots.Page) {
+func readAll(b testing.TB, st snapshots.PageReader, pages []snapshots.Page) {
 	ch := make(chan snapshots.Hash)
 	var wg sync.WaitGroup
 	for range 2 * runtime.GOMAXPROCS(0) {

@@ -381,3 +381,24 @@ func TestExportOfDerivedSnapshots(t *testing.T) {
 		t.Errorf("re-import of a canscope export differs: %+v", d)
 	}
 }
+
+func TestExportOfDamagedSnapshotCleansUp(t *testing.T) {
+	st := openStore(t)
+	snap, err := Import(context.Background(), st, writeDir(t, dfxtest.Spec{HeapPages: 8, HeapData: []uint64{1, 2, 5}, Seed: 3}), ImportOptions{Name: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := st.Manifest(snap.ID)
+	x := m.Heap.Pages[1].Hash.String()
+	if err := os.WriteFile(filepath.Join(st.Dir(), "blobs", x[:2], x), []byte("rot"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	err = Export(context.Background(), st, m, out)
+	if err == nil || !strings.Contains(err.Error(), "heap: page 2: blob "+x[:12]) {
+		t.Fatalf("export of a damaged snapshot: %v", err)
+	}
+	if got := tree(t, out); got != "" {
+		t.Errorf("failed export left files behind:\n%s", got)
+	}
+}

@@ -145,11 +145,13 @@ func readAndPut(st snapshots.Store, f *os.File, buf []byte, off uint64) (snapsho
 
 // exportMemory writes the memory t describes to a new file at path:
 // the file is sized first and only stored pages are written, so zero
-// pages stay holes (a sparse file with identical content). Pages are read
-// and written by workers goroutines in parallel. Export does not fsync: the
-// files are a copy for dfx to upload right away, the store holds the
-// original, and flushing gigabytes would make export disk-bound.
-func exportMemory(ctx context.Context, st snapshots.Store, t snapshots.PageTable, path string, workers int) error {
+// pages stay holes (a sparse file with identical content). workers
+// goroutines read and verify pages in parallel; one goroutine writes them,
+// because concurrent writes to one file serialize in the kernel anyway and
+// cost more than they overlap. Export does not fsync: the files are a copy
+// for dfx to upload right away, the store holds the original, and
+// flushing gigabytes would make export disk-bound.
+func exportMemory(ctx context.Context, st snapshots.Store, t snapshots.PageTable, path string, workers int) (err error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return err
@@ -160,36 +162,66 @@ func exportMemory(ctx context.Context, st snapshots.Store, t snapshots.PageTable
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	pages := make(chan snapshots.Page, 4*workers)
+	type filled struct {
+		index uint64
+		buf   []byte
+	}
+	pages := make(chan snapshots.Page)
+	full := make(chan filled, workers)
+	free := make(chan []byte, 2*workers) // bounded buffers: memory stays flat
+	for range cap(free) {
+		free <- make([]byte, snapshots.PageSize)
+	}
 	var once sync.Once
 	var firstErr error
-	var wg sync.WaitGroup
+	fail := func(e error) {
+		once.Do(func() { firstErr = e })
+		cancel()
+	}
+	var readers sync.WaitGroup
 	for range workers {
-		wg.Add(1)
+		readers.Add(1)
 		go func() {
-			defer wg.Done()
-			buf := make([]byte, snapshots.PageSize)
+			defer readers.Done()
 			for p := range pages {
-				err := st.ReadPage(p.Hash, buf)
-				if err == nil {
-					off := p.Index * snapshots.PageSize
-					_, err = f.WriteAt(buf[:min(snapshots.PageSize, t.Size-off)], int64(off))
+				var buf []byte
+				select {
+				case buf = <-free:
+				case <-ctx.Done():
+					continue
 				}
-				if err != nil {
-					once.Do(func() { firstErr = fmt.Errorf("page %d: %w", p.Index, err) })
-					cancel()
+				if err := st.ReadPage(p.Hash, buf); err != nil {
+					fail(fmt.Errorf("page %d: %w", p.Index, err))
+					free <- buf
+					continue
 				}
+				full <- filled{p.Index, buf}
 			}
 		}()
 	}
-	for _, p := range t.Pages {
-		if ctx.Err() != nil {
-			break
+	go func() {
+		defer close(pages)
+		for _, p := range t.Pages {
+			select {
+			case pages <- p:
+			case <-ctx.Done():
+				return
+			}
 		}
-		pages <- p
+	}()
+	go func() {
+		readers.Wait()
+		close(full)
+	}()
+	for pg := range full {
+		if ctx.Err() == nil { // after a failure, only recycle buffers
+			off := pg.index * snapshots.PageSize
+			if _, err := f.WriteAt(pg.buf[:min(snapshots.PageSize, t.Size-off)], int64(off)); err != nil {
+				fail(fmt.Errorf("page %d: %w", pg.index, err))
+			}
+		}
+		free <- pg.buf
 	}
-	close(pages)
-	wg.Wait()
 	if firstErr != nil {
 		return firstErr
 	}
