@@ -426,3 +426,28 @@ func TestInstructionsCounted(t *testing.T) {
 		t.Errorf("10,000 iterations used %d instructions, want about 200,000", res.Instructions)
 	}
 }
+
+func TestTrappingPostUpgradeRollsBackTheWholeUpgrade(t *testing.T) {
+	ctx := context.Background()
+	e := newEngine(t, Config{})
+	counter := load(t, e, "counter.wasm")
+	c := installed(t, e, counter, u64(9))
+	before, version := stateHash(t, c), c.Version()
+	res, err := c.Upgrade(ctx, load(t, e, "core/post_trap.wasm"), nil, UpgradeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != StatusTrapped || res.Trap.Reason != "unreachable" || res.Trap.Function != "post_upgrade" {
+		t.Fatalf("upgrade: %s %+v, want unreachable in post_upgrade", res.Status, res.Trap)
+	}
+	// The counter's pre_upgrade wrote stable memory and the new module's
+	// post_upgrade grew it: none of it stays.
+	if stateHash(t, c) != before || c.Version() != version || c.Module() != counter {
+		t.Fatal("a trapped post_upgrade left changes behind")
+	}
+	res, err = c.Query(ctx, "get", nil)
+	mustOK(t, res, err)
+	if got := binary.LittleEndian.Uint64(res.Reply); got != 9 {
+		t.Fatalf("get after the failed upgrade = %d, want 9", got)
+	}
+}
