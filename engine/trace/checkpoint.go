@@ -56,6 +56,7 @@ func (s *Session) manifestAt(v *View, base *snapshots.Manifest) (*snapshots.Mani
 	m := base.Child(snapshots.MadeByCheckpoint)
 	// The state differs from what dfx wrote; an export regenerates it.
 	m.DfxMetadata = nil
+	m.CanisterVersion = c.Version()
 	m.CertifiedData = c.CertifiedData()
 	m.GlobalTimer = snapshots.TimerState{}
 	if d := c.TimerDeadline(); d != 0 {

@@ -62,20 +62,20 @@ func (e Event) String() string {
 	indent := strings.Repeat("  ", e.Depth)
 	switch e.Kind {
 	case Enter:
-		return fmt.Sprintf("%s-> %s(%s)", indent, e.Function, values(e.Args))
+		return fmt.Sprintf("%s-> %s(%s)", indent, e.Function, FormatValues(e.Args))
 	case Exit:
 		if len(e.Results) == 0 {
 			return fmt.Sprintf("%s<- %s", indent, e.Function)
 		}
-		return fmt.Sprintf("%s<- %s = %s", indent, e.Function, values(e.Results))
+		return fmt.Sprintf("%s<- %s = %s", indent, e.Function, FormatValues(e.Results))
 	case Syscall:
 		if e.Results == nil {
-			return fmt.Sprintf("%sic0.%s(%s) trapped", indent, e.Name, values(e.Args))
+			return fmt.Sprintf("%sic0.%s(%s) trapped", indent, e.Name, FormatValues(e.Args))
 		}
 		if len(e.Results) == 0 {
-			return fmt.Sprintf("%sic0.%s(%s)", indent, e.Name, values(e.Args))
+			return fmt.Sprintf("%sic0.%s(%s)", indent, e.Name, FormatValues(e.Args))
 		}
-		return fmt.Sprintf("%sic0.%s(%s) = %s", indent, e.Name, values(e.Args), values(e.Results))
+		return fmt.Sprintf("%sic0.%s(%s) = %s", indent, e.Name, FormatValues(e.Args), FormatValues(e.Results))
 	case Grow:
 		var added, old uint64
 		if len(e.Args) > 0 {
@@ -91,9 +91,9 @@ func (e Event) String() string {
 	return indent + string(e.Kind)
 }
 
-// values formats raw wasm values: small ones in decimal, large ones
-// (addresses, hashes) in hex.
-func values(vs []uint64) string {
+// FormatValues renders raw wasm values the way String does: small ones
+// in decimal, large ones (addresses, hashes) in hex.
+func FormatValues(vs []uint64) string {
 	s := make([]string, len(vs))
 	for i, v := range vs {
 		if v < 1<<20 {

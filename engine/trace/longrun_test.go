@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -31,6 +32,16 @@ func TestSeekEveryNthEvent(t *testing.T) {
 				if k > 0 && a.target <= s.anchors[k-1].target {
 					t.Fatalf("anchor targets %d then %d", s.anchors[k-1].target, a.target)
 				}
+			}
+			var grows []string
+			for _, e := range s.Events() {
+				if e.Kind == Grow {
+					grows = append(grows, e.String())
+				}
+			}
+			want := []string{"    memory grew by 64 pages from 1 to 65", "      stable grew by 1 pages from 0 to 1"}
+			if !slices.Equal(grows, want) {
+				t.Errorf("grow events %q, want %q", grows, want)
 			}
 			checkSeeks(t, s)
 		})

@@ -59,6 +59,8 @@ type recorder struct {
 	trapped  bool
 	stopping bool
 
+	// ctx is the execution's context, kept because SystemCall has none
+	// and a paused execution must notice its cancellation.
 	ctx    context.Context
 	paused chan int // the event index paused at
 	resume chan command
@@ -170,6 +172,9 @@ func (r *recorder) abort(mod api.Module) {
 func (r *recorder) SystemCall(name string, params, results []uint64) {
 	if r.done() {
 		return
+	}
+	if r.inst != nil {
+		r.checkGrow(r.inst)
 	}
 	trapped := results == nil
 	r.noteStable(name, params, results)

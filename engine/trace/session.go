@@ -34,7 +34,8 @@ type Request struct {
 	SkipPreUpgrade bool
 	// Rehearse upgrades a second time to the same new module after a
 	// successful upgrade, so the new pre_upgrade runs too; the timeline
-	// covers both upgrades.
+	// covers both upgrades. The first upgrade commits, so every
+	// re-execution restores the snapshot again.
 	Rehearse bool
 	// MaxEvents caps the recorded events; 0 means DefaultMaxEvents.
 	MaxEvents int

@@ -163,21 +163,20 @@ func event(e trace.Event) source.Event {
 	switch e.Kind {
 	case trace.Syscall:
 		out.Syscall = e.Name
-		out.Args = argsText(e)
+		out.Args = "(" + trace.FormatValues(e.Args) + ")"
+		if e.Results == nil {
+			out.Args += " trapped"
+		} else if len(e.Results) > 0 {
+			out.Args += " = " + trace.FormatValues(e.Results)
+		}
 	case trace.Enter:
-		out.Args = argsText(e)
+		out.Args = "(" + trace.FormatValues(e.Args) + ")"
+	case trace.Exit:
+		if len(e.Results) > 0 {
+			out.Args = "= " + trace.FormatValues(e.Results)
+		}
 	case trace.Grow:
 		out.Message = fmt.Sprintf("%s +%d pages", e.Name, e.Args[0])
 	}
 	return out
-}
-
-// argsText formats an event's arguments and results the way the CLI
-// prints them: "(a, b) = r".
-func argsText(e trace.Event) string {
-	line := e.String()
-	if i := strings.IndexByte(line, '('); i >= 0 {
-		return line[i:]
-	}
-	return ""
 }
