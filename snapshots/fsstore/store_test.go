@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -287,5 +288,76 @@ func TestOpenRefusesForeignDirs(t *testing.T) {
 	os.WriteFile(file, nil, 0o644)
 	if _, err := Open(filepath.Join(file, "store")); err == nil || !strings.Contains(err.Error(), "not a directory") {
 		t.Errorf("Open under a file: %v", err)
+	}
+}
+
+// A lock file left by a killed process (its pid is dead, so is its flock)
+// must not block the next writer.
+func TestStaleLockFileDoesNotBlock(t *testing.T) {
+	s := openTemp(t)
+	if err := os.WriteFile(filepath.Join(s.dir, lockFile), []byte("pid 999999 since 2026-01-01T00:00:00Z\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	m := &snapshots.Manifest{Snapshot: snapshots.Snapshot{Name: "x", MadeBy: snapshots.MadeByImport}}
+	if _, err := s.Commit(ctx, m); err != nil {
+		t.Fatalf("commit over a stale lock file: %v", err)
+	}
+	b, _ := os.ReadFile(filepath.Join(s.dir, lockFile))
+	if want := fmt.Sprintf("pid %d since ", os.Getpid()); !strings.HasPrefix(string(b), want) {
+		t.Errorf("lock file = %q, want it to name this process", b)
+	}
+}
+
+// Two stores on one directory (as two processes would be) commit under one
+// name at the same time: the lock gives every snapshot its own NAME@N.
+func TestConcurrentCommitsGetDistinctSeqs(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "store")
+	var stores [2]*Store
+	for i := range stores {
+		s, err := Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		stores[i] = s
+	}
+	const each = 6
+	errs := make(chan error, 2*each)
+	for i, s := range stores {
+		go func() {
+			for j := range each {
+				h, err := s.PutPage(page(byte(10*i + j + 1)))
+				if err == nil {
+					m := &snapshots.Manifest{Snapshot: snapshots.Snapshot{Name: "prod", MadeBy: snapshots.MadeByImport},
+						Heap: snapshots.PageTable{Size: snapshots.PageSize, Pages: []snapshots.Page{{Index: 0, Hash: h}}}}
+					_, err = s.Commit(context.Background(), m)
+				}
+				errs <- err
+			}
+		}()
+	}
+	for range 2 * each {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := stores[0].List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int]bool{}
+	for i, s := range all {
+		seen[s.Seq] = true
+		if s.Seq != i+1 {
+			t.Errorf("List()[%d] is %s: not in commit order", i, s.Ref())
+		}
+	}
+	if len(seen) != 2*each {
+		t.Errorf("%d distinct seqs for %d commits", len(seen), 2*each)
+	}
+	if rep, err := stores[1].Check(context.Background()); err != nil || !rep.OK {
+		t.Errorf("fsck after concurrent commits: %+v, %v", rep, err)
 	}
 }
