@@ -80,9 +80,17 @@ type Heap struct {
 }
 
 // New reserves a heap of up to max bytes (rounded up to whole wasm
-// pages; at most MaxWasm32) with committed size zero.
+// pages; at most MaxWasm32) with committed size zero. Where the system
+// refuses the copy-on-write heap (no memfd, no readable pagemap) it falls
+// back to the portable one; Portable tells which it got.
 func New(max uint64) (*Heap, error) {
-	return newHeap(newBackend(), max)
+	h, err := newHeap(newBackend(), max)
+	if err != nil && max != 0 && max <= MaxWasm32 {
+		if p, perr := NewPortable(max); perr == nil {
+			return p, nil
+		}
+	}
+	return h, err
 }
 
 // NewPortable is New with the portable backend, which keeps a second copy
@@ -103,6 +111,13 @@ func newHeap(b backend, max uint64) (*Heap, error) {
 		return nil, fmt.Errorf("reserve heap of %d bytes: %w", max, err)
 	}
 	return &Heap{b: b, mem: mem}, nil
+}
+
+// Portable reports whether the heap uses the portable backend, whose
+// commit and rollback cost grows with the heap size.
+func (h *Heap) Portable() bool {
+	_, ok := h.b.(*copying)
+	return ok
 }
 
 // Close releases the reservation and the committed heap. A wazero module

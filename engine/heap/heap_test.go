@@ -211,3 +211,14 @@ func TestAggregate(t *testing.T) {
 		t.Errorf("aggregate(1) = %v, want %v", got, want)
 	}
 }
+
+func TestPortable(t *testing.T) {
+	h, err := NewPortable(WasmPageSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	if !h.Portable() {
+		t.Error("NewPortable returned a heap that is not portable")
+	}
+}

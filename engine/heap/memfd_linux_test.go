@@ -61,3 +61,14 @@ func TestScanManyRuns(t *testing.T) {
 		t.Fatalf("Commit found %d pages, want %d", len(got), len(want))
 	}
 }
+
+func TestNewIsCopyOnWriteOnLinux(t *testing.T) {
+	h, err := New(WasmPageSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	if h.Portable() {
+		t.Error("New fell back to the portable heap on Linux")
+	}
+}
