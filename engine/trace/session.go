@@ -268,7 +268,9 @@ func (s *Session) exec(ctx context.Context, run *workbench.Run, rec *recorder) e
 	default:
 		r.res, r.err = c.Update(rctx, s.req.Method, s.req.Arg)
 	}
-	if r.err == nil && r.res.Status == engine.StatusOK && !s.query {
+	// An update that rejects or does not reply keeps its changes too;
+	// only a trap rolls back.
+	if r.err == nil && r.res.Status != engine.StatusTrapped && !s.query {
 		r.committed = true
 	}
 	return r

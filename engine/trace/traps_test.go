@@ -1,0 +1,77 @@
+package trace
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/canscope/canscope/engine"
+)
+
+// TestTraps traces every way a message fails: the timeline ends in a Trap
+// event naming the function and the replica's message, the state at the
+// trap shows what the message did before failing, and every re-execution
+// starts again from the snapshot's state (a rejection keeps its changes,
+// so its canister must not be reused).
+func TestTraps(t *testing.T) {
+	f := newFixture(t)
+	snap := f.install(t, "../testdata/traps.wasm", call{"touch", nil})
+	base, err := f.bench.Open(context.Background(), snap.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	baseGlobals := base.Canister.Globals()
+	base.Close(context.Background())
+	for _, c := range []struct {
+		method string
+		status engine.Status
+		want   string // in the trap message
+	}{
+		{"unreachable", engine.StatusTrapped, "unreachable"},
+		{"div_zero", engine.StatusTrapped, "integer division by 0"},
+		{"heap_oob", engine.StatusTrapped, "heap out of bounds"},
+		{"ic0_trap", engine.StatusTrapped, "traps: explicit ic0.trap after touching state"},
+		{"stable_oob", engine.StatusTrapped, "stable memory out of bounds"},
+		{"stable32_oob", engine.StatusTrapped, "stable memory out of bounds"},
+		{"reply_then_trap", engine.StatusTrapped, "traps: trap after reply"},
+		{"stack_overflow", engine.StatusTrapped, "stack overflow"},
+		{"reject", engine.StatusRejected, ""},
+	} {
+		t.Run(c.method, func(t *testing.T) {
+			ctx := context.Background()
+			s, err := f.tracer.Open(ctx, snap.ID, Request{Method: c.method, MaxEvents: 200})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close(ctx)
+			res := s.Result()
+			if res.Status != c.status {
+				t.Fatalf("status %v, want %v", res.Status, c.status)
+			}
+			last := s.Events()[s.Len()-1]
+			if c.status == engine.StatusTrapped && !s.Truncated() {
+				if last.Kind != Trap || last.Function != res.Trap.Function || !strings.Contains(last.Message, c.want) {
+					t.Errorf("last event %s, trap %+v", last, res.Trap)
+				}
+			}
+			for _, i := range []int{s.Len() - 1, 0, s.Len() - 1, 0} {
+				v, err := s.Seek(ctx, i)
+				if err != nil {
+					t.Fatal(err)
+				}
+				g, err := v.Globals()
+				if err != nil {
+					t.Fatal(err)
+				}
+				touched := !slices.Equal(g, baseGlobals)
+				if i == 0 && touched {
+					t.Errorf("event 0: globals %v, want the snapshot's %v", g, baseGlobals)
+				}
+				if i > 0 && (!touched || !slices.Contains(v.StablePagesChanged(), 0)) {
+					t.Errorf("event %d (%s): the message's changes are not visible", i, s.Events()[i])
+				}
+			}
+		})
+	}
+}
