@@ -102,7 +102,7 @@ func Import(ctx context.Context, st snapshots.Store, dir string, opt ImportOptio
 		Snapshot: snapshots.Snapshot{
 			Name: name, MadeBy: snapshots.MadeByImport, CanisterID: opt.CanisterID,
 			TakenAt: md.TakenAt, CanisterVersion: md.CanisterVersion,
-			Note: "imported from " + dir,
+			Note: "imported from " + absPath(dir),
 		},
 		Globals: md.Globals, CertifiedData: md.CertifiedData, GlobalTimer: md.Timer,
 		LowWasmMemoryHook: md.LowWasmHook, Chunks: md.Chunks, DfxMetadata: raw,
@@ -144,6 +144,14 @@ func Import(ctx context.Context, st snapshots.Store, dir string, opt ImportOptio
 		return fail(err)
 	}
 	return snap, nil
+}
+
+// absPath returns dir made absolute when possible, for the snapshot's note.
+func absPath(dir string) string {
+	if abs, err := filepath.Abs(dir); err == nil {
+		return abs
+	}
+	return dir
 }
 
 func checkSize(path string, want uint64, optional bool) error {
