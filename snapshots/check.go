@@ -33,7 +33,7 @@ type Problem struct {
 func (p Problem) String() string {
 	where := p.Ref
 	if where == "" && p.Snapshot != "" {
-		where = p.Snapshot[:12]
+		where = p.Snapshot[:min(12, len(p.Snapshot))]
 	}
 	if where == "" {
 		where = "store"
