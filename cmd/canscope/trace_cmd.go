@@ -110,6 +110,7 @@ traces both upgrades of a rehearsal in one timeline. --checkpoint N
 				return err
 			}
 			tr := trace.New(s.bench, s.store)
+			defer tr.Close(ctx)
 			sess, err := tr.Open(ctx, snap.ID, req)
 			if err != nil {
 				return err

@@ -195,7 +195,6 @@ func (t *Tracer) Open(ctx context.Context, id snapshots.ID, req Request) (*Sessi
 func (s *Session) prepare() error {
 	recv := s.module
 	if s.req.Upgrade {
-		recv = s.module
 		if s.req.Module != nil {
 			m, err := s.t.module(s.ctx, s.req.Module)
 			if err != nil {
