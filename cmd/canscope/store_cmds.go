@@ -37,8 +37,8 @@ func newImportCmd(a *app) *cobra.Command {
 		Short: "Import a `dfx canister snapshot download` directory into the store",
 		Long: `Import a directory written by ` + "`dfx canister snapshot download <canister> <id> --dir DIR`" + `.
 dfx's directory does not record the canister id: pass --canister-id to keep it
-(it is then also the default name). Importing under an existing name adds the
-next NAME@N.`,
+(it is then also the default name); a later import under the same name keeps
+it. Importing under an existing name adds the next NAME@N.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, err := a.openStore()
