@@ -59,6 +59,11 @@ type KeyMap struct {
 	Confirm      key.Binding
 	Copy         key.Binding
 	SwitchAction key.Binding
+
+	// Transplant (on the restore screen).
+	Force    key.Binding
+	Rehearse key.Binding
+	Export   key.Binding
 }
 
 // DefaultKeyMap returns the standard bindings.
@@ -107,7 +112,11 @@ func DefaultKeyMap() KeyMap {
 		Submit:       b([]string{"enter"}, "enter", "start / next"),
 		Confirm:      b([]string{"y"}, "y", "confirm"),
 		Copy:         b([]string{"c"}, "c", "copy commands"),
-		SwitchAction: b([]string{"tab"}, "tab", "fork ⇄ restore"),
+		SwitchAction: b([]string{"tab"}, "tab", "fork / restore / transplant"),
+
+		Force:    b([]string{"F"}, "F", "force past failed checks"),
+		Rehearse: b([]string{"r"}, "r", "rehearse again"),
+		Export:   b([]string{"e"}, "e", "export for dfx"),
 	}
 }
 

@@ -79,7 +79,9 @@ type Set struct {
 	Forker   Forker
 	Exporter Exporter
 	Runner   Runner
-	Demo     DemoLoader
-	Inspect  ModuleInspector
-	Labeller StableLabeller
+	// Transplanter is the restore screen's "transplant a module" repair.
+	Transplanter Transplanter
+	Demo         DemoLoader
+	Inspect      ModuleInspector
+	Labeller     StableLabeller
 }

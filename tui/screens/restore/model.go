@@ -1,6 +1,8 @@
 // Package restore is the fork / restore screen: fork a snapshot into a new
-// branch of the lineage, or restore it by exporting a dfx snapshot
-// directory and showing the exact dfx commands that upload and load it.
+// branch of the lineage, restore it by exporting a dfx snapshot directory
+// and showing the exact dfx commands that upload and load it, or repair it
+// by transplanting a fixed module onto its state: compatibility report,
+// confirmation, the transplant, a rehearsed upgrade, then the export.
 // Nothing is written before the operator confirms.
 package restore
 
@@ -12,6 +14,7 @@ import (
 	"strings"
 
 	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/spinner"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -27,16 +30,22 @@ type action int
 const (
 	actionFork action = iota
 	actionRestore
+	actionTransplant
+	actionCount // how many actions tab cycles through
 )
 
 // stage is how far the operator has got.
 type stage int
 
 const (
-	stageInput   stage = iota // typing a name or directory
-	stageConfirm              // reviewing what will be written
-	stageWorking              // writing
-	stageDone                 // written
+	stageInput      stage = iota // typing a name, directory or module path
+	stageChecking                // checking a module (transplant)
+	stageReport                  // reading the compatibility report (transplant)
+	stageNaming                  // naming the transplanted snapshot
+	stageConfirm                 // reviewing what will be written
+	stageWorking                 // writing
+	stageRehearsing              // upgrading the transplanted snapshot in memory
+	stageDone                    // written (and, for a transplant, rehearsed)
 )
 
 type (
@@ -67,6 +76,9 @@ type Model struct {
 	name   textinput.Model
 	dir    textinput.Model
 	err    error
+	notice string
+
+	repair repair // the transplant flow's state
 
 	forked   *snapshots.Snapshot
 	exported string   // absolute export directory
@@ -88,6 +100,11 @@ func New(ctx *frame.Context, id snapshots.ID) *Model {
 		id:   id,
 		name: input("new name: ", "e.g. hotfix"),
 		dir:  input("export to: ", "a new directory, e.g. ./restore-ledger"),
+		repair: repair{
+			wasm:  input("fixed module: ", "path to the fixed .wasm or .wasm.gz"),
+			tname: input("new name: ", "empty keeps the snapshot's name"),
+			spin:  spinner.New(spinner.WithSpinner(spinner.MiniDot), spinner.WithStyle(ctx.Styles.Accent)),
+		},
 	}
 	m.name.Focus()
 	return m
@@ -106,20 +123,41 @@ func (m *Model) Title() string {
 func (m *Model) Scrolls() bool { return false }
 
 // Capturing implements frame.Screen: the inputs take printable keys, and
-// the confirmation keeps esc to return to the input.
-func (m *Model) Capturing() bool { return m.stage == stageInput || m.stage == stageConfirm }
+// the report, naming and confirmation steps keep esc to go back a step.
+func (m *Model) Capturing() bool {
+	switch m.stage {
+	case stageInput, stageReport, stageNaming, stageConfirm:
+		return true
+	}
+	return false
+}
 
 // Bindings implements frame.Screen.
 func (m *Model) Bindings() []key.Binding {
 	k := m.ctx.Keys
 	switch m.stage {
 	case stageInput:
-		return []key.Binding{k.Submit, k.SwitchAction}
+		return []key.Binding{k.Submit, k.SwitchAction, k.Back}
+	case stageChecking, stageRehearsing:
+		return []key.Binding{k.Cancel}
+	case stageReport:
+		if m.repair.report.OK() {
+			return []key.Binding{k.Submit, k.Back}
+		}
+		return []key.Binding{k.Force, k.Back}
+	case stageNaming:
+		return []key.Binding{k.Submit, k.Back}
 	case stageConfirm:
-		return []key.Binding{k.Confirm}
+		return []key.Binding{k.Confirm, k.Back}
 	case stageDone:
-		if m.action == actionRestore {
+		switch m.action {
+		case actionRestore:
 			return []key.Binding{k.Copy}
+		case actionTransplant:
+			if m.repair.rehearsal.OK() {
+				return []key.Binding{k.Export, k.Rehearse}
+			}
+			return []key.Binding{k.Rehearse}
 		}
 	}
 	return nil
@@ -128,8 +166,10 @@ func (m *Model) Bindings() []key.Binding {
 // SetSize implements frame.Screen.
 func (m *Model) SetSize(w, h int) {
 	m.width, m.height = w, h
-	for _, in := range []*textinput.Model{&m.name, &m.dir} {
-		in.SetWidth(max(w-14, 10))
+	m.repair.spin.Style = m.ctx.Styles.Accent
+	for _, in := range []*textinput.Model{&m.name, &m.dir, &m.repair.wasm, &m.repair.tname} {
+		// Room for the prompt and the cursor.
+		in.SetWidth(max(w-ansi.StringWidth(in.Prompt)-2, 10))
 		in.SetStyles(m.ctx.Styles.Input) // the theme may have changed
 	}
 }
@@ -164,14 +204,16 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		}
 	case forkedMsg:
 		if msg.err != nil {
-			m.stage, m.err = stageInput, fmt.Errorf("fork %s: %w", m.snap.Ref(), msg.err)
+			m.stage, m.err = stageInput, fmt.Errorf("fork %s: %w", m.subject().Ref(), msg.err)
 			return m.name.Focus()
 		}
 		m.stage, m.forked = stageDone, &msg.snap
 		return frame.Nav(frame.StoreChangedMsg{})
+	case checkedMsg, transplantedMsg, stepMsg, rehearsedMsg, spinner.TickMsg:
+		return m.updateRepair(msg)
 	case exportedMsg:
 		if msg.err != nil {
-			m.stage, m.err = stageInput, fmt.Errorf("export %s to %s: %w", m.snap.Ref(), msg.dir, msg.err)
+			m.stage, m.err = stageInput, fmt.Errorf("export %s to %s: %w", m.subject().Ref(), msg.dir, msg.err)
 			return m.dir.Focus()
 		}
 		m.stage, m.exported, m.commands = stageDone, msg.dir, msg.commands
@@ -182,10 +224,22 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 }
 
 func (m *Model) input() *textinput.Model {
-	if m.action == actionRestore {
+	switch m.action {
+	case actionRestore:
 		return &m.dir
+	case actionTransplant:
+		return &m.repair.wasm
 	}
 	return &m.name
+}
+
+// subject is the snapshot a fork or an export acts on: the transplanted
+// one once a repair has been made, else the screen's snapshot.
+func (m *Model) subject() *snapshots.Snapshot {
+	if m.repair.made != nil {
+		return m.repair.made
+	}
+	return m.snap
 }
 
 func (m *Model) updateKey(msg tea.KeyPressMsg) tea.Cmd {
@@ -193,13 +247,20 @@ func (m *Model) updateKey(msg tea.KeyPressMsg) tea.Cmd {
 	switch m.stage {
 	case stageInput:
 		switch {
+		case key.Matches(msg, k.Back) && m.action == actionRestore && m.repair.rehearsal.OK():
+			// Back from the export to the repair it continues.
+			m.dir.Blur()
+			m.action, m.stage, m.err = actionTransplant, stageDone, nil
+			return nil
 		case key.Matches(msg, k.Back):
 			return frame.Nav(frame.BackMsg{})
 		case key.Matches(msg, k.SwitchAction):
 			m.input().Blur()
-			m.action = 1 - m.action
-			m.err = nil
+			m.action = (m.action + 1) % actionCount
+			m.err, m.notice = nil, ""
 			return m.input().Focus()
+		case key.Matches(msg, k.Submit) && m.action == actionTransplant:
+			return m.check()
 		case key.Matches(msg, k.Submit):
 			return m.review()
 		}
@@ -207,15 +268,25 @@ func (m *Model) updateKey(msg tea.KeyPressMsg) tea.Cmd {
 		in := m.input()
 		*in, cmd = in.Update(msg)
 		return cmd
+	case stageChecking, stageReport, stageNaming, stageRehearsing:
+		return m.repairKey(msg)
 	case stageConfirm:
 		switch {
+		case key.Matches(msg, k.Confirm) && m.action == actionTransplant:
+			return m.transplant()
 		case key.Matches(msg, k.Confirm):
 			return m.execute()
+		case key.Matches(msg, k.Back) && m.action == actionTransplant:
+			m.stage = stageNaming
+			return m.repair.tname.Focus()
 		case key.Matches(msg, k.Back):
 			m.stage = stageInput
 			return m.input().Focus()
 		}
 	case stageDone:
+		if m.action == actionTransplant {
+			return m.repairKey(msg)
+		}
 		if key.Matches(msg, k.Copy) && m.action == actionRestore {
 			m.copied = true
 			return tea.SetClipboard(strings.Join(m.commands, "\n"))
@@ -226,7 +297,7 @@ func (m *Model) updateKey(msg tea.KeyPressMsg) tea.Cmd {
 
 // review checks the input and moves to the confirmation step.
 func (m *Model) review() tea.Cmd {
-	m.err = nil
+	m.err, m.notice = nil, ""
 	value := strings.TrimSpace(m.input().Value())
 	switch {
 	case m.snap == nil:
@@ -261,7 +332,7 @@ func (m *Model) review() tea.Cmd {
 // execute performs the confirmed action.
 func (m *Model) execute() tea.Cmd {
 	m.stage = stageWorking
-	id := m.id
+	id := m.subject().ID
 	if m.action == actionFork {
 		forker, name := m.ctx.Sources.Forker, strings.TrimSpace(m.name.Value())
 		return func() tea.Msg {
@@ -288,26 +359,39 @@ func (m *Model) View() string {
 		}
 		return render.Block(lines, m.width, m.height)
 	}
-	s := m.snap
+	s := m.subject()
 	lines = append(lines,
 		st.Header.Render(fmt.Sprintf("%s · canister %s · %s", s.Ref(), s.CanisterID, s.ID.Short())),
 		"",
 	)
-	switch m.stage {
-	case stageInput:
+	switch {
+	case m.action == actionTransplant && m.stage != stageInput:
+		lines = append(lines, m.repairLines()...)
+	case m.stage == stageInput:
 		lines = append(lines, m.choiceLine(), "")
-		if m.action == actionFork {
+		switch m.action {
+		case actionTransplant:
+			lines = append(lines, m.wrap(
+				"A transplant puts a fixed module onto this snapshot's heap, stable memory and "+
+					"globals, the way an uploaded dfx snapshot replaces a stuck module without running "+
+					"its pre_upgrade. canscope checks that they fit, writes a new snapshot once you "+
+					"confirm, and rehearses the next upgrade in memory.")...)
+			lines = append(lines, "", m.repair.wasm.View())
+			if m.ctx.Sources.Transplanter == nil {
+				lines = append(lines, "", st.Warn.Render("Transplant is unavailable in this build."))
+			}
+		case actionFork:
 			lines = append(lines,
 				"A fork is a new branch in the lineage starting from this snapshot's state,",
 				"for trying a fix without touching the original.",
 				"", m.name.View())
-		} else {
+		default:
 			lines = append(lines,
 				"Restore writes this snapshot as a dfx snapshot directory, then shows the",
 				"dfx commands that upload it to the canister and load it.",
 				"", m.dir.View())
 		}
-	case stageConfirm:
+	case m.stage == stageConfirm:
 		lines = append(lines, st.Warn.Render("Please confirm:"), "")
 		if m.action == actionFork {
 			lines = append(lines,
@@ -320,26 +404,33 @@ func (m *Model) View() string {
 				"  wasm_chunk_store/). Nothing is sent to the Internet Computer.")
 		}
 		lines = append(lines, "", "Press "+st.Accent.Render("y")+" to go ahead, esc to change it.")
-	case stageWorking:
-		lines = append(lines, st.Muted.Render("writing …"))
-	case stageDone:
+	case m.stage == stageWorking:
+		lines = append(lines, m.repair.spin.View()+" "+st.Muted.Render("writing …"))
+	case m.stage == stageDone:
 		lines = append(lines, m.doneLines()...)
 	}
+	if m.notice != "" {
+		lines = append(lines, "", st.Warn.Render(m.notice))
+	}
 	if m.err != nil {
-		lines = append(lines, "", st.Error.Render("error: "+m.err.Error()))
+		lines = append(lines, "")
+		lines = append(lines, m.wrapIn(st.Error, "error: "+m.err.Error())...)
 	}
 	return render.Block(lines, m.width, m.height)
 }
 
 func (m *Model) choiceLine() string {
 	st := m.ctx.Styles
-	fork, restore := "( ) fork", "( ) restore"
-	if m.action == actionFork {
-		fork = st.Accent.Render("(•) fork")
-	} else {
-		restore = st.Accent.Render("(•) restore")
+	names := []string{actionFork: "fork", actionRestore: "restore", actionTransplant: "transplant a module"}
+	parts := make([]string, len(names))
+	for i, n := range names {
+		if action(i) == m.action {
+			parts[i] = st.Accent.Render("(•) " + n)
+		} else {
+			parts[i] = "( ) " + n
+		}
 	}
-	return fork + "   " + restore + st.Muted.Render("   (tab switches)")
+	return strings.Join(parts, "   ") + st.Muted.Render("   (tab switches)")
 }
 
 // commandLines lays out one shell command for a width-column screen so
@@ -387,6 +478,11 @@ func (m *Model) doneLines() []string {
 	// wider than the screen wraps rather than losing its end.
 	for _, c := range m.commands {
 		lines = append(lines, commandLines(c, m.width, st.Muted.Render)...)
+	}
+	if m.repair.made != nil {
+		lines = append(lines, "")
+		lines = append(lines, m.wrapIn(st.Muted, "Then upgrade the canister as rehearsed (e.g. dfx canister install "+
+			m.repair.made.CanisterID+" --mode upgrade --wasm "+m.repair.path+").")...)
 	}
 	lines = append(lines, "")
 	if m.copied {

@@ -1,0 +1,258 @@
+package restore
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/canscope/canscope/snapshots"
+	"github.com/canscope/canscope/tui/frame"
+	st "github.com/canscope/canscope/tui/internal/screentest"
+	"github.com/canscope/canscope/tui/source"
+)
+
+// toReport opens transplant, types the fixture module and checks it.
+func toReport() []tea.Msg {
+	return append(append(st.Keys("tab", "tab"), st.Type("fixed.wasm")...), st.Key("enter"))
+}
+
+func openTransplant(t *testing.T, theme string, w, h int, tr *st.Transplanter) *Model {
+	t.Helper()
+	src := source.Set{Catalog: tr.Store, Forker: tr.Store, Exporter: tr.Store, Transplanter: tr}
+	return open(t, theme, w, h, src, tr.Store.ID(t, "ledger@3"))
+}
+
+func TestTransplant(t *testing.T) {
+	t.Chdir("testdata") // the fixture module is typed as a relative path
+	then := func(keys ...[]tea.Msg) []tea.Msg {
+		out := toReport()
+		for _, k := range keys {
+			out = append(out, k...)
+		}
+		return out
+	}
+	ok, fail := st.PassingReport(), st.FailingReport()
+	tests := []struct {
+		name   string
+		theme  string
+		w, h   int
+		report source.CompatReport
+		steps  []source.RehearsalStep
+		keys   []tea.Msg
+	}{
+		{"input_80x24", "dark", 80, 24, ok, nil, append(st.Keys("tab", "tab"), st.Type("fixed.wasm")...)},
+		{"report_ok_80x24", "dark", 80, 24, ok, nil, toReport()},
+		{"report_ok_160x48", "light", 160, 48, ok, nil, toReport()},
+		{"report_fail_80x24", "high-contrast", 80, 24, fail, nil, toReport()},
+		{"report_fail_160x48", "dark", 160, 48, fail, nil, toReport()},
+		{"name_80x24", "dark", 80, 24, ok, nil, then(st.Keys("enter"), st.Type("fixed"))},
+		{"confirm_80x24", "light", 80, 24, ok, nil, then(st.Keys("enter"), st.Type("fixed"), st.Keys("enter"))},
+		{"confirm_forced_80x24", "dark", 80, 24, fail, nil, then(st.Keys("F", "enter"))},
+		{"confirm_forced_160x48", "high-contrast", 160, 48, fail, nil, then(st.Keys("F", "enter"))},
+		{"rehearsal_ok_80x24", "dark", 80, 24, ok, st.OKSteps(), then(st.Keys("enter"), st.Type("fixed"), st.Keys("enter", "y"))},
+		{"rehearsal_ok_160x48", "light", 160, 48, ok, st.OKSteps(), then(st.Keys("enter", "enter", "y"))},
+		{"rehearsal_trapped_80x24", "high-contrast", 80, 24, ok, st.TrappedSteps(), then(st.Keys("enter", "enter", "y"))},
+		{"rehearsal_trapped_160x48", "dark", 160, 48, ok, st.TrappedSteps(), then(st.Keys("enter", "enter", "y"))},
+		{"export_input_80x24", "dark", 80, 24, ok, st.OKSteps(), then(st.Keys("enter", "enter", "y", "e"), st.Type("repaired"))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := &st.Transplanter{Store: st.Incident(), Report: tt.report, Steps: tt.steps}
+			m := openTransplant(t, tt.theme, tt.w, tt.h, tr)
+			st.Run(m, tt.keys...)
+			v := m.View()
+			st.CheckSize(t, v, tt.w, tt.h-2)
+			st.Golden(t, v)
+		})
+	}
+}
+
+// TestTransplantWritesOnlyAfterConfirm walks the repair and checks the
+// store at each step: nothing before y, then one transplanted snapshot
+// with the checked module, rehearsed, then exported.
+func TestTransplantWritesOnlyAfterConfirm(t *testing.T) {
+	t.Chdir("testdata")
+	module, err := os.ReadFile("fixed.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &st.Transplanter{Store: st.Incident(), Report: st.PassingReport(), Steps: st.OKSteps()}
+	m := openTransplant(t, "dark", 80, 24, tr)
+	base := tr.Store.ID(t, "ledger@3")
+	count := func() int { list, _ := tr.Store.List(); return len(list) }
+
+	st.Run(m, toReport()...)
+	if m.stage != stageReport {
+		t.Fatalf("stage %d after the check, want the report", m.stage)
+	}
+	st.Run(m, st.Key("enter"))
+	st.Run(m, st.Type("fixed")...)
+	st.Run(m, st.Keys("enter", "esc", "enter")...) // confirm, back to the name, confirm again
+	if m.stage != stageConfirm || count() != 6 {
+		t.Fatalf("stage %d with %d snapshots, want the confirmation and the store unchanged", m.stage, count())
+	}
+	nav := st.Run(m, st.Key("y"))
+	if len(nav) != 1 || nav[0] != (frame.StoreChangedMsg{}) {
+		t.Errorf("a transplant should announce a store change, got %v", nav)
+	}
+	made, err := tr.Store.Manifest(tr.Store.ID(t, "fixed@1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if made.MadeBy != snapshots.MadeByTransplant || made.Parent == nil || *made.Parent != base || made.Module != snapshots.HashOf(module) {
+		t.Errorf("transplanted snapshot = %+v", made.Snapshot)
+	}
+	if len(tr.Rehearsed) != 1 || tr.Rehearsed[0] != made.ID || !m.repair.rehearsal.OK() || m.stage != stageDone {
+		t.Fatalf("rehearsed %v, outcome %+v, stage %d", tr.Rehearsed, m.repair.rehearsal, m.stage)
+	}
+
+	dir := filepath.Join(t.TempDir(), "upload")
+	st.Run(m, st.Key("e"))
+	st.Run(m, st.Type(dir)...)
+	st.Run(m, st.Keys("enter", "y")...)
+	if len(tr.Store.Exported) != 1 || tr.Store.Exported[0] != dir {
+		t.Fatalf("exported %v, want [%s]", tr.Store.Exported, dir)
+	}
+	m.SetSize(300, 30)
+	v := st.Plain(m.View())
+	for _, want := range []string{
+		"fixed@1 · canister " + st.LedgerCanister, // the export is of the repaired snapshot
+		"dfx canister snapshot upload " + st.LedgerCanister + " --dir " + dir,
+		"--mode upgrade --wasm " + filepath.Join(mustGetwd(t), "fixed.wasm"),
+	} {
+		if !strings.Contains(v, want) {
+			t.Errorf("view lacks %q:\n%s", want, v)
+		}
+	}
+}
+
+func mustGetwd(t *testing.T) string {
+	t.Helper()
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return wd
+}
+
+// TestTransplantRefusedUnlessForced checks that a failing report blocks
+// enter, that F goes on with a warning, and that the forced transplant
+// reaches the store as forced.
+func TestTransplantRefusedUnlessForced(t *testing.T) {
+	t.Chdir("testdata")
+	tr := &st.Transplanter{Store: st.Incident(), Report: st.FailingReport(), Steps: st.OKSteps()}
+	m := openTransplant(t, "dark", 80, 24, tr)
+	st.Run(m, toReport()...)
+	st.Run(m, st.Key("enter"))
+	if m.stage != stageReport {
+		t.Fatalf("enter on a failing report moved to stage %d", m.stage)
+	}
+	for _, b := range m.Bindings() {
+		if b.Help().Key == "enter" {
+			t.Error("a failing report offers enter")
+		}
+	}
+	st.Run(m, st.Keys("F", "enter")...)
+	if !m.repair.forced || m.stage != stageConfirm {
+		t.Fatalf("forced %v stage %d", m.repair.forced, m.stage)
+	}
+	if v := st.Plain(m.View()); !strings.Contains(v, "FORCED past failed checks: globals") {
+		t.Errorf("the confirmation does not warn about the forced checks:\n%s", v)
+	}
+	st.Run(m, st.Key("y"))
+	if _, err := tr.Store.Manifest(tr.Store.ID(t, "ledger@4")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestTransplantTrappedOffersNoExport: a rehearsal that traps must not
+// lead to an export.
+func TestTransplantTrappedOffersNoExport(t *testing.T) {
+	t.Chdir("testdata")
+	tr := &st.Transplanter{Store: st.Incident(), Report: st.PassingReport(), Steps: st.TrappedSteps()}
+	m := openTransplant(t, "dark", 80, 24, tr)
+	st.Run(m, toReport()...)
+	st.Run(m, st.Keys("enter", "enter", "y", "e")...)
+	if m.action != actionTransplant || m.stage != stageDone {
+		t.Fatalf("e after a trapped rehearsal moved to action %d stage %d", m.action, m.stage)
+	}
+	st.Run(m, st.Key("r")) // rehearse again: same outcome, still no export
+	if len(tr.Rehearsed) != 2 || m.repair.rehearsal.OK() {
+		t.Errorf("rehearsed %d times, outcome %+v", len(tr.Rehearsed), m.repair.rehearsal)
+	}
+}
+
+func TestTransplantUnreadableModule(t *testing.T) {
+	t.Chdir("testdata")
+	tr := &st.Transplanter{Store: st.Incident(), Report: st.PassingReport()}
+	m := openTransplant(t, "dark", 80, 24, tr)
+	st.Run(m, append(append(st.Keys("tab", "tab"), st.Type("missing.wasm")...), st.Key("enter"))...)
+	if m.stage != stageInput || m.err == nil || !strings.Contains(m.err.Error(), "check missing.wasm against ledger@3: read the fixed module") {
+		t.Fatalf("stage %d err %v", m.stage, m.err)
+	}
+	st.CheckSize(t, m.View(), 80, 22)
+	if v := st.Plain(m.View()); !strings.Contains(v, "no such file") {
+		t.Errorf("the error is cut short:\n%s", v)
+	}
+}
+
+func TestTransplantUnavailable(t *testing.T) {
+	store := st.Incident()
+	m := open(t, "dark", 80, 24, source.Set{Catalog: store}, store.ID(t, "ledger@3"))
+	if v := st.Plain(m.View()); strings.Contains(v, "unavailable") {
+		t.Errorf("fork is available, the view should not say unavailable yet:\n%s", v)
+	}
+	st.Run(m, st.Keys("tab", "tab")...)
+	if v := st.Plain(m.View()); !strings.Contains(v, "Transplant is unavailable in this build.") {
+		t.Errorf("missing transplanter not shown:\n%s", v)
+	}
+	st.Run(m, append(st.Type("x.wasm"), st.Key("enter"))...)
+	if m.err == nil || !strings.Contains(m.err.Error(), "unavailable") || m.stage != stageInput {
+		t.Errorf("transplant without a transplanter: err %v stage %d", m.err, m.stage)
+	}
+}
+
+// TestTransplantCancel cancels a check and a rehearsal in flight: each
+// returns at once and the late result is dropped.
+func TestTransplantCancel(t *testing.T) {
+	t.Chdir("testdata")
+	tr := &st.Transplanter{Store: st.Incident(), Report: st.PassingReport(), Steps: st.OKSteps(), Block: true}
+	m := openTransplant(t, "dark", 80, 24, tr)
+	st.Run(m, toReport()[:len(toReport())-1]...)
+	batch := m.Update(st.Key("enter"))().(tea.BatchMsg)
+	late := make(chan tea.Msg)
+	go func() { late <- batch[0]() }()
+	if m.stage != stageChecking || !strings.Contains(st.Plain(m.View()), "checking fixed.wasm against ledger@3") {
+		t.Fatalf("stage %d:\n%s", m.stage, st.Plain(m.View()))
+	}
+	st.Run(m, st.Key("x"))
+	if m.stage != stageInput || m.notice != "check cancelled" {
+		t.Fatalf("after x: stage %d notice %q", m.stage, m.notice)
+	}
+	st.Run(m, <-late) // the check saw the cancellation; its result is ignored
+	if m.stage != stageInput || m.err != nil {
+		t.Fatalf("the cancelled check's result was applied: stage %d err %v", m.stage, m.err)
+	}
+
+	tr.Block = false
+	st.Run(m, st.Keys("enter", "enter", "enter")...) // check, name, confirm
+	tr.Block = true
+	transplanted := m.Update(st.Key("y"))().(tea.BatchMsg)[0]()
+	m.Update(transplanted) // starts the rehearsal, which blocks
+	if m.stage != stageRehearsing {
+		t.Fatalf("stage %d, want the rehearsal running", m.stage)
+	}
+	st.Run(m, st.Key("x"))
+	if m.stage != stageDone || !strings.Contains(m.notice, "rehearsal cancelled") || m.repair.rehearsal.OK() {
+		t.Errorf("after x: stage %d notice %q", m.stage, m.notice)
+	}
+	for _, b := range m.Bindings() {
+		if b.Help().Key == "e" {
+			t.Error("export offered without a finished rehearsal")
+		}
+	}
+	m.Close() // nothing running any more; must not panic
+}
