@@ -69,7 +69,7 @@ func (c *Canister) install(ctx context.Context, mod *Module, arg []byte) (Result
 	}
 	c.st.Begin()
 	trap, msg, err := c.startAndRun(ctx, inc, b, "canister_init", ic0.Init, arg)
-	res.Instructions = b.used
+	res.Instructions, res.Phases = b.used, b.phases
 	if msg != nil {
 		res.DebugPrints, res.Calls = msg.DebugPrints, msg.Calls
 	}
@@ -170,7 +170,7 @@ func (c *Canister) Upgrade(ctx context.Context, mod *Module, arg []byte, opts Up
 		if err != nil {
 			return Result{}, fmt.Errorf("upgrade: %w", err)
 		}
-		res.Instructions = b.used
+		res.Instructions, res.Phases = b.used, b.phases
 		res.DebugPrints, res.Calls = prints, calls
 		res.Status, res.Trap, res.HeapSizeAfter = StatusTrapped, trap, old.heap.Size()
 		return res, nil
@@ -199,7 +199,7 @@ func (c *Canister) Upgrade(ctx context.Context, mod *Module, arg []byte, opts Up
 	if err != nil || trap != nil {
 		return fail(trap, err, inc)
 	}
-	res.Instructions = b.used
+	res.Instructions, res.Phases = b.used, b.phases
 	res.DebugPrints, res.Calls = prints, calls
 	return c.swap(ctx, inc, res)
 }

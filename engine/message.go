@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/canscope/canscope/engine/ic0"
 	"github.com/canscope/canscope/engine/meter"
@@ -19,9 +20,10 @@ var ErrInstalled = errors.New("the canister already has a module: use Reinstall 
 // executions it consists of (start and init; pre_upgrade, start and
 // post_upgrade). It is the ic0.Meter System API calls charge.
 type budget struct {
-	limit uint64
-	used  uint64         // finished executions, and charges when unmetered
-	cur   *meter.Counter // the running execution's counter when metered
+	limit  uint64
+	used   uint64         // finished executions, and charges when unmetered
+	cur    *meter.Counter // the running execution's counter when metered
+	phases []Phase        // one per finished execution
 }
 
 // begin starts an execution of inc with what is left of the limit.
@@ -83,6 +85,7 @@ func (c *Canister) execute(k call) (*Trap, error) {
 	if fn == nil {
 		return nil, fmt.Errorf("run %s: function not exported", k.export)
 	}
+	before := k.budget.used
 	k.budget.begin(k.inc)
 	c.running = k.budget
 	c.host.Begin(k.msg, k.budget, c.rec)
@@ -90,6 +93,7 @@ func (c *Canister) execute(k call) (*Trap, error) {
 	c.host.End()
 	c.running = nil
 	k.budget.end()
+	k.budget.phases = append(k.budget.phases, Phase{Name: strings.TrimPrefix(k.export, "canister_"), Instructions: k.budget.used - before})
 	if err == nil {
 		if k.budget.used > k.budget.limit {
 			// Checks run at loop headers and calls only: a message can
@@ -153,7 +157,7 @@ func (c *Canister) message(ctx context.Context, export string, msg *ic0.Message,
 	res := Result{Limit: limit, HeapSizeBefore: inc.heap.Size()}
 	c.st.Begin()
 	trap, err := c.execute(call{ctx: ctx, inc: inc, export: export, msg: msg, budget: b})
-	res.Instructions = b.used
+	res.Instructions, res.Phases = b.used, b.phases
 	res.DebugPrints = msg.DebugPrints
 	res.Calls = msg.Calls
 	if err != nil || trap != nil || !keep {

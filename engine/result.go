@@ -90,6 +90,11 @@ type Result struct {
 	// Instructions is the number of instructions the message used, as
 	// counted by the metering rewrite and the System API charges.
 	Instructions uint64
+	// Phases splits Instructions by the executions that made up the
+	// operation, in order: e.g. pre_upgrade, start, post_upgrade for an
+	// upgrade, whose limit covers them together. A phase that trapped is
+	// the last one listed.
+	Phases []Phase
 	// Limit is the message's instruction limit; 0 when metering is off.
 	Limit uint64
 	// HeapPagesChanged lists the 4 KiB heap pages the message wrote and
@@ -198,4 +203,12 @@ func (r *Result) ErrorText(canisterID string) string {
 	}
 	return fmt.Sprintf("Error from Canister %s: %s.\n%s See documentation: %s",
 		canisterID, desc.String(), suggestion, docLink(section))
+}
+
+// Phase is one execution inside an operation and the instructions it used.
+type Phase struct {
+	// Name is the entry point without its "canister_" prefix:
+	// "pre_upgrade", "start", "post_upgrade", "init", "update inc", ...
+	Name         string
+	Instructions uint64
 }

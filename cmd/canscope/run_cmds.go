@@ -125,6 +125,7 @@ type runJSON struct {
 	Reject             *rejectJSON         `json:"reject,omitempty"`
 	Error              string              `json:"error,omitempty"`
 	Instructions       uint64              `json:"instructions"`
+	Phases             []phaseJSON         `json:"phases"`
 	Limit              uint64              `json:"limit"`
 	HeapPagesChanged   int                 `json:"heap_pages_changed"`
 	StablePagesChanged int                 `json:"stable_pages_changed"`
@@ -156,12 +157,63 @@ type callJSON struct {
 	ArgHex string `json:"arg_hex"`
 }
 
-// stepJSON is one upgrade of a rehearsal.
+// phaseJSON is one execution inside an operation (pre_upgrade, start,
+// post_upgrade) with the instructions it used.
+type phaseJSON struct {
+	Name         string `json:"name"`
+	Instructions uint64 `json:"instructions"`
+}
+
+func phasesOf(res engine.Result) []phaseJSON {
+	out := make([]phaseJSON, 0, len(res.Phases))
+	for _, p := range res.Phases {
+		out = append(out, phaseJSON{Name: p.Name, Instructions: p.Instructions})
+	}
+	return out
+}
+
+// stepJSON is one upgrade of a rehearsal. StableBytesWritten and
+// PostUpgradeOK say whether the data passed through: the upgrade wrote
+// stable memory (pre_upgrade saving state; bytes written, whether or not
+// they differ from what was there) and post_upgrade ran without trapping.
 type stepJSON struct {
-	Step         string    `json:"step"`
-	Status       string    `json:"status"`
-	Trap         *trapJSON `json:"trap"`
-	Instructions uint64    `json:"instructions"`
+	Step               string      `json:"step"`
+	Status             string      `json:"status"`
+	Trap               *trapJSON   `json:"trap"`
+	Instructions       uint64      `json:"instructions"`
+	Phases             []phaseJSON `json:"phases"`
+	StablePagesChanged int         `json:"stable_pages_changed"`
+	StableBytesWritten uint64      `json:"stable_bytes_written"`
+	PostUpgradeOK      bool        `json:"post_upgrade_ok"`
+}
+
+// stableWrites is an ic0.Recorder counting the bytes a canister writes to
+// stable memory.
+type stableWrites struct{ bytes uint64 }
+
+func (w *stableWrites) SystemCall(name string, params, _ []uint64) {
+	if (name == "stable_write" || name == "stable64_write") && len(params) == 3 {
+		w.bytes += params[2]
+	}
+}
+
+// upgradeStep runs one upgrade of c and describes it as a rehearsal step.
+func upgradeStep(ctx context.Context, c *engine.Canister, name string, mod *engine.Module, arg []byte, opts engine.UpgradeOptions) (engine.Result, stepJSON, error) {
+	var w stableWrites
+	c.SetRecorder(&w)
+	defer c.SetRecorder(nil)
+	res, err := c.Upgrade(ctx, mod, arg, opts)
+	if err != nil {
+		return res, stepJSON{}, err
+	}
+	s := stepJSON{Step: name, Status: res.Status.String(), Trap: trapOf(res.Trap), Instructions: res.Instructions,
+		Phases: phasesOf(res), StablePagesChanged: len(res.StablePagesChanged), StableBytesWritten: w.bytes}
+	for _, p := range res.Phases {
+		if p.Name == "post_upgrade" {
+			s.PostUpgradeOK = res.Status == engine.StatusOK
+		}
+	}
+	return res, s, nil
 }
 
 func trapOf(t *engine.Trap) *trapJSON {
@@ -178,6 +230,7 @@ func resultJSON(res engine.Result, canisterID string, want []*candid.Type) runJS
 		Status:             res.Status.String(),
 		Trap:               trapOf(res.Trap),
 		Instructions:       res.Instructions,
+		Phases:             phasesOf(res),
 		Limit:              res.Limit,
 		HeapPagesChanged:   len(res.HeapPagesChanged),
 		StablePagesChanged: len(res.StablePagesChanged),
@@ -228,7 +281,10 @@ func printRun(w io.Writer, r runJSON) {
 		if s.Trap != nil {
 			line += ": " + s.Trap.Message
 		}
-		row(s.Step, "%s (%s instructions)", line, humanize.Comma(int64(s.Instructions)))
+		row(s.Step, "%s (%s instructions, %s written to stable memory)", line, humanize.Comma(int64(s.Instructions)), humanize.IBytes(s.StableBytesWritten))
+		for _, p := range s.Phases {
+			row("", "  %-13s %s", p.Name, humanize.Comma(int64(p.Instructions)))
+		}
 	}
 	row("status", "%s", r.Status)
 	if r.Trap != nil {
@@ -449,12 +505,12 @@ upgrade would produce).`,
 			if err != nil {
 				return err
 			}
-			first, err := r.Canister.Upgrade(ctx, newMod, arg, engine.UpgradeOptions{SkipPreUpgrade: skip})
+			first, step, err := upgradeStep(ctx, r.Canister, "upgrade", newMod, arg, engine.UpgradeOptions{SkipPreUpgrade: skip})
 			if err != nil {
 				return fmt.Errorf("upgrade %s: %w", snap.Ref(), err)
 			}
 			out := resultJSON(first, r.Canister.ID(), nil)
-			steps := []stepJSON{{Step: "upgrade", Status: first.Status.String(), Trap: trapOf(first.Trap), Instructions: first.Instructions}}
+			steps := []stepJSON{step}
 			if first.Status == engine.StatusOK && commit {
 				if name == "" {
 					name = snap.Name
@@ -468,11 +524,11 @@ upgrade would produce).`,
 			if rehearse && first.Status == engine.StatusOK {
 				// The second upgrade runs the new module's pre_upgrade, the
 				// one the next real upgrade will run.
-				second, err := r.Canister.Upgrade(ctx, nil, arg, engine.UpgradeOptions{})
+				second, step, err := upgradeStep(ctx, r.Canister, "upgrade again", nil, arg, engine.UpgradeOptions{})
 				if err != nil {
 					return fmt.Errorf("rehearse upgrade of %s: %w", snap.Ref(), err)
 				}
-				steps = append(steps, stepJSON{Step: "upgrade again", Status: second.Status.String(), Trap: trapOf(second.Trap), Instructions: second.Instructions})
+				steps = append(steps, step)
 				if second.Status != engine.StatusOK {
 					snapshotted := out.Snapshot
 					out = resultJSON(second, r.Canister.ID(), nil)
