@@ -93,4 +93,3 @@ var instructionCosts = map[string]uint64{
 // memory64Cost is the cost of loads and stores (including SIMD ones) on a
 // 64-bit main memory; instruction_to_cost charges 1 for them on wasm32.
 const memory64Cost = 2
-
