@@ -3,13 +3,13 @@ package trace
 import (
 	"context"
 	"errors"
-	"slices"
 	"strings"
 
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
 
 	"github.com/canscope/canscope/engine"
+	"github.com/canscope/canscope/engine/ic0"
 )
 
 // errAbandoned is the panic a paused execution is stopped with when the
@@ -144,7 +144,11 @@ func (r *recorder) enter(mod api.Module, def api.FunctionDefinition, params []ui
 	}
 	depth := len(r.stack)
 	r.stack = append(r.stack, frame{mod: r.mod, fn: fn})
-	r.emit(Enter, depth, "", params, nil, false)
+	var args []uint64
+	if r.record {
+		args = masked(params, def.ParamTypes())
+	}
+	r.emit(Enter, depth, "", args, nil, false)
 }
 
 func (r *recorder) exit(mod api.Module, def api.FunctionDefinition, results []uint64) {
@@ -155,7 +159,11 @@ func (r *recorder) exit(mod api.Module, def api.FunctionDefinition, results []ui
 	if _, ok := r.mod.OriginalFunc(def.Index()); !ok || len(r.stack) == 0 {
 		return
 	}
-	r.emit(Exit, len(r.stack)-1, "", nil, results, false)
+	var res []uint64
+	if r.record {
+		res = masked(results, def.ResultTypes())
+	}
+	r.emit(Exit, len(r.stack)-1, "", nil, res, false)
 	r.stack = r.stack[:len(r.stack)-1]
 }
 
@@ -178,7 +186,15 @@ func (r *recorder) SystemCall(name string, params, results []uint64) {
 	}
 	trapped := results == nil
 	r.noteStable(name, params, results)
-	r.emit(Syscall, len(r.stack), name, params, results, trapped)
+	var args, res []uint64
+	if r.record {
+		f, _ := ic0.Lookup(name)
+		args = masked(params, f.Params)
+		if !trapped {
+			res = masked(results, f.Results)
+		}
+	}
+	r.emit(Syscall, len(r.stack), name, args, res, trapped)
 	if trapped {
 		r.trapped = true
 		r.emit(Trap, len(r.stack), "", nil, nil, true)
@@ -267,15 +283,30 @@ func stableGrow(name string, params, results []uint64) (grown, old uint64, ok bo
 	return 0, 0, false
 }
 
+// masked copies raw wasm values, keeping only the low 32 bits of i32 and
+// f32 values: the engine leaves the upper half of a 32-bit value on the
+// stack undefined. The result is never nil.
+func masked(vs []uint64, types []api.ValueType) []uint64 {
+	out := make([]uint64, len(vs))
+	for i, v := range vs {
+		if i < len(types) && (types[i] == api.ValueTypeI32 || types[i] == api.ValueTypeF32) {
+			v = uint64(uint32(v))
+		}
+		out[i] = v
+	}
+	return out
+}
+
 // emit numbers an event, records it on the first execution and pauses
-// when it is the target. final marks the trap, after which the execution
-// unwinds and cannot be stopped.
+// when it is the target. args and results become the event's. final
+// marks the trap, after which the execution unwinds and cannot be
+// stopped.
 func (r *recorder) emit(kind Kind, depth int, name string, args, results []uint64, final bool) {
 	idx := r.n
 	r.n++
 	if r.record && len(r.events) < r.maxEvents {
 		ev := Event{Index: idx, Kind: kind, Phase: r.phase, Name: name, Depth: depth,
-			Args: slices.Clone(args), Results: slices.Clone(results)}
+			Args: args, Results: results}
 		if len(r.stack) > 0 {
 			top := r.stack[len(r.stack)-1]
 			ev.Function = top.mod.FuncLabel(top.fn)

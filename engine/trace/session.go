@@ -12,10 +12,10 @@ import (
 	"github.com/canscope/canscope/snapshots"
 )
 
-// DefaultMaxEvents caps the events a session records: about 200 MiB of
-// timeline. A longer run still executes to its end; only the first
-// DefaultMaxEvents events can be seen and travelled to.
-const DefaultMaxEvents = 1 << 20
+// DefaultMaxEvents caps the events a session records (about 200 bytes
+// each, so some 50 MiB of timeline). A longer run still executes to its
+// end; only its first DefaultMaxEvents events can be seen and travelled to.
+const DefaultMaxEvents = 1 << 18
 
 // Request is the message or upgrade a session traces.
 type Request struct {
