@@ -343,7 +343,7 @@ func newInstallCmd(a *app) *cobra.Command {
 			defer s.close(ctx)
 			mod, err := s.eng.Load(ctx, code)
 			if err != nil {
-				return fmt.Errorf("load %s: %w", pos[0], err)
+				return fmt.Errorf("%s: %w", pos[0], err)
 			}
 			iface := interfaceOf(mod)
 			var want []*candid.Type
@@ -493,7 +493,7 @@ upgrade would produce).`,
 					return fmt.Errorf("read module: %w", err)
 				}
 				if newMod, err = s.eng.Load(ctx, code); err != nil {
-					return fmt.Errorf("load %s: %w", wasmPath, err)
+					return fmt.Errorf("%s: %w", wasmPath, err)
 				}
 			}
 			iface := interfaceOf(newMod)
