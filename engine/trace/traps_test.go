@@ -35,7 +35,6 @@ func TestTraps(t *testing.T) {
 		{"stable_oob", engine.StatusTrapped, "stable memory out of bounds"},
 		{"stable32_oob", engine.StatusTrapped, "stable memory out of bounds"},
 		{"reply_then_trap", engine.StatusTrapped, "traps: trap after reply"},
-		{"stack_overflow", engine.StatusTrapped, "stack overflow"},
 		{"reject", engine.StatusRejected, ""},
 	} {
 		t.Run(c.method, func(t *testing.T) {
