@@ -10,8 +10,10 @@ import (
 	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
 
+	"github.com/canscope/canscope/engine"
 	"github.com/canscope/canscope/engine/trace"
 	"github.com/canscope/canscope/engine/trace/tuirun"
+	"github.com/canscope/canscope/engine/workbench"
 	"github.com/canscope/canscope/snapshots"
 	"github.com/canscope/canscope/snapshots/dfx"
 	"github.com/canscope/canscope/snapshots/fsstore"
@@ -61,14 +63,87 @@ func (a *app) runTUI(cmd *cobra.Command) error {
 func (a *app) tuiSources(s *session, root *cobra.Command) source.Set {
 	store := s.store
 	return source.Set{
-		Catalog:  store,
-		Forker:   storeForker{store},
-		Exporter: storeExporter{store},
-		Runner:   tuirun.New(trace.New(s.bench, store)),
-		Inspect:  modinfo.Inspect,
-		Labeller: stablelabel.For,
-		Demo:     a.demoLoader(root),
+		Catalog:      store,
+		Forker:       storeForker{store},
+		Exporter:     storeExporter{store},
+		Runner:       tuirun.New(trace.New(s.bench, store)),
+		Transplanter: benchTransplanter{s.bench},
+		Inspect:      modinfo.Inspect,
+		Labeller:     stablelabel.For,
+		Demo:         a.demoLoader(root),
 	}
+}
+
+// benchTransplanter is the UI's repair flow on the workbench: the same
+// checks and transplant as `canscope transplant`, and the same rehearsal
+// as `canscope upgrade --rehearse`, so the UI and the CLI never disagree.
+type benchTransplanter struct{ bench *workbench.Bench }
+
+func (t benchTransplanter) Check(ctx context.Context, base snapshots.ID, module []byte) (source.CompatReport, error) {
+	rep, err := t.bench.CheckTransplant(ctx, base, module)
+	return compatReport(rep), err
+}
+
+func (t benchTransplanter) Transplant(ctx context.Context, base snapshots.ID, module []byte, req source.TransplantRequest) (snapshots.Snapshot, source.CompatReport, error) {
+	snap, rep, err := t.bench.Transplant(ctx, base, module, workbench.TransplantOptions{Name: req.Name, Force: req.Force})
+	return snap, compatReport(rep), err
+}
+
+// Rehearse upgrades a copy of snapshot id to its own module twice, with
+// the argument `canscope upgrade` sends by default: the first upgrade runs
+// the module's pre_upgrade on the captured state, the second the
+// pre_upgrade the next real upgrade will run. Nothing is committed.
+func (t benchTransplanter) Rehearse(ctx context.Context, id snapshots.ID, progress func(source.RehearsalStep)) (source.Rehearsal, error) {
+	r, err := t.bench.Open(ctx, id)
+	if err != nil {
+		return source.Rehearsal{}, fmt.Errorf("restore %s for the rehearsal: %w", id.Short(), err)
+	}
+	defer r.Close(context.WithoutCancel(ctx))
+	var none argFlags
+	arg, err := none.bytes(interfaceOf(r.Canister.Module()), nil)
+	if err != nil {
+		return source.Rehearsal{}, err
+	}
+	var out source.Rehearsal
+	for _, name := range []string{"upgrade", "upgrade again"} {
+		res, err := r.Canister.Upgrade(ctx, nil, arg, engine.UpgradeOptions{})
+		if cerr := ctx.Err(); cerr != nil {
+			return out, cerr // a cancelled step's result says nothing
+		}
+		if err != nil {
+			return out, fmt.Errorf("%s of %s: %w", name, id.Short(), err)
+		}
+		step := rehearsalStep(name, res)
+		progress(step)
+		out.Steps = append(out.Steps, step)
+		if !step.OK() {
+			break
+		}
+	}
+	return out, nil
+}
+
+func rehearsalStep(name string, res engine.Result) source.RehearsalStep {
+	s := source.RehearsalStep{
+		Name:               name,
+		Status:             res.Status.String(),
+		TrapMessage:        res.RejectMessage,
+		Instructions:       res.Instructions,
+		Limit:              res.Limit,
+		StablePagesChanged: len(res.StablePagesChanged),
+	}
+	if res.Trap != nil {
+		s.TrapMessage, s.TrapFunction = res.Trap.Message, res.Trap.Function
+	}
+	return s
+}
+
+func compatReport(r workbench.Report) source.CompatReport {
+	out := source.CompatReport{RemovedExports: r.RemovedExports, CandidDiff: r.CandidDiff}
+	for _, c := range r.Checks {
+		out.Checks = append(out.Checks, source.CompatCheck{Name: c.Name, OK: c.OK, Detail: c.Detail})
+	}
+	return out
 }
 
 // storeExporter writes dfx snapshot directories the way `canscope

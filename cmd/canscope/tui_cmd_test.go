@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,10 +11,17 @@ import (
 	"strings"
 	"testing"
 
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/spf13/cobra"
 
+	"github.com/canscope/canscope/engine"
+	"github.com/canscope/canscope/engine/workbench"
 	"github.com/canscope/canscope/snapshots"
+	"github.com/canscope/canscope/snapshots/dfx"
 	"github.com/canscope/canscope/snapshots/fsstore"
+	"github.com/canscope/canscope/themes"
+	"github.com/canscope/canscope/tui"
 )
 
 func newTestApp(env map[string]string) (*app, *bytes.Buffer) {
@@ -109,5 +117,196 @@ func TestStoreExporter(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "metadata.json")); err != nil {
 		t.Errorf("export wrote no metadata.json: %v", err)
+	}
+}
+
+// press returns the key presses for keys: names of special keys
+// ("enter", "tab", "esc") or text typed rune by rune.
+func press(keys ...string) []tea.Msg {
+	special := map[string]rune{"enter": tea.KeyEnter, "tab": tea.KeyTab, "esc": tea.KeyEscape}
+	var out []tea.Msg
+	for _, k := range keys {
+		if c, ok := special[k]; ok {
+			out = append(out, tea.KeyPressMsg{Code: c})
+			continue
+		}
+		for _, r := range k {
+			out = append(out, tea.KeyPressMsg{Code: r, Text: string(r)})
+		}
+	}
+	return out
+}
+
+// drive delivers msgs to the UI's root model as the Bubble Tea runtime
+// would, running every command synchronously; background work (the
+// rehearsal) is waited for by the commands that deliver its results.
+func drive(m tea.Model, msgs ...tea.Msg) {
+	var deliver func(msg tea.Msg, depth int)
+	deliver = func(msg tea.Msg, depth int) {
+		switch msg := msg.(type) {
+		case nil, tea.QuitMsg:
+		case tea.BatchMsg:
+			for _, c := range msg {
+				if c != nil && depth < 64 {
+					deliver(c(), depth+1)
+				}
+			}
+		default:
+			if _, cmd := m.Update(msg); cmd != nil && depth < 64 {
+				deliver(cmd(), depth+1)
+			}
+		}
+	}
+	for _, msg := range msgs {
+		deliver(msg, 0)
+	}
+}
+
+// incidentStore installs the incident canister on a bench over a fresh
+// store, adds 1 MiB of data, grows stable memory past 4 GiB (so its
+// pre_upgrade traps) and commits it as prod@1; it returns the session and
+// the stats query's reply on that state.
+func incidentStore(t *testing.T) (*session, []byte) {
+	t.Helper()
+	ctx := context.Background()
+	store, err := fsstore.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := engine.New(engine.Config{})
+	if err != nil {
+		store.Close()
+		t.Fatal(err)
+	}
+	s := &session{store: store, eng: eng, bench: workbench.New(store, eng)}
+	t.Cleanup(func() { s.close(ctx) })
+	code, err := os.ReadFile("../../engine/testdata/incident.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, res, err := s.bench.Install(ctx, code, nil, "bkyz2-fmaaa-aaaaa-qaaaq-cai")
+	if err != nil || res.Status != engine.StatusOK {
+		t.Fatalf("install: %v %+v", err, res.Trap)
+	}
+	defer run.Close(ctx)
+	for _, call := range []struct {
+		method string
+		arg    uint64
+	}{{"add_chunks", 16}, {"grow_stable", 65537}} {
+		if res, err := run.Canister.Update(ctx, call.method, binary.LittleEndian.AppendUint64(nil, call.arg)); err != nil || res.Status != engine.StatusOK {
+			t.Fatalf("%s: %v %+v", call.method, err, res.Trap)
+		}
+	}
+	stats, err := run.Canister.Query(ctx, "stats", nil)
+	if err != nil || stats.Status != engine.StatusOK {
+		t.Fatalf("stats: %v %+v", err, stats.Trap)
+	}
+	if _, err := run.Commit(ctx, workbench.CommitOptions{Name: "prod", MadeBy: snapshots.MadeByInstall}); err != nil {
+		t.Fatal(err)
+	}
+	return s, stats.Reply
+}
+
+// TestTUIRepair drives the terminal UI through the repair of the
+// incident on a real store and engine: an incompatible module is refused
+// and writes nothing; the fixed module is transplanted, its rehearsal
+// passes, and the export is a dfx directory of the repaired snapshot.
+func TestTUIRepair(t *testing.T) {
+	s, before := incidentStore(t)
+	a, _ := newTestApp(nil)
+	th, err := themes.Lookup("dark")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := tui.New(tui.Options{Sources: a.tuiSources(s, &cobra.Command{Use: "canscope"}), StorePath: s.store.Dir(), Theme: th})
+	drive(m, tea.WindowSizeMsg{Width: 120, Height: 40}, m.Init()())
+	screen := func() string { return ansi.Strip(m.Render()) }
+	fixtures, err := filepath.Abs("../../engine/testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// counter.wasm has one global where the snapshot has five.
+	drive(m, press("f", "tab", "tab", filepath.Join(fixtures, "counter.wasm"), "enter")...)
+	if v := screen(); !strings.Contains(v, "FAIL  globals") || !strings.Contains(v, "snapshot has 5 globals, module has 1") {
+		t.Fatalf("counter.wasm not refused:\n%s", v)
+	}
+	drive(m, press("enter")...) // no way on without F
+	if list, _ := s.store.List(); len(list) != 1 {
+		t.Fatalf("the refused module changed the store: %d snapshots", len(list))
+	}
+
+	drive(m, press("esc")...)
+	drive(m, press("tab", "tab", "tab")...) // back round to transplant: the path is kept
+	for range len(filepath.Join(fixtures, "counter.wasm")) {
+		drive(m, tea.KeyPressMsg{Code: tea.KeyBackspace})
+	}
+	fixed := filepath.Join(fixtures, "incident_fixed.wasm")
+	drive(m, press(fixed, "enter")...)
+	if v := screen(); !strings.Contains(v, "All checks pass") {
+		t.Fatalf("incident_fixed.wasm does not pass:\n%s", v)
+	}
+	drive(m, press("enter", "fixed", "enter")...)
+	if list, _ := s.store.List(); len(list) != 1 {
+		t.Fatalf("the store changed before confirmation: %d snapshots", len(list))
+	}
+	drive(m, press("y")...)
+	v := screen()
+	for _, want := range []string{"Transplanted as fixed@1", "ok       upgrade   ", "ok       upgrade again", "The next upgrade succeeds"} {
+		if !strings.Contains(v, want) {
+			t.Fatalf("rehearsal screen lacks %q:\n%s", want, v)
+		}
+	}
+
+	list, err := s.store.List()
+	if err != nil || len(list) != 2 {
+		t.Fatalf("store after the transplant: %d snapshots, %v", len(list), err)
+	}
+	prod, made := list[0], list[1]
+	code, err := os.ReadFile(fixed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if made.Ref() != "fixed@1" || made.MadeBy != snapshots.MadeByTransplant || made.Parent == nil || *made.Parent != prod.ID || made.ModuleHash != snapshots.HashOf(code) {
+		t.Errorf("transplanted snapshot = %+v", made)
+	}
+	// The rehearsal wrote nothing; a real upgrade of the repaired state
+	// keeps the data.
+	r, err := s.bench.Open(context.Background(), made.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close(context.Background())
+	if res, err := r.Canister.Upgrade(context.Background(), nil, nil, engine.UpgradeOptions{}); err != nil || res.Status != engine.StatusOK {
+		t.Fatalf("upgrade of the repaired snapshot: %v %+v", err, res.Trap)
+	}
+	if after, err := r.Canister.Query(context.Background(), "stats", nil); err != nil || !bytes.Equal(after.Reply, before) {
+		t.Errorf("stats after the upgrade = %x, want %x (%v)", after.Reply, before, err)
+	}
+
+	dir := filepath.Join(t.TempDir(), "upload")
+	drive(m, press("e", dir, "enter", "y")...)
+	if v := screen(); !strings.Contains(v, "dfx canister snapshot upload bkyz2-fmaaa-aaaaa-qaaaq-cai --dir "+dir) {
+		t.Errorf("export screen lacks the upload command:\n%s", v)
+	}
+	md, err := os.ReadFile(filepath.Join(dir, dfx.MetadataFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta, err := dfx.ParseMetadata(md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	module, err := os.ReadFile(filepath.Join(dir, "wasm_module.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stable, err := os.Stat(filepath.Join(dir, "stable_memory.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(module, code) || meta.ModuleSize != uint64(len(code)) || uint64(stable.Size()) != meta.StableSize || meta.StableSize <= 4<<30 {
+		t.Errorf("export: module %d bytes (want the fixed module, %d), metadata module_size %d, stable %d bytes vs metadata %d",
+			len(module), len(code), meta.ModuleSize, stable.Size(), meta.StableSize)
 	}
 }

@@ -45,8 +45,8 @@ type TransplantRequest struct {
 type RehearsalStep struct {
 	Name               string // "upgrade" or "upgrade again"
 	Status             string // "ok", "trapped" or "rejected", as the CLI's JSON says
-	TrapMessage        string
-	TrapFunction       string
+	TrapMessage        string // the trap message, or a rejected step's reject text
+	TrapFunction       string // the canister function that trapped
 	Instructions       uint64
 	Limit              uint64 // the message's instruction limit; 0 when unmetered
 	StablePagesChanged int    // stable pages the step wrote and kept
