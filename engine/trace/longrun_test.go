@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/canscope/canscope/engine"
 )
 
 func u32(v uint32) []byte { return binary.LittleEndian.AppendUint32(nil, v) }
@@ -89,5 +91,23 @@ func checkSeeks(t *testing.T, s *Session) {
 		if stateHash(t, v) != forward[i] {
 			t.Errorf("event %d (%s): the state differs from the one seen moving forward", i, s.Events()[i])
 		}
+	}
+}
+
+func TestAnchorMemory(t *testing.T) {
+	f := newFixture(t)
+	snap := f.install(t, "testdata/longrun.wasm", call{"fill", u32(8)}) // 9 heap pages stored
+	for _, c := range []struct {
+		budget uint64
+		want   int
+	}{{0, 3}, {100 * engine.PageSize, 3}, {20 * engine.PageSize, 2}, {engine.PageSize, 0}} {
+		s, err := f.tracer.Open(context.Background(), snap.ID, Request{Method: "fill", Arg: u32(4), Anchors: 3, AnchorMemory: c.budget})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(s.anchors) != c.want {
+			t.Errorf("budget %d bytes: %d anchors, want %d", c.budget, len(s.anchors), c.want)
+		}
+		s.Close(context.Background())
 	}
 }

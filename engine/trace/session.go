@@ -47,6 +47,10 @@ type Request struct {
 	// point, and CPU in the background when it is refilled after a jump
 	// used it. 0 keeps none.
 	Anchors int
+	// AnchorMemory, when not zero, caps the memory the anchors' copies of
+	// the snapshot may take (its stored heap and stable pages per anchor):
+	// a large snapshot gets fewer anchors or none.
+	AnchorMemory uint64
 }
 
 // emptyTuple is the Candid encoding of `()`.
@@ -179,7 +183,12 @@ func (t *Tracer) Open(ctx context.Context, id snapshots.ID, req Request) (*Sessi
 			last.Message, last.Function = r.res.Trap.Message, r.res.Trap.Function
 		}
 	}
-	for _, target := range s.anchorTargets() {
+	targets, err := s.anchorTargets()
+	if err != nil {
+		s.Close(ctx)
+		return nil, fmt.Errorf("trace %s: %w", id.Short(), err)
+	}
+	for _, target := range targets {
 		a, err := s.start(ctx, target)
 		if err != nil {
 			s.Close(ctx)
@@ -217,24 +226,35 @@ func (s *Session) prepare() error {
 }
 
 // anchorTargets spreads Request.Anchors events evenly over the run's
-// instructions.
-func (s *Session) anchorTargets() []int {
-	var out []int
-	if len(s.events) == 0 {
-		return nil
+// instructions, as many as Request.AnchorMemory allows.
+func (s *Session) anchorTargets() ([]int, error) {
+	n := s.req.Anchors
+	if n <= 0 || len(s.events) == 0 {
+		return nil, nil
 	}
+	if s.req.AnchorMemory > 0 {
+		m, err := s.t.store.Manifest(s.baseID)
+		if err != nil {
+			return nil, err
+		}
+		each := uint64(len(m.Heap.Pages)+len(m.Stable.Pages)) * snapshots.PageSize
+		if each > 0 {
+			n = int(min(uint64(n), s.req.AnchorMemory/each))
+		}
+	}
+	var out []int
 	total := s.events[len(s.events)-1].Instructions
 	k := 1
 	for _, e := range s.events {
-		if k > s.req.Anchors {
+		if k > n {
 			break
 		}
-		if e.Instructions >= total*uint64(k)/uint64(s.req.Anchors+1) && e.Index > 0 {
+		if e.Instructions >= total*uint64(k)/uint64(n+1) && e.Index > 0 {
 			out = append(out, e.Index)
 			k++
 		}
 	}
-	return out
+	return out, nil
 }
 
 func (s *Session) newRecorder(ctx context.Context, run *workbench.Run, target int) *recorder {

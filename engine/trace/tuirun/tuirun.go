@@ -19,8 +19,12 @@ import (
 
 // Anchors is how many paused executions a run screen session keeps (see
 // trace.Request.Anchors): stepping backward then re-executes at most a
-// quarter of the run.
-const Anchors = 3
+// quarter of the run. AnchorMemory caps what their copies of the snapshot
+// may take, so a large snapshot gets fewer.
+const (
+	Anchors      = 3
+	AnchorMemory = 1 << 30
+)
 
 // RecentSyscalls is how many of the latest System API calls a State
 // carries.
@@ -46,6 +50,7 @@ func (r *Runner) Start(ctx context.Context, req source.RunRequest, progress func
 		SkipPreUpgrade: req.SkipPreUpgrade,
 		Rehearse:       req.Rehearse,
 		Anchors:        Anchors,
+		AnchorMemory:   AnchorMemory,
 	}
 	if req.ArgHex != "" {
 		arg, err := hex.DecodeString(strings.TrimPrefix(req.ArgHex, "0x"))
