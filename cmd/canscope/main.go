@@ -62,11 +62,7 @@ func (a *app) openStore() (*fsstore.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := fsstore.Open(dir)
-	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", dir, err)
-	}
-	return s, nil
+	return fsstore.Open(dir) // its errors name the directory
 }
 
 // printJSON writes v as one indented JSON document on stdout, the --json

@@ -172,7 +172,7 @@ func newLsCmd(a *app) *cobra.Command {
 				}{all})
 			}
 			if len(all) == 0 {
-				fmt.Fprintln(a.stdout, "no snapshots; import one with `canscope import DIR`")
+				fmt.Fprintln(a.stdout, "no snapshots: import one with `canscope import DIR`, or try `canscope demo`")
 				return nil
 			}
 			printList(a.stdout, all)
