@@ -31,6 +31,9 @@ type Script struct {
 	// Block makes Start wait for its context to be cancelled after
 	// reporting half progress, to test cancelling.
 	Block bool
+	// EndsOnly reports progress 0 at the start and 1 at the end only, as
+	// engine/trace/tuirun does, instead of 0.5 on the way.
+	EndsOnly bool
 	// Requests records what Start was asked to run.
 	Requests []source.RunRequest
 	// Closed counts sessions released through source.SessionCloser.
@@ -40,7 +43,11 @@ type Script struct {
 // Start implements source.Runner.
 func (s *Script) Start(ctx context.Context, req source.RunRequest, progress func(float64)) (source.Session, error) {
 	s.Requests = append(s.Requests, req)
-	progress(0.5)
+	if s.EndsOnly {
+		progress(0)
+	} else {
+		progress(0.5)
+	}
 	if s.Block {
 		<-ctx.Done()
 		return nil, ctx.Err()

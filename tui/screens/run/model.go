@@ -10,8 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/spinner"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -73,9 +75,16 @@ type Model struct {
 	err     error
 	notice  string
 
-	run      int // increments per started run
-	req      source.RunRequest
-	frac     float64
+	run  int // increments per started run
+	req  source.RunRequest
+	frac float64
+	// measured is set once the runner reports a fraction strictly
+	// between 0 and 1; until then (and with runners that only report
+	// start and end) the screen shows a spinner and the elapsed time
+	// rather than a bar that seems stuck at 0%.
+	measured bool
+	started  time.Time
+	spin     spinner.Model
 	cancel   context.CancelFunc
 	progress chan tea.Msg // progressMsg, latest only
 	done     chan tea.Msg // the doneMsg; buffered so the run never blocks
@@ -95,8 +104,8 @@ func New(ctx *frame.Context, id snapshots.ID) *Model {
 	n.SetStyles(ctx.Styles.Input)
 	n.Prompt = "checkpoint name: "
 	n.Placeholder = "e.g. before-trap"
-	m := &Model{ctx: ctx, id: id, form: newForm(ctx), cpName: n}
-	return m
+	spin := spinner.New(spinner.WithSpinner(spinner.MiniDot), spinner.WithStyle(ctx.Styles.Accent))
+	return &Model{ctx: ctx, id: id, form: newForm(ctx), cpName: n, spin: spin}
 }
 
 func (m *Model) ref() string {
@@ -204,7 +213,14 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	case progressMsg:
 		if msg.run == m.run && m.state == stateRunning {
 			m.frac = msg.frac
+			m.measured = m.measured || (msg.frac > 0 && msg.frac < 1)
 			return m.waitProgress()
+		}
+	case spinner.TickMsg:
+		if m.state == stateRunning {
+			var cmd tea.Cmd
+			m.spin, cmd = m.spin.Update(msg)
+			return cmd
 		}
 	case doneMsg:
 		return m.finished(msg)
@@ -277,7 +293,8 @@ func (m *Model) start() tea.Cmd {
 		return nil
 	}
 	m.run++
-	m.req, m.frac, m.state = req, 0, stateRunning
+	m.req, m.frac, m.measured, m.state = req, 0, false, stateRunning
+	m.started = m.ctx.Now()
 	ctx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
 	progress, done := make(chan tea.Msg, 1), make(chan tea.Msg, 1)
@@ -300,7 +317,7 @@ func (m *Model) start() tea.Cmd {
 		}
 		done <- doneMsg{run: run, sess: sess, err: err}
 	}()
-	return m.waitProgress()
+	return tea.Batch(m.waitProgress(), m.spin.Tick)
 }
 
 // waitProgress delivers the next progress or completion message.
@@ -541,10 +558,15 @@ func (m *Model) formView() string {
 func (m *Model) runningView() string {
 	st := m.ctx.Styles
 	w := max(m.width-12, 10)
+	progress := render.Bar(w, m.frac, st) + fmt.Sprintf(" %3.0f%%", m.frac*100)
+	if !m.measured {
+		elapsed := m.ctx.Now().Sub(m.started).Truncate(time.Second)
+		progress = m.spin.View() + " running · " + elapsed.String() + st.Muted.Render(" · the engine gives no estimate of the remaining work")
+	}
 	lines := []string{
 		st.Header.Render(describe(m.req) + " on " + m.ref()),
 		"",
-		render.Bar(w, m.frac, st) + fmt.Sprintf(" %3.0f%%", m.frac*100),
+		progress,
 		"",
 		st.Muted.Render("press x to cancel"),
 	}

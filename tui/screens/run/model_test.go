@@ -125,8 +125,8 @@ func TestRunCancel(t *testing.T) {
 	script.Block = true
 	m := open(t, "dark", 80, 24, source.Set{Catalog: store, Runner: script}, store.ID(t, "ledger@3"))
 	st.Run(m, st.Keys("space")...)
-	wait := m.Update(st.Key("enter"))
-	next := m.Update(wait()) // the first progress report
+	wait := m.Update(st.Key("enter"))().(tea.BatchMsg)[0] // the run; the other is the spinner
+	next := m.Update(wait())                              // the first progress report
 	if m.state != stateRunning || m.frac != 0.5 {
 		t.Fatalf("state %d progress %v, want running at 0.5", m.state, m.frac)
 	}
@@ -135,6 +135,35 @@ func TestRunCancel(t *testing.T) {
 	m.Update(next()) // the run returns context.Canceled
 	if m.state != stateForm || !strings.Contains(m.notice, "cancelled") {
 		t.Errorf("after cancel: state %d notice %q", m.state, m.notice)
+	}
+}
+
+// TestRunWithoutEstimate runs with a runner that reports only 0 and 1
+// (engine/trace/tuirun): the screen must show the run is alive rather
+// than an empty bar stuck at 0%, and then finish normally.
+func TestRunWithoutEstimate(t *testing.T) {
+	store := st.Incident()
+	script := st.FailingUpgrade(store)
+	script.EndsOnly, script.Block = true, true
+	m := open(t, "dark", 80, 24, source.Set{Catalog: store, Runner: script}, store.ID(t, "ledger@3"))
+	st.Run(m, st.Keys("space")...)
+	batch := m.Update(st.Key("enter"))().(tea.BatchMsg)
+	next := m.Update(batch[0]()) // progress 0
+	if m.state != stateRunning || m.measured {
+		t.Fatalf("state %d measured %v", m.state, m.measured)
+	}
+	v := st.Plain(m.View())
+	if strings.Contains(v, "0%") || !strings.Contains(v, "running · 0s") {
+		t.Errorf("a run without an estimate shows:\n%s", v)
+	}
+	st.Golden(t, m.View())
+	m.Update(st.Key("x"))
+	m.Update(next())
+
+	script.Block = false
+	st.Run(m, st.Key("enter"))
+	if m.state != stateTimeline {
+		t.Errorf("the run did not finish: state %d", m.state)
 	}
 }
 
