@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/canscope/canscope/engine"
 	"github.com/canscope/canscope/engine/wasm"
@@ -34,7 +35,7 @@ func (s *Session) Checkpoint(ctx context.Context, i int, name string) (snapshots
 	}
 	m.Name = name
 	ev := v.Event()
-	m.Note = fmt.Sprintf("checkpoint of %s at event %d (%s %s)", s.describe(), i, ev.Kind, ev.Function)
+	m.Note = fmt.Sprintf("checkpoint of %s at event %d: %s", s.describe(), i, strings.TrimSpace(ev.String()))
 	snap, err := s.t.store.Commit(ctx, m)
 	if err != nil {
 		return snapshots.Snapshot{}, fmt.Errorf("checkpoint event %d: %w", i, err)

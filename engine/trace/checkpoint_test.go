@@ -41,6 +41,9 @@ func TestCheckpointExportImport(t *testing.T) {
 	if snap.MadeBy != snapshots.MadeByCheckpoint || snap.Parent == nil || *snap.Parent != base.ID || snap.Name != "saved" {
 		t.Fatalf("checkpoint = %+v, want made by checkpoint with parent %s", snap, base.ID)
 	}
+	if want := "checkpoint of upgrade at event 6: ic0.stable64_write(64, 0x110000, 0x100080)"; snap.Note != want {
+		t.Errorf("note %q, want %q", snap.Note, want)
+	}
 	v, err := s.Seek(ctx, at)
 	if err != nil {
 		t.Fatal(err)
