@@ -37,8 +37,9 @@ func newImportCmd(a *app) *cobra.Command {
 		Short: "Import a `dfx canister snapshot download` directory into the store",
 		Long: `Import a directory written by ` + "`dfx canister snapshot download <canister> <id> --dir DIR`" + `.
 dfx's directory does not record the canister id: pass --canister-id to keep it
-(it is then also the default name); a later import under the same name keeps
-it. Importing under an existing name adds the next NAME@N.`,
+(it is then also the default name). Importing under an existing name adds the
+next NAME@N, a child of the newest snapshot of that name that keeps its
+canister id.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, err := a.openStore()
@@ -46,17 +47,6 @@ it. Importing under an existing name adds the next NAME@N.`,
 				return err
 			}
 			defer st.Close()
-			if opt.CanisterID == "" && opt.Name != "" {
-				// A new download of a canister already in the store keeps
-				// its canister id.
-				if all, err := st.List(); err == nil {
-					for _, s := range all {
-						if s.Name == opt.Name && s.CanisterID != "" {
-							opt.CanisterID = s.CanisterID
-						}
-					}
-				}
-			}
 			opt.Progress = new(atomic.Uint64)
 			stop := a.showProgress("importing", opt.Progress)
 			snap, err := dfx.Import(cmd.Context(), st, args[0], opt)

@@ -35,7 +35,8 @@ type ImportOptions struct {
 	// Name of the snapshot; empty means the canister id, else the
 	// directory's base name.
 	Name string
-	// CanisterID to record: dfx's directory does not carry it.
+	// CanisterID to record: dfx's directory does not carry it. Empty
+	// keeps the canister id of an earlier snapshot of the same name.
 	CanisterID string
 	// Workers hashing and compressing pages; 0 means 2×GOMAXPROCS (page
 	// writes wait on fsync, so more workers than cores pays).
@@ -62,6 +63,22 @@ func Import(ctx context.Context, st snapshots.Store, dir string, opt ImportOptio
 	}
 	if err := snapshots.ValidateName(name); err != nil {
 		return fail(fmt.Errorf("%w (pass --name)", err))
+	}
+	// A new download of a canister already in the store follows the newest
+	// snapshot of that name in the lineage and keeps its canister id.
+	all, err := st.List()
+	if err != nil {
+		return fail(err)
+	}
+	var parent *snapshots.ID
+	for _, s := range all {
+		if s.Name == name {
+			id := s.ID
+			parent = &id
+			if opt.CanisterID == "" {
+				opt.CanisterID = s.CanisterID
+			}
+		}
 	}
 	raw, err := readLimited(filepath.Join(dir, MetadataFile), maxMetadataBytes)
 	if err != nil {
@@ -100,7 +117,7 @@ func Import(ctx context.Context, st snapshots.Store, dir string, opt ImportOptio
 
 	m := &snapshots.Manifest{
 		Snapshot: snapshots.Snapshot{
-			Name: name, MadeBy: snapshots.MadeByImport, CanisterID: opt.CanisterID,
+			Name: name, MadeBy: snapshots.MadeByImport, CanisterID: opt.CanisterID, Parent: parent,
 			TakenAt: md.TakenAt, CanisterVersion: md.CanisterVersion,
 			Note: "imported from " + absPath(dir),
 		},
