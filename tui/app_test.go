@@ -80,11 +80,14 @@ func TestRoot(t *testing.T) {
 		{"run_timeline_80x24", "dark", 80, 24, append(append(st.Keys("down", "down", "down", "r", "space", "tab"), st.Type("incident_v2.wasm")...), st.Key("enter"))},
 		{"fork_confirm_80x24", "dark", 80, 24, append(append(st.Keys("down", "down", "down", "f"), st.Type("hotfix-2")...), st.Key("enter"))},
 		{"restore_done_80x24", "dark", 80, 24, append(append(st.Keys("down", "down", "down", "f", "tab"), st.Type("/tmp/restore-ledger")...), st.Keys("enter", "y")...)},
+		{"transplant_report_80x24", "dark", 80, 24, transplantKeys()},
+		{"transplant_rehearsed_160x48", "light", 160, 48, append(transplantKeys(), st.Keys("enter", "enter", "y")...)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			store := st.Incident()
-			src := source.Set{Catalog: store, Inspect: modinfo.Inspect, Labeller: stablelabel.For, Forker: store, Exporter: store, Runner: st.FailingUpgrade(store)}
+			src := source.Set{Catalog: store, Inspect: modinfo.Inspect, Labeller: stablelabel.For, Forker: store, Exporter: store, Runner: st.FailingUpgrade(store),
+				Transplanter: &st.Transplanter{Store: store, Report: st.PassingReport(), Steps: st.OKSteps()}}
 			m := newRoot(t, tt.theme, tt.w, tt.h, src)
 			drive(m, tt.keys...)
 			out := m.Render()
@@ -92,6 +95,12 @@ func TestRoot(t *testing.T) {
 			st.Golden(t, out)
 		})
 	}
+}
+
+// transplantKeys opens the transplant of ledger@3 and checks a module
+// (the one in testdata, typed relative to the package directory).
+func transplantKeys() []tea.Msg {
+	return append(append(st.Keys("down", "down", "down", "f", "tab", "tab"), st.Type("testdata/ledger_fixed.wasm")...), st.Key("enter"))
 }
 
 // TestRootResize checks that a resize redraws at the new size and that
@@ -259,18 +268,22 @@ func TestRootAutoTheme(t *testing.T) {
 // terminal and checks the frame keeps its size.
 func TestEveryScreenAtMinimumSize(t *testing.T) {
 	open := map[string][]tea.Msg{
-		"snapshots": nil,
-		"detail":    st.Keys("down", "enter", "G"),
-		"diff":      st.Keys("space", "down", "space", "d"),
-		"run form":  st.Keys("down", "down", "down", "r"),
-		"timeline":  append(st.Keys("down", "down", "down", "r", "space"), st.Key("enter")),
-		"restore":   append(append(st.Keys("f", "tab"), st.Type("/tmp/a-rather-long-directory-name/for/the/export")...), st.Keys("enter", "y")...),
-		"help":      st.Keys("?"),
+		"snapshots":          nil,
+		"detail":             st.Keys("down", "enter", "G"),
+		"diff":               st.Keys("space", "down", "space", "d"),
+		"run form":           st.Keys("down", "down", "down", "r"),
+		"timeline":           append(st.Keys("down", "down", "down", "r", "space"), st.Key("enter")),
+		"restore":            append(append(st.Keys("f", "tab"), st.Type("/tmp/a-rather-long-directory-name/for/the/export")...), st.Keys("enter", "y")...),
+		"transplant report":  transplantKeys(),
+		"transplant confirm": append(transplantKeys(), st.Keys("enter", "enter")...),
+		"rehearsal":          append(transplantKeys(), st.Keys("enter", "enter", "y")...),
+		"help":               st.Keys("?"),
 	}
 	for name, keys := range open {
 		t.Run(name, func(t *testing.T) {
 			store := st.Incident()
-			src := source.Set{Catalog: store, Inspect: modinfo.Inspect, Forker: store, Exporter: store, Runner: st.FailingUpgrade(store)}
+			src := source.Set{Catalog: store, Inspect: modinfo.Inspect, Forker: store, Exporter: store, Runner: st.FailingUpgrade(store),
+				Transplanter: &st.Transplanter{Store: store, Report: st.FailingReport(), Steps: st.TrappedSteps()}}
 			m := newRoot(t, "dark", minWidth, minHeight, src)
 			drive(m, keys...)
 			st.CheckSize(t, m.Render(), minWidth, minHeight)
@@ -282,7 +295,7 @@ func TestEveryScreenAtMinimumSize(t *testing.T) {
 // never panic and every frame must keep the terminal's size.
 func FuzzKeys(f *testing.F) {
 	names := []string{"enter", "esc", "space", "tab", "shift+tab", "up", "down", "left", "right", "pgup", "pgdown",
-		"home", "end", "backspace", "/", "?", "d", "r", "f", "n", "N", "t", "c", "x", "y", "g", "G", "+", "-", "[", "]", "D", "a", "1"}
+		"home", "end", "backspace", "/", "?", "d", "r", "f", "n", "N", "t", "c", "x", "y", "g", "G", "+", "-", "[", "]", "D", "a", "1", "F", "e"}
 	f.Add([]byte{6, 0, 14, 18})             // down, enter, /, d
 	f.Add([]byte{4, 16, 4, 4, 4, 17, 0, 1}) // marks and diff
 	f.Add([]byte{6, 6, 6, 17, 2, 3, 30, 0, 21, 20, 22, 0, 19, 24})
@@ -292,7 +305,8 @@ func FuzzKeys(f *testing.F) {
 			return
 		}
 		store := fixture.Clone()
-		src := source.Set{Catalog: store, Inspect: modinfo.Inspect, Forker: store, Exporter: store, Runner: st.FailingUpgrade(store)}
+		src := source.Set{Catalog: store, Inspect: modinfo.Inspect, Forker: store, Exporter: store, Runner: st.FailingUpgrade(store),
+			Transplanter: &st.Transplanter{Store: store, Report: st.FailingReport(), Steps: st.TrappedSteps()}}
 		m := newRoot(t, "dark", 80, 24, src)
 		for _, b := range in {
 			if drive(m, st.Key(names[int(b)%len(names)])) {

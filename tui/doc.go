@@ -28,6 +28,15 @@
 //
 //   - source.DemoLoader: fills an empty store, what `canscope demo` does.
 //
+//   - source.Transplanter: the restore screen's repair of a stuck
+//     canister. Check(ctx, base, module) reports whether a fixed module
+//     fits a snapshot's state (checks by name, removed exports, Candid
+//     diff) without writing; Transplant(ctx, base, module, request)
+//     writes the snapshot (made_by "transplant"), refusing a failing
+//     report unless forced; Rehearse(ctx, id, progress) upgrades a copy
+//     twice in memory and reports each step. The screen reads the module
+//     file once, so the bytes checked are the bytes transplanted.
+//
 //   - source.ModuleInspector: exports and candid:service of a module
 //     (tui/modinfo implements it on engine/wasm).
 //

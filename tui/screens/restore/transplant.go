@@ -346,12 +346,20 @@ func (m *Model) reportLines() []string {
 	for _, c := range r.Checks {
 		nameW = max(nameW, ansi.StringWidth(c.Name))
 	}
+	// Details wrap under their column: they can hold a 64-digit hash.
+	indent := 2 + 4 + 2 + nameW + 2
 	for _, c := range r.Checks {
 		mark := st.OK.Render("ok  ")
 		if !c.OK {
 			mark = st.Error.Render("FAIL")
 		}
-		head = append(head, fmt.Sprintf("  %s  %-*s  %s", mark, nameW, c.Name, st.Muted.Render(c.Detail)))
+		for i, d := range strings.Split(ansi.Wrap(c.Detail, max(m.width-indent, 10), ""), "\n") {
+			if i == 0 {
+				head = append(head, fmt.Sprintf("  %s  %-*s  %s", mark, nameW, c.Name, st.Muted.Render(d)))
+			} else {
+				head = append(head, strings.Repeat(" ", indent)+st.Muted.Render(d))
+			}
+		}
 	}
 	head = append(head, "")
 	if len(r.RemovedExports) == 0 {
@@ -483,7 +491,7 @@ func failedNames(r source.CompatReport) []string {
 func (m *Model) wrap(text string) []string {
 	body := strings.TrimLeft(text, " ")
 	indent := text[:len(text)-len(body)]
-	lines := strings.Split(ansi.Wordwrap(body, max(m.width-len(indent), 10), ""), "\n")
+	lines := strings.Split(ansi.Wrap(body, max(m.width-len(indent), 10), ""), "\n")
 	for i := range lines {
 		lines[i] = indent + lines[i]
 	}
