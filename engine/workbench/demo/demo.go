@@ -105,6 +105,7 @@ func incident(ctx context.Context, b *workbench.Bench, made *[]snapshots.Snapsho
 		return err
 	}
 	clock := start
+	advance(run, clock) // the install's snapshot is taken at the story's start
 	commit := func(name, note string) error {
 		s, err := run.Commit(ctx, workbench.CommitOptions{Name: name, MadeBy: commitKind(run), Note: note})
 		if err != nil {
