@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -122,20 +123,52 @@ func BenchmarkView(b *testing.B) {
 		{"diff", func(c *frame.Context) frame.Screen { return diff.New(c, cat.parent.ID, cat.child.ID) }, st.Keys("G")},
 		{"run_timeline", func(c *frame.Context) frame.Screen { return run.New(c, cat.child.ID) }, st.Keys("space", "enter")},
 		{"restore", func(c *frame.Context) frame.Screen { return restore.New(c, cat.child.ID) }, nil},
+		{"transplant_report", func(c *frame.Context) frame.Screen { return restore.New(c, ledger3(c)) }, transplantBenchKeys()},
+		{"transplant_rehearsed", func(c *frame.Context) frame.Screen { return restore.New(c, ledger3(c)) },
+			append(transplantBenchKeys(), st.Keys("enter", "enter", "y")...)},
 	}
 	for _, sc := range screens {
 		b.Run(sc.name, func(b *testing.B) {
+			src := src
+			if sc.name == "transplant_report" || sc.name == "transplant_rehearsed" {
+				src = transplantSource()
+			}
 			ctx := st.Context(b, "dark", 160, 48, src)
 			s := sc.make(ctx)
 			s.SetSize(160, 46)
 			st.Init(s)
 			st.Run(s, sc.keys...)
+			if want := map[string]string{"transplant_report": "more lines", "transplant_rehearsed": "TRAPPED"}[sc.name]; !strings.Contains(st.Plain(s.View()), want) {
+				b.Fatalf("%s did not reach its screen:\n%s", sc.name, st.Plain(s.View()))
+			}
 			b.ResetTimer()
 			for b.Loop() {
 				_ = s.View()
 			}
 		})
 	}
+}
+
+// transplantSource is the incident store with a transplanter whose report
+// has a 2,000-line Candid diff, so the report view has to cut it.
+func transplantSource() source.Set {
+	store := st.Incident()
+	rep := st.PassingReport()
+	for i := range 2000 {
+		rep.CandidDiff = append(rep.CandidDiff, fmt.Sprintf("+ method_%d : (nat64) -> (vec record { nat64; text });", i))
+	}
+	return source.Set{Catalog: store, Exporter: store, Transplanter: &st.Transplanter{Store: store, Report: rep, Steps: st.TrappedSteps()}}
+}
+
+// ledger3 is the id of ledger@3 in the context's catalog.
+func ledger3(c *frame.Context) snapshots.ID {
+	list, _ := c.Sources.Catalog.List()
+	s, _ := snapshots.ResolveRef(list, "ledger@3")
+	return s.ID
+}
+
+func transplantBenchKeys() []tea.Msg {
+	return append(append(st.Keys("tab", "tab"), st.Type("testdata/ledger_fixed.wasm")...), st.Key("enter"))
 }
 
 // BenchmarkStartup measures opening a store of 100 snapshots and drawing

@@ -133,7 +133,7 @@ func rehearsalStep(name string, res engine.Result) source.RehearsalStep {
 		StablePagesChanged: len(res.StablePagesChanged),
 	}
 	if res.Trap != nil {
-		s.TrapMessage, s.TrapFunction = res.Trap.Message, res.Trap.Function
+		s.TrapMessage, s.TrapFunction, s.Backtrace = res.Trap.Message, res.Trap.Function, res.Trap.Backtrace
 	}
 	return s
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -22,6 +23,7 @@ import (
 	"github.com/canscope/canscope/snapshots/fsstore"
 	"github.com/canscope/canscope/themes"
 	"github.com/canscope/canscope/tui"
+	"github.com/canscope/canscope/tui/source"
 )
 
 func newTestApp(env map[string]string) (*app, *bytes.Buffer) {
@@ -308,5 +310,39 @@ func TestTUIRepair(t *testing.T) {
 	if !bytes.Equal(module, code) || meta.ModuleSize != uint64(len(code)) || uint64(stable.Size()) != meta.StableSize || meta.StableSize <= 4<<30 {
 		t.Errorf("export: module %d bytes (want the fixed module, %d), metadata module_size %d, stable %d bytes vs metadata %d",
 			len(module), len(code), meta.ModuleSize, stable.Size(), meta.StableSize)
+	}
+}
+
+// TestBenchTransplanterRehearse rehearses the unrepaired incident: the
+// first upgrade traps in the old pre_upgrade and the rehearsal stops
+// there; a cancelled rehearsal reports the cancellation, not a result.
+func TestBenchTransplanterRehearse(t *testing.T) {
+	s, _ := incidentStore(t)
+	list, err := s.store.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := benchTransplanter{s.bench}
+	var heard []source.RehearsalStep
+	got, err := tr.Rehearse(context.Background(), list[0].ID, func(st source.RehearsalStep) { heard = append(heard, st) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Steps) != 1 || len(heard) != 1 || got.OK() {
+		t.Fatalf("rehearsal = %+v, progress heard %d steps", got, len(heard))
+	}
+	step := got.Steps[0]
+	if step.Name != "upgrade" || step.Status != "trapped" || !strings.Contains(step.TrapMessage, "32 bit stable memory api used on a memory larger than 4GB") ||
+		step.TrapFunction == "" || !slices.ContainsFunc(step.Backtrace, func(f string) bool { return strings.Contains(f, "pre_upgrade") }) || step.Instructions == 0 {
+		t.Errorf("step = %+v", step)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := tr.Rehearse(ctx, list[0].ID, func(source.RehearsalStep) { t.Error("a cancelled rehearsal reported a step") }); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled rehearsal: err = %v, want context.Canceled", err)
+	}
+	if after, _ := s.store.List(); len(after) != 1 {
+		t.Errorf("rehearsals wrote %d snapshots", len(after)-1)
 	}
 }

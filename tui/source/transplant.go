@@ -43,10 +43,11 @@ type TransplantRequest struct {
 
 // RehearsalStep is one upgrade of a rehearsal.
 type RehearsalStep struct {
-	Name               string // "upgrade" or "upgrade again"
-	Status             string // "ok", "trapped" or "rejected", as the CLI's JSON says
-	TrapMessage        string // the trap message, or a rejected step's reject text
-	TrapFunction       string // the canister function that trapped
+	Name               string   // "upgrade" or "upgrade again"
+	Status             string   // "ok", "trapped" or "rejected", as the CLI's JSON says
+	TrapMessage        string   // the trap message, or a rejected step's reject text
+	TrapFunction       string   // the canister function that trapped
+	Backtrace          []string // the canister functions on the stack at the trap, innermost first
 	Instructions       uint64
 	Limit              uint64 // the message's instruction limit; 0 when unmetered
 	StablePagesChanged int    // stable pages the step wrote and kept

@@ -67,7 +67,8 @@ func TrappedSteps() []source.RehearsalStep {
 	return []source.RehearsalStep{
 		{Name: "upgrade", Status: "ok", Instructions: 1_834_201, Limit: 300_000_000_000, StablePagesChanged: 2},
 		{Name: "upgrade again", Status: "trapped", Instructions: 52_337, Limit: 300_000_000_000,
-			TrapFunction: "canister_pre_upgrade",
+			TrapFunction: "ic_cdk::api::stable::stable_size",
+			Backtrace:    []string{"ic_cdk::api::stable::stable_size", "ic_cdk::storage::stable_save", "canister_pre_upgrade"},
 			TrapMessage:  "Canister trapped: 32 bit stable memory api used on a memory larger than 4GB"},
 	}
 }

@@ -430,6 +430,9 @@ func (m *Model) rehearsalLines() []string {
 			}
 			lines = append(lines, m.wrapIn(st.Error, "           "+where+s.TrapMessage)...)
 		}
+		if len(s.Backtrace) > 1 {
+			lines = append(lines, m.wrapIn(st.Muted, "           backtrace: "+strings.Join(s.Backtrace, " ← "))...)
+		}
 	}
 	switch {
 	case m.stage == stageRehearsing:
