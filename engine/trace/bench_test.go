@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -17,9 +14,8 @@ import (
 
 // BenchmarkSeek jumps to random events of the longrun fixture's
 // pre_upgrade: about 1.2 billion instructions writing 256 MiB of heap.
-// It reports the run's size and the resident memory after the jumps
-// (the session keeps no per-event copies: what it holds is the paused
-// execution's own dirty pages).
+// It reports the run's size and the heap pages the anchors hold, against
+// the pages the run touches (the session keeps no per-event copies).
 func BenchmarkSeek(b *testing.B) {
 	f := newFixture(b)
 	snap := f.install(b, "testdata/longrun.wasm")
@@ -47,7 +43,6 @@ func benchSeek(b *testing.B, f *fixture, id snapshots.ID, anchors int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	rssBefore := rss(b)
 	rng := rand.New(rand.NewPCG(3, 4))
 	var cpu time.Duration
 	b.ResetTimer()
@@ -72,7 +67,6 @@ func benchSeek(b *testing.B, f *fixture, id snapshots.ID, anchors int) {
 	b.ReportMetric(float64(s.Len()), "events")
 	b.ReportMetric(float64(s.Result().Instructions), "instructions")
 	b.ReportMetric(float64(len(touched)*engine.PageSize)/(1<<20), "MiB-touched")
-	b.ReportMetric(float64(rss(b)-rssBefore)/(1<<20), "MiB-rss-growth")
 	var held uint64
 	for _, a := range s.anchors {
 		for !a.parked() {
@@ -86,6 +80,7 @@ func benchSeek(b *testing.B, f *fixture, id snapshots.ID, anchors int) {
 		held += uint64(len(pages))
 	}
 	b.ReportMetric(float64(held*engine.PageSize)/(1<<20), "MiB-anchors")
+	b.ReportMetric(float64(held)/float64(len(touched)), "anchors/touched")
 }
 
 // BenchmarkTraceOverhead runs upgrades plainly and traced (recording
@@ -165,19 +160,4 @@ func cpuTime() time.Duration {
 // reportCPU reports the CPU time per operation since start.
 func reportCPU(b *testing.B, start time.Duration) {
 	b.ReportMetric(float64(cpuTime()-start)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
-}
-
-// rss returns the process's resident set size in bytes.
-func rss(b *testing.B) int64 {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
 }
