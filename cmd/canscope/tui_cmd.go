@@ -79,11 +79,13 @@ func (a *app) tuiSources(s *session, root *cobra.Command) source.Set {
 // as `canscope upgrade --rehearse`, so the UI and the CLI never disagree.
 type benchTransplanter struct{ bench *workbench.Bench }
 
+// Check implements source.Transplanter.
 func (t benchTransplanter) Check(ctx context.Context, base snapshots.ID, module []byte) (source.CompatReport, error) {
 	rep, err := t.bench.CheckTransplant(ctx, base, module)
 	return compatReport(rep), err
 }
 
+// Transplant implements source.Transplanter.
 func (t benchTransplanter) Transplant(ctx context.Context, base snapshots.ID, module []byte, req source.TransplantRequest) (snapshots.Snapshot, source.CompatReport, error) {
 	snap, rep, err := t.bench.Transplant(ctx, base, module, workbench.TransplantOptions{Name: req.Name, Force: req.Force})
 	return snap, compatReport(rep), err
@@ -123,6 +125,7 @@ func (t benchTransplanter) Rehearse(ctx context.Context, id snapshots.ID, progre
 	return out, nil
 }
 
+// rehearsalStep is one upgrade's result as the UI shows it.
 func rehearsalStep(name string, res engine.Result) source.RehearsalStep {
 	s := source.RehearsalStep{
 		Name:               name,
@@ -138,6 +141,7 @@ func rehearsalStep(name string, res engine.Result) source.RehearsalStep {
 	return s
 }
 
+// compatReport converts the workbench's report to the UI's.
 func compatReport(r workbench.Report) source.CompatReport {
 	out := source.CompatReport{RemovedExports: r.RemovedExports, CandidDiff: r.CandidDiff}
 	for _, c := range r.Checks {
