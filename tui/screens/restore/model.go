@@ -289,7 +289,7 @@ func (m *Model) updateKey(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		if key.Matches(msg, k.Copy) && m.action == actionRestore {
 			m.copied = true
-			return tea.SetClipboard(strings.Join(m.commands, "\n"))
+			return tea.SetClipboard(strings.Join(m.allCommands(), "\n"))
 		}
 	}
 	return nil
@@ -458,6 +458,34 @@ func commandLines(cmd string, width int, muted func(...string) string) []string 
 	return append(out, line)
 }
 
+// allCommands is what loads the export, and after a repair also the
+// upgrade that was rehearsed: the fixed module upgraded onto itself, so
+// the next real upgrade has run once under supervision.
+func (m *Model) allCommands() []string {
+	r := m.repair.made
+	if r == nil || m.repair.path == "" {
+		return m.commands
+	}
+	id := r.CanisterID
+	if id == "" {
+		id = "<canister>"
+	}
+	return append(append([]string(nil), m.commands...),
+		"dfx canister install "+id+" --mode upgrade --wasm "+shellWord(m.repair.path)+"   # the upgrade you rehearsed")
+}
+
+// shellWord quotes s for a POSIX shell unless it consists only of the
+// characters paths usually have, so a shown command pastes as it is.
+func shellWord(s string) string {
+	plain := s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_-./:@%+=,~", r))
+	}) < 0
+	if plain {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
 func (m *Model) doneLines() []string {
 	st := m.ctx.Styles
 	if m.action == actionFork {
@@ -476,13 +504,8 @@ func (m *Model) doneLines() []string {
 	// The commands are plain text on their own lines, so they can be
 	// selected and copied with the mouse as well as with c; a command
 	// wider than the screen wraps rather than losing its end.
-	for _, c := range m.commands {
+	for _, c := range m.allCommands() {
 		lines = append(lines, commandLines(c, m.width, st.Muted.Render)...)
-	}
-	if m.repair.made != nil {
-		lines = append(lines, "")
-		lines = append(lines, m.wrapIn(st.Muted, "Then upgrade the canister as rehearsed (e.g. dfx canister install "+
-			m.repair.made.CanisterID+" --mode upgrade --wasm "+m.repair.path+").")...)
 	}
 	lines = append(lines, "")
 	if m.copied {

@@ -121,7 +121,7 @@ func TestTransplantWritesOnlyAfterConfirm(t *testing.T) {
 	for _, want := range []string{
 		"fixed@1 · canister " + st.LedgerCanister, // the export is of the repaired snapshot
 		"dfx canister snapshot upload " + st.LedgerCanister + " --dir " + dir,
-		"--mode upgrade --wasm " + filepath.Join(mustGetwd(t), "fixed.wasm"),
+		"dfx canister install " + st.LedgerCanister + " --mode upgrade --wasm " + filepath.Join(mustGetwd(t), "fixed.wasm"),
 	} {
 		if !strings.Contains(v, want) {
 			t.Errorf("view lacks %q:\n%s", want, v)
