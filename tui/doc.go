@@ -3,8 +3,8 @@
 // The root Model routes between one model per screen (packages under
 // tui/screens): snapshots (the lineage tree), detail (metadata, module,
 // page maps), diff (changed ranges and side-by-side hex), run (form,
-// progress, timeline stepping) and restore (fork, or export plus the dfx
-// commands). Screens share a frame.Context (size, themes.Styles, the one
+// progress, timeline stepping) and restore (fork; export plus the dfx
+// commands; transplant a fixed module, rehearse, export). Screens share a frame.Context (size, themes.Styles, the one
 // keys.KeyMap, the sources, a clock) and ask for navigation with frame
 // messages; only the root returns a tea.View. Every style comes from the
 // themes package, every key from tui/keys, so help is generated from the
