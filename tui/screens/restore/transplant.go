@@ -63,8 +63,9 @@ type (
 		step source.RehearsalStep
 	}
 	rehearsedMsg struct {
-		job int
-		err error
+		job       int
+		rehearsal source.Rehearsal
+		err       error
 	}
 )
 
@@ -153,13 +154,13 @@ func (m *Model) rehearse() tea.Cmd {
 	m.repair.steps, m.repair.done = steps, done
 	id := m.repair.made.ID
 	go func() {
-		_, err := t.Rehearse(ctx, id, func(s source.RehearsalStep) {
+		r, err := t.Rehearse(ctx, id, func(s source.RehearsalStep) {
 			select { // a rehearsal has two steps; never block the engine
 			case steps <- stepMsg{job: job, step: s}:
 			default:
 			}
 		})
-		done <- rehearsedMsg{job: job, err: err}
+		done <- rehearsedMsg{job: job, rehearsal: r, err: err}
 	}()
 	return tea.Batch(m.waitRehearsal(), m.repair.spin.Tick)
 }
@@ -233,7 +234,8 @@ func (m *Model) updateRepair(msg tea.Msg) tea.Cmd {
 			m.err = fmt.Errorf("rehearse the upgrade of %s: %w", r.made.Ref(), msg.err)
 			return nil
 		}
-		r.rehearsed = true
+		// The outcome is authoritative; progress only showed it early.
+		r.rehearsal, r.rehearsed = msg.rehearsal, true
 	}
 	return nil
 }
