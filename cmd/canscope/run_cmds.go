@@ -99,6 +99,7 @@ func (a *app) openRun(ctx context.Context, ref string) (*session, snapshots.Snap
 }
 
 func (s *session) close(ctx context.Context) {
+	s.bench.Close(ctx)
 	s.eng.Close(ctx)
 	s.store.Close()
 }

@@ -235,6 +235,5 @@ func (b *Bench) compat(ctx context.Context, m *snapshots.Manifest, newMod *engin
 	if err != nil {
 		return Compat(m, nil, newMod)
 	}
-	defer old.Close(ctx)
 	return Compat(m, old, newMod)
 }

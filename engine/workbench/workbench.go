@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/canscope/canscope/engine"
 	"github.com/canscope/canscope/engine/ic0"
@@ -28,16 +29,34 @@ type Store interface {
 	Commit(ctx context.Context, m *snapshots.Manifest) (snapshots.Snapshot, error)
 }
 
-// Bench joins a store and an engine.
+// Bench joins a store and an engine. It is safe for concurrent use.
 type Bench struct {
 	store Store
 	eng   *engine.Engine
+
+	mu sync.Mutex
+	// mods holds the compiled modules of stored snapshots by blob hash:
+	// compiling and instrumenting a module costs far more than restoring
+	// a snapshot, and a session opens the same few modules again and again.
+	mods map[snapshots.Hash]*engine.Module
 }
 
 // New returns a bench over store and eng. The caller keeps ownership of
-// both.
+// both and closes the bench before the engine.
 func New(store Store, eng *engine.Engine) *Bench {
-	return &Bench{store: store, eng: eng}
+	return &Bench{store: store, eng: eng, mods: map[snapshots.Hash]*engine.Module{}}
+}
+
+// Close releases the compiled modules Load kept. Close the runs first.
+func (b *Bench) Close(ctx context.Context) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var errs []error
+	for h, m := range b.mods {
+		errs = append(errs, m.Close(ctx))
+		delete(b.mods, h)
+	}
+	return errors.Join(errs...)
 }
 
 // Engine returns the engine the bench runs canisters on.
@@ -59,20 +78,42 @@ func (r *Run) Base() *snapshots.Manifest { return r.base }
 // Close releases the canister.
 func (r *Run) Close(ctx context.Context) error { return r.Canister.Close(ctx) }
 
-// Load reads a module blob from the store and compiles it.
+// Load returns the compiled module of snapshot m, compiling it on first
+// use. The module is shared: the bench closes it (Close), callers do not.
 func (b *Bench) Load(ctx context.Context, m *snapshots.Manifest) (*engine.Module, error) {
 	if m.Module.IsZero() {
 		return nil, fmt.Errorf("snapshot %s has no module", m.Ref())
+	}
+	b.mu.Lock()
+	mod, ok := b.mods[m.Module]
+	b.mu.Unlock()
+	if ok {
+		return mod, nil
 	}
 	code, err := b.store.ReadBlob(m.Module)
 	if err != nil {
 		return nil, fmt.Errorf("read module of %s: %w", m.Ref(), err)
 	}
-	mod, err := b.eng.Load(ctx, code)
+	mod, err = b.eng.Load(ctx, code)
 	if err != nil {
 		return nil, fmt.Errorf("load module of %s: %w", m.Ref(), err)
 	}
-	return mod, nil
+	return b.keep(ctx, mod), nil
+}
+
+// keep adds mod to the module cache under its hash (the hash of its blob)
+// and returns the cached module, closing mod when another caller cached
+// the same module first.
+func (b *Bench) keep(ctx context.Context, mod *engine.Module) *engine.Module {
+	h := snapshots.Hash(mod.Hash())
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if have, ok := b.mods[h]; ok {
+		mod.Close(ctx)
+		return have
+	}
+	b.mods[h] = mod
+	return mod
 }
 
 // Open restores snapshot id into a canister. Time is the snapshot's
@@ -87,7 +128,7 @@ func (b *Bench) Open(ctx context.Context, id snapshots.ID) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := b.state(m)
+	st, err := b.state(m, mod)
 	if err != nil {
 		return nil, err
 	}
@@ -119,8 +160,8 @@ func EnvFor(s snapshots.Snapshot) (*ic0.Env, error) {
 	return env, nil
 }
 
-// state reads a manifest's pages into an engine state.
-func (b *Bench) state(m *snapshots.Manifest) (engine.State, error) {
+// state reads a manifest's pages into an engine state for mod.
+func (b *Bench) state(m *snapshots.Manifest, mod *engine.Module) (engine.State, error) {
 	st := engine.State{
 		HeapSize:        m.Heap.Size,
 		StableSize:      m.Stable.Size,
@@ -130,11 +171,7 @@ func (b *Bench) state(m *snapshots.Manifest) (engine.State, error) {
 	if m.GlobalTimer.Active {
 		st.GlobalTimer = m.GlobalTimer.Deadline
 	}
-	code, err := b.store.ReadBlob(m.Module)
-	if err != nil {
-		return st, fmt.Errorf("read module of %s: %w", m.Ref(), err)
-	}
-	st.Module = code
+	st.Module = mod.Bytes()
 	for i, g := range m.Globals {
 		eg, err := engineGlobal(g)
 		if err != nil {
@@ -142,6 +179,7 @@ func (b *Bench) state(m *snapshots.Manifest) (engine.State, error) {
 		}
 		st.Globals = append(st.Globals, eg)
 	}
+	var err error
 	if st.HeapPages, err = b.pages(m.Heap); err != nil {
 		return st, fmt.Errorf("snapshot %s: heap: %w", m.Ref(), err)
 	}
@@ -171,6 +209,7 @@ func (b *Bench) Install(ctx context.Context, wasmBytes, arg []byte, canisterID s
 	if err != nil {
 		return nil, engine.Result{}, err
 	}
+	mod = b.keep(ctx, mod)
 	env, err := EnvFor(snapshots.Snapshot{CanisterID: canisterID})
 	if err != nil {
 		return nil, engine.Result{}, err
