@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/canscope/canscope/engine/workbench"
@@ -113,36 +112,6 @@ type restoreJSON struct {
 	Commands   []string           `json:"commands"`
 }
 
-// restoreCommands returns the dfx command sequence that loads an exported
-// snapshot directory into canister id: stop, take a fresh snapshot as a way
-// back, upload, load, start. dfx prints the uploaded snapshot's id; the
-// load command names it as <uploaded-snapshot-id>.
-func restoreCommands(canisterID, dir string) []string {
-	if canisterID == "" {
-		canisterID = "<canister>"
-	}
-	return []string{
-		"dfx canister stop " + canisterID,
-		"dfx canister snapshot create " + canisterID + "   # a way back: keep the id it prints",
-		"dfx canister snapshot upload " + canisterID + " --dir " + shellQuote(dir) + "   # prints <uploaded-snapshot-id>",
-		"dfx canister snapshot load " + canisterID + " <uploaded-snapshot-id>",
-		"dfx canister start " + canisterID,
-	}
-}
-
-// shellQuote quotes s for a POSIX shell when it holds anything but the
-// characters paths usually consist of, so a printed command can be pasted
-// as it is.
-func shellQuote(s string) string {
-	safe := s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_-./:@%+=,~", r))
-	}) < 0
-	if safe {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
 func newRestoreCmd(a *app) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -168,7 +137,7 @@ func newRestoreCmd(a *app) *cobra.Command {
 			if err := dfx.Export(ctx, st, m, dir); err != nil {
 				return fmt.Errorf("export %s to %s: %w", snap.Ref(), dir, err)
 			}
-			out := restoreJSON{Dir: dir, Snapshot: snap, CanisterID: snap.CanisterID, Commands: restoreCommands(snap.CanisterID, dir)}
+			out := restoreJSON{Dir: dir, Snapshot: snap, CanisterID: snap.CanisterID, Commands: dfx.RestoreCommands(snap.CanisterID, dir)}
 			if asJSON {
 				return a.printJSON(out)
 			}

@@ -162,7 +162,7 @@ func (e storeExporter) Export(ctx context.Context, id snapshots.ID, dir string) 
 	if err := dfx.Export(ctx, e.store, m, dir); err != nil {
 		return nil, fmt.Errorf("export %s to %s: %w", m.Ref(), dir, err)
 	}
-	return restoreCommands(m.CanisterID, dir), nil
+	return dfx.RestoreCommands(m.CanisterID, dir), nil
 }
 
 // storeForker adapts fsstore's Fork, which takes a reference, to the UI's

@@ -114,7 +114,7 @@ func TestStoreExporter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := restoreCommands(snap.CanisterID, dir); !slices.Equal(cmds, want) {
+	if want := dfx.RestoreCommands(snap.CanisterID, dir); !slices.Equal(cmds, want) {
 		t.Errorf("commands = %q, want %q", cmds, want)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "metadata.json")); err != nil {

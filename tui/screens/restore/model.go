@@ -20,6 +20,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/canscope/canscope/snapshots"
+	"github.com/canscope/canscope/snapshots/dfx"
 	"github.com/canscope/canscope/tui/frame"
 	"github.com/canscope/canscope/tui/render"
 )
@@ -466,24 +467,7 @@ func (m *Model) allCommands() []string {
 	if r == nil || m.repair.path == "" {
 		return m.commands
 	}
-	id := r.CanisterID
-	if id == "" {
-		id = "<canister>"
-	}
-	return append(append([]string(nil), m.commands...),
-		"dfx canister install "+id+" --mode upgrade --wasm "+shellWord(m.repair.path)+"   # the upgrade you rehearsed")
-}
-
-// shellWord quotes s for a POSIX shell unless it consists only of the
-// characters paths usually have, so a shown command pastes as it is.
-func shellWord(s string) string {
-	plain := s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_-./:@%+=,~", r))
-	}) < 0
-	if plain {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	return append(append([]string(nil), m.commands...), dfx.UpgradeCommand(r.CanisterID, m.repair.path))
 }
 
 func (m *Model) doneLines() []string {

@@ -109,20 +109,6 @@ func TestRestoreUnavailable(t *testing.T) {
 	}
 }
 
-func TestShellWord(t *testing.T) {
-	for in, want := range map[string]string{
-		"/tmp/fixed.wasm":    "/tmp/fixed.wasm",
-		"/tmp/my dir/x.wasm": "'/tmp/my dir/x.wasm'",
-		"it's.wasm":          `'it'\''s.wasm'`,
-		"":                   "''",
-		"a;rm -rf ~/x.wasm":  "'a;rm -rf ~/x.wasm'",
-	} {
-		if got := shellWord(in); got != want {
-			t.Errorf("shellWord(%q) = %s, want %s", in, got, want)
-		}
-	}
-}
-
 func TestCommandLines(t *testing.T) {
 	plain := func(s ...string) string { return strings.Join(s, "") }
 	tests := []struct {
