@@ -7,14 +7,17 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 
 	"github.com/canscope/canscope/engine"
 	"github.com/canscope/canscope/engine/candid"
+	"github.com/canscope/canscope/engine/ic0"
 	"github.com/canscope/canscope/engine/principal"
 	"github.com/canscope/canscope/engine/workbench"
 	"github.com/canscope/canscope/snapshots"
@@ -57,6 +60,72 @@ func (f *argFlags) bytes(iface *candid.Interface, want []*candid.Type) ([]byte, 
 	default:
 		return nil, nil
 	}
+}
+
+// envFlags set the deterministic environment a run sees, for canisters
+// whose methods check who calls them or what time it is.
+type envFlags struct {
+	caller      string
+	controllers []string
+	time        string
+}
+
+func (f *envFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.caller, "caller", "", "principal the message comes from (default the anonymous principal 2vxsx-fae)")
+	cmd.Flags().StringSliceVar(&f.controllers, "controller", nil, "principal ic0.is_controller accepts (repeatable; default none)")
+	cmd.Flags().StringVar(&f.time, "time", "", "ic0.time as RFC 3339 or nanoseconds since the epoch (default: the snapshot's taken_at)")
+}
+
+// setOn applies the flags to c's environment for the following messages.
+func (f *envFlags) setOn(c *engine.Canister) error {
+	env := *c.Env()
+	if err := f.apply(&env); err != nil {
+		return err
+	}
+	c.SetEnv(&env)
+	return nil
+}
+
+// apply sets the flagged fields of env and leaves the rest (canister id,
+// the snapshot's clock) as the workbench chose them.
+func (f *envFlags) apply(env *ic0.Env) error {
+	if f.caller != "" {
+		id, err := principal.Parse(f.caller)
+		if err != nil {
+			return fmt.Errorf("--caller: %w", err)
+		}
+		env.Caller = id
+	}
+	for _, p := range f.controllers {
+		id, err := principal.Parse(p)
+		if err != nil {
+			return fmt.Errorf("--controller: %w", err)
+		}
+		env.Controllers = append(env.Controllers, id)
+	}
+	if f.time != "" {
+		ns, err := parseTime(f.time)
+		if err != nil {
+			return fmt.Errorf("--time %q: %w", f.time, err)
+		}
+		env.Time = ns
+	}
+	return nil
+}
+
+// parseTime reads RFC 3339 or a plain count of nanoseconds since the epoch.
+func parseTime(s string) (uint64, error) {
+	if ns, err := strconv.ParseUint(s, 10, 64); err == nil {
+		return ns, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return 0, errors.New("want RFC 3339 (2026-11-26T09:00:00Z) or nanoseconds since the epoch")
+	}
+	if t.Before(time.Unix(0, 0)) {
+		return 0, errors.New("before the epoch")
+	}
+	return uint64(t.UnixNano()), nil
 }
 
 // session bundles what a run command opens: the store, the engine and the
@@ -325,6 +394,7 @@ func newInstallCmd(a *app) *cobra.Command {
 		name       string
 		canisterID string
 		args       argFlags
+		envs       envFlags
 		asJSON     bool
 	)
 	cmd := &cobra.Command{
@@ -355,7 +425,14 @@ func newInstallCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			r, res, err := s.bench.Install(ctx, code, arg, canisterID)
+			env, err := workbench.EnvFor(snapshots.Snapshot{CanisterID: canisterID})
+			if err != nil {
+				return err
+			}
+			if err := envs.apply(env); err != nil {
+				return err
+			}
+			r, res, err := s.bench.InstallEnv(ctx, code, arg, env)
 			if err != nil {
 				return fmt.Errorf("install %s: %w", pos[0], err)
 			}
@@ -375,6 +452,7 @@ func newInstallCmd(a *app) *cobra.Command {
 	cmd.Flags().StringVar(&canisterID, "canister-id", "", "canister id to install under (default: the engine's fixed test id)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	args.register(cmd)
+	envs.register(cmd)
 	cmd.MarkFlagRequired("name")
 	return cmd
 }
@@ -382,6 +460,7 @@ func newInstallCmd(a *app) *cobra.Command {
 func newCallCmd(a *app) *cobra.Command {
 	var (
 		args   argFlags
+		envs   envFlags
 		query  bool
 		commit bool
 		name   string
@@ -402,6 +481,9 @@ func newCallCmd(a *app) *cobra.Command {
 			}
 			defer s.close(ctx)
 			defer r.Close(ctx)
+			if err := envs.setOn(r.Canister); err != nil {
+				return err
+			}
 			method := pos[1]
 			m, ok := r.Canister.Module().Method(method)
 			if !ok {
@@ -440,6 +522,7 @@ func newCallCmd(a *app) *cobra.Command {
 		},
 	}
 	args.register(cmd)
+	envs.register(cmd)
 	cmd.Flags().BoolVar(&query, "query", false, "run as a query (changes discarded)")
 	cmd.Flags().BoolVar(&commit, "commit", false, "store the resulting state as a child snapshot")
 	cmd.Flags().StringVar(&name, "name", "", "name of the committed snapshot (default: the snapshot's name)")
@@ -462,6 +545,7 @@ func newUpgradeCmd(a *app) *cobra.Command {
 	var (
 		wasmPath string
 		args     argFlags
+		envs     envFlags
 		skip     bool
 		rehearse bool
 		commit   bool
@@ -487,6 +571,9 @@ upgrade would produce).`,
 			}
 			defer s.close(ctx)
 			defer r.Close(ctx)
+			if err := envs.setOn(r.Canister); err != nil {
+				return err
+			}
 			newMod := r.Canister.Module()
 			if wasmPath != "" {
 				code, err := os.ReadFile(wasmPath)
@@ -542,6 +629,7 @@ upgrade would produce).`,
 	}
 	cmd.Flags().StringVar(&wasmPath, "wasm", "", "new module (default: the snapshot's own module)")
 	args.register(cmd)
+	envs.register(cmd)
 	cmd.Flags().BoolVar(&skip, "skip-pre-upgrade", false, "do not run the old module's canister_pre_upgrade")
 	cmd.Flags().BoolVar(&rehearse, "rehearse", false, "upgrade a second time so the new pre_upgrade runs too")
 	cmd.Flags().BoolVar(&commit, "commit", false, "store the upgraded state as a child snapshot")

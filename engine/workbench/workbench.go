@@ -205,15 +205,21 @@ func (b *Bench) pages(t snapshots.PageTable) ([]engine.Page, error) {
 // canisterID names it (empty: the engine's default id). The returned Run
 // has no base snapshot; commit it to keep it.
 func (b *Bench) Install(ctx context.Context, wasmBytes, arg []byte, canisterID string) (*Run, engine.Result, error) {
+	env, err := EnvFor(snapshots.Snapshot{CanisterID: canisterID})
+	if err != nil {
+		return nil, engine.Result{}, err
+	}
+	return b.InstallEnv(ctx, wasmBytes, arg, env)
+}
+
+// InstallEnv is Install in the given environment (caller, time,
+// controllers, canister id), for a canister_init that checks them.
+func (b *Bench) InstallEnv(ctx context.Context, wasmBytes, arg []byte, env *ic0.Env) (*Run, engine.Result, error) {
 	mod, err := b.eng.Load(ctx, wasmBytes)
 	if err != nil {
 		return nil, engine.Result{}, err
 	}
 	mod = b.keep(ctx, mod)
-	env, err := EnvFor(snapshots.Snapshot{CanisterID: canisterID})
-	if err != nil {
-		return nil, engine.Result{}, err
-	}
 	c, err := b.eng.NewCanister(ctx, engine.Options{Env: env})
 	if err != nil {
 		return nil, engine.Result{}, err
