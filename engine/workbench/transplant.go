@@ -56,7 +56,7 @@ func (r Report) Failed() []string {
 // module cannot be loaded (e.g. a wasm64 module).
 func Compat(m *snapshots.Manifest, old, newMod *engine.Module) Report {
 	var r Report
-	r.Checks = append(r.Checks, Check{Name: "wasm32 canister", OK: true, Detail: fmt.Sprintf("module %x loads and validates", newMod.Hash())})
+	r.Checks = append(r.Checks, Check{Name: "wasm32 canister", OK: true, Detail: fmt.Sprintf("module %s loads and validates", snapshots.Hash(newMod.Hash()).Short())})
 
 	heapPages := m.Heap.Size / snapshots.PageSize
 	min, max, hasMem := newMod.Memory()

@@ -2,7 +2,6 @@ package screentest
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"strings"
@@ -94,7 +93,7 @@ func (t *Transplanter) report(module []byte) (source.CompatReport, error) {
 	rep.Checks = append([]source.CompatCheck(nil), rep.Checks...)
 	for i, c := range rep.Checks {
 		if c.Name == "wasm32 canister" {
-			rep.Checks[i].Detail = fmt.Sprintf("module %x loads and validates", sha256.Sum256(module))
+			rep.Checks[i].Detail = fmt.Sprintf("module %s loads and validates", snapshots.HashOf(module).Short())
 		}
 	}
 	return rep, nil
