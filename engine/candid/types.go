@@ -178,9 +178,6 @@ func RecordOf(fields ...Field) *Type { return &Type{Kind: Record, Fields: sortFi
 // VariantOf returns a variant type with the given alternatives, sorted by ID.
 func VariantOf(fields ...Field) *Type { return &Type{Kind: Variant, Fields: sortFields(fields)} }
 
-// NamedField returns a field whose ID is the hash of name.
-func NamedField(name string, t *Type) Field { return Field{ID: Hash(name), Name: name, Type: t} }
-
 func sortFields(fs []Field) []Field {
 	sort.SliceStable(fs, func(i, j int) bool { return fs[i].ID < fs[j].ID })
 	return fs
