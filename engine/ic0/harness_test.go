@@ -190,11 +190,3 @@ func (l *callLog) SystemCall(name string, params, results []uint64) {
 	}
 	l.calls = append(l.calls, s)
 }
-
-// growStable grows the harness's stable memory to pages.
-func (h *harness) growStable(pages uint64) {
-	h.t.Helper()
-	if _, ok := h.state.Stable.Grow(pages - h.state.Stable.Size()); !ok {
-		h.t.Fatalf("grow stable to %d pages failed", pages)
-	}
-}
