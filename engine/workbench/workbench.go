@@ -322,24 +322,15 @@ func (r *Run) patch(t snapshots.PageTable, size uint64, changed []uint64, page f
 		if err != nil {
 			return t, fmt.Errorf("page %d: %w", i, err)
 		}
-		var h snapshots.Hash // zero: the page became zero
-		if !isZero(data) {
-			if h, err = r.bench.store.PutPage(data); err != nil {
-				return t, fmt.Errorf("page %d: %w", i, err)
-			}
+		// PutPage returns the zero Hash for an all-zero (or empty) page
+		// without storing it, which Patch reads as "the page became zero".
+		h, err := r.bench.store.PutPage(data)
+		if err != nil {
+			return t, fmt.Errorf("page %d: %w", i, err)
 		}
 		changes = append(changes, snapshots.Page{Index: i, Hash: h})
 	}
 	return t.Patch(size, changes), nil
-}
-
-func isZero(b []byte) bool {
-	for _, x := range b {
-		if x != 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // errNullGlobal explains why a snapshot with a dfx `null` global cannot run.
