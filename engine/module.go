@@ -98,10 +98,6 @@ func (e *Engine) Load(ctx context.Context, b []byte) (*Module, error) {
 	if err := checkImports(info); err != nil {
 		return nil, fmt.Errorf("load module: %w", err)
 	}
-	offsets, err := codeOffsets(info)
-	if err != nil {
-		return nil, fmt.Errorf("load module: %w", err)
-	}
 	p, err := prepare(raw, !e.cfg.Unmetered)
 	if err != nil {
 		return nil, fmt.Errorf("load module: %w", err)
@@ -120,7 +116,7 @@ func (e *Engine) Load(ctx context.Context, b []byte) (*Module, error) {
 		metered:     !e.cfg.Unmetered,
 		shift:       p.shift,
 		methods:     methodsOf(info),
-		codeOffsets: offsets,
+		codeOffsets: codeOffsets(info),
 		numImported: uint32(info.NumImportedFuncs()),
 		compiled:    compiled,
 	}
@@ -238,45 +234,12 @@ func methodsOf(m *wasm.Module) []Method {
 
 // codeOffsets returns the byte offset of every function body in the
 // module, for trap locations.
-func codeOffsets(m *wasm.Module) ([]uint64, error) {
-	for _, s := range m.Sections {
-		if s.ID != wasm.SectionCode {
-			continue
-		}
-		p := s.Payload
-		n, k, err := uleb(p)
-		if err != nil {
-			return nil, fmt.Errorf("code section: %w", err)
-		}
-		pos := k
-		out := make([]uint64, 0, n)
-		for range n {
-			size, k, err := uleb(p[pos:])
-			if err != nil {
-				return nil, fmt.Errorf("code section: %w", err)
-			}
-			pos += k
-			out = append(out, uint64(s.Offset+pos))
-			pos += int(size)
-			if pos > len(p) {
-				return nil, errors.New("code section: body runs past the section end")
-			}
-		}
-		return out, nil
+func codeOffsets(m *wasm.Module) []uint64 {
+	out := make([]uint64, len(m.Code))
+	for i, c := range m.Code {
+		out[i] = uint64(c.Offset)
 	}
-	return nil, nil
-}
-
-// uleb decodes an unsigned LEB128 u32 and returns its value and length.
-func uleb(b []byte) (uint32, int, error) {
-	var v uint32
-	for i := 0; i < 5 && i < len(b); i++ {
-		v |= uint32(b[i]&0x7f) << (7 * i)
-		if b[i]&0x80 == 0 {
-			return v, i + 1, nil
-		}
-	}
-	return 0, 0, errors.New("malformed LEB128 number")
+	return out
 }
 
 // Close releases the compiled code.

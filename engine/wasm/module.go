@@ -363,11 +363,12 @@ func readCode(r *reader) (Code, error) {
 		return Code{}, err
 	}
 	sizeRaw := r.b[start:r.pos]
+	off := r.offset()
 	body, err := r.bytes(int(size))
 	if err != nil {
 		return Code{}, fmt.Errorf("body size %d exceeds the section", size)
 	}
-	return Code{Body: body, sizeRaw: sizeRaw}, nil
+	return Code{Body: body, Offset: off, sizeRaw: sizeRaw}, nil
 }
 
 func readData(r *reader) (Data, error) {

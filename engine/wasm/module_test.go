@@ -61,6 +61,11 @@ func TestRoundTripFixtures(t *testing.T) {
 			if got := m.Encode(); !bytes.Equal(got, raw) {
 				t.Fatalf("Encode differs from input (%d vs %d bytes)", len(got), len(raw))
 			}
+			for i, c := range m.Code {
+				if c.Offset <= 0 || c.Offset+len(c.Body) > len(raw) || !bytes.Equal(raw[c.Offset:c.Offset+len(c.Body)], c.Body) {
+					t.Fatalf("code %d: Offset %d does not locate its %d-byte body", i, c.Offset, len(c.Body))
+				}
+			}
 			// Re-encoding every decoded section from its fields must give
 			// the same payloads for toolchain output (canonical LEB128
 			// inside sections; section sizes may be padded, so compare

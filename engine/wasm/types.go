@@ -255,6 +255,10 @@ type Data struct {
 // prefix). Decode it with DecodeBody.
 type Code struct {
 	Body []byte
+	// Offset is the byte offset of Body in the parsed module, the
+	// location the replica reports for a function; 0 for a body built by
+	// hand.
+	Offset int
 	// sizeRaw is the original size prefix, kept so an unmodified code
 	// section re-encodes byte for byte even with non-canonical sizes.
 	sizeRaw []byte
