@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 
 	"github.com/charmbracelet/x/term"
@@ -14,6 +13,7 @@ import (
 	"github.com/canscope/canscope/engine/trace"
 	"github.com/canscope/canscope/engine/trace/tuirun"
 	"github.com/canscope/canscope/engine/workbench"
+	"github.com/canscope/canscope/engine/workbench/demo"
 	"github.com/canscope/canscope/snapshots"
 	"github.com/canscope/canscope/snapshots/dfx"
 	"github.com/canscope/canscope/snapshots/fsstore"
@@ -54,13 +54,13 @@ func (a *app) runTUI(cmd *cobra.Command) error {
 		Theme:     theme,
 		// Unless the user named a theme, follow the terminal's background.
 		AutoTheme: name == "" && a.getenv("CANSCOPE_THEME") == "",
-		Sources:   a.tuiSources(s, cmd.Root()),
+		Sources:   tuiSources(s),
 	})
 }
 
 // tuiSources wires the UI to the store, the engine and the other parts of
 // canscope; a part left nil shows as unavailable in the UI.
-func (a *app) tuiSources(s *session, root *cobra.Command) source.Set {
+func tuiSources(s *session) source.Set {
 	store := s.store
 	return source.Set{
 		Catalog:      store,
@@ -70,7 +70,11 @@ func (a *app) tuiSources(s *session, root *cobra.Command) source.Set {
 		Transplanter: benchTransplanter{s.bench},
 		Inspect:      modinfo.Inspect,
 		Labeller:     stablelabel.For,
-		Demo:         a.demoLoader(root),
+		// The same story as `canscope demo`, into the (empty) store.
+		Demo: func(ctx context.Context) error {
+			_, err := demo.Load(ctx, s.bench, store)
+			return err
+		},
 	}
 }
 
@@ -171,21 +175,4 @@ type storeForker struct{ store *fsstore.Store }
 
 func (f storeForker) Fork(ctx context.Context, id snapshots.ID, name string) (snapshots.Snapshot, error) {
 	return f.store.Fork(ctx, id.String(), name)
-}
-
-// demoLoader returns a loader that runs the `demo` subcommand, or nil when
-// this build has none. The command's output is discarded: the UI owns the
-// terminal while it runs, and reloads the list when it is done.
-func (a *app) demoLoader(root *cobra.Command) source.DemoLoader {
-	demo, _, err := root.Find([]string{"demo"})
-	if err != nil || demo == root || demo.RunE == nil {
-		return nil
-	}
-	return func(ctx context.Context) error {
-		stdout, stderr := a.stdout, a.stderr
-		a.stdout, a.stderr = io.Discard, io.Discard
-		defer func() { a.stdout, a.stderr = stdout, stderr }()
-		demo.SetContext(ctx)
-		return demo.RunE(demo, nil)
-	}
 }

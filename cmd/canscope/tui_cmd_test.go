@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/canscope/canscope/engine"
 	"github.com/canscope/canscope/engine/workbench"
+	"github.com/canscope/canscope/engine/workbench/demo"
 	"github.com/canscope/canscope/snapshots"
 	"github.com/canscope/canscope/snapshots/dfx"
 	"github.com/canscope/canscope/snapshots/fsstore"
@@ -63,30 +63,25 @@ func TestRunTUIRefusesWithoutTerminal(t *testing.T) {
 	}
 }
 
-func TestDemoLoader(t *testing.T) {
-	a, out := newTestApp(nil)
-	root := &cobra.Command{Use: "canscope"}
-	if a.demoLoader(root) != nil {
-		t.Fatal("a build without a demo command must not offer the demo")
-	}
-	ran := 0
-	root.AddCommand(&cobra.Command{Use: "demo", RunE: func(*cobra.Command, []string) error {
-		ran++
-		fmt.Fprintln(a.stdout, "demo output that would corrupt the screen")
-		return nil
-	}})
-	load := a.demoLoader(root)
-	if load == nil {
-		t.Fatal("the demo command was not found")
-	}
-	if err := load(context.Background()); err != nil {
+// TestTUIDemo loads the demo through the UI's source into an empty store.
+func TestTUIDemo(t *testing.T) {
+	ctx := context.Background()
+	store, err := fsstore.Open(t.TempDir())
+	if err != nil {
 		t.Fatal(err)
 	}
-	if ran != 1 || out.Len() != 0 {
-		t.Errorf("demo ran %d times and wrote %q to the terminal", ran, out.String())
+	eng, err := engine.New(engine.Config{})
+	if err != nil {
+		store.Close()
+		t.Fatal(err)
 	}
-	if a.stdout != out {
-		t.Error("the demo loader did not restore stdout")
+	s := &session{store: store, eng: eng, bench: workbench.New(store, eng)}
+	defer s.close(ctx)
+	if err := tuiSources(s).Demo(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Resolve(demo.IncidentName); err != nil {
+		t.Errorf("after the demo: %v", err)
 	}
 }
 
@@ -215,12 +210,11 @@ func incidentStore(t *testing.T) (*session, []byte) {
 // passes, and the export is a dfx directory of the repaired snapshot.
 func TestTUIRepair(t *testing.T) {
 	s, before := incidentStore(t)
-	a, _ := newTestApp(nil)
 	th, err := themes.Lookup("dark")
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := tui.New(tui.Options{Sources: a.tuiSources(s, &cobra.Command{Use: "canscope"}), StorePath: s.store.Dir(), Theme: th})
+	m := tui.New(tui.Options{Sources: tuiSources(s), StorePath: s.store.Dir(), Theme: th})
 	drive(m, tea.WindowSizeMsg{Width: 120, Height: 40}, m.Init()())
 	screen := func() string { return ansi.Strip(m.Render()) }
 	fixtures, err := filepath.Abs("../../engine/testdata")
