@@ -23,7 +23,7 @@ type Candid struct {
 func readCandid(mr *memReader, deep bool) (*Candid, error) {
 	if !deep {
 		// The length is only known by decoding: label the first page.
-		return &Candid{Bytes: min(mr.size, PageSize), Note: "not decoded (shallow detection)"}, nil
+		return &Candid{Bytes: min(mr.size, wasmPageSize), Note: "not decoded (shallow detection)"}, nil
 	}
 	data := make([]byte, min(mr.size, maxMotokoData))
 	if err := mr.read(data, 0); err != nil {

@@ -84,7 +84,7 @@ func TestStableStructuresCanister(t *testing.T) {
 	if len(pages) != 1 {
 		t.Fatalf("vec_push changed stable pages %v, want one", pages)
 	}
-	if id, ok := l.MemoryAt(pages[0] * PageSize); !ok || id != 1 {
+	if id, ok := l.MemoryAt(pages[0] * wasmPageSize); !ok || id != 1 {
 		t.Errorf("changed page %d is memory %d (%v), want memory 1", pages[0], id, ok)
 	}
 	after, err := Detect(canisterStable{c}, c.StableSize(), "")

@@ -17,7 +17,7 @@ type stableImage struct {
 }
 
 func newStableImage(bucketPages uint64) *stableImage {
-	return &stableImage{bucketPages: bucketPages, mem: make([]byte, PageSize), buckets: map[int][]int{}}
+	return &stableImage{bucketPages: bucketPages, mem: make([]byte, wasmPageSize), buckets: map[int][]int{}}
 }
 
 // grow adds pages to memory id, allocating buckets as the library does.
@@ -28,7 +28,7 @@ func (s *stableImage) grow(id int, pages uint64) {
 		s.owners = append(s.owners, byte(id))
 		s.buckets[id] = append(s.buckets[id], b)
 	}
-	need := (1 + uint64(len(s.owners))*s.bucketPages) * PageSize
+	need := (1 + uint64(len(s.owners))*s.bucketPages) * wasmPageSize
 	if uint64(len(s.mem)) < need {
 		s.mem = append(s.mem, make([]byte, need-uint64(len(s.mem)))...)
 	}
@@ -36,11 +36,11 @@ func (s *stableImage) grow(id int, pages uint64) {
 
 // write writes p at virtual offset off of memory id.
 func (s *stableImage) write(id int, off uint64, p []byte) {
-	bucketBytes := s.bucketPages * PageSize
+	bucketBytes := s.bucketPages * wasmPageSize
 	for i, c := range p {
 		v := off + uint64(i)
 		b := s.buckets[id][v/bucketBytes]
-		s.mem[PageSize+uint64(b)*bucketBytes+v%bucketBytes] = c
+		s.mem[wasmPageSize+uint64(b)*bucketBytes+v%bucketBytes] = c
 	}
 }
 

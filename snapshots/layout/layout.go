@@ -24,8 +24,10 @@ import (
 	"strings"
 )
 
-// PageSize is the wasm page size, the unit of stable memory growth.
-const PageSize = 64 << 10
+// wasmPageSize is the wasm page size, the unit of stable memory growth
+// (and of the MemoryManager's buckets), kept here so layout reads any
+// io.ReaderAt without depending on the store.
+const wasmPageSize = 64 << 10
 
 // Kind says which layout Detect recognised.
 type Kind string
@@ -194,7 +196,7 @@ func (l *Layout) DescribeRange(start, end uint64) string {
 		}
 	case l.Motoko != nil:
 		mo := l.Motoko
-		in(mo.UserPages * PageSize)
+		in(mo.UserPages * wasmPageSize)
 		if mo.DataBytes > 0 {
 			in(mo.DataOffset - 4)
 			in(mo.DataOffset + mo.DataBytes)

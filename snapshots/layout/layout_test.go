@@ -116,10 +116,10 @@ func TestMemoryAtAndDescribe(t *testing.T) {
 		label  string
 	}{
 		{0, 0, false, "memory-manager header"},
-		{PageSize - 1, 0, false, "memory-manager header"},
+		{wasmPageSize - 1, 0, false, "memory-manager header"},
 		{bucket(0), 0, true, "memory 0 (BTreeMap)"},
 		{bucket(1) + 5, 1, true, "memory 1 (Vec)"},
-		{bucket(2) + 2*PageSize - 1, 0, true, "memory 0 (BTreeMap)"},
+		{bucket(2) + 2*wasmPageSize - 1, 0, true, "memory 0 (BTreeMap)"},
 		{bucket(9), 8, true, "memory 8 (unknown)"},
 		{bucket(8), 7, true, "memory 7"},
 		{bucket(10), 0, false, "unallocated"},
@@ -133,7 +133,7 @@ func TestMemoryAtAndDescribe(t *testing.T) {
 			t.Errorf("Describe(%d) = %q, want %q", tt.offset, got, tt.label)
 		}
 	}
-	if got := l.DescribeRange(PageSize, bucket(3)); got != "memory 0 (BTreeMap), memory 1 (Vec)" {
+	if got := l.DescribeRange(wasmPageSize, bucket(3)); got != "memory 0 (BTreeMap), memory 1 (Vec)" {
 		t.Errorf("DescribeRange = %q", got)
 	}
 	if got := l.DescribeRange(0, 1<<40); !strings.HasPrefix(got, "memory-manager header, memory 0 (BTreeMap)") || !strings.HasSuffix(got, "unallocated") {
@@ -164,7 +164,7 @@ func TestFreeBucketsAndProblems(t *testing.T) {
 	if len(m.Problems) != 1 || !strings.Contains(m.Problems[0], "memory 2 has 5 pages but only 1 bucket") {
 		t.Errorf("problems %q", m.Problems)
 	}
-	if got := l.Describe(2 * PageSize); got != "free bucket" {
+	if got := l.Describe(2 * wasmPageSize); got != "free bucket" {
 		t.Errorf("Describe(free bucket) = %q", got)
 	}
 	golden(t, "problems.txt", l.String())
@@ -181,7 +181,7 @@ func TestStructureWithoutManager(t *testing.T) {
 		{"bad version", btreeMagic, "stable structure at offset 0 (no MemoryManager): BTreeMap, unsupported layout version 9", append([]byte("BTR\x09"), make([]byte, 60)...)},
 	}
 	for _, tt := range tests {
-		mem := make([]byte, PageSize)
+		mem := make([]byte, wasmPageSize)
 		copy(mem, tt.mem)
 		l := detect(t, mem, "")
 		if l.Kind != KindStructure || l.Structure.Magic != tt.magic || l.Summary != tt.summary {
@@ -200,7 +200,7 @@ func TestNotALayout(t *testing.T) {
 		kind Kind
 	}{
 		{"empty", nil, KindEmpty},
-		{"zeros", make([]byte, PageSize), KindUnknown},
+		{"zeros", make([]byte, wasmPageSize), KindUnknown},
 		{"text", []byte("just some bytes a canister wrote"), KindUnknown},
 		{"short", []byte("MG"), KindUnknown},
 	}
@@ -228,7 +228,7 @@ func TestCorruptManager(t *testing.T) {
 		{"version", func(m []byte) []byte { m[3] = 7; return m }, "layout version 7 is not supported"},
 		{"zero bucket size", func(m []byte) []byte { m[6], m[7] = 0, 0; return m }, "bucket size is 0 pages"},
 		{"owner beyond allocated", func(m []byte) []byte { m[managerHeaderSize+20] = 3; return m }, "bucket 20 is owned by memory 3"},
-		{"buckets beyond the end", func(m []byte) []byte { return m[:2*PageSize] }, "buckets need"},
+		{"buckets beyond the end", func(m []byte) []byte { return m[:2*wasmPageSize] }, "buckets need"},
 	}
 	for _, tt := range tests {
 		mem := tt.edit(managerFixture())
@@ -255,7 +255,7 @@ func TestDetectReadsLittle(t *testing.T) {
 }
 
 func FuzzDetect(f *testing.F) {
-	f.Add(managerFixture()[:3*PageSize], "")
+	f.Add(managerFixture()[:3*wasmPageSize], "")
 	f.Add(btreeV1Header(1, 2, 3, 4), "")
 	f.Add([]byte("\x10\x00\x00\x00DIDL\x00\x00"), "actor { stable var x : Nat }")
 	f.Add([]byte("MGR\x01\xff\xff\x01\x00"), "")
@@ -268,7 +268,7 @@ func FuzzDetect(f *testing.F) {
 			t.Fatal("no summary")
 		}
 		_ = l.String()
-		l.DescribeRange(0, uint64(len(mem))+PageSize)
+		l.DescribeRange(0, uint64(len(mem))+wasmPageSize)
 		if _, err := json.Marshal(l); err != nil {
 			t.Fatal(err)
 		}
@@ -292,7 +292,7 @@ func TestCandidAtOffsetZero(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mem := make([]byte, PageSize)
+	mem := make([]byte, wasmPageSize)
 	copy(mem, msg)
 	l := detect(t, mem, "")
 	if l.Kind != KindCandid || l.Candid.Bytes != uint64(len(msg)) {
@@ -326,7 +326,7 @@ func TestDetectReadError(t *testing.T) {
 // TestDetectShallow: the same regions as Detect, without decoding.
 func TestDetectShallow(t *testing.T) {
 	var read int64
-	img := make([]byte, 2*PageSize)
+	img := make([]byte, 2*wasmPageSize)
 	msg, _ := candid.EncodeText(`(vec { 1; 2; 3 })`, nil)
 	copy(img, msg)
 	for _, mem := range [][]byte{managerFixture(), img} {
@@ -338,7 +338,7 @@ func TestDetectShallow(t *testing.T) {
 		if shallow.Kind != deep.Kind {
 			t.Errorf("shallow kind %s, deep %s", shallow.Kind, deep.Kind)
 		}
-		for _, off := range []uint64{0, 5, PageSize, 3 * PageSize} {
+		for _, off := range []uint64{0, 5, wasmPageSize, 3 * wasmPageSize} {
 			if a, b := shallow.Describe(off), deep.Describe(off); a != b && shallow.Kind != KindCandid {
 				t.Errorf("Describe(%d): shallow %q, deep %q", off, a, b)
 			}

@@ -53,8 +53,8 @@ type Memory struct {
 
 // StableRange returns the stable memory byte range of bucket b.
 func (m *Manager) StableRange(b int) (start, end uint64) {
-	size := m.BucketSizePages * PageSize
-	start = bucketsOffsetInPages*PageSize + uint64(b)*size
+	size := m.BucketSizePages * wasmPageSize
+	start = bucketsOffsetInPages*wasmPageSize + uint64(b)*size
 	return start, start + size
 }
 
@@ -111,8 +111,8 @@ func readManager(mr *memReader) (*Manager, error) {
 			buckets[int(id)] = append(buckets[int(id)], b)
 		}
 	}
-	bucketBytes := m.BucketSizePages * PageSize
-	if end := bucketsOffsetInPages*PageSize + uint64(m.AllocatedBuckets)*bucketBytes; end > mr.size {
+	bucketBytes := m.BucketSizePages * wasmPageSize
+	if end := bucketsOffsetInPages*wasmPageSize + uint64(m.AllocatedBuckets)*bucketBytes; end > mr.size {
 		m.Problems = append(m.Problems, fmt.Sprintf("%d buckets need %d bytes of stable memory, it has %d", m.AllocatedBuckets, end, mr.size))
 	}
 	for id := range maxMemories {
@@ -147,8 +147,8 @@ func readManager(mr *memReader) (*Manager, error) {
 // by the stable memory.
 func (m *Manager) virtual(mr *memReader, mem *Memory) *memReader {
 	v := &virtualMemory{m: m, mr: mr, mem: mem}
-	size := mem.SizePages * PageSize
-	if max := uint64(len(mem.Buckets)) * m.BucketSizePages * PageSize; size > max {
+	size := mem.SizePages * wasmPageSize
+	if max := uint64(len(mem.Buckets)) * m.BucketSizePages * wasmPageSize; size > max {
 		size = max
 	}
 	return &memReader{r: v, size: size}
@@ -163,7 +163,7 @@ type virtualMemory struct {
 }
 
 func (v *virtualMemory) ReadAt(p []byte, off int64) (int, error) {
-	bucketBytes := v.m.BucketSizePages * PageSize
+	bucketBytes := v.m.BucketSizePages * wasmPageSize
 	n := 0
 	for n < len(p) {
 		pos := uint64(off) + uint64(n)
@@ -218,7 +218,7 @@ func (m *Manager) pairLogs(mr *memReader) {
 }
 
 func (m *Manager) memoryAt(offset uint64) (int, bool) {
-	page := offset / PageSize
+	page := offset / wasmPageSize
 	if page < bucketsOffsetInPages || m.BucketSizePages == 0 {
 		return 0, false
 	}
@@ -230,12 +230,12 @@ func (m *Manager) memoryAt(offset uint64) (int, bool) {
 }
 
 func (m *Manager) describe(offset uint64) string {
-	if offset < bucketsOffsetInPages*PageSize {
+	if offset < bucketsOffsetInPages*wasmPageSize {
 		return "memory-manager header"
 	}
 	id, ok := m.memoryAt(offset)
 	if !ok {
-		if m.BucketSizePages > 0 && (offset/PageSize-bucketsOffsetInPages)/m.BucketSizePages < uint64(m.AllocatedBuckets) {
+		if m.BucketSizePages > 0 && (offset/wasmPageSize-bucketsOffsetInPages)/m.BucketSizePages < uint64(m.AllocatedBuckets) {
 			return "free bucket"
 		}
 		return "unallocated"

@@ -122,7 +122,7 @@ func (mo *Motoko) locate(mr *memReader) (bool, error) {
 		mo.Version, mo.DataOffset, mo.DataBytes = 0, 4, uint64(first)
 		return true, nil
 	}
-	if mr.size < PageSize || mr.size%PageSize != 0 {
+	if mr.size < wasmPageSize || mr.size%wasmPageSize != 0 {
 		return false, nil
 	}
 	version, err := mr.u32(mr.size - 4)
@@ -140,7 +140,7 @@ func (mo *Motoko) locate(mr *memReader) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	n := uint64(pages) * PageSize
+	n := uint64(pages) * wasmPageSize
 	if n+4 > mr.size-12 {
 		return false, nil
 	}
@@ -267,7 +267,7 @@ func (mo *Motoko) describe(offset uint64) string {
 	switch {
 	case mo.DataBytes > 0 && offset >= mo.DataOffset-4 && offset < mo.DataOffset+mo.DataBytes:
 		return "Motoko stable variables"
-	case mo.Version >= 1 && offset < mo.UserPages*PageSize:
+	case mo.Version >= 1 && offset < mo.UserPages*wasmPageSize:
 		return "Motoko stable memory (regions/ExperimentalStableMemory)"
 	}
 	return ""

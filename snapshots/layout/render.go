@@ -44,7 +44,7 @@ func renderManager(b *strings.Builder, m *Manager) {
 		if mem.Structure != nil {
 			s = structureLine(mem.Structure)
 		}
-		fmt.Fprintf(b, "  %-4d %10s  %-24s %s\n", mem.ID, humanize.IBytes(mem.SizePages*PageSize), bucketList(mem.Buckets), s)
+		fmt.Fprintf(b, "  %-4d %10s  %-24s %s\n", mem.ID, humanize.IBytes(mem.SizePages*wasmPageSize), bucketList(mem.Buckets), s)
 	}
 	if len(m.FreeBuckets) > 0 {
 		fmt.Fprintf(b, "  free buckets: %s\n", bucketList(m.FreeBuckets))
