@@ -1,6 +1,7 @@
 package candid
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"unicode/utf8"
@@ -24,11 +25,11 @@ func Encode(vals []Value) ([]byte, error) {
 		}
 	}
 	out := append([]byte{}, magic...)
-	out = appendULEB(out, uint64(len(e.entries)))
+	out = binary.AppendUvarint(out, uint64(len(e.entries)))
 	for _, entry := range e.entries {
 		out = append(out, entry...)
 	}
-	out = appendULEB(out, uint64(len(args)))
+	out = binary.AppendUvarint(out, uint64(len(args)))
 	for _, a := range args {
 		out = appendSLEB(out, a)
 	}
@@ -89,12 +90,12 @@ func (e *encoder) typeRef(t *Type, depth int) (int64, error) {
 			return 0, err
 		}
 	case Record, Variant:
-		entry = appendULEB(entry, uint64(len(t.Fields)))
+		entry = binary.AppendUvarint(entry, uint64(len(t.Fields)))
 		for j, f := range t.Fields {
 			if j > 0 && f.ID <= t.Fields[j-1].ID {
 				return 0, fmt.Errorf("%s fields not sorted by id", t.Kind)
 			}
-			entry = appendULEB(entry, uint64(f.ID))
+			entry = binary.AppendUvarint(entry, uint64(f.ID))
 			if err := ref(f.Type); err != nil {
 				return 0, err
 			}
@@ -105,14 +106,14 @@ func (e *encoder) typeRef(t *Type, depth int) (int64, error) {
 			f = &FuncType{}
 		}
 		for _, list := range [][]*Type{f.Args, f.Results} {
-			entry = appendULEB(entry, uint64(len(list)))
+			entry = binary.AppendUvarint(entry, uint64(len(list)))
 			for _, a := range list {
 				if err := ref(a); err != nil {
 					return 0, err
 				}
 			}
 		}
-		entry = appendULEB(entry, uint64(len(f.Modes)))
+		entry = binary.AppendUvarint(entry, uint64(len(f.Modes)))
 		for _, m := range f.Modes {
 			code := modeCode(m)
 			if code == 0 {
@@ -121,9 +122,9 @@ func (e *encoder) typeRef(t *Type, depth int) (int64, error) {
 			entry = append(entry, code)
 		}
 	case Service:
-		entry = appendULEB(entry, uint64(len(t.Methods)))
+		entry = binary.AppendUvarint(entry, uint64(len(t.Methods)))
 		for _, m := range t.Methods {
-			entry = appendULEB(entry, uint64(len(m.Name)))
+			entry = binary.AppendUvarint(entry, uint64(len(m.Name)))
 			entry = append(entry, m.Name...)
 			if err := ref(m.Type); err != nil {
 				return 0, err
@@ -183,7 +184,7 @@ func (e *encoder) value(out []byte, v Value, depth int) ([]byte, error) {
 		if !utf8.ValidString(v.Text) {
 			return out, fmt.Errorf("text is not valid UTF-8")
 		}
-		out = appendULEB(out, uint64(len(v.Text)))
+		out = binary.AppendUvarint(out, uint64(len(v.Text)))
 		return append(out, v.Text...), nil
 	case Principal, Service, Func:
 		if len(v.Bytes) > principal.MaxLen {
@@ -193,10 +194,10 @@ func (e *encoder) value(out []byte, v Value, depth int) ([]byte, error) {
 			out = append(out, 1) // a func reference, then its service principal
 		}
 		out = append(out, 1)
-		out = appendULEB(out, uint64(len(v.Bytes)))
+		out = binary.AppendUvarint(out, uint64(len(v.Bytes)))
 		out = append(out, v.Bytes...)
 		if t.Kind == Func {
-			out = appendULEB(out, uint64(len(v.Text)))
+			out = binary.AppendUvarint(out, uint64(len(v.Text)))
 			out = append(out, v.Text...)
 		}
 		return out, nil
@@ -207,10 +208,10 @@ func (e *encoder) value(out []byte, v Value, depth int) ([]byte, error) {
 		return e.value(append(out, 1), v.Elems[0], depth+1)
 	case Vec:
 		if t.isBlob() && v.Elems == nil {
-			out = appendULEB(out, uint64(len(v.Bytes)))
+			out = binary.AppendUvarint(out, uint64(len(v.Bytes)))
 			return append(out, v.Bytes...), nil
 		}
-		out = appendULEB(out, uint64(len(v.Elems)))
+		out = binary.AppendUvarint(out, uint64(len(v.Elems)))
 		var err error
 		for _, el := range v.Elems {
 			if out, err = e.value(out, el, depth+1); err != nil {
@@ -238,7 +239,7 @@ func (e *encoder) value(out []byte, v Value, depth int) ([]byte, error) {
 		}
 		for i, f := range t.Fields {
 			if f.ID == v.Fields[0].ID {
-				return e.value(appendULEB(out, uint64(i)), v.Fields[0].Value, depth+1)
+				return e.value(binary.AppendUvarint(out, uint64(i)), v.Fields[0].Value, depth+1)
 			}
 		}
 		return out, fmt.Errorf("variant alternative %d is not in %s", v.Fields[0].ID, t.describe())
@@ -271,6 +272,6 @@ func (e *encoder) alias(out []byte, v Value, depth int) ([]byte, error) {
 	}
 	out = appendLE(out, id.Int.Uint64(), 8)
 	out = appendLE(out, count.Int.Uint64(), 4)
-	out = appendULEB(out, uint64(len(pages.Bytes)))
+	out = binary.AppendUvarint(out, uint64(len(pages.Bytes)))
 	return append(out, pages.Bytes...), nil
 }

@@ -1,6 +1,7 @@
 package candid
 
 import (
+	"encoding/binary"
 	"math"
 	"math/big"
 )
@@ -138,17 +139,9 @@ func appendLE(out []byte, u uint64, n int) []byte {
 	return out
 }
 
-func appendULEB(out []byte, u uint64) []byte {
-	for {
-		c := byte(u & 0x7f)
-		u >>= 7
-		if u == 0 {
-			return append(out, c)
-		}
-		out = append(out, c|0x80)
-	}
-}
-
+// appendSLEB appends the canonical signed LEB128 encoding of v.
+// Unsigned LEB128 is encoding/binary's uvarint, so binary.AppendUvarint
+// writes it; signed LEB128 is not binary's varint (which zig-zags).
 func appendSLEB(out []byte, v int64) []byte {
 	for {
 		c := byte(v & 0x7f)
@@ -162,7 +155,7 @@ func appendSLEB(out []byte, v int64) []byte {
 
 func appendBigULEB(out []byte, n *big.Int) []byte {
 	if n.IsUint64() {
-		return appendULEB(out, n.Uint64())
+		return binary.AppendUvarint(out, n.Uint64())
 	}
 	x := new(big.Int).Set(n)
 	mask := big.NewInt(0x7f)

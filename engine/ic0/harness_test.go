@@ -2,6 +2,7 @@ package ic0
 
 import (
 	"context"
+	"encoding/binary"
 	"strings"
 	"testing"
 
@@ -57,16 +58,8 @@ func proxyModule(heapPages uint32) []byte {
 
 func valTypes(ts []api.ValueType) []byte { return append([]byte{}, ts...) }
 
-func appendU32(b []byte, v uint32) []byte {
-	for {
-		c := byte(v & 0x7f)
-		v >>= 7
-		if v == 0 {
-			return append(b, c)
-		}
-		b = append(b, c|0x80)
-	}
-}
+// appendU32 appends v as unsigned LEB128.
+func appendU32(b []byte, v uint32) []byte { return binary.AppendUvarint(b, uint64(v)) }
 
 func appendVec(b, items []byte) []byte {
 	return append(appendU32(b, uint32(len(items))), items...)

@@ -1,6 +1,7 @@
 package wasm
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -283,9 +284,9 @@ func (b *Body) Encode() []byte {
 	if b.localsRaw != nil && slices.Equal(b.Locals, b.origLocals) {
 		out = append(make([]byte, 0, n+len(b.localsRaw)), b.localsRaw...)
 	} else {
-		out = appendULEB(make([]byte, 0, n), uint64(len(b.Locals)))
+		out = binary.AppendUvarint(make([]byte, 0, n), uint64(len(b.Locals)))
 		for _, l := range b.Locals {
-			out = appendULEB(out, uint64(l.Count))
+			out = binary.AppendUvarint(out, uint64(l.Count))
 			out = append(out, byte(l.Type))
 		}
 	}
@@ -309,7 +310,7 @@ func (in *Instr) Append(dst []byte) []byte {
 	info := in.Op.info()
 	if p := in.Op >> 16; p != 0 {
 		dst = append(dst, byte(p))
-		dst = appendULEB(dst, uint64(in.Op&0xffff))
+		dst = binary.AppendUvarint(dst, uint64(in.Op&0xffff))
 	} else {
 		dst = append(dst, byte(in.Op))
 	}
@@ -317,26 +318,26 @@ func (in *Instr) Append(dst []byte) []byte {
 	case immBlock:
 		dst = appendSLEB(dst, int64(in.Block))
 	case immIndex, immMemIndex:
-		dst = appendULEB(dst, uint64(in.Index))
+		dst = binary.AppendUvarint(dst, uint64(in.Index))
 	case immIndex2:
-		dst = appendULEB(dst, uint64(in.Index))
-		dst = appendULEB(dst, uint64(in.Index2))
+		dst = binary.AppendUvarint(dst, uint64(in.Index))
+		dst = binary.AppendUvarint(dst, uint64(in.Index2))
 	case immBrTable:
-		dst = appendULEB(dst, uint64(len(in.Labels)))
+		dst = binary.AppendUvarint(dst, uint64(len(in.Labels)))
 		for _, l := range in.Labels {
-			dst = appendULEB(dst, uint64(l))
+			dst = binary.AppendUvarint(dst, uint64(l))
 		}
-		dst = appendULEB(dst, uint64(in.Index))
+		dst = binary.AppendUvarint(dst, uint64(in.Index))
 	case immSelectT:
 		dst = appendValueTypes(dst, in.Types)
 	case immMem, immMemLane:
 		if in.Mem.Memory != 0 {
-			dst = appendULEB(dst, uint64(in.Mem.Align|0x40))
-			dst = appendULEB(dst, uint64(in.Mem.Memory))
+			dst = binary.AppendUvarint(dst, uint64(in.Mem.Align|0x40))
+			dst = binary.AppendUvarint(dst, uint64(in.Mem.Memory))
 		} else {
-			dst = appendULEB(dst, uint64(in.Mem.Align))
+			dst = binary.AppendUvarint(dst, uint64(in.Mem.Align))
 		}
-		dst = appendULEB(dst, in.Mem.Offset)
+		dst = binary.AppendUvarint(dst, in.Mem.Offset)
 		if info.imm == immMemLane {
 			dst = append(dst, byte(in.Index))
 		}

@@ -1,6 +1,9 @@
 package wasm
 
-import "fmt"
+import (
+	"encoding/binary"
+	"fmt"
+)
 
 // setSection replaces the payload of the known section id, or inserts the
 // section at the position the binary format requires.
@@ -33,7 +36,7 @@ func (m *Module) removeSection(id SectionID) {
 }
 
 func encodeVec[T any](n int, items []T, enc func([]byte, T) []byte) []byte {
-	out := appendULEB(make([]byte, 0, n), uint64(len(items)))
+	out := binary.AppendUvarint(make([]byte, 0, n), uint64(len(items)))
 	for _, it := range items {
 		out = enc(out, it)
 	}
@@ -52,9 +55,9 @@ func appendLimits(b []byte, l Limits) []byte {
 		flags |= 4
 	}
 	b = append(b, flags)
-	b = appendULEB(b, l.Min)
+	b = binary.AppendUvarint(b, l.Min)
 	if l.HasMax {
-		b = appendULEB(b, l.Max)
+		b = binary.AppendUvarint(b, l.Max)
 	}
 	return b
 }
@@ -68,7 +71,7 @@ func appendGlobalType(b []byte, g GlobalType) []byte {
 }
 
 func appendValueTypes(b []byte, ts []ValueType) []byte {
-	b = appendULEB(b, uint64(len(ts)))
+	b = binary.AppendUvarint(b, uint64(len(ts)))
 	for _, t := range ts {
 		b = append(b, byte(t))
 	}
@@ -111,7 +114,7 @@ func (m *Module) SetImports(imports []Import) error {
 		b = append(b, byte(im.Kind))
 		switch im.Kind {
 		case KindFunc:
-			b = appendULEB(b, uint64(im.TypeIndex))
+			b = binary.AppendUvarint(b, uint64(im.TypeIndex))
 		case KindTable:
 			b = append(b, byte(im.Table.Elem))
 			b = appendLimits(b, im.Table.Limits)
@@ -121,7 +124,7 @@ func (m *Module) SetImports(imports []Import) error {
 			b = appendGlobalType(b, im.Global)
 		case KindTag:
 			b = append(b, 0)
-			b = appendULEB(b, uint64(im.TypeIndex))
+			b = binary.AppendUvarint(b, uint64(im.TypeIndex))
 		}
 		return b
 	}))
@@ -133,7 +136,7 @@ func (m *Module) SetImports(imports []Import) error {
 func (m *Module) SetFunctions(funcs []uint32) {
 	m.Functions = funcs
 	m.setSection(SectionFunction, encodeVec(2*len(funcs), funcs, func(b []byte, t uint32) []byte {
-		return appendULEB(b, uint64(t))
+		return binary.AppendUvarint(b, uint64(t))
 	}))
 }
 
@@ -158,7 +161,7 @@ func (m *Module) SetExports(exports []Export) {
 	m.setSection(SectionExport, encodeVec(24*len(exports), exports, func(b []byte, e Export) []byte {
 		b = appendName(b, e.Name)
 		b = append(b, byte(e.Kind))
-		return appendULEB(b, uint64(e.Index))
+		return binary.AppendUvarint(b, uint64(e.Index))
 	}))
 }
 
@@ -169,7 +172,7 @@ func (m *Module) SetStart(start *uint32) {
 		m.removeSection(SectionStart)
 		return
 	}
-	m.setSection(SectionStart, appendULEB(nil, uint64(*start)))
+	m.setSection(SectionStart, binary.AppendUvarint(nil, uint64(*start)))
 }
 
 // SetElements replaces the element section, writing each segment in its
@@ -182,9 +185,9 @@ func (m *Module) SetElements(elems []Element) error {
 	}
 	m.Elements = elems
 	m.setSection(SectionElement, encodeVec(16*len(elems), elems, func(b []byte, e Element) []byte {
-		b = appendULEB(b, uint64(e.Flags))
+		b = binary.AppendUvarint(b, uint64(e.Flags))
 		if e.Flags&3 == 2 {
-			b = appendULEB(b, uint64(e.Table))
+			b = binary.AppendUvarint(b, uint64(e.Table))
 		}
 		if e.Flags&1 == 0 {
 			b = append(b, e.Offset...)
@@ -197,12 +200,12 @@ func (m *Module) SetElements(elems []Element) error {
 			}
 		}
 		if e.Flags&4 == 0 {
-			b = appendULEB(b, uint64(len(e.Funcs)))
+			b = binary.AppendUvarint(b, uint64(len(e.Funcs)))
 			for _, f := range e.Funcs {
-				b = appendULEB(b, uint64(f))
+				b = binary.AppendUvarint(b, uint64(f))
 			}
 		} else {
-			b = appendULEB(b, uint64(len(e.Exprs)))
+			b = binary.AppendUvarint(b, uint64(len(e.Exprs)))
 			for _, x := range e.Exprs {
 				b = append(b, x...)
 			}
@@ -231,7 +234,7 @@ func encodeCode(code []Code) []byte {
 				return append(b, c.Body...)
 			}
 		}
-		b = appendULEB(b, uint64(len(c.Body)))
+		b = binary.AppendUvarint(b, uint64(len(c.Body)))
 		return append(b, c.Body...)
 	})
 }

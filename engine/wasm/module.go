@@ -2,6 +2,7 @@ package wasm
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -478,7 +479,7 @@ func (m *Module) Encode() []byte {
 		if s.sizeRaw != nil {
 			out = append(out, s.sizeRaw...)
 		} else {
-			out = appendULEB(out, uint64(len(s.Payload)))
+			out = binary.AppendUvarint(out, uint64(len(s.Payload)))
 		}
 		out = append(out, s.Payload...)
 	}

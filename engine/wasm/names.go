@@ -1,6 +1,9 @@
 package wasm
 
-import "fmt"
+import (
+	"encoding/binary"
+	"fmt"
+)
 
 // Name section subsection ids (extended name section proposal) that hold
 // function indices.
@@ -85,7 +88,7 @@ func ShiftNameSection(data []byte, shift func(uint32) uint32) ([]byte, error) {
 			}
 		}
 		out = append(out, s.id)
-		out = appendULEB(out, uint64(len(payload)))
+		out = binary.AppendUvarint(out, uint64(len(payload)))
 		out = append(out, payload...)
 	}
 	return out, nil
@@ -99,7 +102,7 @@ func shiftNameMapKeys(data []byte, indirect bool, shift func(uint32) uint32) ([]
 	if err != nil {
 		return nil, err
 	}
-	out := appendULEB(nil, uint64(n))
+	out := binary.AppendUvarint(nil, uint64(n))
 	for i := 0; i < n; i++ {
 		idx, err := r.u32()
 		if err != nil {
@@ -114,7 +117,7 @@ func shiftNameMapKeys(data []byte, indirect bool, shift func(uint32) uint32) ([]
 		if err != nil {
 			return nil, err
 		}
-		out = appendULEB(out, uint64(shift(idx)))
+		out = binary.AppendUvarint(out, uint64(shift(idx)))
 		out = append(out, data[start:r.pos]...)
 	}
 	if !r.done() {

@@ -1,6 +1,7 @@
 package wasm
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"unicode/utf8"
@@ -135,20 +136,9 @@ func (r *reader) name() (string, error) {
 	return string(b), nil
 }
 
-// appendULEB appends the canonical unsigned LEB128 encoding of v.
-func appendULEB(b []byte, v uint64) []byte {
-	for {
-		c := byte(v & 0x7f)
-		v >>= 7
-		if v != 0 {
-			b = append(b, c|0x80)
-			continue
-		}
-		return append(b, c)
-	}
-}
-
 // appendSLEB appends the canonical signed LEB128 encoding of v.
+// Unsigned LEB128 is encoding/binary's uvarint, so binary.AppendUvarint
+// writes it; signed LEB128 is not binary's varint (which zig-zags).
 func appendSLEB(b []byte, v int64) []byte {
 	for {
 		c := byte(v & 0x7f)
@@ -161,6 +151,6 @@ func appendSLEB(b []byte, v int64) []byte {
 }
 
 func appendName(b []byte, s string) []byte {
-	b = appendULEB(b, uint64(len(s)))
+	b = binary.AppendUvarint(b, uint64(len(s)))
 	return append(b, s...)
 }
