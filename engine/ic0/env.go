@@ -291,5 +291,7 @@ type Meter interface {
 // params and results are the raw wasm values; results is empty when the
 // call trapped. The slices are reused after SystemCall returns.
 type Recorder interface {
+	// SystemCall is called after each System API call name returns (or
+	// traps).
 	SystemCall(name string, params, results []uint64)
 }

@@ -51,6 +51,7 @@ var start = time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
 
 // Lister is the part of the store Load checks before writing.
 type Lister interface {
+	// List returns every snapshot in the store (snapshots.Store.List).
 	List() ([]snapshots.Snapshot, error)
 }
 
