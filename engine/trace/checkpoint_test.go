@@ -20,11 +20,7 @@ func TestCheckpointExportImport(t *testing.T) {
 	f := newFixture(t)
 	base := f.incident(t)
 	ctx := context.Background()
-	s, err := f.tracer.Open(ctx, base.ID, Request{Upgrade: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close(ctx)
+	s := f.open(t, base.ID, Request{Upgrade: true})
 	at := -1
 	for _, e := range s.Events() {
 		if e.Kind == Syscall && e.Name == "stable64_write" {

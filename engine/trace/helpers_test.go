@@ -39,6 +39,22 @@ func newFixture(t testing.TB) *fixture {
 	return &fixture{store: st, eng: eng, bench: b, tracer: New(b, st)}
 }
 
+// open opens a trace session on snapshot id and closes it when the test
+// ends.
+func (f *fixture) open(t testing.TB, id snapshots.ID, req Request) *Session {
+	t.Helper()
+	s, err := f.tracer.Open(context.Background(), id, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(context.Background()); err != nil {
+			t.Errorf("close session: %v", err)
+		}
+	})
+	return s
+}
+
 func readFile(t testing.TB, path string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(path)

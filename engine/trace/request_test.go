@@ -34,11 +34,7 @@ func TestQueryTrace(t *testing.T) {
 	f := newFixture(t)
 	snap := f.install(t, "../testdata/counter.wasm", call{"inc", u64(7)})
 	ctx := context.Background()
-	s, err := f.tracer.Open(ctx, snap.ID, Request{Method: "get"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close(ctx)
+	s := f.open(t, snap.ID, Request{Method: "get"})
 	if res := s.Result(); res.Status != engine.StatusOK || string(res.Reply) != string(u64(7)) {
 		t.Fatalf("get = %v %x", res.Status, res.Reply)
 	}
@@ -64,11 +60,7 @@ func TestMaxEvents(t *testing.T) {
 	f := newFixture(t)
 	snap := f.install(t, "testdata/longrun.wasm")
 	ctx := context.Background()
-	s, err := f.tracer.Open(ctx, snap.ID, Request{Method: "fill", Arg: u32(8), MaxEvents: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close(ctx)
+	s := f.open(t, snap.ID, Request{Method: "fill", Arg: u32(8), MaxEvents: 5})
 	if s.Len() != 5 || !s.Truncated() || s.Result().Status != engine.StatusOK {
 		t.Fatalf("len %d, truncated %v, status %v", s.Len(), s.Truncated(), s.Result().Status)
 	}
@@ -84,11 +76,7 @@ func TestSeekCancelled(t *testing.T) {
 	f := newFixture(t)
 	snap := f.install(t, "testdata/longrun.wasm")
 	ctx := context.Background()
-	s, err := f.tracer.Open(ctx, snap.ID, Request{Method: "fill", Arg: u32(64)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close(ctx)
+	s := f.open(t, snap.ID, Request{Method: "fill", Arg: u32(64)})
 	v, err := s.Seek(ctx, s.Len()-1)
 	if err != nil {
 		t.Fatal(err)

@@ -1,24 +1,19 @@
 package trace
 
 import (
+	"context"
 	"crypto/sha256"
 	"fmt"
-
-	"context"
-	"github.com/canscope/canscope/engine"
 	"strings"
 	"testing"
+
+	"github.com/canscope/canscope/engine"
 )
 
 func TestIncidentUpgradeTrace(t *testing.T) {
 	f := newFixture(t)
 	snap := f.incident(t)
-	ctx := context.Background()
-	s, err := f.tracer.Open(ctx, snap.ID, Request{Upgrade: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close(ctx)
+	s := f.open(t, snap.ID, Request{Upgrade: true})
 	for _, e := range s.Events() {
 		t.Logf("%5d %10d %-12s %s", e.Index, e.Instructions, e.Phase, e)
 	}
@@ -54,11 +49,7 @@ func TestSeekBackwardEqualsForward(t *testing.T) {
 	f := newFixture(t)
 	snap := f.incident(t)
 	ctx := context.Background()
-	s, err := f.tracer.Open(ctx, snap.ID, Request{Upgrade: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close(ctx)
+	s := f.open(t, snap.ID, Request{Upgrade: true})
 	forward := make([][32]byte, s.Len())
 	for i := range s.Len() {
 		v, err := s.Seek(ctx, i)

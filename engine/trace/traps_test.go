@@ -39,11 +39,7 @@ func TestTraps(t *testing.T) {
 	} {
 		t.Run(c.method, func(t *testing.T) {
 			ctx := context.Background()
-			s, err := f.tracer.Open(ctx, snap.ID, Request{Method: c.method, MaxEvents: 200})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close(ctx)
+			s := f.open(t, snap.ID, Request{Method: c.method, MaxEvents: 200})
 			res := s.Result()
 			if res.Status != c.status {
 				t.Fatalf("status %v, want %v", res.Status, c.status)

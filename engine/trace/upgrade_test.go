@@ -33,12 +33,7 @@ func TestUpgradeCheckpoints(t *testing.T) {
 			[]string{"post_upgrade"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			ctx := context.Background()
-			s, err := f.tracer.Open(ctx, c.snap.ID, c.req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close(ctx)
+			s := f.open(t, c.snap.ID, c.req)
 			if s.Result().Status != engine.StatusOK {
 				t.Fatalf("result %v: %+v", s.Result().Status, s.Result().Trap)
 			}
