@@ -104,12 +104,11 @@ func printReport(w io.Writer, r workbench.Report) {
 	}
 }
 
-// restoreJSON is restore's --json output.
+// restoreJSON is restore's --json output: export's, plus the commands.
 type restoreJSON struct {
-	Dir        string             `json:"dir"`
-	Snapshot   snapshots.Snapshot `json:"snapshot"`
-	CanisterID string             `json:"canister_id"`
-	Commands   []string           `json:"commands"`
+	exportJSON
+	CanisterID string   `json:"canister_id"`
+	Commands   []string `json:"commands"`
 }
 
 func newRestoreCmd(a *app) *cobra.Command {
@@ -119,25 +118,12 @@ func newRestoreCmd(a *app) *cobra.Command {
 		Short: "Export a snapshot for dfx and print the exact upload/load commands",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, pos []string) error {
-			ctx := cmd.Context()
-			st, err := a.openStore()
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			snap, err := st.Resolve(pos[0])
-			if err != nil {
-				return err
-			}
-			m, err := st.Manifest(snap.ID)
-			if err != nil {
-				return err
-			}
 			dir := pos[1]
-			if err := dfx.Export(ctx, st, m, dir); err != nil {
-				return fmt.Errorf("export %s to %s: %w", snap.Ref(), dir, err)
+			snap, err := a.export(cmd.Context(), pos[0], dir)
+			if err != nil {
+				return err
 			}
-			out := restoreJSON{Dir: dir, Snapshot: snap, CanisterID: snap.CanisterID, Commands: dfx.RestoreCommands(snap.CanisterID, dir)}
+			out := restoreJSON{exportJSON: exportJSON{Dir: dir, Snapshot: snap}, CanisterID: snap.CanisterID, Commands: dfx.RestoreCommands(snap.CanisterID, dir)}
 			if asJSON {
 				return a.printJSON(out)
 			}
@@ -150,7 +136,7 @@ func newRestoreCmd(a *app) *cobra.Command {
 			for _, c := range out.Commands {
 				fmt.Fprintf(a.stdout, "  %s\n", c)
 			}
-			fmt.Fprintln(a.stdout, "Then run the upgrade you rehearsed (e.g. dfx canister install <canister> --mode upgrade --wasm NEW).")
+			fmt.Fprintf(a.stdout, "Then:\n  %s\n", dfx.UpgradeCommand(snap.CanisterID, "NEW.wasm"))
 			return nil
 		},
 	}

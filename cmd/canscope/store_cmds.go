@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -99,28 +100,50 @@ func (a *app) showProgress(what string, done *atomic.Uint64) (stop func()) {
 }
 
 func newExportCmd(a *app) *cobra.Command {
-	return &cobra.Command{
+	var asJSON bool
+	cmd := &cobra.Command{
 		Use:   "export SNAP DIR",
 		Short: "Write a snapshot as a directory `dfx canister snapshot upload` accepts",
 		Long: `Write SNAP into DIR (new or empty) as metadata.json, wasm_module.bin,
 wasm_memory.bin, stable_memory.bin (when not empty) and wasm_chunk_store/.
 An imported snapshot exports byte-identical files. Memories are written as
 sparse files. Upload with:
-  dfx canister snapshot upload <canister> --dir DIR`,
+  dfx canister snapshot upload <canister> --dir DIR
+or use 'canscope restore', which also prints the whole dfx sequence.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, m, err := a.loadManifest(args[0])
+			snap, err := a.export(cmd.Context(), args[0], args[1])
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			if err := dfx.Export(cmd.Context(), st, m, args[1]); err != nil {
-				return err
+			if asJSON {
+				return a.printJSON(exportJSON{Dir: args[1], Snapshot: snap})
 			}
-			fmt.Fprintf(a.stdout, "exported %s (%s) to %s\n", m.Ref(), m.ID.Short(), args[1])
+			fmt.Fprintf(a.stdout, "exported %s (%s) to %s\n", snap.Ref(), snap.ID.Short(), args[1])
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the directory and the snapshot as JSON")
+	return cmd
+}
+
+// exportJSON is export's --json output.
+type exportJSON struct {
+	Dir      string             `json:"dir"`
+	Snapshot snapshots.Snapshot `json:"snapshot"`
+}
+
+// export writes snapshot ref as a dfx snapshot directory at dir.
+func (a *app) export(ctx context.Context, ref, dir string) (snapshots.Snapshot, error) {
+	st, m, err := a.loadManifest(ref)
+	if err != nil {
+		return snapshots.Snapshot{}, err
+	}
+	defer st.Close()
+	if err := dfx.Export(ctx, st, m, dir); err != nil {
+		return snapshots.Snapshot{}, err
+	}
+	return m.Snapshot, nil
 }
 
 // loadManifest opens the store and reads the manifest ref names.
