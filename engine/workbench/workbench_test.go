@@ -219,3 +219,43 @@ func TestLineDiff(t *testing.T) {
 		t.Errorf("lineDiff = %q, want %q", got, want)
 	}
 }
+
+// TestPatch: a changed page that became zero (or reads as nil) leaves the
+// table, a changed data page is stored and listed, an unchanged page is
+// kept and a page past the new size is dropped.
+func TestPatch(t *testing.T) {
+	b, store := newBench(t)
+	page := func(c byte) []byte { return bytes.Repeat([]byte{c}, snapshots.PageSize) }
+	var old []snapshots.Page
+	for i, c := range []byte{1, 2, 3, 4} {
+		h, err := store.PutPage(page(c))
+		if err != nil {
+			t.Fatal(err)
+		}
+		old = append(old, snapshots.Page{Index: uint64(i), Hash: h})
+	}
+	base := snapshots.PageTable{Size: 4 * snapshots.PageSize, Pages: old}
+	current := map[uint64][]byte{0: make([]byte, snapshots.PageSize), 1: nil, 2: page(9), 3: page(8)}
+	r := &Run{bench: b}
+	got, err := r.patch(base, 3*snapshots.PageSize, []uint64{0, 1, 2, 3}, func(i uint64) ([]byte, error) { return current[i], nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := snapshots.HashOf(page(9))
+	if got.Size != 3*snapshots.PageSize || len(got.Pages) != 1 || got.Pages[0].Index != 2 || got.Pages[0].Hash != want {
+		t.Fatalf("patched table %+v, want only page 2 with hash %s", got, want.Short())
+	}
+	buf := make([]byte, snapshots.PageSize)
+	if err := store.ReadPage(want, buf); err != nil || !bytes.Equal(buf, page(9)) {
+		t.Fatalf("page 2 not stored: %v", err)
+	}
+
+	// Unchanged pages stay as they were.
+	got, err = r.patch(base, base.Size, []uint64{1}, func(uint64) ([]byte, error) { return page(7), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Pages) != 4 || got.Pages[0] != old[0] || got.Pages[2] != old[2] || got.Pages[3] != old[3] || got.Pages[1].Hash != snapshots.HashOf(page(7)) {
+		t.Fatalf("patched table %+v, want pages 0, 2, 3 unchanged and page 1 replaced", got.Pages)
+	}
+}
