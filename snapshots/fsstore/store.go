@@ -76,6 +76,7 @@ func Open(dir string) (*Store, error) {
 		zstd.WithDecoderLowmem(true),
 		zstd.IgnoreChecksum(true))
 	if err != nil {
+		enc.Close()
 		return nil, fmt.Errorf("open store %s: zstd decoder: %w", dir, err)
 	}
 	s := &Store{dir: dir, enc: enc, dec: dec, dirty: map[string]bool{}}
