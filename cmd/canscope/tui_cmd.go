@@ -11,7 +11,6 @@ import (
 
 	"github.com/canscope/canscope/engine"
 	"github.com/canscope/canscope/engine/trace"
-	"github.com/canscope/canscope/engine/trace/tuirun"
 	"github.com/canscope/canscope/engine/workbench"
 	"github.com/canscope/canscope/engine/workbench/demo"
 	"github.com/canscope/canscope/snapshots"
@@ -20,6 +19,7 @@ import (
 	"github.com/canscope/canscope/themes"
 	"github.com/canscope/canscope/tui"
 	"github.com/canscope/canscope/tui/modinfo"
+	"github.com/canscope/canscope/tui/runner"
 	"github.com/canscope/canscope/tui/source"
 	"github.com/canscope/canscope/tui/stablelabel"
 )
@@ -66,7 +66,7 @@ func tuiSources(s *session) source.Set {
 		Catalog:      store,
 		Forker:       storeForker{store},
 		Exporter:     storeExporter{store},
-		Runner:       tuirun.New(trace.New(s.bench, store)),
+		Runner:       runner.New(trace.New(s.bench, store)),
 		Transplanter: benchTransplanter{s.bench},
 		Inspect:      modinfo.Inspect,
 		Labeller:     stablelabel.For,

@@ -27,7 +27,7 @@ func For(m *snapshots.Manifest, cat source.Catalog) (source.StableLayout, error)
 			}
 		}
 	}
-	l, err := layout.Detect(snapshots.NewMemoryReader(cat, m.Stable), m.Stable.Size, stableTypes)
+	l, err := layout.DetectShallow(snapshots.NewMemoryReader(cat, m.Stable), m.Stable.Size, stableTypes)
 	if err != nil {
 		return source.StableLayout{}, fmt.Errorf("read the stable memory layout of %s: %w", m.Ref(), err)
 	}

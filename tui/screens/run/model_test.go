@@ -139,7 +139,7 @@ func TestRunCancel(t *testing.T) {
 }
 
 // TestRunWithoutEstimate runs with a runner that reports only 0 and 1
-// (engine/trace/tuirun): the screen must show the run is alive rather
+// (tui/runner): the screen must show the run is alive rather
 // than an empty bar stuck at 0%, and then finish normally.
 func TestRunWithoutEstimate(t *testing.T) {
 	store := st.Incident()

@@ -1,4 +1,4 @@
-package tuirun
+package runner
 
 import (
 	"context"
@@ -32,7 +32,7 @@ func TestIncidentOnRunScreen(t *testing.T) {
 	}
 	defer eng.Close(ctx)
 	bench := workbench.New(st, eng)
-	code, err := os.ReadFile("../../testdata/incident.wasm")
+	code, err := os.ReadFile("../../engine/testdata/incident.wasm")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,8 @@
-// Package tuirun adapts trace sessions to the terminal UI's run screen:
+// Package runner adapts trace sessions to the terminal UI's run screen:
 // Runner satisfies tui/source.Runner and the sessions it starts satisfy
 // tui/source.Session. It lives beside engine/trace, not inside it, so the
 // engine never depends on the UI's packages.
-package tuirun
+package runner
 
 import (
 	"context"
