@@ -216,11 +216,16 @@ func (b *Bench) Install(ctx context.Context, wasmBytes, arg []byte, canisterID s
 // InstallEnv is Install in the given environment (caller, time,
 // controllers, canister id), for a canister_init that checks them.
 func (b *Bench) InstallEnv(ctx context.Context, wasmBytes, arg []byte, env *ic0.Env) (*Run, engine.Result, error) {
-	mod, err := b.eng.Load(ctx, wasmBytes)
-	if err != nil {
-		return nil, engine.Result{}, err
+	b.mu.Lock()
+	mod, ok := b.mods[snapshots.HashOf(wasmBytes)]
+	b.mu.Unlock()
+	if !ok {
+		var err error
+		if mod, err = b.eng.Load(ctx, wasmBytes); err != nil {
+			return nil, engine.Result{}, err
+		}
+		mod = b.keep(ctx, mod)
 	}
-	mod = b.keep(ctx, mod)
 	c, err := b.eng.NewCanister(ctx, engine.Options{Env: env})
 	if err != nil {
 		return nil, engine.Result{}, err
