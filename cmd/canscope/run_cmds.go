@@ -18,6 +18,7 @@ import (
 	"github.com/canscope/canscope/engine"
 	"github.com/canscope/canscope/engine/candid"
 	"github.com/canscope/canscope/engine/ic0"
+	"github.com/canscope/canscope/engine/meter"
 	"github.com/canscope/canscope/engine/principal"
 	"github.com/canscope/canscope/engine/workbench"
 	"github.com/canscope/canscope/snapshots"
@@ -68,12 +69,20 @@ type envFlags struct {
 	caller      string
 	controllers []string
 	time        string
+	limit       uint64
 }
 
 func (f *envFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.caller, "caller", "", "principal the message comes from (default the anonymous principal 2vxsx-fae)")
 	cmd.Flags().StringSliceVar(&f.controllers, "controller", nil, "principal ic0.is_controller accepts (repeatable; default none)")
 	cmd.Flags().StringVar(&f.time, "time", "", "ic0.time as RFC 3339 or nanoseconds since the epoch (default: the snapshot's taken_at)")
+	cmd.Flags().Uint64Var(&f.limit, "limit", 0, "instruction limit for this run (default the IC's: 40e9 update, 5e9 query, 300e9 install/upgrade)")
+}
+
+// limits returns the instruction limits --limit asks for; zero fields mean
+// the IC's limits.
+func (f *envFlags) limits() meter.Limits {
+	return meter.Limits{Update: f.limit, Query: f.limit, Install: f.limit, InspectMessage: f.limit}
 }
 
 // setOn applies the flags to c's environment for the following messages.
@@ -149,9 +158,10 @@ func (a *app) openSession(ctx context.Context) (*session, error) {
 	return &session{store: st, eng: eng, bench: workbench.New(st, eng)}, nil
 }
 
-// openRun opens a session and restores snapshot ref into a canister.
-// The caller closes the run, then the session.
-func (a *app) openRun(ctx context.Context, ref string) (*session, snapshots.Snapshot, *workbench.Run, error) {
+// openRun opens a session and restores snapshot ref into a canister with
+// the given instruction limits (zero: the IC's). The caller closes the
+// run, then the session.
+func (a *app) openRun(ctx context.Context, ref string, limits meter.Limits) (*session, snapshots.Snapshot, *workbench.Run, error) {
 	s, err := a.openSession(ctx)
 	if err != nil {
 		return nil, snapshots.Snapshot{}, nil, err
@@ -159,7 +169,7 @@ func (a *app) openRun(ctx context.Context, ref string) (*session, snapshots.Snap
 	snap, err := s.store.Resolve(ref)
 	if err == nil {
 		var r *workbench.Run
-		if r, err = s.bench.Open(ctx, snap.ID); err == nil {
+		if r, err = s.bench.OpenWith(ctx, snap.ID, engine.Options{Limits: limits}); err == nil {
 			return s, snap, r, nil
 		}
 	}
@@ -432,7 +442,7 @@ func newInstallCmd(a *app) *cobra.Command {
 			if err := envs.apply(env); err != nil {
 				return err
 			}
-			r, res, err := s.bench.InstallEnv(ctx, code, arg, env)
+			r, res, err := s.bench.InstallWith(ctx, code, arg, engine.Options{Env: env, Limits: envs.limits()})
 			if err != nil {
 				return fmt.Errorf("install %s: %w", pos[0], err)
 			}
@@ -475,7 +485,7 @@ func newCallCmd(a *app) *cobra.Command {
 			if query && commit {
 				return errors.New("--query and --commit exclude each other: a query never changes state")
 			}
-			s, snap, r, err := a.openRun(ctx, pos[0])
+			s, snap, r, err := a.openRun(ctx, pos[0], envs.limits())
 			if err != nil {
 				return err
 			}
@@ -565,7 +575,7 @@ upgrade would produce).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, pos []string) error {
 			ctx := cmd.Context()
-			s, snap, r, err := a.openRun(ctx, pos[0])
+			s, snap, r, err := a.openRun(ctx, pos[0], envs.limits())
 			if err != nil {
 				return err
 			}

@@ -121,6 +121,13 @@ func (b *Bench) keep(ctx context.Context, mod *engine.Module) *engine.Module {
 // taken_at (when set), so the canister sees the clock it had when the
 // snapshot was taken, and the canister id is the snapshot's.
 func (b *Bench) Open(ctx context.Context, id snapshots.ID) (*Run, error) {
+	return b.OpenWith(ctx, id, engine.Options{})
+}
+
+// OpenWith is Open with engine options: instruction limits, a System API
+// recorder, a cycle balance. A nil opts.Env means the snapshot's
+// environment (EnvFor).
+func (b *Bench) OpenWith(ctx context.Context, id snapshots.ID, opts engine.Options) (*Run, error) {
 	m, err := b.store.Manifest(id)
 	if err != nil {
 		return nil, err
@@ -133,11 +140,12 @@ func (b *Bench) Open(ctx context.Context, id snapshots.ID) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	env, err := EnvFor(m.Snapshot)
-	if err != nil {
-		return nil, err
+	if opts.Env == nil {
+		if opts.Env, err = EnvFor(m.Snapshot); err != nil {
+			return nil, err
+		}
 	}
-	c, err := b.eng.Restore(ctx, mod, st, engine.Options{Env: env})
+	c, err := b.eng.Restore(ctx, mod, st, opts)
 	if err != nil {
 		return nil, fmt.Errorf("restore %s: %w", m.Ref(), err)
 	}
@@ -210,12 +218,13 @@ func (b *Bench) Install(ctx context.Context, wasmBytes, arg []byte, canisterID s
 	if err != nil {
 		return nil, engine.Result{}, err
 	}
-	return b.InstallEnv(ctx, wasmBytes, arg, env)
+	return b.InstallWith(ctx, wasmBytes, arg, engine.Options{Env: env})
 }
 
-// InstallEnv is Install in the given environment (caller, time,
-// controllers, canister id), for a canister_init that checks them.
-func (b *Bench) InstallEnv(ctx context.Context, wasmBytes, arg []byte, env *ic0.Env) (*Run, engine.Result, error) {
+// InstallWith is Install with engine options: the environment (caller,
+// time, controllers, canister id) for a canister_init that checks them,
+// instruction limits. opts.Env must be set.
+func (b *Bench) InstallWith(ctx context.Context, wasmBytes, arg []byte, opts engine.Options) (*Run, engine.Result, error) {
 	b.mu.Lock()
 	mod, ok := b.mods[snapshots.HashOf(wasmBytes)]
 	b.mu.Unlock()
@@ -226,7 +235,7 @@ func (b *Bench) InstallEnv(ctx context.Context, wasmBytes, arg []byte, env *ic0.
 		}
 		mod = b.keep(ctx, mod)
 	}
-	c, err := b.eng.NewCanister(ctx, engine.Options{Env: env})
+	c, err := b.eng.NewCanister(ctx, opts)
 	if err != nil {
 		return nil, engine.Result{}, err
 	}
