@@ -63,24 +63,27 @@ func TestRunTUIRefusesWithoutTerminal(t *testing.T) {
 	}
 }
 
+// newTestSession opens a session (store, engine, bench) on a fresh store,
+// closed when the test ends.
+func newTestSession(t *testing.T) *session {
+	t.Helper()
+	a := &app{storeFlag: t.TempDir(), getenv: func(string) string { return "" }}
+	s, err := a.openSession(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.close(context.Background()) })
+	return s
+}
+
 // TestTUIDemo loads the demo through the UI's source into an empty store.
 func TestTUIDemo(t *testing.T) {
 	ctx := context.Background()
-	store, err := fsstore.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := engine.New(engine.Config{})
-	if err != nil {
-		store.Close()
-		t.Fatal(err)
-	}
-	s := &session{store: store, eng: eng, bench: workbench.New(store, eng)}
-	defer s.close(ctx)
+	s := newTestSession(t)
 	if err := tuiSources(s).Demo(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.Resolve(demo.IncidentName); err != nil {
+	if _, err := s.store.Resolve(demo.IncidentName); err != nil {
 		t.Errorf("after the demo: %v", err)
 	}
 }
@@ -166,17 +169,7 @@ func drive(m tea.Model, msgs ...tea.Msg) {
 func incidentStore(t *testing.T) (*session, []byte) {
 	t.Helper()
 	ctx := context.Background()
-	store, err := fsstore.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := engine.New(engine.Config{})
-	if err != nil {
-		store.Close()
-		t.Fatal(err)
-	}
-	s := &session{store: store, eng: eng, bench: workbench.New(store, eng)}
-	t.Cleanup(func() { s.close(ctx) })
+	s := newTestSession(t)
 	code, err := os.ReadFile("../../engine/testdata/incident.wasm")
 	if err != nil {
 		t.Fatal(err)
