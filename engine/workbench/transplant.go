@@ -207,7 +207,6 @@ func (b *Bench) Transplant(ctx context.Context, base snapshots.ID, fixed []byte,
 		child.Name = m.Name
 	}
 	child.Module, child.ModuleHash = h, snapshots.Hash(newMod.Hash())
-	child.DfxMetadata = nil
 	child.Note = fmt.Sprintf("transplant of module %s onto %s", child.ModuleHash.Short(), m.Ref())
 	snap, err := b.store.Commit(ctx, child)
 	return snap, rep, err

@@ -85,19 +85,37 @@ func (b *Bench) Load(ctx context.Context, m *snapshots.Manifest) (*engine.Module
 	if m.Module.IsZero() {
 		return nil, fmt.Errorf("snapshot %s has no module", m.Ref())
 	}
-	b.mu.Lock()
-	mod, ok := b.mods[m.Module]
-	b.mu.Unlock()
-	if ok {
+	if mod, ok := b.compiled(m.Module); ok {
 		return mod, nil
 	}
 	code, err := b.store.ReadBlob(m.Module)
 	if err != nil {
 		return nil, fmt.Errorf("read module of %s: %w", m.Ref(), err)
 	}
-	mod, err = b.eng.Load(ctx, code)
+	mod, err := b.compile(ctx, code)
 	if err != nil {
 		return nil, fmt.Errorf("load module of %s: %w", m.Ref(), err)
+	}
+	return mod, nil
+}
+
+// compiled returns the cached module whose bytes hash to h.
+func (b *Bench) compiled(h snapshots.Hash) (*engine.Module, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	mod, ok := b.mods[h]
+	return mod, ok
+}
+
+// compile returns the module of code, from the cache or compiled and
+// cached.
+func (b *Bench) compile(ctx context.Context, code []byte) (*engine.Module, error) {
+	if mod, ok := b.compiled(snapshots.HashOf(code)); ok {
+		return mod, nil
+	}
+	mod, err := b.eng.Load(ctx, code)
+	if err != nil {
+		return nil, err
 	}
 	return b.keep(ctx, mod), nil
 }
@@ -225,15 +243,9 @@ func (b *Bench) Install(ctx context.Context, wasmBytes, arg []byte, canisterID s
 // time, controllers, canister id) for a canister_init that checks them,
 // instruction limits. opts.Env must be set.
 func (b *Bench) InstallWith(ctx context.Context, wasmBytes, arg []byte, opts engine.Options) (*Run, engine.Result, error) {
-	b.mu.Lock()
-	mod, ok := b.mods[snapshots.HashOf(wasmBytes)]
-	b.mu.Unlock()
-	if !ok {
-		var err error
-		if mod, err = b.eng.Load(ctx, wasmBytes); err != nil {
-			return nil, engine.Result{}, err
-		}
-		mod = b.keep(ctx, mod)
+	mod, err := b.compile(ctx, wasmBytes)
+	if err != nil {
+		return nil, engine.Result{}, err
 	}
 	c, err := b.eng.NewCanister(ctx, opts)
 	if err != nil {
@@ -281,7 +293,6 @@ func (r *Run) Commit(ctx context.Context, o CommitOptions) (snapshots.Snapshot, 
 	// The state is the canister's as of its clock: time only moves when the
 	// caller sets a later environment (Canister.SetEnv).
 	m.TakenAt = c.Env().Time
-	m.DfxMetadata = nil // the state differs from what dfx wrote; export regenerates it
 	m.CanisterVersion = c.Version()
 	m.CertifiedData = append([]byte(nil), c.CertifiedData()...)
 	m.GlobalTimer = snapshots.TimerState{}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/canscope/canscope/engine"
 	"github.com/canscope/canscope/engine/wasm"
 	"github.com/canscope/canscope/snapshots"
+	"github.com/canscope/canscope/snapshots/dfx"
 	"github.com/canscope/canscope/snapshots/fsstore"
 )
 
@@ -257,5 +259,72 @@ func TestPatch(t *testing.T) {
 	}
 	if len(got.Pages) != 4 || got.Pages[0] != old[0] || got.Pages[2] != old[2] || got.Pages[3] != old[3] || got.Pages[1].Hash != snapshots.HashOf(page(7)) {
 		t.Fatalf("patched table %+v, want pages 0, 2, 3 unchanged and page 1 replaced", got.Pages)
+	}
+}
+
+// TestCommitKeepsDownloadMetadata runs a message on an imported download
+// and exports the result: the download's metadata.json document survives
+// (its unknown keys included) with the fields the run changed rewritten.
+func TestCommitKeepsDownloadMetadata(t *testing.T) {
+	ctx := context.Background()
+	b, store := newBench(t)
+	run, res, err := b.Install(ctx, fixture(t, "counter.wasm"), nil, "")
+	mustOK(t, res, err)
+	defer run.Close(ctx)
+	snap, err := run.Commit(ctx, CommitOptions{Name: "c", MadeBy: snapshots.MadeByInstall})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := store.Manifest(snap.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A download from a newer dfx, with a key canscope does not know.
+	download := filepath.Join(t.TempDir(), "download")
+	if err := dfx.Export(ctx, store, m, download); err != nil {
+		t.Fatal(err)
+	}
+	meta := filepath.Join(download, dfx.MetadataFile)
+	doc, err := os.ReadFile(meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc = bytes.Replace(doc, []byte("{\n"), []byte("{\n  \"future_field\": 7,\n"), 1)
+	if err := os.WriteFile(meta, doc, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	imported, err := dfx.Import(ctx, store, download, dfx.ImportOptions{Name: "imported"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	r, err := b.Open(ctx, imported.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close(ctx)
+	res, err = r.Canister.Update(ctx, "inc", nil)
+	mustOK(t, res, err)
+	child, err := r.Commit(ctx, CommitOptions{Name: "imported", MadeBy: snapshots.MadeByCall})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm, err := store.Manifest(child.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "upload")
+	if err := dfx.Export(ctx, store, cm, out); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join(out, dfx.MetadataFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(got, []byte(`"future_field": 7`)) {
+		t.Errorf("the unknown key was lost:\n%s", got)
+	}
+	if !bytes.Contains(got, []byte(fmt.Sprintf(`"canister_version": %d`, child.CanisterVersion))) || child.CanisterVersion == imported.CanisterVersion {
+		t.Errorf("canister_version not rewritten (imported %d, child %d):\n%s", imported.CanisterVersion, child.CanisterVersion, got)
 	}
 }
