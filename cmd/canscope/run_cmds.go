@@ -7,135 +7,20 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 
 	"github.com/canscope/canscope/engine"
 	"github.com/canscope/canscope/engine/candid"
-	"github.com/canscope/canscope/engine/ic0"
 	"github.com/canscope/canscope/engine/meter"
 	"github.com/canscope/canscope/engine/principal"
 	"github.com/canscope/canscope/engine/workbench"
 	"github.com/canscope/canscope/snapshots"
 	"github.com/canscope/canscope/snapshots/fsstore"
 )
-
-// argFlags are the --arg / --arg-hex pair every command that sends an
-// argument takes.
-type argFlags struct {
-	hex    string
-	candid string
-}
-
-func (f *argFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.hex, "arg-hex", "", "argument as hex bytes (raw, not re-encoded)")
-	cmd.Flags().StringVar(&f.candid, "arg", "", "argument as Candid text, e.g. '(42 : nat64, \"x\")'")
-	cmd.MarkFlagsMutuallyExclusive("arg-hex", "arg")
-}
-
-// bytes encodes the argument. want are the Candid types the module's
-// candid:service declares for it. Without an argument flag a module with a
-// Candid interface (iface != nil) gets the empty Candid message `()`, as
-// dfx sends, and any other module an empty argument.
-func (f *argFlags) bytes(iface *candid.Interface, want []*candid.Type) ([]byte, error) {
-	switch {
-	case f.hex != "":
-		b, err := hex.DecodeString(strings.TrimPrefix(f.hex, "0x"))
-		if err != nil {
-			return nil, fmt.Errorf("--arg-hex %q: %w", f.hex, err)
-		}
-		return b, nil
-	case f.candid != "":
-		b, err := candid.EncodeText(f.candid, want)
-		if err != nil {
-			return nil, fmt.Errorf("--arg %q: %w", f.candid, err)
-		}
-		return b, nil
-	case iface != nil:
-		return candid.EncodeText("()", nil)
-	default:
-		return nil, nil
-	}
-}
-
-// envFlags set the deterministic environment a run sees, for canisters
-// whose methods check who calls them or what time it is.
-type envFlags struct {
-	caller      string
-	controllers []string
-	time        string
-	limit       uint64
-}
-
-func (f *envFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.caller, "caller", "", "principal the message comes from (default the anonymous principal 2vxsx-fae)")
-	cmd.Flags().StringSliceVar(&f.controllers, "controller", nil, "principal ic0.is_controller accepts (repeatable; default none)")
-	cmd.Flags().StringVar(&f.time, "time", "", "ic0.time as RFC 3339 or nanoseconds since the epoch (default: the snapshot's taken_at)")
-	cmd.Flags().Uint64Var(&f.limit, "limit", 0, "instruction limit for this run (default the IC's: 40e9 update, 5e9 query, 300e9 install/upgrade)")
-}
-
-// limits returns the instruction limits --limit asks for; zero fields mean
-// the IC's limits.
-func (f *envFlags) limits() meter.Limits {
-	return meter.Limits{Update: f.limit, Query: f.limit, Install: f.limit, InspectMessage: f.limit}
-}
-
-// setOn applies the flags to c's environment for the following messages.
-func (f *envFlags) setOn(c *engine.Canister) error {
-	env := *c.Env()
-	if err := f.apply(&env); err != nil {
-		return err
-	}
-	c.SetEnv(&env)
-	return nil
-}
-
-// apply sets the flagged fields of env and leaves the rest (canister id,
-// the snapshot's clock) as the workbench chose them.
-func (f *envFlags) apply(env *ic0.Env) error {
-	if f.caller != "" {
-		id, err := principal.Parse(f.caller)
-		if err != nil {
-			return fmt.Errorf("--caller: %w", err)
-		}
-		env.Caller = id
-	}
-	for _, p := range f.controllers {
-		id, err := principal.Parse(p)
-		if err != nil {
-			return fmt.Errorf("--controller: %w", err)
-		}
-		env.Controllers = append(env.Controllers, id)
-	}
-	if f.time != "" {
-		ns, err := parseTime(f.time)
-		if err != nil {
-			return fmt.Errorf("--time %q: %w", f.time, err)
-		}
-		env.Time = ns
-	}
-	return nil
-}
-
-// parseTime reads RFC 3339 or a plain count of nanoseconds since the epoch.
-func parseTime(s string) (uint64, error) {
-	if ns, err := strconv.ParseUint(s, 10, 64); err == nil {
-		return ns, nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return 0, errors.New("want RFC 3339 (2026-11-26T09:00:00Z) or nanoseconds since the epoch")
-	}
-	if t.Before(time.Unix(0, 0)) {
-		return 0, errors.New("before the epoch")
-	}
-	return uint64(t.UnixNano()), nil
-}
 
 // session bundles what a run command opens: the store, the engine and the
 // bench over both. close releases them in order.
