@@ -63,9 +63,10 @@ type Tracer struct {
 	store workbench.Store
 
 	mu sync.Mutex
-	// modules holds the upgrade modules sessions loaded, by SHA-256:
+	// modules holds the traced modules sessions loaded, by SHA-256:
 	// wazero drops compiled code when its last user closes it, and
-	// rehearsing the same fix again should not compile it again.
+	// tracing or rehearsing the same module again should not compile it
+	// again.
 	modules map[[32]byte]*engine.Module
 }
 
@@ -75,7 +76,8 @@ func New(bench *workbench.Bench, store workbench.Store) *Tracer {
 	return &Tracer{bench: bench, store: store, modules: make(map[[32]byte]*engine.Module)}
 }
 
-// module loads an upgrade's new module, traced, once per tracer.
+// module loads a module, traced, once per tracer: an upgrade's new module,
+// or (pin) the module of a snapshot being traced.
 func (t *Tracer) module(ctx context.Context, code []byte) (*engine.Module, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -89,6 +91,23 @@ func (t *Tracer) module(ctx context.Context, code []byte) (*engine.Module, error
 	}
 	t.modules[h] = m
 	return m, nil
+}
+
+// pin keeps the traced compilation of snapshot id's module alive for the
+// tracer's lifetime. Every recording and re-execution restores a new
+// canister, and wazero drops compiled code when its last user closes:
+// without a pinned copy each of them would compile the module again.
+func (t *Tracer) pin(ctx context.Context, id snapshots.ID) error {
+	m, err := t.store.Manifest(id)
+	if err != nil {
+		return err
+	}
+	code, err := t.store.ReadBlob(m.Module)
+	if err != nil {
+		return fmt.Errorf("read the module of %s: %w", m.Ref(), err)
+	}
+	_, err = t.module(ctx, code)
+	return err
 }
 
 // Close releases the modules the tracer loaded (closing the engine does
@@ -159,6 +178,9 @@ func (t *Tracer) Open(ctx context.Context, id snapshots.ID, req Request) (*Sessi
 		req.MaxEvents = DefaultMaxEvents
 	}
 	s := &Session{t: t, ctx: WithListeners(context.WithoutCancel(ctx)), baseID: id, req: req}
+	if err := t.pin(s.ctx, id); err != nil {
+		return nil, fmt.Errorf("trace %s: %w", id.Short(), err)
+	}
 	run, err := t.bench.Open(s.ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("trace %s: %w", id.Short(), err)
