@@ -50,6 +50,12 @@ type Store struct {
 
 	dirtyMu sync.Mutex
 	dirty   map[string]bool // shard directories with renames not yet fsynced
+
+	// summaries caches decoded manifest headers by id. A manifest never
+	// changes (its name is its hash), and every List (so every Commit,
+	// which assigns NAME@N) would otherwise decode all of them again.
+	sumMu     sync.Mutex
+	summaries map[snapshots.ID]snapshots.Snapshot
 }
 
 var _ snapshots.Store = (*Store)(nil)
@@ -163,12 +169,35 @@ func (s *Store) List() ([]snapshots.Snapshot, error) {
 }
 
 func (s *Store) summary(id snapshots.ID) (snapshots.Snapshot, error) {
-	f, err := os.Open(s.manifestPath(id))
-	if err != nil {
-		return snapshots.Snapshot{}, err
+	s.sumMu.Lock()
+	snap, ok := s.summaries[id]
+	s.sumMu.Unlock()
+	if !ok {
+		f, err := os.Open(s.manifestPath(id))
+		if err != nil {
+			return snapshots.Snapshot{}, err
+		}
+		defer f.Close()
+		if snap, err = snapshots.DecodeSummary(f, id); err != nil {
+			return snapshots.Snapshot{}, err
+		}
+		s.sumMu.Lock()
+		if s.summaries == nil {
+			s.summaries = map[snapshots.ID]snapshots.Snapshot{}
+		}
+		s.summaries[id] = snap
+		s.sumMu.Unlock()
 	}
-	defer f.Close()
-	return snapshots.DecodeSummary(f, id)
+	// The lineage fields are pointers: callers get their own copies.
+	if snap.Parent != nil {
+		p := *snap.Parent
+		snap.Parent = &p
+	}
+	if snap.ForkedFrom != nil {
+		f := *snap.ForkedFrom
+		snap.ForkedFrom = &f
+	}
+	return snap, nil
 }
 
 // manifestIDs lists the manifest files by name.
