@@ -162,66 +162,48 @@ func exportMemory(ctx context.Context, st snapshots.Store, t snapshots.PageTable
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	type filled struct {
-		index uint64
-		buf   []byte
-	}
-	pages := make(chan snapshots.Page)
-	full := make(chan filled, workers)
-	free := make(chan []byte, 2*workers) // bounded buffers: memory stays flat
-	for range cap(free) {
-		free <- make([]byte, snapshots.PageSize)
-	}
 	var once sync.Once
 	var firstErr error
 	fail := func(e error) {
 		once.Do(func() { firstErr = e })
 		cancel()
 	}
-	var readers sync.WaitGroup
+	// Each worker reads (decompresses, verifies) a page into its own
+	// buffer and writes it in place: pwrite is safe from several
+	// goroutines, and both steps then run on every core. Memory stays at
+	// one page per worker.
+	pages := make(chan snapshots.Page)
+	var workersDone sync.WaitGroup
 	for range workers {
-		readers.Add(1)
+		workersDone.Add(1)
 		go func() {
-			defer readers.Done()
+			defer workersDone.Done()
+			buf := make([]byte, snapshots.PageSize)
 			for p := range pages {
-				var buf []byte
-				select {
-				case buf = <-free:
-				case <-ctx.Done():
-					continue
+				if ctx.Err() != nil {
+					continue // drain after a failure
 				}
 				if err := st.ReadPage(p.Hash, buf); err != nil {
 					fail(fmt.Errorf("page %d: %w", p.Index, err))
-					free <- buf
 					continue
 				}
-				full <- filled{p.Index, buf}
+				off := p.Index * snapshots.PageSize
+				if _, err := f.WriteAt(buf[:min(snapshots.PageSize, t.Size-off)], int64(off)); err != nil {
+					fail(fmt.Errorf("page %d: %w", p.Index, err))
+				}
 			}
 		}()
 	}
-	go func() {
-		defer close(pages)
-		for _, p := range t.Pages {
-			select {
-			case pages <- p:
-			case <-ctx.Done():
-				return
-			}
+feed:
+	for _, p := range t.Pages {
+		select {
+		case pages <- p:
+		case <-ctx.Done():
+			break feed
 		}
-	}()
-	go func() {
-		readers.Wait()
-		close(full)
-	}()
-	for pg := range full {
-		if ctx.Err() == nil { // after a failure, only recycle buffers
-			off := pg.index * snapshots.PageSize
-			if _, err := f.WriteAt(pg.buf[:min(snapshots.PageSize, t.Size-off)], int64(off)); err != nil {
-				fail(fmt.Errorf("page %d: %w", pg.index, err))
-			}
-		}
-		free <- pg.buf
 	}
+	close(pages)
+	workersDone.Wait()
 	if firstErr != nil {
 		return firstErr
 	}
