@@ -17,40 +17,40 @@ func (h *Host) check32() {
 
 // stableRead copies size bytes from stable offset off to heap dst.
 func (h *Host) stableRead(mod api.Module, dst, off, size uint64) {
-	h.charge(size)
-	mem := heap(mod)
-	if dst+size < dst || dst+size > memSize(mem) {
-		panic(Trapped(ReasonHeapOutOfBounds))
-	}
-	if off+size < off || off+size > h.state.Stable.Bytes() {
-		panic(Trapped(ReasonStableOutOfBounds))
-	}
-	if size == 0 {
-		return
-	}
-	view, _ := mem.Read(uint32(dst), uint32(size))
-	if err := h.state.Stable.Read(view, off); err != nil {
-		panic(Trapped(ReasonStableOutOfBounds)) // unreachable: bounds checked above
+	if view := h.stableCopy(mod, dst, off, size); view != nil {
+		if err := h.state.Stable.Read(view, off); err != nil {
+			panic(Trapped(ReasonStableOutOfBounds)) // unreachable: bounds checked
+		}
 	}
 }
 
 // stableWrite copies size bytes from heap src to stable offset off.
 func (h *Host) stableWrite(mod api.Module, off, src, size uint64) {
+	if view := h.stableCopy(mod, src, off, size); view != nil {
+		if err := h.state.Stable.Write(off, view); err != nil {
+			panic(Trapped(ReasonStableOutOfBounds)) // unreachable: bounds checked
+		}
+	}
+}
+
+// stableCopy charges a copy of size bytes between heap offset at and
+// stable offset off, traps unless both ranges are in bounds (the heap
+// checked first, as the replica does), and returns the heap bytes; nil
+// when size is 0.
+func (h *Host) stableCopy(mod api.Module, at, off, size uint64) []byte {
 	h.charge(size)
 	mem := heap(mod)
-	if src+size < src || src+size > memSize(mem) {
+	if at+size < at || at+size > memSize(mem) {
 		panic(Trapped(ReasonHeapOutOfBounds))
 	}
 	if off+size < off || off+size > h.state.Stable.Bytes() {
 		panic(Trapped(ReasonStableOutOfBounds))
 	}
 	if size == 0 {
-		return
+		return nil
 	}
-	view, _ := mem.Read(uint32(src), uint32(size))
-	if err := h.state.Stable.Write(off, view); err != nil {
-		panic(Trapped(ReasonStableOutOfBounds)) // unreachable: bounds checked above
-	}
+	view, _ := mem.Read(uint32(at), uint32(size))
+	return view
 }
 
 // stable64Size: stable64_size() -> i64 pages.
