@@ -365,7 +365,7 @@ func printShow(w io.Writer, s showJSON) {
 	}
 	row("canister", "%s", orDash(s.CanisterID))
 	row("version", "%d", s.CanisterVersion)
-	row("taken at", "%d", s.TakenAt)
+	row("taken at", "%s", takenAt(s.TakenAt))
 	row("module", "%s (%s)", shortHash(s.ModuleHash), humanize.IBytes(uint64(s.ModuleBytes)))
 	row("heap", "%s, %d of %d pages stored", humanize.IBytes(s.HeapBytes), s.HeapPagesStored, pages(s.HeapBytes))
 	row("stable memory", "%s, %d of %d pages stored", humanize.IBytes(s.StableBytes), s.StablePagesStored, pages(s.StableBytes))
@@ -604,4 +604,13 @@ func newFsckCmd(a *app) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
 	return cmd
+}
+
+// takenAt renders a snapshot's taken_at (ns since the epoch) as UTC time
+// with the raw value, which is what dfx and the replica print.
+func takenAt(ns uint64) string {
+	if ns == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%s (%d)", time.Unix(0, int64(ns)).UTC().Format("2006-01-02 15:04:05 UTC"), ns)
 }
