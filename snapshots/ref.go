@@ -30,7 +30,8 @@ func ValidateName(name string) error {
 
 // ResolveRef finds the snapshot ref names among all (oldest first):
 //   - NAME@N: the N-th snapshot made under NAME (from 1);
-//   - NAME: the newest snapshot carrying NAME;
+//   - NAME or NAME@latest: the newest snapshot carrying NAME (the
+//     explicit form reads well in CI jobs: upgrade prod@latest);
 //   - a full id or a unique id prefix (at least 4 hex digits).
 //
 // A name wins over an id prefix that spells the same; an ambiguous prefix
@@ -40,9 +41,15 @@ func ResolveRef(all []Snapshot, ref string) (Snapshot, error) {
 		return Snapshot{}, fmt.Errorf("empty snapshot reference: use NAME, NAME@N or an id prefix")
 	}
 	if name, n, ok := strings.Cut(ref, "@"); ok {
+		if n == "latest" {
+			if s := newestNamed(all, name); s.Seq > 0 {
+				return s, nil
+			}
+			return Snapshot{}, fmt.Errorf("snapshot %q: %w (run `canscope ls` to see the snapshots)", ref, ErrNotFound)
+		}
 		seq, err := strconv.Atoi(n)
 		if err != nil || seq < 1 {
-			return Snapshot{}, fmt.Errorf("snapshot reference %q: want NAME@N with N a number from 1", ref)
+			return Snapshot{}, fmt.Errorf("snapshot reference %q: want NAME@N with N a number from 1, or NAME@latest", ref)
 		}
 		for _, s := range all {
 			if s.Name == name && s.Seq == seq {

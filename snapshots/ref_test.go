@@ -28,6 +28,8 @@ func TestResolveRef(t *testing.T) {
 		{ref: "prod@1", want: "prod@1"},
 		{ref: "prod@3", err: "not found"},
 		{ref: "prod@x", err: "want NAME@N"},
+		{ref: "prod@latest", want: "prod@2"},
+		{ref: "nope@latest", err: "not found"},
 		{ref: "fix", want: "fix@1"},
 		{ref: "bbbb", want: "fix@1"},
 		{ref: "BBBB33", want: "fix@1"},
