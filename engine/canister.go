@@ -115,7 +115,10 @@ func (e *Engine) Restore(ctx context.Context, mod *Module, st State, opts Option
 	if st.StableSize%PageSize != 0 {
 		return nil, fmt.Errorf("restore canister: stable memory size %d is not a multiple of %d", st.StableSize, PageSize)
 	}
-	mem, err := stable.New(st.StableSize/PageSize, stable.Options{})
+	if st.StableSource != nil && len(st.StablePages) > 0 {
+		return nil, errors.New("restore canister: give the stable memory as StablePages or as StableSource, not both")
+	}
+	mem, err := stable.New(st.StableSize/PageSize, stable.Options{Backing: st.StableSource})
 	if err != nil {
 		return nil, fmt.Errorf("restore canister: %w", err)
 	}

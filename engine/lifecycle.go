@@ -45,7 +45,7 @@ func (c *Canister) Reinstall(ctx context.Context, mod *Module, arg []byte) (Resu
 	for _, p := range oldStable.Changed() {
 		c.stableDropped[p] = struct{}{}
 	}
-	for idx := range oldStable.All() {
+	for _, idx := range oldStable.Indices() {
 		c.stableDropped[idx] = struct{}{}
 	}
 	return res, nil

@@ -9,6 +9,7 @@ import (
 
 	"github.com/canscope/canscope/engine/ic0"
 	"github.com/canscope/canscope/engine/principal"
+	"github.com/canscope/canscope/engine/stable"
 	"github.com/canscope/canscope/engine/wasm"
 )
 
@@ -80,6 +81,11 @@ type State struct {
 	StableSize uint64
 	// StablePages holds the stable memory pages that are not all zero.
 	StablePages []Page
+	// StableSource, when set, supplies the stable memory's pages on first
+	// access instead of StablePages (which must then be empty): restoring
+	// tens of GiB of stable memory costs RAM only for the pages a run
+	// touches. Canister.State always returns StablePages.
+	StableSource stable.Backing
 	// Globals follow the replica's snapshot order: the module's exported
 	// globals in export order, then every other mutable global in index
 	// order, then the replica's instruction counter (an i64). A State
@@ -184,9 +190,13 @@ func (c *Canister) HeapPage(i uint64) ([]byte, error) {
 	return p, nil
 }
 
+// StablePages returns the indexes of the stable pages (64 KiB) that may
+// hold data, in increasing order.
+func (c *Canister) StablePages() []uint64 { return c.st.Stable.Indices() }
+
 // StablePage returns stable page i, nil when it is all zero. The slice
 // must not be modified and is valid until the next message.
-func (c *Canister) StablePage(i uint64) []byte { return c.st.Stable.Page(i) }
+func (c *Canister) StablePage(i uint64) ([]byte, error) { return c.st.Stable.Page(i) }
 
 // HeapPages returns the indexes of the committed heap pages (64 KiB) that
 // are not all zero.
@@ -256,8 +266,11 @@ func (c *Canister) State() (State, error) {
 		CanisterVersion: c.version,
 		Globals:         c.Globals(),
 	}
-	for idx, data := range c.st.Stable.All() {
+	if err := c.st.Stable.Pages(func(idx uint64, data []byte) bool {
 		st.StablePages = append(st.StablePages, Page{Index: idx, Data: slices.Clone(data)})
+		return true
+	}); err != nil {
+		return st, err
 	}
 	if c.code == nil {
 		return st, nil

@@ -1,8 +1,11 @@
 package ic0
 
 import (
-	"github.com/canscope/canscope/engine/stable"
+	"fmt"
+
 	"github.com/tetratelabs/wazero/api"
+
+	"github.com/canscope/canscope/engine/stable"
 )
 
 // The stable memory calls work directly between the heap view wazero gives
@@ -19,7 +22,7 @@ func (h *Host) check32() {
 func (h *Host) stableRead(mod api.Module, dst, off, size uint64) {
 	if view := h.stableCopy(mod, dst, off, size); view != nil {
 		if err := h.state.Stable.Read(view, off); err != nil {
-			panic(Trapped(ReasonStableOutOfBounds)) // unreachable: bounds checked
+			panic(fmt.Errorf("ic0.stable_read: %w", err)) // not the canister's fault: bounds were checked
 		}
 	}
 }
@@ -28,7 +31,7 @@ func (h *Host) stableRead(mod api.Module, dst, off, size uint64) {
 func (h *Host) stableWrite(mod api.Module, off, src, size uint64) {
 	if view := h.stableCopy(mod, src, off, size); view != nil {
 		if err := h.state.Stable.Write(off, view); err != nil {
-			panic(Trapped(ReasonStableOutOfBounds)) // unreachable: bounds checked
+			panic(fmt.Errorf("ic0.stable_write: %w", err)) // not the canister's fault: bounds were checked
 		}
 	}
 }

@@ -15,13 +15,17 @@
 // Change reporting: LastChanged lists the pages the last committed message
 // changed; Mark and Changed report pages changed over several messages so a
 // snapshot store can persist only those.
+//
+// Backing: a memory restored from a snapshot can read the snapshot's pages
+// on first use instead of holding them all (Options.Backing). Production
+// canisters keep tens of GiB in stable memory; a run then needs RAM for the
+// pages it writes plus a bounded cache of pages it read.
 package stable
 
 import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"iter"
 	"maps"
 	"slices"
 )
@@ -48,6 +52,26 @@ type Options struct {
 	// MaxPages caps Grow. Zero means MaxPages (500 GiB); larger values are
 	// lowered to it.
 	MaxPages uint64
+	// Backing, when set, holds the memory's initial non-zero pages, read
+	// on first access.
+	Backing Backing
+	// CachePages bounds the pages read from Backing and not written since
+	// that stay in memory; older ones are dropped and read again when
+	// needed. Zero means DefaultCachePages.
+	CachePages int
+}
+
+// DefaultCachePages is the default read cache of a backed memory: 256 MiB.
+const DefaultCachePages = 4096
+
+// Backing supplies the initial pages of a memory, e.g. a snapshot's pages
+// in a store.
+type Backing interface {
+	// BackedPages lists the indices of the non-zero pages.
+	BackedPages() []uint64
+	// ReadPage fills dst (PageSize bytes) with page idx, one of
+	// BackedPages.
+	ReadPage(idx uint64, dst []byte) error
 }
 
 // Memory is a sparse stable memory. It is not safe for concurrent use: a
@@ -68,6 +92,17 @@ type Memory struct {
 	lastChanged []uint64
 	// marked holds pages changed by committed writes since the last Mark.
 	marked map[uint64]struct{}
+
+	// backing supplies the pages in backed that are not in pages: a
+	// page's contents are pages[idx] when present, else the backing's
+	// when idx is in backed, else zero.
+	backing Backing
+	backed  map[uint64]struct{}
+	// clean holds the pages read from backing and not written since;
+	// they may be dropped again, oldest first (cleanQ).
+	clean      map[uint64]struct{}
+	cleanQ     []uint64
+	cachePages int
 }
 
 // New returns a zeroed stable memory of sizePages pages. It fails when
@@ -80,13 +115,75 @@ func New(sizePages uint64, opts Options) (*Memory, error) {
 	if sizePages > limit {
 		return nil, fmt.Errorf("new stable memory of %d pages: more than the maximum of %d pages", sizePages, limit)
 	}
-	return &Memory{
+	m := &Memory{
 		size:   sizePages,
 		max:    limit,
 		pages:  make(map[uint64]*page),
 		undo:   newUndoLog(),
 		marked: make(map[uint64]struct{}),
-	}, nil
+	}
+	if opts.Backing != nil {
+		m.backing = opts.Backing
+		m.backed = make(map[uint64]struct{})
+		for _, idx := range opts.Backing.BackedPages() {
+			if idx >= sizePages {
+				return nil, fmt.Errorf("new stable memory of %d pages: backing page %d lies past the end", sizePages, idx)
+			}
+			m.backed[idx] = struct{}{}
+		}
+		m.clean = make(map[uint64]struct{})
+		m.cachePages = opts.CachePages
+		if m.cachePages <= 0 {
+			m.cachePages = DefaultCachePages
+		}
+	}
+	return m, nil
+}
+
+// fault returns page idx, reading it from the backing when it is backed
+// and not in memory; nil means the page is zero.
+func (m *Memory) fault(idx uint64) (*page, error) {
+	if p := m.pages[idx]; p != nil {
+		return p, nil
+	}
+	if _, ok := m.backed[idx]; !ok {
+		return nil, nil
+	}
+	// A fresh buffer, never a recycled one: Page's callers may still hold
+	// pages the cache drops.
+	p := new(page)
+	if err := m.backing.ReadPage(idx, p[:]); err != nil {
+		return nil, fmt.Errorf("read stable page %d: %w", idx, err)
+	}
+	m.pages[idx] = p
+	m.clean[idx] = struct{}{}
+	m.cleanQ = append(m.cleanQ, idx)
+	for len(m.clean) > m.cachePages && len(m.cleanQ) > 0 {
+		old := m.cleanQ[0]
+		m.cleanQ = m.cleanQ[1:]
+		if _, ok := m.clean[old]; ok && old != idx {
+			delete(m.clean, old)
+			delete(m.pages, old)
+		}
+	}
+	if len(m.cleanQ) > 2*m.cachePages { // drop entries of pages written since
+		m.cleanQ = slices.DeleteFunc(slices.Clone(m.cleanQ), func(i uint64) bool { _, ok := m.clean[i]; return !ok })
+	}
+	return p, nil
+}
+
+// dirty makes page idx resident before a write changes it: a backed page
+// is read first (the write must land on its contents) and leaves the
+// cache for good.
+func (m *Memory) dirty(idx uint64) error {
+	if m.backing == nil {
+		return nil
+	}
+	if _, err := m.fault(idx); err != nil {
+		return err
+	}
+	delete(m.clean, idx)
+	return nil
 }
 
 // Size returns the size in 64 KiB pages.
@@ -98,8 +195,8 @@ func (m *Memory) Bytes() uint64 { return m.size * PageSize }
 // MaxSize returns the maximum size in pages that Grow honours.
 func (m *Memory) MaxSize() uint64 { return m.max }
 
-// Allocated returns the number of pages that hold memory (were written and
-// are not known to be zero). RAM use is about Allocated() * PageSize.
+// Allocated returns the number of pages held in memory (written, or read
+// from the backing and cached). RAM use is about Allocated() * PageSize.
 func (m *Memory) Allocated() int { return len(m.pages) }
 
 // Grow adds n zero pages. It returns the previous size and true, or the
@@ -125,7 +222,8 @@ func (m *Memory) checkRange(off, n uint64) error {
 
 // Read copies len(dst) bytes starting at byte offset off into dst. Pages
 // never written read as zero. It returns an error wrapping ErrOutOfBounds when
-// the range does not lie inside the memory, and then leaves dst untouched.
+// the range does not lie inside the memory, and then leaves dst untouched,
+// or the error of reading a backed page.
 func (m *Memory) Read(dst []byte, off uint64) error {
 	if err := m.checkRange(off, uint64(len(dst))); err != nil {
 		return err
@@ -133,7 +231,11 @@ func (m *Memory) Read(dst []byte, off uint64) error {
 	for len(dst) > 0 {
 		idx, in := off/PageSize, off%PageSize
 		n := min(uint64(len(dst)), PageSize-in)
-		if p := m.pages[idx]; p != nil {
+		p, err := m.fault(idx)
+		if err != nil {
+			return err
+		}
+		if p != nil {
 			copy(dst[:n], p[in:in+n])
 		} else {
 			clear(dst[:n])
@@ -144,11 +246,18 @@ func (m *Memory) Read(dst []byte, off uint64) error {
 }
 
 // Write copies src into the memory at byte offset off. It returns an error
-// wrapping ErrOutOfBounds when the range does not lie inside the memory, and
-// then writes nothing.
+// wrapping ErrOutOfBounds when the range does not lie inside the memory, or
+// the error of reading a backed page, and then writes nothing.
 func (m *Memory) Write(off uint64, src []byte) error {
 	if err := m.checkRange(off, uint64(len(src))); err != nil {
 		return err
+	}
+	if m.backing != nil && len(src) > 0 {
+		for idx := off / PageSize; idx <= (off+uint64(len(src))-1)/PageSize; idx++ {
+			if err := m.dirty(idx); err != nil {
+				return err
+			}
+		}
 	}
 	for len(src) > 0 {
 		idx, in := off/PageSize, off%PageSize
@@ -236,6 +345,7 @@ func (m *Memory) Commit() {
 		}
 		if t.zeroed && isZero(p) {
 			delete(m.pages, idx)
+			delete(m.backed, idx) // zero now, whatever the backing holds
 			m.release(p)
 		}
 	}
@@ -311,31 +421,51 @@ func (m *Memory) LoadPage(idx uint64, data []byte) error {
 
 // Page returns the contents of page idx, or nil when the page is zero. The
 // slice aliases the memory: it is valid until the next Write, and callers
-// must not modify it.
-func (m *Memory) Page(idx uint64) []byte {
-	if p := m.pages[idx]; p != nil && idx < m.size {
-		return p[:]
+// must not modify it. The error is that of reading a backed page.
+func (m *Memory) Page(idx uint64) ([]byte, error) {
+	if idx >= m.size {
+		return nil, nil
+	}
+	p, err := m.fault(idx)
+	if p == nil || err != nil {
+		return nil, err
+	}
+	return p[:], nil
+}
+
+// Indices returns, in increasing order, the pages that may hold data: every
+// page in memory and every backed page. A page listed may still be zero.
+func (m *Memory) Indices() []uint64 {
+	set := maps.Clone(m.backed)
+	if set == nil {
+		set = make(map[uint64]struct{}, len(m.pages))
+	}
+	for idx := range m.pages {
+		set[idx] = struct{}{}
+	}
+	out := slices.Sorted(maps.Keys(set))
+	return slices.DeleteFunc(out, func(idx uint64) bool { return idx >= m.size })
+}
+
+// Pages calls yield for every page that is not all zero, in increasing
+// index order, until yield returns false, and returns the error of reading
+// a backed page. data aliases the memory (no copy): it is valid until the
+// next Write and must not be modified.
+func (m *Memory) Pages(yield func(idx uint64, data []byte) bool) error {
+	for _, idx := range m.Indices() {
+		data, err := m.Page(idx)
+		if err != nil {
+			return err
+		}
+		if data == nil || isZeroBytes(data) {
+			continue
+		}
+		if !yield(idx, data) {
+			return nil
+		}
 	}
 	return nil
 }
-
-// Pages calls yield for every allocated page that is not all zero, in
-// increasing index order, until yield returns false. data aliases the memory
-// (no copy): it is valid until the next Write and must not be modified.
-func (m *Memory) Pages(yield func(idx uint64, data []byte) bool) {
-	for _, idx := range slices.Sorted(maps.Keys(m.pages)) {
-		p := m.pages[idx]
-		if idx >= m.size || isZero(p) {
-			continue
-		}
-		if !yield(idx, p[:]) {
-			return
-		}
-	}
-}
-
-// All returns Pages as an iterator for range-over-func loops.
-func (m *Memory) All() iter.Seq2[uint64, []byte] { return m.Pages }
 
 // isZero reports whether p is nil or all zero.
 func isZero(p *page) bool {

@@ -191,8 +191,8 @@ func TestCommitReportsChangedPages(t *testing.T) {
 	if want := []uint64{1, 2, 3, 5}; !slices.Equal(m.Changed(), want) {
 		t.Fatalf("Changed = %v, want %v", m.Changed(), want)
 	}
-	if m.Page(3) != nil {
-		t.Fatal("page 3 became zero but is still allocated")
+	if p, err := m.Page(3); p != nil || err != nil {
+		t.Fatalf("page 3 became zero but is still allocated (%v)", err)
 	}
 	m.Mark()
 	if len(m.Changed()) != 0 {
@@ -244,13 +244,16 @@ func TestLoadPageAndPages(t *testing.T) {
 		t.Fatalf("loading reported changes %v", m.Changed())
 	}
 	var got []uint64
-	for idx, data := range m.All() {
+	if err := m.Pages(func(idx uint64, data []byte) bool {
 		got = append(got, idx)
 		want := make([]byte, PageSize)
 		copy(want, pages[idx])
 		if !bytes.Equal(data, want) {
 			t.Errorf("page %d differs", idx)
 		}
+		return true
+	}); err != nil {
+		t.Fatal(err)
 	}
 	if want := []uint64{1, 4}; !slices.Equal(got, want) {
 		t.Fatalf("Pages yielded %v, want %v", got, want)

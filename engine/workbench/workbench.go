@@ -210,9 +210,9 @@ func (b *Bench) state(m *snapshots.Manifest, mod *engine.Module) (engine.State, 
 	if st.HeapPages, err = b.pages(m.Heap); err != nil {
 		return st, fmt.Errorf("snapshot %s: heap: %w", m.Ref(), err)
 	}
-	if st.StablePages, err = b.pages(m.Stable); err != nil {
-		return st, fmt.Errorf("snapshot %s: stable memory: %w", m.Ref(), err)
-	}
+	// Stable memory is read on first use: production canisters keep tens
+	// of GiB there, and a run touches a little of it.
+	st.StableSource = storePages{store: b.store, table: m.Stable}
 	return st, nil
 }
 
@@ -282,12 +282,7 @@ func (r *Run) Commit(ctx context.Context, o CommitOptions) (snapshots.Snapshot, 
 		if heapChanged, err = c.HeapPages(); err != nil {
 			return snapshots.Snapshot{}, fmt.Errorf("commit %s: %w", o.Name, err)
 		}
-		stableChanged = nil
-		for i := uint64(0); i < c.StableSize()/snapshots.PageSize; i++ {
-			if c.StablePage(i) != nil {
-				stableChanged = append(stableChanged, i)
-			}
-		}
+		stableChanged = c.StablePages()
 	}
 	m.Name, m.Note = o.Name, o.Note
 	// The state is the canister's as of its clock: time only moves when the
@@ -319,7 +314,7 @@ func (r *Run) Commit(ctx context.Context, o CommitOptions) (snapshots.Snapshot, 
 	if err != nil {
 		return snapshots.Snapshot{}, fmt.Errorf("commit %s: heap: %w", o.Name, err)
 	}
-	m.Stable, err = r.patch(m.Stable, c.StableSize(), stableChanged, func(i uint64) ([]byte, error) { return c.StablePage(i), nil })
+	m.Stable, err = r.patch(m.Stable, c.StableSize(), stableChanged, c.StablePage)
 	if err != nil {
 		return snapshots.Snapshot{}, fmt.Errorf("commit %s: stable memory: %w", o.Name, err)
 	}
@@ -393,4 +388,30 @@ func snapshotGlobal(g engine.Global) snapshots.Global {
 		bits &= 0xffff_ffff
 	}
 	return snapshots.Global{Kind: k, Bits: bits, Hi: g.High}
+}
+
+// storePages serves a snapshot's stable memory pages from the store, for
+// an engine restoring it lazily (engine.State.StableSource).
+type storePages struct {
+	store Store
+	table snapshots.PageTable
+}
+
+// BackedPages lists the stored pages of the table.
+func (p storePages) BackedPages() []uint64 {
+	out := make([]uint64, len(p.table.Pages))
+	for i, pg := range p.table.Pages {
+		out[i] = pg.Index
+	}
+	return out
+}
+
+// ReadPage reads page idx from the store, hash-checked.
+func (p storePages) ReadPage(idx uint64, dst []byte) error {
+	h := p.table.Lookup(idx)
+	if h.IsZero() {
+		clear(dst)
+		return nil
+	}
+	return p.store.ReadPage(h, dst)
 }

@@ -105,6 +105,10 @@ func TestCommitAndReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer reopened.Close(ctx)
+	// Stable memory comes from the store on first use, not at restore.
+	if n := reopened.Canister.StableAllocated(); n != 0 {
+		t.Errorf("restore read %d stable pages before any was used", n)
+	}
 	heap, stable, globals := stateOf(t, reopened.Canister)
 	if !bytes.Equal(heap, wantHeap) || !bytes.Equal(stable, wantStable) {
 		t.Error("reopened heap or stable memory differs from the committed canister")
