@@ -18,7 +18,7 @@ import (
 	"github.com/canscope/canscope/snapshots/fsstore"
 )
 
-func fixture(t *testing.T, name string) []byte {
+func fixture(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "testdata", name))
 	if err != nil {
@@ -30,7 +30,7 @@ func fixture(t *testing.T, name string) []byte {
 func u64(n uint64) []byte { return binary.LittleEndian.AppendUint64(nil, n) }
 
 // newBench returns a bench over a fresh store and engine.
-func newBench(t *testing.T) (*Bench, *fsstore.Store) {
+func newBench(t testing.TB) (*Bench, *fsstore.Store) {
 	t.Helper()
 	ctx := context.Background()
 	store, err := fsstore.Open(t.TempDir())
@@ -46,7 +46,7 @@ func newBench(t *testing.T) (*Bench, *fsstore.Store) {
 	return New(store, eng), store
 }
 
-func mustOK(t *testing.T, res engine.Result, err error) {
+func mustOK(t testing.TB, res engine.Result, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
