@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/canscope/canscope/engine"
+	"github.com/canscope/canscope/engine/stable"
 	"github.com/canscope/canscope/engine/workbench"
 	"github.com/canscope/canscope/snapshots"
 )
@@ -259,7 +260,9 @@ func (s *Session) anchorTargets() ([]int, error) {
 		if err != nil {
 			return nil, err
 		}
-		each := uint64(len(m.Heap.Pages)+len(m.Stable.Pages)) * snapshots.PageSize
+		// An anchor holds the heap and the stable pages it has used: stable
+		// memory is read on demand, through a cache of bounded size.
+		each := uint64(len(m.Heap.Pages)+min(len(m.Stable.Pages), stable.DefaultCachePages)) * snapshots.PageSize
 		if each > 0 {
 			n = int(min(uint64(n), s.req.AnchorMemory/each))
 		}
