@@ -115,8 +115,8 @@ func (e *Engine) Restore(ctx context.Context, mod *Module, st State, opts Option
 	if st.StableSize%PageSize != 0 {
 		return nil, fmt.Errorf("restore canister: stable memory size %d is not a multiple of %d", st.StableSize, PageSize)
 	}
-	if st.StableSource != nil && len(st.StablePages) > 0 {
-		return nil, errors.New("restore canister: give the stable memory as StablePages or as StableSource, not both")
+	if st.StableSource != nil && len(st.StablePages) > 0 || st.HeapSource != nil && len(st.HeapPages) > 0 {
+		return nil, errors.New("restore canister: give a memory's pages in the state or as a source, not both")
 	}
 	mem, err := stable.New(st.StableSize/PageSize, stable.Options{Backing: st.StableSource})
 	if err != nil {
@@ -213,16 +213,34 @@ func (inc *incarnation) load(st State) error {
 		return err
 	}
 	buf := make([]byte, PageSize)
-	for _, p := range st.HeapPages {
-		if p.Index >= st.HeapSize/PageSize {
-			return fmt.Errorf("heap page %d lies beyond the heap of %d pages", p.Index, st.HeapSize/PageSize)
+	put := func(idx uint64) error {
+		if idx >= st.HeapSize/PageSize {
+			return fmt.Errorf("heap page %d lies beyond the heap of %d pages", idx, st.HeapSize/PageSize)
 		}
+		if err := inc.heap.WriteAt(buf, idx*PageSize); err != nil {
+			return fmt.Errorf("heap page %d: %w", idx, err)
+		}
+		return nil
+	}
+	for _, p := range st.HeapPages {
 		if len(p.Data) > PageSize {
 			return fmt.Errorf("heap page %d holds %d bytes, more than a page", p.Index, len(p.Data))
 		}
 		clear(buf[copy(buf, p.Data):])
-		if err := inc.heap.WriteAt(buf, p.Index*PageSize); err != nil {
-			return fmt.Errorf("heap page %d: %w", p.Index, err)
+		if err := put(p.Index); err != nil {
+			return err
+		}
+	}
+	if st.HeapSource != nil {
+		// Streamed a page at a time: a 4 GiB heap never sits in Go memory
+		// besides its mapping.
+		for _, idx := range st.HeapSource.BackedPages() {
+			if err := st.HeapSource.ReadPage(idx, buf); err != nil {
+				return fmt.Errorf("heap page %d: %w", idx, err)
+			}
+			if err := put(idx); err != nil {
+				return err
+			}
 		}
 	}
 	inc.heap.ResetChanged()

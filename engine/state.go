@@ -9,7 +9,6 @@ import (
 
 	"github.com/canscope/canscope/engine/ic0"
 	"github.com/canscope/canscope/engine/principal"
-	"github.com/canscope/canscope/engine/stable"
 	"github.com/canscope/canscope/engine/wasm"
 )
 
@@ -65,6 +64,15 @@ type Page struct {
 // PageSize is the size of the pages of State (the wasm page size).
 const PageSize = 65536
 
+// PageSource supplies the pages of a memory from elsewhere, e.g. a
+// snapshot in a store. It is a stable.Backing.
+type PageSource interface {
+	// BackedPages lists the indices of the non-zero pages.
+	BackedPages() []uint64
+	// ReadPage fills dst (PageSize bytes) with page idx, one of BackedPages.
+	ReadPage(idx uint64, dst []byte) error
+}
+
 // State is a canister's complete state, the contents of a snapshot. The
 // engine starts from one (Engine.Restore) and hands one back
 // (Canister.State); pages absent from HeapPages or StablePages are zero.
@@ -85,7 +93,10 @@ type State struct {
 	// access instead of StablePages (which must then be empty): restoring
 	// tens of GiB of stable memory costs RAM only for the pages a run
 	// touches. Canister.State always returns StablePages.
-	StableSource stable.Backing
+	StableSource PageSource
+	// HeapSource, when set, supplies the heap's pages instead of HeapPages
+	// (which must then be empty); Restore streams them into the heap.
+	HeapSource PageSource
 	// Globals follow the replica's snapshot order: the module's exported
 	// globals in export order, then every other mutable global in index
 	// order, then the replica's instruction counter (an i64). A State

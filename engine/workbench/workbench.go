@@ -206,26 +206,12 @@ func (b *Bench) state(m *snapshots.Manifest, mod *engine.Module) (engine.State, 
 		}
 		st.Globals = append(st.Globals, eg)
 	}
-	var err error
-	if st.HeapPages, err = b.pages(m.Heap); err != nil {
-		return st, fmt.Errorf("snapshot %s: heap: %w", m.Ref(), err)
-	}
-	// Stable memory is read on first use: production canisters keep tens
-	// of GiB there, and a run touches a little of it.
+	// The heap streams into the engine a page at a time; stable memory is
+	// read on first use: production canisters keep tens of GiB there, and
+	// a run touches a little of it.
+	st.HeapSource = storePages{store: b.store, table: m.Heap}
 	st.StableSource = storePages{store: b.store, table: m.Stable}
 	return st, nil
-}
-
-func (b *Bench) pages(t snapshots.PageTable) ([]engine.Page, error) {
-	out := make([]engine.Page, 0, len(t.Pages))
-	for _, p := range t.Pages {
-		buf := make([]byte, snapshots.PageSize)
-		if err := b.store.ReadPage(p.Hash, buf); err != nil {
-			return nil, fmt.Errorf("page %d: %w", p.Index, err)
-		}
-		out = append(out, engine.Page{Index: p.Index, Data: buf})
-	}
-	return out, nil
 }
 
 // Install creates a canister running wasmBytes with canister_init(arg).
