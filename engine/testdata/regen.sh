@@ -4,7 +4,8 @@
 #     with the name section kept so traps and backtraces show function names;
 #     a line ";; wat2wasm-flags: --enable-tail-call ..." in a .wat file adds
 #     those wat2wasm flags for that file),
-#   - every *.mo in engine/testdata/ (Motoko, classical persistence) via moc.js.
+#   - every *.mo in engine/testdata/ (Motoko, classical persistence) via moc.js,
+#     and snapshots/layout's own Motoko fixtures (its testdata/regen.sh).
 # Tests never run this: they read the committed .wasm files. Run it after
 # editing a source and commit the outputs together with the source.
 #
@@ -71,5 +72,8 @@ done < <(find "$here" -maxdepth 1 -name '*.mo' -print0 | sort -z)
 for f in incident.wasm incident_fixed.wasm motoko_v1.wasm motoko_v2.wasm; do
   cp "$here/$f" "$engine/workbench/demo/wasm/$f"
 done
+
+# snapshots/layout keeps Motoko fixtures of its own, built the same way.
+"$engine/../snapshots/layout/testdata/regen.sh" || status=1
 
 exit $status
