@@ -34,31 +34,38 @@ const (
 	stateTimeline
 )
 
-// Messages of a run, tagged with the run number so a message from a
-// cancelled run cannot land in the next one.
+// Messages of a run, tagged with the screen that asked for them and the
+// run number: the root hands background results to every open screen, so
+// a closed run screen's late result must not land in the one opened after
+// it, nor a cancelled run's in the next run.
 type (
 	snapshotMsg struct {
+		owner   *Model
 		snap    snapshots.Snapshot
 		methods []string // the module's callable methods, for the form
 		err     error
 	}
 	progressMsg struct {
-		run  int
+		owner *Model
+		run   int
 		frac float64
 	}
 	doneMsg struct {
-		run  int
-		sess source.Session
-		err  error
+		owner *Model
+		run   int
+		sess  source.Session
+		err   error
 	}
 	seekMsg struct {
+		owner   *Model
 		run, at int
 		state   source.State
 		err     error
 	}
 	checkpointMsg struct {
-		snap snapshots.Snapshot
-		err  error
+		owner *Model
+		snap  snapshots.Snapshot
+		err   error
 	}
 )
 
@@ -168,9 +175,9 @@ func (m *Model) Init() tea.Cmd {
 	return func() tea.Msg {
 		man, err := src.Catalog.Manifest(id)
 		if err != nil {
-			return snapshotMsg{err: fmt.Errorf("read snapshot %s: %w", id.Short(), err)}
+			return snapshotMsg{owner: m, err: fmt.Errorf("read snapshot %s: %w", id.Short(), err)}
 		}
-		out := snapshotMsg{snap: man.Snapshot}
+		out := snapshotMsg{owner: m, snap: man.Snapshot}
 		if src.Inspect != nil && !man.Module.IsZero() {
 			if b, err := src.Catalog.ReadBlob(man.Module); err == nil {
 				if info, err := src.Inspect(b); err == nil {
@@ -205,13 +212,16 @@ func Methods(exports []string) []string {
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case snapshotMsg:
+		if msg.owner != m {
+			return nil
+		}
 		if msg.err != nil {
 			m.err = msg.err
 		} else {
 			m.snap, m.methods = &msg.snap, msg.methods
 		}
 	case progressMsg:
-		if msg.run == m.run && m.state == stateRunning {
+		if msg.owner == m && msg.run == m.run && m.state == stateRunning {
 			m.frac = msg.frac
 			m.measured = m.measured || (msg.frac > 0 && msg.frac < 1)
 			return m.waitProgress()
@@ -225,10 +235,13 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	case doneMsg:
 		return m.finished(msg)
 	case seekMsg:
-		if msg.run == m.run {
+		if msg.owner == m && msg.run == m.run {
 			m.view = &msg
 		}
 	case checkpointMsg:
+		if msg.owner != m {
+			return nil
+		}
 		if msg.err != nil {
 			m.err = fmt.Errorf("save checkpoint: %w", msg.err)
 			return nil
@@ -303,7 +316,7 @@ func (m *Model) start() tea.Cmd {
 	go func() {
 		sess, err := runner.Start(ctx, req, func(f float64) {
 			select { // drop progress the UI has not caught up with
-			case progress <- progressMsg{run: run, frac: f}:
+			case progress <- progressMsg{owner: m, run: run, frac: f}:
 			default:
 			}
 		})
@@ -315,7 +328,7 @@ func (m *Model) start() tea.Cmd {
 			}
 			sess, err = nil, ctx.Err()
 		}
-		done <- doneMsg{run: run, sess: sess, err: err}
+		done <- doneMsg{owner: m, run: run, sess: sess, err: err}
 	}()
 	return tea.Batch(m.waitProgress(), m.spin.Tick)
 }
@@ -352,6 +365,9 @@ func (m *Model) release() {
 }
 
 func (m *Model) finished(msg doneMsg) tea.Cmd {
+	if msg.owner != m {
+		return nil // another screen's run: that screen released it
+	}
 	if msg.run != m.run {
 		if c, ok := msg.sess.(source.SessionCloser); ok {
 			_ = c.Close(context.Background())
@@ -393,7 +409,7 @@ func (m *Model) seek(i int) tea.Cmd {
 	sess, run := m.sess, m.run
 	return func() tea.Msg {
 		st, err := sess.Seek(context.Background(), i)
-		return seekMsg{run: run, at: i, state: st, err: err}
+		return seekMsg{owner: m, run: run, at: i, state: st, err: err}
 	}
 }
 
@@ -477,7 +493,7 @@ func (m *Model) updateNaming(msg tea.KeyPressMsg) tea.Cmd {
 		sess, at := m.sess, m.at
 		return func() tea.Msg {
 			snap, err := sess.Checkpoint(context.Background(), at, name)
-			return checkpointMsg{snap: snap, err: err}
+			return checkpointMsg{owner: m, snap: snap, err: err}
 		}
 	}
 	var cmd tea.Cmd

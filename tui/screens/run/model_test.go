@@ -194,3 +194,33 @@ func TestEventText(t *testing.T) {
 		}
 	}
 }
+
+// TestRunIgnoresAnotherScreensRun: the root hands background results to
+// every open screen, so a closed run screen's late result reaches the run
+// screen opened after it; it must neither end nor cancel that screen's run.
+func TestRunIgnoresAnotherScreensRun(t *testing.T) {
+	store := st.Incident()
+	script := st.FailingUpgrade(store)
+	script.Block = true
+	src := source.Set{Catalog: store, Runner: script}
+	id := store.ID(t, "ledger@3")
+
+	closed := open(t, "dark", 80, 24, src, id)
+	st.Run(closed, st.Keys("space")...)
+	next := closed.Update(closed.Update(st.Key("enter"))().(tea.BatchMsg)[0]())
+	closed.Close()
+	late := next() // the closed screen's run ends with context.Canceled
+
+	m := open(t, "dark", 80, 24, src, id)
+	st.Run(m, st.Keys("space")...)
+	next = m.Update(m.Update(st.Key("enter"))().(tea.BatchMsg)[0]())
+	m.Update(late)
+	if m.state != stateRunning || m.notice != "" {
+		t.Fatalf("another screen's result changed this run: state %d notice %q", m.state, m.notice)
+	}
+	m.Update(st.Key("x"))
+	m.Update(next())
+	if m.state != stateForm || !strings.Contains(m.notice, "cancelled") {
+		t.Errorf("after cancel: state %d notice %q", m.state, m.notice)
+	}
+}
