@@ -48,7 +48,7 @@ type (
 	progressMsg struct {
 		owner *Model
 		run   int
-		frac float64
+		frac  float64
 	}
 	doneMsg struct {
 		owner *Model
