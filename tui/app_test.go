@@ -316,3 +316,20 @@ func FuzzKeys(f *testing.F) {
 		}
 	})
 }
+
+// TestRootStaleLoad: the root hands background results to every open
+// screen, so a closed detail screen's late load reaches the detail screen
+// opened after it, which must keep showing its own snapshot.
+func TestRootStaleLoad(t *testing.T) {
+	store := st.Incident()
+	m := newRoot(t, "dark", 80, 24, source.Set{Catalog: store})
+	drive(m, st.Key("down"))
+	_, nav := m.Update(st.Key("enter"))
+	_, load := m.Update(nav()) // the first detail screen's load, held back
+	drive(m, st.Keys("esc", "down", "enter")...)
+	want := m.top().Title()
+	drive(m, load())
+	if got := m.top().Title(); got != want {
+		t.Errorf("a closed screen's load replaced the open one: title %q, want %q", got, want)
+	}
+}

@@ -24,8 +24,11 @@ import (
 // whole memory at a glance, whatever its size.
 const mapRows = 8
 
-// loadedMsg carries what the screen shows, read once.
+// loadedMsg carries what the screen shows, read once, and the screen
+// that asked: the root hands results to every open screen, and a closed
+// detail screen's late result must not land in the next one.
 type loadedMsg struct {
+	owner         *Model
 	m             *snapshots.Manifest
 	parent        *snapshots.Manifest // nil without a parent in the store
 	parentErr     error
@@ -86,7 +89,11 @@ func (m *Model) SetSize(w, h int) {
 func (m *Model) Init() tea.Cmd {
 	src := m.ctx.Sources
 	id := m.id
-	return func() tea.Msg { return load(src, id) }
+	return func() tea.Msg {
+		msg := load(src, id)
+		msg.owner = m
+		return msg
+	}
 }
 
 // load reads the manifest, its parent's manifest and the module; only the
@@ -131,6 +138,9 @@ func load(src source.Set, id snapshots.ID) *loadedMsg {
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case *loadedMsg:
+		if msg.owner != m {
+			return nil
+		}
 		m.data = msg
 		m.build()
 	case tea.KeyPressMsg:

@@ -17,8 +17,11 @@ import (
 	"github.com/canscope/canscope/tui/source"
 )
 
-// loadedMsg carries the two manifests and their diff.
+// loadedMsg carries the two manifests and their diff. Like pageMsg it
+// names the screen that asked: the root hands results to every open
+// screen, and a closed diff's late result must not land in the next one.
 type loadedMsg struct {
+	owner    *Model
 	a, b     *snapshots.Manifest
 	changes  *snapshots.Changes
 	label    func(start, end uint64) string // what owns a stable range; nil without a labeller
@@ -28,9 +31,10 @@ type loadedMsg struct {
 
 // pageMsg carries the bytes of one page on both sides.
 type pageMsg struct {
-	at   stop
-	a, b []byte // nil when the page is past that side's memory
-	err  error
+	owner *Model
+	at    stop
+	a, b  []byte // nil when the page is past that side's memory
+	err   error
 }
 
 // Model is the diff screen of two snapshots.
@@ -92,17 +96,17 @@ func (m *Model) Init() tea.Cmd {
 	a, b := m.idA, m.idB
 	return func() tea.Msg {
 		if src.Catalog == nil {
-			return &loadedMsg{err: fmt.Errorf("no snapshot store is open")}
+			return &loadedMsg{owner: m, err: fmt.Errorf("no snapshot store is open")}
 		}
 		ma, err := src.Catalog.Manifest(a)
 		if err != nil {
-			return &loadedMsg{err: fmt.Errorf("read snapshot %s: %w", a.Short(), err)}
+			return &loadedMsg{owner: m, err: fmt.Errorf("read snapshot %s: %w", a.Short(), err)}
 		}
 		mb, err := src.Catalog.Manifest(b)
 		if err != nil {
-			return &loadedMsg{err: fmt.Errorf("read snapshot %s: %w", b.Short(), err)}
+			return &loadedMsg{owner: m, err: fmt.Errorf("read snapshot %s: %w", b.Short(), err)}
 		}
-		out := &loadedMsg{a: ma, b: mb, changes: snapshots.Diff(ma, mb)}
+		out := &loadedMsg{owner: m, a: ma, b: mb, changes: snapshots.Diff(ma, mb)}
 		if src.Labeller != nil && len(out.changes.Stable.Ranges) > 0 {
 			var lay source.StableLayout
 			lay, out.labelErr = src.Labeller(mb, src.Catalog)
@@ -116,6 +120,9 @@ func (m *Model) Init() tea.Cmd {
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case *loadedMsg:
+		if msg.owner != m {
+			return nil
+		}
 		m.data = msg
 		if msg.err != nil {
 			return nil
@@ -124,7 +131,7 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		m.items = m.buildItems()
 		return m.goTo(m.walk.first())
 	case *pageMsg:
-		if msg.at == m.at {
+		if msg.owner == m && msg.at == m.at {
 			m.page = msg
 			m.row = firstDiffRow(msg.a, msg.b, m.perRow())
 			m.clampRow()
@@ -174,15 +181,16 @@ func (m *Model) goTo(at stop) tea.Cmd {
 	if at.mem == stable {
 		ta, tb = m.data.a.Stable, m.data.b.Stable
 	}
+	refA, refB := m.data.a.Ref(), m.data.b.Ref()
 	return func() tea.Msg {
-		out := &pageMsg{at: at}
+		out := &pageMsg{owner: m, at: at}
 		var err error
 		if out.a, err = readPage(cat, ta, at.page); err != nil {
-			out.err = fmt.Errorf("read %s page %d of %s: %w", at.mem, at.page, m.data.a.Ref(), err)
+			out.err = fmt.Errorf("read %s page %d of %s: %w", at.mem, at.page, refA, err)
 			return out
 		}
 		if out.b, err = readPage(cat, tb, at.page); err != nil {
-			out.err = fmt.Errorf("read %s page %d of %s: %w", at.mem, at.page, m.data.b.Ref(), err)
+			out.err = fmt.Errorf("read %s page %d of %s: %w", at.mem, at.page, refB, err)
 		}
 		return out
 	}

@@ -49,16 +49,26 @@ const (
 	stageDone                    // written (and, for a transplant, rehearsed)
 )
 
+// origin names the screen a background result belongs to: the root hands
+// results to every open screen, and a closed restore screen's late result
+// must not land in the one opened after it.
+type origin struct{ owner *Model }
+
+func (o origin) from() *Model { return o.owner }
+
 type (
 	snapshotMsg struct {
+		origin
 		snap snapshots.Snapshot
 		err  error
 	}
 	forkedMsg struct {
+		origin
 		snap snapshots.Snapshot
 		err  error
 	}
 	exportedMsg struct {
+		origin
 		dir      string
 		commands []string
 		err      error
@@ -179,24 +189,27 @@ func (m *Model) SetSize(w, h int) {
 func (m *Model) Init() tea.Cmd {
 	cat, id := m.ctx.Sources.Catalog, m.id
 	if cat == nil {
-		return func() tea.Msg { return snapshotMsg{err: errors.New("no snapshot store is open")} }
+		return func() tea.Msg { return snapshotMsg{origin: origin{m}, err: errors.New("no snapshot store is open")} }
 	}
 	return func() tea.Msg {
 		list, err := cat.List()
 		if err != nil {
-			return snapshotMsg{err: fmt.Errorf("list snapshots: %w", err)}
+			return snapshotMsg{origin: origin{m}, err: fmt.Errorf("list snapshots: %w", err)}
 		}
 		for _, s := range list {
 			if s.ID == id {
-				return snapshotMsg{snap: s}
+				return snapshotMsg{origin: origin{m}, snap: s}
 			}
 		}
-		return snapshotMsg{err: fmt.Errorf("snapshot %s: %w", id.Short(), snapshots.ErrNotFound)}
+		return snapshotMsg{origin: origin{m}, err: fmt.Errorf("snapshot %s: %w", id.Short(), snapshots.ErrNotFound)}
 	}
 }
 
 // Update implements frame.Screen.
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
+	if o, ok := msg.(interface{ from() *Model }); ok && o.from() != m {
+		return nil
+	}
 	switch msg := msg.(type) {
 	case snapshotMsg:
 		m.err = msg.err
@@ -338,13 +351,13 @@ func (m *Model) execute() tea.Cmd {
 		forker, name := m.ctx.Sources.Forker, strings.TrimSpace(m.name.Value())
 		return func() tea.Msg {
 			s, err := forker.Fork(context.Background(), id, name)
-			return forkedMsg{snap: s, err: err}
+			return forkedMsg{origin: origin{m}, snap: s, err: err}
 		}
 	}
 	exporter, dir := m.ctx.Sources.Exporter, m.dir.Value()
 	return func() tea.Msg {
 		cmds, err := exporter.Export(context.Background(), id, dir)
-		return exportedMsg{dir: dir, commands: cmds, err: err}
+		return exportedMsg{origin: origin{m}, dir: dir, commands: cmds, err: err}
 	}
 }
 

@@ -130,3 +130,21 @@ func TestCommandLines(t *testing.T) {
 		}
 	}
 }
+
+// TestRestoreIgnoresAnotherScreensResult: the root hands background
+// results to every open screen; a closed restore screen's fork must not
+// show as done in the restore screen opened after it.
+func TestRestoreIgnoresAnotherScreensResult(t *testing.T) {
+	store := st.Incident()
+	src := source.Set{Catalog: store, Forker: store, Exporter: store}
+	closed := open(t, "dark", 80, 24, src, store.ID(t, "ledger@3"))
+	st.Run(closed, append(st.Type("hotfix-2"), st.Key("enter"))...)
+	fork := closed.Update(st.Key("y"))
+	closed.Close()
+
+	m := open(t, "dark", 80, 24, src, store.ID(t, "ledger@2"))
+	m.Update(fork())
+	if m.stage != stageInput || m.forked != nil {
+		t.Errorf("another screen's fork landed here: stage %d forked %v", m.stage, m.forked)
+	}
+}

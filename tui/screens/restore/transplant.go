@@ -48,6 +48,7 @@ type repair struct {
 
 type (
 	checkedMsg struct {
+		origin
 		job    int
 		path   string
 		module []byte
@@ -55,14 +56,17 @@ type (
 		err    error
 	}
 	transplantedMsg struct {
+		origin
 		snap snapshots.Snapshot
 		err  error
 	}
 	stepMsg struct {
+		origin
 		job  int
 		step source.RehearsalStep
 	}
 	rehearsedMsg struct {
+		origin
 		job       int
 		rehearsal source.Rehearsal
 		err       error
@@ -123,10 +127,10 @@ func (m *Model) check() tea.Cmd {
 	return tea.Batch(func() tea.Msg {
 		module, err := os.ReadFile(path)
 		if err != nil {
-			return checkedMsg{job: job, path: path, err: fmt.Errorf("read the fixed module: %w", err)}
+			return checkedMsg{origin: origin{m}, job: job, path: path, err: fmt.Errorf("read the fixed module: %w", err)}
 		}
 		rep, err := t.Check(ctx, id, module)
-		return checkedMsg{job: job, path: path, module: module, report: rep, err: err}
+		return checkedMsg{origin: origin{m}, job: job, path: path, module: module, report: rep, err: err}
 	}, m.repair.spin.Tick)
 }
 
@@ -139,7 +143,7 @@ func (m *Model) transplant() tea.Cmd {
 	// Writing is not cancellable: a commit is short and all or nothing.
 	return tea.Batch(func() tea.Msg {
 		s, _, err := t.Transplant(context.Background(), id, module, req)
-		return transplantedMsg{snap: s, err: err}
+		return transplantedMsg{origin: origin{m}, snap: s, err: err}
 	}, m.repair.spin.Tick)
 }
 
@@ -156,11 +160,11 @@ func (m *Model) rehearse() tea.Cmd {
 	go func() {
 		r, err := t.Rehearse(ctx, id, func(s source.RehearsalStep) {
 			select { // a rehearsal has two steps; never block the engine
-			case steps <- stepMsg{job: job, step: s}:
+			case steps <- stepMsg{origin: origin{m}, job: job, step: s}:
 			default:
 			}
 		})
-		done <- rehearsedMsg{job: job, rehearsal: r, err: err}
+		done <- rehearsedMsg{origin: origin{m}, job: job, rehearsal: r, err: err}
 	}()
 	return tea.Batch(m.waitRehearsal(), m.repair.spin.Tick)
 }
