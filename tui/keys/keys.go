@@ -14,8 +14,11 @@ import (
 type KeyMap struct {
 	// Global.
 	Quit key.Binding
-	Help key.Binding
-	Back key.Binding
+	// Interrupt quits even while a screen captures keys (a text input
+	// has focus and takes q, ? and esc itself).
+	Interrupt key.Binding
+	Help      key.Binding
+	Back      key.Binding
 
 	// Movement.
 	Up       key.Binding
@@ -72,9 +75,10 @@ func DefaultKeyMap() KeyMap {
 		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(helpKey, desc))
 	}
 	return KeyMap{
-		Quit: b([]string{"q", "ctrl+c"}, "q", "quit"),
-		Help: b([]string{"?"}, "?", "help"),
-		Back: b([]string{"esc"}, "esc", "back"),
+		Quit:      b([]string{"q", "ctrl+c"}, "q", "quit"),
+		Interrupt: b([]string{"ctrl+c"}, "ctrl+c", "quit, even from a text input"),
+		Help:      b([]string{"?"}, "?", "help"),
+		Back:      b([]string{"esc"}, "esc", "back"),
 
 		Up:       b([]string{"up", "k"}, "↑/k", "up"),
 		Down:     b([]string{"down", "j"}, "↓/j", "down"),
