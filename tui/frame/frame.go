@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/spinner"
+	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/canscope/canscope/snapshots"
@@ -28,6 +30,23 @@ type Context struct {
 	// Now is the clock for humanized times; tests fix it so goldens do
 	// not age.
 	Now func() time.Time
+}
+
+// NewInput returns a text input in the theme's input style, so every
+// screen's inputs look alike. Screens restyle their inputs in SetSize,
+// which the root calls after a theme switch.
+func (c *Context) NewInput(prompt, placeholder string) textinput.Model {
+	t := textinput.New()
+	t.SetStyles(c.Styles.Input)
+	t.Prompt = prompt
+	t.Placeholder = placeholder
+	return t
+}
+
+// NewSpinner returns the spinner screens show while background work
+// runs.
+func (c *Context) NewSpinner() spinner.Model {
+	return spinner.New(spinner.WithSpinner(spinner.MiniDot), spinner.WithStyle(c.Styles.Accent))
 }
 
 // Screen is one page of the UI. Screens render strings; only the root

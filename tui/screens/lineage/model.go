@@ -50,11 +50,7 @@ type Model struct {
 
 // New returns the snapshots screen; Init loads the list.
 func New(ctx *frame.Context) *Model {
-	f := textinput.New()
-	f.SetStyles(ctx.Styles.Input)
-	f.Prompt = "/"
-	f.Placeholder = "filter by name, canister, hash, made-by"
-	return &Model{ctx: ctx, filter: f}
+	return &Model{ctx: ctx, filter: ctx.NewInput("/", "filter by name, canister, hash, made-by")}
 }
 
 // Title implements frame.Screen.

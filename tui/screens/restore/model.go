@@ -99,13 +99,7 @@ type Model struct {
 
 // New returns the fork / restore screen for a snapshot.
 func New(ctx *frame.Context, id snapshots.ID) *Model {
-	input := func(prompt, placeholder string) textinput.Model {
-		t := textinput.New()
-		t.SetStyles(ctx.Styles.Input)
-		t.Prompt = prompt
-		t.Placeholder = placeholder
-		return t
-	}
+	input := ctx.NewInput
 	m := &Model{
 		ctx:  ctx,
 		id:   id,
@@ -114,7 +108,7 @@ func New(ctx *frame.Context, id snapshots.ID) *Model {
 		repair: repair{
 			wasm:  input("fixed module: ", "path to the fixed .wasm or .wasm.gz"),
 			tname: input("new name: ", "empty keeps the snapshot's name"),
-			spin:  spinner.New(spinner.WithSpinner(spinner.MiniDot), spinner.WithStyle(ctx.Styles.Accent)),
+			spin:  ctx.NewSpinner(),
 		},
 	}
 	m.name.Focus()

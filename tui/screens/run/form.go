@@ -34,13 +34,7 @@ type form struct {
 }
 
 func newForm(ctx *frame.Context) form {
-	input := func(prompt, placeholder string) textinput.Model {
-		t := textinput.New()
-		t.SetStyles(ctx.Styles.Input)
-		t.Prompt = prompt
-		t.Placeholder = placeholder
-		return t
-	}
+	input := ctx.NewInput
 	return form{
 		method: input("method  ", "an exported update or query method, e.g. transfer"),
 		wasm:   input("new wasm ", "path to the new module; empty reinstalls the same module"),

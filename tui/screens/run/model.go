@@ -107,12 +107,7 @@ type Model struct {
 
 // New returns the run screen for a snapshot.
 func New(ctx *frame.Context, id snapshots.ID) *Model {
-	n := textinput.New()
-	n.SetStyles(ctx.Styles.Input)
-	n.Prompt = "checkpoint name: "
-	n.Placeholder = "e.g. before-trap"
-	spin := spinner.New(spinner.WithSpinner(spinner.MiniDot), spinner.WithStyle(ctx.Styles.Accent))
-	return &Model{ctx: ctx, id: id, form: newForm(ctx), cpName: n, spin: spin}
+	return &Model{ctx: ctx, id: id, form: newForm(ctx), cpName: ctx.NewInput("checkpoint name: ", "e.g. before-trap"), spin: ctx.NewSpinner()}
 }
 
 func (m *Model) ref() string {
