@@ -318,8 +318,8 @@ func (m *Model) review() tea.Cmd {
 		m.err = errors.New("name the fork")
 	case value == "":
 		m.err = errors.New("choose the directory to export to")
-	case m.action == actionFork && strings.ContainsAny(value, "@/ \t"):
-		m.err = fmt.Errorf("name %q: use letters, digits, '-', '_' or '.' only", value)
+	case m.action == actionFork:
+		m.err = snapshots.ValidateName(value) // the store's own rule, checked before confirming
 	}
 	if m.err != nil {
 		return nil

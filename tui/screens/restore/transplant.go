@@ -276,9 +276,11 @@ func (m *Model) repairKey(msg tea.KeyPressMsg) tea.Cmd {
 			m.stage, m.err = stageReport, nil
 			return nil
 		case key.Matches(msg, k.Submit):
-			if name := strings.TrimSpace(r.tname.Value()); strings.ContainsAny(name, "@/ \t") {
-				m.err = fmt.Errorf("name %q: use letters, digits, '-', '_' or '.' only", name)
-				return nil
+			if name := strings.TrimSpace(r.tname.Value()); name != "" { // empty keeps the snapshot's name
+				if err := snapshots.ValidateName(name); err != nil {
+					m.err = err
+					return nil
+				}
 			}
 			r.tname.Blur()
 			m.stage, m.err = stageConfirm, nil
