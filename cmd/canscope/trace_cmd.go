@@ -53,6 +53,9 @@ traces both upgrades of a rehearsal in one timeline. --checkpoint N
 			if upgrade == (method != "") {
 				return errors.New("give either --method M or --upgrade")
 			}
+			if maxEvents < 1 {
+				return fmt.Errorf("--max-events %d: record at least one event", maxEvents)
+			}
 			if !upgrade && (wasmPath != "" || skip || rehearse) {
 				return errors.New("--wasm, --skip-pre-upgrade and --rehearse go with --upgrade")
 			}
@@ -154,7 +157,6 @@ traces both upgrades of a rehearsal in one timeline. --checkpoint N
 	cmd.Flags().IntVar(&checkpoint, "checkpoint", 0, "store the state at this event index as a snapshot (with --name)")
 	cmd.Flags().StringVar(&name, "name", "", "name of the checkpoint snapshot")
 	cmd.Flags().IntVar(&maxEvents, "max-events", trace.DefaultMaxEvents, "record at most this many events")
-	cmd.MarkFlagsMutuallyExclusive("method", "upgrade")
 	return cmd
 }
 
