@@ -49,24 +49,29 @@ func (a *app) runTUI(cmd *cobra.Command) error {
 		return err
 	}
 	defer s.close(ctx)
+	// The tracer holds the traced compilations of the modules run in the
+	// UI; it is closed before the engine that compiled them.
+	tracer := trace.New(s.bench, s.store)
+	defer tracer.Close(context.WithoutCancel(ctx))
 	return tui.Run(ctx, tui.Options{
 		StorePath: s.store.Dir(),
 		Theme:     theme,
 		// Unless the user named a theme, follow the terminal's background.
 		AutoTheme: name == "" && a.getenv("CANSCOPE_THEME") == "",
-		Sources:   tuiSources(s),
+		Sources:   tuiSources(s, tracer),
 	})
 }
 
 // tuiSources wires the UI to the store, the engine and the other parts of
-// canscope; a part left nil shows as unavailable in the UI.
-func tuiSources(s *session) source.Set {
+// canscope; a part left nil shows as unavailable in the UI. The caller
+// closes tracer after the UI has quit.
+func tuiSources(s *session, tracer *trace.Tracer) source.Set {
 	store := s.store
 	return source.Set{
 		Catalog:      store,
 		Forker:       storeForker{store},
 		Exporter:     storeExporter{store},
-		Runner:       runner.New(trace.New(s.bench, store)),
+		Runner:       runner.New(tracer),
 		Transplanter: benchTransplanter{s.bench},
 		Inspect:      modinfo.Inspect,
 		Labeller:     stablelabel.For,

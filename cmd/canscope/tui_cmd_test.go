@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/canscope/canscope/engine"
+	"github.com/canscope/canscope/engine/trace"
 	"github.com/canscope/canscope/engine/workbench"
 	"github.com/canscope/canscope/engine/workbench/demo"
 	"github.com/canscope/canscope/snapshots"
@@ -76,11 +77,24 @@ func newTestSession(t *testing.T) *session {
 	return s
 }
 
+// testSources wires the UI to s as runTUI does; the tracer is closed when
+// the test ends, before the session.
+func testSources(t *testing.T, s *session) source.Set {
+	t.Helper()
+	tracer := trace.New(s.bench, s.store)
+	t.Cleanup(func() {
+		if err := tracer.Close(context.Background()); err != nil {
+			t.Errorf("close tracer: %v", err)
+		}
+	})
+	return tuiSources(s, tracer)
+}
+
 // TestTUIDemo loads the demo through the UI's source into an empty store.
 func TestTUIDemo(t *testing.T) {
 	ctx := context.Background()
 	s := newTestSession(t)
-	if err := tuiSources(s).Demo(ctx); err != nil {
+	if err := testSources(t, s).Demo(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.store.Resolve(demo.IncidentName); err != nil {
@@ -207,7 +221,7 @@ func TestTUIRepair(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := tui.New(tui.Options{Sources: tuiSources(s), StorePath: s.store.Dir(), Theme: th})
+	m := tui.New(tui.Options{Sources: testSources(t, s), StorePath: s.store.Dir(), Theme: th})
 	drive(m, tea.WindowSizeMsg{Width: 120, Height: 40}, m.Init()())
 	screen := func() string { return ansi.Strip(m.Render()) }
 	fixtures, err := filepath.Abs("../../engine/testdata")
