@@ -4,13 +4,16 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/canscope/canscope/snapshots/fsstore"
 	"github.com/spf13/cobra"
@@ -24,7 +27,17 @@ const (
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	// Ctrl+C or SIGTERM cancels the command's context, so an import or a
+	// run stops where it checks and the command reports it in one line; a
+	// second Ctrl+C kills the process as usual.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
 // app holds what every command shares: the global flags and the output
@@ -84,9 +97,9 @@ type statusError struct {
 func (e *statusError) Error() string { return e.err.Error() }
 func (e *statusError) Unwrap() error { return e.err }
 
-// run executes the CLI and returns the process exit code. It never panics
-// on bad input: every error becomes one line on stderr.
-func run(args []string, stdout, stderr io.Writer) (code int) {
+// run executes the CLI under ctx and returns the process exit code. It
+// never panics on bad input: every error becomes one line on stderr.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int) {
 	a := &app{stdout: stdout, stderr: stderr, getenv: os.Getenv}
 	root := newRootCmd(a)
 	root.SetArgs(args)
@@ -98,7 +111,7 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 			code = exitError
 		}
 	}()
-	err := root.Execute()
+	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return exitOK
 	}

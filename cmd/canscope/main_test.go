@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -12,7 +11,7 @@ import (
 // inside scripts, so the CLI is tested end to end, exit codes included.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"canscope": func() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) },
+		"canscope": main,
 		"mkdfx":    mkdfxMain,
 	})
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -87,7 +88,7 @@ func mkdfx(args []string) error {
 func storeJSON(t *testing.T, store string, args ...string) map[string]any {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	if code := run(append([]string{"--store", store}, args...), &out, &errOut); code != 0 {
+	if code := run(context.Background(), append([]string{"--store", store}, args...), &out, &errOut); code != 0 {
 		t.Fatalf("canscope %v: exit %d: %s", args, code, errOut.String())
 	}
 	var doc map[string]any
@@ -211,7 +212,7 @@ func TestFsckReportsDamage(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out, errOut bytes.Buffer
-	if code := run([]string{"--store", store, "fsck"}, &out, &errOut); code != 1 {
+	if code := run(context.Background(), []string{"--store", store, "fsck"}, &out, &errOut); code != 1 {
 		t.Fatalf("fsck exit %d on a damaged store; stdout %s", code, out.String())
 	}
 	if !strings.Contains(out.String(), "prod@1 heap page 2: corrupt_blob: heap page 2 (offset 0x20000): blob "+x[:12]) {
@@ -221,7 +222,7 @@ func TestFsckReportsDamage(t *testing.T) {
 		t.Errorf("stderr = %q", errOut.String())
 	}
 	out.Reset()
-	if code := run([]string{"--store", store, "fsck", "--json"}, &out, &errOut); code != 1 {
+	if code := run(context.Background(), []string{"--store", store, "fsck", "--json"}, &out, &errOut); code != 1 {
 		t.Fatalf("fsck --json exit %d", code)
 	}
 	var rep struct {
@@ -234,7 +235,7 @@ func TestFsckReportsDamage(t *testing.T) {
 		t.Errorf("fsck --json = %s (%v)", out.String(), err)
 	}
 	// Reading the damaged snapshot fails loudly instead of using bad bytes.
-	if code := run([]string{"--store", store, "export", "prod", filepath.Join(tmp, "out")}, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "corrupt") {
+	if code := run(context.Background(), []string{"--store", store, "export", "prod", filepath.Join(tmp, "out")}, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "corrupt") {
 		t.Errorf("export of a damaged snapshot: exit %d, %s", code, errOut.String())
 	}
 }
