@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/canscope/canscope/engine"
 	"github.com/canscope/canscope/engine/trace"
 	"github.com/canscope/canscope/snapshots"
 	"github.com/canscope/canscope/tui/source"
@@ -104,7 +105,7 @@ func (s *Session) Outcome() source.Outcome {
 	if res.Trap != nil {
 		o.TrapMessage, o.TrapFunction = res.Trap.Message, res.Trap.Function
 	}
-	if res.Status.String() == "rejected" {
+	if res.Status == engine.StatusRejected {
 		o.TrapMessage = res.RejectMessage
 	}
 	return o
