@@ -77,10 +77,11 @@ func (m *Model) load() tea.Cmd {
 	if cat == nil {
 		return func() tea.Msg { return loadedMsg{err: fmt.Errorf("no snapshot store is open")} }
 	}
+	dir := m.ctx.StorePath // read here: the command runs on another goroutine
 	return func() tea.Msg {
 		list, err := cat.List()
 		if err != nil {
-			err = fmt.Errorf("list snapshots in %s: %w", m.ctx.StorePath, err)
+			err = fmt.Errorf("list snapshots in %s: %w", dir, err)
 		}
 		return loadedMsg{list: list, err: err}
 	}
