@@ -312,11 +312,7 @@ func newInstallCmd(a *app) *cobra.Command {
 				return fmt.Errorf("%s: %w", pos[0], err)
 			}
 			iface := interfaceOf(mod)
-			var want []*candid.Type
-			if iface != nil {
-				want = iface.Init
-			}
-			arg, err := args.bytes(iface, want)
+			arg, err := args.bytes(iface, initTypes(iface))
 			if err != nil {
 				return err
 			}
@@ -480,11 +476,7 @@ upgrade would produce).`,
 				}
 			}
 			iface := interfaceOf(newMod)
-			var want []*candid.Type
-			if iface != nil {
-				want = iface.Init
-			}
-			arg, err := args.bytes(iface, want)
+			arg, err := args.bytes(iface, initTypes(iface))
 			if err != nil {
 				return err
 			}

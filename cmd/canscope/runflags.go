@@ -56,6 +56,15 @@ func (f *argFlags) bytes(iface *candid.Interface, want []*candid.Type) ([]byte, 
 	}
 }
 
+// initTypes are the argument types the module's candid:service declares
+// for canister_init (and so for post_upgrade); nil without an interface.
+func initTypes(iface *candid.Interface) []*candid.Type {
+	if iface == nil {
+		return nil
+	}
+	return iface.Init
+}
+
 // envFlags set the deterministic environment a run sees, for canisters
 // whose methods check who calls them or what time it is.
 type envFlags struct {

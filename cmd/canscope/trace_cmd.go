@@ -98,9 +98,7 @@ traces both upgrades of a rehearsal in one timeline. --checkpoint N
 			iface := interfaceOf(mod)
 			var wantArgs, wantResults []*candid.Type
 			if upgrade {
-				if iface != nil {
-					wantArgs = iface.Init
-				}
+				wantArgs = initTypes(iface)
 			} else {
 				if _, ok := mod.Method(method); !ok {
 					return fmt.Errorf("%s exports no method %q (it has: %s)", snap.Ref(), method, methodList(mod))
