@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"math/big"
 	"os"
 	"strconv"
 	"strings"
@@ -426,8 +425,7 @@ func globalText(g *snapshots.Global) string {
 	case snapshots.KindF64:
 		return "f64 " + strconv.FormatFloat(math.Float64frombits(g.Bits), 'g', -1, 64)
 	case snapshots.KindV128:
-		v := new(big.Int).Lsh(new(big.Int).SetUint64(g.Hi), 64)
-		return fmt.Sprintf("v128 0x%032x", v.Or(v, new(big.Int).SetUint64(g.Bits)))
+		return fmt.Sprintf("v128 0x%016x%016x", g.Hi, g.Bits) // high half first
 	}
 	return string(g.Kind)
 }

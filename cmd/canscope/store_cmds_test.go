@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/canscope/canscope/snapshots"
 	"github.com/canscope/canscope/snapshots/dfx/dfxtest"
 )
 
@@ -237,5 +238,23 @@ func TestFsckReportsDamage(t *testing.T) {
 	// Reading the damaged snapshot fails loudly instead of using bad bytes.
 	if code := run(context.Background(), []string{"--store", store, "export", "prod", filepath.Join(tmp, "out")}, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "corrupt") {
 		t.Errorf("export of a damaged snapshot: exit %d, %s", code, errOut.String())
+	}
+}
+
+func TestGlobalText(t *testing.T) {
+	tests := []struct {
+		g    *snapshots.Global
+		want string
+	}{
+		{nil, "(none)"},
+		{&snapshots.Global{Kind: snapshots.KindI32, Bits: 0xffffffff}, "i32 -1"},
+		{&snapshots.Global{Kind: snapshots.KindI64, Bits: 1 << 40}, "i64 1099511627776"},
+		{&snapshots.Global{Kind: snapshots.KindF64, Bits: 0x3ff8000000000000}, "f64 1.5"},
+		{&snapshots.Global{Kind: snapshots.KindV128, Hi: 1, Bits: 2}, "v128 0x00000000000000010000000000000002"},
+	}
+	for _, tt := range tests {
+		if got := globalText(tt.g); got != tt.want {
+			t.Errorf("globalText(%+v) = %q, want %q", tt.g, got, tt.want)
+		}
 	}
 }
