@@ -378,7 +378,7 @@ func newCallCmd(a *app) *cobra.Command {
 			method := pos[1]
 			m, ok := r.Canister.Module().Method(method)
 			if !ok {
-				return fmt.Errorf("%s exports no method %q (it has: %s)", snap.Ref(), method, methodList(r.Canister.Module()))
+				return errNoMethod(snap, method, r.Canister.Module())
 			}
 			iface := interfaceOf(r.Canister.Module())
 			var wantArgs, wantResults []*candid.Type
@@ -421,15 +421,18 @@ func newCallCmd(a *app) *cobra.Command {
 	return cmd
 }
 
-func methodList(mod *engine.Module) string {
+// errNoMethod is the error for a method snap's module does not export; it
+// lists the ones it does, which is what the operator needs next.
+func errNoMethod(snap snapshots.Snapshot, method string, mod *engine.Module) error {
 	var names []string
 	for _, m := range mod.Methods() {
 		names = append(names, m.Name)
 	}
-	if len(names) == 0 {
-		return "no methods"
+	has := "no methods"
+	if len(names) > 0 {
+		has = strings.Join(names, ", ")
 	}
-	return strings.Join(names, ", ")
+	return fmt.Errorf("%s exports no method %q (it has: %s)", snap.Ref(), method, has)
 }
 
 func newUpgradeCmd(a *app) *cobra.Command {

@@ -101,7 +101,7 @@ traces both upgrades of a rehearsal in one timeline. --checkpoint N
 				wantArgs = initTypes(iface)
 			} else {
 				if _, ok := mod.Method(method); !ok {
-					return fmt.Errorf("%s exports no method %q (it has: %s)", snap.Ref(), method, methodList(mod))
+					return errNoMethod(snap, method, mod)
 				}
 				if ft, ok := iface.Method(method); ok {
 					wantArgs, wantResults = ft.Args, ft.Results
