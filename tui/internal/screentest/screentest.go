@@ -49,6 +49,17 @@ func Context(t testing.TB, theme string, width, height int, src source.Set) *fra
 	}
 }
 
+// Open makes a screen with newScreen on a Context of the given terminal
+// size and theme, gives it the body the root would (the terminal minus
+// the top bar and the status line) and delivers its Init.
+func Open[S frame.Screen](t testing.TB, theme string, width, height int, src source.Set, newScreen func(*frame.Context) S) S {
+	t.Helper()
+	s := newScreen(Context(t, theme, width, height, src))
+	s.SetSize(width, height-2)
+	Init(s)
+	return s
+}
+
 // Key returns the key press a key name (as key.Binding spells it) stands for.
 func Key(name string) tea.KeyPressMsg {
 	special := map[string]rune{

@@ -16,10 +16,7 @@ import (
 
 func open(t *testing.T, theme string, w, h int, src source.Set, id snapshots.ID) *Model {
 	t.Helper()
-	m := New(st.Context(t, theme, w, h, src), id)
-	m.SetSize(w, h-2)
-	st.Init(m)
-	return m
+	return st.Open(t, theme, w, h, src, func(c *frame.Context) *Model { return New(c, id) })
 }
 
 func TestDetail(t *testing.T) {

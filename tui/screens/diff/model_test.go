@@ -8,16 +8,14 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/canscope/canscope/snapshots"
+	"github.com/canscope/canscope/tui/frame"
 	st "github.com/canscope/canscope/tui/internal/screentest"
 	"github.com/canscope/canscope/tui/source"
 )
 
 func open(t *testing.T, theme string, w, h int, src source.Set, a, b snapshots.ID) *Model {
 	t.Helper()
-	m := New(st.Context(t, theme, w, h, src), a, b)
-	m.SetSize(w, h-2)
-	st.Init(m)
-	return m
+	return st.Open(t, theme, w, h, src, func(c *frame.Context) *Model { return New(c, a, b) })
 }
 
 // byMemoryID labels stable ranges the way a stable-structures decoder

@@ -17,11 +17,7 @@ import (
 
 func newScreen(t *testing.T, theme string, w, h int, src source.Set) *Model {
 	t.Helper()
-	ctx := st.Context(t, theme, w, h, src)
-	m := New(ctx)
-	m.SetSize(w, h-2)
-	st.Init(m)
-	return m
+	return st.Open(t, theme, w, h, src, New)
 }
 
 func TestLineage(t *testing.T) {

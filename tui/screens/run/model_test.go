@@ -15,10 +15,7 @@ import (
 
 func open(t *testing.T, theme string, w, h int, src source.Set, id snapshots.ID) *Model {
 	t.Helper()
-	m := New(st.Context(t, theme, w, h, src), id)
-	m.SetSize(w, h-2)
-	st.Init(m)
-	return m
+	return st.Open(t, theme, w, h, src, func(c *frame.Context) *Model { return New(c, id) })
 }
 
 // upgradeKeys fills the form for the incident's upgrade and runs it.
