@@ -7,7 +7,8 @@ package themes
 import (
 	"fmt"
 	"image/color"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"charm.land/lipgloss/v2"
@@ -86,15 +87,7 @@ func palettes() map[string]Palette {
 }
 
 // Names lists the built-in themes in alphabetical order.
-func Names() []string {
-	p := palettes()
-	names := make([]string, 0, len(p))
-	for n := range p {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+func Names() []string { return slices.Sorted(maps.Keys(palettes())) }
 
 // Lookup returns the built-in theme called name.
 func Lookup(name string) (Theme, error) {
