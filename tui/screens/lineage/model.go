@@ -6,6 +6,7 @@ package lineage
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -215,11 +216,9 @@ func (m *Model) loadDemo() tea.Cmd {
 }
 
 func (m *Model) toggleMark(id snapshots.ID) {
-	for i, x := range m.marked {
-		if x == id {
-			m.marked = append(m.marked[:i], m.marked[i+1:]...)
-			return
-		}
+	if i := slices.Index(m.marked, id); i >= 0 {
+		m.marked = slices.Delete(m.marked, i, i+1)
+		return
 	}
 	m.marked = append(m.marked, id)
 	if len(m.marked) > 2 {
@@ -472,14 +471,7 @@ func (m *Model) when(s snapshots.Snapshot) string {
 	return humanize.RelTime(t, m.ctx.Now(), "ago", "from now")
 }
 
-func (m *Model) isMarked(id snapshots.ID) bool {
-	for _, x := range m.marked {
-		if x == id {
-			return true
-		}
-	}
-	return false
-}
+func (m *Model) isMarked(id snapshots.ID) bool { return slices.Contains(m.marked, id) }
 
 func (m *Model) footer() string {
 	st := m.ctx.Styles
