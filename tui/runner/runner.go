@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 
@@ -137,9 +138,7 @@ func (s *Session) Seek(ctx context.Context, i int) (source.State, error) {
 			st.RecentSyscalls = append(st.RecentSyscalls, event(events[j]))
 		}
 	}
-	for a, b := 0, len(st.RecentSyscalls)-1; a < b; a, b = a+1, b-1 {
-		st.RecentSyscalls[a], st.RecentSyscalls[b] = st.RecentSyscalls[b], st.RecentSyscalls[a]
-	}
+	slices.Reverse(st.RecentSyscalls) // newest last
 	return st, nil
 }
 
