@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -338,9 +339,7 @@ func lineage(s snapshots.Snapshot, all []snapshots.Snapshot) []lineageJSON {
 		}
 		cur, ok = byID[*cur.Parent]
 	}
-	for i, j := 0, len(chain)-1; i < j; i, j = i+1, j-1 {
-		chain[i], chain[j] = chain[j], chain[i]
-	}
+	slices.Reverse(chain) // root first
 	return chain
 }
 
