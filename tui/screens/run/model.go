@@ -82,6 +82,11 @@ type Model struct {
 	err     error
 	notice  string
 
+	// life ends when the screen closes (end): the run and any seek in
+	// flight stop, so closing never waits on a long re-execution.
+	life context.Context
+	end  context.CancelFunc
+
 	run  int // increments per started run
 	req  source.RunRequest
 	frac float64
@@ -107,7 +112,9 @@ type Model struct {
 
 // New returns the run screen for a snapshot.
 func New(ctx *frame.Context, id snapshots.ID) *Model {
-	return &Model{ctx: ctx, id: id, form: newForm(ctx), cpName: ctx.NewInput("checkpoint name: ", "e.g. before-trap"), spin: ctx.NewSpinner()}
+	life, end := context.WithCancel(context.Background())
+	return &Model{ctx: ctx, id: id, life: life, end: end, form: newForm(ctx),
+		cpName: ctx.NewInput("checkpoint name: ", "e.g. before-trap"), spin: ctx.NewSpinner()}
 }
 
 func (m *Model) ref() string {
@@ -303,7 +310,7 @@ func (m *Model) start() tea.Cmd {
 	m.run++
 	m.req, m.frac, m.measured, m.state = req, 0, false, stateRunning
 	m.started = m.ctx.Now()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(m.life)
 	m.cancel = cancel
 	progress, done := make(chan tea.Msg, 1), make(chan tea.Msg, 1)
 	m.progress, m.done = progress, done
@@ -341,12 +348,10 @@ func (m *Model) waitProgress() tea.Cmd {
 	}
 }
 
-// Close cancels a run still in progress and releases the shown session
-// when the screen is closed.
+// Close cancels a run or seek still in progress and releases the shown
+// session when the screen is closed.
 func (m *Model) Close() {
-	if m.cancel != nil {
-		m.cancel()
-	}
+	m.end()
 	m.release()
 }
 
@@ -401,9 +406,9 @@ func (m *Model) seek(i int) tea.Cmd {
 	}
 	i = render.Clamp(i, 0, m.sess.Len()-1)
 	m.at = i
-	sess, run := m.sess, m.run
+	sess, run, life := m.sess, m.run, m.life
 	return func() tea.Msg {
-		st, err := sess.Seek(context.Background(), i)
+		st, err := sess.Seek(life, i)
 		return seekMsg{owner: m, run: run, at: i, state: st, err: err}
 	}
 }

@@ -1,6 +1,7 @@
 package run
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -219,5 +220,36 @@ func TestRunIgnoresAnotherScreensRun(t *testing.T) {
 	m.Update(next())
 	if m.state != stateForm || !strings.Contains(m.notice, "cancelled") {
 		t.Errorf("after cancel: state %d notice %q", m.state, m.notice)
+	}
+}
+
+// seekRecorder is a finished session that remembers the context of the
+// last seek.
+type seekRecorder struct {
+	source.Session
+	ctx context.Context
+}
+
+func (s *seekRecorder) Seek(ctx context.Context, i int) (source.State, error) {
+	s.ctx = ctx
+	return source.State{}, nil
+}
+
+// TestRunCloseStopsSeek: a seek re-executes the run and may take long;
+// closing the screen must cancel it rather than leave it running (and
+// the session's Close waiting for it).
+func TestRunCloseStopsSeek(t *testing.T) {
+	store := st.Incident()
+	m := open(t, "dark", 80, 24, source.Set{Catalog: store, Runner: st.FailingUpgrade(store)}, store.ID(t, "ledger@3"))
+	st.Run(m, upgradeKeys()...)
+	rec := &seekRecorder{Session: m.sess}
+	m.sess = rec
+	m.seek(0)() // as the runtime would, on its own goroutine
+	if rec.ctx == nil || rec.ctx.Err() != nil {
+		t.Fatalf("seek context before close: %v", rec.ctx)
+	}
+	m.Close()
+	if rec.ctx.Err() == nil {
+		t.Error("closing the screen left the seek's context running")
 	}
 }
