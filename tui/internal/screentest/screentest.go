@@ -192,3 +192,12 @@ func CheckSize(t testing.TB, view string, width, height int) {
 		}
 	}
 }
+
+// Shot checks a screen opened with Open on a width×height terminal: its
+// view fills the body exactly and matches the test's golden file.
+func Shot(t testing.TB, s frame.Screen, width, height int) {
+	t.Helper()
+	v := s.View()
+	CheckSize(t, v, width, height-2)
+	Golden(t, v)
+}

@@ -45,9 +45,7 @@ func TestDetail(t *testing.T) {
 			}
 			m := open(t, tt.theme, tt.w, tt.h, src, store.ID(t, tt.ref))
 			st.Run(m, tt.keys...)
-			v := m.View()
-			st.CheckSize(t, v, tt.w, tt.h-2)
-			st.Golden(t, v)
+			st.Shot(t, m, tt.w, tt.h)
 		})
 	}
 }

@@ -52,9 +52,7 @@ func TestDiff(t *testing.T) {
 			}
 			m := open(t, tt.theme, tt.w, tt.h, src, store.ID(t, tt.a), store.ID(t, tt.b))
 			st.Run(m, tt.keys...)
-			v := m.View()
-			st.CheckSize(t, v, tt.w, tt.h-2)
-			st.Golden(t, v)
+			st.Shot(t, m, tt.w, tt.h)
 		})
 	}
 }

@@ -40,9 +40,7 @@ func TestLineage(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			m := newScreen(t, tt.theme, tt.w, tt.h, src)
 			st.Run(m, tt.keys...)
-			v := m.View()
-			st.CheckSize(t, v, tt.w, tt.h-2)
-			st.Golden(t, v)
+			st.Shot(t, m, tt.w, tt.h)
 		})
 	}
 }

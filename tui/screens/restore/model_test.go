@@ -41,9 +41,7 @@ func TestRestore(t *testing.T) {
 			store := st.Incident()
 			m := open(t, tt.theme, tt.w, tt.h, source.Set{Catalog: store, Forker: store, Exporter: store}, store.ID(t, "ledger@3"))
 			st.Run(m, tt.keys...)
-			v := m.View()
-			st.CheckSize(t, v, tt.w, tt.h-2)
-			st.Golden(t, v)
+			st.Shot(t, m, tt.w, tt.h)
 		})
 	}
 }

@@ -63,9 +63,7 @@ func TestTransplant(t *testing.T) {
 			tr := &st.Transplanter{Store: st.Incident(), Report: tt.report, Steps: tt.steps}
 			m := openTransplant(t, tt.theme, tt.w, tt.h, tr)
 			st.Run(m, tt.keys...)
-			v := m.View()
-			st.CheckSize(t, v, tt.w, tt.h-2)
-			st.Golden(t, v)
+			st.Shot(t, m, tt.w, tt.h)
 		})
 	}
 }
