@@ -169,7 +169,7 @@ func (e storeExporter) Export(ctx context.Context, id snapshots.ID, dir string) 
 		return nil, err
 	}
 	if err := dfx.Export(ctx, e.store, m, dir); err != nil {
-		return nil, fmt.Errorf("export %s to %s: %w", m.Ref(), dir, err)
+		return nil, err // it names the snapshot and the directory
 	}
 	return dfx.RestoreCommands(m.CanisterID, dir), nil
 }

@@ -132,6 +132,12 @@ func TestStoreExporter(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "metadata.json")); err != nil {
 		t.Errorf("export wrote no metadata.json: %v", err)
 	}
+	// Into the same, now full, directory: one line that names the
+	// snapshot and the directory once (the restore screen shows it as is).
+	_, err = storeExporter{store}.Export(context.Background(), snap.ID, dir)
+	if err == nil || strings.Count(err.Error(), dir) != 1 || !strings.Contains(err.Error(), "not empty") {
+		t.Errorf("export into a full directory: %v", err)
+	}
 }
 
 // press returns the key presses for keys: names of special keys

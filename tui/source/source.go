@@ -31,7 +31,9 @@ type Forker interface {
 // Exporter writes a snapshot as a dfx snapshot directory that
 // `dfx canister snapshot upload --dir` accepts, and returns the shell
 // commands that load it into the canister, in order: the same list
-// `canscope restore` prints, so the UI and the CLI never disagree.
+// `canscope restore` prints, so the UI and the CLI never disagree. Its
+// errors name the snapshot and the directory; the UI shows them as they
+// are.
 type Exporter interface {
 	Export(ctx context.Context, id snapshots.ID, dir string) (commands []string, err error)
 }

@@ -101,7 +101,7 @@ func (s *Memory) Fork(_ context.Context, id snapshots.ID, name string) (snapshot
 func (s *Memory) Export(_ context.Context, id snapshots.ID, dir string) ([]string, error) {
 	m, err := s.Manifest(id)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("export %s to %s: %w", id.Short(), dir, err)
 	}
 	s.Exported = append(s.Exported, dir)
 	return []string{

@@ -221,7 +221,7 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		return m.updateRepair(msg)
 	case exportedMsg:
 		if msg.err != nil {
-			m.stage, m.err = stageInput, fmt.Errorf("export %s to %s: %w", m.subject().Ref(), msg.dir, msg.err)
+			m.stage, m.err = stageInput, msg.err // source.Exporter's errors name the snapshot and the directory
 			return m.dir.Focus()
 		}
 		m.stage, m.exported, m.commands = stageDone, msg.dir, msg.commands
