@@ -69,6 +69,7 @@ type (
 	}
 	exportedMsg struct {
 		origin
+		job      int
 		dir      string
 		commands []string
 		err      error
@@ -145,6 +146,10 @@ func (m *Model) Bindings() []key.Binding {
 		return []key.Binding{k.Submit, k.SwitchAction, k.Back}
 	case stageChecking, stageRehearsing:
 		return []key.Binding{k.Cancel}
+	case stageWorking:
+		if m.action == actionRestore {
+			return []key.Binding{k.Cancel}
+		}
 	case stageReport:
 		if m.repair.report.OK() {
 			return []key.Binding{k.Submit, k.Back}
@@ -220,6 +225,10 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	case checkedMsg, transplantedMsg, stepMsg, rehearsedMsg, spinner.TickMsg:
 		return m.updateRepair(msg)
 	case exportedMsg:
+		if msg.job != m.repair.job || m.stage != stageWorking {
+			return nil // cancelled
+		}
+		m.repair.cancel = nil
 		if msg.err != nil {
 			m.stage, m.err = stageInput, msg.err // source.Exporter's errors name the snapshot and the directory
 			return m.dir.Focus()
@@ -278,6 +287,12 @@ func (m *Model) updateKey(msg tea.KeyPressMsg) tea.Cmd {
 		return cmd
 	case stageChecking, stageReport, stageNaming, stageRehearsing:
 		return m.repairKey(msg)
+	case stageWorking:
+		if m.action == actionRestore && key.Matches(msg, k.Cancel) {
+			m.stopJob()
+			m.stage, m.notice = stageInput, "export cancelled"
+			return m.dir.Focus()
+		}
 	case stageConfirm:
 		switch {
 		case key.Matches(msg, k.Confirm) && m.action == actionTransplant:
@@ -348,11 +363,14 @@ func (m *Model) execute() tea.Cmd {
 			return forkedMsg{origin: origin{m}, snap: s, err: err}
 		}
 	}
+	// An export of a large memory takes a while: x or closing the screen
+	// cancels it, and the exporter removes what it had written.
 	exporter, dir := m.ctx.Sources.Exporter, m.dir.Value()
-	return func() tea.Msg {
-		cmds, err := exporter.Export(context.Background(), id, dir)
-		return exportedMsg{origin: origin{m}, dir: dir, commands: cmds, err: err}
-	}
+	ctx, job := m.startJob()
+	return tea.Batch(func() tea.Msg {
+		cmds, err := exporter.Export(ctx, id, dir)
+		return exportedMsg{origin: origin{m}, job: job, dir: dir, commands: cmds, err: err}
+	}, m.repair.spin.Tick)
 }
 
 // View implements frame.Screen.

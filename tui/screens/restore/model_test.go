@@ -1,6 +1,7 @@
 package restore
 
 import (
+	"context"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -141,5 +142,47 @@ func TestRestoreIgnoresAnotherScreensResult(t *testing.T) {
 	m.Update(fork())
 	if m.stage != stageInput || m.forked != nil {
 		t.Errorf("another screen's fork landed here: stage %d forked %v", m.stage, m.forked)
+	}
+}
+
+// ctxExporter records the context of the export it was asked for.
+type ctxExporter struct{ ctx context.Context }
+
+func (e *ctxExporter) Export(ctx context.Context, _ snapshots.ID, _ string) ([]string, error) {
+	e.ctx = ctx
+	return nil, ctx.Err()
+}
+
+// TestExportCancel: an export can be long; x cancels it and so does
+// closing the screen, and a cancelled export's result is dropped.
+func TestExportCancel(t *testing.T) {
+	t.Chdir(t.TempDir())
+	for _, stop := range []string{"x", "close"} {
+		t.Run(stop, func(t *testing.T) {
+			store := st.Incident()
+			exp := &ctxExporter{}
+			m := open(t, "dark", 80, 24, source.Set{Catalog: store, Exporter: exp}, store.ID(t, "ledger@3"))
+			st.Run(m, append(append(st.Keys("tab"), st.Type("out")...), st.Key("enter"))...)
+			batch := m.Update(st.Key("y"))().(tea.BatchMsg) // the export and the spinner
+			if m.stage != stageWorking {
+				t.Fatalf("after y: stage %d, want working", m.stage)
+			}
+			if stop == "x" {
+				m.Update(st.Key("x"))
+			} else {
+				m.Close()
+			}
+			done := batch[0]() // the export, started now, under the cancelled context
+			if exp.ctx == nil || exp.ctx.Err() == nil {
+				t.Fatalf("the export's context is still live after %s", stop)
+			}
+			m.Update(done)
+			if m.stage == stageDone || m.err != nil {
+				t.Errorf("a cancelled export's result landed: stage %d err %v", m.stage, m.err)
+			}
+			if stop == "x" && (m.stage != stageInput || m.notice != "export cancelled") {
+				t.Errorf("after x: stage %d notice %q", m.stage, m.notice)
+			}
+		})
 	}
 }
