@@ -294,8 +294,7 @@ func TestEveryScreenAtMinimumSize(t *testing.T) {
 // FuzzKeys presses arbitrary key sequences on every screen: the UI must
 // never panic and every frame must keep the terminal's size.
 func FuzzKeys(f *testing.F) {
-	names := []string{"enter", "esc", "space", "tab", "shift+tab", "up", "down", "left", "right", "pgup", "pgdown",
-		"home", "end", "backspace", "/", "?", "d", "r", "f", "n", "N", "t", "c", "x", "y", "g", "G", "+", "-", "[", "]", "D", "a", "1", "F", "e"}
+	names := fuzzKeyNames()
 	f.Add([]byte{6, 0, 14, 18})             // down, enter, /, d
 	f.Add([]byte{4, 16, 4, 4, 4, 17, 0, 1}) // marks and diff
 	f.Add([]byte{6, 6, 6, 17, 2, 3, 30, 0, 21, 20, 22, 0, 19, 24})
@@ -313,6 +312,41 @@ func FuzzKeys(f *testing.F) {
 				return // quit
 			}
 			st.CheckSize(t, m.Render(), 80, 24)
+		}
+	})
+}
+
+// fuzzKeyNames are the keys the fuzz targets press: every binding's key
+// and a few typed characters.
+func fuzzKeyNames() []string {
+	return []string{"enter", "esc", "space", "tab", "shift+tab", "up", "down", "left", "right", "pgup", "pgdown",
+		"home", "end", "backspace", "/", "?", "d", "r", "f", "n", "N", "t", "c", "x", "y", "g", "G", "+", "-", "[", "]", "D", "a", "1", "F", "e"}
+}
+
+// FuzzSizes resizes the terminal between key presses, down to 0x0 and up
+// to 255x255: the UI must never panic and every frame must have the
+// terminal's size (at least one cell).
+func FuzzSizes(f *testing.F) {
+	names := fuzzKeyNames()
+	// Each triple is a key, then the new width and height.
+	f.Add([]byte{6, 80, 24, 0, 40, 10, 3, 0, 0, 30, 200, 60, 3, 12, 3})
+	f.Add([]byte{6, 160, 48, 0, 1, 1, 15, 39, 9, 1, 80, 24})
+	fixture := st.Incident()
+	f.Fuzz(func(t *testing.T, in []byte) {
+		if len(in) > 150 {
+			return
+		}
+		store := fixture.Clone()
+		src := source.Set{Catalog: store, Inspect: modinfo.Inspect, Forker: store, Exporter: store, Runner: st.FailingUpgrade(store),
+			Transplanter: &st.Transplanter{Store: store, Report: st.PassingReport(), Steps: st.OKSteps()}}
+		m := newRoot(t, "dark", 80, 24, src)
+		for i := 0; i+2 < len(in); i += 3 {
+			if drive(m, st.Key(names[int(in[i])%len(names)])) {
+				return // quit
+			}
+			w, h := int(in[i+1]), int(in[i+2])
+			drive(m, tea.WindowSizeMsg{Width: w, Height: h})
+			st.CheckSize(t, m.Render(), max(w, 1), max(h, 1))
 		}
 	})
 }
