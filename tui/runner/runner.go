@@ -90,9 +90,6 @@ type Session struct {
 
 var _ source.Session = (*Session)(nil)
 
-// Trace returns the underlying session.
-func (s *Session) Trace() *trace.Session { return s.s }
-
 // Len implements source.Session.
 func (s *Session) Len() int { return s.s.Len() }
 
