@@ -22,7 +22,7 @@ a Motoko canister upgraded from v1 to v2 with its stable variables intact.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			s, err := a.openSession(ctx)
+			s, err := a.openSession()
 			if err != nil {
 				return err
 			}

@@ -43,7 +43,7 @@ pre_upgrade. Compatibility checks run first and refuse a mismatch unless
 			if err != nil {
 				return fmt.Errorf("read fixed module: %w", err)
 			}
-			s, err := a.openSession(ctx)
+			s, err := a.openSession()
 			if err != nil {
 				return err
 			}

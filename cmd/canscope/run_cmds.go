@@ -30,7 +30,8 @@ type session struct {
 	bench *workbench.Bench
 }
 
-func (a *app) openSession(ctx context.Context) (*session, error) {
+// openSession opens the store and an engine over it.
+func (a *app) openSession() (*session, error) {
 	st, err := a.openStore()
 	if err != nil {
 		return nil, err
@@ -47,7 +48,7 @@ func (a *app) openSession(ctx context.Context) (*session, error) {
 // the given instruction limits (zero: the IC's). The caller closes the
 // run, then the session.
 func (a *app) openRun(ctx context.Context, ref string, limits meter.Limits) (*session, snapshots.Snapshot, *workbench.Run, error) {
-	s, err := a.openSession(ctx)
+	s, err := a.openSession()
 	if err != nil {
 		return nil, snapshots.Snapshot{}, nil, err
 	}
@@ -62,7 +63,11 @@ func (a *app) openRun(ctx context.Context, ref string, limits meter.Limits) (*se
 	return nil, snapshots.Snapshot{}, nil, err
 }
 
+// close releases the bench, the engine and the store, in that order. Their
+// errors are dropped: the command's own result has been decided, and the
+// store's writes were atomic and durable before it.
 func (s *session) close(ctx context.Context) {
+	ctx = context.WithoutCancel(ctx) // release them after Ctrl+C too
 	s.bench.Close(ctx)
 	s.eng.Close(ctx)
 	s.store.Close()
@@ -302,7 +307,7 @@ func newInstallCmd(a *app) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("read module: %w", err)
 			}
-			s, err := a.openSession(ctx)
+			s, err := a.openSession()
 			if err != nil {
 				return err
 			}

@@ -62,7 +62,7 @@ traces both upgrades of a rehearsal in one timeline. --checkpoint N
 			if cmd.Flags().Changed("checkpoint") != (name != "") {
 				return errors.New("--checkpoint N and --name NAME go together")
 			}
-			s, err := a.openSession(ctx)
+			s, err := a.openSession()
 			if err != nil {
 				return err
 			}

@@ -44,7 +44,7 @@ func (a *app) runTUI(cmd *cobra.Command) error {
 		return errors.New("the terminal UI needs a terminal; run `canscope --help` for the commands")
 	}
 	ctx := cmd.Context()
-	s, err := a.openSession(ctx) // the store, and the engine for runs
+	s, err := a.openSession() // the store, and the engine for runs
 	if err != nil {
 		return err
 	}
@@ -163,6 +163,7 @@ func compatReport(r workbench.Report) source.CompatReport {
 // restore` does and returns the same commands that command prints.
 type storeExporter struct{ store *fsstore.Store }
 
+// Export implements source.Exporter.
 func (e storeExporter) Export(ctx context.Context, id snapshots.ID, dir string) ([]string, error) {
 	m, err := e.store.Manifest(id)
 	if err != nil {
@@ -178,6 +179,7 @@ func (e storeExporter) Export(ctx context.Context, id snapshots.ID, dir string) 
 // Forker, which has an id: a full id is a valid reference.
 type storeForker struct{ store *fsstore.Store }
 
+// Fork implements source.Forker.
 func (f storeForker) Fork(ctx context.Context, id snapshots.ID, name string) (snapshots.Snapshot, error) {
 	return f.store.Fork(ctx, id.String(), name)
 }

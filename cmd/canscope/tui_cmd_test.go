@@ -69,7 +69,7 @@ func TestRunTUIRefusesWithoutTerminal(t *testing.T) {
 func newTestSession(t *testing.T) *session {
 	t.Helper()
 	a := &app{storeFlag: t.TempDir(), getenv: func(string) string { return "" }}
-	s, err := a.openSession(context.Background())
+	s, err := a.openSession()
 	if err != nil {
 		t.Fatal(err)
 	}
