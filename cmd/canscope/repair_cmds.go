@@ -39,6 +39,9 @@ pre_upgrade. Compatibility checks run first and refuse a mismatch unless
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, pos []string) error {
 			ctx := cmd.Context()
+			if err := checkName(name); err != nil {
+				return err
+			}
 			code, err := os.ReadFile(wasmPath)
 			if err != nil {
 				return fmt.Errorf("read fixed module: %w", err)

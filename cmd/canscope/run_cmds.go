@@ -303,6 +303,9 @@ func newInstallCmd(a *app) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, pos []string) error {
 			ctx := cmd.Context()
+			if err := checkName(name); err != nil {
+				return err
+			}
 			code, err := os.ReadFile(pos[0])
 			if err != nil {
 				return fmt.Errorf("read module: %w", err)
@@ -368,6 +371,9 @@ func newCallCmd(a *app) *cobra.Command {
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, pos []string) error {
 			ctx := cmd.Context()
+			if err := checkName(name); err != nil {
+				return err
+			}
 			if query && commit {
 				return errors.New("--query and --commit exclude each other: a query never changes state")
 			}
@@ -464,6 +470,9 @@ upgrade would produce).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, pos []string) error {
 			ctx := cmd.Context()
+			if err := checkName(name); err != nil {
+				return err
+			}
 			s, snap, r, err := a.openRun(ctx, pos[0], envs.limits())
 			if err != nil {
 				return err

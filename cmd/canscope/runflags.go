@@ -16,6 +16,7 @@ import (
 	"github.com/canscope/canscope/engine/ic0"
 	"github.com/canscope/canscope/engine/meter"
 	"github.com/canscope/canscope/engine/principal"
+	"github.com/canscope/canscope/snapshots"
 )
 
 // argFlags are the --arg / --arg-hex pair every command that sends an
@@ -63,6 +64,19 @@ func initTypes(iface *candid.Interface) []*candid.Type {
 		return nil
 	}
 	return iface.Init
+}
+
+// checkName refuses a --name the store would refuse before any work
+// runs: an upgrade can take minutes, and its result would be lost at the
+// commit. An empty name is the command's default.
+func checkName(name string) error {
+	if name == "" {
+		return nil
+	}
+	if err := snapshots.ValidateName(name); err != nil {
+		return fmt.Errorf("--name: %w", err)
+	}
+	return nil
 }
 
 // envFlags set the deterministic environment a run sees, for canisters

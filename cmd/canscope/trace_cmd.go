@@ -50,6 +50,9 @@ traces both upgrades of a rehearsal in one timeline. --checkpoint N
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, pos []string) error {
 			ctx := cmd.Context()
+			if err := checkName(name); err != nil {
+				return err
+			}
 			if upgrade == (method != "") {
 				return errors.New("give either --method M or --upgrade")
 			}
