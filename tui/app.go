@@ -74,10 +74,15 @@ func New(opts Options) *Model {
 	return &Model{ctx: ctx, stack: []frame.Screen{lineage.New(ctx)}, help: h, autoTheme: opts.AutoTheme, noColor: opts.Theme.NoColor}
 }
 
-// Run opens the UI on the terminal and returns when the user quits.
+// Run opens the UI on the terminal and returns when the user quits or
+// ctx is cancelled. Either way the screens' background work is stopped and
+// their sessions released before it returns, so the caller can close the
+// engine and the store behind them.
 func Run(ctx context.Context, opts Options, programOpts ...tea.ProgramOption) error {
-	p := tea.NewProgram(New(opts), append([]tea.ProgramOption{tea.WithContext(ctx)}, programOpts...)...)
+	m := New(opts)
+	p := tea.NewProgram(m, append([]tea.ProgramOption{tea.WithContext(ctx)}, programOpts...)...)
 	_, err := p.Run()
+	m.closeAll() // after a cancel or a panic too, not only on q
 	switch {
 	case err == nil, errors.Is(err, tea.ErrInterrupted):
 		return nil
@@ -199,7 +204,8 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	return m.top().Update(msg)
 }
 
-// closeAll stops background work before quitting.
+// closeAll stops background work before quitting; closing twice is
+// harmless.
 func (m *Model) closeAll() {
 	for _, s := range m.stack {
 		if c, ok := s.(frame.Closer); ok {
