@@ -47,11 +47,17 @@ type Model struct {
 
 	filter    textinput.Model
 	filtering bool
+
+	// life ends when the UI quits (Close): a demo load still running
+	// stops instead of writing into a store being closed.
+	life context.Context
+	end  context.CancelFunc
 }
 
 // New returns the snapshots screen; Init loads the list.
 func New(ctx *frame.Context) *Model {
-	return &Model{ctx: ctx, filter: ctx.NewInput("/", "filter by name, canister, hash, made-by")}
+	life, end := context.WithCancel(context.Background())
+	return &Model{ctx: ctx, filter: ctx.NewInput("/", "filter by name, canister, hash, made-by"), life: life, end: end}
 }
 
 // Title implements frame.Screen.
@@ -212,8 +218,12 @@ func (m *Model) loadDemo() tea.Cmd {
 		return nil
 	}
 	m.loading = true
-	return func() tea.Msg { return demoDoneMsg{err: demo(context.Background())} }
+	life := m.life
+	return func() tea.Msg { return demoDoneMsg{err: demo(life)} }
 }
+
+// Close implements frame.Closer: it stops a demo load still running.
+func (m *Model) Close() { m.end() }
 
 func (m *Model) toggleMark(id snapshots.ID) {
 	if i := slices.Index(m.marked, id); i >= 0 {

@@ -172,3 +172,17 @@ func TestLineageBranchContinues(t *testing.T) {
 		t.Errorf("rows = %q, want %q", got, want)
 	}
 }
+
+// TestLineageCloseStopsDemo: quitting while the demo loads cancels the
+// load instead of letting it write into a store being closed.
+func TestLineageCloseStopsDemo(t *testing.T) {
+	var demoCtx context.Context
+	src := source.Set{Catalog: st.NewMemory(), Demo: func(ctx context.Context) error { demoCtx = ctx; return ctx.Err() }}
+	m := newScreen(t, "dark", 80, 24, src)
+	load := m.Update(st.Key("D"))
+	m.Close()
+	m.Update(load())
+	if demoCtx == nil || demoCtx.Err() == nil {
+		t.Errorf("the demo load's context is still live after Close")
+	}
+}
