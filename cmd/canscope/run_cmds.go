@@ -371,6 +371,9 @@ func newCallCmd(a *app) *cobra.Command {
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, pos []string) error {
 			ctx := cmd.Context()
+			if name != "" && !commit {
+				return errors.New("--name names the committed snapshot: add --commit")
+			}
 			if err := checkName(name); err != nil {
 				return err
 			}
@@ -470,6 +473,9 @@ upgrade would produce).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, pos []string) error {
 			ctx := cmd.Context()
+			if name != "" && !commit {
+				return errors.New("--name names the committed snapshot: add --commit")
+			}
 			if err := checkName(name); err != nil {
 				return err
 			}
