@@ -260,7 +260,11 @@ func (s *Store) Fork(ctx context.Context, ref, name string) (snapshots.Snapshot,
 	child.ForkedFrom = &m.ID
 	child.Name = name
 	child.Note = "forked from " + src.Ref()
-	return s.Commit(ctx, child)
+	snap, err := s.Commit(ctx, child)
+	if err != nil {
+		return snapshots.Snapshot{}, fmt.Errorf("fork %s: %w", src.Ref(), err)
+	}
+	return snap, nil
 }
 
 func (s *Store) manifestPath(id snapshots.ID) string {

@@ -217,7 +217,7 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		}
 	case forkedMsg:
 		if msg.err != nil {
-			m.stage, m.err = stageInput, fmt.Errorf("fork %s: %w", m.subject().Ref(), msg.err)
+			m.stage, m.err = stageInput, msg.err // the store's error names the fork and the snapshot
 			return m.name.Focus()
 		}
 		m.stage, m.forked = stageDone, &msg.snap
