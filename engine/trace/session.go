@@ -175,7 +175,10 @@ func (t *Tracer) Open(ctx context.Context, id snapshots.ID, req Request) (*Sessi
 	if req.Rehearse && !req.Upgrade {
 		return nil, errors.New("trace: only an upgrade can be rehearsed")
 	}
-	if req.MaxEvents <= 0 {
+	if req.MaxEvents < 0 {
+		return nil, fmt.Errorf("trace: MaxEvents is %d; give a positive cap, or 0 for DefaultMaxEvents", req.MaxEvents)
+	}
+	if req.MaxEvents == 0 {
 		req.MaxEvents = DefaultMaxEvents
 	}
 	s := &Session{t: t, ctx: WithListeners(context.WithoutCancel(ctx)), baseID: id, req: req}
