@@ -27,12 +27,15 @@ type ByteRange struct {
 // Range is a maximal run of consecutive pages that differ the same way, in
 // byte offsets (End exclusive). Bytes is filled by Changes.AddBytes: the
 // exact differing byte ranges inside a changed range; an added or removed
-// range is different as a whole, so its Bytes is the range itself.
+// range is different as a whole, so its Bytes is the range itself. Label,
+// set by callers that decode the memory's layout, names what the range
+// holds (e.g. "memory 1 (Vec)" in a stable-structures layout).
 type Range struct {
 	Start uint64      `json:"start"`
 	End   uint64      `json:"end"`
 	Kind  RangeKind   `json:"kind"`
 	Bytes []ByteRange `json:"bytes,omitempty"`
+	Label string      `json:"label,omitempty"`
 }
 
 // MemDiff is the difference between one memory (heap or stable) of two

@@ -19,6 +19,7 @@ import (
 	"github.com/canscope/canscope/snapshots"
 	"github.com/canscope/canscope/snapshots/dfx"
 	"github.com/canscope/canscope/snapshots/fsstore"
+	"github.com/canscope/canscope/snapshots/layout"
 	"github.com/charmbracelet/x/term"
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
@@ -457,6 +458,9 @@ that differ. Ranges are byte offsets, end exclusive.`,
 				if err := d.AddBytes(cmd.Context(), st, ma, mb); err != nil {
 					return fmt.Errorf("diff %s %s: %w", ma.Ref(), mb.Ref(), err)
 				}
+				// Pages are being read anyway: name what the stable ranges
+				// hold too.
+				labelStable(st, ma, mb, d)
 			}
 			if asJSON {
 				return a.printJSON(d)
@@ -495,7 +499,11 @@ func printDiff(w io.Writer, a, b *snapshots.Manifest, d *snapshots.Changes) {
 		fmt.Fprintf(w, "%s: %s, %d pages differ in %d ranges\n", mem.name, size, mem.d.ChangedPages, len(mem.d.Ranges))
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		for _, r := range mem.d.Ranges {
-			fmt.Fprintf(tw, "  %s\t%#010x-%#010x\t%s\n", r.Kind, r.Start, r.End, humanize.IBytes(r.End-r.Start))
+			label := ""
+			if r.Label != "" {
+				label = "\t" + r.Label
+			}
+			fmt.Fprintf(tw, "  %s\t%#010x-%#010x\t%s%s\n", r.Kind, r.Start, r.End, humanize.IBytes(r.End-r.Start), label)
 			for i, br := range r.Bytes {
 				if i == maxBytesShown {
 					fmt.Fprintf(tw, "    …\t%d more byte ranges (see --json)\n", len(r.Bytes)-i)
@@ -517,6 +525,26 @@ func printDiff(w io.Writer, a, b *snapshots.Manifest, d *snapshots.Changes) {
 		for _, c := range d.Metadata {
 			fmt.Fprintf(w, "  %s: %v → %v\n", c.Key, metaText(c.A), metaText(c.B))
 		}
+	}
+}
+
+// labelStable names what each changed stable memory range holds, from the
+// stable-structures or Motoko layout of snapshot b (of a when b has no
+// stable memory). Memories without a known layout stay unlabelled.
+func labelStable(st *fsstore.Store, a, b *snapshots.Manifest, d *snapshots.Changes) {
+	m := b
+	if m.Stable.Size == 0 {
+		m = a
+	}
+	if len(d.Stable.Ranges) == 0 || m.Stable.Size == 0 {
+		return
+	}
+	l, err := layout.DetectShallow(snapshots.NewMemoryReader(st, m.Stable), m.Stable.Size, stableTypes(st, m))
+	if err != nil {
+		return // a label is a convenience; the diff itself stands
+	}
+	for i, r := range d.Stable.Ranges {
+		d.Stable.Ranges[i].Label = l.DescribeRange(r.Start, min(r.End, m.Stable.Size))
 	}
 }
 
