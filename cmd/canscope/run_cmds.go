@@ -371,10 +371,7 @@ func newCallCmd(a *app) *cobra.Command {
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, pos []string) error {
 			ctx := cmd.Context()
-			if name != "" && !commit {
-				return errors.New("--name names the committed snapshot: add --commit")
-			}
-			if err := checkName(name); err != nil {
+			if err := checkCommitName(name, commit); err != nil {
 				return err
 			}
 			if query && commit {
@@ -473,10 +470,7 @@ upgrade would produce).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, pos []string) error {
 			ctx := cmd.Context()
-			if name != "" && !commit {
-				return errors.New("--name names the committed snapshot: add --commit")
-			}
-			if err := checkName(name); err != nil {
+			if err := checkCommitName(name, commit); err != nil {
 				return err
 			}
 			s, snap, r, err := a.openRun(ctx, pos[0], envs.limits())

@@ -79,6 +79,15 @@ func checkName(name string) error {
 	return nil
 }
 
+// checkCommitName checks the --name of a command that stores its result
+// only with --commit.
+func checkCommitName(name string, commit bool) error {
+	if name != "" && !commit {
+		return errors.New("--name names the committed snapshot: add --commit")
+	}
+	return checkName(name)
+}
+
 // envFlags set the deterministic environment a run sees, for canisters
 // whose methods check who calls them or what time it is.
 type envFlags struct {
