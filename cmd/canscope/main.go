@@ -15,6 +15,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/canscope/canscope/snapshots"
 	"github.com/canscope/canscope/snapshots/fsstore"
 	"github.com/spf13/cobra"
 )
@@ -95,6 +96,7 @@ type statusError struct {
 }
 
 func (e *statusError) Error() string { return e.err.Error() }
+
 func (e *statusError) Unwrap() error { return e.err }
 
 // run executes the CLI under ctx and returns the process exit code. It
@@ -155,4 +157,21 @@ func newRootCmd(a *app) *cobra.Command {
 		root.AddCommand(mk(a))
 	}
 	return root
+}
+
+// loadManifest opens the store and reads the manifest ref names.
+func (a *app) loadManifest(ref string) (*fsstore.Store, *snapshots.Manifest, error) {
+	st, err := a.openStore()
+	if err != nil {
+		return nil, nil, err
+	}
+	snap, err := st.Resolve(ref)
+	if err == nil {
+		var m *snapshots.Manifest
+		if m, err = st.Manifest(snap.ID); err == nil {
+			return st, m, nil
+		}
+	}
+	st.Close()
+	return nil, nil, err
 }

@@ -9,14 +9,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spf13/cobra"
-
 	"github.com/canscope/canscope/engine"
 	"github.com/canscope/canscope/engine/candid"
 	"github.com/canscope/canscope/engine/ic0"
 	"github.com/canscope/canscope/engine/meter"
 	"github.com/canscope/canscope/engine/principal"
 	"github.com/canscope/canscope/snapshots"
+	"github.com/spf13/cobra"
 )
 
 // argFlags are the --arg / --arg-hex pair every command that sends an

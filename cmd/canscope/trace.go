@@ -6,23 +6,12 @@ import (
 	"io"
 	"os"
 
-	"github.com/dustin/go-humanize"
-	"github.com/spf13/cobra"
-
 	"github.com/canscope/canscope/engine"
 	"github.com/canscope/canscope/engine/candid"
 	"github.com/canscope/canscope/engine/trace"
-	"github.com/canscope/canscope/snapshots"
+	"github.com/dustin/go-humanize"
+	"github.com/spf13/cobra"
 )
-
-// traceJSON is the --json output of trace: the event stream, the result
-// as `call --json` prints it, and the checkpoint when one was asked for.
-type traceJSON struct {
-	Events     []trace.Event       `json:"events"`
-	Truncated  bool                `json:"truncated,omitempty"`
-	Result     runJSON             `json:"result"`
-	Checkpoint *snapshots.Snapshot `json:"checkpoint,omitempty"`
-}
 
 func newTraceCmd(a *app) *cobra.Command {
 	var (

@@ -8,17 +8,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/canscope/canscope/engine/workbench"
-	"github.com/canscope/canscope/snapshots"
-	"github.com/canscope/canscope/snapshots/dfx"
 	"github.com/spf13/cobra"
 )
-
-// transplantJSON is transplant's --json output.
-type transplantJSON struct {
-	OK       bool                `json:"ok"`
-	Report   workbench.Report    `json:"report"`
-	Snapshot *snapshots.Snapshot `json:"snapshot"`
-}
 
 func newTransplantCmd(a *app) *cobra.Command {
 	var (
@@ -105,44 +96,4 @@ func printReport(w io.Writer, r workbench.Report) {
 			fmt.Fprintf(w, "  %s\n", l)
 		}
 	}
-}
-
-// restoreJSON is restore's --json output: export's, plus the commands.
-type restoreJSON struct {
-	exportJSON
-	CanisterID string   `json:"canister_id"`
-	Commands   []string `json:"commands"`
-}
-
-func newRestoreCmd(a *app) *cobra.Command {
-	var asJSON bool
-	cmd := &cobra.Command{
-		Use:   "restore SNAP DIR",
-		Short: "Export a snapshot for dfx and print the exact upload/load commands",
-		Args:  cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, pos []string) error {
-			dir := pos[1]
-			snap, err := a.export(cmd.Context(), pos[0], dir)
-			if err != nil {
-				return err
-			}
-			out := restoreJSON{exportJSON: exportJSON{Dir: dir, Snapshot: snap}, CanisterID: snap.CanisterID, Commands: dfx.RestoreCommands(snap.CanisterID, dir)}
-			if asJSON {
-				return a.printJSON(out)
-			}
-			fmt.Fprintf(a.stdout, "wrote %s as a dfx snapshot directory: %s\n", snap.Ref(), dir)
-			if snap.CanisterID == "" {
-				fmt.Fprintln(a.stdout, "the snapshot does not record its canister id: replace <canister> below")
-			}
-			fmt.Fprintln(a.stdout, "\nWARNING: take a fresh snapshot of the live canister first (second command) so you can go back.")
-			fmt.Fprintln(a.stdout, "Run, in order:")
-			for _, c := range out.Commands {
-				fmt.Fprintf(a.stdout, "  %s\n", c)
-			}
-			fmt.Fprintf(a.stdout, "Then:\n  %s\n", dfx.UpgradeCommand(snap.CanisterID, "NEW.wasm"))
-			return nil
-		},
-	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the directory, snapshot and commands as JSON")
-	return cmd
 }

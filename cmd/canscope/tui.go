@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/charmbracelet/x/term"
-	"github.com/spf13/cobra"
-
 	"github.com/canscope/canscope/engine"
 	"github.com/canscope/canscope/engine/trace"
 	"github.com/canscope/canscope/engine/workbench"
@@ -22,6 +19,8 @@ import (
 	"github.com/canscope/canscope/tui/runner"
 	"github.com/canscope/canscope/tui/source"
 	"github.com/canscope/canscope/tui/stablelabel"
+	"github.com/charmbracelet/x/term"
+	"github.com/spf13/cobra"
 )
 
 // themeFlag is the persistent flag that picks the UI theme.

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"fmt"
+	"sync/atomic"
+
+	"github.com/canscope/canscope/snapshots/dfx"
+	"github.com/dustin/go-humanize"
+	"github.com/spf13/cobra"
+)
+
+func newImportCmd(a *app) *cobra.Command {
+	var opt dfx.ImportOptions
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "import DIR [--name N] [--canister-id ID]",
+		Short: "Import a `dfx canister snapshot download` directory into the store",
+		Long: `Import a directory written by ` + "`dfx canister snapshot download <canister> <id> --dir DIR`" + `.
+dfx's directory does not record the canister id: pass --canister-id to keep it
+(it is then also the default name). Importing under an existing name adds the
+next NAME@N, a child of the newest snapshot of that name that keeps its
+canister id.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := a.openStore()
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			opt.Progress = new(atomic.Uint64)
+			stop := a.showProgress("importing", opt.Progress)
+			snap, err := dfx.Import(cmd.Context(), st, args[0], opt)
+			stop()
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return a.printJSON(snapshotResult{snap})
+			}
+			fmt.Fprintf(a.stdout, "imported %s (%s): heap %s (%d pages stored), stable memory %s (%d pages stored)\n",
+				snap.Ref(), snap.ID.Short(), humanize.IBytes(snap.HeapBytes), snap.HeapPagesStored,
+				humanize.IBytes(snap.StableBytes), snap.StablePagesStored)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&opt.Name, "name", "", "snapshot name (default: the canister id, else the directory name)")
+	cmd.Flags().StringVar(&opt.CanisterID, "canister-id", "", "canister id to record (dfx's directory does not carry it)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the snapshot as JSON")
+	return cmd
+}

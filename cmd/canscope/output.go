@@ -1,0 +1,131 @@
+package main
+
+import (
+	"github.com/canscope/canscope/engine/trace"
+	"github.com/canscope/canscope/engine/workbench"
+	"github.com/canscope/canscope/snapshots"
+)
+
+// transplantJSON is transplant's --json output.
+type transplantJSON struct {
+	OK       bool                `json:"ok"`
+	Report   workbench.Report    `json:"report"`
+	Snapshot *snapshots.Snapshot `json:"snapshot"`
+}
+
+// restoreJSON is restore's --json output: export's, plus the commands.
+type restoreJSON struct {
+	exportJSON
+	CanisterID string   `json:"canister_id"`
+	Commands   []string `json:"commands"`
+}
+
+// runJSON is the --json result of call and upgrade (design.md, CLI
+// contract): the listed fields are stable; others may be added.
+type runJSON struct {
+	Status             string              `json:"status"`
+	Trap               *trapJSON           `json:"trap"`
+	Reject             *rejectJSON         `json:"reject,omitempty"`
+	Error              string              `json:"error,omitempty"`
+	Instructions       uint64              `json:"instructions"`
+	Phases             []phaseJSON         `json:"phases"`
+	Limit              uint64              `json:"limit"`
+	HeapPagesChanged   int                 `json:"heap_pages_changed"`
+	StablePagesChanged int                 `json:"stable_pages_changed"`
+	ReplyHex           string              `json:"reply_hex"`
+	ReplyCandid        string              `json:"reply_candid,omitempty"`
+	DebugPrints        []string            `json:"debug_prints"`
+	Calls              []callJSON          `json:"calls,omitempty"`
+	Steps              []stepJSON          `json:"steps,omitempty"`
+	Snapshot           *snapshots.Snapshot `json:"snapshot"`
+}
+
+type trapJSON struct {
+	Message   string   `json:"message"`
+	Reason    string   `json:"reason"`
+	Code      string   `json:"code"`
+	Function  string   `json:"function"`
+	Offset    uint64   `json:"offset"`
+	Backtrace []string `json:"backtrace,omitempty"`
+}
+
+type rejectJSON struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+type callJSON struct {
+	Callee string `json:"callee"`
+	Method string `json:"method"`
+	ArgHex string `json:"arg_hex"`
+}
+
+// phaseJSON is one execution inside an operation (pre_upgrade, start,
+// post_upgrade) with the instructions it used.
+type phaseJSON struct {
+	Name         string `json:"name"`
+	Instructions uint64 `json:"instructions"`
+}
+
+// stepJSON is one upgrade of a rehearsal. StableBytesWritten and
+// PostUpgradeOK say whether the data passed through: the upgrade wrote
+// stable memory (pre_upgrade saving state; bytes written, whether or not
+// they differ from what was there) and post_upgrade ran without trapping.
+type stepJSON struct {
+	Step               string      `json:"step"`
+	Status             string      `json:"status"`
+	Trap               *trapJSON   `json:"trap"`
+	Instructions       uint64      `json:"instructions"`
+	Phases             []phaseJSON `json:"phases"`
+	StablePagesChanged int         `json:"stable_pages_changed"`
+	StableBytesWritten uint64      `json:"stable_bytes_written"`
+	PostUpgradeOK      bool        `json:"post_upgrade_ok"`
+}
+
+// snapshotResult is the JSON of every store command that makes a
+// snapshot: {"snapshot": {...}}.
+type snapshotResult struct {
+	Snapshot snapshots.Snapshot `json:"snapshot"`
+}
+
+// exportJSON is export's --json output.
+type exportJSON struct {
+	Dir      string             `json:"dir"`
+	Snapshot snapshots.Snapshot `json:"snapshot"`
+}
+
+// showJSON is `show --json`: the snapshot object plus the details only
+// show prints.
+type showJSON struct {
+	snapshots.Snapshot
+	Ref               string               `json:"ref"`
+	Lineage           []lineageJSON        `json:"lineage"`
+	Globals           []snapshots.Global   `json:"globals"`
+	CertifiedData     string               `json:"certified_data"`
+	GlobalTimer       snapshots.TimerState `json:"global_timer"`
+	LowWasmMemoryHook *string              `json:"on_low_wasm_memory_hook_status"`
+	Chunks            []snapshots.Hash     `json:"wasm_chunk_store"`
+	ModuleBytes       int                  `json:"module_bytes"`
+	Exports           []string             `json:"exports"`
+	Candid            *string              `json:"candid"`
+	ModuleMetadata    []string             `json:"module_metadata"`
+	// ModuleError says why exports and candid are missing, "" when the
+	// module parsed.
+	ModuleError string `json:"module_error,omitempty"`
+}
+
+// lineageJSON is one ancestor, root first.
+type lineageJSON struct {
+	ID     snapshots.ID     `json:"id"`
+	Ref    string           `json:"ref"`
+	MadeBy snapshots.MadeBy `json:"made_by"`
+}
+
+// traceJSON is the --json output of trace: the event stream, the result
+// as `call --json` prints it, and the checkpoint when one was asked for.
+type traceJSON struct {
+	Events     []trace.Event       `json:"events"`
+	Truncated  bool                `json:"truncated,omitempty"`
+	Result     runJSON             `json:"result"`
+	Checkpoint *snapshots.Snapshot `json:"checkpoint,omitempty"`
+}

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/canscope/canscope/engine"
+	"github.com/canscope/canscope/engine/candid"
+	"github.com/canscope/canscope/engine/principal"
+	"github.com/dustin/go-humanize"
+)
+
+func phasesOf(res engine.Result) []phaseJSON {
+	out := make([]phaseJSON, 0, len(res.Phases))
+	for _, p := range res.Phases {
+		out = append(out, phaseJSON{Name: p.Name, Instructions: p.Instructions})
+	}
+	return out
+}
+
+func trapOf(t *engine.Trap) *trapJSON {
+	if t == nil {
+		return nil
+	}
+	return &trapJSON{Message: t.Message, Reason: t.Reason, Code: string(t.Code), Function: t.Function, Offset: t.Offset, Backtrace: t.Backtrace}
+}
+
+// resultJSON converts an engine result; reply decoding uses want, the
+// method's declared result types (nil: type-table-only decoding).
+func resultJSON(res engine.Result, canisterID string, want []*candid.Type) runJSON {
+	out := runJSON{
+		Status:             res.Status.String(),
+		Trap:               trapOf(res.Trap),
+		Instructions:       res.Instructions,
+		Phases:             phasesOf(res),
+		Limit:              res.Limit,
+		HeapPagesChanged:   len(res.HeapPagesChanged),
+		StablePagesChanged: len(res.StablePagesChanged),
+		ReplyHex:           hex.EncodeToString(res.Reply),
+		DebugPrints:        res.DebugPrints,
+	}
+	if out.DebugPrints == nil {
+		out.DebugPrints = []string{}
+	}
+	if res.Status == engine.StatusRejected {
+		out.Reject = &rejectJSON{Code: string(res.Code), Message: res.RejectMessage}
+	}
+	if res.Status != engine.StatusOK {
+		out.Error = res.ErrorText(canisterID)
+	}
+	if len(res.Reply) > 0 {
+		if text, err := candid.DecodeText(res.Reply, want); err == nil {
+			out.ReplyCandid = text
+		}
+	}
+	for _, c := range res.Calls {
+		out.Calls = append(out.Calls, callJSON{Callee: principal.Text(c.Callee), Method: c.Method, ArgHex: hex.EncodeToString(c.Arg)})
+	}
+	return out
+}
+
+// finish prints a run result (JSON or text) and turns a trap or reject
+// into exit code 3 with the replica's error as the one stderr line.
+func (a *app) finish(out runJSON, asJSON bool) error {
+	if asJSON {
+		if err := a.printJSON(out); err != nil {
+			return err
+		}
+	} else {
+		printRun(a.stdout, out)
+	}
+	if out.Status != engine.StatusOK.String() {
+		return &statusError{code: exitTrapped, err: errors.New(out.Error)}
+	}
+	return nil
+}
+
+func printRun(w io.Writer, r runJSON) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	row := func(k, format string, args ...any) { fmt.Fprintf(tw, "%s\t"+format+"\n", append([]any{k}, args...)...) }
+	for _, s := range r.Steps {
+		line := s.Status
+		if s.Trap != nil {
+			line += ": " + s.Trap.Message
+		}
+		row(s.Step, "%s (%s instructions, %s written to stable memory)", line, humanize.Comma(int64(s.Instructions)), humanize.IBytes(s.StableBytesWritten))
+		for _, p := range s.Phases {
+			row("", "  %-13s %s", p.Name, humanize.Comma(int64(p.Instructions)))
+		}
+	}
+	row("status", "%s", r.Status)
+	if r.Trap != nil {
+		row("trap", "%s", r.Trap.Message)
+		row("function", "%s (offset %#x)", r.Trap.Function, r.Trap.Offset)
+	}
+	if r.Reject != nil {
+		row("reject", "%s %s", r.Reject.Code, r.Reject.Message)
+	}
+	if r.Limit > 0 {
+		row("instructions", "%s of %s (%.2f%%)", humanize.Comma(int64(r.Instructions)), humanize.Comma(int64(r.Limit)), 100*float64(r.Instructions)/float64(r.Limit))
+	} else {
+		row("instructions", "%s", humanize.Comma(int64(r.Instructions)))
+	}
+	row("heap pages", "%d changed (4 KiB)", r.HeapPagesChanged)
+	row("stable pages", "%d changed (64 KiB)", r.StablePagesChanged)
+	if r.ReplyHex != "" {
+		row("reply", "%s", r.ReplyHex)
+		if r.ReplyCandid != "" {
+			row("candid", "%s", r.ReplyCandid)
+		}
+	}
+	for _, p := range r.DebugPrints {
+		row("debug", "%s", p)
+	}
+	for _, c := range r.Calls {
+		row("call", "%s.%s (not executed offline: rejected)", c.Callee, c.Method)
+	}
+	if r.Snapshot != nil {
+		row("snapshot", "%s (%s)", r.Snapshot.Ref(), r.Snapshot.ID.Short())
+	}
+	tw.Flush()
+}
