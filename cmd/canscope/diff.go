@@ -6,7 +6,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/canscope/canscope/snapshots"
-	"github.com/canscope/canscope/snapshots/fsstore"
 	"github.com/canscope/canscope/snapshots/layout"
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
@@ -113,7 +112,7 @@ func printDiff(w io.Writer, a, b *snapshots.Manifest, d *snapshots.Changes) {
 // labelStable names what each changed stable memory range holds, from the
 // stable-structures or Motoko layout of snapshot b (of a when b has no
 // stable memory). Memories without a known layout stay unlabelled.
-func labelStable(st *fsstore.Store, a, b *snapshots.Manifest, d *snapshots.Changes) {
+func labelStable(st store, a, b *snapshots.Manifest, d *snapshots.Changes) {
 	m := b
 	if m.Stable.Size == 0 {
 		m = a

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/canscope/canscope/snapshots"
 	"github.com/spf13/cobra"
 )
 
@@ -23,7 +24,7 @@ func newForkCmd(a *app) *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			snap, err := st.Fork(cmd.Context(), args[0], name)
+			snap, err := snapshots.Fork(cmd.Context(), st, args[0], name)
 			if err != nil {
 				return err
 			}

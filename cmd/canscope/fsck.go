@@ -34,7 +34,7 @@ func newFsckCmd(a *app) *cobra.Command {
 					rep.SnapshotsChecked, rep.BlobsChecked, rep.UnreferencedBlobs, len(rep.Problems))
 			}
 			if !rep.OK {
-				return &statusError{code: exitError, err: fmt.Errorf("fsck found %d problems in store %s", len(rep.Problems), st.Dir())}
+				return &statusError{code: exitError, err: fmt.Errorf("fsck found %d problems in store %s", len(rep.Problems), st.Location())}
 			}
 			return nil
 		},

@@ -5,7 +5,6 @@ import (
 
 	"github.com/canscope/canscope/engine/wasm"
 	"github.com/canscope/canscope/snapshots"
-	"github.com/canscope/canscope/snapshots/fsstore"
 	"github.com/canscope/canscope/snapshots/layout"
 )
 
@@ -13,7 +12,7 @@ import (
 // ic-stable-structures' MemoryManager and structure headers, Motoko's
 // stable variables (named by the module's motoko:stable-types section),
 // or a Candid stable_save message.
-func stableLayout(st *fsstore.Store, m *snapshots.Manifest) (*layout.Layout, error) {
+func stableLayout(st store, m *snapshots.Manifest) (*layout.Layout, error) {
 	l, err := layout.Detect(snapshots.NewMemoryReader(st, m.Stable), m.Stable.Size, stableTypes(st, m))
 	if err != nil {
 		return nil, fmt.Errorf("read the stable memory of %s: %w", m.Ref(), err)
@@ -24,7 +23,7 @@ func stableLayout(st *fsstore.Store, m *snapshots.Manifest) (*layout.Layout, err
 // stableTypes returns the module's motoko:stable-types text, "" when the
 // module has none or cannot be read (the layout is then detected without
 // variable names).
-func stableTypes(st *fsstore.Store, m *snapshots.Manifest) string {
+func stableTypes(st store, m *snapshots.Manifest) string {
 	if m.Module.IsZero() {
 		return ""
 	}
@@ -44,7 +43,7 @@ func stableTypes(st *fsstore.Store, m *snapshots.Manifest) string {
 }
 
 // printLayout prints the layout as text or as one JSON document.
-func (a *app) printLayout(st *fsstore.Store, m *snapshots.Manifest, asJSON bool) error {
+func (a *app) printLayout(st store, m *snapshots.Manifest, asJSON bool) error {
 	l, err := stableLayout(st, m)
 	if err != nil {
 		return err

@@ -69,9 +69,23 @@ func (a *app) storeDir() (string, error) {
 	return filepath.Join(home, ".local", "share", "canscope"), nil
 }
 
+// store is what the commands need from a snapshot store: the backend
+// interface plus fsck, a name for messages and Close. The local
+// directory store and the S3 store both satisfy it, so every command
+// works on either.
+type store interface {
+	snapshots.Store
+	// Check is fsck: it verifies every blob and manifest.
+	Check(ctx context.Context) (*snapshots.CheckReport, error)
+	// Location names the store (a directory, an s3:// URL) in messages.
+	Location() string
+	// Close releases the store's resources.
+	Close() error
+}
+
 // openStore opens (creating on first use) the store at storeDir.
 // Commands close it when done.
-func (a *app) openStore() (*fsstore.Store, error) {
+func (a *app) openStore() (store, error) {
 	dir, err := a.storeDir()
 	if err != nil {
 		return nil, err
@@ -160,7 +174,7 @@ func newRootCmd(a *app) *cobra.Command {
 }
 
 // loadManifest opens the store and reads the manifest ref names.
-func (a *app) loadManifest(ref string) (*fsstore.Store, *snapshots.Manifest, error) {
+func (a *app) loadManifest(ref string) (store, *snapshots.Manifest, error) {
 	st, err := a.openStore()
 	if err != nil {
 		return nil, nil, err

@@ -9,13 +9,12 @@ import (
 	"github.com/canscope/canscope/engine/meter"
 	"github.com/canscope/canscope/engine/workbench"
 	"github.com/canscope/canscope/snapshots"
-	"github.com/canscope/canscope/snapshots/fsstore"
 )
 
 // session bundles what a run command opens: the store, the engine and the
 // bench over both. close releases them in order.
 type session struct {
-	store *fsstore.Store
+	store store
 	eng   *engine.Engine
 	bench *workbench.Bench
 }

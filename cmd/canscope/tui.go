@@ -12,7 +12,6 @@ import (
 	"github.com/canscope/canscope/engine/workbench/demo"
 	"github.com/canscope/canscope/snapshots"
 	"github.com/canscope/canscope/snapshots/dfx"
-	"github.com/canscope/canscope/snapshots/fsstore"
 	"github.com/canscope/canscope/themes"
 	"github.com/canscope/canscope/tui"
 	"github.com/canscope/canscope/tui/modinfo"
@@ -53,7 +52,7 @@ func (a *app) runTUI(cmd *cobra.Command) error {
 	tracer := trace.New(s.bench, s.store)
 	defer tracer.Close(context.WithoutCancel(ctx))
 	return tui.Run(ctx, tui.Options{
-		StorePath: s.store.Dir(),
+		StorePath: s.store.Location(),
 		Theme:     theme,
 		// Unless the user named a theme, follow the terminal's background.
 		AutoTheme: name == "" && a.getenv("CANSCOPE_THEME") == "",
@@ -160,7 +159,7 @@ func compatReport(r workbench.Report) source.CompatReport {
 
 // storeExporter writes dfx snapshot directories the way `canscope
 // restore` does and returns the same commands that command prints.
-type storeExporter struct{ store *fsstore.Store }
+type storeExporter struct{ store store }
 
 // Export implements source.Exporter.
 func (e storeExporter) Export(ctx context.Context, id snapshots.ID, dir string) ([]string, error) {
@@ -174,11 +173,11 @@ func (e storeExporter) Export(ctx context.Context, id snapshots.ID, dir string) 
 	return dfx.RestoreCommands(m.CanisterID, dir), nil
 }
 
-// storeForker adapts fsstore's Fork, which takes a reference, to the UI's
+// storeForker adapts snapshots.Fork, which takes a reference, to the UI's
 // Forker, which has an id: a full id is a valid reference.
-type storeForker struct{ store *fsstore.Store }
+type storeForker struct{ store store }
 
 // Fork implements source.Forker.
 func (f storeForker) Fork(ctx context.Context, id snapshots.ID, name string) (snapshots.Snapshot, error) {
-	return f.store.Fork(ctx, id.String(), name)
+	return snapshots.Fork(ctx, f.store, id.String(), name)
 }

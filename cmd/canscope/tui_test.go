@@ -227,7 +227,7 @@ func TestTUIRepair(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := tui.New(tui.Options{Sources: testSources(t, s), StorePath: s.store.Dir(), Theme: th})
+	m := tui.New(tui.Options{Sources: testSources(t, s), StorePath: s.store.Location(), Theme: th})
 	drive(m, tea.WindowSizeMsg{Width: 120, Height: 40}, m.Init()())
 	screen := func() string { return ansi.Strip(m.Render()) }
 	fixtures, err := filepath.Abs("../../engine/testdata")

@@ -19,7 +19,7 @@ import (
 )
 
 // Store is what the workbench needs from the snapshot store;
-// *fsstore.Store satisfies it. Each method means what the method of the
+// every snapshots.Store satisfies it. Each method means what the method of the
 // same name of snapshots.Store documents.
 type Store interface {
 	Manifest(id snapshots.ID) (*snapshots.Manifest, error)

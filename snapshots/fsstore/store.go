@@ -134,6 +134,9 @@ func initLayout(dir string) error {
 // Dir returns the store directory.
 func (s *Store) Dir() string { return s.dir }
 
+// Location names the store in messages: its directory.
+func (s *Store) Location() string { return s.dir }
+
 // Close releases the compressors. The Store must not be used afterwards.
 func (s *Store) Close() error {
 	s.dec.Close()
@@ -246,25 +249,9 @@ func (s *Store) Manifest(id snapshots.ID) (*snapshots.Manifest, error) {
 }
 
 // Fork makes a new snapshot named name that shares every page with the
-// snapshot ref names, recording the branch point in its lineage.
+// snapshot ref names (snapshots.Fork).
 func (s *Store) Fork(ctx context.Context, ref, name string) (snapshots.Snapshot, error) {
-	src, err := s.Resolve(ref)
-	if err != nil {
-		return snapshots.Snapshot{}, fmt.Errorf("fork: %w", err)
-	}
-	m, err := s.Manifest(src.ID)
-	if err != nil {
-		return snapshots.Snapshot{}, fmt.Errorf("fork %s: %w", src.Ref(), err)
-	}
-	child := m.Child(snapshots.MadeByFork)
-	child.ForkedFrom = &m.ID
-	child.Name = name
-	child.Note = "forked from " + src.Ref()
-	snap, err := s.Commit(ctx, child)
-	if err != nil {
-		return snapshots.Snapshot{}, fmt.Errorf("fork %s: %w", src.Ref(), err)
-	}
-	return snap, nil
+	return snapshots.Fork(ctx, s, ref, name)
 }
 
 func (s *Store) manifestPath(id snapshots.ID) string {
