@@ -54,6 +54,10 @@ type Model struct {
 	showHelp  bool
 	autoTheme bool
 	noColor   bool
+	// quitting is set when the user quits: the screens are closed (their
+	// sessions released) but Bubble Tea still draws one last frame, which
+	// must not ask a closed screen to render.
+	quitting bool
 }
 
 // New returns the root model showing the snapshots screen.
@@ -180,16 +184,14 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	k := m.ctx.Keys
 	if key.Matches(msg, k.Interrupt) {
-		m.closeAll()
-		return tea.Quit
+		return m.quit()
 	}
 	if m.top().Capturing() {
 		return m.top().Update(msg)
 	}
 	switch {
 	case key.Matches(msg, k.Quit):
-		m.closeAll()
-		return tea.Quit
+		return m.quit()
 	case key.Matches(msg, k.Help):
 		m.showHelp = !m.showHelp
 		return nil
@@ -202,6 +204,13 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	}
 	m.showHelp = false
 	return m.top().Update(msg)
+}
+
+// quit stops every screen's background work and ends the program.
+func (m *Model) quit() tea.Cmd {
+	m.quitting = true
+	m.closeAll()
+	return tea.Quit
 }
 
 // closeAll stops background work before quitting; closing twice is
@@ -231,6 +240,11 @@ func (m *Model) View() tea.View {
 func (m *Model) Render() string {
 	st := m.ctx.Styles
 	w, h := m.ctx.Width, m.ctx.Height
+	if m.quitting {
+		// The last frame, after the screens were closed: blank, the
+		// terminal is restored right after.
+		return render.Block(nil, max(w, 1), max(h, 1))
+	}
 	if w < minWidth || h < minHeight {
 		return render.Block([]string{
 			st.Warn.Render("terminal too small:"),

@@ -309,10 +309,22 @@ func FuzzKeys(f *testing.F) {
 		m := newRoot(t, "dark", 80, 24, src)
 		for _, b := range in {
 			if drive(m, st.Key(names[int(b)%len(names)])) {
-				return // quit
+				// Bubble Tea draws one frame after quitting.
+				st.CheckSize(t, m.Render(), 80, 24)
+				return
 			}
 			st.CheckSize(t, m.Render(), 80, 24)
 		}
+		// The final step quits from wherever the keys left the UI: q
+		// unless a text input takes it, else (and for odd inputs) ctrl+c.
+		quitKey := "ctrl+c"
+		if len(in)%2 == 0 && !m.top().Capturing() {
+			quitKey = "q"
+		}
+		if !drive(m, st.Key(quitKey)) {
+			t.Fatalf("%s did not quit from %q", quitKey, m.top().Title())
+		}
+		st.CheckSize(t, m.Render(), 80, 24)
 	})
 }
 
@@ -342,6 +354,7 @@ func FuzzSizes(f *testing.F) {
 		m := newRoot(t, "dark", 80, 24, src)
 		for i := 0; i+2 < len(in); i += 3 {
 			if drive(m, st.Key(names[int(in[i])%len(names)])) {
+				st.CheckSize(t, m.Render(), max(m.ctx.Width, 1), max(m.ctx.Height, 1))
 				return // quit
 			}
 			w, h := int(in[i+1]), int(in[i+2])

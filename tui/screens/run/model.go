@@ -592,6 +592,11 @@ func (m *Model) runningView() string {
 
 func (m *Model) timelineView() string {
 	st := m.ctx.Styles
+	if m.sess == nil {
+		// Close released the session; a frame drawn after it (the
+		// last one before quitting) has nothing to show.
+		return render.Block([]string{st.Muted.Render("the run was closed")}, m.width, m.height)
+	}
 	out := m.sess.Outcome()
 	head := []string{fmt.Sprintf("%s · %s · ", describe(m.req), render.Count(m.sess.Len(), "event"))}
 	switch out.Status {
