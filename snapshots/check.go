@@ -1,6 +1,9 @@
 package snapshots
 
-import "fmt"
+import (
+	"fmt"
+	"sort"
+)
 
 // ProblemKind classifies what fsck found wrong.
 type ProblemKind string
@@ -57,4 +60,86 @@ type CheckReport struct {
 	// UnreferencedBlobs counts intact blobs no snapshot uses (left by an
 	// interrupted import); harmless, reported for information.
 	UnreferencedBlobs int `json:"unreferenced_blobs"`
+}
+
+// Judge completes r from what a backend's fsck read: the ids of all
+// manifests, the ones that decoded and verified, and the verdict on every
+// blob (bad: corrupt with a reason; good: intact). It checks every
+// reference (module, chunks, pages, parent) and that each NAME@N is
+// unique, reports corrupt blobs nobody references (fix says how to remove
+// one), counts unreferenced intact blobs and sets OK. One rule for every
+// backend, so fsck reads the same on a directory and on a bucket.
+func (r *CheckReport) Judge(ids []ID, manifests []*Manifest, bad map[Hash]string, good map[Hash]bool, fix func(Hash) string) {
+	used := map[Hash]bool{}
+	byID := map[ID]bool{}
+	for _, id := range ids {
+		byID[id] = true
+	}
+	refs := map[string]ID{}
+	for _, m := range manifests {
+		problem := func(h Hash, memory string, page *uint64) {
+			used[h] = true
+			if good[h] {
+				return
+			}
+			p := Problem{Snapshot: m.ID.String(), Ref: m.Ref(), Blob: h.String(), Memory: memory, Page: page}
+			if reason, ok := bad[h]; ok {
+				p.What, p.Detail = ProblemCorruptBlob, fmt.Sprintf("blob %s: %s", h.Short(), reason)
+			} else {
+				p.What, p.Detail = ProblemMissingBlob, fmt.Sprintf("blob %s is not in the store", h.Short())
+			}
+			if page != nil {
+				p.Detail = fmt.Sprintf("%s page %d (offset %#x): %s", memory, *page, *page*PageSize, p.Detail)
+			} else {
+				p.Detail = memory + ": " + p.Detail
+			}
+			r.Problems = append(r.Problems, p)
+		}
+		if !m.Module.IsZero() {
+			problem(m.Module, "module", nil)
+		}
+		for i, c := range m.Chunks {
+			n := uint64(i)
+			problem(c, "chunk", &n)
+		}
+		for _, mem := range []struct {
+			name  string
+			table PageTable
+		}{{"heap", m.Heap}, {"stable", m.Stable}} {
+			for _, p := range mem.table.Pages {
+				idx := p.Index
+				problem(p.Hash, mem.name, &idx)
+			}
+		}
+		if m.Parent != nil && !byID[*m.Parent] {
+			r.Problems = append(r.Problems, Problem{
+				Snapshot: m.ID.String(), Ref: m.Ref(), What: ProblemMissingParent,
+				Detail: fmt.Sprintf("parent snapshot %s is not in the store", m.Parent.Short()),
+			})
+		}
+		if other, dup := refs[m.Ref()]; dup {
+			r.Problems = append(r.Problems, Problem{
+				Snapshot: m.ID.String(), Ref: m.Ref(), What: ProblemDuplicateRef,
+				Detail: fmt.Sprintf("%s is also claimed by snapshot %s", m.Ref(), other.Short()),
+			})
+		}
+		refs[m.Ref()] = m.ID
+	}
+	// A corrupt blob nobody references yet is still a problem: the next
+	// import would trust it instead of rewriting it.
+	for h, reason := range bad {
+		if !used[h] {
+			r.Problems = append(r.Problems, Problem{
+				What: ProblemCorruptBlob, Blob: h.String(),
+				Detail: fmt.Sprintf("unreferenced blob %s: %s; %s", h.Short(), reason, fix(h)),
+			})
+		}
+	}
+	for h := range good {
+		if !used[h] {
+			r.UnreferencedBlobs++
+		}
+	}
+	sort.SliceStable(r.Problems, func(i, j int) bool { return r.Problems[i].Snapshot < r.Problems[j].Snapshot })
+	r.OK = len(r.Problems) == 0
 }

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"sync"
 
 	"github.com/canscope/canscope/snapshots"
@@ -49,78 +48,7 @@ func (s *Store) Check(ctx context.Context) (*snapshots.CheckReport, error) {
 	}
 	rep.BlobsChecked = len(bad) + len(good)
 
-	used := map[snapshots.Hash]bool{}
-	byID := map[snapshots.ID]bool{}
-	for _, id := range ids {
-		byID[id] = true
-	}
-	refs := map[string]snapshots.ID{}
-	for _, m := range manifests {
-		problem := func(h snapshots.Hash, memory string, page *uint64) {
-			used[h] = true
-			if good[h] {
-				return
-			}
-			p := snapshots.Problem{Snapshot: m.ID.String(), Ref: m.Ref(), Blob: h.String(), Memory: memory, Page: page}
-			if reason, ok := bad[h]; ok {
-				p.What, p.Detail = snapshots.ProblemCorruptBlob, fmt.Sprintf("blob %s: %s", h.Short(), reason)
-			} else {
-				p.What, p.Detail = snapshots.ProblemMissingBlob, fmt.Sprintf("blob %s is not in the store", h.Short())
-			}
-			if page != nil {
-				p.Detail = fmt.Sprintf("%s page %d (offset %#x): %s", memory, *page, *page*snapshots.PageSize, p.Detail)
-			} else {
-				p.Detail = memory + ": " + p.Detail
-			}
-			rep.Problems = append(rep.Problems, p)
-		}
-		if !m.Module.IsZero() {
-			problem(m.Module, "module", nil)
-		}
-		for i, c := range m.Chunks {
-			n := uint64(i)
-			problem(c, "chunk", &n)
-		}
-		for _, mem := range []struct {
-			name  string
-			table snapshots.PageTable
-		}{{"heap", m.Heap}, {"stable", m.Stable}} {
-			for _, p := range mem.table.Pages {
-				idx := p.Index
-				problem(p.Hash, mem.name, &idx)
-			}
-		}
-		if m.Parent != nil && !byID[*m.Parent] {
-			rep.Problems = append(rep.Problems, snapshots.Problem{
-				Snapshot: m.ID.String(), Ref: m.Ref(), What: snapshots.ProblemMissingParent,
-				Detail: fmt.Sprintf("parent snapshot %s is not in the store", m.Parent.Short()),
-			})
-		}
-		if other, dup := refs[m.Ref()]; dup {
-			rep.Problems = append(rep.Problems, snapshots.Problem{
-				Snapshot: m.ID.String(), Ref: m.Ref(), What: snapshots.ProblemDuplicateRef,
-				Detail: fmt.Sprintf("%s is also claimed by snapshot %s", m.Ref(), other.Short()),
-			})
-		}
-		refs[m.Ref()] = m.ID
-	}
-	// A corrupt blob nobody references yet is still a problem: the next
-	// import would trust it instead of rewriting it.
-	for h, reason := range bad {
-		if !used[h] {
-			rep.Problems = append(rep.Problems, snapshots.Problem{
-				What: snapshots.ProblemCorruptBlob, Blob: h.String(),
-				Detail: fmt.Sprintf("unreferenced blob %s: %s; delete %s", h.Short(), reason, s.blobPath(h)),
-			})
-		}
-	}
-	for h := range good {
-		if !used[h] {
-			rep.UnreferencedBlobs++
-		}
-	}
-	sort.SliceStable(rep.Problems, func(i, j int) bool { return rep.Problems[i].Snapshot < rep.Problems[j].Snapshot })
-	rep.OK = len(rep.Problems) == 0
+	rep.Judge(ids, manifests, bad, good, func(h snapshots.Hash) string { return "delete " + s.blobPath(h) })
 	return rep, nil
 }
 

@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/canscope/canscope/snapshots"
 )
@@ -30,17 +29,8 @@ func (s *Store) Commit(ctx context.Context, m *snapshots.Manifest) (snapshots.Sn
 	if s.roErr != nil {
 		return fail(s.roErr)
 	}
-	if err := snapshots.ValidateName(m.Name); err != nil {
+	if err := m.CheckCommittable(); err != nil {
 		return fail(err)
-	}
-	if m.MadeBy == "" {
-		return fail(errors.New("made_by is empty"))
-	}
-	if err := m.Heap.Validate(snapshots.MaxHeapBytes); err != nil {
-		return fail(fmt.Errorf("heap: %w", err))
-	}
-	if err := m.Stable.Validate(snapshots.MaxStableBytes); err != nil {
-		return fail(fmt.Errorf("stable memory: %w", err))
 	}
 	var parent *snapshots.Manifest
 	if m.Parent != nil {
@@ -68,26 +58,10 @@ func (s *Store) Commit(ctx context.Context, m *snapshots.Manifest) (snapshots.Sn
 	if err != nil {
 		return fail(err)
 	}
-	m.Seq = snapshots.NextSeq(all, m.Name)
-	if m.CreatedAt.IsZero() {
-		m.CreatedAt = time.Now().UTC()
-	}
-	// Keep creation order strict so List's oldest-first order is the
-	// commit order even within one clock tick.
-	if n := len(all); n > 0 && !m.CreatedAt.After(all[n-1].CreatedAt) {
-		m.CreatedAt = all[n-1].CreatedAt.Add(time.Microsecond)
-	}
-	m.CreatedAt = m.CreatedAt.UTC().Truncate(time.Microsecond)
-	if m.ModuleHash.IsZero() {
-		m.ModuleHash = m.Module
-	}
-	m.HeapBytes, m.StableBytes = m.Heap.Size, m.Stable.Size
-	m.HeapPagesStored, m.StablePagesStored = len(m.Heap.Pages), len(m.Stable.Pages)
-	enc, err := snapshots.EncodeManifest(m)
+	enc, err := m.Seal(all)
 	if err != nil {
 		return fail(err)
 	}
-	m.ID = snapshots.HashOf(enc)
 	dir := filepath.Join(s.dir, manifestsDir)
 	if err := writeFileAtomic(dir, m.ID.String(), enc); err != nil {
 		return fail(err)
@@ -101,55 +75,16 @@ func (s *Store) Commit(ctx context.Context, m *snapshots.Manifest) (snapshots.Sn
 // checkBlobs verifies that every blob m references and its parent does
 // not is in the store.
 func (s *Store) checkBlobs(m, parent *snapshots.Manifest) error {
-	has := func(h snapshots.Hash, what string) error {
-		_, err := os.Stat(s.blobPath(h))
+	for _, r := range snapshots.NewBlobs(m, parent) {
+		_, err := os.Stat(s.blobPath(r.Hash))
 		if errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("%s: blob %s is not in the store (store it with PutPage/PutBlob before Commit)", what, h.Short())
+			return fmt.Errorf("%s: blob %s is not in the store (store it with PutPage/PutBlob before Commit)", r.What, r.Hash.Short())
 		}
-		return err
-	}
-	if !m.Module.IsZero() {
-		if err := has(m.Module, "module"); err != nil {
+		if err != nil {
 			return err
-		}
-	}
-	for i, c := range m.Chunks {
-		if err := has(c, fmt.Sprintf("chunk %d", i)); err != nil {
-			return err
-		}
-	}
-	var ph, ps snapshots.PageTable
-	if parent != nil {
-		ph, ps = parent.Heap, parent.Stable
-	}
-	for _, mem := range []struct {
-		name          string
-		table, parent snapshots.PageTable
-	}{{"heap", m.Heap, ph}, {"stable memory", m.Stable, ps}} {
-		for _, p := range newPages(mem.parent, mem.table) {
-			if err := has(p.Hash, fmt.Sprintf("%s page %d", mem.name, p.Index)); err != nil {
-				return err
-			}
 		}
 	}
 	return nil
-}
-
-// newPages returns the pages of child whose hash differs from parent's
-// page at the same index (a merge walk of the two sorted tables).
-func newPages(parent, child snapshots.PageTable) []snapshots.Page {
-	var out []snapshots.Page
-	i := 0
-	for _, p := range child.Pages {
-		for i < len(parent.Pages) && parent.Pages[i].Index < p.Index {
-			i++
-		}
-		if i < len(parent.Pages) && parent.Pages[i].Index == p.Index && parent.Pages[i].Hash == p.Hash {
-			continue
-		}
-		out = append(out, p)
-	}
-	return out
 }
 
 // syncDirty fsyncs the blob directories that received new blobs, so the
