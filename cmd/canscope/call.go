@@ -52,7 +52,7 @@ func newCallCmd(a *app) *cobra.Command {
 			if ft, ok := iface.Method(method); ok {
 				wantArgs, wantResults = ft.Args, ft.Results
 			}
-			arg, err := args.bytes(iface, wantArgs)
+			arg, err := args.bytes(wantArgs)
 			if err != nil {
 				return err
 			}

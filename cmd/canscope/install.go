@@ -40,8 +40,7 @@ func newInstallCmd(a *app) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("%s: %w", pos[0], err)
 			}
-			iface := interfaceOf(mod)
-			arg, err := args.bytes(iface, initTypes(iface))
+			arg, err := args.bytes(initTypes(interfaceOf(mod)))
 			if err != nil {
 				return err
 			}

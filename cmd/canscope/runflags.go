@@ -23,21 +23,24 @@ import (
 type argFlags struct {
 	hex    string
 	candid string
+	// hexSet: --arg-hex was given, so `--arg-hex ''` sends an empty
+	// argument (for modules that read raw bytes).
+	hexSet func() bool
 }
 
 func (f *argFlags) register(cmd *cobra.Command) {
+	f.hexSet = func() bool { return cmd.Flags().Changed("arg-hex") }
 	cmd.Flags().StringVar(&f.hex, "arg-hex", "", "argument as hex bytes (raw, not re-encoded)")
 	cmd.Flags().StringVar(&f.candid, "arg", "", "argument as Candid text, e.g. '(42 : nat64, \"x\")'")
 	cmd.MarkFlagsMutuallyExclusive("arg-hex", "arg")
 }
 
 // bytes encodes the argument. want are the Candid types the module's
-// candid:service declares for it. Without an argument flag a module with a
-// Candid interface (iface != nil) gets the empty Candid message `()`, as
-// dfx sends, and any other module an empty argument.
-func (f *argFlags) bytes(iface *candid.Interface, want []*candid.Type) ([]byte, error) {
+// candid:service declares for it (nil without one). Without an argument
+// flag every module gets candid.DefaultArg, `()`, as dfx sends.
+func (f *argFlags) bytes(want []*candid.Type) ([]byte, error) {
 	switch {
-	case f.hex != "":
+	case f.hex != "" || (f.hexSet != nil && f.hexSet()):
 		b, err := hex.DecodeString(strings.TrimPrefix(f.hex, "0x"))
 		if err != nil {
 			return nil, fmt.Errorf("--arg-hex %q: %w", f.hex, err)
@@ -49,10 +52,8 @@ func (f *argFlags) bytes(iface *candid.Interface, want []*candid.Type) ([]byte, 
 			return nil, fmt.Errorf("--arg %q: %w", f.candid, err)
 		}
 		return b, nil
-	case iface != nil:
-		return candid.EncodeText("()", nil)
 	default:
-		return nil, nil
+		return candid.DefaultArg(), nil
 	}
 }
 

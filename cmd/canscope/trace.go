@@ -99,7 +99,7 @@ traces both upgrades of a rehearsal in one timeline. --checkpoint N
 					wantArgs, wantResults = ft.Args, ft.Results
 				}
 			}
-			if req.Arg, err = args.bytes(iface, wantArgs); err != nil {
+			if req.Arg, err = args.bytes(wantArgs); err != nil {
 				return err
 			}
 			tr := trace.New(s.bench, s.store)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/canscope/canscope/engine"
 	"github.com/canscope/canscope/engine/trace"
 	"github.com/canscope/canscope/engine/workbench"
 	"github.com/canscope/canscope/engine/workbench/demo"
@@ -98,49 +97,41 @@ func (t benchTransplanter) Transplant(ctx context.Context, base snapshots.ID, mo
 	return snap, compatReport(rep), err
 }
 
-// Rehearse upgrades a copy of snapshot id to its own module twice, with
-// the argument `canscope upgrade` sends by default: the first upgrade runs
-// the module's pre_upgrade on the captured state, the second the
-// pre_upgrade the next real upgrade will run. Nothing is committed.
+// Rehearse upgrades a copy of snapshot id to its own module twice
+// (workbench's rehearsal, as `canscope upgrade --rehearse` runs it): the
+// first upgrade runs the module's pre_upgrade on the captured state, the
+// second the pre_upgrade the next real upgrade will run. Nothing is
+// committed.
 func (t benchTransplanter) Rehearse(ctx context.Context, id snapshots.ID, progress func(source.RehearsalStep)) (source.Rehearsal, error) {
 	r, err := t.bench.Open(ctx, id)
 	if err != nil {
 		return source.Rehearsal{}, fmt.Errorf("restore %s for the rehearsal: %w", id.Short(), err)
 	}
 	defer r.Close(context.WithoutCancel(ctx))
-	var none argFlags
-	arg, err := none.bytes(interfaceOf(r.Canister.Module()), nil)
-	if err != nil {
-		return source.Rehearsal{}, err
-	}
 	var out source.Rehearsal
-	for _, name := range []string{"upgrade", "upgrade again"} {
-		res, err := r.Canister.Upgrade(ctx, nil, arg, engine.UpgradeOptions{})
-		if cerr := ctx.Err(); cerr != nil {
-			return out, cerr // a cancelled step's result says nothing
-		}
-		if err != nil {
-			return out, fmt.Errorf("%s of %s: %w", name, id.Short(), err)
-		}
-		step := rehearsalStep(name, res)
-		progress(step)
-		out.Steps = append(out.Steps, step)
-		if !step.OK() {
-			break
-		}
+	_, err = r.Rehearse(ctx, workbench.RehearsalOptions{Again: true, Progress: func(st workbench.UpgradeStep) {
+		s := rehearsalStep(st)
+		progress(s)
+		out.Steps = append(out.Steps, s)
+	}})
+	if err != nil && ctx.Err() == nil {
+		err = fmt.Errorf("rehearse %s: %w", id.Short(), err)
 	}
-	return out, nil
+	return out, err
 }
 
 // rehearsalStep is one upgrade's result as the UI shows it.
-func rehearsalStep(name string, res engine.Result) source.RehearsalStep {
+func rehearsalStep(st workbench.UpgradeStep) source.RehearsalStep {
+	res := st.Result
 	s := source.RehearsalStep{
-		Name:               name,
+		Name:               st.Name,
 		Status:             res.Status.String(),
 		TrapMessage:        res.RejectMessage,
 		Instructions:       res.Instructions,
 		Limit:              res.Limit,
 		StablePagesChanged: len(res.StablePagesChanged),
+		StableBytesWritten: st.StableBytesWritten,
+		PostUpgradeOK:      st.PostUpgradeOK,
 	}
 	if res.Trap != nil {
 		s.TrapMessage, s.TrapFunction, s.Backtrace = res.Trap.Message, res.Trap.Function, res.Trap.Backtrace

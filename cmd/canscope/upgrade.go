@@ -5,39 +5,17 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/canscope/canscope/engine"
 	"github.com/canscope/canscope/engine/workbench"
 	"github.com/canscope/canscope/snapshots"
 	"github.com/spf13/cobra"
 )
 
-// stableWrites is an ic0.Recorder counting the bytes a canister writes to
-// stable memory.
-type stableWrites struct{ bytes uint64 }
-
-func (w *stableWrites) SystemCall(name string, params, _ []uint64) {
-	if (name == "stable_write" || name == "stable64_write") && len(params) == 3 {
-		w.bytes += params[2]
-	}
-}
-
-// upgradeStep runs one upgrade of c and describes it as a rehearsal step.
-func upgradeStep(ctx context.Context, c *engine.Canister, name string, mod *engine.Module, arg []byte, opts engine.UpgradeOptions) (engine.Result, stepJSON, error) {
-	var w stableWrites
-	c.SetRecorder(&w)
-	defer c.SetRecorder(nil)
-	res, err := c.Upgrade(ctx, mod, arg, opts)
-	if err != nil {
-		return res, stepJSON{}, err
-	}
-	s := stepJSON{Step: name, Status: res.Status.String(), Trap: trapOf(res.Trap), Instructions: res.Instructions,
-		Phases: phasesOf(res), StablePagesChanged: len(res.StablePagesChanged), StableBytesWritten: w.bytes}
-	for _, p := range res.Phases {
-		if p.Name == "post_upgrade" {
-			s.PostUpgradeOK = res.Status == engine.StatusOK
-		}
-	}
-	return res, s, nil
+// stepOf describes one rehearsal step in the CLI's JSON.
+func stepOf(st workbench.UpgradeStep) stepJSON {
+	res := st.Result
+	return stepJSON{Step: st.Name, Status: res.Status.String(), Trap: trapOf(res.Trap), Instructions: res.Instructions,
+		Phases: phasesOf(res), StablePagesChanged: len(res.StablePagesChanged), StableBytesWritten: st.StableBytesWritten,
+		PostUpgradeOK: st.PostUpgradeOK}
 }
 
 func newUpgradeCmd(a *app) *cobra.Command {
@@ -86,40 +64,34 @@ upgrade would produce).`,
 					return fmt.Errorf("%s: %w", wasmPath, err)
 				}
 			}
-			iface := interfaceOf(newMod)
-			arg, err := args.bytes(iface, initTypes(iface))
+			arg, err := args.bytes(initTypes(interfaceOf(newMod)))
 			if err != nil {
 				return err
 			}
-			first, step, err := upgradeStep(ctx, r.Canister, "upgrade", newMod, arg, engine.UpgradeOptions{SkipPreUpgrade: skip})
+			var child *snapshots.Snapshot
+			reh, err := r.Rehearse(ctx, workbench.RehearsalOptions{
+				Module: newMod, Arg: arg, SkipPreUpgrade: skip, Again: rehearse,
+				AfterUpgrade: func(ctx context.Context) error {
+					if !commit {
+						return nil
+					}
+					if name == "" {
+						name = snap.Name
+					}
+					c, err := r.Commit(ctx, workbench.CommitOptions{Name: name, MadeBy: snapshots.MadeByUpgrade, Note: upgradeNote(wasmPath, skip)})
+					child = &c
+					return err
+				},
+			})
 			if err != nil {
 				return fmt.Errorf("upgrade %s: %w", snap.Ref(), err)
 			}
-			out := resultJSON(first, r.Canister.ID(), nil)
-			steps := []stepJSON{step}
-			if first.Status == engine.StatusOK && commit {
-				if name == "" {
-					name = snap.Name
-				}
-				child, err := r.Commit(ctx, workbench.CommitOptions{Name: name, MadeBy: snapshots.MadeByUpgrade, Note: upgradeNote(wasmPath, skip)})
-				if err != nil {
-					return err
-				}
-				out.Snapshot = &child
-			}
-			if rehearse && first.Status == engine.StatusOK {
-				// The second upgrade runs the new module's pre_upgrade, the
-				// one the next real upgrade will run.
-				second, step, err := upgradeStep(ctx, r.Canister, "upgrade again", nil, arg, engine.UpgradeOptions{})
-				if err != nil {
-					return fmt.Errorf("rehearse upgrade of %s: %w", snap.Ref(), err)
-				}
-				steps = append(steps, step)
-				if second.Status != engine.StatusOK {
-					snapshotted := out.Snapshot
-					out = resultJSON(second, r.Canister.ID(), nil)
-					out.Snapshot = snapshotted
-				}
+			// The result is the first failing step's, else the last one's.
+			out := resultJSON(reh.Last().Result, r.Canister.ID(), nil)
+			out.Snapshot = child
+			steps := make([]stepJSON, 0, len(reh.Steps))
+			for _, st := range reh.Steps {
+				steps = append(steps, stepOf(st))
 			}
 			out.Steps = steps
 			return a.finish(out, asJSON)

@@ -9,6 +9,14 @@ import (
 	"github.com/canscope/canscope/engine/principal"
 )
 
+// DefaultArg returns the argument dfx and icp-cli send when the user
+// gives none: the Candid encoding of `()` ("DIDL\x00\x00"), whatever the
+// module's candid:service says, or when it has none. icp-cli:
+// crates/icp-cli/src/operations/install.rs (`init_args ... unwrap_or_else(||
+// Encode!().unwrap())`); a raw empty argument is not a Candid message, and
+// Candid-decoding canisters such as the cycles wallet trap on it.
+func DefaultArg() []byte { return []byte(magic + "\x00\x00") }
+
 // Encode encodes typed values as a DIDL message: magic, a type table of
 // every compound type the values' types use, the argument types, then the
 // values.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/canscope/canscope/engine"
+	"github.com/canscope/canscope/engine/candid"
 	"github.com/canscope/canscope/snapshots"
 )
 
@@ -89,7 +90,7 @@ func benchSeek(b *testing.B, f *fixture, id snapshots.ID, anchors int) {
 // runtime serialising stable variables).
 func BenchmarkTraceOverhead(b *testing.B) {
 	f := newFixture(b)
-	didl := []byte(emptyTuple)
+	didl := candid.DefaultArg()
 	add := []byte("DIDL\x00\x02\x7d\x71\x05\x02hi")
 	var calls []call
 	for range 200 {

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/canscope/canscope/engine"
+	"github.com/canscope/canscope/engine/candid"
 	"github.com/canscope/canscope/engine/stable"
 	"github.com/canscope/canscope/engine/workbench"
 	"github.com/canscope/canscope/snapshots"
@@ -23,8 +24,7 @@ type Request struct {
 	// Method is the method to call; empty with Upgrade.
 	Method string
 	// Arg is the argument of the method, or of canister_post_upgrade.
-	// nil sends what dfx sends without an argument: the empty Candid
-	// tuple to a module with a Candid interface, else nothing.
+	// nil sends what dfx sends without an argument: candid.DefaultArg.
 	Arg []byte
 	// Upgrade traces an upgrade instead of a message.
 	Upgrade bool
@@ -53,9 +53,6 @@ type Request struct {
 	// a large snapshot gets fewer anchors or none.
 	AnchorMemory uint64
 }
-
-// emptyTuple is the Candid encoding of `()`.
-const emptyTuple = "DIDL\x00\x00"
 
 // Tracer opens sessions over the snapshots of a store. It may be used by
 // several goroutines.
@@ -245,8 +242,8 @@ func (s *Session) prepare() error {
 		}
 		s.query = m.Kind != engine.Update
 	}
-	if _, _, ok := recv.Metadata("candid:service"); ok && s.req.Arg == nil {
-		s.req.Arg = []byte(emptyTuple)
+	if s.req.Arg == nil {
+		s.req.Arg = candid.DefaultArg()
 	}
 	return nil
 }
@@ -302,14 +299,22 @@ func (s *Session) exec(ctx context.Context, run *workbench.Run, rec *recorder) e
 	var r execResult
 	switch {
 	case s.req.Upgrade:
-		r.res, r.err = c.Upgrade(rctx, s.newMod, s.req.Arg, engine.UpgradeOptions{SkipPreUpgrade: s.req.SkipPreUpgrade})
-		if r.err != nil || r.res.Status != engine.StatusOK || !s.req.Rehearse {
-			break
-		}
-		// The first upgrade is committed whatever the second one does.
-		r.committed = true
-		rec.replaced = true
-		r.res, r.err = c.Upgrade(rctx, nil, s.req.Arg, engine.UpgradeOptions{})
+		// The workbench's rehearsal, as the CLI and the UI run it; the
+		// recorder sees the system calls of both steps.
+		reh, err := run.Rehearse(rctx, workbench.RehearsalOptions{
+			Module: s.newMod, Arg: s.req.Arg, SkipPreUpgrade: s.req.SkipPreUpgrade, Again: s.req.Rehearse, Recorder: rec,
+			AfterUpgrade: func(context.Context) error {
+				// The first upgrade is committed whatever the second one
+				// does, and the second runs on the new module's heap.
+				if s.req.Rehearse {
+					rec.replaced = true
+				}
+				return nil
+			},
+		})
+		r.res, r.err = reh.Last().Result, err
+		r.committed = len(reh.Steps) > 0 && reh.Steps[0].OK()
+		return r
 	case s.query:
 		r.res, r.err = c.Query(rctx, s.req.Method, s.req.Arg)
 	default:

@@ -51,6 +51,8 @@ type RehearsalStep struct {
 	Instructions       uint64
 	Limit              uint64 // the message's instruction limit; 0 when unmetered
 	StablePagesChanged int    // stable pages the step wrote and kept
+	StableBytesWritten uint64 // bytes the step's stable_write calls wrote
+	PostUpgradeOK      bool   // canister_post_upgrade ran and the step succeeded
 }
 
 // OK reports whether the step succeeded.

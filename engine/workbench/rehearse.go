@@ -1,0 +1,171 @@
+package workbench
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/canscope/canscope/engine"
+	"github.com/canscope/canscope/engine/candid"
+	"github.com/canscope/canscope/engine/ic0"
+)
+
+// The names of a rehearsal's steps, as the CLI's JSON and the UI show them.
+const (
+	// StepUpgrade is the upgrade itself: the old module's pre_upgrade on
+	// the captured state, then the new module's start and post_upgrade.
+	StepUpgrade = "upgrade"
+	// StepUpgradeAgain upgrades the new module onto itself, so the
+	// pre_upgrade the next real upgrade will run runs too.
+	StepUpgradeAgain = "upgrade again"
+)
+
+// RehearsalOptions say what a rehearsal upgrades to and who watches it.
+type RehearsalOptions struct {
+	// Module is the new module; nil upgrades the canister's module onto
+	// itself.
+	Module *engine.Module
+	// Arg is canister_post_upgrade's argument; nil sends
+	// candid.DefaultArg, as dfx and icp-cli do without an argument.
+	Arg []byte
+	// SkipPreUpgrade does not run the old module's pre_upgrade in the
+	// first step (the second always runs the new one's).
+	SkipPreUpgrade bool
+	// Again upgrades a second time to the same module after a first
+	// upgrade that succeeded (StepUpgradeAgain).
+	Again bool
+	// AfterUpgrade, when set, runs after a first upgrade that succeeded
+	// and before the second: the canister then holds the state the real
+	// upgrade would produce (the CLI commits it here). An error stops the
+	// rehearsal.
+	AfterUpgrade func(ctx context.Context) error
+	// Progress, when set, hears each step as it finishes.
+	Progress func(UpgradeStep)
+	// Recorder, when set, also sees every System API call of the steps
+	// (the rehearsal counts stable writes through the same hook, so it
+	// replaces any recorder the canister was opened with for its steps).
+	Recorder ic0.Recorder
+}
+
+// UpgradeStep is one upgrade of a rehearsal.
+type UpgradeStep struct {
+	// Name is StepUpgrade or StepUpgradeAgain.
+	Name string
+	// Result is the engine's result: status, trap, instructions per
+	// phase, limits, changed pages.
+	Result engine.Result
+	// StableBytesWritten counts the bytes the step's stable_write and
+	// stable64_write calls wrote, kept or rolled back.
+	StableBytesWritten uint64
+	// PostUpgradeOK reports that canister_post_upgrade ran and the step
+	// succeeded; false when the module has none or the step trapped.
+	PostUpgradeOK bool
+}
+
+// OK reports whether the step succeeded.
+func (s UpgradeStep) OK() bool { return s.Result.Status == engine.StatusOK }
+
+// Rehearsal is the outcome of an upgrade rehearsal on a Run: its steps in
+// order, ending at the first that did not succeed.
+type Rehearsal struct {
+	Steps []UpgradeStep
+}
+
+// OK reports whether every step ran and succeeded.
+func (r Rehearsal) OK() bool {
+	for _, s := range r.Steps {
+		if !s.OK() {
+			return false
+		}
+	}
+	return len(r.Steps) > 0
+}
+
+// Last returns the last step that ran; the zero step when none did.
+func (r Rehearsal) Last() UpgradeStep {
+	if len(r.Steps) == 0 {
+		return UpgradeStep{}
+	}
+	return r.Steps[len(r.Steps)-1]
+}
+
+// Rehearse upgrades the run's canister as the real upgrade would (the
+// old pre_upgrade on the captured state, then the new module) and, with
+// o.Again, once more to the same module so the new pre_upgrade runs too.
+// The canister keeps the state of the last successful step; nothing
+// reaches the store unless o.AfterUpgrade commits. The CLI's `upgrade`,
+// the UI's rehearsal and traced upgrades all run through here, so they
+// send the same argument and report the same steps. A cancelled ctx
+// returns its error: a step it interrupted says nothing.
+func (r *Run) Rehearse(ctx context.Context, o RehearsalOptions) (Rehearsal, error) {
+	arg := o.Arg
+	if arg == nil {
+		arg = candid.DefaultArg()
+	}
+	var out Rehearsal
+	step := func(name string, mod *engine.Module, opts engine.UpgradeOptions) (UpgradeStep, error) {
+		w := &stableWrites{next: o.Recorder}
+		r.Canister.SetRecorder(w)
+		defer r.Canister.SetRecorder(nil)
+		res, err := r.Canister.Upgrade(ctx, mod, arg, opts)
+		if cerr := ctx.Err(); cerr != nil {
+			return UpgradeStep{}, cerr
+		}
+		if err != nil {
+			if name == StepUpgrade {
+				return UpgradeStep{}, err // the engine's error says "upgrade"
+			}
+			return UpgradeStep{}, fmt.Errorf("%s: %w", name, err)
+		}
+		s := UpgradeStep{Name: name, Result: res, StableBytesWritten: w.bytes}
+		for _, p := range res.Phases {
+			if p.Name == "post_upgrade" {
+				s.PostUpgradeOK = res.Status == engine.StatusOK
+			}
+		}
+		out.Steps = append(out.Steps, s)
+		if o.Progress != nil {
+			o.Progress(s)
+		}
+		return s, nil
+	}
+	first, err := step(StepUpgrade, o.Module, engine.UpgradeOptions{SkipPreUpgrade: o.SkipPreUpgrade})
+	if err != nil || !first.OK() {
+		return out, err
+	}
+	if o.AfterUpgrade != nil {
+		if err := o.AfterUpgrade(ctx); err != nil {
+			return out, err
+		}
+	}
+	if o.Again {
+		// nil: the module the first step installed.
+		if _, err := step(StepUpgradeAgain, nil, engine.UpgradeOptions{}); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// stableWrites is an ic0.Recorder counting the bytes a canister writes to
+// stable memory, passing every call on to next.
+type stableWrites struct {
+	bytes uint64
+	next  ic0.Recorder
+}
+
+// SystemCall implements ic0.Recorder.
+func (w *stableWrites) SystemCall(name string, params, results []uint64) {
+	if len(params) == 3 {
+		switch name {
+		case "stable64_write":
+			w.bytes += params[2]
+		case "stable_write":
+			// An i32 parameter arrives as a raw 64-bit stack value whose
+			// upper half wazero does not clear.
+			w.bytes += uint64(uint32(params[2]))
+		}
+	}
+	if w.next != nil {
+		w.next.SystemCall(name, params, results)
+	}
+}
