@@ -5,6 +5,7 @@
 #     a line ";; wat2wasm-flags: --enable-tail-call ..." in a .wat file adds
 #     those wat2wasm flags for that file),
 #   - every *.mo in engine/testdata/ (Motoko, classical persistence) via moc.js,
+#   - the Rust canisters of rust/ (rust/regen.sh, Debian's rustc 1.63),
 #     and snapshots/layout's own Motoko fixtures (its testdata/regen.sh).
 # Tests never run this: they read the committed .wasm files. Run it after
 # editing a source and commit the outputs together with the source.
@@ -72,6 +73,14 @@ done < <(find "$here" -maxdepth 1 -name '*.mo' -print0 | sort -z)
 for f in incident.wasm incident_fixed.wasm motoko_v1.wasm motoko_v2.wasm; do
   cp "$here/$f" "$engine/workbench/demo/wasm/$f"
 done
+
+# The Rust canisters (rust_ledger*.wasm) need Debian's rustc 1.63; without
+# it they are left as committed, with a note.
+if [ -x /usr/bin/rustc ]; then
+  "$here/rust/regen.sh" || status=1
+else
+  echo "rust/regen.sh skipped: no Debian rustc at /usr/bin/rustc (rust_ledger*.wasm left as committed)" >&2
+fi
 
 # snapshots/layout keeps Motoko fixtures of its own, built the same way.
 "$engine/../snapshots/layout/testdata/regen.sh" || status=1
