@@ -5,8 +5,8 @@ import (
 	"io"
 	"text/tabwriter"
 
+	"github.com/canscope/canscope/engine/layout"
 	"github.com/canscope/canscope/snapshots"
-	"github.com/canscope/canscope/snapshots/layout"
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 )
@@ -120,7 +120,7 @@ func labelStable(st store, a, b *snapshots.Manifest, d *snapshots.Changes) {
 	if len(d.Stable.Ranges) == 0 || m.Stable.Size == 0 {
 		return
 	}
-	l, err := layout.DetectShallow(snapshots.NewMemoryReader(st, m.Stable), m.Stable.Size, stableTypes(st, m))
+	l, err := layout.Read(st, m, layout.Shallow)
 	if err != nil {
 		return // a label is a convenience; the diff itself stands
 	}

@@ -6,7 +6,7 @@
 #     those wat2wasm flags for that file),
 #   - every *.mo in engine/testdata/ (Motoko, classical persistence) via moc.js,
 #   - the Rust canisters of rust/ (rust/regen.sh, Debian's rustc 1.63),
-#     and snapshots/layout's own Motoko fixtures (its testdata/regen.sh).
+#     and engine/layout's own Motoko fixtures (its testdata/regen.sh).
 # Tests never run this: they read the committed .wasm files. Run it after
 # editing a source and commit the outputs together with the source.
 #
@@ -82,7 +82,7 @@ else
   echo "rust/regen.sh skipped: no Debian rustc at /usr/bin/rustc (rust_ledger*.wasm left as committed)" >&2
 fi
 
-# snapshots/layout keeps Motoko fixtures of its own, built the same way.
-"$engine/../snapshots/layout/testdata/regen.sh" || status=1
+# engine/layout keeps Motoko fixtures of its own, built the same way.
+"$engine/layout/testdata/regen.sh" || status=1
 
 exit $status

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"fmt"
 
-	"github.com/canscope/canscope/snapshots/layout"
+	"github.com/canscope/canscope/engine/layout"
 )
 
 // Stable memory that holds no known layout gives KindUnknown and a

@@ -13,7 +13,8 @@
 // Everything is read through an io.ReaderAt over stable memory, a few
 // small reads at known offsets, so a mostly-zero multi-GiB stable memory
 // costs almost nothing. Memory that matches no known layout is not an
-// error: Detect reports it as KindUnknown with a one-line reason.
+// error: Detect reports it as KindUnknown with a one-line reason. Read
+// (snapshot.go) joins this to a stored snapshot: its pages and module.
 package layout
 
 import (
@@ -25,8 +26,8 @@ import (
 )
 
 // wasmPageSize is the wasm page size, the unit of stable memory growth
-// (and of the MemoryManager's buckets), kept here so layout reads any
-// io.ReaderAt without depending on the store.
+// (and of the MemoryManager's buckets), kept here so the detectors read
+// any io.ReaderAt without knowing the store's page size.
 const wasmPageSize = 64 << 10
 
 // Kind says which layout Detect recognised.

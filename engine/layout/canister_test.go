@@ -25,7 +25,7 @@ func (s canisterStable) ReadAt(p []byte, off int64) (int, error) {
 
 func runFixture(t *testing.T, e *engine.Engine, name string) *engine.Module {
 	t.Helper()
-	b, err := os.ReadFile("../../engine/testdata/" + name)
+	b, err := os.ReadFile("../testdata/" + name)
 	if err != nil {
 		t.Fatal(err)
 	}
