@@ -14,6 +14,7 @@ import (
 	"github.com/canscope/canscope/engine/ic0"
 	"github.com/canscope/canscope/engine/meter"
 	"github.com/canscope/canscope/engine/stable"
+	"github.com/canscope/canscope/engine/wasm"
 )
 
 // Options configures a canister.
@@ -68,9 +69,6 @@ type incarnation struct {
 	// holds their values as of the last commit.
 	globals   []api.Global
 	committed []Global
-	// replicaCounter is the replica's trailing instruction counter entry
-	// of a snapshot, kept so that State round-trips it.
-	replicaCounter Global
 	// meter is the instance's instruction counter (metered modules).
 	meter *meter.Counter
 }
@@ -194,7 +192,7 @@ func (c *Canister) newIncarnation(ctx context.Context, mod *Module) (*incarnatio
 		compiled.Close(ctx)
 		return nil, err
 	}
-	inc := &incarnation{mod: mod, compiled: compiled, heap: h, replicaCounter: I64(0)}
+	inc := &incarnation{mod: mod, compiled: compiled, heap: h}
 	for _, g := range mod.globals {
 		inc.committed = append(inc.committed, Global{Type: g.Type.Type})
 	}
@@ -245,11 +243,15 @@ func (inc *incarnation) load(st State) error {
 	}
 	inc.heap.ResetChanged()
 	n := len(inc.committed)
-	switch {
-	case len(st.Globals) == n+1:
-		inc.replicaCounter = st.Globals[n]
-	case len(st.Globals) != n:
-		return fmt.Errorf("state has %d globals, the module %d (plus the replica's instruction counter)", len(st.Globals), n)
+	// A list one i64 longer than the module's carries the replica's
+	// instruction counter (manifests written before canscope followed the
+	// replica's read_canister_snapshot_metadata, which drops it): the
+	// counter is not the canister's state, so it is dropped.
+	if len(st.Globals) == n+1 && st.Globals[n].Type == wasm.I64 {
+		st.Globals = st.Globals[:n]
+	}
+	if len(st.Globals) != n {
+		return fmt.Errorf("state has %d globals, the module %d", len(st.Globals), n)
 	}
 	for i, g := range st.Globals[:n] {
 		if want := inc.committed[i].Type; g.Type != want {

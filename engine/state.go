@@ -97,11 +97,12 @@ type State struct {
 	// HeapSource, when set, supplies the heap's pages instead of HeapPages
 	// (which must then be empty); Restore streams them into the heap.
 	HeapSource PageSource
-	// Globals follow the replica's snapshot order: the module's exported
+	// Globals follow the replica's snapshot order, as
+	// read_canister_snapshot_metadata returns them: the module's exported
 	// globals in export order, then every other mutable global in index
-	// order, then the replica's instruction counter (an i64). A State
-	// from Canister.State always carries the counter entry; Restore
-	// accepts lists with or without it.
+	// order, and no instruction counter (the replica drops its own when it
+	// reads a snapshot and appends a fresh one on upload). Restore also
+	// accepts an older list with a trailing i64 counter and drops it.
 	Globals []Global
 	// CertifiedData is the data set with ic0.certified_data_set.
 	CertifiedData []byte
@@ -155,13 +156,13 @@ func (c *Canister) StableSize() uint64 { return c.st.Stable.Bytes() }
 // StableAllocated returns the number of stable pages holding memory.
 func (c *Canister) StableAllocated() int { return c.st.Stable.Allocated() }
 
-// Globals returns the committed globals in snapshot order, with the
-// replica's trailing instruction counter.
+// Globals returns the committed globals in the replica's snapshot order
+// (State.Globals), without an instruction counter.
 func (c *Canister) Globals() []Global {
 	if c.code == nil {
 		return nil
 	}
-	return append(slices.Clone(c.code.committed), c.code.replicaCounter)
+	return slices.Clone(c.code.committed)
 }
 
 // CertifiedData returns the certified data.

@@ -40,15 +40,6 @@ func (c *Canister) DirtyHeapPages(inst api.Module) (pages []uint32, ok bool, err
 	return pages, err == nil, err
 }
 
-// ReplicaCounter returns the replica's trailing instruction counter entry
-// a snapshot of this canister carries (the last of Globals).
-func (c *Canister) ReplicaCounter() (Global, bool) {
-	if c.code == nil {
-		return Global{}, false
-	}
-	return c.code.replicaCounter, true
-}
-
 // OriginalFunc maps a function index of the module as prepared for
 // execution (what wazero reports to listeners) to its index in the module
 // as loaded; ok is false for the functions the metering rewrite added.

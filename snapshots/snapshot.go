@@ -148,6 +148,19 @@ type Global struct {
 	Hi   uint64     `json:"hi,omitempty"`
 }
 
+// ReplicaGlobals returns the globals of a snapshot whose module has
+// moduleGlobals of them (engine/wasm.SnapshotGlobals), as the replica's
+// read_canister_snapshot_metadata lists them: without its instruction
+// counter. Manifests written before canscope followed that rule carry the
+// counter as one trailing i64 too many; it is dropped. Any other list is
+// returned as it is (a mismatch is for the caller to report).
+func ReplicaGlobals(stored []Global, moduleGlobals int) []Global {
+	if n := len(stored); n == moduleGlobals+1 && stored[n-1].Kind == KindI64 {
+		return stored[:n-1]
+	}
+	return stored
+}
+
 // TimerState is the canister's global timer: 0 when inactive, else the
 // deadline in ns since the epoch. Unknown is dfx's `null`.
 type TimerState struct {
@@ -164,7 +177,7 @@ type Manifest struct {
 	Module        Hash      // blob holding the module bytes (as given: may be gzipped)
 	Heap          PageTable // wasm memory 0
 	Stable        PageTable // stable memory
-	Globals       []Global  // replica order, trailing instruction counter included
+	Globals       []Global  // replica order, no instruction counter (older manifests: see ReplicaGlobals)
 	CertifiedData []byte
 	GlobalTimer   TimerState
 	// LowWasmMemoryHook is dfx's on_low_wasm_memory_hook_status, "" when null.

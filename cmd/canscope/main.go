@@ -15,6 +15,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/canscope/canscope/engine/snapcheck"
 	"github.com/canscope/canscope/snapshots"
 	"github.com/canscope/canscope/snapshots/fsstore"
 	"github.com/spf13/cobra"
@@ -173,7 +174,10 @@ func newRootCmd(a *app) *cobra.Command {
 	return root
 }
 
-// loadManifest opens the store and reads the manifest ref names.
+// loadManifest opens the store and reads the manifest ref names, with its
+// globals as the replica lists them (snapcheck.ForExport: an older
+// manifest's trailing instruction counter is dropped), so show, diff and
+// export all use the replica's list.
 func (a *app) loadManifest(ref string) (store, *snapshots.Manifest, error) {
 	st, err := a.openStore()
 	if err != nil {
@@ -183,7 +187,9 @@ func (a *app) loadManifest(ref string) (store, *snapshots.Manifest, error) {
 	if err == nil {
 		var m *snapshots.Manifest
 		if m, err = st.Manifest(snap.ID); err == nil {
-			return st, m, nil
+			if m, err = snapcheck.ForExport(st, m); err == nil {
+				return st, m, nil
+			}
 		}
 	}
 	st.Close()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/canscope/canscope/engine/snapcheck"
 	"github.com/canscope/canscope/engine/trace"
 	"github.com/canscope/canscope/engine/workbench"
 	"github.com/canscope/canscope/engine/workbench/demo"
@@ -156,6 +157,9 @@ type storeExporter struct{ store store }
 func (e storeExporter) Export(ctx context.Context, id snapshots.ID, dir string) ([]string, error) {
 	m, err := e.store.Manifest(id)
 	if err != nil {
+		return nil, err
+	}
+	if m, err = snapcheck.ForExport(e.store, m); err != nil {
 		return nil, err
 	}
 	if err := dfx.Export(ctx, e.store, m, dir); err != nil {

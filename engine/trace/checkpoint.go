@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/canscope/canscope/engine"
-	"github.com/canscope/canscope/engine/wasm"
+	"github.com/canscope/canscope/engine/workbench"
 	"github.com/canscope/canscope/snapshots"
 )
 
@@ -51,95 +51,39 @@ func (s *Session) describe() string {
 	return "call " + s.req.Method
 }
 
-// manifestAt builds the child manifest of base holding the state v shows.
+// manifestAt builds the child manifest of base holding the state v shows,
+// through the conversion Run.Commit uses (workbench.ChildManifest), so a
+// checkpoint exports like any other child: the download's metadata.json
+// is kept and only the changed fields are rewritten.
 func (s *Session) manifestAt(v *View, base *snapshots.Manifest) (*snapshots.Manifest, error) {
 	c := v.rec.c
-	m := base.Child(snapshots.MadeByCheckpoint)
-	// The state differs from what dfx wrote; an export regenerates it.
-	m.DfxMetadata = nil
-	m.CanisterVersion = c.Version()
-	m.CertifiedData = c.CertifiedData()
-	m.GlobalTimer = snapshots.TimerState{}
-	if d := c.TimerDeadline(); d != 0 {
-		m.GlobalTimer = snapshots.TimerState{Active: true, Deadline: d}
-	}
-	mod := v.Module()
-	if h := snapshots.Hash(mod.Hash()); h != m.ModuleHash {
-		stored, err := s.t.store.PutBlob(mod.Bytes())
-		if err != nil {
-			return nil, fmt.Errorf("store module: %w", err)
-		}
-		m.Module, m.ModuleHash = stored, h
-	}
 	globals, err := v.Globals()
 	if err != nil {
 		return nil, err
-	}
-	m.Globals = make([]snapshots.Global, len(globals))
-	for i, g := range globals {
-		m.Globals[i] = snapshotGlobal(g)
 	}
 	heapPages, err := v.HeapPagesChanged()
 	if err != nil {
 		return nil, err
 	}
 	heapBytes := v.heapBytes()
-	table := base.Heap
-	if v.HeapReplaced() {
-		table = snapshots.PageTable{}
-	}
-	m.Heap, err = s.patch(table, v.HeapSize(), heapPages, func(i uint64, buf []byte) error {
-		copy(buf, heapBytes[i*engine.PageSize:])
-		return nil
+	return workbench.ChildManifest(s.t.store, base, snapshots.MadeByCheckpoint, base.CanisterID, workbench.ChildState{
+		Module:          v.Module(),
+		TakenAt:         c.Env().Time,
+		CanisterVersion: c.Version(),
+		CertifiedData:   c.CertifiedData(),
+		TimerDeadline:   c.TimerDeadline(),
+		Globals:         globals,
+		HeapSize:        v.HeapSize(),
+		HeapReplaced:    v.HeapReplaced(),
+		HeapChanged:     heapPages,
+		ReadHeap: func(i uint64, buf []byte) error {
+			copy(buf, heapBytes[min(i*engine.PageSize, uint64(len(heapBytes))):])
+			return nil
+		},
+		StableSize:    v.StableSize(),
+		StableChanged: v.StablePagesChanged(),
+		ReadStable:    func(i uint64, buf []byte) error { return v.ReadStable(buf, i*engine.PageSize) },
 	})
-	if err != nil {
-		return nil, fmt.Errorf("heap: %w", err)
-	}
-	m.Stable, err = s.patch(base.Stable, v.StableSize(), v.StablePagesChanged(), func(i uint64, buf []byte) error {
-		return v.ReadStable(buf, i*engine.PageSize)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("stable memory: %w", err)
-	}
-	return m, nil
-}
-
-// patch stores the given pages of a memory of size bytes (read with
-// read) and returns t with them replaced.
-func (s *Session) patch(t snapshots.PageTable, size uint64, pages []uint64, read func(i uint64, buf []byte) error) (snapshots.PageTable, error) {
-	buf := make([]byte, engine.PageSize)
-	changes := make([]snapshots.Page, 0, len(pages))
-	for _, i := range pages {
-		if (i+1)*engine.PageSize > size {
-			continue
-		}
-		if err := read(i, buf); err != nil {
-			return t, fmt.Errorf("page %d: %w", i, err)
-		}
-		h, err := s.t.store.PutPage(buf)
-		if err != nil {
-			return t, fmt.Errorf("page %d: %w", i, err)
-		}
-		changes = append(changes, snapshots.Page{Index: i, Hash: h})
-	}
-	return t.Patch(size, changes), nil
-}
-
-// snapshotGlobal converts an engine global to the store's form, where
-// i32 values are sign-extended.
-func snapshotGlobal(g engine.Global) snapshots.Global {
-	kinds := map[wasm.ValueType]snapshots.GlobalKind{
-		wasm.I32: snapshots.KindI32, wasm.I64: snapshots.KindI64,
-		wasm.F32: snapshots.KindF32, wasm.F64: snapshots.KindF64, wasm.V128: snapshots.KindV128,
-	}
-	bits := g.Bits
-	switch g.Type {
-	case wasm.I32:
-		bits = uint64(int64(int32(uint32(bits))))
-	case wasm.F32:
-		bits &= 0xffff_ffff
-	}
-	return snapshots.Global{Kind: kinds[g.Type], Bits: bits, Hi: g.High}
 }
 
 // sortedKeys returns the keys of a set in order.

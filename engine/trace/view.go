@@ -81,9 +81,8 @@ func (v *View) StableSize() uint64 { return v.rec.c.StableSize() }
 // ReadStable copies stable memory bytes at off into p.
 func (v *View) ReadStable(p []byte, off uint64) error { return v.rec.c.ReadStable(p, off) }
 
-// Globals returns the module's globals at the event in snapshot order,
-// followed by the replica's instruction counter entry, as a snapshot
-// stores them.
+// Globals returns the module's globals at the event in the replica's
+// snapshot order (engine.State.Globals), as a snapshot stores them.
 func (v *View) Globals() ([]engine.Global, error) {
 	var out []engine.Global
 	for _, g := range v.rec.mod.Globals() {
@@ -93,11 +92,7 @@ func (v *View) Globals() ([]engine.Global, error) {
 		}
 		out = append(out, engine.Global{Type: g.Type.Type, Bits: ag.Get()})
 	}
-	rc, ok := v.rec.c.ReplicaCounter()
-	if !ok {
-		rc = engine.I64(0)
-	}
-	return append(out, rc), nil
+	return out, nil
 }
 
 // HeapReplaced reports whether the heap at the event is a new one (an

@@ -92,21 +92,16 @@ func Compat(m *snapshots.Manifest, old, newMod *engine.Module) Report {
 	return r
 }
 
-// globalsCheck compares the snapshot's globals (the replica's order, with
-// its trailing instruction counter) with the ones the module would export.
-// own is the number of globals of the snapshot's own module, -1 when
-// unknown.
+// globalsCheck compares the snapshot's globals (the replica's order) with
+// the ones the module would export. own is the number of globals of the
+// snapshot's own module, -1 when unknown.
 func globalsCheck(have []snapshots.Global, own int, mod *engine.Module) Check {
 	c := Check{Name: "globals"}
 	want := mod.Globals()
-	// The replica appends its instruction counter (an i64) to the module's
-	// globals; drop it before comparing.
 	if own < 0 {
 		own = len(want)
 	}
-	if n := len(have); n == own+1 && have[n-1].Kind == snapshots.KindI64 {
-		have = have[:n-1]
-	}
+	have = snapshots.ReplicaGlobals(have, own)
 	if len(have) != len(want) {
 		c.Detail = fmt.Sprintf("snapshot has %d globals, module has %d", len(have), len(want))
 		return c

@@ -258,52 +258,34 @@ type CommitOptions struct {
 // later commits are relative to this one.
 func (r *Run) Commit(ctx context.Context, o CommitOptions) (snapshots.Snapshot, error) {
 	c := r.Canister
-	var m *snapshots.Manifest
 	heapChanged, stableChanged := c.Changed()
-	if r.base != nil {
-		m = r.base.Child(o.MadeBy)
-	} else {
-		m = &snapshots.Manifest{Snapshot: snapshots.Snapshot{MadeBy: o.MadeBy, CanisterID: c.ID()}}
+	if r.base == nil {
 		var err error
 		if heapChanged, err = c.HeapPages(); err != nil {
 			return snapshots.Snapshot{}, fmt.Errorf("commit %s: %w", o.Name, err)
 		}
 		stableChanged = c.StablePages()
 	}
+	m, err := ChildManifest(r.bench.store, r.base, o.MadeBy, c.ID(), ChildState{
+		Module: c.Module(),
+		// The state is the canister's as of its clock: time only moves
+		// when the caller sets a later environment (Canister.SetEnv).
+		TakenAt:         c.Env().Time,
+		CanisterVersion: c.Version(),
+		CertifiedData:   c.CertifiedData(),
+		TimerDeadline:   c.TimerDeadline(),
+		Globals:         c.Globals(),
+		HeapSize:        c.HeapSize(),
+		HeapChanged:     heapChanged,
+		ReadHeap:        func(i uint64, buf []byte) error { return c.ReadHeap(buf, i*engine.PageSize) },
+		StableSize:      c.StableSize(),
+		StableChanged:   stableChanged,
+		ReadStable:      func(i uint64, buf []byte) error { return c.ReadStable(buf, i*engine.PageSize) },
+	})
+	if err != nil {
+		return snapshots.Snapshot{}, fmt.Errorf("commit %s: %w", o.Name, err)
+	}
 	m.Name, m.Note = o.Name, o.Note
-	// The state is the canister's as of its clock: time only moves when the
-	// caller sets a later environment (Canister.SetEnv).
-	m.TakenAt = c.Env().Time
-	m.CanisterVersion = c.Version()
-	m.CertifiedData = append([]byte(nil), c.CertifiedData()...)
-	m.GlobalTimer = snapshots.TimerState{}
-	if d := c.TimerDeadline(); d != 0 {
-		m.GlobalTimer = snapshots.TimerState{Active: true, Deadline: d}
-	}
-	m.Globals = m.Globals[:0]
-	for _, g := range c.Globals() {
-		m.Globals = append(m.Globals, snapshotGlobal(g))
-	}
-	mod := c.Module()
-	if mod == nil {
-		return snapshots.Snapshot{}, fmt.Errorf("commit %s: %w", o.Name, engine.ErrNoModule)
-	}
-	if h := snapshots.Hash(mod.Hash()); h != m.Module {
-		stored, err := r.bench.store.PutBlob(mod.Bytes())
-		if err != nil {
-			return snapshots.Snapshot{}, fmt.Errorf("commit %s: store module: %w", o.Name, err)
-		}
-		m.Module, m.ModuleHash = stored, h
-	}
-	var err error
-	m.Heap, err = r.patch(m.Heap, c.HeapSize(), heapChanged, func(i uint64) ([]byte, error) { return c.HeapPage(i) })
-	if err != nil {
-		return snapshots.Snapshot{}, fmt.Errorf("commit %s: heap: %w", o.Name, err)
-	}
-	m.Stable, err = r.patch(m.Stable, c.StableSize(), stableChanged, c.StablePage)
-	if err != nil {
-		return snapshots.Snapshot{}, fmt.Errorf("commit %s: stable memory: %w", o.Name, err)
-	}
 	snap, err := r.bench.store.Commit(ctx, m)
 	if err != nil {
 		return snapshots.Snapshot{}, err
@@ -314,30 +296,6 @@ func (r *Run) Commit(ctx context.Context, o CommitOptions) (snapshots.Snapshot, 
 	}
 	c.Mark()
 	return snap, nil
-}
-
-// patch returns table t resized to size with the given pages replaced by
-// their current contents (read with page; nil or all-zero means zero).
-func (r *Run) patch(t snapshots.PageTable, size uint64, changed []uint64, page func(uint64) ([]byte, error)) (snapshots.PageTable, error) {
-	n := (size + snapshots.PageSize - 1) / snapshots.PageSize
-	changes := make([]snapshots.Page, 0, len(changed))
-	for _, i := range changed {
-		if i >= n {
-			continue // Patch drops pages past the new size
-		}
-		data, err := page(i)
-		if err != nil {
-			return t, fmt.Errorf("page %d: %w", i, err)
-		}
-		// PutPage returns the zero Hash for an all-zero (or empty) page
-		// without storing it, which Patch reads as "the page became zero".
-		h, err := r.bench.store.PutPage(data)
-		if err != nil {
-			return t, fmt.Errorf("page %d: %w", i, err)
-		}
-		changes = append(changes, snapshots.Page{Index: i, Hash: h})
-	}
-	return t.Patch(size, changes), nil
 }
 
 // errNullGlobal explains why a snapshot with a dfx `null` global cannot run.
@@ -359,21 +317,6 @@ func engineGlobal(g snapshots.Global) (engine.Global, error) {
 		bits &= 0xffff_ffff // the store sign-extends i32; the engine wants the low word
 	}
 	return engine.Global{Type: t, Bits: bits, High: g.Hi}, nil
-}
-
-func snapshotGlobal(g engine.Global) snapshots.Global {
-	k := map[wasm.ValueType]snapshots.GlobalKind{
-		wasm.I32: snapshots.KindI32, wasm.I64: snapshots.KindI64,
-		wasm.F32: snapshots.KindF32, wasm.F64: snapshots.KindF64, wasm.V128: snapshots.KindV128,
-	}[g.Type]
-	bits := g.Bits
-	switch g.Type {
-	case wasm.I32:
-		bits = uint64(int64(int32(uint32(bits)))) // the store's i32s are sign-extended
-	case wasm.F32:
-		bits &= 0xffff_ffff
-	}
-	return snapshots.Global{Kind: k, Bits: bits, Hi: g.High}
 }
 
 // storePages serves a snapshot's stable memory pages from the store, for

@@ -150,14 +150,14 @@ func TestCommitAndReopen(t *testing.T) {
 
 func TestGlobalConversionRoundTrip(t *testing.T) {
 	for _, g := range []engine.Global{engine.I32(-1), engine.I32(7), engine.I64(-5), engine.F32(1.5), engine.F64(-2.25), {Type: wasm.V128, Bits: 1, High: 2}} {
-		s := snapshotGlobal(g)
+		s := SnapshotGlobal(g)
 		back, err := engineGlobal(s)
 		if err != nil || back != g {
 			t.Errorf("%v → %+v → %v (%v)", g, s, back, err)
 		}
 	}
 	// The store keeps i32 sign-extended, as dfx prints them.
-	if s := snapshotGlobal(engine.I32(-1)); s.Bits != ^uint64(0) {
+	if s := SnapshotGlobal(engine.I32(-1)); s.Bits != ^uint64(0) {
 		t.Errorf("i32 -1 stored as %#x, want sign-extended", s.Bits)
 	}
 	if _, err := engineGlobal(snapshots.Global{Kind: snapshots.KindNull}); !errors.Is(err, errNullGlobal) {
@@ -230,7 +230,7 @@ func TestLineDiff(t *testing.T) {
 // table, a changed data page is stored and listed, an unchanged page is
 // kept and a page past the new size is dropped.
 func TestPatch(t *testing.T) {
-	b, store := newBench(t)
+	_, store := newBench(t)
 	page := func(c byte) []byte { return bytes.Repeat([]byte{c}, snapshots.PageSize) }
 	var old []snapshots.Page
 	for i, c := range []byte{1, 2, 3, 4} {
@@ -242,8 +242,8 @@ func TestPatch(t *testing.T) {
 	}
 	base := snapshots.PageTable{Size: 4 * snapshots.PageSize, Pages: old}
 	current := map[uint64][]byte{0: make([]byte, snapshots.PageSize), 1: nil, 2: page(9), 3: page(8)}
-	r := &Run{bench: b}
-	got, err := r.patch(base, 3*snapshots.PageSize, []uint64{0, 1, 2, 3}, func(i uint64) ([]byte, error) { return current[i], nil })
+	read := func(i uint64, buf []byte) error { copy(buf, current[i]); return nil }
+	got, err := patch(store, base, 3*snapshots.PageSize, []uint64{0, 1, 2, 3}, read)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,7 +257,7 @@ func TestPatch(t *testing.T) {
 	}
 
 	// Unchanged pages stay as they were.
-	got, err = r.patch(base, base.Size, []uint64{1}, func(uint64) ([]byte, error) { return page(7), nil })
+	got, err = patch(store, base, base.Size, []uint64{1}, func(_ uint64, buf []byte) error { copy(buf, page(7)); return nil })
 	if err != nil {
 		t.Fatal(err)
 	}
