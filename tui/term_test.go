@@ -71,6 +71,19 @@ var tmuxScenarios = []struct {
 		tm.keys("Space", "j", "Space", "d")
 		tm.waitFor("Diff demo-ledger@1 → demo-ledger@2", "heap page")
 	}, "q"},
+	// demo-ledger@4's stable memory grew past 4 GiB: n visits the
+	// changed heap page, then every page of the added range that holds
+	// data (the one at 4 GiB), saying how many zero pages it skipped.
+	{"diff_added_range_q", func(tm *term) {
+		tm.keys("j", "j", "Space", "j", "Space", "d")
+		tm.waitFor("Diff demo-ledger@3 → demo-ledger@4", "heap page 15 at 0xf0000", "stable 0x0–0x100010000 4.0 GiB added")
+		tm.keys("n")
+		tm.waitFor("stable page 65536 at 0x100000000", "added range: page 1 of 1 with data · 65536 zero pages skipped")
+		tm.keys("n")
+		tm.waitFor("stable page 65536 at 0x100000000")
+		tm.keys("N")
+		tm.waitFor("heap page 15 at 0xf0000")
+	}, "q"},
 	{"run_form_ctrl_c", func(tm *term) {
 		tm.keys("r")
 		tm.waitFor("Run on demo-ledger@1", "What should the engine run on this snapshot?")

@@ -77,7 +77,11 @@ func printDiff(w io.Writer, a, b *snapshots.Manifest, d *snapshots.Changes) {
 			fmt.Fprintf(w, "%s: %s, identical\n", mem.name, size)
 			continue
 		}
-		fmt.Fprintf(w, "%s: %s, %d pages differ in %d ranges\n", mem.name, size, mem.d.ChangedPages, len(mem.d.Ranges))
+		verb := "differ"
+		if mem.d.ChangedPages == 1 {
+			verb = "differs"
+		}
+		fmt.Fprintf(w, "%s: %s, %s %s in %s\n", mem.name, size, count(mem.d.ChangedPages, "page"), verb, count(uint64(len(mem.d.Ranges)), "range"))
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		for _, r := range mem.d.Ranges {
 			label := ""

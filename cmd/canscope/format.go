@@ -77,3 +77,11 @@ func takenAt(ns uint64) string {
 	}
 	return fmt.Sprintf("%s (%d)", time.Unix(0, int64(ns)).UTC().Format("2006-01-02 15:04:05 UTC"), ns)
 }
+
+// count is n with its noun, singular for one: "1 page", "3 pages".
+func count(n uint64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}

@@ -127,7 +127,10 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		if msg.err != nil {
 			return nil
 		}
-		m.walk = stops{mems: [2][]snapshots.Range{msg.changes.Heap.Ranges, msg.changes.Stable.Ranges}}
+		m.walk = stops{
+			mems:   [2][]snapshots.Range{msg.changes.Heap.Ranges, msg.changes.Stable.Ranges},
+			tables: [2][2]snapshots.PageTable{{msg.a.Heap, msg.b.Heap}, {msg.a.Stable, msg.b.Stable}},
+		}
 		m.items = m.buildItems()
 		return m.goTo(m.walk.first())
 	case *pageMsg:
@@ -244,9 +247,19 @@ func (m *Model) listHeight() int {
 // hexHeight is the number of hex rows shown.
 func (m *Model) hexHeight() int {
 	if m.wide() {
-		return max(m.height-3, 1)
+		return max(m.height-3-m.noteLines(), 1)
 	}
-	return max(m.height-1-m.listHeight()-3, 1)
+	return max(m.height-1-m.listHeight()-3-m.noteLines(), 1)
+}
+
+// noteLines is 1 when the current stop is in an added or removed range,
+// whose note line (pages with data, zero pages skipped) the hex view
+// shows, else 0.
+func (m *Model) noteLines() int {
+	if !m.at.valid || m.rangeAt().Kind == snapshots.RangeChanged {
+		return 0
+	}
+	return 1
 }
 
 func (m *Model) clampRow() {
@@ -264,6 +277,9 @@ func (m *Model) buildItems() []item {
 		}
 		for i, r := range d.Ranges {
 			text := fmt.Sprintf("%-6s %#x–%#x %s %s", mem, r.Start, r.End, render.Bytes(r.End-r.Start), r.Kind)
+			if r.Kind != snapshots.RangeChanged {
+				text += " · " + render.Count(int(m.walk.dataPages(mem, i)), "page") + " with data"
+			}
 			if mem == stable && m.data.label != nil {
 				if l := m.data.label(r.Start, r.End); l != "" {
 					text += " · " + l
@@ -310,6 +326,13 @@ func (m *Model) View() string {
 	if len(m.items) == 0 {
 		return render.Block([]string{summary, "", st.OK.Render("The two snapshots hold the same state.")}, m.width, m.height)
 	}
+	if !m.walk.first().valid {
+		// Only the module, globals or metadata differ (a transplant
+		// against its parent): list them, there is no page to show.
+		lines := []string{summary, "", st.OK.Render("No page differs: heap and stable memory are the same."), ""}
+		lines = append(lines, m.listLines(m.height-len(lines), m.width)...)
+		return render.Block(lines, m.width, m.height)
+	}
 	if m.wide() {
 		listW := m.width - render.HexRowWidth(16) - 2
 		list := render.Block(m.listLines(m.height-1, listW), listW, m.height-1)
@@ -334,14 +357,31 @@ func joinColumns(left, right, gap string) string {
 	return strings.Join(l, "\n")
 }
 
+// rangeAt is the range of the current stop.
+func (m *Model) rangeAt() snapshots.Range {
+	return m.walk.mems[m.at.mem][m.at.rng]
+}
+
+// differs says how many things differ, with the verb agreeing: "1 page
+// differs", "3 bytes differ".
+func differs(n int, noun string) string {
+	if n == 1 {
+		return render.Count(n, noun) + " differs"
+	}
+	return render.Count(n, noun) + " differ"
+}
+
 func (m *Model) summary() string {
 	st := m.ctx.Styles
 	c := m.data.changes
 	mem := func(name string, d snapshots.MemDiff) string {
-		return fmt.Sprintf("%s %s/%s", name, render.Count(int(d.ChangedPages), "page"), render.Count(len(d.Ranges), "range"))
+		if len(d.Ranges) == 0 {
+			return name + " same"
+		}
+		return fmt.Sprintf("%s %s in %s", name, render.Count(int(d.ChangedPages), "page"), render.Count(len(d.Ranges), "range"))
 	}
-	text := fmt.Sprintf("%s · %s · globals %d · metadata %d",
-		mem("heap", c.Heap), mem("stable", c.Stable), len(c.Globals), len(c.Metadata))
+	text := fmt.Sprintf("%s · %s · %s · metadata %d",
+		mem("heap", c.Heap), mem("stable", c.Stable), render.Count(len(c.Globals), "global"), len(c.Metadata))
 	if m.data.labelErr != nil {
 		text += " · no stable-structures labels"
 	}
@@ -394,7 +434,7 @@ func (m *Model) hexLines() []string {
 			differ++
 		}
 	}
-	head := fmt.Sprintf("%s page %d at 0x%x · %s differ", p.at.mem, p.at.page, base, render.Count(differ, "byte"))
+	head := fmt.Sprintf("%s page %d at 0x%x · %s", p.at.mem, p.at.page, base, differs(differ, "byte"))
 	if m.at.mem == stable && m.data.label != nil {
 		if l := m.data.label(base, base+snapshots.PageSize); l != "" {
 			head += " · " + l
@@ -402,7 +442,18 @@ func (m *Model) hexLines() []string {
 	}
 	half := (render.HexRowWidth(per) - 12 - 3) / 2
 	cols := strings.Repeat(" ", 12) + render.Fit(m.data.a.Ref(), half) + "   " + render.Fit(m.data.b.Ref(), half)
-	lines := []string{st.Header.Render(head), st.Muted.Render(cols)}
+	lines := []string{st.Header.Render(head)}
+	if m.noteLines() > 0 {
+		// An added or removed range shows only its pages with data: say
+		// where this one is among them and how many zero pages were
+		// skipped, so nothing is silently left out.
+		note := fmt.Sprintf("%s range: page %d of %d with data", m.rangeAt().Kind, m.walk.ordinal(m.at), m.walk.dataPages(m.at.mem, m.at.rng))
+		if z := m.walk.zeroPages(m.at.mem, m.at.rng); z > 0 {
+			note += fmt.Sprintf(" · %s skipped", render.Count(int(z), "zero page"))
+		}
+		lines = append(lines, st.Warn.Render(note))
+	}
+	lines = append(lines, st.Muted.Render(cols))
 	for r := m.row; r < m.row+m.hexHeight() && r < snapshots.PageSize/per; r++ {
 		lines = append(lines, render.HexRow(p.a, p.b, base, r, per, st))
 	}

@@ -2,6 +2,7 @@ package diff
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -69,14 +70,24 @@ func TestDiffErrors(t *testing.T) {
 
 func TestStopsWalk(t *testing.T) {
 	ps := uint64(snapshots.PageSize)
-	s := stops{mems: [2][]snapshots.Range{
-		{{Start: 3 * ps, End: 5 * ps, Kind: snapshots.RangeChanged}, {Start: 9 * ps, End: 10 * ps, Kind: snapshots.RangeChanged}},
-		{{Start: 0, End: ps, Kind: snapshots.RangeChanged}, {Start: 8 * ps, End: 100 * ps, Kind: snapshots.RangeAdded}},
-	}}
-	want := []string{"heap 3", "heap 4", "heap 9", "stable 0", "stable 8"}
+	page := func(i uint64) snapshots.Page { return snapshots.Page{Index: i, Hash: snapshots.HashOf(fmt.Append(nil, i))} }
+	s := stops{
+		mems: [2][]snapshots.Range{
+			{{Start: 3 * ps, End: 5 * ps, Kind: snapshots.RangeChanged}, {Start: 9 * ps, End: 10 * ps, Kind: snapshots.RangeChanged},
+				{Start: 12 * ps, End: 20 * ps, Kind: snapshots.RangeAdded}},
+			{{Start: 0, End: ps, Kind: snapshots.RangeChanged}, {Start: 8 * ps, End: 65540 * ps, Kind: snapshots.RangeAdded}},
+		},
+		tables: [2][2]snapshots.PageTable{
+			// The heap grew from 12 to 20 pages: 13 and 19 hold data.
+			{{Size: 12 * ps}, {Size: 20 * ps, Pages: []snapshots.Page{page(3), page(13), page(19)}}},
+			// Stable grew past 4 GiB: page 65536 is the first past it.
+			{{Size: 8 * ps}, {Size: 65540 * ps, Pages: []snapshots.Page{page(0), page(8), page(50), page(65536)}}},
+		},
+	}
+	want := []string{"heap 3", "heap 4", "heap 9", "heap 13", "heap 19", "stable 0", "stable 8", "stable 50", "stable 65536"}
 	var got []string
 	at := s.first()
-	for range 10 {
+	for range 20 {
 		got = append(got, fmt.Sprintf("%s %d", at.mem, at.page))
 		n := s.next(at)
 		if n == at {
@@ -90,8 +101,17 @@ func TestStopsWalk(t *testing.T) {
 	if at != s.last() {
 		t.Errorf("walk ended at %v, last() = %v", at, s.last())
 	}
+	if o := s.ordinal(at); o != 3 {
+		t.Errorf("page 65536 is stop %d of its range, want 3", o)
+	}
+	if z := s.zeroPages(heap, 2); z != 6 {
+		t.Errorf("heap added range skips %d zero pages, want 6", z)
+	}
+	if z := s.zeroPages(stable, 1); z != 65532-3 {
+		t.Errorf("stable added range skips %d zero pages, want %d", z, 65532-3)
+	}
 	got = nil
-	for range 10 {
+	for range 20 {
 		got = append(got, fmt.Sprintf("%s %d", at.mem, at.page))
 		p := s.prev(at)
 		if p == at {
@@ -99,13 +119,84 @@ func TestStopsWalk(t *testing.T) {
 		}
 		at = p
 	}
-	for i, j := 0, len(want)-1; i < j; i, j = i+1, j-1 {
-		want[i], want[j] = want[j], want[i]
-	}
+	slices.Reverse(want)
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("prev walk = %v, want %v", got, want)
 	}
 	if (stops{}).first().valid || (stops{}).last().valid {
 		t.Error("an empty diff has no stops")
 	}
+	// An added range with no data is one stop, its first page.
+	empty := stops{mems: [2][]snapshots.Range{nil, {{Start: 4 * ps, End: 9 * ps, Kind: snapshots.RangeAdded}}},
+		tables: [2][2]snapshots.PageTable{{}, {{Size: 4 * ps}, {Size: 9 * ps}}}}
+	if f := empty.first(); !f.valid || f.page != 4 || empty.next(f) != f || empty.zeroPages(stable, 0) != 5 {
+		t.Errorf("empty added range: first %v, zero pages %d", f, empty.zeroPages(stable, 0))
+	}
+}
+
+// TestDiffAddedRange walks a diff whose stable memory grew past 4 GiB with
+// n: every stored page of the added range is shown, the stored page at
+// 4 GiB included, and the skipped zero pages are counted on screen.
+func TestDiffAddedRange(t *testing.T) {
+	store := st.Incident()
+	base, err := store.Manifest(store.ID(t, "ledger@3"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	grown := base.Child(snapshots.MadeByCall)
+	grown.Note = "archive grows stable memory past 4 GiB"
+	const fourGiB = 1 << 32
+	grown.Stable = grown.Stable.Patch(fourGiB+2*snapshots.PageSize, []snapshots.Page{
+		store.Page(20000, 7), store.Page(fourGiB/snapshots.PageSize, 9),
+	})
+	g := store.Add(grown)
+	m := open(t, "dark", 80, 24, source.Set{Catalog: store}, base.ID, g.ID)
+	var seen []string
+	for range 4 {
+		v := st.Plain(m.View())
+		if i := strings.Index(v, "stable page"); i >= 0 {
+			head := v[i:]
+			head = head[:strings.Index(head, "\n")]
+			note := v[i+len(head)+1:]
+			seen = append(seen, strings.TrimSpace(head)+" | "+strings.TrimSpace(note[:strings.Index(note, "\n")]))
+		}
+		st.Run(m, st.Key("n"))
+	}
+	want := []string{
+		"stable page 20000 at 0x4e200000 · 65536 bytes differ | added range: page 1 of 2 with data · 49152 zero pages skipped",
+		"stable page 65536 at 0x100000000 · 65536 bytes differ | added range: page 2 of 2 with data · 49152 zero pages skipped",
+	}
+	if !slices.Equal(slices.Compact(seen), want) {
+		t.Errorf("n walked\n%q\nwant\n%q", seen, want)
+	}
+	st.Run(m, st.Key("G"))
+	st.Shot(t, m, 80, 24)
+}
+
+// TestDiffNoPageDiffers: a transplant against its parent changes only the
+// module; the screen says no page differs and lists what does, instead of
+// waiting for a page that will never be read.
+func TestDiffNoPageDiffers(t *testing.T) {
+	store := st.Incident()
+	base, err := store.Manifest(store.ID(t, "ledger@1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := base.Child(snapshots.MadeByTransplant)
+	tr.Name, tr.Note = "ledger-fixed", "transplant of the fixed module"
+	tr.Module = store.Blob([]byte("\x00asm\x01\x00\x00\x00fixed"))
+	tr.ModuleHash = tr.Module
+	fixed := store.Add(tr)
+	m := open(t, "dark", 80, 24, source.Set{Catalog: store}, base.ID, fixed.ID)
+	v := st.Plain(m.View())
+	for _, want := range []string{"No page differs", "module_hash"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("view lacks %q:\n%s", want, v)
+		}
+	}
+	if strings.Contains(v, "reading") {
+		t.Errorf("view waits for a page:\n%s", v)
+	}
+	st.Run(m, st.Keys("n", "N", "G", "g")...)
+	st.Shot(t, m, 80, 24)
 }

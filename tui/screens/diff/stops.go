@@ -1,6 +1,10 @@
 package diff
 
-import "github.com/canscope/canscope/snapshots"
+import (
+	"sort"
+
+	"github.com/canscope/canscope/snapshots"
+)
 
 // memory names one of the two diffed memories.
 type memory int
@@ -17,9 +21,9 @@ func (m memory) String() string {
 	return "heap"
 }
 
-// stop is a place n/N can move to: one changed page of a range. Stops are
-// computed on the fly from the ranges, so a diff of a million changed
-// pages costs nothing until the user walks it.
+// stop is a place n/N can move to: one differing page of a range. Stops
+// are computed on the fly from the ranges and page tables, so a diff of a
+// million changed pages costs nothing until the user walks it.
 type stop struct {
 	mem   memory
 	rng   int    // index into that memory's ranges
@@ -27,28 +31,134 @@ type stop struct {
 	valid bool
 }
 
-// stops walks the changed pages of two memory diffs in order: heap ranges,
-// then stable ranges. Added and removed ranges are one stop each (their
-// first page): every page in them differs, so stepping through them one
-// page at a time tells nothing new.
+// stops walks the differing pages of two memory diffs in order: heap
+// ranges, then stable ranges. Every page of a changed range is a stop
+// (each one differs). In an added or removed range every page the side
+// that has it stores is a stop; its zero pages (never written, so not
+// stored) are skipped and counted (zeroPages) for the screen to say so.
+// An added or removed range holding no data at all is one stop, its
+// first page.
 type stops struct {
 	mems [2][]snapshots.Range
+	// tables are the page tables of each memory, a (older) then b.
+	tables [2][2]snapshots.PageTable
 }
 
 func pageOf(off uint64) uint64 { return off / snapshots.PageSize }
 
-func lastPage(r snapshots.Range) uint64 {
-	if r.Kind != snapshots.RangeChanged {
-		return pageOf(r.Start)
+// endPage is one past the last page of r.
+func endPage(r snapshots.Range) uint64 { return pageOf(r.End-1) + 1 }
+
+// data returns the stored pages of added or removed range i of mem, on
+// the side that has the range; nil for a changed range, whose every page
+// is a stop.
+func (s stops) data(mem memory, i int) []snapshots.Page {
+	r := s.mems[mem][i]
+	var t snapshots.PageTable
+	switch r.Kind {
+	case snapshots.RangeAdded:
+		t = s.tables[mem][1]
+	case snapshots.RangeRemoved:
+		t = s.tables[mem][0]
+	default:
+		return nil
 	}
-	return pageOf(r.End - 1)
+	lo, hi := pageOf(r.Start), endPage(r)
+	from := sort.Search(len(t.Pages), func(k int) bool { return t.Pages[k].Index >= lo })
+	to := sort.Search(len(t.Pages), func(k int) bool { return t.Pages[k].Index >= hi })
+	return t.Pages[from:to]
 }
 
-// first returns the first stop, invalid when nothing differs.
+// zeroPages is how many pages of range i of mem are skipped: the pages
+// of an added or removed range that hold no data.
+func (s stops) zeroPages(mem memory, i int) uint64 {
+	r := s.mems[mem][i]
+	if r.Kind == snapshots.RangeChanged {
+		return 0
+	}
+	return endPage(r) - pageOf(r.Start) - uint64(len(s.data(mem, i)))
+}
+
+// dataPages is how many stops range i of mem has.
+func (s stops) dataPages(mem memory, i int) uint64 {
+	r := s.mems[mem][i]
+	if r.Kind == snapshots.RangeChanged {
+		return endPage(r) - pageOf(r.Start)
+	}
+	return uint64(len(s.data(mem, i)))
+}
+
+// firstIn and lastIn are the first and last stops of range i of mem.
+func (s stops) firstIn(mem memory, i int) stop {
+	r := s.mems[mem][i]
+	p := pageOf(r.Start)
+	if d := s.data(mem, i); r.Kind != snapshots.RangeChanged && len(d) > 0 {
+		p = d[0].Index
+	}
+	return stop{mem: mem, rng: i, page: p, valid: true}
+}
+
+func (s stops) lastIn(mem memory, i int) stop {
+	r := s.mems[mem][i]
+	p := pageOf(r.End - 1)
+	if r.Kind != snapshots.RangeChanged {
+		p = pageOf(r.Start)
+		if d := s.data(mem, i); len(d) > 0 {
+			p = d[len(d)-1].Index
+		}
+	}
+	return stop{mem: mem, rng: i, page: p, valid: true}
+}
+
+// within returns the stop after (dir 1) or before (dir -1) at inside its
+// own range, or false at the range's end.
+func (s stops) within(at stop, dir int) (stop, bool) {
+	r := s.mems[at.mem][at.rng]
+	if r.Kind == snapshots.RangeChanged {
+		switch {
+		case dir > 0 && at.page+1 < endPage(r):
+			at.page++
+			return at, true
+		case dir < 0 && at.page > pageOf(r.Start):
+			at.page--
+			return at, true
+		}
+		return at, false
+	}
+	d := s.data(at.mem, at.rng)
+	k := sort.Search(len(d), func(k int) bool { return d[k].Index >= at.page })
+	if dir > 0 {
+		if k < len(d) && d[k].Index == at.page {
+			k++
+		}
+		if k < len(d) {
+			at.page = d[k].Index
+			return at, true
+		}
+		return at, false
+	}
+	if k > 0 {
+		at.page = d[k-1].Index
+		return at, true
+	}
+	return at, false
+}
+
+// ordinal is the 1-based position of at among its range's stops.
+func (s stops) ordinal(at stop) uint64 {
+	r := s.mems[at.mem][at.rng]
+	if r.Kind == snapshots.RangeChanged {
+		return at.page - pageOf(r.Start) + 1
+	}
+	d := s.data(at.mem, at.rng)
+	return uint64(sort.Search(len(d), func(k int) bool { return d[k].Index >= at.page })) + 1
+}
+
+// first returns the first stop, invalid when no page differs.
 func (s stops) first() stop {
 	for m := heap; m <= stable; m++ {
 		if len(s.mems[m]) > 0 {
-			return stop{mem: m, rng: 0, page: pageOf(s.mems[m][0].Start), valid: true}
+			return s.firstIn(m, 0)
 		}
 	}
 	return stop{}
@@ -58,7 +168,7 @@ func (s stops) first() stop {
 func (s stops) last() stop {
 	for m := stable; m >= heap; m-- {
 		if n := len(s.mems[m]); n > 0 {
-			return stop{mem: m, rng: n - 1, page: lastPage(s.mems[m][n-1]), valid: true}
+			return s.lastIn(m, n-1)
 		}
 	}
 	return stop{}
@@ -69,14 +179,13 @@ func (s stops) next(at stop) stop {
 	if !at.valid {
 		return s.first()
 	}
-	if r := s.mems[at.mem][at.rng]; at.page < lastPage(r) {
-		at.page++
-		return at
+	if n, ok := s.within(at, 1); ok {
+		return n
 	}
 	m, i := at.mem, at.rng+1
 	for m <= stable {
 		if i < len(s.mems[m]) {
-			return stop{mem: m, rng: i, page: pageOf(s.mems[m][i].Start), valid: true}
+			return s.firstIn(m, i)
 		}
 		m, i = m+1, 0
 	}
@@ -88,14 +197,13 @@ func (s stops) prev(at stop) stop {
 	if !at.valid {
 		return s.first()
 	}
-	if r := s.mems[at.mem][at.rng]; at.page > pageOf(r.Start) {
-		at.page--
-		return at
+	if p, ok := s.within(at, -1); ok {
+		return p
 	}
 	m, i := at.mem, at.rng-1
 	for m >= heap {
 		if i >= 0 {
-			return stop{mem: m, rng: i, page: lastPage(s.mems[m][i]), valid: true}
+			return s.lastIn(m, i)
 		}
 		m--
 		if m >= heap {
