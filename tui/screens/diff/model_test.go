@@ -70,7 +70,9 @@ func TestDiffErrors(t *testing.T) {
 
 func TestStopsWalk(t *testing.T) {
 	ps := uint64(snapshots.PageSize)
-	page := func(i uint64) snapshots.Page { return snapshots.Page{Index: i, Hash: snapshots.HashOf(fmt.Append(nil, i))} }
+	page := func(i uint64) snapshots.Page {
+		return snapshots.Page{Index: i, Hash: snapshots.HashOf(fmt.Append(nil, i))}
+	}
 	s := stops{
 		mems: [2][]snapshots.Range{
 			{{Start: 3 * ps, End: 5 * ps, Kind: snapshots.RangeChanged}, {Start: 9 * ps, End: 10 * ps, Kind: snapshots.RangeChanged},
