@@ -6,23 +6,31 @@ import (
 	"strings"
 )
 
+// NameError is ValidateName's error: why the store refuses a name.
+type NameError struct{ text string }
+
+func (e *NameError) Error() string { return e.text }
+
+// ErrNoName is ValidateName's error for an empty name.
+var ErrNoName = &NameError{"empty snapshot name"}
+
 // ValidateName checks a snapshot name: 1-64 characters from letters,
 // digits, '.', '_' and '-', not starting with '-' (it would read as a
 // flag). '@' is excluded because it separates NAME@N.
 func ValidateName(name string) error {
 	if name == "" {
-		return fmt.Errorf("empty snapshot name: pass --name NAME")
+		return ErrNoName
 	}
 	if len(name) > 64 {
-		return fmt.Errorf("snapshot name %q is longer than 64 characters", name)
+		return &NameError{fmt.Sprintf("snapshot name %q is longer than 64 characters", name)}
 	}
 	if name[0] == '-' {
-		return fmt.Errorf("snapshot name %q starts with '-'", name)
+		return &NameError{fmt.Sprintf("snapshot name %q starts with '-'", name)}
 	}
 	for _, r := range name {
 		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-'
 		if !ok {
-			return fmt.Errorf("snapshot name %q: use only letters, digits, '.', '_' and '-'", name)
+			return &NameError{fmt.Sprintf("snapshot name %q: use only letters, digits, '.', '_' and '-'", name)}
 		}
 	}
 	return nil

@@ -132,6 +132,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 	if err == nil {
 		return exitOK
 	}
+	err = withFlagHint(err)
 	var se *statusError
 	if errors.As(err, &se) {
 		if se.err != nil && se.err.Error() != "" {

@@ -157,11 +157,12 @@ type TransplantOptions struct {
 	Force bool
 }
 
-// TransplantError is returned when the report refuses the module.
+// TransplantError is returned when the report refuses the module. The
+// caller says how to force it (the CLI's --force, the UI's key).
 type TransplantError struct{ Report Report }
 
 func (e *TransplantError) Error() string {
-	return "module is not compatible with the snapshot (" + strings.Join(e.Report.Failed(), "; ") + "); fix the module or pass --force"
+	return "module is not compatible with the snapshot (" + strings.Join(e.Report.Failed(), "; ") + "); fix the module or force the transplant"
 }
 
 // CheckTransplant reports whether fixed can take over snapshot base's

@@ -62,7 +62,7 @@ func Import(ctx context.Context, st snapshots.Store, dir string, opt ImportOptio
 		name = filepath.Base(filepath.Clean(dir))
 	}
 	if err := snapshots.ValidateName(name); err != nil {
-		return fail(fmt.Errorf("%w (pass --name)", err))
+		return fail(err)
 	}
 	// A new download of a canister already in the store follows the newest
 	// snapshot of that name in the lineage and keeps its canister id.

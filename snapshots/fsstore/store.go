@@ -60,6 +60,15 @@ type Store struct {
 
 var _ snapshots.Store = (*Store)(nil)
 
+// The reasons a directory cannot be a store; the caller names another
+// (the CLI's --store).
+var (
+	// ErrUnusableDir: the directory cannot be read or written.
+	ErrUnusableDir = errors.New("use a writable directory")
+	// ErrNotAStore: the directory holds other files.
+	ErrNotAStore = errors.New("use a new or empty directory")
+)
+
 // Open opens the store in dir, creating it when dir does not exist or is
 // empty. A directory holding other files is refused rather than written
 // into. A store on a read-only path opens for reading; writes then fail
@@ -87,7 +96,7 @@ func Open(dir string) (*Store, error) {
 	}
 	s := &Store{dir: dir, enc: enc, dec: dec, dirty: map[string]bool{}}
 	if err := unix.Access(dir, unix.W_OK); err != nil {
-		s.roErr = fmt.Errorf("store %s is read-only (%w): pass --store DIR with a writable directory", dir, err)
+		s.roErr = fmt.Errorf("store %s is read-only (%w): %w", dir, err, ErrUnusableDir)
 	}
 	return s, nil
 }
@@ -101,15 +110,15 @@ func initLayout(dir string) error {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
-		return fmt.Errorf("open store %s: %w (pass --store DIR with a writable directory)", dir, err)
+		return fmt.Errorf("open store %s: %w: %w", dir, err, ErrUnusableDir)
 	case slices.ContainsFunc(entries, func(e fs.DirEntry) bool {
 		n := e.Name() // an interrupted first run leaves only these
 		return n != blobsDir && n != manifestsDir && !strings.HasPrefix(n, tempPrefix)
 	}):
-		return fmt.Errorf("open store %s: the directory is not empty and not a canscope store; pass --store with a new or empty directory", dir)
+		return fmt.Errorf("open store %s: the directory is not empty and not a canscope store: %w", dir, ErrNotAStore)
 	}
 	fail := func(err error) error {
-		return fmt.Errorf("create store %s: %w (pass --store DIR with a writable directory)", dir, err)
+		return fmt.Errorf("create store %s: %w: %w", dir, err, ErrUnusableDir)
 	}
 	if err := os.MkdirAll(filepath.Join(dir, manifestsDir), 0o755); err != nil {
 		return fail(err)

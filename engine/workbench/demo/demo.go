@@ -67,7 +67,7 @@ func Load(ctx context.Context, b *workbench.Bench, store Lister) ([]snapshots.Sn
 	}
 	for _, s := range all {
 		if s.Name == IncidentName || s.Name == MotokoName {
-			return nil, fmt.Errorf("%w (%s): use another --store", ErrPresent, s.Ref())
+			return nil, fmt.Errorf("%w (%s): use another store", ErrPresent, s.Ref())
 		}
 	}
 	var made []snapshots.Snapshot
