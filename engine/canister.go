@@ -69,7 +69,8 @@ type incarnation struct {
 	// holds their values as of the last commit.
 	globals   []api.Global
 	committed []Global
-	// meter is the instance's instruction counter (metered modules).
+	// meter is the instance's instruction counter; for unmetered modules
+	// it only counts slices (meter.InstrumentChecks).
 	meter *meter.Counter
 }
 
@@ -90,18 +91,30 @@ func (e *Engine) newCanister(ctx context.Context, opts Options, st *ic0.State) (
 	}
 	c := &Canister{eng: e, rt: rt, host: host, st: st, rec: opts.Recorder,
 		limits: withDefaults(opts.Limits), stableDropped: make(map[uint64]struct{})}
-	outOfInstructions := func(context.Context, api.Module) error {
-		var limit uint64
-		if c.running != nil {
-			limit = c.running.limit
-		}
-		return ic0.InstructionLimit(limit)
-	}
-	if _, err := meter.InstantiateHost(ctx, rt, outOfInstructions); err != nil {
+	if _, err := meter.InstantiateHost(ctx, rt, c.outOfInstructions); err != nil {
 		rt.Close(ctx)
 		return nil, fmt.Errorf("new canister: %w", err)
 	}
 	return c, nil
+}
+
+// outOfInstructions is the host side of the metering slices: the running
+// module's counter ran out of its slice. A cancelled context stops the
+// call here (the error is the cancellation, which execute reports as
+// such); otherwise the next slice is granted, or the message traps at its
+// real limit with the replica's IC0522 text.
+func (c *Canister) outOfInstructions(ctx context.Context, _ api.Module) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%w: %w", errCancelled, context.Cause(ctx))
+	}
+	b := c.running
+	if b == nil || b.slices == nil {
+		return ic0.InstructionLimit(0) // not reached: only a running message calls
+	}
+	if b.slices.Refill() {
+		return nil
+	}
+	return ic0.InstructionLimit(b.limit)
 }
 
 // Restore returns a canister running mod over the given state, e.g. a
@@ -282,11 +295,10 @@ func (c *Canister) instantiate(ctx context.Context, inc *incarnation, fresh bool
 		return fmt.Errorf("instantiate module: %w", err)
 	}
 	inc.inst = inst
-	if inc.mod.metered {
-		if inc.meter, err = meter.NewCounter(inst, 0); err != nil {
-			return fmt.Errorf("instantiate module: %w", err)
-		}
+	if inc.meter, err = meter.NewCounter(inst, 0); err != nil {
+		return fmt.Errorf("instantiate module: %w", err)
 	}
+	inc.meter.SetSlice(c.eng.cfg.slice)
 	inc.globals = inc.globals[:0]
 	for _, g := range inc.mod.globals {
 		ag := inst.ExportedGlobal(g.Export)

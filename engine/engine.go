@@ -24,6 +24,10 @@ type Config struct {
 	// compared page by page) even where the copy-on-write heap works;
 	// for tests and comparisons.
 	PortableHeap bool
+
+	// slice overrides meter.DefaultSlice, for tests that run with tiny
+	// slices to show that slicing changes no count.
+	slice uint64
 }
 
 // Engine compiles canister modules and runs canisters. An Engine may be
@@ -58,12 +62,17 @@ func New(cfg Config) (*Engine, error) {
 func (e *Engine) runtimeConfig() wazero.RuntimeConfig {
 	rc := wazero.NewRuntimeConfig()
 	if e.cfg.Interpreter {
-		rc = wazero.NewRuntimeConfigInterpreter()
+		// The interpreter is Go code, so the option costs it little: a
+		// cancelled context closes the running instance at once.
+		rc = wazero.NewRuntimeConfigInterpreter().WithCloseOnContextDone(true)
 	}
+	// Compiled code does not take WithCloseOnContextDone: it makes every
+	// loop header and function entry call back into Go (21x slower on a
+	// compute loop). Instead the instruction counter returns to the host
+	// at the end of every slice (meter.DefaultSlice), where the engine
+	// checks the context (Canister.outOfInstructions).
 	return rc.
 		WithCompilationCache(e.cache).
-		// A cancelled context stops a running guest (the TUI's cancel key).
-		WithCloseOnContextDone(true).
 		WithCustomSections(true).
 		WithMemoryLimitPages(65536)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/canscope/canscope/engine/ic0"
@@ -20,17 +21,24 @@ var ErrInstalled = errors.New("the canister already has a module: use Reinstall 
 // executions it consists of (start and init; pre_upgrade, start and
 // post_upgrade). It is the ic0.Meter System API calls charge.
 type budget struct {
-	limit  uint64
-	used   uint64         // finished executions, and charges when unmetered
-	cur    *meter.Counter // the running execution's counter when metered
-	phases []Phase        // one per finished execution
+	limit uint64
+	used  uint64         // finished executions, and charges when unmetered
+	cur   *meter.Counter // the running execution's counter when metered
+	// slices is the running execution's counter, metered or not, which
+	// out_of_instructions refills.
+	slices *meter.Counter
+	phases []Phase // one per finished execution
 }
 
 // begin starts an execution of inc with what is left of the limit.
 func (b *budget) begin(inc *incarnation) {
-	b.cur = inc.meter
-	if b.cur != nil {
+	b.slices = inc.meter
+	if inc.mod.metered {
+		b.cur = inc.meter
 		b.cur.Set(b.limit - min(b.used, b.limit))
+	} else if b.slices != nil {
+		// Counting slices only: the limit applies to System API charges.
+		b.slices.Set(math.MaxInt64)
 	}
 }
 
@@ -38,8 +46,8 @@ func (b *budget) begin(inc *incarnation) {
 func (b *budget) end() {
 	if b.cur != nil {
 		b.used += b.cur.Used()
-		b.cur = nil
 	}
+	b.cur, b.slices = nil, nil
 }
 
 // Charge implements ic0.Meter.

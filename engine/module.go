@@ -66,8 +66,10 @@ type Module struct {
 	// replica's trailing instruction counter).
 	globals  []wasm.SnapshotGlobal
 	hasStart bool
-	// metered reports that the prepared module counts instructions
-	// (meter.Instrument); its function indexes are shifted by shift.
+	// metered reports that the prepared module counts instructions as
+	// the replica does (meter.Instrument), else it only counts slices
+	// (meter.InstrumentChecks); either way its function indexes are
+	// shifted by shift.
 	metered bool
 	shift   uint32
 	methods []Method
@@ -139,24 +141,21 @@ func prepare(raw []byte, metered bool) (prepared, error) {
 		return prepared{}, err
 	}
 	wasm.ExportMutableGlobals(m)
+	// Unmetered modules count too, without the replica's costs: the
+	// counter makes a long call return to the host at every slice, for
+	// cancellation and the garbage collector (see meter.DefaultSlice).
+	instrument := meter.InstrumentChecks
 	if metered {
-		im, info, err := meter.Instrument(m)
-		if err != nil {
-			return prepared{}, err
-		}
-		return prepared{bytes: im.Encode(), hasStart: info.HasStart, shift: info.FuncShift}, nil
+		instrument = meter.Instrument
 	}
-	var p prepared
-	if m.Start != nil {
-		// wazero runs a start section at every instantiation; the replica
-		// runs it on install and upgrade only. Offer it as an export.
-		start := *m.Start
-		m.SetStart(nil)
-		m.SetExports(append(slices.Clone(m.Exports), wasm.Export{Name: startExport, Kind: wasm.KindFunc, Index: start}))
-		p.hasStart = true
+	// Both rewrites also turn the start function into an export: wazero
+	// runs a start section at every instantiation, the replica on install
+	// and upgrade only.
+	im, info, err := instrument(m)
+	if err != nil {
+		return prepared{}, err
 	}
-	p.bytes = m.Encode()
-	return p, nil
+	return prepared{bytes: im.Encode(), hasStart: info.HasStart, shift: info.FuncShift}, nil
 }
 
 // checkImports verifies that the module imports only ic0 functions the IC

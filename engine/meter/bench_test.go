@@ -67,14 +67,15 @@ func BenchmarkMeteredCompute(b *testing.B) {
 	}
 	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler())
 	defer rt.Close(ctx)
-	if _, err := InstantiateHost(ctx, rt, nil); err != nil {
+	var counter *Counter
+	if _, err := InstantiateHost(ctx, rt, func(context.Context, api.Module) error { counter.Refill(); return nil }); err != nil {
 		b.Fatal(err)
 	}
 	mod, err := rt.Instantiate(ctx, inst.Encode())
 	if err != nil {
 		b.Fatal(err)
 	}
-	counter, err := NewCounter(mod, UpdateLimit)
+	counter, err = NewCounter(mod, UpdateLimit)
 	if err != nil {
 		b.Fatal(err)
 	}

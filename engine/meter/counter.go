@@ -10,25 +10,54 @@ import (
 	"github.com/tetratelabs/wazero/api"
 )
 
+// DefaultSlice is how many instructions the counter global holds at a
+// time. When a slice runs out the module calls out_of_instructions, which
+// returns to the host: the host checks for cancellation and grants the
+// next slice (Refill) or traps at the real limit. Compiled wasm cannot be
+// preempted by the Go scheduler, so the slice bounds how long a call keeps
+// its thread from the garbage collector and from a cancel: 10 M
+// instructions are a few milliseconds even at one instruction per cache
+// miss, while a refill (~1 µs) every 10 M instructions costs nothing
+// measurable (see BenchmarkSlices).
+const DefaultSlice uint64 = 10_000_000
+
 // Counter is the instruction counter of one instantiated, instrumented
-// module. The counter global holds the instructions left; the module
-// decrements it and the host charges System API calls through Charge. A
-// Counter is not safe for concurrent use, like the instance it reads.
+// module. Of the instructions left, the counter global holds at most one
+// slice and the Counter keeps the rest in reserve; the module decrements
+// the global and the host charges System API calls through Charge. Every
+// reading (Used, Exceeded) counts both, so the counts are those of one
+// counter holding the whole limit, as on the replica. A Counter is not
+// safe for concurrent use, like the instance it reads.
 type Counter struct {
 	g     api.MutableGlobal
 	limit uint64
+	// reserve is the part of the instructions left that is not in the
+	// global; it is 0 whenever the instructions left are negative.
+	reserve uint64
+	slice   uint64
 }
 
 // NewCounter finds the counter of an instance of an instrumented module and
-// sets it to limit.
+// sets it to limit, granting DefaultSlice instructions at a time.
 func NewCounter(mod api.Module, limit uint64) (*Counter, error) {
 	g, ok := mod.ExportedGlobal(CounterExport).(api.MutableGlobal)
 	if !ok || g.Type() != api.ValueTypeI64 {
 		return nil, fmt.Errorf("meter: module %q has no mutable i64 global %q: instrument it with meter.Instrument", mod.Name(), CounterExport)
 	}
-	c := &Counter{g: g}
+	c := &Counter{g: g, slice: DefaultSlice}
 	c.Set(limit)
 	return c, nil
+}
+
+// SetSlice changes how many instructions the module runs between returns
+// to the host (at least 1; 0 means DefaultSlice). It does not change what
+// is counted. It takes effect at once.
+func (c *Counter) SetSlice(n uint64) {
+	if n == 0 {
+		n = DefaultSlice
+	}
+	c.slice = min(n, math.MaxInt64)
+	c.put(c.left())
 }
 
 // Set starts a new message: limit instructions are left. Limits above the
@@ -36,20 +65,52 @@ func NewCounter(mod api.Module, limit uint64) (*Counter, error) {
 func (c *Counter) Set(limit uint64) {
 	limit = min(limit, math.MaxInt64)
 	c.limit = limit
-	c.g.Set(uint64(limit))
+	c.put(int64(limit))
+}
+
+// left returns the instructions left: the global plus the reserve. A
+// global saturated at the minimum (a huge bulk charge) stays there, as
+// one counter holding the whole limit would.
+func (c *Counter) left() int64 {
+	g := int64(c.g.Get())
+	if g == math.MinInt64 {
+		return g
+	}
+	return g + int64(c.reserve) // cannot overflow: the sum never exceeds limit
+}
+
+// put stores left as global plus reserve, with at most one slice in the
+// global.
+func (c *Counter) put(left int64) {
+	if left <= int64(c.slice) {
+		c.reserve = 0
+		c.g.Set(uint64(left))
+		return
+	}
+	c.reserve = uint64(left) - c.slice
+	c.g.Set(c.slice)
+}
+
+// Refill grants the next slice after the module found the global
+// negative, and reports whether the message is still within its limit. On
+// false the caller must trap with &LimitError{Limit: c.Limit()}.
+func (c *Counter) Refill() bool {
+	left := c.left()
+	c.put(left)
+	return left >= 0
 }
 
 // Charge subtracts n instructions (a System API call's cost) and reports
 // whether the message is still within its limit. On false the caller must
 // trap with &LimitError{Limit: c.Limit()}.
 func (c *Counter) Charge(n uint64) bool {
-	left := int64(c.g.Get())
+	left := c.left()
 	if n > math.MaxInt64 || left < math.MinInt64+int64(n) {
 		left = math.MinInt64
 	} else {
 		left -= int64(n)
 	}
-	c.g.Set(uint64(left))
+	c.put(left)
 	return left >= 0
 }
 
@@ -57,7 +118,7 @@ func (c *Counter) Charge(n uint64) bool {
 // bulk operation sizes and System API charges. It can exceed Limit by the
 // cost of the blocks run since the last check.
 func (c *Counter) Used() uint64 {
-	left := int64(c.g.Get())
+	left := c.left()
 	if left >= 0 {
 		return c.limit - uint64(left)
 	}
@@ -68,28 +129,26 @@ func (c *Counter) Used() uint64 {
 func (c *Counter) Limit() uint64 { return c.limit }
 
 // Exceeded reports whether the message used more than its limit.
-func (c *Counter) Exceeded() bool { return int64(c.g.Get()) < 0 }
+func (c *Counter) Exceeded() bool { return c.left() < 0 }
 
 // InstantiateHost instantiates the HostModule with OutOfInstructions in rt,
-// so instrumented modules can be instantiated there. When a module runs out
-// of instructions, the function traps (panics, which wazero turns into the
-// call's error) with the error trap returns for the calling module. If trap
-// is nil, the error is a *LimitError whose limit is unknown (0); hosts that
-// meter several instances pass a function that looks up the caller's
-// Counter and returns &LimitError{Limit: counter.Limit()} or their own trap
-// type.
-func InstantiateHost(ctx context.Context, rt wazero.Runtime, trap func(ctx context.Context, caller api.Module) error) (api.Module, error) {
-	if trap == nil {
-		trap = func(context.Context, api.Module) error { return &LimitError{} }
+// so instrumented modules can be instantiated there. The module calls
+// OutOfInstructions whenever its counter global runs out, which happens at
+// the end of every slice, not only at the limit: out decides. It returns
+// nil to resume the module, typically after the caller's Counter.Refill
+// reported true (and after checking ctx for cancellation), or the error to
+// trap with (wazero turns it into the call's error), typically
+// &LimitError{Limit: counter.Limit()} or the host's own trap type.
+func InstantiateHost(ctx context.Context, rt wazero.Runtime, out func(ctx context.Context, caller api.Module) error) (api.Module, error) {
+	if out == nil {
+		return nil, errors.New("meter: InstantiateHost needs an out_of_instructions handler")
 	}
 	mod, err := rt.NewHostModuleBuilder(HostModule).
 		NewFunctionBuilder().
 		WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, caller api.Module, _ []uint64) {
-			err := trap(ctx, caller)
-			if err == nil {
-				err = errors.New("meter: out of instructions")
+			if err := out(ctx, caller); err != nil {
+				panic(err)
 			}
-			panic(err)
 		}), nil, nil).
 		WithName(OutOfInstructions).
 		Export(OutOfInstructions).

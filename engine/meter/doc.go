@@ -5,8 +5,10 @@
 // decrements it at the start of every basic block by the block's static
 // cost (costs.go holds every cost with its source in dfinity/ic). Function
 // entries and loop headers then check the counter and, when it is negative,
-// call the imported host function `__`.`out_of_instructions`, which must
-// trap. memory.fill/copy/init and table.fill/copy/init are charged their
+// call the imported host function `__`.`out_of_instructions`. The global
+// holds at most one slice of the instructions left (DefaultSlice), so the
+// host function runs at the end of every slice: it grants the next one
+// (Counter.Refill) and returns, or traps at the real limit. memory.fill/copy/init and table.fill/copy/init are charged their
 // size at run time through a helper function the rewrite adds, exactly as
 // the replica's instrumentation.rs does.
 //

@@ -16,7 +16,8 @@ const (
 	// HostModule is the import module of the functions the host provides.
 	HostModule = "__"
 	// OutOfInstructions is the imported function (no params, no results)
-	// the module calls when the counter is negative; it must trap.
+	// the module calls when the counter is negative: the host grants the
+	// next slice and returns, or traps at the limit.
 	OutOfInstructions = "out_of_instructions"
 	// StartExport is the export name the start function gets, because the
 	// counter must be set before it runs.
@@ -64,12 +65,30 @@ type injection struct {
 	// exitBrIf marks the br_if at pos that ends such a header: its taken
 	// edge charges cost before branching.
 	exitBrIf bool
+	// endless marks the header of a loop that can only repeat: its body
+	// is pure instructions and then br 0 (see markEndless).
+	endless bool
 }
 
 // Instrument returns an instrumented copy of m and what its host needs to
 // know; m itself is not changed. Call wasm.ExportMutableGlobals first if the
 // module needs it, so the counter export comes last like on the replica.
 func Instrument(m *wasm.Module) (*wasm.Module, Info, error) {
+	return instrument(m, false)
+}
+
+// InstrumentChecks returns a copy of m that counts without metering, for
+// unmetered runs: only function entries and loop headers decrement the
+// counter (by their block's static cost) and check it, so a module in a
+// long loop still returns to the host at every slice (for cancellation and
+// the garbage collector) while blocks that cannot repeat cost nothing.
+// Its counts are not the replica's; the host must not report them. The
+// host interface (Info, the counter, out_of_instructions) is Instrument's.
+func InstrumentChecks(m *wasm.Module) (*wasm.Module, Info, error) {
+	return instrument(m, true)
+}
+
+func instrument(m *wasm.Module, checksOnly bool) (*wasm.Module, Info, error) {
 	out, err := wasm.Parse(m.Encode())
 	if err != nil {
 		return nil, Info{}, fmt.Errorf("instrument: %w", err)
@@ -98,7 +117,12 @@ func Instrument(m *wasm.Module) (*wasm.Module, Info, error) {
 			return nil, Info{}, fmt.Errorf("instrument function %d: %w", out.NumImportedFuncs()-shift+i, err)
 		}
 		shiftCalls(body.Instrs, shiftFunc)
-		points := injections(body.Instrs, mem64)
+		var points []injection
+		if checksOnly {
+			points = checkPoints(body.Instrs, mem64)
+		} else {
+			points = injections(body.Instrs, mem64)
+		}
 		for _, p := range points {
 			needDecr = needDecr || p.dynamic
 		}
@@ -205,6 +229,23 @@ func shiftExpr(expr []byte, shift func(uint32) uint32) ([]byte, error) {
 // block's static cost is charged at its start. Bulk memory and table
 // operations get a dynamic charge just before them.
 func injections(ins []wasm.Instr, mem64 bool) []injection {
+	res := markEndless(ins, foldLoopHeaders(ins, blocks(ins, mem64)))
+	return slices.DeleteFunc(res, func(p injection) bool {
+		return !p.dynamic && !p.exitBrIf && p.scope != scopeReentrant && p.cost == 0
+	})
+}
+
+// checkPoints returns the function entry and loop headers of a body with
+// their blocks' costs, InstrumentChecks' only injections.
+func checkPoints(ins []wasm.Instr, mem64 bool) []injection {
+	return slices.DeleteFunc(blocks(ins, mem64), func(p injection) bool {
+		return p.dynamic || p.scope != scopeReentrant
+	})
+}
+
+// blocks returns every basic block's charge and every dynamic charge of a
+// body, ordered by position.
+func blocks(ins []wasm.Instr, mem64 bool) []injection {
 	var res []injection
 	curr := injection{pos: 0, scope: scopeReentrant, cost: functionEntryCost}
 	for pos := range ins {
@@ -232,10 +273,7 @@ func injections(ins []wasm.Instr, mem64 bool) []injection {
 	// the replica. A stable sort keeps dynamic charges, which are appended
 	// first, ahead of a static charge at the same position.
 	slices.SortStableFunc(res, func(a, b injection) int { return a.pos - b.pos })
-	res = foldLoopHeaders(ins, res)
-	return slices.DeleteFunc(res, func(p injection) bool {
-		return !p.dynamic && !p.exitBrIf && p.scope != scopeReentrant && p.cost == 0
-	})
+	return res
 }
 
 // foldLoopHeaders removes one counter update per iteration from loops of
@@ -287,6 +325,31 @@ func foldLoopHeaders(ins []wasm.Instr, points []injection) []injection {
 	}
 	points = append(points, added...)
 	slices.SortStableFunc(points, func(a, b injection) int { return a.pos - b.pos })
+	return points
+}
+
+// markEndless finds loops of the shape `loop; pure...; br 0; end`, such
+// as (loop (br 0)): they repeat until the message runs out of
+// instructions, each iteration charging the same cost c and changing
+// nothing observable (locals only; a trap rolls the rest back). The
+// replica runs them one iteration at a time, so a 300 B-instruction limit
+// takes minutes; the rewrite charges all the iterations the counter holds
+// at once (the counter ends exactly where the first failing check would
+// see it), so such a loop reaches its limit at slice speed.
+func markEndless(ins []wasm.Instr, points []injection) []injection {
+	for i := range points {
+		p := &points[i]
+		if p.dynamic || p.checkOnly || p.scope != scopeReentrant || p.pos == 0 || ins[p.pos-1].Op != wasm.OpLoop || p.cost == 0 {
+			continue
+		}
+		end := p.pos
+		for end < len(ins) && allPure(ins[end:end+1]) {
+			end++
+		}
+		if end < len(ins) && ins[end].Op == wasm.OpBr && ins[end].Index == 0 {
+			p.endless = true
+		}
+	}
 	return points
 }
 
@@ -344,6 +407,13 @@ func inject(ins []wasm.Instr, points []injection, counter, oooFunc, decrFunc uin
 			wasm.Instr{Op: wasm.OpI64Sub},
 			wasm.Instr{Op: wasm.OpGlobalSet, Index: counter})
 	}
+	credit := func(cost uint64) {
+		out = append(out,
+			wasm.Instr{Op: wasm.OpGlobalGet, Index: counter},
+			wasm.Instr{Op: wasm.OpI64Const, Value: int64(min(cost, math.MaxInt64))},
+			wasm.Instr{Op: wasm.OpI64Add},
+			wasm.Instr{Op: wasm.OpGlobalSet, Index: counter})
+	}
 	for _, p := range points {
 		out = append(out, ins[last:p.pos]...)
 		last = p.pos
@@ -367,6 +437,22 @@ func inject(ins []wasm.Instr, points []injection, counter, oooFunc, decrFunc uin
 			charge(p.cost)
 		default:
 			threshold := int64(0)
+			if p.endless {
+				// Charge every iteration left in the counter but the one
+				// charged below: counter = counter mod cost when it is not
+				// negative, then counter - cost is where the replica's
+				// first failing check would find it.
+				out = append(out,
+					wasm.Instr{Op: wasm.OpGlobalGet, Index: counter},
+					wasm.Instr{Op: wasm.OpI64Const, Value: 0},
+					wasm.Instr{Op: wasm.OpI64GeS},
+					wasm.Instr{Op: wasm.OpIf, Block: wasm.BlockEmpty},
+					wasm.Instr{Op: wasm.OpGlobalGet, Index: counter},
+					wasm.Instr{Op: wasm.OpI64Const, Value: int64(min(p.cost, math.MaxInt64))},
+					wasm.Instr{Op: wasm.OpI64RemU},
+					wasm.Instr{Op: wasm.OpGlobalSet, Index: counter},
+					wasm.Instr{Op: wasm.OpEnd})
+			}
 			if p.checkOnly {
 				threshold = int64(min(p.cost, math.MaxInt64))
 			} else {
@@ -378,17 +464,19 @@ func inject(ins []wasm.Instr, points []injection, counter, oooFunc, decrFunc uin
 				wasm.Instr{Op: wasm.OpI64LtS},
 				wasm.Instr{Op: wasm.OpIf, Block: wasm.BlockEmpty})
 			if p.checkOnly {
-				// Trapping: charge the header as the replica has by now.
+				// Charge the header as the replica has by now, for the host
+				// to decide; when it grants another slice instead of
+				// trapping, take the charge back: the body's charge
+				// includes the header's.
 				charge(p.cost)
+				out = append(out, wasm.Instr{Op: wasm.OpCall, Index: oooFunc})
+				credit(p.cost)
+				out = append(out, wasm.Instr{Op: wasm.OpEnd})
+				continue
 			}
-			out = append(out,
-				wasm.Instr{Op: wasm.OpCall, Index: oooFunc},
-				// The host never returns from out_of_instructions. Saying so
-				// keeps the function's values from being live across the
-				// call, which lets wazero's compiler keep them in registers
-				// through the loop instead of spilling them.
-				wasm.Instr{Op: wasm.OpUnreachable},
-				wasm.Instr{Op: wasm.OpEnd})
+			// The host returns from out_of_instructions when it grants the
+			// next slice, and traps at the limit.
+			out = append(out, wasm.Instr{Op: wasm.OpCall, Index: oooFunc}, wasm.Instr{Op: wasm.OpEnd})
 		}
 	}
 	return append(out, ins[last:]...)
@@ -419,7 +507,6 @@ func decrBody(counter, oooFunc uint32) []byte {
 			{Op: wasm.OpI64LtS},
 			{Op: wasm.OpIf, Block: wasm.BlockEmpty},
 			{Op: wasm.OpCall, Index: oooFunc},
-			{Op: wasm.OpUnreachable},
 			{Op: wasm.OpEnd},
 			{Op: wasm.OpLocalGet, Index: 0},
 			{Op: wasm.OpEnd},

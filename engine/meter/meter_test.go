@@ -96,6 +96,18 @@ type meteredModule struct {
 	compiled wazero.CompiledModule
 	info     Info
 	current  *Counter // counter of the latest instance, for the trap text
+	slice    uint64   // the counters' slice size (0: DefaultSlice)
+}
+
+// testSlices are the slice sizes the counting tests run with: slicing must
+// change no count, however often the module returns to the host.
+var testSlices = []uint64{0, 1, 3, 1000}
+
+// forSlices runs f as a subtest for every slice size of testSlices.
+func forSlices(t *testing.T, f func(t *testing.T, slice uint64)) {
+	for _, slice := range testSlices {
+		t.Run(fmt.Sprintf("slice=%d", slice), func(t *testing.T) { f(t, slice) })
+	}
 }
 
 func compileMetered(ctx context.Context, t testing.TB, m *wasm.Module) *meteredModule {
@@ -106,6 +118,9 @@ func compileMetered(ctx context.Context, t testing.TB, m *wasm.Module) *meteredM
 	}
 	mm := &meteredModule{rt: newRuntime(ctx, t, m), info: info}
 	if _, err := InstantiateHost(ctx, mm.rt, func(context.Context, api.Module) error {
+		if mm.current.Refill() {
+			return nil
+		}
 		return &LimitError{Limit: mm.current.Limit()}
 	}); err != nil {
 		t.Fatal(err)
@@ -128,6 +143,7 @@ func (mm *meteredModule) instantiate(ctx context.Context, t testing.TB, limit ui
 	if err != nil {
 		t.Fatal(err)
 	}
+	c.SetSlice(mm.slice)
 	mm.current = c
 	if mm.info.HasStart {
 		if _, err := mod.ExportedFunction(StartExport).Call(ctx); err != nil {
@@ -140,98 +156,112 @@ func (mm *meteredModule) instantiate(ctx context.Context, t testing.TB, limit ui
 
 func instantiateMetered(ctx context.Context, t testing.TB, m *wasm.Module, limit uint64) *meteredInstance {
 	t.Helper()
-	return compileMetered(ctx, t, m).instantiate(ctx, t, limit)
+	return instantiateSliced(ctx, t, m, limit, 0)
+}
+
+// instantiateSliced is instantiateMetered with the given slice size.
+func instantiateSliced(ctx context.Context, t testing.TB, m *wasm.Module, limit, slice uint64) *meteredInstance {
+	t.Helper()
+	mm := compileMetered(ctx, t, m)
+	mm.slice = slice
+	return mm.instantiate(ctx, t, limit)
 }
 
 func TestInstructionCounts(t *testing.T) {
-	ctx := context.Background()
-	m := loadModule(t, "testdata/counts.wasm")
-	tests := []struct {
-		fn     string
-		args   []uint64
-		want   uint64
-		result []uint64
-		trap   string
-	}{
-		{"empty", nil, 1, nil, ""},
-		{"straight", nil, 4, []uint64{3}, ""},
-		{"call", nil, 10, []uint64{3}, ""},
-		{"branch", []uint64{1}, 7, []uint64{11}, ""},
-		{"branch", []uint64{0}, 5, []uint64{20}, ""},
-		{"sum", []uint64{0}, 7, []uint64{0}, ""},
-		{"sum", []uint64{10}, 157, []uint64{45}, ""},
-		{"sum", []uint64{1000}, 15007, []uint64{499500}, ""},
-		{"trap_in_loop", []uint64{0}, 7, nil, "unreachable"},
-		{"trap_in_loop", []uint64{25}, 282, nil, "unreachable"},
-		{"fac", []uint64{0}, 6, []uint64{1}, ""},
-		{"fac", []uint64{5}, 81, []uint64{120}, ""},
-		{"fill", []uint64{0}, 104, nil, ""},
-		{"fill", []uint64{1000}, 1104, nil, ""},
-		{"copy", []uint64{4096}, 4200, nil, ""},
-		{"fill", []uint64{70000}, 70104, nil, "out of bounds"},
-	}
-	mi := instantiateMetered(ctx, t, m, UpdateLimit)
-	for _, tt := range tests {
-		t.Run(fmt.Sprintf("%s%v", tt.fn, tt.args), func(t *testing.T) {
-			mi.counter.Set(UpdateLimit)
-			res, err := mi.mod.ExportedFunction(tt.fn).Call(ctx, tt.args...)
-			if tt.trap != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.trap) {
-					t.Fatalf("err = %v, want a %q trap", err, tt.trap)
+	forSlices(t, func(t *testing.T, slice uint64) {
+		ctx := context.Background()
+		m := loadModule(t, "testdata/counts.wasm")
+		tests := []struct {
+			fn     string
+			args   []uint64
+			want   uint64
+			result []uint64
+			trap   string
+		}{
+			{"empty", nil, 1, nil, ""},
+			{"straight", nil, 4, []uint64{3}, ""},
+			{"call", nil, 10, []uint64{3}, ""},
+			{"branch", []uint64{1}, 7, []uint64{11}, ""},
+			{"branch", []uint64{0}, 5, []uint64{20}, ""},
+			{"sum", []uint64{0}, 7, []uint64{0}, ""},
+			{"sum", []uint64{10}, 157, []uint64{45}, ""},
+			{"sum", []uint64{1000}, 15007, []uint64{499500}, ""},
+			{"trap_in_loop", []uint64{0}, 7, nil, "unreachable"},
+			{"trap_in_loop", []uint64{25}, 282, nil, "unreachable"},
+			{"fac", []uint64{0}, 6, []uint64{1}, ""},
+			{"fac", []uint64{5}, 81, []uint64{120}, ""},
+			{"fill", []uint64{0}, 104, nil, ""},
+			{"fill", []uint64{1000}, 1104, nil, ""},
+			{"copy", []uint64{4096}, 4200, nil, ""},
+			{"fill", []uint64{70000}, 70104, nil, "out of bounds"},
+		}
+		mi := instantiateSliced(ctx, t, m, UpdateLimit, slice)
+		for _, tt := range tests {
+			t.Run(fmt.Sprintf("%s%v", tt.fn, tt.args), func(t *testing.T) {
+				mi.counter.Set(UpdateLimit)
+				res, err := mi.mod.ExportedFunction(tt.fn).Call(ctx, tt.args...)
+				if tt.trap != "" {
+					if err == nil || !strings.Contains(err.Error(), tt.trap) {
+						t.Fatalf("err = %v, want a %q trap", err, tt.trap)
+					}
+				} else if err != nil {
+					t.Fatal(err)
 				}
-			} else if err != nil {
-				t.Fatal(err)
-			}
-			if got := mi.counter.Used(); got != tt.want {
-				t.Errorf("used %d instructions, want %d", got, tt.want)
-			}
-			if tt.trap == "" && !slices.Equal(res, tt.result) {
-				t.Errorf("result = %v, want %v", res, tt.result)
-			}
-		})
-	}
+				if got := mi.counter.Used(); got != tt.want {
+					t.Errorf("used %d instructions, want %d", got, tt.want)
+				}
+				if tt.trap == "" && !slices.Equal(res, tt.result) {
+					t.Errorf("result = %v, want %v", res, tt.result)
+				}
+			})
+		}
+	})
 }
 
 func TestComputeCount(t *testing.T) {
-	ctx := context.Background()
-	mi := instantiateMetered(ctx, t, loadModule(t, "testdata/compute.wasm"), UpdateLimit)
-	for _, n := range []uint64{0, 1, 100000} {
-		mi.counter.Set(UpdateLimit)
-		if _, err := mi.mod.ExportedFunction("mix").Call(ctx, n); err != nil {
-			t.Fatal(err)
+	forSlices(t, func(t *testing.T, slice uint64) {
+		ctx := context.Background()
+		mi := instantiateSliced(ctx, t, loadModule(t, "testdata/compute.wasm"), UpdateLimit, slice)
+		for _, n := range []uint64{0, 1, 100000} {
+			mi.counter.Set(UpdateLimit)
+			if _, err := mi.mod.ExportedFunction("mix").Call(ctx, n); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := mi.counter.Used(), 43*n+9; got != want {
+				t.Errorf("mix(%d) used %d instructions, want %d", n, got, want)
+			}
 		}
-		if got, want := mi.counter.Used(), 43*n+9; got != want {
-			t.Errorf("mix(%d) used %d instructions, want %d", n, got, want)
-		}
-	}
+	})
 }
 
 func TestLimitStopsInfiniteLoop(t *testing.T) {
-	ctx := context.Background()
-	const limit = 1000
-	mi := instantiateMetered(ctx, t, loadModule(t, "testdata/counts.wasm"), limit)
-	_, err := mi.mod.ExportedFunction("forever").Call(ctx)
-	var le *LimitError
-	if !errors.As(err, &le) || le.Limit != limit {
-		t.Fatalf("err = %v, want a *LimitError with limit %d", err, limit)
-	}
-	if want := "Canister exceeded the limit of 1000 instructions for single message execution."; le.Error() != want {
-		t.Errorf("text = %q, want %q", le.Error(), want)
-	}
-	// Entry costs 1 and each iteration 2: the first check that sees a
-	// negative counter is after 1 + 2*500 instructions.
-	if got := mi.counter.Used(); got != 1001 {
-		t.Errorf("used %d, want 1001", got)
-	}
-	if !mi.counter.Exceeded() {
-		t.Error("Exceeded() = false after running out")
-	}
+	forSlices(t, func(t *testing.T, slice uint64) {
+		ctx := context.Background()
+		const limit = 1000
+		mi := instantiateSliced(ctx, t, loadModule(t, "testdata/counts.wasm"), limit, slice)
+		_, err := mi.mod.ExportedFunction("forever").Call(ctx)
+		var le *LimitError
+		if !errors.As(err, &le) || le.Limit != limit {
+			t.Fatalf("err = %v, want a *LimitError with limit %d", err, limit)
+		}
+		if want := "Canister exceeded the limit of 1000 instructions for single message execution."; le.Error() != want {
+			t.Errorf("text = %q, want %q", le.Error(), want)
+		}
+		// Entry costs 1 and each iteration 2: the first check that sees a
+		// negative counter is after 1 + 2*500 instructions.
+		if got := mi.counter.Used(); got != 1001 {
+			t.Errorf("used %d, want 1001", got)
+		}
+		if !mi.counter.Exceeded() {
+			t.Error("Exceeded() = false after running out")
+		}
 
-	// The same instance runs the next message normally after Set.
-	mi.counter.Set(limit)
-	if _, err := mi.mod.ExportedFunction("straight").Call(ctx); err != nil || mi.counter.Used() != 4 {
-		t.Fatalf("after reset: used %d, err %v", mi.counter.Used(), err)
-	}
+		// The same instance runs the next message normally after Set.
+		mi.counter.Set(limit)
+		if _, err := mi.mod.ExportedFunction("straight").Call(ctx); err != nil || mi.counter.Used() != 4 {
+			t.Fatalf("after reset: used %d, err %v", mi.counter.Used(), err)
+		}
+	})
 }
 
 // TestLimitInWhileLoop runs out inside a loop whose header charge is
@@ -239,58 +269,64 @@ func TestLimitStopsInfiniteLoop(t *testing.T) {
 // replica's: entry 1, then 15 per iteration (header 5, body 10), and the
 // header check of iteration 3 sees 1+45+5 = 51 > 50.
 func TestLimitInWhileLoop(t *testing.T) {
-	ctx := context.Background()
-	mi := instantiateMetered(ctx, t, loadModule(t, "testdata/counts.wasm"), 50)
-	_, err := mi.mod.ExportedFunction("sum").Call(ctx, 1000)
-	var le *LimitError
-	if !errors.As(err, &le) || le.Limit != 50 {
-		t.Fatalf("err = %v, want a *LimitError with limit 50", err)
-	}
-	if got := mi.counter.Used(); got != 51 {
-		t.Errorf("used %d, want 51", got)
-	}
+	forSlices(t, func(t *testing.T, slice uint64) {
+		ctx := context.Background()
+		mi := instantiateSliced(ctx, t, loadModule(t, "testdata/counts.wasm"), 50, slice)
+		_, err := mi.mod.ExportedFunction("sum").Call(ctx, 1000)
+		var le *LimitError
+		if !errors.As(err, &le) || le.Limit != 50 {
+			t.Fatalf("err = %v, want a *LimitError with limit 50", err)
+		}
+		if got := mi.counter.Used(); got != 51 {
+			t.Errorf("used %d, want 51", got)
+		}
+	})
 }
 
 func TestBulkChargeStopsAtLimit(t *testing.T) {
-	ctx := context.Background()
-	mi := instantiateMetered(ctx, t, loadModule(t, "testdata/counts.wasm"), 1000)
-	_, err := mi.mod.ExportedFunction("fill").Call(ctx, 5000)
-	var le *LimitError
-	if !errors.As(err, &le) {
-		t.Fatalf("err = %v, want a *LimitError", err)
-	}
-	if got := mi.counter.Used(); got != 5104 {
-		t.Errorf("used %d, want 5104", got)
-	}
-	mem, _ := mi.mod.Memory().Read(0, 1)
-	if mem[0] != 0 {
-		t.Error("memory.fill ran although the charge before it trapped")
-	}
+	forSlices(t, func(t *testing.T, slice uint64) {
+		ctx := context.Background()
+		mi := instantiateSliced(ctx, t, loadModule(t, "testdata/counts.wasm"), 1000, slice)
+		_, err := mi.mod.ExportedFunction("fill").Call(ctx, 5000)
+		var le *LimitError
+		if !errors.As(err, &le) {
+			t.Fatalf("err = %v, want a *LimitError", err)
+		}
+		if got := mi.counter.Used(); got != 5104 {
+			t.Errorf("used %d, want 5104", got)
+		}
+		mem, _ := mi.mod.Memory().Read(0, 1)
+		if mem[0] != 0 {
+			t.Error("memory.fill ran although the charge before it trapped")
+		}
+	})
 }
 
 func TestCounterCharge(t *testing.T) {
-	ctx := context.Background()
-	mi := instantiateMetered(ctx, t, loadModule(t, "testdata/counts.wasm"), 100)
-	c := mi.counter
-	if !c.Charge(60) || c.Used() != 60 || c.Exceeded() {
-		t.Fatalf("after Charge(60): used %d", c.Used())
-	}
-	if !c.Charge(40) || c.Used() != 100 {
-		t.Fatalf("charging exactly the limit must succeed: used %d", c.Used())
-	}
-	if c.Charge(1) || c.Used() != 101 || !c.Exceeded() {
-		t.Fatalf("charging past the limit: used %d", c.Used())
-	}
-	if c.Charge(^uint64(0)) {
-		t.Fatal("huge charge succeeded")
-	}
-	if c.Used() < c.Limit() {
-		t.Fatalf("used %d after a saturating charge", c.Used())
-	}
-	c.Set(^uint64(0))
-	if c.Limit() != 1<<63-1 || c.Used() != 0 {
-		t.Fatalf("Set(max): limit %d used %d", c.Limit(), c.Used())
-	}
+	forSlices(t, func(t *testing.T, slice uint64) {
+		ctx := context.Background()
+		mi := instantiateSliced(ctx, t, loadModule(t, "testdata/counts.wasm"), 100, slice)
+		c := mi.counter
+		if !c.Charge(60) || c.Used() != 60 || c.Exceeded() {
+			t.Fatalf("after Charge(60): used %d", c.Used())
+		}
+		if !c.Charge(40) || c.Used() != 100 {
+			t.Fatalf("charging exactly the limit must succeed: used %d", c.Used())
+		}
+		if c.Charge(1) || c.Used() != 101 || !c.Exceeded() {
+			t.Fatalf("charging past the limit: used %d", c.Used())
+		}
+		if c.Charge(^uint64(0)) {
+			t.Fatal("huge charge succeeded")
+		}
+		if c.Used() < c.Limit() {
+			t.Fatalf("used %d after a saturating charge", c.Used())
+		}
+		c.Set(^uint64(0))
+		if c.Limit() != 1<<63-1 || c.Used() != 0 {
+			t.Fatalf("Set(max): limit %d used %d", c.Limit(), c.Used())
+		}
+	})
 }
 
 func TestCostTableNamesAreInstructions(t *testing.T) {

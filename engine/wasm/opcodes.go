@@ -46,9 +46,11 @@ const (
 	OpI64Eqz             Opcode = 0x50
 	OpI64LtS             Opcode = 0x53
 	OpI64GtS             Opcode = 0x55
+	OpI64GeS             Opcode = 0x59
 	OpI32Add             Opcode = 0x6a
 	OpI64Add             Opcode = 0x7c
 	OpI64Sub             Opcode = 0x7d
+	OpI64RemU            Opcode = 0x82
 	OpI32WrapI64         Opcode = 0xa7
 	OpI64ExtendI32U      Opcode = 0xad
 	OpRefFunc            Opcode = 0xd2
