@@ -47,7 +47,7 @@ func newCallCmd(a *app) *cobra.Command {
 			if !ok {
 				return errNoMethod(snap, method, r.Canister.Module())
 			}
-			iface := interfaceOf(r.Canister.Module())
+			iface := workbench.Interface(r.Canister.Module())
 			var wantArgs, wantResults []*candid.Type
 			if ft, ok := iface.Method(method); ok {
 				wantArgs, wantResults = ft.Args, ft.Results

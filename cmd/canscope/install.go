@@ -40,7 +40,7 @@ func newInstallCmd(a *app) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("%s: %w", pos[0], err)
 			}
-			arg, err := args.bytes(initTypes(interfaceOf(mod)))
+			arg, err := args.bytes(initTypes(workbench.Interface(mod)))
 			if err != nil {
 				return err
 			}

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/canscope/canscope/engine"
 	"github.com/canscope/canscope/engine/candid"
@@ -139,26 +137,11 @@ func (f *envFlags) apply(env *ic0.Env) error {
 		env.Controllers = append(env.Controllers, id)
 	}
 	if f.time != "" {
-		ns, err := parseTime(f.time)
+		ns, err := ic0.ParseTime(f.time)
 		if err != nil {
 			return fmt.Errorf("--time %q: %w", f.time, err)
 		}
 		env.Time = ns
 	}
 	return nil
-}
-
-// parseTime reads RFC 3339 or a plain count of nanoseconds since the epoch.
-func parseTime(s string) (uint64, error) {
-	if ns, err := strconv.ParseUint(s, 10, 64); err == nil {
-		return ns, nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return 0, errors.New("want RFC 3339 (2026-11-26T09:00:00Z) or nanoseconds since the epoch")
-	}
-	if t.Before(time.Unix(0, 0)) {
-		return 0, errors.New("before the epoch")
-	}
-	return uint64(t.UnixNano()), nil
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/canscope/canscope/engine"
-	"github.com/canscope/canscope/engine/candid"
 	"github.com/canscope/canscope/engine/meter"
 	"github.com/canscope/canscope/engine/workbench"
 	"github.com/canscope/canscope/snapshots"
@@ -60,18 +59,4 @@ func (s *session) close(ctx context.Context) {
 	s.bench.Close(ctx)
 	s.eng.Close(ctx)
 	s.store.Close()
-}
-
-// interfaceOf parses a module's candid:service section; nil when it has
-// none or it does not parse (decoding then falls back to the type table).
-func interfaceOf(mod *engine.Module) *candid.Interface {
-	did, _, ok := mod.Metadata("candid:service")
-	if !ok {
-		return nil
-	}
-	iface, err := candid.ParseInterface(string(did))
-	if err != nil {
-		return nil
-	}
-	return iface
 }

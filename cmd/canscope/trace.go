@@ -9,6 +9,7 @@ import (
 	"github.com/canscope/canscope/engine"
 	"github.com/canscope/canscope/engine/candid"
 	"github.com/canscope/canscope/engine/trace"
+	"github.com/canscope/canscope/engine/workbench"
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 )
@@ -87,7 +88,7 @@ traces both upgrades of a rehearsal in one timeline. --checkpoint N
 				return fmt.Errorf("load module: %w", err)
 			}
 			defer mod.Close(ctx)
-			iface := interfaceOf(mod)
+			iface := workbench.Interface(mod)
 			var wantArgs, wantResults []*candid.Type
 			if upgrade {
 				wantArgs = initTypes(iface)

@@ -64,7 +64,7 @@ upgrade would produce).`,
 					return fmt.Errorf("%s: %w", wasmPath, err)
 				}
 			}
-			arg, err := args.bytes(initTypes(interfaceOf(newMod)))
+			arg, err := args.bytes(initTypes(workbench.Interface(newMod)))
 			if err != nil {
 				return err
 			}

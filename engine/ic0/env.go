@@ -2,8 +2,11 @@ package ic0
 
 import (
 	"bytes"
+	"errors"
 	"math/big"
 	"math/bits"
+	"strconv"
+	"time"
 
 	"github.com/canscope/canscope/engine/stable"
 )
@@ -294,4 +297,20 @@ type Recorder interface {
 	// SystemCall is called after each System API call name returns (or
 	// traps).
 	SystemCall(name string, params, results []uint64)
+}
+
+// ParseTime reads an ic0.time value as RFC 3339 or as a plain count of
+// nanoseconds since the epoch.
+func ParseTime(s string) (uint64, error) {
+	if ns, err := strconv.ParseUint(s, 10, 64); err == nil {
+		return ns, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return 0, errors.New("want RFC 3339 (2026-11-26T09:00:00Z) or nanoseconds since the epoch")
+	}
+	if t.Before(time.Unix(0, 0)) {
+		return 0, errors.New("before the epoch")
+	}
+	return uint64(t.UnixNano()), nil
 }

@@ -77,11 +77,17 @@ func (h *Host) debugPrint(mod api.Module, s []uint64) {
 	// Canister log charge (2 bytes kept, 50 transmitted per byte) plus the
 	// debug print copy, assuming the log has room.
 	h.charge((2 + byteTransmissionCost + 1) * size)
-	text := "(debug_print message out of memory bounds)"
-	if src+size <= heapSize(mod) {
-		text = heapText(mod, src, size)
+	h.msg.DebugPrints = append(h.msg.DebugPrints, DebugText(mod, src, size))
+}
+
+// DebugText is the text debug_print(src, size) prints from mod's heap:
+// the bytes as UTF-8, or the replica's placeholder when the range is
+// outside the heap. The trace recorder shows the same text on its events.
+func DebugText(mod api.Module, src, size uint64) string {
+	if src+size > heapSize(mod) {
+		return "(debug_print message out of memory bounds)"
 	}
-	h.msg.DebugPrints = append(h.msg.DebugPrints, text)
+	return heapText(mod, src, size)
 }
 
 // trap: trap(src, size) ends the message with IC0503 and the heap text as

@@ -49,6 +49,9 @@ type Event struct {
 	Results []uint64 `json:"results"`
 	// Message is the trap message of a Trap (the replica's text).
 	Message string `json:"message,omitempty"`
+	// Text is what a debug_print Syscall printed, as Result.DebugPrints
+	// holds it.
+	Text string `json:"text,omitempty"`
 	// Instructions are the instructions the message had used when the
 	// event happened, over all its phases.
 	Instructions uint64 `json:"instructions"`
@@ -71,6 +74,9 @@ func (e Event) String() string {
 	case Syscall:
 		if e.Results == nil {
 			return fmt.Sprintf("%sic0.%s(%s) trapped", indent, e.Name, FormatValues(e.Args))
+		}
+		if e.Name == "debug_print" {
+			return fmt.Sprintf("%sic0.debug_print(%s) %q", indent, FormatValues(e.Args), e.Text)
 		}
 		if len(e.Results) == 0 {
 			return fmt.Sprintf("%sic0.%s(%s)", indent, e.Name, FormatValues(e.Args))

@@ -194,7 +194,13 @@ func (r *recorder) SystemCall(name string, params, results []uint64) {
 			res = masked(results, f.Results)
 		}
 	}
+	idx := r.n
 	r.emit(Syscall, len(r.stack), name, args, res, trapped)
+	if name == "debug_print" && !trapped && r.record && r.inst != nil {
+		if n := len(r.events); n > 0 && r.events[n-1].Index == idx {
+			r.events[n-1].Text = ic0.DebugText(r.inst, args[0], args[1])
+		}
+	}
 	if trapped {
 		r.trapped = true
 		r.emit(Trap, len(r.stack), "", nil, nil, true)

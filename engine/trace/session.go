@@ -9,6 +9,8 @@ import (
 
 	"github.com/canscope/canscope/engine"
 	"github.com/canscope/canscope/engine/candid"
+	"github.com/canscope/canscope/engine/ic0"
+	"github.com/canscope/canscope/engine/meter"
 	"github.com/canscope/canscope/engine/stable"
 	"github.com/canscope/canscope/engine/workbench"
 	"github.com/canscope/canscope/snapshots"
@@ -38,6 +40,13 @@ type Request struct {
 	// covers both upgrades. The first upgrade commits, so every
 	// re-execution restores the snapshot again.
 	Rehearse bool
+	// Limits are the instruction limits of the run (zero fields: the
+	// IC's), as `canscope call --limit` sets them.
+	Limits meter.Limits
+	// Env, when set, adjusts the environment (caller, time) every
+	// execution of the session runs in, as `canscope call --caller
+	// --time` do; it must give the same result every time.
+	Env func(*ic0.Env)
 	// MaxEvents caps the recorded events; 0 means DefaultMaxEvents.
 	MaxEvents int
 	// Anchors is the number of executions the session keeps paused at
@@ -182,7 +191,7 @@ func (t *Tracer) Open(ctx context.Context, id snapshots.ID, req Request) (*Sessi
 	if err := t.pin(s.ctx, id); err != nil {
 		return nil, fmt.Errorf("trace %s: %w", id.Short(), err)
 	}
-	run, err := t.bench.Open(s.ctx, id)
+	run, err := s.open()
 	if err != nil {
 		return nil, fmt.Errorf("trace %s: %w", id.Short(), err)
 	}
@@ -335,9 +344,24 @@ func (s *Session) acquire(ctx context.Context) (*workbench.Run, error) {
 		s.idle = s.idle[:n-1]
 		return run, nil
 	}
-	run, err := s.t.bench.Open(s.ctx, s.baseID)
+	run, err := s.open()
 	if err != nil {
 		return nil, fmt.Errorf("restore %s: %w", s.baseID.Short(), err)
+	}
+	return run, nil
+}
+
+// open restores the snapshot with the request's limits and environment:
+// every execution of the session starts alike.
+func (s *Session) open() (*workbench.Run, error) {
+	run, err := s.t.bench.OpenWith(s.ctx, s.baseID, engine.Options{Limits: s.req.Limits})
+	if err != nil {
+		return nil, err
+	}
+	if s.req.Env != nil {
+		env := *run.Canister.Env()
+		s.req.Env(&env)
+		run.Canister.SetEnv(&env)
 	}
 	return run, nil
 }

@@ -4,10 +4,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/canscope/canscope/engine"
+	"github.com/canscope/canscope/engine/ic0"
+	"github.com/canscope/canscope/engine/meter"
 )
 
 func TestIncidentUpgradeTrace(t *testing.T) {
@@ -69,5 +72,33 @@ func TestSeekBackwardEqualsForward(t *testing.T) {
 		if got := stateHash(t, v); got != forward[i] {
 			t.Errorf("event %d: state moving backward differs from moving forward", i)
 		}
+	}
+}
+
+// TestDebugPrintText: a debug_print event carries the text it printed,
+// the same text the result's DebugPrints holds, and an Env and Limits
+// given in the request reach the execution.
+func TestDebugPrintText(t *testing.T) {
+	f := newFixture(t)
+	snap := f.incident(t)
+	var envSeen bool
+	s := f.open(t, snap.ID, Request{Upgrade: true, SkipPreUpgrade: true,
+		Limits: meter.Limits{Install: 123_456_789},
+		Env:    func(env *ic0.Env) { env.Time, envSeen = 42, true }})
+	var texts []string
+	for _, e := range s.Events() {
+		if e.Kind == Syscall && e.Name == "debug_print" {
+			texts = append(texts, e.Text)
+			if !strings.Contains(e.String(), fmt.Sprintf("%q", e.Text)) {
+				t.Errorf("String() = %q lacks the text", e.String())
+			}
+		}
+	}
+	res := s.Result()
+	if len(texts) == 0 || !slices.Equal(texts, res.DebugPrints) {
+		t.Fatalf("debug_print events print %q, the result %q", texts, res.DebugPrints)
+	}
+	if !envSeen || res.Limit != 123_456_789 {
+		t.Errorf("env applied %v, limit %d", envSeen, res.Limit)
 	}
 }
