@@ -60,6 +60,11 @@ type CheckReport struct {
 	// UnreferencedBlobs counts intact blobs no snapshot uses (left by an
 	// interrupted import); harmless, reported for information.
 	UnreferencedBlobs int `json:"unreferenced_blobs"`
+	// UnclaimedManifests counts manifests no NAME@N names: an S3 commit
+	// interrupted (or outraced) between writing its manifest and claiming
+	// its NAME@N leaves one. Invisible and harmless, like unreferenced
+	// blobs. The local store has none: its manifest write is the commit.
+	UnclaimedManifests int `json:"unclaimed_manifests,omitempty"`
 }
 
 // Judge completes r from what a backend's fsck read: the ids of all

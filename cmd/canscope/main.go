@@ -18,6 +18,8 @@ import (
 	"github.com/canscope/canscope/engine/snapcheck"
 	"github.com/canscope/canscope/snapshots"
 	"github.com/canscope/canscope/snapshots/fsstore"
+	"github.com/canscope/canscope/snapshots/s3store"
+	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 )
 
@@ -46,6 +48,8 @@ func main() {
 // streams. Commands receive it instead of reaching for globals.
 type app struct {
 	storeFlag string
+	cacheDir  string // --cache-dir: the S3 store's local cache
+	cacheSize string // --cache-size: its bound
 	stdout    io.Writer
 	stderr    io.Writer
 	getenv    func(string) string
@@ -87,11 +91,59 @@ type store interface {
 // openStore opens (creating on first use) the store at storeDir.
 // Commands close it when done.
 func (a *app) openStore() (store, error) {
-	dir, err := a.storeDir()
+	loc, err := a.storeDir()
 	if err != nil {
 		return nil, err
 	}
-	return fsstore.Open(dir) // its errors name the directory
+	return a.openStoreAt(loc)
+}
+
+// openStoreAt opens the store at loc: an s3://BUCKET/PREFIX URL (the S3
+// store, configured from the AWS variables) or a directory.
+func (a *app) openStoreAt(loc string) (store, error) {
+	if !s3store.IsURL(loc) {
+		st, err := fsstore.Open(loc) // its errors name the directory
+		if err != nil {
+			return nil, err
+		}
+		return st, nil
+	}
+	cfg, err := s3store.FromEnv(loc, a.getenv)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.CacheDir, err = a.cacheLocation(); err != nil {
+		return nil, err
+	}
+	if a.cacheSize != "" {
+		n, err := humanize.ParseBytes(a.cacheSize)
+		if err != nil || n == 0 {
+			return nil, fmt.Errorf("--cache-size %q: want a size such as 20GiB", a.cacheSize)
+		}
+		cfg.CacheBytes = int64(n)
+	}
+	st, err := s3store.Open(context.Background(), cfg)
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// cacheLocation resolves the S3 store's cache directory: --cache-dir,
+// then $XDG_CACHE_HOME/canscope, then ~/.cache/canscope; "none" turns
+// the cache off.
+func (a *app) cacheLocation() (string, error) {
+	switch {
+	case a.cacheDir == "none":
+		return "", nil
+	case a.cacheDir != "":
+		return a.cacheDir, nil
+	case a.getenv("XDG_CACHE_HOME") != "":
+		return filepath.Join(a.getenv("XDG_CACHE_HOME"), "canscope"), nil
+	case a.getenv("HOME") != "":
+		return filepath.Join(a.getenv("HOME"), ".cache", "canscope"), nil
+	}
+	return "", errors.New("no cache location for the S3 store: pass --cache-dir DIR (or none)")
 }
 
 // printJSON writes v as one indented JSON document on stdout, the --json
@@ -160,7 +212,9 @@ func newRootCmd(a *app) *cobra.Command {
 			return a.runTUI(cmd)
 		},
 	}
-	root.PersistentFlags().StringVar(&a.storeFlag, "store", "", "snapshot store directory (default $CANSCOPE_STORE, else $XDG_DATA_HOME/canscope)")
+	root.PersistentFlags().StringVar(&a.storeFlag, "store", "", "snapshot store: a directory or s3://BUCKET/PREFIX (default $CANSCOPE_STORE, else $XDG_DATA_HOME/canscope)")
+	root.PersistentFlags().StringVar(&a.cacheDir, "cache-dir", "", "local cache of an s3:// store's blobs (default $XDG_CACHE_HOME/canscope; none: no cache)")
+	root.PersistentFlags().StringVar(&a.cacheSize, "cache-size", "", "bound of the --cache-dir cache (default 20GiB)")
 	root.PersistentFlags().String(themeFlag, "", "terminal UI theme: dark, light or high-contrast (default $CANSCOPE_THEME, else dark; NO_COLOR turns colour off)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return fmt.Errorf("%w (see --help)", err)
@@ -169,6 +223,7 @@ func newRootCmd(a *app) *cobra.Command {
 		// Each capability adds its constructors here.
 		newInstallCmd, newCallCmd, newUpgradeCmd, newTransplantCmd, newRestoreCmd, newDemoCmd,
 		newImportCmd, newExportCmd, newLsCmd, newShowCmd, newDiffCmd, newForkCmd, newFsckCmd, newTraceCmd,
+		newPushCmd, newPullCmd,
 	} {
 		root.AddCommand(mk(a))
 	}
