@@ -16,9 +16,9 @@ import (
 // next slice (Refill) or traps at the real limit. Compiled wasm cannot be
 // preempted by the Go scheduler, so the slice bounds how long a call keeps
 // its thread from the garbage collector and from a cancel: 10 M
-// instructions are a few milliseconds even at one instruction per cache
-// miss, while a refill (~1 µs) every 10 M instructions costs nothing
-// measurable (see BenchmarkSlices).
+// instructions are about a millisecond of compute (1-10 ms for loops of
+// cache misses), while a refill costs about 50 ns (the runaway test's
+// 30,000 refills of the install limit take 1.5 ms).
 const DefaultSlice uint64 = 10_000_000
 
 // Counter is the instruction counter of one instantiated, instrumented

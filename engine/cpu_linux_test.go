@@ -1,6 +1,6 @@
 //go:build linux
 
-package meter
+package engine
 
 import (
 	"time"
