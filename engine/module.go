@@ -13,6 +13,7 @@ import (
 
 	"github.com/canscope/canscope/engine/ic0"
 	"github.com/canscope/canscope/engine/meter"
+	"github.com/canscope/canscope/engine/validation"
 	"github.com/canscope/canscope/engine/wasm"
 )
 
@@ -96,6 +97,11 @@ func (e *Engine) Load(ctx context.Context, b []byte) (*Module, error) {
 	}
 	if info.IsMemory64() {
 		return nil, fmt.Errorf("load module: %w", ErrMemory64)
+	}
+	// The replica's own rules first, in its words: a module the IC would
+	// refuse is refused here, before compiling.
+	if err := validation.Validate(info); err != nil {
+		return nil, fmt.Errorf("load module: %w", err)
 	}
 	if err := checkImports(info); err != nil {
 		return nil, fmt.Errorf("load module: %w", err)

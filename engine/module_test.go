@@ -31,9 +31,9 @@ func TestLoadRejects(t *testing.T) {
 		{"empty", nil, "not a wasm module"},
 		{"truncated", read("counter.wasm")[:40], "parse wasm"},
 		{"memory64", read("core/memory64.wasm"), "module uses 64-bit memory (Motoko enhanced orthogonal persistence?); canscope can browse and diff its snapshots but cannot execute it"},
-		{"foreign import", read("core/import_env.wasm"), "module imports env.abort (function), which the IC does not provide"},
-		{"unknown ic0 function", read("core/import_unknown.wasm"), "module imports ic0.no_such_function, which the IC does not provide"},
-		{"wrong signature", read("core/import_badtype.wasm"), "module imports ic0.msg_reply with type"},
+		{"foreign import", read("core/import_env.wasm"), "Wasm module has an invalid import section. Module imports function 'abort' from 'env' that is not exported by the runtime."},
+		{"unknown ic0 function", read("core/import_unknown.wasm"), "Wasm module has an invalid import section. Module imports function 'no_such_function' from 'ic0' that is not exported by the runtime."},
+		{"wrong signature", read("core/import_badtype.wasm"), "Wasm module has an invalid function signature. Expected input params [] for 'msg_reply', got [I32]."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,9 +2,9 @@ package main
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/canscope/canscope/engine"
+	"github.com/canscope/canscope/engine/validation"
 	"github.com/canscope/canscope/engine/workbench"
 	"github.com/canscope/canscope/snapshots"
 	"github.com/spf13/cobra"
@@ -27,7 +27,7 @@ func newInstallCmd(a *app) *cobra.Command {
 			if err := checkName(name); err != nil {
 				return err
 			}
-			code, err := os.ReadFile(pos[0])
+			code, err := validation.ReadModule(pos[0])
 			if err != nil {
 				return fmt.Errorf("read module: %w", err)
 			}

@@ -4,11 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/canscope/canscope/engine"
 	"github.com/canscope/canscope/engine/candid"
 	"github.com/canscope/canscope/engine/trace"
+	"github.com/canscope/canscope/engine/validation"
 	"github.com/canscope/canscope/engine/workbench"
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
@@ -70,7 +70,7 @@ traces both upgrades of a rehearsal in one timeline. --checkpoint N
 			// listeners compiles the variant the session runs.
 			var code []byte
 			if wasmPath != "" {
-				if code, err = os.ReadFile(wasmPath); err != nil {
+				if code, err = validation.ReadModule(wasmPath); err != nil {
 					return fmt.Errorf("read module: %w", err)
 				}
 				req.Module = code

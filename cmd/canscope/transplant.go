@@ -4,9 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"text/tabwriter"
 
+	"github.com/canscope/canscope/engine/validation"
 	"github.com/canscope/canscope/engine/workbench"
 	"github.com/spf13/cobra"
 )
@@ -33,7 +33,7 @@ pre_upgrade. Compatibility checks run first and refuse a mismatch unless
 			if err := checkName(name); err != nil {
 				return err
 			}
-			code, err := os.ReadFile(wasmPath)
+			code, err := validation.ReadModule(wasmPath)
 			if err != nil {
 				return fmt.Errorf("read fixed module: %w", err)
 			}

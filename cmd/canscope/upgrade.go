@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 
+	"github.com/canscope/canscope/engine/validation"
 	"github.com/canscope/canscope/engine/workbench"
 	"github.com/canscope/canscope/snapshots"
 	"github.com/spf13/cobra"
@@ -56,7 +56,7 @@ upgrade would produce).`,
 			}
 			newMod := r.Canister.Module()
 			if wasmPath != "" {
-				code, err := os.ReadFile(wasmPath)
+				code, err := validation.ReadModule(wasmPath)
 				if err != nil {
 					return fmt.Errorf("read module: %w", err)
 				}

@@ -185,41 +185,81 @@ func parseGlobal(raw json.RawMessage) (snapshots.Global, error) {
 	if string(raw) == "null" {
 		return snapshots.Global{Kind: snapshots.KindNull}, nil
 	}
-	var obj map[string]json.Number
-	d := json.NewDecoder(bytes.NewReader(raw))
-	d.UseNumber()
-	if err := d.Decode(&obj); err != nil || len(obj) != 1 {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil || len(obj) != 1 {
 		return snapshots.Global{}, fmt.Errorf("want {\"<kind>\": value} or null, got %.60s", raw)
 	}
 	var k string
-	var n json.Number
-	for k, n = range obj { // exactly one entry
+	var v json.RawMessage
+	for k, v = range obj { // exactly one entry
 	}
-	s := n.String()
+	s := string(v)
 	switch snapshots.GlobalKind(k) {
 	case snapshots.KindI32:
-		v, err := strconv.ParseInt(s, 10, 32)
-		return snapshots.Global{Kind: snapshots.KindI32, Bits: uint64(v)}, numErr(err, k, s)
+		n, err := strconv.ParseInt(s, 10, 32)
+		return snapshots.Global{Kind: snapshots.KindI32, Bits: uint64(n)}, numErr(err, k, s)
 	case snapshots.KindI64:
-		v, err := strconv.ParseInt(s, 10, 64)
-		return snapshots.Global{Kind: snapshots.KindI64, Bits: uint64(v)}, numErr(err, k, s)
+		n, err := strconv.ParseInt(s, 10, 64)
+		return snapshots.Global{Kind: snapshots.KindI64, Bits: uint64(n)}, numErr(err, k, s)
 	case snapshots.KindF32:
-		v, err := strconv.ParseFloat(s, 32)
-		return snapshots.Global{Kind: snapshots.KindF32, Bits: uint64(math.Float32bits(float32(v)))}, numErr(err, k, s)
-	case snapshots.KindF64:
-		v, err := strconv.ParseFloat(s, 64)
-		return snapshots.Global{Kind: snapshots.KindF64, Bits: math.Float64bits(v)}, numErr(err, k, s)
-	case snapshots.KindV128:
-		v, ok := new(big.Int).SetString(s, 10)
-		if !ok || v.Sign() < 0 || v.BitLen() > 128 {
-			return snapshots.Global{}, fmt.Errorf("v128 value %.60s is not an unsigned 128-bit integer", s)
+		if s == "null" {
+			// serde_json writes NaN and ±Inf as null: which one it was is
+			// lost, so it reads as NaN (which is written back as null).
+			return snapshots.Global{Kind: snapshots.KindF32, Bits: uint64(math.Float32bits(float32(math.NaN())))}, nil
 		}
-		lo := new(big.Int).And(v, new(big.Int).SetUint64(math.MaxUint64)).Uint64()
-		hi := new(big.Int).Rsh(v, 64).Uint64()
+		f, err := strconv.ParseFloat(s, 32)
+		return snapshots.Global{Kind: snapshots.KindF32, Bits: uint64(math.Float32bits(float32(f)))}, numErr(err, k, s)
+	case snapshots.KindF64:
+		if s == "null" {
+			return snapshots.Global{Kind: snapshots.KindF64, Bits: math.Float64bits(math.NaN())}, nil
+		}
+		f, err := strconv.ParseFloat(s, 64)
+		return snapshots.Global{Kind: snapshots.KindF64, Bits: math.Float64bits(f)}, numErr(err, k, s)
+	case snapshots.KindV128:
+		n, err := parseV128(v)
+		if err != nil {
+			return snapshots.Global{}, err
+		}
+		lo := new(big.Int).And(n, new(big.Int).SetUint64(math.MaxUint64)).Uint64()
+		hi := new(big.Int).Rsh(n, 64).Uint64()
 		return snapshots.Global{Kind: snapshots.KindV128, Bits: lo, Hi: hi}, nil
 	default:
 		return snapshots.Global{}, fmt.Errorf("unknown globals kind %q (want i32, i64, f32, f64, v128 or null)", k)
 	}
+}
+
+// parseV128 reads a v128 value as dfx writes it, a candid Nat through
+// num-bigint's serde: a list of u32 digits, least significant first (zero
+// is []). A JSON number or a decimal string is accepted too, as older
+// tools and hand edits spell it.
+func parseV128(v json.RawMessage) (*big.Int, error) {
+	n := new(big.Int)
+	switch {
+	case bytes.HasPrefix(v, []byte("[")):
+		var digits []uint32
+		if err := json.Unmarshal(v, &digits); err != nil {
+			return nil, fmt.Errorf("v128 value %.60s: want a list of u32 digits, least significant first", v)
+		}
+		for i := len(digits) - 1; i >= 0; i-- {
+			n.Lsh(n, 32).Or(n, new(big.Int).SetUint64(uint64(digits[i])))
+		}
+	case bytes.HasPrefix(v, []byte(`"`)):
+		var s string
+		if err := json.Unmarshal(v, &s); err != nil {
+			return nil, fmt.Errorf("v128 value %.60s is not a decimal string", v)
+		}
+		if _, ok := n.SetString(s, 10); !ok {
+			return nil, fmt.Errorf("v128 value %.60s is not a decimal string", v)
+		}
+	default:
+		if _, ok := n.SetString(string(v), 10); !ok {
+			return nil, fmt.Errorf("v128 value %.60s is not an unsigned 128-bit integer", v)
+		}
+	}
+	if n.Sign() < 0 || n.BitLen() > 128 {
+		return nil, fmt.Errorf("v128 value %.60s is not an unsigned 128-bit integer", v)
+	}
+	return n, nil
 }
 
 func numErr(err error, kind, s string) error {
@@ -396,8 +436,22 @@ func writeGlobal(b *bytes.Buffer, g snapshots.Global) {
 	case snapshots.KindF64:
 		v = formatFloat(math.Float64frombits(g.Bits), 64)
 	case snapshots.KindV128:
-		n := new(big.Int).Lsh(new(big.Int).SetUint64(g.Hi), 64)
-		v = n.Or(n, new(big.Int).SetUint64(g.Bits)).String()
+		// num-bigint's serde form of a candid Nat: u32 digits, least
+		// significant first, no trailing zero digits (zero is []).
+		digits := []uint32{uint32(g.Bits), uint32(g.Bits >> 32), uint32(g.Hi), uint32(g.Hi >> 32)}
+		for len(digits) > 0 && digits[len(digits)-1] == 0 {
+			digits = digits[:len(digits)-1]
+		}
+		var d strings.Builder
+		d.WriteByte('[')
+		for i, x := range digits {
+			if i > 0 {
+				d.WriteByte(',')
+			}
+			d.WriteString(strconv.FormatUint(uint64(x), 10))
+		}
+		d.WriteByte(']')
+		v = d.String()
 	default:
 		b.WriteString("null")
 		return

@@ -94,6 +94,7 @@ func TestFormatFloatLikeSerde(t *testing.T) {
 
 func TestParseMetadataRejects(t *testing.T) {
 	good := string(dfxtest.Metadata(dfxtest.Spec{HeapPages: 1}, nil))
+	v128 := "\"v128\": [\n        4294967295,\n        4294967295,\n        4294967295,\n        4294967295\n      ]"
 	tests := map[string]struct{ doc, err string }{
 		"invalid json":     {`{"wasm_memory_size": 1,`, "invalid JSON"},
 		"not an object":    {`[1, 2]`, "want an object"},
@@ -110,8 +111,10 @@ func TestParseMetadataRejects(t *testing.T) {
 		"byte over 255":    {strings.Replace(good, "\n    222,", "\n    256,", 1), "certified_data"},
 		"short chunk hash": {strings.Replace(good, `"wasm_chunk_store": []`, `"wasm_chunk_store": [{"hash": [1, 2]}]`, 1), "chunk 0"},
 		"bad timer":        {strings.Replace(good, `"active": 1764000000000000000`, `"paused": 1`, 1), "global_timer"},
-		"negative v128":    {strings.Replace(good, "340282366920938463463374607431768211455", "-1", 1), "v128"},
-		"v128 too large":   {strings.Replace(good, "340282366920938463463374607431768211455", "340282366920938463463374607431768211456", 1), "v128"},
+		"negative v128":    {strings.Replace(good, v128, `"v128": -1`, 1), "v128"},
+		"v128 too large":   {strings.Replace(good, v128, `"v128": "340282366920938463463374607431768211456"`, 1), "v128"},
+		"v128 5 digits":    {strings.Replace(good, v128, `"v128": [1, 0, 0, 0, 1]`, 1), "v128"},
+		"v128 digit > u32": {strings.Replace(good, v128, `"v128": [4294967296]`, 1), "v128"},
 	}
 	for name, tt := range tests {
 		if tt.doc == good {
@@ -148,4 +151,41 @@ func FuzzParseMetadata(f *testing.F) {
 			t.Fatalf("re-parse differs:\n%+v\n%+v", md, again)
 		}
 	})
+}
+
+// TestGlobalEncodings: dfx's exact spellings of globals. v128 is a candid
+// Nat through num-bigint's serde (u32 digits, least significant first,
+// zero is []), also read from a number or a decimal string; f32/f64 NaN and
+// ±Inf are null (serde_json), read back as NaN; a null global stays null.
+func TestGlobalEncodings(t *testing.T) {
+	doc := func(globals string) string {
+		return `{"wasm_module_size": 1, "wasm_memory_size": 0, "stable_memory_size": 0, "globals": [` + globals + `]}`
+	}
+	for _, tt := range []struct {
+		in   string
+		want snapshots.Global
+		out  string // as Encode writes it (compact)
+	}{
+		{`{"v128": []}`, snapshots.Global{Kind: snapshots.KindV128}, `{"v128":[]}`},
+		{`{"v128": [1, 2]}`, snapshots.Global{Kind: snapshots.KindV128, Bits: 2<<32 | 1}, `{"v128":[1,2]}`},
+		{`{"v128": [0, 0, 7]}`, snapshots.Global{Kind: snapshots.KindV128, Hi: 7}, `{"v128":[0,0,7]}`},
+		{`{"v128": 4294967298}`, snapshots.Global{Kind: snapshots.KindV128, Bits: 1<<32 | 2}, `{"v128":[2,1]}`},
+		{`{"v128": "18446744073709551616"}`, snapshots.Global{Kind: snapshots.KindV128, Hi: 1}, `{"v128":[0,0,1]}`},
+		{`{"f64": null}`, snapshots.Global{Kind: snapshots.KindF64, Bits: math.Float64bits(math.NaN())}, `{"f64":null}`},
+		{`{"f32": null}`, snapshots.Global{Kind: snapshots.KindF32, Bits: uint64(math.Float32bits(float32(math.NaN())))}, `{"f32":null}`},
+		{`null`, snapshots.Global{Kind: snapshots.KindNull}, `null`},
+	} {
+		md, err := ParseMetadata([]byte(doc(tt.in)))
+		if err != nil {
+			t.Fatalf("%s: %v", tt.in, err)
+		}
+		if len(md.Globals) != 1 || md.Globals[0] != tt.want {
+			t.Fatalf("%s: parsed %+v, want %+v", tt.in, md.Globals, tt.want)
+		}
+		var b bytes.Buffer
+		writeGlobal(&b, md.Globals[0])
+		if b.String() != tt.out {
+			t.Fatalf("%s: written as %s, want %s", tt.in, b.String(), tt.out)
+		}
+	}
 }

@@ -129,7 +129,7 @@ func Metadata(spec Spec, chunks [][32]byte) []byte {
 	w("{\n  \"source\": {\n    \"taken_from_canister\": null\n  },\n")
 	w("  \"taken_at_timestamp\": %d,\n", 1764000000000000000+spec.Seed)
 	w("  \"wasm_module_size\": %d,\n", len(Module()))
-	w("  %q: [\n    {\n      \"i32\": -7\n    },\n    {\n      \"i64\": %d\n    },\n    {\n      \"f32\": 0.5\n    },\n    {\n      \"f64\": 1e-7\n    },\n    {\n      \"v128\": 340282366920938463463374607431768211455\n    },\n    null,\n    {\n      \"i64\": 123456789\n    }\n  ],\n", globals, int64(spec.Seed)-9)
+	w("  %q: [\n    {\n      \"i32\": -7\n    },\n    {\n      \"i64\": %d\n    },\n    {\n      \"f32\": 0.5\n    },\n    {\n      \"f64\": 1e-7\n    },\n    {\n      \"v128\": [\n        4294967295,\n        4294967295,\n        4294967295,\n        4294967295\n      ]\n    },\n    null,\n    {\n      \"i64\": 123456789\n    }\n  ],\n", globals, int64(spec.Seed)-9)
 	w("  \"wasm_memory_size\": %d,\n", spec.HeapPages*PageSize)
 	w("  \"stable_memory_size\": %d,\n", spec.StablePages*PageSize)
 	if len(chunks) == 0 {
