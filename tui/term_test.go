@@ -101,6 +101,16 @@ var tmuxScenarios = []struct {
 		tm.waitFor("CALL STACK at event 10")
 	}, "C-c"},
 	// The fork form's name input takes q: ctrl+c still quits.
+	// A query on the Motoko wallet: the reply decoded as Candid, with the
+	// method's declared types shown on the form.
+	{"query_reply_q", func(tm *term) {
+		tm.keys("G", "r")
+		tm.waitFor("Run on demo-wallet@4")
+		tm.keys("Tab", "g", "e", "t")
+		tm.waitFor("get : () -> (nat, text, vec nat, nat) query")
+		tm.keys("Enter")
+		tm.waitFor("Timeline demo-wallet@4 · call get", "ok", `reply (17, "payout", vec { 5; 12 }, 1)`)
+	}, "q"},
 	{"restore_ctrl_c", func(tm *term) {
 		tm.keys("f")
 		tm.waitFor("Fork / restore demo-ledger@1", "new name:")

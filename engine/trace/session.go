@@ -28,6 +28,12 @@ type Request struct {
 	// Arg is the argument of the method, or of canister_post_upgrade.
 	// nil sends what dfx sends without an argument: candid.DefaultArg.
 	Arg []byte
+	// ArgText, used when Arg is nil, is the argument as Candid text,
+	// typed by the module's candid:service as `canscope call --arg`
+	// types it: the method's arguments, or for an upgrade the new
+	// module's init arguments. A text that does not encode is an
+	// *ArgError.
+	ArgText string
 	// Upgrade traces an upgrade instead of a message.
 	Upgrade bool
 	// Module is the upgrade's new module (raw or gzipped wasm); nil
@@ -251,11 +257,34 @@ func (s *Session) prepare() error {
 		}
 		s.query = m.Kind != engine.Update
 	}
-	if s.req.Arg == nil {
+	switch {
+	case s.req.Arg != nil:
+	case s.req.ArgText != "":
+		want := workbench.Interface(recv).Args(s.req.Method)
+		if s.req.Upgrade {
+			if iface := workbench.Interface(recv); iface != nil {
+				want = iface.Init
+			}
+		}
+		arg, err := candid.EncodeText(s.req.ArgText, want)
+		if err != nil {
+			return &ArgError{Err: err}
+		}
+		s.req.Arg = arg
+	default:
 		s.req.Arg = candid.DefaultArg()
 	}
 	return nil
 }
+
+// ArgError is a Request.ArgText that does not encode as the module's
+// declared argument types.
+type ArgError struct{ Err error }
+
+func (e *ArgError) Error() string { return "argument: " + e.Err.Error() }
+
+// Unwrap returns the Candid error.
+func (e *ArgError) Unwrap() error { return e.Err }
 
 // anchorTargets spreads Request.Anchors events evenly over the run's
 // instructions, as many as Request.AnchorMemory allows.

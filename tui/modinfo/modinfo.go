@@ -5,7 +5,9 @@ package modinfo
 
 import (
 	"fmt"
+	"strings"
 
+	"github.com/canscope/canscope/engine/candid"
 	"github.com/canscope/canscope/engine/wasm"
 	"github.com/canscope/canscope/tui/source"
 )
@@ -24,6 +26,12 @@ func Inspect(module []byte) (source.ModuleInfo, error) {
 	info := source.ModuleInfo{Exports: m.ExportedFunctions(), Metadata: m.MetadataNames()}
 	if did, _, ok := m.Metadata("candid:service"); ok {
 		info.Candid = string(did)
+		if iface, err := candid.ParseInterface(info.Candid); err == nil {
+			info.Signatures = make(map[string]string, len(iface.Methods))
+			for _, meth := range iface.Methods {
+				info.Signatures[meth.Name] = strings.TrimPrefix(meth.Type.String(), "func ")
+			}
+		}
 	}
 	if types, _, ok := m.Metadata("motoko:stable-types"); ok {
 		info.StableTypes = string(types)

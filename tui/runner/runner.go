@@ -7,14 +7,21 @@ package runner
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/canscope/canscope/engine"
+	"github.com/canscope/canscope/engine/candid"
+	"github.com/canscope/canscope/engine/ic0"
+	"github.com/canscope/canscope/engine/meter"
+	"github.com/canscope/canscope/engine/principal"
 	"github.com/canscope/canscope/engine/trace"
+	"github.com/canscope/canscope/engine/workbench"
 	"github.com/canscope/canscope/snapshots"
 	"github.com/canscope/canscope/tui/source"
 )
@@ -53,18 +60,27 @@ func (r *Runner) Start(ctx context.Context, req source.RunRequest, progress func
 		Rehearse:       req.Rehearse,
 		Anchors:        Anchors,
 		AnchorMemory:   AnchorMemory,
+		Limits:         meter.Limits{Update: req.Limit, Query: req.Limit, Install: req.Limit, InspectMessage: req.Limit},
 	}
-	if req.ArgHex != "" {
-		arg, err := hex.DecodeString(strings.TrimPrefix(req.ArgHex, "0x"))
+	switch arg := strings.TrimSpace(req.Arg); {
+	case req.ArgHex:
+		b, err := hex.DecodeString(strings.TrimPrefix(arg, "0x"))
 		if err != nil {
-			return nil, fmt.Errorf("argument %q is not hex: %w", req.ArgHex, err)
+			return nil, &source.FieldError{Field: source.FieldArg, Err: fmt.Errorf("not hex: %w", err)}
 		}
-		tr.Arg = arg
+		tr.Arg = b
+	case arg != "":
+		tr.ArgText = arg
 	}
+	env, err := envOf(req)
+	if err != nil {
+		return nil, err
+	}
+	tr.Env = env
 	if req.WasmPath != "" {
 		code, err := os.ReadFile(req.WasmPath)
 		if err != nil {
-			return nil, fmt.Errorf("read module: %w", err)
+			return nil, &source.FieldError{Field: source.FieldWasm, Err: err}
 		}
 		tr.Module = code
 	}
@@ -72,20 +88,57 @@ func (r *Runner) Start(ctx context.Context, req source.RunRequest, progress func
 		progress(0)
 	}
 	s, err := r.tracer.Open(ctx, req.Snapshot, tr)
+	var argErr *trace.ArgError
+	if errors.As(err, &argErr) {
+		return nil, &source.FieldError{Field: source.FieldArg, Err: argErr.Err}
+	}
 	if err != nil {
 		return nil, err
 	}
 	if progress != nil {
 		progress(1)
 	}
-	return &Session{s: s}, nil
+	return &Session{s: s, method: req.Method}, nil
+}
+
+// envOf is the environment adjustment for the request's caller and time,
+// parsed as `canscope call --caller --time` parse them.
+func envOf(req source.RunRequest) (func(*ic0.Env), error) {
+	var caller []byte
+	var at uint64
+	if c := strings.TrimSpace(req.Caller); c != "" {
+		id, err := principal.Parse(c)
+		if err != nil {
+			return nil, &source.FieldError{Field: source.FieldCaller, Err: err}
+		}
+		caller = id
+	}
+	if t := strings.TrimSpace(req.Time); t != "" {
+		ns, err := ic0.ParseTime(t)
+		if err != nil {
+			return nil, &source.FieldError{Field: source.FieldTime, Err: err}
+		}
+		at = ns
+	}
+	if caller == nil && at == 0 {
+		return nil, nil
+	}
+	return func(env *ic0.Env) {
+		if caller != nil {
+			env.Caller = caller
+		}
+		if at != 0 {
+			env.Time = at
+		}
+	}, nil
 }
 
 // Session is a recorded run for the run screen. Its methods may be called
 // from several tea.Cmd goroutines; they take turns.
 type Session struct {
-	mu sync.Mutex
-	s  *trace.Session
+	mu     sync.Mutex
+	s      *trace.Session
+	method string // the method called; "" for an upgrade
 }
 
 var _ source.Session = (*Session)(nil)
@@ -99,12 +152,22 @@ func (s *Session) Event(i int) source.Event { return event(s.s.Events()[i]) }
 // Outcome implements source.Session.
 func (s *Session) Outcome() source.Outcome {
 	res := s.s.Result()
-	o := source.Outcome{Status: res.Status.String(), Instructions: res.Instructions, Limit: res.Limit}
+	o := source.Outcome{Status: res.Status.String(), Instructions: res.Instructions, Limit: res.Limit,
+		DebugPrints: res.DebugPrints, Error: res.ErrorText(s.s.CanisterID())}
 	if res.Trap != nil {
 		o.TrapMessage, o.TrapFunction = res.Trap.Message, res.Trap.Function
 	}
 	if res.Status == engine.StatusRejected {
-		o.TrapMessage = res.RejectMessage
+		o.TrapMessage, o.RejectCode = res.RejectMessage, string(res.Code)
+	}
+	if len(res.Reply) > 0 {
+		// Decoded as `canscope call` decodes it: with the method's
+		// declared result types when the module has candid:service.
+		o.ReplyHex = hex.EncodeToString(res.Reply)
+		want := workbench.Interface(s.s.Module()).Results(s.method)
+		if text, err := candid.DecodeText(res.Reply, want); err == nil {
+			o.Reply = text
+		}
 	}
 	return o
 }
@@ -166,6 +229,9 @@ func event(e trace.Event) source.Event {
 	case trace.Syscall:
 		out.Syscall = e.Name
 		out.Args = "(" + trace.FormatValues(e.Args) + ")"
+		if e.Name == "debug_print" {
+			out.Args += " " + strconv.Quote(e.Text)
+		}
 		if e.Results == nil {
 			out.Args += " trapped"
 		} else if len(e.Results) > 0 {

@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -99,5 +100,62 @@ func TestIncidentOnRunScreen(t *testing.T) {
 	}
 	if cp.MadeBy != snapshots.MadeByCheckpoint || *cp.Parent != snap.ID {
 		t.Errorf("checkpoint = %+v", cp)
+	}
+}
+
+// TestCallReply: a call's Candid argument is typed by the method's
+// declared types, its reply decoded as `canscope call` decodes it, and a
+// bad argument, caller or time comes back as the form field's error.
+func TestCallReply(t *testing.T) {
+	ctx := context.Background()
+	st, err := fsstore.Open(filepath.Join(t.TempDir(), "store"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	eng, err := engine.New(engine.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close(ctx)
+	bench := workbench.New(st, eng)
+	code, err := os.ReadFile("../../engine/testdata/motoko_v2.wasm.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, res, err := bench.Install(ctx, code, nil, "")
+	if err != nil || res.Status != engine.StatusOK {
+		t.Fatalf("install: %v %+v", err, res)
+	}
+	snap, err := run.Commit(ctx, workbench.CommitOptions{Name: "wallet", MadeBy: snapshots.MadeByInstall})
+	run.Close(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := New(trace.New(bench, st))
+	sess, err := r.Start(ctx, source.RunRequest{Snapshot: snap.ID, Method: "add", Arg: `(5, "deposit")`,
+		Caller: "aaaaa-aa", Time: "2026-11-26T09:00:00Z", Limit: 2_000_000_000}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := sess.Outcome()
+	sess.(*Session).Close(ctx)
+	if o.Status != "ok" || o.Reply != "(5)" || o.ReplyHex == "" || o.Limit != 2_000_000_000 {
+		t.Errorf("add(5, \"deposit\") = %+v", o)
+	}
+	for _, c := range []struct {
+		req   source.RunRequest
+		field string
+	}{
+		{source.RunRequest{Snapshot: snap.ID, Method: "add", Arg: `("five")`}, source.FieldArg},
+		{source.RunRequest{Snapshot: snap.ID, Method: "add", Arg: "zz", ArgHex: true}, source.FieldArg},
+		{source.RunRequest{Snapshot: snap.ID, Method: "get", Caller: "not a principal"}, source.FieldCaller},
+		{source.RunRequest{Snapshot: snap.ID, Method: "get", Time: "yesterday"}, source.FieldTime},
+	} {
+		_, err := r.Start(ctx, c.req, nil)
+		var fe *source.FieldError
+		if !errors.As(err, &fe) || fe.Field != c.field {
+			t.Errorf("%+v: error %v, want one under %s", c.req, err, c.field)
+		}
 	}
 }

@@ -10,14 +10,45 @@ import (
 // call a method, or upgrade (optionally to a new module, optionally
 // skipping pre_upgrade, optionally rehearsing = upgrading twice).
 type RunRequest struct {
-	Snapshot       snapshots.ID
-	Upgrade        bool
-	Method         string // for a call: the exported method name
-	ArgHex         string // candid argument bytes as hex; "" means the empty tuple
+	Snapshot snapshots.ID
+	Upgrade  bool
+	Method   string // for a call: the exported method name
+	// Arg is the argument as Candid text, typed by the method's declared
+	// argument types (an upgrade's: the new module's init arguments), or
+	// hex bytes with ArgHex; "" sends (), as dfx does.
+	Arg            string
+	ArgHex         bool
 	WasmPath       string // for an upgrade: new module file; "" keeps the module
 	SkipPreUpgrade bool
 	Rehearse       bool
+	// The environment, as `canscope call` takes it: Caller a principal
+	// ("" the anonymous one), Time ic0.time as RFC 3339 or nanoseconds
+	// ("" the snapshot's taken_at), Limit the instruction limit (0 the
+	// IC's for the kind of message).
+	Caller string
+	Time   string
+	Limit  uint64
 }
+
+// The form fields a FieldError can name.
+const (
+	FieldArg    = "arg"
+	FieldWasm   = "wasm"
+	FieldCaller = "caller"
+	FieldTime   = "time"
+)
+
+// FieldError is a request field the runner cannot use; the form shows the
+// error under that field.
+type FieldError struct {
+	Field string // one of the Field constants
+	Err   error
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
+
+// Unwrap returns the field's error.
+func (e *FieldError) Unwrap() error { return e.Err }
 
 // Runner starts engine runs that record an event timeline. Start returns
 // when the run has finished (or ctx was cancelled); progress receives the
@@ -66,6 +97,16 @@ type Outcome struct {
 	TrapFunction string
 	Instructions uint64
 	Limit        uint64
+	// Reply is a call's reply decoded as Candid, the way `canscope call`
+	// prints it; when it does not decode, ReplyHex alone is set.
+	Reply    string
+	ReplyHex string
+	// RejectCode is the reject code of a rejected call ("CanisterReject").
+	RejectCode string
+	// Error is the replica's error text for a trap or reject.
+	Error string
+	// DebugPrints are the texts the run printed with ic0.debug_print.
+	DebugPrints []string
 }
 
 // Session is a finished run: its timeline, time travel over it, and

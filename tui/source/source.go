@@ -51,6 +51,9 @@ type ModuleInfo struct {
 	StableTypes string
 	// Metadata lists the names of the module's icp:public/private sections.
 	Metadata []string
+	// Signatures are the methods' Candid signatures from Candid, by
+	// method name ("(nat, text) -> (nat)"); nil when it does not parse.
+	Signatures map[string]string
 }
 
 // ModuleInspector parses module bytes (raw or gzipped wasm).

@@ -1,6 +1,8 @@
 package run
 
 import (
+	"math"
+	"strconv"
 	"strings"
 
 	"charm.land/bubbles/v2/textinput"
@@ -18,6 +20,10 @@ const (
 	fieldMethod
 	fieldWasm
 	fieldArg
+	fieldArgHex
+	fieldCaller
+	fieldTime
+	fieldLimit
 	fieldSkip
 	fieldRehearse
 )
@@ -30,24 +36,34 @@ type form struct {
 	method         textinput.Model
 	wasm           textinput.Model
 	arg            textinput.Model
+	argHex         bool
+	caller         textinput.Model
+	time           textinput.Model
+	limit          textinput.Model
 	focus          field
+	// errs are the errors shown under fields (a Candid argument that
+	// does not type, a principal that does not parse).
+	errs map[field]string
 }
 
 func newForm(ctx *frame.Context) form {
 	input := ctx.NewInput
 	return form{
 		method: input("method  ", "an exported update or query method, e.g. transfer"),
-		wasm:   input("new wasm ", "path to the new module; empty reinstalls the same module"),
-		arg:    input("arg hex ", "candid argument bytes as hex; empty sends ()"),
+		wasm:   input("new wasm ", "path to the new module; empty upgrades to the same module"),
+		arg:    input("arg     ", "Candid text, e.g. (42, \"x\"); empty sends ()"),
+		caller: input("caller  ", "principal; empty: anonymous (2vxsx-fae)"),
+		time:   input("time    ", "RFC 3339 or ns; empty: the snapshot's time"),
+		limit:  input("limit   ", "instructions, e.g. 40e9; empty: the IC's"),
 	}
 }
 
 // fields lists the rows the form shows for its mode, in focus order.
 func (f *form) fields() []field {
 	if f.upgrade {
-		return []field{fieldMode, fieldWasm, fieldArg, fieldSkip, fieldRehearse}
+		return []field{fieldMode, fieldWasm, fieldArg, fieldArgHex, fieldSkip, fieldRehearse, fieldCaller, fieldTime, fieldLimit}
 	}
-	return []field{fieldMode, fieldMethod, fieldArg}
+	return []field{fieldMode, fieldMethod, fieldArg, fieldArgHex, fieldCaller, fieldTime, fieldLimit}
 }
 
 // input returns the text input of the focused field, nil for toggles.
@@ -59,6 +75,12 @@ func (f *form) input() *textinput.Model {
 		return &f.wasm
 	case fieldArg:
 		return &f.arg
+	case fieldCaller:
+		return &f.caller
+	case fieldTime:
+		return &f.time
+	case fieldLimit:
+		return &f.limit
 	}
 	return nil
 }
@@ -90,15 +112,48 @@ func (f *form) toggle() {
 		f.skipPreUpgrade = !f.skipPreUpgrade
 	case fieldRehearse:
 		f.rehearse = !f.rehearse
+	case fieldArgHex:
+		f.argHex = !f.argHex
 	}
 }
 
-// request builds the run request for a snapshot.
-func (f *form) request(id snapshots.ID) source.RunRequest {
+// inputs are every text input of the form, for restyling.
+func (f *form) inputs() []*textinput.Model {
+	return []*textinput.Model{&f.method, &f.wasm, &f.arg, &f.caller, &f.time, &f.limit}
+}
+
+// fieldOf is the form field a runner's FieldError names.
+func fieldOf(name string) field {
+	switch name {
+	case source.FieldWasm:
+		return fieldWasm
+	case source.FieldCaller:
+		return fieldCaller
+	case source.FieldTime:
+		return fieldTime
+	}
+	return fieldArg
+}
+
+// request builds the run request for a snapshot; a limit that is not a
+// number is reported under its field.
+func (f *form) request(id snapshots.ID) (source.RunRequest, bool) {
+	f.errs = nil
 	r := source.RunRequest{
 		Snapshot: id,
 		Upgrade:  f.upgrade,
-		ArgHex:   strings.TrimSpace(f.arg.Value()),
+		Arg:      strings.TrimSpace(f.arg.Value()),
+		ArgHex:   f.argHex,
+		Caller:   strings.TrimSpace(f.caller.Value()),
+		Time:     strings.TrimSpace(f.time.Value()),
+	}
+	if l := strings.ReplaceAll(strings.TrimSpace(f.limit.Value()), "_", ""); l != "" {
+		n, err := strconv.ParseFloat(l, 64) // 40e9 as the help spells it
+		if err != nil || n < 1 || n > math.MaxUint64 || n != math.Trunc(n) {
+			f.errs = map[field]string{fieldLimit: "a whole number of instructions, e.g. 40000000000 or 40e9"}
+			return r, false
+		}
+		r.Limit = uint64(n)
 	}
 	if f.upgrade {
 		r.WasmPath = strings.TrimSpace(f.wasm.Value())
@@ -107,7 +162,7 @@ func (f *form) request(id snapshots.ID) source.RunRequest {
 	} else {
 		r.Method = strings.TrimSpace(f.method.Value())
 	}
-	return r
+	return r, true
 }
 
 // describe is a one-line summary of a request for the timeline header.

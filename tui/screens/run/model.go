@@ -16,6 +16,7 @@ import (
 	"charm.land/bubbles/v2/spinner"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/dustin/go-humanize"
 
@@ -43,6 +44,7 @@ type (
 		owner   *Model
 		snap    snapshots.Snapshot
 		methods []string // the module's callable methods, for the form
+		sigs    map[string]string
 		err     error
 	}
 	progressMsg struct {
@@ -78,7 +80,8 @@ type Model struct {
 
 	state   state
 	form    form
-	methods []string // callable methods of the snapshot's module
+	methods []string          // callable methods of the snapshot's module
+	sigs    map[string]string // their Candid signatures, by name
 	err     error
 	notice  string
 
@@ -161,7 +164,7 @@ func (m *Model) Bindings() []key.Binding {
 // SetSize implements frame.Screen.
 func (m *Model) SetSize(w, h int) {
 	m.width, m.height = w, h
-	for _, in := range []*textinput.Model{&m.form.method, &m.form.wasm, &m.form.arg, &m.cpName} {
+	for _, in := range append(m.form.inputs(), &m.cpName) {
 		in.SetWidth(max(w-20, 10))
 		in.SetStyles(m.ctx.Styles.Input) // the theme may have changed
 	}
@@ -183,7 +186,7 @@ func (m *Model) Init() tea.Cmd {
 		if src.Inspect != nil && !man.Module.IsZero() {
 			if b, err := src.Catalog.ReadBlob(man.Module); err == nil {
 				if info, err := src.Inspect(b); err == nil {
-					out.methods = Methods(info.Exports)
+					out.methods, out.sigs = Methods(info.Exports), info.Signatures
 				}
 			}
 		}
@@ -220,7 +223,7 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		if msg.err != nil {
 			m.err = msg.err
 		} else {
-			m.snap, m.methods = &msg.snap, msg.methods
+			m.snap, m.methods, m.sigs = &msg.snap, msg.methods, msg.sigs
 		}
 	case progressMsg:
 		if msg.owner == m && msg.run == m.run && m.state == stateRunning {
@@ -302,7 +305,10 @@ func (m *Model) start() tea.Cmd {
 		m.err = errors.New("the run engine is unavailable in this build")
 		return nil
 	}
-	req := m.form.request(m.id)
+	req, ok := m.form.request(m.id)
+	if !ok {
+		return nil // the error is under its field
+	}
 	if !req.Upgrade && req.Method == "" {
 		m.err = errors.New("name the method to call")
 		return nil
@@ -385,6 +391,11 @@ func (m *Model) finished(msg doneMsg) tea.Cmd {
 		return nil
 	case msg.err != nil:
 		m.state = stateForm
+		var fe *source.FieldError
+		if errors.As(msg.err, &fe) {
+			m.form.errs = map[field]string{fieldOf(fe.Field): fe.Err.Error()}
+			return nil
+		}
 		m.err = fmt.Errorf("run %s: %w", describe(m.req), msg.err)
 		return nil
 	}
@@ -527,11 +538,16 @@ func (m *Model) statusLines() []string {
 func (m *Model) formView() string {
 	st := m.ctx.Styles
 	f := &m.form
-	row := func(fl field, text string) string {
+	var lines []string
+	row := func(fl field, text string) {
 		if f.focus == fl {
-			return st.Accent.Render("▸ ") + text
+			lines = append(lines, st.Accent.Render("▸ ")+text)
+		} else {
+			lines = append(lines, "  "+text)
 		}
-		return "  " + text
+		if e, ok := f.errs[fl]; ok {
+			lines = append(lines, st.Error.Render("    ✗ "+e))
+		}
 	}
 	check := func(on bool, label string) string {
 		if on {
@@ -543,25 +559,30 @@ func (m *Model) formView() string {
 	if !f.upgrade {
 		mode = "(•) call a method   ( ) upgrade"
 	}
-	lines := []string{
-		st.Header.Render("What should the engine run on this snapshot?"),
-		"",
-		row(fieldMode, mode),
-	}
+	lines = append(lines, st.Header.Render("What should the engine run on this snapshot?"), "")
+	row(fieldMode, mode)
 	if f.upgrade {
-		lines = append(lines,
-			row(fieldWasm, f.wasm.View()),
-			row(fieldArg, f.arg.View()),
-			row(fieldSkip, check(f.skipPreUpgrade, "skip_pre_upgrade (recover a canister whose pre_upgrade traps)")),
-			row(fieldRehearse, check(f.rehearse, "rehearse (upgrade, then upgrade again to the same module)")),
-		)
+		row(fieldWasm, f.wasm.View())
 	} else {
-		lines = append(lines, row(fieldMethod, f.method.View()))
+		row(fieldMethod, f.method.View())
 		if len(m.methods) > 0 {
 			lines = append(lines, st.Muted.Render("    methods: "+strings.Join(m.methods, " · ")))
 		}
-		lines = append(lines, row(fieldArg, f.arg.View()))
+		if sig, ok := m.sigs[strings.TrimSpace(f.method.Value())]; ok {
+			lines = append(lines, st.Muted.Render("    "+strings.TrimSpace(f.method.Value())+" : "+sig))
+		}
 	}
+	row(fieldArg, f.arg.View())
+	row(fieldArgHex, check(f.argHex, "the argument is hex bytes (sent raw, not encoded)"))
+	if f.upgrade {
+		row(fieldSkip, check(f.skipPreUpgrade, "skip_pre_upgrade"))
+		lines = append(lines, st.Muted.Render("      the heap is discarded: post_upgrade reads what an earlier"),
+			st.Muted.Render("      pre_upgrade left in stable memory"))
+		row(fieldRehearse, check(f.rehearse, "rehearse (upgrade, then upgrade again to the same module)"))
+	}
+	row(fieldCaller, f.caller.View())
+	row(fieldTime, f.time.View())
+	row(fieldLimit, f.limit.View())
 	lines = append(lines, "", st.Muted.Render("enter runs it in memory; nothing is written until you save a checkpoint."))
 	if m.ctx.Sources.Runner == nil {
 		lines = append(lines, "", st.Warn.Render("The run engine is unavailable in this build: runs cannot start."))
@@ -602,6 +623,12 @@ func (m *Model) timelineView() string {
 	switch out.Status {
 	case "ok":
 		head[0] += st.OK.Render("ok")
+		switch {
+		case out.Reply != "":
+			head = append(head, wrapped("reply "+out.Reply, m.width, 2, st.OK)...)
+		case out.ReplyHex != "":
+			head = append(head, wrapped("reply (not Candid) 0x"+out.ReplyHex, m.width, 2, st.OK)...)
+		}
 	default:
 		head[0] += st.Error.Render(out.Status)
 		if out.TrapMessage != "" {
@@ -611,6 +638,9 @@ func (m *Model) timelineView() string {
 			}
 			// The trap message is what the operator came for: wrap it
 			// (two lines at most) rather than cut it.
+			if out.RejectCode != "" {
+				where = " (" + out.RejectCode + ")"
+			}
 			msg := ansi.Wrap("✗ "+out.Status+where+": "+out.TrapMessage, max(m.width, 1), "")
 			for i, l := range strings.Split(msg, "\n") {
 				if i == 2 {
@@ -619,6 +649,15 @@ func (m *Model) timelineView() string {
 				head = append(head, st.Error.Render(l))
 			}
 		}
+	}
+	if n := len(out.DebugPrints); n > 0 {
+		// The latest print, in full when it fits; every print is also
+		// on its debug_print event in the timeline.
+		line := "debug " + out.DebugPrints[n-1]
+		if n > 1 {
+			line = fmt.Sprintf("debug (%d of %d, every one on its event) %s", n, n, out.DebugPrints[n-1])
+		}
+		head = append(head, wrapped(line, m.width, 1, st.Muted)...)
 	}
 	bottom := m.statusLines()
 	if m.naming {
@@ -668,7 +707,7 @@ func count(n uint64, width int) string {
 	if width >= 50 {
 		return humanize.Comma(int64(n))
 	}
-	return humanize.SIWithDigits(float64(n), 1, "")
+	return strings.TrimSpace(humanize.SIWithDigits(float64(n), 1, ""))
 }
 
 // callArgs is a syscall's argument list in parentheses.
@@ -746,5 +785,28 @@ func (m *Model) paneLines(width, height int) []string {
 		"  "+render.Bar(max(width-4, 4), frac, st),
 		fmt.Sprintf("  %s of %s (%.1f%%)", count(s.Instructions, width), count(s.Limit, width), frac*100),
 	)
+	return lines
+}
+
+// wrapped wraps text to width in at most n lines; a longer text ends with
+// how much was left out, so nothing is cut silently.
+func wrapped(text string, width, n int, style lipgloss.Style) []string {
+	lines := strings.Split(ansi.Wrap(text, max(width, 1), ""), "\n")
+	if len(lines) > n {
+		rest := len([]rune(strings.Join(lines[n:], "")))
+		more := fmt.Sprintf(" … %d more characters", rest)
+		lines = lines[:n]
+		last := []rune(lines[n-1])
+		keep := max(width-len([]rune(more)), 0)
+		if len(last) > keep {
+			rest += len(last) - keep
+			last = last[:keep]
+			more = fmt.Sprintf(" … %d more characters", rest)
+		}
+		lines[n-1] = string(last) + more
+	}
+	for i, l := range lines {
+		lines[i] = style.Render(l)
+	}
 	return lines
 }

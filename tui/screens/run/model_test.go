@@ -23,7 +23,7 @@ func open(t *testing.T, theme string, w, h int, src source.Set, id snapshots.ID)
 func upgradeKeys() []tea.Msg {
 	keys := st.Keys("space", "tab")
 	keys = append(keys, st.Type("incident_v2.wasm")...)
-	return append(keys, st.Keys("tab", "tab", "space", "enter")...)
+	return append(keys, st.Keys("tab", "tab", "tab", "space", "enter")...)
 }
 
 func TestRun(t *testing.T) {
@@ -36,7 +36,7 @@ func TestRun(t *testing.T) {
 	}{
 		{"form_unavailable_80x24", "dark", 80, 24, false, st.Keys("tab", "enter")},
 		{"form_call_80x24", "light", 80, 24, true, append(st.Keys("tab"), st.Type("transfer")...)},
-		{"form_upgrade_80x24", "high-contrast", 80, 24, true, append(append(st.Keys("space", "tab"), st.Type("incident_v2.wasm")...), st.Keys("tab", "tab", "space", "tab")...)},
+		{"form_upgrade_80x24", "high-contrast", 80, 24, true, append(append(st.Keys("space", "tab"), st.Type("incident_v2.wasm")...), st.Keys("tab", "tab", "tab", "space", "tab")...)},
 		{"timeline_at_trap_80x24", "dark", 80, 24, true, upgradeKeys()},
 		{"timeline_stepped_160x48", "dark", 160, 48, true, append(upgradeKeys(), st.Keys("home", "]", "]", "right")...)},
 		{"timeline_prev_call_80x24", "light", 80, 24, true, append(upgradeKeys(), st.Keys("[", "left")...)},
