@@ -80,6 +80,9 @@ func Import(ctx context.Context, st snapshots.Store, dir string, opt ImportOptio
 			}
 		}
 	}
+	if err := checkFinished(dir); err != nil {
+		return fail(err)
+	}
 	raw, err := readLimited(filepath.Join(dir, MetadataFile), maxMetadataBytes)
 	if err != nil {
 		return fail(err)
@@ -161,6 +164,34 @@ func Import(ctx context.Context, st snapshots.Store, dir string, opt ImportOptio
 		return fail(err)
 	}
 	return snap, nil
+}
+
+// Files icp-cli keeps in a download directory
+// (crates/icp-cli/src/operations/snapshot_transfer.rs, SnapshotPaths).
+// icp-cli pre-sizes every blob file (set_len) and fills it in, so a
+// download it has not finished has files of the right sizes: only its
+// progress file tells. It deletes the progress file when the download
+// completes; the .lock file stays, locked (flock) only while icp-cli runs.
+const (
+	icpDownloadProgress = ".download_progress.json"
+	icpLock             = ".lock"
+)
+
+// checkFinished refuses a directory icp-cli is still downloading into, or
+// left unfinished, naming the file and how to finish it.
+func checkFinished(dir string) error {
+	resume := "icp canister snapshot download <canister> <snapshot-id> -o " + ShellQuote(dir) + " --resume"
+	for _, name := range []string{icpDownloadProgress, icpDownloadProgress + ".tmp"} {
+		if _, err := os.Lstat(filepath.Join(dir, name)); err == nil {
+			return fmt.Errorf("%s: the icp-cli download into this directory did not finish; complete it with `%s`", name, resume)
+		}
+	}
+	if held, err := lockHeld(filepath.Join(dir, icpLock)); err != nil {
+		return err
+	} else if held {
+		return fmt.Errorf("%s is locked: icp-cli is still downloading into this directory; wait for it to finish (or, if it was killed, run `%s`)", icpLock, resume)
+	}
+	return nil
 }
 
 // absPath returns dir made absolute when possible, for the snapshot's note.
@@ -303,7 +334,18 @@ func Export(ctx context.Context, st snapshots.Store, m *snapshots.Manifest, dir 
 	case len(entries) > 0:
 		return fail(errors.New("the directory is not empty; export into a new or empty directory"))
 	}
-	if err := os.MkdirAll(filepath.Join(dir, ChunkDir), 0o755); err != nil {
+	if m.Module.IsZero() {
+		// upload_canister_snapshot_metadata refuses wasm_module_size 0
+		// (rs/replicated_state/src/canister_snapshots.rs, WasmModuleEmpty).
+		return fail(errors.New("the snapshot has no module, and the IC refuses a snapshot with an empty module"))
+	}
+	// dfx and icp-cli create wasm_chunk_store/ for a snapshot with chunks;
+	// an empty one is left out.
+	mkdir := dir
+	if len(m.Chunks) > 0 {
+		mkdir = filepath.Join(dir, ChunkDir)
+	}
+	if err := os.MkdirAll(mkdir, 0o755); err != nil {
 		return fail(err)
 	}
 	defer func() {
@@ -311,11 +353,9 @@ func Export(ctx context.Context, st snapshots.Store, m *snapshots.Manifest, dir 
 			removeContents(dir)
 		}
 	}()
-	var module []byte
-	if !m.Module.IsZero() {
-		if module, err = st.ReadBlob(m.Module); err != nil {
-			return fail(fmt.Errorf("module: %w", err))
-		}
+	module, err := st.ReadBlob(m.Module)
+	if err != nil {
+		return fail(fmt.Errorf("module: %w", err))
 	}
 	meta, err := MetadataFor(m, uint64(len(module)))
 	if err != nil {
