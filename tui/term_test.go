@@ -101,6 +101,18 @@ var tmuxScenarios = []struct {
 		tm.waitFor("CALL STACK at event 10")
 	}, "C-c"},
 	// The fork form's name input takes q: ctrl+c still quits.
+	// skip_pre_upgrade gets past the trap, and the verdict says what it
+	// cost: the heap was discarded and post_upgrade found no saved state.
+	{"skip_pre_upgrade_q", func(tm *term) {
+		tm.keys("j", "j", "j", "j", "r")
+		tm.waitFor("Run on demo-ledger@5")
+		tm.keys("Space", "Tab", "Tab", "Tab", "Tab", "Space")
+		tm.waitFor("[x] skip_pre_upgrade", "the heap is discarded")
+		tm.keys("Enter")
+		tm.waitFor("Timeline demo-ledger@5 · upgrade skipping pre_upgrade", "ok",
+			"heap discarded; post_upgrade read 64 bytes of stable memory, all zero (never written)",
+			`debug incident: no saved state in stable memory, starting empty`)
+	}, "q"},
 	// A query on the Motoko wallet: the reply decoded as Candid, with the
 	// method's declared types shown on the form.
 	{"query_reply_q", func(tm *term) {

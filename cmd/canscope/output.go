@@ -37,7 +37,18 @@ type runJSON struct {
 	DebugPrints        []string            `json:"debug_prints"`
 	Calls              []callJSON          `json:"calls,omitempty"`
 	Steps              []stepJSON          `json:"steps,omitempty"`
+	SkipPreUpgrade     *skipJSON           `json:"skip_pre_upgrade,omitempty"`
 	Snapshot           *snapshots.Snapshot `json:"snapshot"`
+}
+
+// skipJSON is what an upgrade with --skip-pre-upgrade did with the state
+// (workbench.SkippedPreUpgrade).
+type skipJSON struct {
+	HeapDiscarded   bool                `json:"heap_discarded"`
+	StableBytesRead uint64              `json:"stable_bytes_read"`
+	StableReadZeros bool                `json:"stable_read_all_zero"`
+	LastWrittenAt   *snapshots.Snapshot `json:"last_written_at"`
+	Verdict         string              `json:"verdict"`
 }
 
 type trapJSON struct {
@@ -79,6 +90,7 @@ type stepJSON struct {
 	Phases             []phaseJSON `json:"phases"`
 	StablePagesChanged int         `json:"stable_pages_changed"`
 	StableBytesWritten uint64      `json:"stable_bytes_written"`
+	StableBytesRead    uint64      `json:"stable_bytes_read"`
 	PostUpgradeOK      bool        `json:"post_upgrade_ok"`
 }
 

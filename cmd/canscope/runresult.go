@@ -92,6 +92,9 @@ func printRun(w io.Writer, r runJSON) {
 		}
 	}
 	row("status", "%s", r.Status)
+	if r.SkipPreUpgrade != nil {
+		row("skip_pre_upgrade", "%s", r.SkipPreUpgrade.Verdict)
+	}
 	if r.Trap != nil {
 		row("trap", "%s", r.Trap.Message)
 		row("function", "%s (offset %#x)", r.Trap.Function, r.Trap.Offset)

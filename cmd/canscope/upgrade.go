@@ -15,7 +15,19 @@ func stepOf(st workbench.UpgradeStep) stepJSON {
 	res := st.Result
 	return stepJSON{Step: st.Name, Status: res.Status.String(), Trap: trapOf(res.Trap), Instructions: res.Instructions,
 		Phases: phasesOf(res), StablePagesChanged: len(res.StablePagesChanged), StableBytesWritten: st.StableBytesWritten,
-		PostUpgradeOK: st.PostUpgradeOK}
+		StableBytesRead: st.StableBytesRead, PostUpgradeOK: st.PostUpgradeOK}
+}
+
+// skipOf describes what an upgrade with --skip-pre-upgrade read.
+func skipOf(sk *workbench.SkippedPreUpgrade) *skipJSON {
+	if sk == nil {
+		return nil
+	}
+	out := &skipJSON{HeapDiscarded: true, StableBytesRead: sk.BytesRead, StableReadZeros: sk.Zeros, Verdict: sk.String()}
+	if !sk.LastWritten.ID.IsZero() {
+		out.LastWrittenAt = &sk.LastWritten
+	}
+	return out
 }
 
 func newUpgradeCmd(a *app) *cobra.Command {
@@ -94,6 +106,7 @@ upgrade would produce).`,
 				steps = append(steps, stepOf(st))
 			}
 			out.Steps = steps
+			out.SkipPreUpgrade = skipOf(reh.Skipped)
 			return a.finish(out, asJSON)
 		},
 	}

@@ -155,6 +155,7 @@ type Session struct {
 	events    []Event
 	truncated bool
 	result    engine.Result
+	skipped   *workbench.SkippedPreUpgrade
 	cur       *cursor   // the position, paused at an event
 	anchors   []*cursor // paused (or on their way) at fixed events
 }
@@ -176,6 +177,8 @@ type execResult struct {
 	// committed: the canister's state moved on (a successful update or
 	// upgrade), so it cannot run the message again.
 	committed bool
+	// skipped is an upgrade's skip_pre_upgrade report.
+	skipped *workbench.SkippedPreUpgrade
 }
 
 // Open restores snapshot id, runs req on it once while recording its
@@ -215,7 +218,7 @@ func (t *Tracer) Open(ctx context.Context, id snapshots.ID, req Request) (*Sessi
 		s.Close(ctx)
 		return nil, fmt.Errorf("trace %s: %w", id.Short(), r.err)
 	}
-	s.result, s.events, s.truncated = r.res, rec.events, rec.n > len(rec.events)
+	s.result, s.events, s.truncated, s.skipped = r.res, rec.events, rec.n > len(rec.events), r.skipped
 	if r.res.Trap != nil && len(s.events) > 0 {
 		if last := &s.events[len(s.events)-1]; last.Kind == Trap {
 			last.Message, last.Function = r.res.Trap.Message, r.res.Trap.Function
@@ -350,7 +353,7 @@ func (s *Session) exec(ctx context.Context, run *workbench.Run, rec *recorder) e
 				return nil
 			},
 		})
-		r.res, r.err = reh.Last().Result, err
+		r.res, r.err, r.skipped = reh.Last().Result, err, reh.Skipped
 		r.committed = len(reh.Steps) > 0 && reh.Steps[0].OK()
 		return r
 	case s.query:
@@ -460,6 +463,10 @@ func (s *Session) Truncated() bool { return s.truncated }
 
 // Result returns the outcome of the run.
 func (s *Session) Result() engine.Result { return s.result }
+
+// SkippedPreUpgrade is what an upgrade with SkipPreUpgrade read in place
+// of the discarded heap (workbench.Rehearsal.Skipped); nil otherwise.
+func (s *Session) SkippedPreUpgrade() *workbench.SkippedPreUpgrade { return s.skipped }
 
 // Base returns the snapshot the run started from.
 func (s *Session) Base() snapshots.ID { return s.baseID }

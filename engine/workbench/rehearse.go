@@ -56,6 +56,9 @@ type UpgradeStep struct {
 	// StableBytesWritten counts the bytes the step's stable_write and
 	// stable64_write calls wrote, kept or rolled back.
 	StableBytesWritten uint64
+	// StableBytesRead counts the bytes the step's stable_read and
+	// stable64_read calls read.
+	StableBytesRead uint64
 	// PostUpgradeOK reports that canister_post_upgrade ran and the step
 	// succeeded; false when the module has none or the step trapped.
 	PostUpgradeOK bool
@@ -68,6 +71,9 @@ func (s UpgradeStep) OK() bool { return s.Result.Status == engine.StatusOK }
 // order, ending at the first that did not succeed.
 type Rehearsal struct {
 	Steps []UpgradeStep
+	// Skipped is set when the first step ran with SkipPreUpgrade: what
+	// post_upgrade read in place of the discarded heap.
+	Skipped *SkippedPreUpgrade
 }
 
 // OK reports whether every step ran and succeeded.
@@ -103,7 +109,7 @@ func (r *Run) Rehearse(ctx context.Context, o RehearsalOptions) (Rehearsal, erro
 	}
 	var out Rehearsal
 	step := func(name string, mod *engine.Module, opts engine.UpgradeOptions) (UpgradeStep, error) {
-		w := &stableWrites{next: o.Recorder}
+		w := &stableWrites{next: o.Recorder, read: map[uint64]struct{}{}}
 		r.Canister.SetRecorder(w)
 		defer r.Canister.SetRecorder(nil)
 		res, err := r.Canister.Upgrade(ctx, mod, arg, opts)
@@ -116,7 +122,14 @@ func (r *Run) Rehearse(ctx context.Context, o RehearsalOptions) (Rehearsal, erro
 			}
 			return UpgradeStep{}, fmt.Errorf("%s: %w", name, err)
 		}
-		s := UpgradeStep{Name: name, Result: res, StableBytesWritten: w.bytes}
+		s := UpgradeStep{Name: name, Result: res, StableBytesWritten: w.bytes, StableBytesRead: w.readBytes}
+		if name == StepUpgrade && o.SkipPreUpgrade {
+			sk, err := r.skippedPreUpgrade(w.readBytes, w.read)
+			if err != nil {
+				return UpgradeStep{}, err
+			}
+			out.Skipped = &sk
+		}
 		for _, p := range res.Phases {
 			if p.Name == "post_upgrade" {
 				s.PostUpgradeOK = res.Status == engine.StatusOK
@@ -150,7 +163,10 @@ func (r *Run) Rehearse(ctx context.Context, o RehearsalOptions) (Rehearsal, erro
 // stable memory, passing every call on to next.
 type stableWrites struct {
 	bytes uint64
-	next  ic0.Recorder
+	// readBytes and read are the bytes and the pages stable reads took.
+	readBytes uint64
+	read      map[uint64]struct{}
+	next      ic0.Recorder
 }
 
 // SystemCall implements ic0.Recorder.
@@ -163,9 +179,25 @@ func (w *stableWrites) SystemCall(name string, params, results []uint64) {
 			// An i32 parameter arrives as a raw 64-bit stack value whose
 			// upper half wazero does not clear.
 			w.bytes += uint64(uint32(params[2]))
+		case "stable64_read":
+			w.noteRead(params[1], params[2], results)
+		case "stable_read":
+			w.noteRead(uint64(uint32(params[1])), uint64(uint32(params[2])), results)
 		}
 	}
 	if w.next != nil {
 		w.next.SystemCall(name, params, results)
+	}
+}
+
+// noteRead counts a stable read of size bytes at off that returned (a
+// trapped call has nil results and read nothing).
+func (w *stableWrites) noteRead(off, size uint64, results []uint64) {
+	if results == nil || size == 0 || w.read == nil {
+		return
+	}
+	w.readBytes += size
+	for p := off / engine.PageSize; p <= (off+size-1)/engine.PageSize; p++ {
+		w.read[p] = struct{}{}
 	}
 }

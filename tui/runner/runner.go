@@ -160,6 +160,9 @@ func (s *Session) Outcome() source.Outcome {
 	if res.Status == engine.StatusRejected {
 		o.TrapMessage, o.RejectCode = res.RejectMessage, string(res.Code)
 	}
+	if sk := s.s.SkippedPreUpgrade(); sk != nil {
+		o.SkippedPreUpgrade = sk.String()
+	}
 	if len(res.Reply) > 0 {
 		// Decoded as `canscope call` decodes it: with the method's
 		// declared result types when the module has candid:service.

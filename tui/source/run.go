@@ -107,6 +107,10 @@ type Outcome struct {
 	Error string
 	// DebugPrints are the texts the run printed with ic0.debug_print.
 	DebugPrints []string
+	// SkippedPreUpgrade is, for an upgrade with skip_pre_upgrade, what
+	// post_upgrade read in place of the discarded heap, as the CLI's
+	// verdict says it ("heap discarded; post_upgrade read …").
+	SkippedPreUpgrade string
 }
 
 // Session is a finished run: its timeline, time travel over it, and

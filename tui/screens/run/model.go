@@ -650,6 +650,10 @@ func (m *Model) timelineView() string {
 			}
 		}
 	}
+	if out.SkippedPreUpgrade != "" {
+		// "ok" alone would hide that the heap's data is gone.
+		head = append(head, wrapped("⚠ "+out.SkippedPreUpgrade, m.width, 2, st.Warn)...)
+	}
 	if n := len(out.DebugPrints); n > 0 {
 		// The latest print, in full when it fits; every print is also
 		// on its debug_print event in the timeline.
