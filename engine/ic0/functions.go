@@ -130,8 +130,13 @@ func functions() []Function {
 		fn("call_perform", sig(), sig(i32), calling, 5000, (*Host).callPerform),
 
 		// Stable memory (stable.go).
-		fn("stable64_size", sig(), sig(i64), anyStart, 20, (*Host).stable64Size),
-		fn("stable64_grow", sig(i64), sig(i64), anyStart, 500, (*Host).stable64Grow),
+		// With wasm-native stable memory (the replica's default) the stable
+		// calls are replaced by injected functions
+		// (system_api_replacements.rs): size charges nothing, grow charges
+		// overhead_native::STABLE_GROW (100, in try_grow_stable_memory,
+		// linker.rs), read and write overhead_native (20) plus a byte each.
+		fn("stable64_size", sig(), sig(i64), anyStart, 0, (*Host).stable64Size),
+		fn("stable64_grow", sig(i64), sig(i64), anyStart, 100, (*Host).stable64Grow),
 		fn("stable64_write", sig(i64, i64, i64), sig(), anyStart, 20, (*Host).stable64Write),
 		fn("stable64_read", sig(i64, i64, i64), sig(), anyStart, 20, (*Host).stable64Read),
 
@@ -179,8 +184,8 @@ func functions() []Function {
 		fn("canister_cycle_balance", sig(), sig(i64), "*", 500, (*Host).canisterCycleBalance),
 		fn("call_cycles_add", sig(i64), sig(), cyclesOut, 500, (*Host).callCyclesAdd),
 		fn("mint_cycles", sig(i64), sig(i64), "U Ry Rt", 0, (*Host).mintCycles),
-		fn("stable_size", sig(), sig(i32), anyStart, 20, (*Host).stableSize),
-		fn("stable_grow", sig(i32), sig(i32), anyStart, 500, (*Host).stableGrow),
+		fn("stable_size", sig(), sig(i32), anyStart, 0, (*Host).stableSize),
+		fn("stable_grow", sig(i32), sig(i32), anyStart, 100, (*Host).stableGrow),
 		fn("stable_write", sig(i32, i32, i32), sig(), anyStart, 20, (*Host).stableWrite32),
 		fn("stable_read", sig(i32, i32, i32), sig(), anyStart, 20, (*Host).stableRead32),
 	}

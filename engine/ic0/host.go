@@ -7,6 +7,8 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+
+	"github.com/canscope/canscope/engine/meter"
 )
 
 // ModuleName is the import module of the System API.
@@ -26,6 +28,12 @@ type Host struct {
 	pending *OutgoingCall
 	// unmetered counts charges when the engine supplies no Meter.
 	unmetered countingMeter
+	// limits are the stable page limits and dirty page overhead (SetLimits);
+	// pages is the stable memory use of the running execution.
+	limits meter.Limits
+	pages  pageUse
+	// logUsed is the part of the canister log this execution filled.
+	logUsed uint64
 }
 
 // NewHost returns a host that serves the System API over state and env.
@@ -37,7 +45,7 @@ func NewHost(state *State, env *Env) *Host {
 	if env == nil {
 		env = DefaultEnv()
 	}
-	return &Host{state: state, env: env}
+	return &Host{state: state, env: env, limits: meter.DefaultLimits()}
 }
 
 // State returns the state the host changes.
@@ -84,6 +92,12 @@ func (h *Host) Begin(msg *Message, meter Meter, rec Recorder) {
 	h.meter = meter
 	h.rec = rec
 	h.pending = nil
+	h.pages.accessed.reset()
+	h.pages.dirty.reset()
+	h.pages.accessLimit = pageLimit(h.limits.StableAccessedPages, msg.Context)
+	h.pages.dirtyLimit = pageLimit(h.limits.StableDirtyPages, msg.Context)
+	h.pages.bytesRead, h.pages.bytesWritten = 0, 0
+	h.logUsed = 0
 }
 
 // End finishes the current execution. A call assembled with call_new but

@@ -69,14 +69,27 @@ func (h *Host) inReplicatedExecution(_ api.Module, s []uint64) {
 	}
 }
 
+// logCapacity is the canister log's capacity
+// (DEFAULT_AGGREGATE_LOG_MEMORY_LIMIT, 4 KiB).
+const logCapacity = 4 << 10
+
 // debugPrint: debug_print(src, size) appends the text to
 // Message.DebugPrints. Like the replica it never traps: a range outside the
-// heap prints a placeholder.
+// heap prints a placeholder. The charge is the replica's logging rule
+// (linker.rs, logging_charge_bytes): 2 per byte kept in the canister log
+// (at most its capacity) and 50 per byte transmitted (at most the space
+// left in this execution's log); the debug print copy itself is not
+// charged because application subnets rate-limit (disable) debug prints.
 func (h *Host) debugPrint(mod api.Module, s []uint64) {
 	src, size := uint64(uint32(s[0])), uint64(uint32(s[1]))
-	// Canister log charge (2 bytes kept, 50 transmitted per byte) plus the
-	// debug print copy, assuming the log has room.
-	h.charge((2 + byteTransmissionCost + 1) * size)
+	allocated := min(size, logCapacity)
+	transmitted := min(size, logCapacity-h.logUsed)
+	h.charge(2*allocated + byteTransmissionCost*transmitted)
+	if h.logUsed+allocated <= logCapacity {
+		h.logUsed += allocated
+	} else {
+		h.logUsed = allocated // older records make room
+	}
 	h.msg.DebugPrints = append(h.msg.DebugPrints, DebugText(mod, src, size))
 }
 

@@ -136,9 +136,13 @@ func TestMeteringCharges(t *testing.T) {
 		{"time", nil, 500},
 		{"msg_arg_data_copy", []uint64{0, 0, 4}, 504},
 		{"msg_reply_data_append", []uint64{0, 4}, 500 + 50*4},
-		{"debug_print", []uint64{0, 4}, 100 + 53*4},
-		{"stable64_write", []uint64{0, 0, 10}, 20 + 10},
-		{"stable64_grow", []uint64{1}, 500},
+		// Logging rule: 2 kept + 50 transmitted per byte (linker.rs).
+		{"debug_print", []uint64{0, 4}, 100 + 52*4},
+		// 10 bytes into one fresh 4 KiB page: overhead, bytes, one dirty page.
+		{"stable64_write", []uint64{0, 0, 10}, 20 + 10 + 1000},
+		{"stable64_read", []uint64{0, 0, 10}, 20 + 10},
+		{"stable64_grow", []uint64{1}, 100},
+		{"stable64_size", nil, 0},
 		{"call_perform", nil, 0}, // traps after charging 5000: see below
 	}
 	for _, tt := range tests {

@@ -21,8 +21,14 @@ const (
 	// CodeCanisterContractViolation: a System API call not allowed in the
 	// context, or with arguments that break the interface contract.
 	CodeCanisterContractViolation ErrorCode = "IC0504"
-	// CodeInstructionLimitExceeded: the message ran out of instructions.
+	// CodeInstructionLimitExceeded: the message ran out of instructions,
+	// or one operation overran a deterministic time slicing slice.
 	CodeInstructionLimitExceeded ErrorCode = "IC0522"
+	// CodeMemoryAccessLimitExceeded: an execution accessed or modified
+	// more stable memory pages than its limit allows.
+	CodeMemoryAccessLimitExceeded ErrorCode = "IC0524"
+	// CodeWasmMemoryLimitExceeded: the heap grew past wasm_memory_limit.
+	CodeWasmMemoryLimitExceeded ErrorCode = "IC0539"
 )
 
 // Trap is an execution error raised by a System API call. Host functions
@@ -45,6 +51,8 @@ func (t *Trap) Error() string {
 		return "Canister trapped: " + t.Reason
 	case CodeCanisterContractViolation:
 		return "Canister violated contract: " + t.Reason
+	case CodeMemoryAccessLimitExceeded:
+		return "Canister exceeded memory access limits: " + t.Reason
 	}
 	return t.Reason
 }
@@ -85,6 +93,32 @@ func InstructionLimit(limit uint64) *Trap {
 		Code:   CodeInstructionLimitExceeded,
 		Reason: fmt.Sprintf("Canister exceeded the limit of %d instructions for single message execution.", limit),
 	}
+}
+
+// MemoryAccessLimit returns the trap of an execution over a stable memory
+// page limit; reason is the replica's text for the limit.
+func MemoryAccessLimit(reason string) *Trap {
+	return &Trap{Code: CodeMemoryAccessLimitExceeded, Reason: reason}
+}
+
+// SliceOverrun returns the trap of one operation charged more than a
+// deterministic time slicing slice can hold (HypervisorError::SliceOverrun
+// in rs/interfaces/src/execution_environment/errors.rs, IC0522).
+func SliceOverrun(instructions, limit uint64) *Trap {
+	return &Trap{Code: CodeInstructionLimitExceeded, Reason: fmt.Sprintf(
+		"Canister attempted to perform a large memory operation that used %d instructions and exceeded the slice limit %d.", instructions, limit)}
+}
+
+// WasmMemoryLimit returns the trap of a heap of bytes over the canister's
+// wasm_memory_limit (HypervisorError::WasmMemoryLimitExceeded, IC0539).
+func WasmMemoryLimit(bytes, limit uint64) *Trap {
+	return &Trap{Code: CodeWasmMemoryLimitExceeded, Reason: fmt.Sprintf(
+		"Canister exceeded its current Wasm memory limit of %d bytes. The peak Wasm memory usage was %d bytes. "+
+			"If the canister reaches 4GiB, then it may stop functioning and may become unrecoverable. "+
+			"Please reach out to the canister owner to investigate the reason for the increased memory usage. "+
+			"It might be necessary to move data from the Wasm memory to the stable memory. "+
+			"If such high Wasm memory usage is expected and safe, then the developer can increase "+
+			"the Wasm memory limit in the canister settings.", limit, bytes)}
 }
 
 // notAllowed returns the replica's error for calling fn in context c.
