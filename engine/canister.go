@@ -25,9 +25,15 @@ type Options struct {
 	Env *ic0.Env
 	// Recorder, when set, observes every System API call.
 	Recorder ic0.Recorder
-	// Limits are the instruction limits per kind of message; zero fields
-	// take the IC's (meter.DefaultLimits).
+	// Limits are the replica's limits and charges (instructions per kind
+	// of message, slice, stable page limits, dirty page and compilation
+	// charges); zero fields take the IC's (meter.DefaultLimits).
 	Limits meter.Limits
+	// WasmMemoryLimit is the canister's wasm_memory_limit setting in bytes
+	// (0: no limit, as on the replica). Nil gives what the replica gives a
+	// canister without the setting: meter.DefaultWasmMemoryLimit for a new
+	// canister, meter.WasmMemoryLimitFor(heap) for a restored one.
+	WasmMemoryLimit *uint64
 	// Cycles is the initial cycle balance; zero means ic0.DefaultCycles.
 	// Snapshots do not hold the balance, so Restore takes it from here.
 	Cycles ic0.Cycles
@@ -48,7 +54,9 @@ type Canister struct {
 	code    *incarnation // nil: no module installed
 	running *budget      // the running message's budget, nil between messages
 	limits  meter.Limits
-	gen     int // instantiation counter, for unique module names
+	// wasmLimit is the wasm_memory_limit setting (0: none).
+	wasmLimit uint64
+	gen       int // instantiation counter, for unique module names
 
 	// heapReplaced is set when an upgrade or reinstall swapped the heap
 	// since the last Mark: every heap page then counts as changed.
@@ -90,7 +98,12 @@ func (e *Engine) newCanister(ctx context.Context, opts Options, st *ic0.State) (
 		return nil, fmt.Errorf("new canister: %w", err)
 	}
 	c := &Canister{eng: e, rt: rt, host: host, st: st, rec: opts.Recorder,
-		limits: withDefaults(opts.Limits), stableDropped: make(map[uint64]struct{})}
+		limits: opts.Limits.WithDefaults(), wasmLimit: meter.DefaultWasmMemoryLimit,
+		stableDropped: make(map[uint64]struct{})}
+	if opts.WasmMemoryLimit != nil {
+		c.wasmLimit = *opts.WasmMemoryLimit
+	}
+	host.SetLimits(c.limits)
 	if _, err := meter.InstantiateHost(ctx, rt, c.outOfInstructions); err != nil {
 		rt.Close(ctx)
 		return nil, fmt.Errorf("new canister: %w", err)
@@ -172,21 +185,21 @@ func (e *Engine) Restore(ctx context.Context, mod *Module, st State, opts Option
 	}
 	c.code = inc
 	c.sizeAtMark = inc.heap.Size()
+	if opts.WasmMemoryLimit == nil {
+		c.wasmLimit = meter.WasmMemoryLimitFor(st.HeapSize)
+	}
 	return c, nil
 }
 
-// withDefaults fills the zero fields of l with the IC's limits.
-func withDefaults(l meter.Limits) meter.Limits {
-	d := meter.DefaultLimits()
-	for _, f := range []struct{ v, def *uint64 }{
-		{&l.Update, &d.Update}, {&l.Query, &d.Query}, {&l.Install, &d.Install}, {&l.InspectMessage, &d.InspectMessage},
-	} {
-		if *f.v == 0 {
-			*f.v = *f.def
-		}
-	}
-	return l
-}
+// SetWasmMemoryLimit sets the canister's wasm_memory_limit setting in
+// bytes; 0 means no limit.
+func (c *Canister) SetWasmMemoryLimit(bytes uint64) { c.wasmLimit = bytes }
+
+// WasmMemoryLimit returns the canister's wasm_memory_limit (0: none).
+func (c *Canister) WasmMemoryLimit() uint64 { return c.wasmLimit }
+
+// Limits returns the limits and charges the canister runs under.
+func (c *Canister) Limits() meter.Limits { return c.limits }
 
 // newIncarnation compiles mod in the canister's runtime and reserves an
 // empty heap for it.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/canscope/canscope/engine/ic0"
+	"github.com/canscope/canscope/engine/meter"
 	"github.com/canscope/canscope/engine/stable"
 )
 
@@ -53,7 +54,7 @@ func (c *Canister) Reinstall(ctx context.Context, mod *Module, arg []byte) (Resu
 
 // install runs the install steps for a new incarnation of mod and swaps it
 // in on success.
-func (c *Canister) install(ctx context.Context, mod *Module, arg []byte) (Result, error) {
+func (c *Canister) install(ctx context.Context, mod *Module, arg []byte) (out Result, err error) {
 	inc, err := c.newIncarnation(ctx, mod)
 	if err != nil {
 		return Result{}, fmt.Errorf("install: %w", err)
@@ -62,13 +63,21 @@ func (c *Canister) install(ctx context.Context, mod *Module, arg []byte) (Result
 		inc.close(ctx)
 		return Result{}, fmt.Errorf("install: %w", err)
 	}
-	b := &budget{limit: c.limits.Install}
+	b := c.installBudget(mod)
 	res := Result{Limit: c.limits.Install}
 	if c.code != nil {
 		res.HeapSizeBefore = c.code.heap.Size()
 	}
+	defer func() {
+		if err == nil {
+			c.report(&out, b)
+		}
+	}()
 	c.st.Begin()
 	trap, msg, err := c.startAndRun(ctx, inc, b, "canister_init", ic0.Init, arg)
+	if trap == nil && err == nil {
+		trap = c.checkInstalledHeap(inc)
+	}
 	res.Instructions, res.Phases = b.used, b.phases
 	if msg != nil {
 		res.DebugPrints, res.Calls = msg.DebugPrints, msg.Calls
@@ -83,7 +92,44 @@ func (c *Canister) install(ctx context.Context, mod *Module, arg []byte) (Result
 		res.HeapSizeAfter = res.HeapSizeBefore
 		return res, nil
 	}
-	return c.swap(ctx, inc, res)
+	res, err = c.swap(ctx, inc, res)
+	return res, err
+}
+
+// installBudget returns the budget of an install_code message installing
+// mod: the install limit and slice, with the compilation charge taken
+// first (install.rs and upgrade.rs reduce the limits by
+// instructions_from_compilation; rs/execution_environment/src/
+// hypervisor.rs create_execution_state charges the compilation cost of
+// the new module) and reported as the phase "compile".
+func (c *Canister) installBudget(mod *Module) *budget {
+	b := &budget{limit: c.limits.Install, slice: c.limits.Slice}
+	cost := mod.CompileCost(meter.Charge(c.limits.CompileCost))
+	b.used = min(cost, b.limit)
+	b.phases = append(b.phases, Phase{Name: "compile", Instructions: b.used})
+	return b
+}
+
+// checkInstalledHeap is install_code's final wasm_memory_limit check of
+// the new heap (rs/execution_environment/src/execution/install_code.rs,
+// InstallCodeHelper::finish).
+func (c *Canister) checkInstalledHeap(inc *incarnation) *Trap {
+	if size := inc.heap.Live(); c.wasmLimit != 0 && size > c.wasmLimit {
+		return trapOf(ic0.WasmMemoryLimit(size, c.wasmLimit))
+	}
+	return nil
+}
+
+// report fills the headroom report and stable byte counts of res: the
+// heap left by a successful operation, or the largest heap a failed one
+// reached.
+func (c *Canister) report(res *Result, b *budget) {
+	heapAfter := res.HeapSizeAfter
+	if res.Status != StatusOK {
+		heapAfter = b.use.peakHeap
+	}
+	res.Limits = limitsOf(b, heapAfter, c.wasmLimit)
+	res.StableBytesWritten, res.StableBytesRead = b.use.bytesWritten, b.use.bytesRead
 }
 
 // startAndRun runs inc's start function (if any) and then export (if
@@ -98,12 +144,16 @@ func (c *Canister) startAndRun(ctx context.Context, inc *incarnation, b *budget,
 		ictx   ic0.Context
 		arg    []byte
 	}{{startExport, ic0.Start, nil}, {export, ictx, arg}}
+	if b.used >= b.limit {
+		// The compilation charge alone used the whole limit.
+		return trapOf(ic0.InstructionLimit(b.limit)), nil, nil
+	}
 	for _, s := range steps {
 		if s.export == startExport && !inc.mod.hasStart || s.export != startExport && !inc.mod.HasExport(s.export) {
 			continue
 		}
 		msg = &ic0.Message{Context: s.ictx, Arg: s.arg, CanisterVersion: c.version}
-		trap, err := c.execute(call{ctx: ctx, inc: inc, export: s.export, msg: msg, budget: b})
+		trap, err := c.execute(call{ctx: ctx, inc: inc, export: s.export, msg: msg, budget: b, fresh: true})
 		prints, calls = append(prints, msg.DebugPrints...), append(calls, msg.Calls...)
 		msg.DebugPrints, msg.Calls = prints, calls
 		if err != nil || trap != nil {
@@ -146,7 +196,7 @@ func (c *Canister) swap(ctx context.Context, inc *incarnation, res Result) (Resu
 // function and canister_post_upgrade with arg run. Stable memory is kept.
 // A trap in any step leaves the old module and the whole state as they
 // were; the instruction limit covers all steps together.
-func (c *Canister) Upgrade(ctx context.Context, mod *Module, arg []byte, opts UpgradeOptions) (Result, error) {
+func (c *Canister) Upgrade(ctx context.Context, mod *Module, arg []byte, opts UpgradeOptions) (out Result, err error) {
 	old := c.code
 	if old == nil {
 		return Result{}, fmt.Errorf("upgrade: %w", ErrNoModule)
@@ -154,8 +204,13 @@ func (c *Canister) Upgrade(ctx context.Context, mod *Module, arg []byte, opts Up
 	if mod == nil {
 		mod = old.mod
 	}
-	b := &budget{limit: c.limits.Install}
+	b := &budget{limit: c.limits.Install, slice: c.limits.Slice}
 	res := Result{Limit: c.limits.Install, HeapSizeBefore: old.heap.Size()}
+	defer func() {
+		if err == nil {
+			c.report(&out, b)
+		}
+	}()
 	c.st.Begin()
 	var prints []string
 	var calls []ic0.OutgoingCall
@@ -183,6 +238,10 @@ func (c *Canister) Upgrade(ctx context.Context, mod *Module, arg []byte, opts Up
 			return fail(trap, err, nil)
 		}
 	}
+	// The new module is compiled after pre_upgrade (upgrade.rs, stage 2).
+	compile := c.installBudget(mod)
+	b.used = min(b.used+compile.used, b.limit)
+	b.phases = append(b.phases, compile.phases...)
 	inc, err := c.newIncarnation(ctx, mod)
 	if err != nil {
 		return fail(nil, err, nil)
@@ -193,6 +252,9 @@ func (c *Canister) Upgrade(ctx context.Context, mod *Module, arg []byte, opts Up
 	// An upgrade deactivates the global timer; post_upgrade may set it.
 	c.st.GlobalTimer = 0
 	trap, msg, err := c.startAndRun(ctx, inc, b, "canister_post_upgrade", ic0.PostUpgrade, arg)
+	if trap == nil && err == nil {
+		trap = c.checkInstalledHeap(inc)
+	}
 	if msg != nil {
 		prints, calls = append(prints, msg.DebugPrints...), append(calls, msg.Calls...)
 	}
@@ -201,5 +263,6 @@ func (c *Canister) Upgrade(ctx context.Context, mod *Module, arg []byte, opts Up
 	}
 	res.Instructions, res.Phases = b.used, b.phases
 	res.DebugPrints, res.Calls = prints, calls
-	return c.swap(ctx, inc, res)
+	res, err = c.swap(ctx, inc, res)
+	return res, err
 }

@@ -19,7 +19,8 @@ var ErrInstalled = errors.New("the canister already has a module: use Reinstall 
 
 // budget counts a message's instructions against its limit over the
 // executions it consists of (start and init; pre_upgrade, start and
-// post_upgrade). It is the ic0.Meter System API calls charge.
+// post_upgrade). It is the ic0.Meter System API calls charge, and it
+// models the replica's deterministic time slicing (dts.go).
 type budget struct {
 	limit uint64
 	used  uint64         // finished executions, and charges when unmetered
@@ -28,6 +29,14 @@ type budget struct {
 	// out_of_instructions refills.
 	slices *meter.Counter
 	phases []Phase // one per finished execution
+	// slice is the replica's deterministic time slicing slice (0: the
+	// execution runs in one slice, as queries do); dts is the running
+	// execution's slicing state (dts.go). Not to be confused with slices,
+	// canscope's own metering slices.
+	slice uint64
+	dts   slicing
+	// use collects what the executions used, for the headroom report.
+	use usage
 }
 
 // begin starts an execution of inc with what is left of the limit.
@@ -40,6 +49,7 @@ func (b *budget) begin(inc *incarnation) {
 		// Counting slices only: the limit applies to System API charges.
 		b.slices.Set(math.MaxInt64)
 	}
+	b.dts = newSlicing(b.used, b.limit, b.slice)
 }
 
 // end adds the finished execution's instructions.
@@ -52,6 +62,7 @@ func (b *budget) end() {
 
 // Charge implements ic0.Meter.
 func (b *budget) Charge(n uint64) bool {
+	b.use.largestCharge = max(b.use.largestCharge, n)
 	if b.cur != nil {
 		return b.cur.Charge(n)
 	}
@@ -77,6 +88,9 @@ type call struct {
 	export string
 	msg    *ic0.Message
 	budget *budget
+	// fresh marks the first execution on a newly instantiated module,
+	// whose heap holds the data segments uncommitted.
+	fresh bool
 }
 
 // stackOverflow is the text of wazero's stack overflow error and of the
@@ -94,6 +108,18 @@ func (c *Canister) execute(k call) (*Trap, error) {
 		return nil, fmt.Errorf("run %s: function not exported", k.export)
 	}
 	before := k.budget.used
+	sizeBefore := k.inc.heap.Live()
+	var dirtyBefore int
+	if k.fresh {
+		// Instantiation wrote the data segments: the replica builds
+		// them into the heap before any execution, so they are not this
+		// execution's dirty pages.
+		d, err := k.inc.heap.Dirty()
+		if err != nil {
+			return nil, fmt.Errorf("run %s: %w", k.export, err)
+		}
+		dirtyBefore = len(d)
+	}
 	k.budget.begin(k.inc)
 	c.running = k.budget
 	c.host.Begin(k.msg, k.budget, c.rec)
@@ -101,7 +127,13 @@ func (c *Canister) execute(k call) (*Trap, error) {
 	c.host.End()
 	c.running = nil
 	k.budget.end()
-	k.budget.phases = append(k.budget.phases, Phase{Name: strings.TrimPrefix(k.export, "canister_"), Instructions: k.budget.used - before})
+	k.budget.use.stable(c.host.StableUse())
+	phase := Phase{Name: strings.TrimPrefix(k.export, "canister_")}
+	defer func() {
+		phase.Instructions = k.budget.used - before
+		k.budget.phases = append(k.budget.phases, phase)
+	}()
+	k.budget.use.heap(k.inc.heap.Live())
 	if err == nil {
 		if k.budget.used > k.budget.limit {
 			// Checks run at loop headers and calls only: a message can
@@ -109,6 +141,22 @@ func (c *Canister) execute(k call) (*Trap, error) {
 			t := ic0.InstructionLimit(k.budget.limit)
 			return &Trap{Code: t.Code, Reason: t.Reason, Message: t.Error()}, nil
 		}
+		if t := c.checkWasmMemoryLimit(k.msg.Context, sizeBefore, k.inc.heap.Live()); t != nil {
+			return t, nil
+		}
+		// The replica charges dirty_page_overhead for every 4 KiB heap
+		// page the execution wrote, after it finished, without failing it
+		// for that (rs/embedders/src/wasmtime_embedder/
+		// wasmtime_embedder_tests.rs, charge_for_dirty_heap: "We should
+		// still succeed").
+		dirty, derr := k.inc.heap.Dirty()
+		if derr != nil {
+			return nil, fmt.Errorf("run %s: %w", k.export, derr)
+		}
+		pages := uint64(max(len(dirty)-dirtyBefore, 0))
+		phase.DirtyHeapPages = pages
+		// The count the replica reports never exceeds the limit.
+		k.budget.used = min(k.budget.used+pages*meter.Charge(c.limits.DirtyPageOverhead), k.budget.limit)
 		return nil, nil
 	}
 	if k.ctx.Err() != nil {
@@ -154,7 +202,7 @@ func (inc *incarnation) commit() ([]uint32, error) {
 // message runs one non-lifecycle message: export in context kind with msg.
 // keep says whether a successful run's changes are committed (false for
 // queries and inspect_message).
-func (c *Canister) message(ctx context.Context, export string, msg *ic0.Message, limit uint64, keep bool) (Result, error) {
+func (c *Canister) message(ctx context.Context, export string, msg *ic0.Message, limit uint64, keep bool) (out Result, err error) {
 	if c.code == nil {
 		return Result{Status: StatusRejected, Code: CodeModuleNotFound,
 			RejectMessage: "Attempted to execute a message, but the canister contains no Wasm module."}, nil
@@ -162,7 +210,25 @@ func (c *Canister) message(ctx context.Context, export string, msg *ic0.Message,
 	inc := c.code
 	msg.CanisterVersion = c.version
 	b := &budget{limit: limit}
+	if keep {
+		// Replicated executions are sliced; queries and inspect_message
+		// run in one slice.
+		b.slice = c.limits.Slice
+	}
 	res := Result{Limit: limit, HeapSizeBefore: inc.heap.Size()}
+	defer func() {
+		if err == nil {
+			out.Limits = limitsOf(b, out.HeapSizeAfter, c.wasmLimit)
+			out.StableBytesWritten, out.StableBytesRead = b.use.bytesWritten, b.use.bytesRead
+		}
+	}()
+	if msg.Context == ic0.Update && c.wasmLimit != 0 && inc.heap.Size() > c.wasmLimit {
+		// An update call does not start on a heap already over the limit
+		// (rs/execution_environment/src/execution/update.rs).
+		res.Status, res.Trap = StatusTrapped, trapOf(ic0.WasmMemoryLimit(inc.heap.Size(), c.wasmLimit))
+		res.HeapSizeAfter = res.HeapSizeBefore
+		return res, nil
+	}
 	c.st.Begin()
 	trap, err := c.execute(call{ctx: ctx, inc: inc, export: export, msg: msg, budget: b})
 	res.Instructions, res.Phases = b.used, b.phases

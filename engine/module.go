@@ -78,6 +78,9 @@ type Module struct {
 	codeOffsets []uint64
 	numImported uint32
 	compiled    wazero.CompiledModule
+	// instructions is the module's instruction count for the compilation
+	// charge (meter.Info.Instructions).
+	instructions uint64
 }
 
 // Load decompresses (gzip), validates and compiles a canister module. It
@@ -127,15 +130,18 @@ func (e *Engine) Load(ctx context.Context, b []byte) (*Module, error) {
 		codeOffsets: codeOffsets(info),
 		numImported: uint32(info.NumImportedFuncs()),
 		compiled:    compiled,
+
+		instructions: p.instructions,
 	}
 	return m, nil
 }
 
 // prepared is a module rewritten for execution.
 type prepared struct {
-	bytes    []byte
-	hasStart bool
-	shift    uint32 // function index shift of the metering rewrite
+	bytes        []byte
+	hasStart     bool
+	shift        uint32 // function index shift of the metering rewrite
+	instructions uint64 // meter.Info.Instructions
 }
 
 // prepare rewrites a module the way the replica does before running it:
@@ -161,7 +167,27 @@ func prepare(raw []byte, metered bool) (prepared, error) {
 	if err != nil {
 		return prepared{}, err
 	}
-	return prepared{bytes: im.Encode(), hasStart: info.HasStart, shift: info.FuncShift}, nil
+	p := prepared{bytes: im.Encode(), hasStart: info.HasStart, shift: info.FuncShift, instructions: info.Instructions}
+	if !metered {
+		// Unmetered: the module's own instructions, counted the same way.
+		p.instructions = 2 * uint64(len(m.Globals))
+		for _, c := range m.Code {
+			b, err := wasm.DecodeBody(c.Body)
+			if err != nil {
+				return prepared{}, err
+			}
+			p.instructions += uint64(len(b.Instrs))
+		}
+	}
+	return p, nil
+}
+
+// CompileCost returns the instructions the replica charges for compiling
+// the module at costPerInstruction (cost_to_compile_wasm_instruction):
+// the instruction count of the module as instrumented for execution
+// (instrumentation.rs counts its instrumented module the same way).
+func (m *Module) CompileCost(costPerInstruction uint64) uint64 {
+	return m.instructions * costPerInstruction
 }
 
 // checkImports verifies that the module imports only ic0 functions the IC

@@ -34,7 +34,7 @@ func TestUpgradePhases(t *testing.T) {
 	mustOK(t, res, err)
 	res, err = c.Upgrade(ctx, nil, nil, UpgradeOptions{})
 	mustOK(t, res, err)
-	if got, want := names(res), []string{"pre_upgrade", "post_upgrade"}; !slices.Equal(got, want) {
+	if got, want := names(res), []string{"pre_upgrade", "compile", "post_upgrade"}; !slices.Equal(got, want) {
 		t.Errorf("upgrade phases %v, want %v", got, want)
 	}
 
@@ -54,7 +54,7 @@ func TestUpgradePhases(t *testing.T) {
 	s := installed(t, e, start, nil)
 	res, err = s.Upgrade(ctx, nil, nil, UpgradeOptions{})
 	mustOK(t, res, err)
-	if got, want := names(res), []string{"start"}; !slices.Equal(got, want) {
+	if got, want := names(res), []string{"compile", "start"}; !slices.Equal(got, want) {
 		t.Errorf("start-only upgrade phases %v, want %v", got, want)
 	}
 }

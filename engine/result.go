@@ -74,6 +74,10 @@ type Trap struct {
 	// Backtrace lists the canister functions on the stack, innermost
 	// first, as the replica's "Canister Backtrace" does.
 	Backtrace []string
+	// Suggestion and DocSection are the replica's help for this error when
+	// the code alone does not decide it (contract violations, slice
+	// overruns); empty otherwise.
+	Suggestion, DocSection string
 }
 
 // Result is the outcome of one message or lifecycle operation.
@@ -113,6 +117,16 @@ type Result struct {
 	// Calls holds the inter-canister calls the message made; canscope
 	// does not execute them (each completed with a reject).
 	Calls []ic0.OutgoingCall
+	// Limits lists every limit of the replica the operation is subject to
+	// with what it used (names LimitInstructions, ...): the headroom
+	// report. Stable page use is that of the execution closest to its
+	// limit; heap_bytes is the heap left against wasm_memory_limit (limit
+	// 0: none); largest_slice_charge is the largest single charge against
+	// the slice (absent for queries, which are not sliced).
+	Limits []LimitUse
+	// StableBytesWritten and StableBytesRead sum the sizes of the stable
+	// memory writes and reads of all executions (kept or not).
+	StableBytesWritten, StableBytesRead uint64
 }
 
 // Err returns nil for StatusOK, else an error carrying the replica's full
@@ -162,6 +176,10 @@ func help(code ic0.ErrorCode) (suggestion, section string) {
 		return "Check that the method being called is exported by the target canister.", "method-not-found"
 	case CodeModuleNotFound:
 		return "Please install code to this canister before calling it.", "wasm-module-not-found"
+	case ic0.CodeMemoryAccessLimitExceeded:
+		return "Try optimizing the use of stable memory so that individual messages don't need to access as much stable memory.", "memory-access-limit-exceeded"
+	case ic0.CodeWasmMemoryLimitExceeded:
+		return "Try checking the canister for a possible memory leak or modifying it to use more stable memory instead of Wasm memory.", "wasm-memory-limit-exceeded"
 	}
 	return "", ""
 }
@@ -198,6 +216,9 @@ func (r *Result) ErrorText(canisterID string) string {
 		desc.WriteString(r.RejectMessage)
 	}
 	suggestion, section := help(r.code())
+	if r.Trap != nil && r.Trap.Suggestion != "" {
+		suggestion, section = r.Trap.Suggestion, r.Trap.DocSection
+	}
 	if suggestion == "" {
 		return fmt.Sprintf("Error from Canister %s: %s", canisterID, desc.String())
 	}
@@ -208,7 +229,11 @@ func (r *Result) ErrorText(canisterID string) string {
 // Phase is one execution inside an operation and the instructions it used.
 type Phase struct {
 	// Name is the entry point without its "canister_" prefix:
-	// "pre_upgrade", "start", "post_upgrade", "init", "update inc", ...
+	// "pre_upgrade", "start", "post_upgrade", "init", "update inc", ...,
+	// or "compile" for the compilation charge of install and upgrade.
 	Name         string
 	Instructions uint64
+	// DirtyHeapPages is the number of 4 KiB heap pages the execution
+	// wrote; Instructions includes dirty_page_overhead for each.
+	DirtyHeapPages uint64 `json:",omitempty"`
 }

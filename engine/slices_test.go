@@ -166,7 +166,7 @@ func TestSlicesChangeNoCount(t *testing.T) {
 			{"update", "heap_oob", nil}, {"update", "ic0_trap", nil}, {"update", "infinite_loop", nil},
 			{"update", "reply_then_trap", nil}, {"query", "state", nil}}},
 		{"ic0_all.wasm", nil, meter.Limits{}, []step{{"update", "run", u32(24)}, {"update", "run", u32(19)}, {"upgrade", "", nil}}},
-		{"runaway.wasm", nil, meter.Limits{Install: 300_000}, []step{{"update", "arm", []byte{1}}, {"upgrade", "", nil}, {"update", "arm", []byte{3}}, {"upgrade", "", nil}}},
+		{"runaway.wasm", nil, meter.Limits{Install: 300_000, CompileCost: meter.NoCharge}, []step{{"update", "arm", []byte{1}}, {"upgrade", "", nil}, {"update", "arm", []byte{3}}, {"upgrade", "", nil}}},
 		{"motoko_v1.wasm", nil, meter.Limits{}, []step{{"upgrade", "", nil}}},
 	}
 	run := func(t *testing.T, slice uint64, fixture string, install []byte, limits meter.Limits, steps []step) []Result {

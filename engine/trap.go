@@ -12,7 +12,7 @@ import (
 
 // describeTrap locates a trap with wazero's stack trace.
 func (m *Module) describeTrap(t *ic0.Trap, err error) *Trap {
-	tr := &Trap{Code: t.Code, Reason: t.Reason, Message: t.Error()}
+	tr := trapOf(t)
 	_, stack, _ := strings.Cut(err.Error(), "wasm stack trace:\n")
 	named := false
 	for _, line := range strings.Split(stack, "\n") {

@@ -149,8 +149,21 @@ func (h *Host) callRecorded(f *Function, mod api.Module, stack []uint64, nParams
 	h.rec.SystemCall(f.Name, params[:nParams], stack[:nResults])
 }
 
+// SliceMeter is a Meter that also models deterministic time slicing:
+// CheckCharge returns the trap the replica raises for a charge of n
+// instructions at this point (SliceOverrun), or nil.
+type SliceMeter interface {
+	Meter
+	CheckCharge(n uint64) *Trap
+}
+
 // charge adds n instructions to the message and traps when over the limit.
 func (h *Host) charge(n uint64) {
+	if s, ok := h.meter.(SliceMeter); ok {
+		if t := s.CheckCharge(n); t != nil {
+			panic(t)
+		}
+	}
 	if !h.meter.Charge(n) {
 		panic(InstructionLimit(h.meter.Limit()))
 	}

@@ -39,6 +39,10 @@ type Trap struct {
 	// Reason is the bare cause: the ic0.trap message, "stable memory out of
 	// bounds", or a contract violation text.
 	Reason string
+	// Suggestion and DocSection, when set, are the replica's help for this
+	// particular error (ErrorHelp), where the error code alone does not
+	// decide it: contract violations, slice overruns.
+	Suggestion, DocSection string
 }
 
 // Error returns the replica's description, the text that follows
@@ -106,7 +110,8 @@ func MemoryAccessLimit(reason string) *Trap {
 // in rs/interfaces/src/execution_environment/errors.rs, IC0522).
 func SliceOverrun(instructions, limit uint64) *Trap {
 	return &Trap{Code: CodeInstructionLimitExceeded, Reason: fmt.Sprintf(
-		"Canister attempted to perform a large memory operation that used %d instructions and exceeded the slice limit %d.", instructions, limit)}
+		"Canister attempted to perform a large memory operation that used %d instructions and exceeded the slice limit %d.", instructions, limit),
+		Suggestion: "Try breaking up large copies within the canister code into smaller chunks.", DocSection: "slice-overrun"}
 }
 
 // WasmMemoryLimit returns the trap of a heap of bytes over the canister's
@@ -123,7 +128,11 @@ func WasmMemoryLimit(bytes, limit uint64) *Trap {
 
 // notAllowed returns the replica's error for calling fn in context c.
 func notAllowed(fn string, c Context) *Trap {
-	return ContractViolation("%q cannot be executed in %s mode", "ic0_"+fn, c)
+	t := ContractViolation("%q cannot be executed in %s mode", "ic0_"+fn, c)
+	// SystemApiImpl::error_for in rs/system_api/src/lib.rs.
+	t.Suggestion = "Check the ICP documentation to make sure APIs are being called in the correct message types."
+	t.DocSection = "calling-a-system-api-from-the-wrong-mode"
+	return t
 }
 
 // replicaReason maps a wazero runtime error text to the replica's trap

@@ -41,6 +41,11 @@ type Info struct {
 	// removes it and exports the function as StartExport; the host calls
 	// it after setting the counter, as the replica does.
 	HasStart bool
+	// Instructions counts the instrumented module's instructions as the
+	// replica counts them for the compilation charge (instrumentation.rs,
+	// wasm_instruction_count): every instruction of every function body,
+	// its final end included, and 2 per global (initializer and end).
+	Instructions uint64
 }
 
 // injectionScope is where a static charge sits.
@@ -111,6 +116,7 @@ func instrument(m *wasm.Module, checksOnly bool) (*wasm.Module, Info, error) {
 
 	code := make([]wasm.Code, len(out.Code), len(out.Code)+1)
 	needDecr := false
+	var instructions uint64
 	for i, c := range out.Code {
 		body, err := wasm.DecodeBody(c.Body)
 		if err != nil {
@@ -127,6 +133,7 @@ func instrument(m *wasm.Module, checksOnly bool) (*wasm.Module, Info, error) {
 			needDecr = needDecr || p.dynamic
 		}
 		body.Instrs = inject(body.Instrs, points, counter, oooFunc, decrFunc)
+		instructions += uint64(len(body.Instrs))
 		code[i] = wasm.Code{Body: body.Encode()}
 	}
 
@@ -134,7 +141,11 @@ func instrument(m *wasm.Module, checksOnly bool) (*wasm.Module, Info, error) {
 	if needDecr {
 		t := out.AddType(wasm.FuncType{Params: []wasm.ValueType{wasm.I64}, Results: []wasm.ValueType{wasm.I64}})
 		funcs = append(funcs, t)
-		code = append(code, wasm.Code{Body: decrBody(counter, oooFunc)})
+		decr := decrBody(counter, oooFunc)
+		code = append(code, wasm.Code{Body: decr})
+		if b, err := wasm.DecodeBody(decr); err == nil {
+			instructions += uint64(len(b.Instrs))
+		}
 	}
 	out.SetFunctions(funcs)
 	out.SetCode(code)
@@ -183,6 +194,7 @@ func instrument(m *wasm.Module, checksOnly bool) (*wasm.Module, Info, error) {
 		CounterIndex: counter,
 		Imports:      imports[:1],
 		FuncShift:    shift,
+		Instructions: instructions + 2*uint64(len(globals)),
 	}
 	if out.Start != nil {
 		exports = append(exports, wasm.Export{Name: StartExport, Kind: wasm.KindFunc, Index: shiftFunc(*out.Start)})

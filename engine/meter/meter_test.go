@@ -341,7 +341,10 @@ func TestCostTableNamesAreInstructions(t *testing.T) {
 }
 
 func TestDefaultLimits(t *testing.T) {
-	want := Limits{Update: 40e9, Query: 5e9, Install: 300e9, InspectMessage: 200e6}
+	// rs/config/src/subnet_config.rs and embedders.rs, application subnets.
+	pages := PageLimit{Message: 2 << 30 / 4096, Upgrade: 8 << 30 / 4096, Query: 1 << 30 / 4096}
+	want := Limits{Update: 40e9, Query: 5e9, Install: 300e9, InspectMessage: 200e6, Slice: 2e9,
+		StableDirtyPages: pages, StableAccessedPages: pages, DirtyPageOverhead: 1000, CompileCost: 6000}
 	if got := DefaultLimits(); got != want {
 		t.Errorf("DefaultLimits = %+v, want %+v", got, want)
 	}

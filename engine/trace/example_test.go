@@ -95,6 +95,6 @@ func Example() {
 	//  9       -> ic_cdk::api::stable::stable_size()
 	// 10         ic0.stable_size() trapped
 	// 11         trap in ic_cdk::api::stable::stable_size: Canister trapped: 32 bit stable memory api used on a memory larger than 4GB
-	// at the trap: 17 stable pages written, 1048879 instructions, stack ["ic_cdk::api::stable::StableWriter::flush" "ic_cdk::api::stable::stable_size"]
+	// at the trap: 17 stable pages written, 1305839 instructions, stack ["ic_cdk::api::stable::StableWriter::flush" "ic_cdk::api::stable::stable_size"]
 	// checkpoint saved@1 made by checkpoint, parent prod@1
 }
