@@ -6,6 +6,7 @@ import (
 	"math"
 	"unicode/utf8"
 
+	"github.com/canscope/canscope/engine/leb128"
 	"github.com/canscope/canscope/engine/principal"
 )
 
@@ -39,7 +40,7 @@ func Encode(vals []Value) ([]byte, error) {
 	}
 	out = binary.AppendUvarint(out, uint64(len(args)))
 	for _, a := range args {
-		out = appendSLEB(out, a)
+		out = leb128.AppendInt(out, a)
 	}
 	for i, v := range vals {
 		var err error
@@ -86,10 +87,10 @@ func (e *encoder) typeRef(t *Type, depth int) (int64, error) {
 	i := len(e.entries)
 	e.index[t] = i
 	e.entries = append(e.entries, nil)
-	entry := appendSLEB(nil, int64(t.Kind))
+	entry := leb128.AppendInt(nil, int64(t.Kind))
 	ref := func(t *Type) error {
 		r, err := e.typeRef(t, depth+1)
-		entry = appendSLEB(entry, r)
+		entry = leb128.AppendInt(entry, r)
 		return err
 	}
 	switch t.Kind {

@@ -2,12 +2,16 @@ package candid
 
 import (
 	"encoding/binary"
+	"errors"
 	"math"
 	"math/big"
+
+	"github.com/canscope/canscope/engine/leb128"
 )
 
 // Byte-level encodings of the wire format: LEB128 and SLEB128 numbers
-// of any size, little-endian fixed-width numbers.
+// of any size (64-bit ones through engine/leb128, shared with the wasm
+// parser), little-endian fixed-width numbers.
 
 // lebValue converts complete LEB128 bytes to a number, taking the small
 // path when the value fits a machine word.
@@ -54,20 +58,20 @@ func (d *decoder) take(n int) ([]byte, error) {
 }
 
 func (d *decoder) uleb64() (uint64, error) {
-	var v uint64
-	for shift := uint(0); ; shift += 7 {
-		c, err := d.byte()
-		if err != nil {
-			return 0, err
-		}
-		if shift >= 63 && c > 1 {
-			return 0, d.errf("LEB128 number overflows 64 bits")
-		}
-		v |= uint64(c&0x7f) << shift
-		if c&0x80 == 0 {
-			return v, nil
-		}
+	v, n, err := leb128.Uint(d.b[d.pos:], 64)
+	d.pos += n
+	return v, d.lebErr(err, "LEB128")
+}
+
+// lebErr words a leb128 error at the decoder's position.
+func (d *decoder) lebErr(err error, kind string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, leb128.ErrTruncated):
+		return d.errf("unexpected end of message")
 	}
+	return d.errf("%s number overflows 64 bits", kind)
 }
 
 func (d *decoder) uleb32() (uint32, error) {
@@ -92,25 +96,9 @@ func (d *decoder) count(what string) (int, error) {
 }
 
 func (d *decoder) sleb64() (int64, error) {
-	var v int64
-	var shift uint
-	for {
-		c, err := d.byte()
-		if err != nil {
-			return 0, err
-		}
-		if shift >= 63 && c != 0 && c != 0x7f {
-			return 0, d.errf("SLEB128 number overflows 64 bits")
-		}
-		v |= int64(c&0x7f) << shift
-		shift += 7
-		if c&0x80 == 0 {
-			if shift < 64 && c&0x40 != 0 {
-				v |= -1 << shift
-			}
-			return v, nil
-		}
-	}
+	v, n, err := leb128.Int(d.b[d.pos:], 64)
+	d.pos += n
+	return v, d.lebErr(err, "SLEB128")
 }
 
 func le32(b []byte) uint32 {
@@ -139,20 +127,6 @@ func appendLE(out []byte, u uint64, n int) []byte {
 	return out
 }
 
-// appendSLEB appends the canonical signed LEB128 encoding of v.
-// Unsigned LEB128 is encoding/binary's uvarint, so binary.AppendUvarint
-// writes it; signed LEB128 is not binary's varint (which zig-zags).
-func appendSLEB(out []byte, v int64) []byte {
-	for {
-		c := byte(v & 0x7f)
-		v >>= 7
-		if (v == 0 && c&0x40 == 0) || (v == -1 && c&0x40 != 0) {
-			return append(out, c)
-		}
-		out = append(out, c|0x80)
-	}
-}
-
 func appendBigULEB(out []byte, n *big.Int) []byte {
 	if n.IsUint64() {
 		return binary.AppendUvarint(out, n.Uint64())
@@ -172,7 +146,7 @@ func appendBigULEB(out []byte, n *big.Int) []byte {
 
 func appendBigSLEB(out []byte, n *big.Int) []byte {
 	if n.IsInt64() {
-		return appendSLEB(out, n.Int64())
+		return leb128.AppendInt(out, n.Int64())
 	}
 	// Rsh on a negative big.Int rounds toward minus infinity, an
 	// arithmetic shift, which is what SLEB128 needs.

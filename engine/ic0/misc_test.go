@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/tetratelabs/wazero"
+
+	"github.com/canscope/canscope/engine/leb128"
 )
 
 func TestTimeAndTimer(t *testing.T) {
@@ -354,7 +356,7 @@ func TestFunctionsTable(t *testing.T) {
 func trapModule() []byte {
 	bodies := [][]byte{
 		{0x00, 0x00, 0x0b}, // no locals; unreachable; end
-		append(append([]byte{0x00, 0x41}, appendSLEB(nil, 70000)...), 0x28, 0x02, 0x00, 0x1a, 0x0b),
+		append(append([]byte{0x00, 0x41}, leb128.AppendInt(nil, 70000)...), 0x28, 0x02, 0x00, 0x1a, 0x0b),
 		{0x00, 0x10, 0x02, 0x0b}, // call itself forever
 	}
 	out := []byte{0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00}
@@ -371,17 +373,6 @@ func trapModule() []byte {
 		code = append(appendU32(code, uint32(len(b))), b...)
 	}
 	return appendSection(out, 10, []byte{3}, code)
-}
-
-func appendSLEB(b []byte, v int64) []byte {
-	for {
-		c := byte(v & 0x7f)
-		v >>= 7
-		if v == 0 && c&0x40 == 0 || v == -1 && c&0x40 != 0 {
-			return append(b, c)
-		}
-		b = append(b, c|0x80)
-	}
 }
 
 // TestAsTrapOnWazeroTraps checks the mapping against the errors wazero

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+
+	"github.com/canscope/canscope/engine/leb128"
 )
 
 // BlockType is a block's signature as encoded: BlockEmpty, a value type
@@ -316,7 +318,7 @@ func (in *Instr) Append(dst []byte) []byte {
 	}
 	switch info.imm {
 	case immBlock:
-		dst = appendSLEB(dst, int64(in.Block))
+		dst = leb128.AppendInt(dst, int64(in.Block))
 	case immIndex, immMemIndex:
 		dst = binary.AppendUvarint(dst, uint64(in.Index))
 	case immIndex2:
@@ -342,9 +344,9 @@ func (in *Instr) Append(dst []byte) []byte {
 			dst = append(dst, byte(in.Index))
 		}
 	case immI32:
-		dst = appendSLEB(dst, int64(int32(in.Value)))
+		dst = leb128.AppendInt(dst, int64(int32(in.Value)))
 	case immI64:
-		dst = appendSLEB(dst, in.Value)
+		dst = leb128.AppendInt(dst, in.Value)
 	case immF32:
 		v := uint32(in.Value)
 		dst = append(dst, byte(v), byte(v>>8), byte(v>>16), byte(v>>24))

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/canscope/canscope/engine/leb128"
 )
 
 // fixtures returns every committed .wasm and .wasm.gz under engine/, so the
@@ -316,7 +318,7 @@ func TestLEB(t *testing.T) {
 		}
 	}
 	for _, v := range []int64{0, 1, -1, 63, 64, -64, -65, 1 << 40, -1 << 63, 1<<63 - 1} {
-		got, err := newReader(appendSLEB(nil, v), 0).sleb(64)
+		got, err := newReader(leb128.AppendInt(nil, v), 0).sleb(64)
 		if err != nil || got != v {
 			t.Errorf("sleb round trip %d = %d, %v", v, got, err)
 		}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"unicode/utf8"
+
+	"github.com/canscope/canscope/engine/leb128"
 )
 
 // errEOF reports input that ends inside a value.
@@ -45,61 +47,27 @@ func (r *reader) bytes(n int) ([]byte, error) {
 
 // uleb reads an unsigned LEB128 value of at most bits bits.
 func (r *reader) uleb(bits uint) (uint64, error) {
-	var v uint64
-	var shift uint
-	maxBytes := int((bits + 6) / 7)
-	for i := 0; ; i++ {
-		c, err := r.byte()
-		if err != nil {
-			return 0, err
-		}
-		if i == maxBytes-1 {
-			// The last permitted byte may only carry the remaining bits.
-			rem := bits - shift
-			if c&0x80 != 0 || (rem < 7 && c>>rem != 0) {
-				return 0, fmt.Errorf("integer too large at offset %d", r.offset()-1)
-			}
-		}
-		v |= uint64(c&0x7f) << shift
-		if c&0x80 == 0 {
-			return v, nil
-		}
-		shift += 7
-	}
+	v, n, err := leb128.Uint(r.b[r.pos:], bits)
+	r.pos += n
+	return v, r.lebErr(err)
 }
 
 // sleb reads a signed LEB128 value of at most bits bits.
 func (r *reader) sleb(bits uint) (int64, error) {
-	var v int64
-	var shift uint
-	maxBytes := int((bits + 6) / 7)
-	for i := 0; ; i++ {
-		c, err := r.byte()
-		if err != nil {
-			return 0, err
-		}
-		if i == maxBytes-1 {
-			// Unused bits of the last byte must be a sign extension.
-			rem := bits - shift
-			if c&0x80 != 0 {
-				return 0, fmt.Errorf("integer too large at offset %d", r.offset()-1)
-			}
-			if rem < 7 {
-				high := int8(c<<1) >> rem // bits rem-1..6, which must all equal the sign bit
-				if high != 0 && high != -1 {
-					return 0, fmt.Errorf("integer too large at offset %d", r.offset()-1)
-				}
-			}
-		}
-		v |= int64(c&0x7f) << shift
-		shift += 7
-		if c&0x80 == 0 {
-			if shift < 64 && c&0x40 != 0 {
-				v |= -1 << shift
-			}
-			return v, nil
-		}
+	v, n, err := leb128.Int(r.b[r.pos:], bits)
+	r.pos += n
+	return v, r.lebErr(err)
+}
+
+// lebErr words a leb128 error with the offset of the byte at fault.
+func (r *reader) lebErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, leb128.ErrTruncated):
+		return errEOF
 	}
+	return fmt.Errorf("integer too large at offset %d", r.offset()-1)
 }
 
 func (r *reader) u32() (uint32, error) {
@@ -134,20 +102,6 @@ func (r *reader) name() (string, error) {
 		return "", fmt.Errorf("name at offset %d is not valid UTF-8", r.offset()-n)
 	}
 	return string(b), nil
-}
-
-// appendSLEB appends the canonical signed LEB128 encoding of v.
-// Unsigned LEB128 is encoding/binary's uvarint, so binary.AppendUvarint
-// writes it; signed LEB128 is not binary's varint (which zig-zags).
-func appendSLEB(b []byte, v int64) []byte {
-	for {
-		c := byte(v & 0x7f)
-		v >>= 7
-		if (v == 0 && c&0x40 == 0) || (v == -1 && c&0x40 != 0) {
-			return append(b, c)
-		}
-		b = append(b, c|0x80)
-	}
 }
 
 func appendName(b []byte, s string) []byte {
