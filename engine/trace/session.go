@@ -2,10 +2,8 @@ package trace
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/canscope/canscope/engine"
 	"github.com/canscope/canscope/engine/candid"
@@ -74,36 +72,25 @@ type Request struct {
 type Tracer struct {
 	bench *workbench.Bench
 	store workbench.Store
-
-	mu sync.Mutex
-	// modules holds the traced modules sessions loaded, by SHA-256:
-	// wazero drops compiled code when its last user closes it, and
-	// tracing or rehearsing the same module again should not compile it
-	// again.
-	modules map[[32]byte]*engine.Module
+	// modules holds the traced compilations sessions loaded: tracing or
+	// rehearsing the same module again should not compile it again.
+	modules *workbench.Modules
 }
 
 // New returns a tracer running snapshots of store on bench (which must
 // run over the same store); checkpoints are written to store.
 func New(bench *workbench.Bench, store workbench.Store) *Tracer {
-	return &Tracer{bench: bench, store: store, modules: make(map[[32]byte]*engine.Module)}
+	t := &Tracer{bench: bench, store: store}
+	t.modules = workbench.NewModules(func(ctx context.Context, code []byte) (*engine.Module, error) {
+		return bench.Engine().Load(WithListeners(ctx), code)
+	})
+	return t
 }
 
 // module loads a module, traced, once per tracer: an upgrade's new module,
 // or (pin) the module of a snapshot being traced.
 func (t *Tracer) module(ctx context.Context, code []byte) (*engine.Module, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	h := sha256.Sum256(code)
-	if m, ok := t.modules[h]; ok {
-		return m, nil
-	}
-	m, err := t.bench.Engine().Load(WithListeners(ctx), code)
-	if err != nil {
-		return nil, err
-	}
-	t.modules[h] = m
-	return m, nil
+	return t.modules.Load(ctx, code)
 }
 
 // pin keeps the traced compilation of snapshot id's module alive for the
@@ -125,16 +112,7 @@ func (t *Tracer) pin(ctx context.Context, id snapshots.ID) error {
 
 // Close releases the modules the tracer loaded (closing the engine does
 // too). Close sessions first.
-func (t *Tracer) Close(ctx context.Context) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	var errs []error
-	for h, m := range t.modules {
-		errs = append(errs, m.Close(ctx))
-		delete(t.modules, h)
-	}
-	return errors.Join(errs...)
-}
+func (t *Tracer) Close(ctx context.Context) error { return t.modules.Close(ctx) }
 
 // Session is one traced run of a message or upgrade on a snapshot's
 // state: its recorded events, its result, and time travel over it.

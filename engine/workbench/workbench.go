@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/canscope/canscope/engine"
 	"github.com/canscope/canscope/engine/ic0"
@@ -34,31 +33,18 @@ type Store interface {
 type Bench struct {
 	store Store
 	eng   *engine.Engine
-
-	mu sync.Mutex
-	// mods holds the compiled modules of stored snapshots by blob hash:
-	// compiling and instrumenting a module costs far more than restoring
-	// a snapshot, and a session opens the same few modules again and again.
-	mods map[snapshots.Hash]*engine.Module
+	// mods holds the compiled modules of stored snapshots and installs.
+	mods *Modules
 }
 
 // New returns a bench over store and eng. The caller keeps ownership of
 // both and closes the bench before the engine.
 func New(store Store, eng *engine.Engine) *Bench {
-	return &Bench{store: store, eng: eng, mods: map[snapshots.Hash]*engine.Module{}}
+	return &Bench{store: store, eng: eng, mods: NewModules(eng.Load)}
 }
 
 // Close releases the compiled modules Load kept. Close the runs first.
-func (b *Bench) Close(ctx context.Context) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var errs []error
-	for h, m := range b.mods {
-		errs = append(errs, m.Close(ctx))
-		delete(b.mods, h)
-	}
-	return errors.Join(errs...)
-}
+func (b *Bench) Close(ctx context.Context) error { return b.mods.Close(ctx) }
 
 // Engine returns the engine the bench runs canisters on.
 func (b *Bench) Engine() *engine.Engine { return b.eng }
@@ -85,54 +71,18 @@ func (b *Bench) Load(ctx context.Context, m *snapshots.Manifest) (*engine.Module
 	if m.Module.IsZero() {
 		return nil, fmt.Errorf("snapshot %s has no module", m.Ref())
 	}
-	if mod, ok := b.compiled(m.Module); ok {
+	if mod, ok := b.mods.Cached(m.Module); ok {
 		return mod, nil
 	}
 	code, err := b.store.ReadBlob(m.Module)
 	if err != nil {
 		return nil, fmt.Errorf("read module of %s: %w", m.Ref(), err)
 	}
-	mod, err := b.compile(ctx, code)
+	mod, err := b.mods.Load(ctx, code)
 	if err != nil {
 		return nil, fmt.Errorf("load module of %s: %w", m.Ref(), err)
 	}
 	return mod, nil
-}
-
-// compiled returns the cached module whose bytes hash to h.
-func (b *Bench) compiled(h snapshots.Hash) (*engine.Module, bool) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	mod, ok := b.mods[h]
-	return mod, ok
-}
-
-// compile returns the module of code, from the cache or compiled and
-// cached.
-func (b *Bench) compile(ctx context.Context, code []byte) (*engine.Module, error) {
-	if mod, ok := b.compiled(snapshots.HashOf(code)); ok {
-		return mod, nil
-	}
-	mod, err := b.eng.Load(ctx, code)
-	if err != nil {
-		return nil, err
-	}
-	return b.keep(ctx, mod), nil
-}
-
-// keep adds mod to the module cache under its hash (the hash of its blob)
-// and returns the cached module, closing mod when another caller cached
-// the same module first.
-func (b *Bench) keep(ctx context.Context, mod *engine.Module) *engine.Module {
-	h := snapshots.Hash(mod.Hash())
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if have, ok := b.mods[h]; ok {
-		mod.Close(ctx)
-		return have
-	}
-	b.mods[h] = mod
-	return mod
 }
 
 // Open restores snapshot id into a canister. Time is the snapshot's
@@ -229,7 +179,7 @@ func (b *Bench) Install(ctx context.Context, wasmBytes, arg []byte, canisterID s
 // time, controllers, canister id) for a canister_init that checks them,
 // instruction limits. opts.Env must be set.
 func (b *Bench) InstallWith(ctx context.Context, wasmBytes, arg []byte, opts engine.Options) (*Run, engine.Result, error) {
-	mod, err := b.compile(ctx, wasmBytes)
+	mod, err := b.mods.Load(ctx, wasmBytes)
 	if err != nil {
 		return nil, engine.Result{}, err
 	}
