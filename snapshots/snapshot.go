@@ -9,6 +9,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"math"
+	"strconv"
 	"time"
 )
 
@@ -146,6 +148,39 @@ type Global struct {
 	Kind GlobalKind `json:"kind"`
 	Bits uint64     `json:"bits"`
 	Hi   uint64     `json:"hi,omitempty"`
+}
+
+// Value formats the global's value for its kind: integers signed, with
+// their bits in hex (a pointer such as __stack_pointer reads better so),
+// floats as the shortest decimal that reads back, v128 as 32 hex digits
+// (high half first), a dfx null global as "null". The CLI and the UI
+// both show globals through it.
+func (g Global) Value() string {
+	switch g.Kind {
+	case KindI32:
+		return fmt.Sprintf("%d (0x%x)", int32(g.Bits), uint32(g.Bits))
+	case KindI64:
+		return fmt.Sprintf("%d (0x%x)", int64(g.Bits), g.Bits)
+	case KindF32:
+		return strconv.FormatFloat(float64(math.Float32frombits(uint32(g.Bits))), 'g', -1, 32)
+	case KindF64:
+		return strconv.FormatFloat(math.Float64frombits(g.Bits), 'g', -1, 64)
+	case KindV128:
+		return fmt.Sprintf("0x%016x%016x", g.Hi, g.Bits)
+	}
+	return "null"
+}
+
+// String is the global's kind and value, e.g. "i32 -1 (0xffffffff)";
+// "null" for a dfx null global.
+func (g Global) String() string {
+	switch g.Kind {
+	case KindI32, KindI64, KindF32, KindF64, KindV128:
+		return string(g.Kind) + " " + g.Value()
+	case "":
+		return "null"
+	}
+	return string(g.Kind)
 }
 
 // ReplicaGlobals returns the globals of a snapshot whose module has

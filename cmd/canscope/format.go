@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"math"
-	"strconv"
 	"time"
 
 	"github.com/canscope/canscope/snapshots"
@@ -40,19 +38,7 @@ func globalText(g *snapshots.Global) string {
 	if g == nil {
 		return "(none)"
 	}
-	switch g.Kind {
-	case snapshots.KindI32:
-		return fmt.Sprintf("i32 %d", int32(g.Bits))
-	case snapshots.KindI64:
-		return fmt.Sprintf("i64 %d", int64(g.Bits))
-	case snapshots.KindF32:
-		return "f32 " + strconv.FormatFloat(float64(math.Float32frombits(uint32(g.Bits))), 'g', -1, 32)
-	case snapshots.KindF64:
-		return "f64 " + strconv.FormatFloat(math.Float64frombits(g.Bits), 'g', -1, 64)
-	case snapshots.KindV128:
-		return fmt.Sprintf("v128 0x%016x%016x", g.Hi, g.Bits) // high half first
-	}
-	return string(g.Kind)
+	return g.String()
 }
 
 func metaText(v any) string {

@@ -247,8 +247,10 @@ func TestGlobalText(t *testing.T) {
 		want string
 	}{
 		{nil, "(none)"},
-		{&snapshots.Global{Kind: snapshots.KindI32, Bits: 0xffffffff}, "i32 -1"},
-		{&snapshots.Global{Kind: snapshots.KindI64, Bits: 1 << 40}, "i64 1099511627776"},
+		{&snapshots.Global{Kind: snapshots.KindI32, Bits: 0xffffffff}, "i32 -1 (0xffffffff)"},
+		{&snapshots.Global{Kind: snapshots.KindI64, Bits: 1 << 40}, "i64 1099511627776 (0x10000000000)"},
+		{&snapshots.Global{Kind: snapshots.KindF32, Bits: 0x3fc00000}, "f32 1.5"},
+		{&snapshots.Global{Kind: snapshots.KindNull}, "null"},
 		{&snapshots.Global{Kind: snapshots.KindF64, Bits: 0x3ff8000000000000}, "f64 1.5"},
 		{&snapshots.Global{Kind: snapshots.KindV128, Hi: 1, Bits: 2}, "v128 0x00000000000000010000000000000002"},
 	}

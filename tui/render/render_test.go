@@ -159,21 +159,3 @@ func TestFitAndOffset(t *testing.T) {
 	}
 }
 
-func TestGlobal(t *testing.T) {
-	tests := []struct {
-		g    snapshots.Global
-		want string
-	}{
-		{snapshots.Global{Kind: snapshots.KindI32, Bits: 0xffffffffffffffff}, "-1 (0xffffffff)"},
-		{snapshots.Global{Kind: snapshots.KindI64, Bits: 42}, "42 (0x2a)"},
-		{snapshots.Global{Kind: snapshots.KindF32, Bits: 0x3fc00000}, "1.5"},
-		{snapshots.Global{Kind: snapshots.KindF64, Bits: 0x4004000000000000}, "2.5"},
-		{snapshots.Global{Kind: snapshots.KindV128, Bits: 1, Hi: 2}, "0x00000000000000020000000000000001"},
-		{snapshots.Global{Kind: snapshots.KindNull}, "null"},
-	}
-	for _, tt := range tests {
-		if got := Global(tt.g); got != tt.want {
-			t.Errorf("Global(%v) = %q, want %q", tt.g, got, tt.want)
-		}
-	}
-}

@@ -6,13 +6,10 @@ package render
 
 import (
 	"fmt"
-	"math"
 	"strings"
 
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
-
-	"github.com/canscope/canscope/snapshots"
 )
 
 // Fit truncates s (which may carry ANSI styles) to width cells with an
@@ -95,22 +92,4 @@ func Count(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
-}
-
-// Global formats a global's value for its kind: integers signed with
-// their hex bits, floats as numbers, v128 as 32 hex digits.
-func Global(g snapshots.Global) string {
-	switch g.Kind {
-	case snapshots.KindI32:
-		return fmt.Sprintf("%d (0x%x)", int32(g.Bits), uint32(g.Bits))
-	case snapshots.KindI64:
-		return fmt.Sprintf("%d (0x%x)", int64(g.Bits), g.Bits)
-	case snapshots.KindF32:
-		return fmt.Sprint(math.Float32frombits(uint32(g.Bits)))
-	case snapshots.KindF64:
-		return fmt.Sprint(math.Float64frombits(g.Bits))
-	case snapshots.KindV128:
-		return fmt.Sprintf("0x%016x%016x", g.Hi, g.Bits)
-	}
-	return "null"
 }

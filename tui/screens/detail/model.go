@@ -347,7 +347,7 @@ func (m *Model) globalLines() []string {
 		lines = append(lines, st.Muted.Render("none"))
 	}
 	for i, v := range g {
-		lines = append(lines, fmt.Sprintf("%3d  %-5s %s", i, v.Kind, render.Global(v)))
+		lines = append(lines, fmt.Sprintf("%3d  %-5s %s", i, v.Kind, v.Value()))
 	}
 	return append(lines, "")
 }

@@ -301,7 +301,7 @@ func globalText(g *snapshots.Global) string {
 	if g == nil {
 		return "absent"
 	}
-	return string(g.Kind) + " " + render.Global(*g)
+	return g.String()
 }
 
 // metaText formats a metadata value, shortening hashes to 12 digits.
