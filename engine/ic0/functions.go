@@ -156,7 +156,7 @@ func functions() []Function {
 		fn("is_controller", sig(i32, i32), sig(i32), anyStart, 1000, (*Host).isController),
 		fn("in_replicated_execution", sig(), sig(i32), anyStart, 500, (*Host).inReplicatedExecution),
 
-		// Fees (costs.go).
+		// Cycles fees of the cost_* calls (fees.go; instruction costs are engine/meter/costs.go).
 		fn("cost_call", sig(i64, i64, i32), sig(), anyStart, 500, (*Host).costCall),
 		fn("cost_create_canister", sig(i32), sig(), anyStart, 500, (*Host).costCreateCanister),
 		fn("cost_http_request", sig(i64, i64, i32), sig(), anyStart, 500, (*Host).costHTTPRequest),

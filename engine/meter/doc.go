@@ -3,7 +3,8 @@
 //
 // Instrument adds an i64 counter global (exported as CounterExport) and
 // decrements it at the start of every basic block by the block's static
-// cost (costs.go holds every cost with its source in dfinity/ic). Function
+// cost (costs.go holds every instruction cost with its source in dfinity/ic;
+// the cycles fees of ic0.cost_* are engine/ic0/fees.go). Function
 // entries and loop headers then check the counter and, when it is negative,
 // call the imported host function `__`.`out_of_instructions`. The global
 // holds at most one slice of the instructions left (DefaultSlice), so the

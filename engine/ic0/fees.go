@@ -4,6 +4,9 @@ import (
 	"github.com/tetratelabs/wazero/api"
 )
 
+// This file holds the cycles fees the ic0.cost_* calls report; the
+// instructions a canister is charged live in engine/meter/costs.go.
+
 // Fees as the replica's CyclesAccountManager computes them for a 13-node
 // application subnet (fees scale with the subnet size; canscope assumes the
 // common size, where the scale factor is 1).
