@@ -158,4 +158,3 @@ func TestFitAndOffset(t *testing.T) {
 		t.Errorf("Block = %q", b)
 	}
 }
-
