@@ -51,7 +51,11 @@ func newInstallCmd(a *app) *cobra.Command {
 			if err := envs.apply(env); err != nil {
 				return err
 			}
-			r, res, err := s.bench.InstallWith(ctx, code, arg, engine.Options{Env: env, Limits: envs.limits()})
+			wasmLimit, err := envs.wasmMemoryLimit()
+			if err != nil {
+				return err
+			}
+			r, res, err := s.bench.InstallWith(ctx, code, arg, engine.Options{Env: env, Limits: envs.limits(), WasmMemoryLimit: wasmLimit})
 			if err != nil {
 				return fmt.Errorf("install %s: %w", pos[0], err)
 			}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/canscope/canscope/engine"
 	"github.com/canscope/canscope/engine/trace"
 	"github.com/canscope/canscope/engine/workbench"
 	"github.com/canscope/canscope/snapshots"
@@ -39,6 +40,9 @@ type runJSON struct {
 	Steps              []stepJSON          `json:"steps,omitempty"`
 	SkipPreUpgrade     *skipJSON           `json:"skip_pre_upgrade,omitempty"`
 	Snapshot           *snapshots.Snapshot `json:"snapshot"`
+	// Limits is the headroom report: each replica limit with what the
+	// run used ({"name", "used", "limit"}; limit 0 means none).
+	Limits []engine.LimitUse `json:"limits"`
 }
 
 // skipJSON is what an upgrade with --skip-pre-upgrade did with the state
@@ -92,6 +96,8 @@ type stepJSON struct {
 	StableBytesWritten uint64      `json:"stable_bytes_written"`
 	StableBytesRead    uint64      `json:"stable_bytes_read"`
 	PostUpgradeOK      bool        `json:"post_upgrade_ok"`
+	// Limits is the step's headroom report (as runJSON's).
+	Limits []engine.LimitUse `json:"limits"`
 }
 
 // snapshotResult is the JSON of every store command that makes a

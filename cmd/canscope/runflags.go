@@ -93,6 +93,11 @@ type envFlags struct {
 	controllers []string
 	time        string
 	limit       uint64
+	// wasmLimit is --wasm-memory-limit, wasmLimitSet whether it was given;
+	// settings is --settings.
+	wasmLimit    uint64
+	wasmLimitSet func() bool
+	settings     string
 }
 
 func (f *envFlags) register(cmd *cobra.Command) {
@@ -100,6 +105,31 @@ func (f *envFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringSliceVar(&f.controllers, "controller", nil, "principal ic0.is_controller accepts (repeatable; default none)")
 	cmd.Flags().StringVar(&f.time, "time", "", "ic0.time as RFC 3339 or nanoseconds since the epoch (default: the snapshot's taken_at)")
 	cmd.Flags().Uint64Var(&f.limit, "limit", 0, "instruction limit for this run (default the IC's: 40e9 update, 5e9 query, 300e9 install/upgrade)")
+	cmd.Flags().Uint64Var(&f.wasmLimit, "wasm-memory-limit", 0, "the canister's wasm_memory_limit in bytes, 0 for none (default what the IC gives a canister without the setting: 3 GiB, or halfway from the heap to 4 GiB when more)")
+	cmd.Flags().StringVar(&f.settings, "settings", "", "read wasm_memory_limit and controllers from FILE, the output of `icp canister status --json` or `dfx canister status`")
+	f.wasmLimitSet = func() bool { return cmd.Flags().Changed("wasm-memory-limit") }
+}
+
+// loadSettings reads --settings, if given.
+func (f *envFlags) loadSettings() (canisterSettings, error) {
+	if f.settings == "" {
+		return canisterSettings{}, nil
+	}
+	return readSettings(f.settings)
+}
+
+// wasmMemoryLimit returns the wasm_memory_limit --wasm-memory-limit or
+// --settings give (the flag wins), nil for the engine's default.
+func (f *envFlags) wasmMemoryLimit() (*uint64, error) {
+	if f.wasmLimitSet != nil && f.wasmLimitSet() {
+		v := f.wasmLimit
+		return &v, nil
+	}
+	st, err := f.loadSettings()
+	if err != nil {
+		return nil, err
+	}
+	return st.WasmMemoryLimit, nil
 }
 
 // limits returns the instruction limits --limit asks for; zero fields mean
@@ -115,6 +145,13 @@ func (f *envFlags) setOn(c *engine.Canister) error {
 		return err
 	}
 	c.SetEnv(&env)
+	lim, err := f.wasmMemoryLimit()
+	if err != nil {
+		return err
+	}
+	if lim != nil {
+		c.SetWasmMemoryLimit(*lim)
+	}
 	return nil
 }
 
@@ -129,7 +166,11 @@ func (f *envFlags) apply(env *ic0.Env) error {
 		env.Caller = id
 	}
 	env.Controllers = slices.Clone(env.Controllers) // env is a copy; its slices are not
-	for _, p := range f.controllers {
+	st, err := f.loadSettings()
+	if err != nil {
+		return err
+	}
+	for _, p := range append(slices.Clone(f.controllers), st.Controllers...) {
 		id, err := principal.Parse(p)
 		if err != nil {
 			return fmt.Errorf("--controller: %w", err)

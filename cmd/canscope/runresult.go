@@ -41,6 +41,7 @@ func resultJSON(res engine.Result, canisterID string, want []*candid.Type) runJS
 		StablePagesChanged: len(res.StablePagesChanged),
 		ReplyHex:           hex.EncodeToString(res.Reply),
 		DebugPrints:        res.DebugPrints,
+		Limits:             res.Limits,
 	}
 	if out.DebugPrints == nil {
 		out.DebugPrints = []string{}
@@ -90,6 +91,9 @@ func printRun(w io.Writer, r runJSON) {
 		for _, p := range s.Phases {
 			row("", "  %-13s %s", p.Name, humanize.Comma(int64(p.Instructions)))
 		}
+		for _, l := range s.Limits {
+			row("", "  %s", limitLine(l))
+		}
 	}
 	row("status", "%s", r.Status)
 	if r.SkipPreUpgrade != nil {
@@ -106,6 +110,13 @@ func printRun(w io.Writer, r runJSON) {
 		row("instructions", "%s of %s (%.2f%%)", humanize.Comma(int64(r.Instructions)), humanize.Comma(int64(r.Limit)), 100*float64(r.Instructions)/float64(r.Limit))
 	} else {
 		row("instructions", "%s", humanize.Comma(int64(r.Instructions)))
+	}
+	for i, l := range r.Limits {
+		k := ""
+		if i == 0 {
+			k = "limits"
+		}
+		row(k, "%s", limitLine(l))
 	}
 	row("heap pages", "%d changed (4 KiB)", r.HeapPagesChanged)
 	row("stable pages", "%d changed (64 KiB)", r.StablePagesChanged)
@@ -125,4 +136,27 @@ func printRun(w io.Writer, r runJSON) {
 		row("snapshot", "%s (%s)", r.Snapshot.Ref(), r.Snapshot.ID.Short())
 	}
 	tw.Flush()
+}
+
+// headroomWarning is the share of a limit above which a run is flagged:
+// the real canister is close to failing there.
+const headroomWarning = 0.8
+
+// limitLine renders one limit of the headroom report: "heap_bytes
+// 1.2 GiB of 3.0 GiB (40.00%)", flagged above headroomWarning.
+func limitLine(l engine.LimitUse) string {
+	amount := func(v uint64) string {
+		if l.Name == engine.LimitInstructions || l.Name == engine.LimitLargestSliceCharge {
+			return humanize.Comma(int64(v))
+		}
+		return humanize.IBytes(v)
+	}
+	if l.Limit == 0 {
+		return fmt.Sprintf("%-22s %s (no limit)", l.Name, amount(l.Used))
+	}
+	line := fmt.Sprintf("%-22s %s of %s (%.2f%%)", l.Name, amount(l.Used), amount(l.Limit), 100*l.Fraction())
+	if l.Fraction() > headroomWarning {
+		line += fmt.Sprintf("  ! above %.0f%% of the limit", 100*headroomWarning)
+	}
+	return line
 }

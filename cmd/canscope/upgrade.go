@@ -15,7 +15,7 @@ func stepOf(st workbench.UpgradeStep) stepJSON {
 	res := st.Result
 	return stepJSON{Step: st.Name, Status: res.Status.String(), Trap: trapOf(res.Trap), Instructions: res.Instructions,
 		Phases: phasesOf(res), StablePagesChanged: len(res.StablePagesChanged), StableBytesWritten: st.StableBytesWritten,
-		StableBytesRead: st.StableBytesRead, PostUpgradeOK: st.PostUpgradeOK}
+		StableBytesRead: st.StableBytesRead, PostUpgradeOK: st.PostUpgradeOK, Limits: res.Limits}
 }
 
 // skipOf describes what an upgrade with --skip-pre-upgrade read.
