@@ -23,12 +23,14 @@ type uploader struct {
 	s    *Store
 	jobs chan upload
 	wg   sync.WaitGroup // running workers
-	busy sync.WaitGroup // queued or running uploads
+	once sync.Once      // close
 
-	mu     sync.Mutex
-	err    error                   // first failed upload since the last flush
-	known  map[snapshots.Hash]bool // blobs this process knows are in the bucket
-	listed map[string]*shardList   // blob shards listed once, by two hex digits
+	mu      sync.Mutex
+	idle    *sync.Cond              // signalled when pending drops to zero
+	pending int                     // queued or running uploads
+	err     error                   // first failed upload since the last flush
+	known   map[snapshots.Hash]bool // blobs this process knows are in the bucket
+	listed  map[string]*shardList   // blob shards listed once, by two hex digits
 }
 
 type upload struct {
@@ -44,6 +46,7 @@ type shardList struct {
 
 func newUploader(s *Store, workers int) *uploader {
 	u := &uploader{s: s, jobs: make(chan upload, 2*workers), known: map[snapshots.Hash]bool{}, listed: map[string]*shardList{}}
+	u.idle = sync.NewCond(&u.mu)
 	for range workers {
 		u.wg.Add(1)
 		go u.work()
@@ -61,8 +64,10 @@ func (u *uploader) work() {
 		} else if err == nil {
 			u.known[j.h] = true
 		}
+		if u.pending--; u.pending == 0 {
+			u.idle.Broadcast()
+		}
 		u.mu.Unlock()
-		u.busy.Done()
 	}
 }
 
@@ -113,16 +118,20 @@ func (u *uploader) listShard(ctx context.Context, shard string) error {
 
 // enqueue queues an upload of the compressed blob comp named h.
 func (u *uploader) enqueue(h snapshots.Hash, comp []byte) {
-	u.busy.Add(1)
+	u.mu.Lock()
+	u.pending++
+	u.mu.Unlock()
 	u.jobs <- upload{h, comp}
 }
 
 // flush waits for every queued upload and returns (and clears) the first
 // failure.
 func (u *uploader) flush() error {
-	u.busy.Wait()
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	for u.pending > 0 {
+		u.idle.Wait()
+	}
 	err := u.err
 	u.err = nil
 	return err
@@ -130,8 +139,10 @@ func (u *uploader) flush() error {
 
 func (u *uploader) close() error {
 	err := u.flush()
-	close(u.jobs)
-	u.wg.Wait()
+	u.once.Do(func() {
+		close(u.jobs)
+		u.wg.Wait()
+	})
 	return err
 }
 

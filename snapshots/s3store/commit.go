@@ -55,7 +55,7 @@ func (s *Store) Commit(ctx context.Context, m *snapshots.Manifest) (snapshots.Sn
 		return fail(err)
 	}
 	for range maxClaimTries {
-		all, err := s.list(ctx)
+		all, err := s.listForSeal(ctx, m.Name)
 		if err != nil {
 			return fail(err)
 		}
@@ -66,8 +66,12 @@ func (s *Store) Commit(ctx context.Context, m *snapshots.Manifest) (snapshots.Sn
 		if err := s.putSmall(ctx, s.key(manifestKey(m.ID)), enc, false); err != nil {
 			return fail(fmt.Errorf("write manifest: %w", err))
 		}
+		if s.beforeClaim != nil {
+			s.beforeClaim()
+		}
 		err = s.putSmall(ctx, s.key(refKey(m.Name, m.Seq)), []byte(m.ID.String()+"\n"), true)
 		if errors.Is(err, errTaken) {
+			s.stats.ClaimsLost.Add(1)
 			continue // another writer took NAME@N first
 		}
 		if err != nil {
@@ -77,6 +81,35 @@ func (s *Store) Commit(ctx context.Context, m *snapshots.Manifest) (snapshots.Sn
 		return m.Snapshot, nil
 	}
 	return fail(fmt.Errorf("%d other snapshots named %q landed while this one tried to; try again", maxClaimTries, m.Name))
+}
+
+// listForSeal lists the snapshots for sealing a commit under name: the
+// visible ones, preceded by a placeholder for every claim of name that
+// names no readable snapshot (a damaged or deleted manifest), so the next
+// N is past every claimed N. Without them a dangling claim would make
+// every commit under the name lose its conditional write forever.
+func (s *Store) listForSeal(ctx context.Context, name string) ([]snapshots.Snapshot, error) {
+	claims, err := s.listClaims(ctx)
+	if err != nil {
+		return nil, err
+	}
+	all, err := s.snapshotsOf(ctx, claims)
+	if err != nil {
+		return nil, err
+	}
+	visible := map[int]bool{}
+	for _, v := range all {
+		if v.Name == name {
+			visible[v.Seq] = true
+		}
+	}
+	var out []snapshots.Snapshot
+	for _, c := range claims {
+		if c.name == name && !visible[c.seq] {
+			out = append(out, snapshots.Snapshot{Name: name, Seq: c.seq})
+		}
+	}
+	return append(out, all...), nil
 }
 
 // checkBlobs verifies that every blob m references and its parent does

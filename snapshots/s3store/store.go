@@ -50,7 +50,8 @@ type Store struct {
 	enc    *zstd.Encoder
 	dec    *zstd.Decoder
 
-	up *uploader
+	up        *uploader
+	closeOnce sync.Once
 
 	sumMu     sync.Mutex
 	summaries map[snapshots.ID]snapshots.Snapshot
@@ -58,6 +59,10 @@ type Store struct {
 
 	condOnce sync.Once
 	condErr  error // non-nil when the server ignores If-None-Match
+
+	// beforeClaim, when set (by tests), runs between sealing a commit and
+	// claiming its NAME@N: where another writer's commit races it.
+	beforeClaim func()
 }
 
 var _ snapshots.Store = (*Store)(nil)
@@ -65,10 +70,12 @@ var _ snapshots.Store = (*Store)(nil)
 // Stats counts the store's traffic: what a test or a benchmark asserts
 // about ("a second call reads nothing remote", "a re-import sends < 2 %").
 type Stats struct {
-	Requests  atomic.Int64 // HTTP requests sent
-	Gets      atomic.Int64 // GET requests (object reads and listings)
-	BytesSent atomic.Int64 // request body bytes
-	BytesRecv atomic.Int64 // response body bytes
+	Requests   atomic.Int64 // HTTP requests sent
+	ObjectGets atomic.Int64 // GET requests of objects (not listings)
+	Lists      atomic.Int64 // listing requests
+	ClaimsLost atomic.Int64 // NAME@N claims another writer made first
+	BytesSent  atomic.Int64 // request body bytes
+	BytesRecv  atomic.Int64 // response body bytes
 }
 
 // countingTransport counts requests and body bytes both ways.
@@ -80,7 +87,11 @@ type countingTransport struct {
 func (t countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	t.stats.Requests.Add(1)
 	if r.Method == http.MethodGet {
-		t.stats.Gets.Add(1)
+		if q := r.URL.Query(); q.Has("list-type") || q.Has("prefix") || q.Has("delimiter") {
+			t.stats.Lists.Add(1)
+		} else {
+			t.stats.ObjectGets.Add(1)
+		}
 	}
 	if r.ContentLength > 0 {
 		t.stats.BytesSent.Add(r.ContentLength)
@@ -197,7 +208,10 @@ func (s *Store) initLayout(ctx context.Context) error {
 			return fmt.Errorf("open store %s: %w", s.cfg.URL(), explain(obj.Err))
 		}
 		rel := strings.TrimPrefix(obj.Key, s.key(""))
-		if !strings.HasPrefix(rel, blobsDir) && !strings.HasPrefix(rel, manifestsDir) && !strings.HasPrefix(rel, refsDir) {
+		// Another process creating the store at the same time leaves
+		// only these.
+		if rel != markerKey && !strings.HasPrefix(rel, blobsDir) && !strings.HasPrefix(rel, manifestsDir) &&
+			!strings.HasPrefix(rel, refsDir) && !strings.HasPrefix(rel, "probe/") {
 			return fmt.Errorf("open store %s: the prefix holds other objects and no canscope store; pass --store with a new or empty prefix", s.cfg.URL())
 		}
 		break
@@ -228,10 +242,12 @@ func (s *Store) Stats() *Stats { return s.stats }
 // Store must not be used afterwards.
 func (s *Store) Close() error {
 	err := s.up.close()
-	s.dec.Close()
-	if e := s.enc.Close(); err == nil {
-		err = e
-	}
+	s.closeOnce.Do(func() {
+		s.dec.Close()
+		if e := s.enc.Close(); err == nil {
+			err = e
+		}
+	})
 	return err
 }
 
@@ -460,6 +476,11 @@ func (s *Store) list(ctx context.Context) ([]snapshots.Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
+	return s.snapshotsOf(ctx, claims)
+}
+
+// snapshotsOf returns the snapshots the claims name, oldest first.
+func (s *Store) snapshotsOf(ctx context.Context, claims []claim) ([]snapshots.Snapshot, error) {
 	ids, err := s.resolveClaims(ctx, claims)
 	if err != nil {
 		return nil, err
