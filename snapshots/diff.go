@@ -39,7 +39,9 @@ type Range struct {
 }
 
 // MemDiff is the difference between one memory (heap or stable) of two
-// snapshots; its JSON is the `memdiff` of design.md.
+// snapshots; its JSON (heap and stable of `diff --json`) is part of the
+// CLI contract, pinned by cmd/canscope's TestStoreJSONShapes: add fields,
+// never rename.
 type MemDiff struct {
 	PageSize int    `json:"page_size"`
 	SizeA    uint64 `json:"size_a"`
@@ -66,7 +68,7 @@ type MetaChange struct {
 }
 
 // Changes is the difference between two snapshots, the `diff --json`
-// document of design.md.
+// document (pinned by cmd/canscope's TestStoreJSONShapes).
 type Changes struct {
 	A        ID             `json:"a"`
 	B        ID             `json:"b"`

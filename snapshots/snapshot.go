@@ -80,7 +80,7 @@ const (
 
 // Snapshot is the public summary of a snapshot: the object `ls`, `show` and
 // every command that makes a snapshot print. Its JSON field names are part
-// of the CLI contract (design.md): add fields, never rename.
+// of the CLI contract (README.md, "Commands"): add fields, never rename.
 type Snapshot struct {
 	ID                ID        `json:"id"`
 	Name              string    `json:"name"`

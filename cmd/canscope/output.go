@@ -21,8 +21,9 @@ type restoreJSON struct {
 	Commands   []string `json:"commands"`
 }
 
-// runJSON is the --json result of call and upgrade (design.md, CLI
-// contract): the listed fields are stable; others may be added.
+// runJSON is the --json result of call and upgrade (README.md,
+// "Commands", the CLI contract): the listed fields are stable; others may
+// be added.
 type runJSON struct {
 	Status             string              `json:"status"`
 	Trap               *trapJSON           `json:"trap"`

@@ -117,7 +117,8 @@ func hasKeys(t *testing.T, what string, obj any, keys ...string) map[string]any 
 var snapshotKeys = []string{"id", "name", "seq", "parent", "made_by", "created_at", "canister_id", "taken_at",
 	"canister_version", "module_hash", "heap_bytes", "stable_bytes", "heap_pages_stored", "stable_pages_stored"}
 
-// TestStoreJSONShapes pins the JSON documents of design.md's CLI contract.
+// TestStoreJSONShapes pins the JSON documents of the CLI contract
+// (README.md, "Commands").
 func TestStoreJSONShapes(t *testing.T) {
 	tmp := t.TempDir()
 	store := filepath.Join(tmp, "store")
