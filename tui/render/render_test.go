@@ -158,3 +158,18 @@ func TestFitAndOffset(t *testing.T) {
 		t.Errorf("Block = %q", b)
 	}
 }
+func TestTail(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		w    int
+		want string
+	}{
+		{"ic_cdk::api::stable::stable_size", 40, "ic_cdk::api::stable::stable_size"},
+		{"ic_cdk::api::stable::stable_size", 12, "…stable_size"},
+		{"abc", 0, ""},
+	} {
+		if got := Tail(c.in, c.w); got != c.want {
+			t.Errorf("Tail(%q, %d) = %q, want %q", c.in, c.w, got, c.want)
+		}
+	}
+}

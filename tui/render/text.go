@@ -41,6 +41,19 @@ func FitLeft(s string, width int) string {
 	return s
 }
 
+// Tail keeps the last cells of s that fit in width, marking the cut with
+// a leading ellipsis: for names whose end says the most (a demangled
+// path's function, a file's name). s must be plain text.
+func Tail(s string, width int) string {
+	if width <= 0 {
+		return ""
+	}
+	if ansi.StringWidth(s) <= width {
+		return s
+	}
+	return "…" + ansi.TruncateLeft(s, ansi.StringWidth(s)-width+1, "")
+}
+
 // Block fits lines into a width×height block: each line fitted, missing
 // lines blank, extra lines dropped. Screens return blocks so the root can
 // stack them without measuring.

@@ -196,6 +196,13 @@ func (s *Session) Seek(ctx context.Context, i int) (source.State, error) {
 		Limit:              limit,
 	}
 	events := s.s.Events()
+	for _, e := range events[:i+1] {
+		// The rule workbench's rehearsal counts by: every stable write's
+		// size, kept or rolled back.
+		if e.Kind == trace.Syscall && len(e.Args) == 3 && (e.Name == "stable64_write" || e.Name == "stable_write") {
+			st.StableBytesWritten += e.Args[2]
+		}
+	}
 	for j := i; j >= 0 && len(st.RecentSyscalls) < RecentSyscalls; j-- {
 		if events[j].Kind == trace.Syscall {
 			st.RecentSyscalls = append(st.RecentSyscalls, event(events[j]))
@@ -227,6 +234,7 @@ func event(e trace.Event) source.Event {
 		Message:      e.Message,
 		Instructions: e.Instructions,
 		Depth:        e.Depth,
+		Phase:        e.Phase,
 	}
 	switch e.Kind {
 	case trace.Syscall:

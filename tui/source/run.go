@@ -78,6 +78,9 @@ type Event struct {
 	Message      string // the trap message for EventTrap; the grow amount for EventGrow
 	Instructions uint64 // instructions used when the event happened
 	Depth        int    // call depth
+	// Phase is the entry point running, as `canscope trace` heads its
+	// sections: "pre_upgrade", "start", "post_upgrade", "update transfer".
+	Phase string
 }
 
 // State is the canister at one point of the timeline.
@@ -86,6 +89,9 @@ type State struct {
 	RecentSyscalls     []Event  // the latest System API calls, newest last
 	HeapPagesChanged   int      // heap pages written since the run began
 	StablePagesChanged int      // stable pages written since the run began
+	// StableBytesWritten counts the bytes stable writes wrote so far, as
+	// `canscope upgrade` counts them ("1.3 MiB written to stable memory").
+	StableBytesWritten uint64
 	Instructions       uint64   // used so far
 	Limit              uint64   // the message's instruction limit
 }

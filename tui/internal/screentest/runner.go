@@ -12,6 +12,7 @@ import (
 type Step struct {
 	source.Event
 	HeapPages, StablePages int
+	StableBytes            uint64 // what a stable write wrote
 }
 
 // Committer is the part of a snapshot store a checkpoint needs: Memory
@@ -90,6 +91,7 @@ func (s *session) Seek(_ context.Context, i int) (source.State, error) {
 		}
 		st.HeapPagesChanged += step.HeapPages
 		st.StablePagesChanged += step.StablePages
+		st.StableBytesWritten += step.StableBytes
 		st.Instructions = step.Instructions
 	}
 	return st, nil
@@ -111,7 +113,11 @@ func (s *session) Checkpoint(ctx context.Context, i int, name string) (snapshots
 // traps while decoding the state pre_upgrade wrote.
 func FailingUpgrade(store Committer) *Script {
 	ev := func(kind source.EventKind, depth int, fn, call, args, msg string, instr uint64) source.Event {
-		return source.Event{Kind: kind, Depth: depth, Function: fn, Syscall: call, Args: args, Message: msg, Instructions: instr}
+		phase := "post_upgrade"
+		if instr < 40_002_000 {
+			phase = "pre_upgrade"
+		}
+		return source.Event{Kind: kind, Depth: depth, Function: fn, Syscall: call, Args: args, Message: msg, Instructions: instr, Phase: phase}
 	}
 	return &Script{
 		Store: store,
@@ -120,7 +126,7 @@ func FailingUpgrade(store Committer) *Script {
 			{Event: ev(source.EventSyscall, 1, "canister_pre_upgrade", "ic0.stable64_size", "", "", 1_200)},
 			{Event: ev(source.EventSyscall, 1, "canister_pre_upgrade", "ic0.stable64_grow", "16", "", 2_400)},
 			{Event: ev(source.EventGrow, 1, "canister_pre_upgrade", "", "", "stable +16 pages", 2_500)},
-			{Event: ev(source.EventSyscall, 1, "canister_pre_upgrade", "ic0.stable64_write", "0x0, 0x10000, 1048576", "", 40_000_000), StablePages: 16},
+			{Event: ev(source.EventSyscall, 1, "canister_pre_upgrade", "ic0.stable64_write", "0x0, 0x10000, 1048576", "", 40_000_000), StablePages: 16, StableBytes: 1 << 20},
 			{Event: ev(source.EventExit, 0, "canister_pre_upgrade", "", "", "", 40_001_000)},
 			{Event: ev(source.EventEnter, 0, "canister_post_upgrade", "", "", "", 40_002_000), HeapPages: 2},
 			{Event: ev(source.EventEnter, 1, "decode_state", "", "", "", 40_003_000)},

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -667,36 +668,110 @@ func (m *Model) timelineView() string {
 	if m.naming {
 		bottom = append(bottom, m.cpName.View())
 	}
-	bodyH := max(m.height-len(head)-len(bottom), 1)
+	detail := m.detailLines()
+	bodyH := max(m.height-len(head)-len(detail)-len(bottom), 1)
 	rightW := min(max(m.width*2/5, 24), 60)
 	leftW := max(m.width-rightW-2, 10)
-	left := render.Block(m.eventLines(leftW, bodyH), leftW, bodyH)
-	right := render.Block(m.paneLines(rightW, bodyH), rightW, bodyH)
-	var b strings.Builder
-	b.WriteString(render.Block(head, m.width, len(head)))
-	b.WriteByte('\n')
-	l, r := strings.Split(left, "\n"), strings.Split(right, "\n")
-	for i := range l {
-		b.WriteString(l[i] + "  " + r[i] + "\n")
+	left := strings.Split(render.Block(m.eventLines(leftW, bodyH), leftW, bodyH), "\n")
+	right := strings.Split(render.Block(m.paneLines(rightW, bodyH), rightW, bodyH), "\n")
+	lines := head
+	for i := range left {
+		lines = append(lines, left[i]+"  "+right[i])
 	}
-	b.WriteString(render.Block(bottom, m.width, len(bottom)))
-	return strings.TrimSuffix(b.String(), "\n")
+	lines = append(lines, detail...)
+	lines = append(lines, bottom...)
+	return render.Block(lines, m.width, m.height)
 }
 
-// eventLines renders the timeline around the current event.
+// detailLines is the detail pane under the timeline: the current event in
+// full (the list cuts long lines), its phase and the instructions used so
+// far. A text longer than two lines says how much it leaves out.
+func (m *Model) detailLines() []string {
+	st := m.ctx.Styles
+	e := m.sess.Event(m.at)
+	phase := e.Phase
+	if phase == "" {
+		phase = "no phase"
+	}
+	head := fmt.Sprintf("event %d of %d · %s · %s instructions so far", m.at, m.sess.Len(), phase, humanize.Comma(int64(e.Instructions)))
+	lines := []string{st.Muted.Render(strings.Repeat("─", max(m.width, 1)))}
+	lines = append(lines, wrapped(head, m.width, 1, st.Header)...)
+	return append(lines, wrapped(FullEventText(e), m.width, 2, st.Text)...)
+}
+
+// FullEventText is an event with everything it carries, for the detail
+// pane: arguments and results, the function a call or trap happened in.
+func FullEventText(e source.Event) string {
+	in := ""
+	if e.Function != "" {
+		in = " in " + e.Function
+	}
+	switch e.Kind {
+	case source.EventEnter:
+		return "→ enter " + e.Function + callArgs(e)
+	case source.EventExit:
+		return strings.TrimSpace("← return from " + e.Function + " " + e.Args)
+	case source.EventSyscall:
+		return "• " + e.Syscall + callArgs(e) + in
+	case source.EventGrow:
+		return "↑ grow " + e.Message + in
+	case source.EventTrap:
+		return "✗ trap" + in + ": " + e.Message
+	}
+	return string(e.Kind) + in
+}
+
+// row is one line of the event list: an event, or the header of the
+// phase that starts at it.
+type row struct {
+	event  int
+	header bool
+}
+
+// rows lays out the event list from event first: the phase of the first
+// event heads it, and a header precedes every event whose phase differs
+// from the one before, the way `canscope trace` prints its sections.
+func (m *Model) rows(first, height int) []row {
+	var out []row
+	for i := first; i < m.sess.Len() && len(out) < height; i++ {
+		if p := m.sess.Event(i).Phase; p != "" && (i == first || m.sess.Event(i-1).Phase != p) {
+			out = append(out, row{event: i, header: true})
+			if len(out) == height {
+				break
+			}
+		}
+		out = append(out, row{event: i})
+	}
+	return out
+}
+
+// eventLines renders the timeline around the current event, with phase
+// headers.
 func (m *Model) eventLines(width, height int) []string {
 	st := m.ctx.Styles
 	n := m.sess.Len()
 	m.offset = render.Offset(m.at, m.offset, height, n)
+	// Headers take rows: move down until the current event shows.
+	rows := m.rows(m.offset, height)
+	for m.offset < m.at && !slices.ContainsFunc(rows, func(r row) bool { return !r.header && r.event == m.at }) {
+		m.offset++
+		rows = m.rows(m.offset, height)
+	}
 	var lines []string
-	for i := m.offset; i < n && len(lines) < height; i++ {
-		text := fmt.Sprintf("%5d %s", i, EventText(m.sess.Event(i)))
+	for _, r := range rows {
+		i := r.event
+		e := m.sess.Event(i)
+		if r.header {
+			lines = append(lines, st.Header.Render(render.Fit("== "+e.Phase, width)))
+			continue
+		}
+		text := fmt.Sprintf("%5d %s", i, EventText(e))
 		switch {
 		case i == m.at:
 			lines = append(lines, st.Selected.Render(render.Fit("▸"+text, width)))
-		case m.sess.Event(i).Kind == source.EventTrap:
+		case e.Kind == source.EventTrap:
 			lines = append(lines, st.Error.Render(" "+text))
-		case m.sess.Event(i).Kind == source.EventSyscall:
+		case e.Kind == source.EventSyscall:
 			lines = append(lines, st.Accent.Render(" "+text))
 		default:
 			lines = append(lines, st.Text.Render(" "+text))
@@ -751,22 +826,28 @@ func (m *Model) paneLines(width, height int) []string {
 		return []string{st.Error.Render("error: seek to event " + fmt.Sprint(m.view.at) + ": " + m.view.err.Error())}
 	}
 	s := m.view.state
-	stackRows := max((height-9)/2, 1)
+	// Eleven rows are headers, blanks, pages and the instruction bar;
+	// the stack and the recent calls share the rest.
+	stackRows := max((height-10)/2, 1)
+	callRows := max(height-11-stackRows, 1)
 	lines := []string{st.Header.Render(fmt.Sprintf("CALL STACK at event %d", m.view.at))}
 	stack := s.Stack
 	if len(stack) > stackRows {
+		// The innermost frames; the header says how many are outside.
+		lines[0] = st.Header.Render(fmt.Sprintf("CALL STACK at %d (+%d outer)", m.view.at, len(stack)-stackRows))
 		stack = stack[len(stack)-stackRows:]
 	}
 	if len(stack) == 0 {
 		lines = append(lines, st.Muted.Render("  (empty)"))
 	}
 	for i := len(stack) - 1; i >= 0; i-- { // innermost first
-		lines = append(lines, "  "+stack[i])
+		// A demangled name ends with what matters: cut its start.
+		lines = append(lines, "  "+render.Tail(stack[i], width-2))
 	}
 	lines = append(lines, "", st.Header.Render("RECENT SYSTEM API CALLS"))
 	calls := s.RecentSyscalls
-	if len(calls) > stackRows {
-		calls = calls[len(calls)-stackRows:]
+	if len(calls) > callRows {
+		calls = calls[len(calls)-callRows:]
 	}
 	if len(calls) == 0 {
 		lines = append(lines, st.Muted.Render("  none yet"))
@@ -775,9 +856,9 @@ func (m *Model) paneLines(width, height int) []string {
 		lines = append(lines, "  "+c.Syscall+callArgs(c))
 	}
 	lines = append(lines, "",
-		st.Header.Render("PAGES CHANGED SO FAR"),
-		fmt.Sprintf("  heap %d · stable %d (%s)", s.HeapPagesChanged, s.StablePagesChanged,
-			render.Bytes(uint64(s.HeapPagesChanged+s.StablePagesChanged)*snapshots.PageSize)),
+		st.Header.Render("PAGES CHANGED SO FAR (64 KiB)"),
+		fmt.Sprintf("  heap %d · stable %d", s.HeapPagesChanged, s.StablePagesChanged),
+		"  "+render.Bytes(s.StableBytesWritten)+" stable written",
 		"",
 		st.Header.Render("INSTRUCTIONS"),
 	)

@@ -40,6 +40,8 @@ func TestRun(t *testing.T) {
 		{"timeline_at_trap_80x24", "dark", 80, 24, true, upgradeKeys()},
 		{"timeline_stepped_160x48", "dark", 160, 48, true, append(upgradeKeys(), st.Keys("home", "]", "]", "right")...)},
 		{"timeline_prev_call_80x24", "light", 80, 24, true, append(upgradeKeys(), st.Keys("[", "left")...)},
+		// The detail pane shows the debug_print the list cuts, in full.
+		{"timeline_detail_80x24", "dark", 80, 24, true, append(upgradeKeys(), st.Keys("left", "left")...)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
