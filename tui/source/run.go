@@ -92,8 +92,8 @@ type State struct {
 	// StableBytesWritten counts the bytes stable writes wrote so far, as
 	// `canscope upgrade` counts them ("1.3 MiB written to stable memory").
 	StableBytesWritten uint64
-	Instructions       uint64   // used so far
-	Limit              uint64   // the message's instruction limit
+	Instructions       uint64 // used so far
+	Limit              uint64 // the message's instruction limit
 }
 
 // Outcome is how the run ended.
