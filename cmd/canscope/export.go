@@ -2,50 +2,74 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
+	"github.com/canscope/canscope/engine/snapcheck"
 	"github.com/canscope/canscope/snapshots"
 	"github.com/canscope/canscope/snapshots/dfx"
 	"github.com/spf13/cobra"
 )
 
 func newExportCmd(a *app) *cobra.Command {
-	var asJSON bool
+	var asJSON, force bool
 	cmd := &cobra.Command{
-		Use:   "export SNAP DIR",
-		Short: "Write a snapshot as a directory `dfx canister snapshot upload` accepts",
+		Use:   "export SNAP DIR [--force]",
+		Short: "Write a snapshot as a directory `icp canister snapshot upload -i DIR` (or dfx) accepts",
 		Long: `Write SNAP into DIR (new or empty) as metadata.json, wasm_module.bin,
-wasm_memory.bin, stable_memory.bin (when not empty) and wasm_chunk_store/.
-An imported snapshot exports byte-identical files. Memories are written as
-sparse files. Upload with:
-  dfx canister snapshot upload <canister> --dir DIR
-or use 'canscope restore', which also prints the whole dfx sequence.`,
+wasm_memory.bin, stable_memory.bin (when not empty) and wasm_chunk_store/
+(when there are chunks), as icp-cli and dfx write them. An imported snapshot
+exports byte-identical files. Memories are written as sparse files.
+The IC's upload and load checks ('canscope check') run first: a snapshot
+the IC would refuse is not written unless --force is given. Upload with:
+  icp canister snapshot upload <canister> -i DIR -n ic
+or use 'canscope restore', which also prints the whole sequence.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			snap, err := a.export(cmd.Context(), args[0], args[1])
+			snap, rep, err := a.export(cmd.Context(), args[0], args[1], force)
 			if err != nil {
 				return err
 			}
 			if asJSON {
-				return a.printJSON(exportJSON{Dir: args[1], Snapshot: snap})
+				return a.printJSON(exportJSON{Dir: args[1], Snapshot: snap, Check: &rep})
 			}
 			fmt.Fprintf(a.stdout, "exported %s (%s) to %s\n", snap.Ref(), snap.ID.Short(), args[1])
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the directory and the snapshot as JSON")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the directory, the snapshot and the check report as JSON")
+	cmd.Flags().BoolVar(&force, "force", false, "write the directory even when a check fails (the IC will refuse it)")
 	return cmd
 }
 
-// export writes snapshot ref as a dfx snapshot directory at dir.
-func (a *app) export(ctx context.Context, ref, dir string) (snapshots.Snapshot, error) {
+// export checks snapshot ref against the IC's upload and load rules and
+// writes it as a snapshot directory at dir. A failing check refuses the
+// export unless force, which writes it and warns on stderr what will fail
+// on the IC.
+func (a *app) export(ctx context.Context, ref, dir string, force bool) (snapshots.Snapshot, snapcheck.Report, error) {
 	st, m, err := a.loadManifest(ref)
 	if err != nil {
-		return snapshots.Snapshot{}, err
+		return snapshots.Snapshot{}, snapcheck.Report{}, err
 	}
 	defer st.Close()
-	if err := dfx.Export(ctx, st, m, dir); err != nil {
-		return snapshots.Snapshot{}, err
+	if dir == "" {
+		return snapshots.Snapshot{}, snapcheck.Report{}, errors.New("export: the directory name is empty")
 	}
-	return m.Snapshot, nil
+	rep, err := snapcheck.Run(st, m)
+	if err != nil {
+		return snapshots.Snapshot{}, rep, err
+	}
+	if !rep.OK {
+		if !force {
+			return snapshots.Snapshot{}, rep, fmt.Errorf("export %s: the IC would refuse it: %s (run `canscope check %s` for the report; --force writes it anyway)", m.Ref(), rep.Summary(), ref)
+		}
+		fmt.Fprintf(a.stderr, "canscope: warning: --force: exporting %s although the IC will refuse it: %s\n", m.Ref(), rep.Summary())
+	}
+	if m.Module.IsZero() {
+		return snapshots.Snapshot{}, rep, fmt.Errorf("export %s: the snapshot has no module, and the IC refuses a snapshot with an empty module", m.Ref())
+	}
+	if err := dfx.Export(ctx, st, m, dir); err != nil {
+		return snapshots.Snapshot{}, rep, err
+	}
+	return m.Snapshot, rep, nil
 }

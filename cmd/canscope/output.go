@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/canscope/canscope/engine"
+	"github.com/canscope/canscope/engine/snapcheck"
 	"github.com/canscope/canscope/engine/trace"
 	"github.com/canscope/canscope/engine/workbench"
 	"github.com/canscope/canscope/snapshots"
@@ -19,6 +20,11 @@ type restoreJSON struct {
 	exportJSON
 	CanisterID string   `json:"canister_id"`
 	Commands   []string `json:"commands"`
+	// Tool is the tool the commands are for (icp or dfx); Upgrade the
+	// rehearsed upgrade to run after them; Notes what to watch for.
+	Tool    string   `json:"tool"`
+	Upgrade string   `json:"upgrade"`
+	Notes   []string `json:"notes"`
 }
 
 // runJSON is the --json result of call and upgrade (README.md,
@@ -111,6 +117,8 @@ type snapshotResult struct {
 type exportJSON struct {
 	Dir      string             `json:"dir"`
 	Snapshot snapshots.Snapshot `json:"snapshot"`
+	// Check is the IC's upload and load checks run before the export.
+	Check *snapcheck.Report `json:"check,omitempty"`
 }
 
 // showJSON is `show --json`: the snapshot object plus the details only

@@ -237,7 +237,7 @@ func TestFsckReportsDamage(t *testing.T) {
 		t.Errorf("fsck --json = %s (%v)", out.String(), err)
 	}
 	// Reading the damaged snapshot fails loudly instead of using bad bytes.
-	if code := run(context.Background(), []string{"--store", store, "export", "prod", filepath.Join(tmp, "out")}, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "corrupt") {
+	if code := run(context.Background(), []string{"--store", store, "export", "prod", filepath.Join(tmp, "out"), "--force"}, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "corrupt") {
 		t.Errorf("export of a damaged snapshot: exit %d, %s", code, errOut.String())
 	}
 }

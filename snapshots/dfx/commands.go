@@ -1,6 +1,9 @@
 package dfx
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // RestoreCommands returns the dfx command sequence that loads a snapshot
 // directory written by Export into canister id: stop it, take a fresh
@@ -42,4 +45,104 @@ func ShellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// Tool is the command-line tool the restore sequence is written for.
+type Tool string
+
+// The tools that upload snapshots: icp-cli (the default; dfx is deprecated
+// since 0.32.0) and dfx (snapshot download/upload need dfx >= 0.29.2).
+const (
+	ToolICP Tool = "icp"
+	ToolDFX Tool = "dfx"
+)
+
+// MaxSnapshotsPerCanister is the replica's max_number_of_snapshots_per_canister:
+// a canister holding this many refuses a new one unless it replaces one.
+const MaxSnapshotsPerCanister = 10
+
+// Upgrade is the upgrade the operator rehearsed, to run after the restore.
+type Upgrade struct {
+	Wasm string // module path; "" prints NEW.wasm
+	// Arg is the Candid argument text; "" sends none.
+	Arg            string
+	SkipPreUpgrade bool
+	// WasmMemoryPersistence is "keep" or "replace" ("" leaves the tool's
+	// default: icp-cli keeps the heap of an EOP Motoko canister).
+	WasmMemoryPersistence string
+}
+
+// Sequence is what an operator runs to load an exported directory.
+type Sequence struct {
+	Tool     Tool     `json:"tool"`
+	Commands []string `json:"commands"`
+	// Upgrade is the rehearsed upgrade, run after the restore.
+	Upgrade string `json:"upgrade"`
+	// Notes say what the commands cannot express or what to watch for.
+	Notes []string `json:"notes"`
+}
+
+// Commands returns the sequence loading dir into the canister with
+// canisterID on the IC mainnet with tool: stop it, take a snapshot as a way
+// back, upload dir, load (icp: restore) the uploaded snapshot, start it,
+// then the rehearsed upgrade. Command names and flags are icp-cli's
+// (crates/icp-cli/src/commands/canister/snapshot/*.rs, canister/install.rs)
+// or dfx's.
+func Commands(tool Tool, canisterID, dir string, up Upgrade) Sequence {
+	id := canisterOrPlaceholder(canisterID)
+	q := ShellQuote(dir)
+	wasmPath := up.Wasm
+	if wasmPath == "" {
+		wasmPath = "NEW.wasm"
+	}
+	limit := fmt.Sprintf("a canister holds at most %d snapshots: when it is full, add --replace <old-snapshot-id> to the create and upload commands (the old one is deleted once the new one exists)", MaxSnapshotsPerCanister)
+	s := Sequence{Tool: tool, Notes: []string{limit}}
+	switch tool {
+	case ToolDFX:
+		n := " --network ic"
+		s.Commands = []string{
+			"dfx canister stop " + id + n,
+			"dfx canister snapshot create " + id + n + "   # a way back: keep the id it prints",
+			"dfx canister snapshot upload " + id + " --dir " + q + n + "   # prints <uploaded-snapshot-id>",
+			"dfx canister snapshot load " + id + " <uploaded-snapshot-id>" + n,
+			"dfx canister start " + id + n,
+		}
+		u := "dfx canister install " + id + " --mode upgrade --wasm " + ShellQuote(wasmPath)
+		if up.Arg != "" {
+			u += " --argument " + ShellQuote(up.Arg)
+		}
+		if up.SkipPreUpgrade {
+			u += " --skip-pre-upgrade"
+		}
+		if up.WasmMemoryPersistence != "" {
+			u += " --wasm-memory-persistence " + up.WasmMemoryPersistence
+		}
+		s.Upgrade = u + n
+		s.Notes = append(s.Notes, "snapshot download and upload need dfx 0.29.2 or newer")
+	default:
+		s.Tool = ToolICP
+		n := " -n ic"
+		s.Commands = []string{
+			"icp canister stop " + id + n,
+			"icp canister snapshot create " + id + n + "   # a way back: keep the id it prints",
+			"icp canister snapshot upload " + id + " -i " + q + n + "   # prints <uploaded-snapshot-id>",
+			"icp canister snapshot restore " + id + " <uploaded-snapshot-id>" + n,
+			"icp canister start " + id + n,
+		}
+		u := "icp canister install " + id + " --mode upgrade --wasm " + ShellQuote(wasmPath)
+		if up.Arg != "" {
+			u += " --args " + ShellQuote(up.Arg)
+		}
+		if up.WasmMemoryPersistence != "" {
+			u += " --wasm-memory-persistence " + up.WasmMemoryPersistence
+		}
+		s.Upgrade = u + n
+		if up.SkipPreUpgrade {
+			// icp-cli's install always sends skip_pre_upgrade: None
+			// (crates/icp-cli/src/operations/install.rs).
+			s.Notes = append(s.Notes, "the rehearsal skipped pre_upgrade, which icp-cli cannot: run the upgrade with dfx instead: "+
+				Commands(ToolDFX, canisterID, dir, up).Upgrade)
+		}
+	}
+	return s
 }
