@@ -31,7 +31,16 @@ type uploader struct {
 	err     error                   // first failed upload since the last flush
 	known   map[snapshots.Hash]bool // blobs this process knows are in the bucket
 	listed  map[string]*shardList   // blob shards listed once, by two hex digits
+
+	whole    sync.Once // the first listing of all blobs (small stores)
+	wholeErr error
 }
+
+// wholeListLimit is how many blob keys the first listing reads before it
+// gives up on listing the whole store at once and leaves the rest to one
+// listing per shard, on demand: a store of a few snapshots is listed in a
+// few requests, a store of millions of blobs only where it is written.
+const wholeListLimit = 20000
 
 type upload struct {
 	h    snapshots.Hash
@@ -75,6 +84,10 @@ func (u *uploader) work() {
 // shard once per process: a re-import of a snapshot that is mostly there
 // then sends only what changed, at one listing request per thousand blobs.
 func (u *uploader) has(ctx context.Context, h snapshots.Hash) (bool, error) {
+	u.whole.Do(func() { u.wholeErr = u.listAll(ctx) })
+	if u.wholeErr != nil {
+		return false, u.wholeErr
+	}
 	u.mu.Lock()
 	if u.known[h] {
 		u.mu.Unlock()
@@ -94,6 +107,40 @@ func (u *uploader) has(ctx context.Context, h snapshots.Hash) (bool, error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return u.known[h], nil
+}
+
+// listAll lists every blob when the store holds at most wholeListLimit;
+// then every shard counts as listed.
+func (u *uploader) listAll(ctx context.Context) error {
+	s := u.s
+	prefix := s.key(blobsDir)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var found []snapshots.Hash
+	n := 0
+	for obj := range s.client.ListObjects(ctx, s.cfg.Bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
+		if obj.Err != nil {
+			return fmt.Errorf("list blobs in %s: %w", s.cfg.URL(), explain(obj.Err))
+		}
+		if n++; n > wholeListLimit {
+			return nil // a large store: list shards as they are written
+		}
+		_, name, _ := strings.Cut(strings.TrimPrefix(obj.Key, prefix), "/")
+		if h, err := snapshots.ParseHash(name); err == nil && obj.Size > 0 {
+			found = append(found, h)
+		}
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for _, h := range found {
+		u.known[h] = true
+	}
+	for i := range 256 {
+		l := &shardList{}
+		l.once.Do(func() {})
+		u.listed[fmt.Sprintf("%02x", i)] = l
+	}
+	return nil
 }
 
 func (u *uploader) listShard(ctx context.Context, shard string) error {
