@@ -56,7 +56,9 @@ type Canister struct {
 	limits  meter.Limits
 	// wasmLimit is the wasm_memory_limit setting (0: none).
 	wasmLimit uint64
-	gen       int // instantiation counter, for unique module names
+	// interpreted: the runtime is wazero's interpreter (see fullHeap).
+	interpreted bool
+	gen         int // instantiation counter, for unique module names
 
 	// heapReplaced is set when an upgrade or reinstall swapped the heap
 	// since the last Mark: every heap page then counts as changed.
@@ -84,31 +86,78 @@ type incarnation struct {
 
 // NewCanister returns a canister without code, as after create_canister.
 func (e *Engine) NewCanister(ctx context.Context, opts Options) (*Canister, error) {
-	return e.newCanister(ctx, opts, ic0.NewState())
+	return e.newCanister(ctx, opts, ic0.NewState(), false)
 }
 
-func (e *Engine) newCanister(ctx context.Context, opts Options, st *ic0.State) (*Canister, error) {
+func (e *Engine) newCanister(ctx context.Context, opts Options, st *ic0.State, interpreter bool) (*Canister, error) {
 	if opts.Cycles != (ic0.Cycles{}) {
 		st.Cycles = opts.Cycles
 	}
-	rt := wazero.NewRuntimeWithConfig(ctx, e.runtimeConfig())
 	host := ic0.NewHost(st, opts.Env)
-	if _, err := host.Instantiate(ctx, rt); err != nil {
-		rt.Close(ctx)
-		return nil, fmt.Errorf("new canister: %w", err)
-	}
-	c := &Canister{eng: e, rt: rt, host: host, st: st, rec: opts.Recorder,
+	c := &Canister{eng: e, host: host, st: st, rec: opts.Recorder,
 		limits: opts.Limits.WithDefaults(), wasmLimit: meter.DefaultWasmMemoryLimit,
 		stableDropped: make(map[uint64]struct{})}
 	if opts.WasmMemoryLimit != nil {
 		c.wasmLimit = *opts.WasmMemoryLimit
 	}
 	host.SetLimits(c.limits)
-	if _, err := meter.InstantiateHost(ctx, rt, c.outOfInstructions); err != nil {
-		rt.Close(ctx)
+	if err := c.newRuntime(ctx, interpreter || e.cfg.Interpreter); err != nil {
 		return nil, fmt.Errorf("new canister: %w", err)
 	}
 	return c, nil
+}
+
+// newRuntime gives the canister a wazero runtime with the ic0 and metering
+// host modules. interpreter selects wazero's interpreter, which canisters
+// with a full 4 GiB heap need (see fullHeap).
+func (c *Canister) newRuntime(ctx context.Context, interpreter bool) error {
+	rt := wazero.NewRuntimeWithConfig(ctx, c.eng.runtimeConfig(interpreter))
+	if _, err := c.host.Instantiate(ctx, rt); err != nil {
+		rt.Close(ctx)
+		return err
+	}
+	if _, err := meter.InstantiateHost(ctx, rt, c.outOfInstructions); err != nil {
+		rt.Close(ctx)
+		return err
+	}
+	c.rt, c.interpreted = rt, interpreter
+	return nil
+}
+
+// fullHeap is the wasm32 maximum heap, 65,536 pages, which the replica
+// allows. wazero's compiled code loads a memory's length as 32 bits
+// (wazevo frontend, getMemoryLenValue: Uload32), so at 4 GiB it sees an
+// empty memory and every access traps; its interpreter is correct. A
+// canister whose heap is full therefore runs on the interpreter.
+const fullHeap = 1 << 32
+
+// useInterpreter moves the canister to an interpreter runtime, keeping its
+// committed state: the module is compiled again and instantiated over the
+// same heap.
+func (c *Canister) useInterpreter(ctx context.Context) error {
+	ctx = context.WithoutCancel(ctx)
+	inc := c.code
+	if inc != nil {
+		if inc.inst != nil {
+			inc.inst.Close(ctx)
+			inc.inst = nil
+		}
+		inc.compiled.Close(ctx)
+	}
+	old := c.rt
+	if err := c.newRuntime(ctx, true); err != nil {
+		return fmt.Errorf("switch to the interpreter: %w", err)
+	}
+	old.Close(ctx)
+	if inc == nil {
+		return nil
+	}
+	compiled, err := c.rt.CompileModule(ctx, inc.mod.prepared)
+	if err != nil {
+		return fmt.Errorf("switch to the interpreter: compile module: %w", err)
+	}
+	inc.compiled = compiled
+	return c.instantiate(ctx, inc, false)
 }
 
 // outOfInstructions is the host side of the metering slices: the running
@@ -156,7 +205,7 @@ func (e *Engine) Restore(ctx context.Context, mod *Module, st State, opts Option
 	ist.Stable = mem
 	ist.CertifiedData = slices.Clone(st.CertifiedData)
 	ist.GlobalTimer = st.GlobalTimer
-	c, err := e.newCanister(ctx, opts, ist)
+	c, err := e.newCanister(ctx, opts, ist, st.HeapSize >= fullHeap)
 	if err != nil {
 		return nil, err
 	}
@@ -328,7 +377,7 @@ func (c *Canister) instantiate(ctx context.Context, inc *incarnation, fresh bool
 	}
 	if mem := inst.Memory(); mem != nil {
 		want := uint32(inc.heap.Size() / PageSize)
-		if have := mem.Size() / PageSize; have < want {
+		if have := uint32(ic0.MemoryBytes(mem) / PageSize); have < want {
 			if _, ok := mem.Grow(want - have); !ok {
 				return fmt.Errorf("instantiate module: cannot grow memory from %d to %d pages", have, want)
 			}

@@ -53,15 +53,15 @@ func New(cfg Config) (*Engine, error) {
 		cache = wazero.NewCompilationCache()
 	}
 	e := &Engine{cfg: cfg, cache: cache}
-	e.rt = wazero.NewRuntimeWithConfig(context.Background(), e.runtimeConfig())
+	e.rt = wazero.NewRuntimeWithConfig(context.Background(), e.runtimeConfig(e.cfg.Interpreter))
 	return e, nil
 }
 
 // runtimeConfig is the wazero configuration of every runtime the engine
 // creates.
-func (e *Engine) runtimeConfig() wazero.RuntimeConfig {
+func (e *Engine) runtimeConfig(interpreter bool) wazero.RuntimeConfig {
 	rc := wazero.NewRuntimeConfig()
-	if e.cfg.Interpreter {
+	if interpreter {
 		// The interpreter is Go code, so the option costs it little: a
 		// cancelled context closes the running instance at once.
 		rc = wazero.NewRuntimeConfigInterpreter().WithCloseOnContextDone(true)

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/canscope/canscope/engine/ic0"
@@ -85,6 +86,11 @@ func (c *Canister) install(ctx context.Context, mod *Module, arg []byte) (out Re
 	if err != nil || trap != nil {
 		c.st.Rollback()
 		inc.close(ctx)
+		if errors.Is(err, errFullHeap) {
+			if serr := c.useInterpreter(ctx); serr != nil {
+				return Result{}, fmt.Errorf("install: %w", serr)
+			}
+		}
 		if err != nil {
 			return Result{}, fmt.Errorf("install: %w", err)
 		}
@@ -221,6 +227,11 @@ func (c *Canister) Upgrade(ctx context.Context, mod *Module, arg []byte, opts Up
 		}
 		if rerr := c.rollback(ctx, old); rerr != nil {
 			return Result{}, fmt.Errorf("upgrade: roll back: %w", rerr)
+		}
+		if errors.Is(err, errFullHeap) {
+			if serr := c.useInterpreter(ctx); serr != nil {
+				return Result{}, fmt.Errorf("upgrade: %w", serr)
+			}
 		}
 		if err != nil {
 			return Result{}, fmt.Errorf("upgrade: %w", err)

@@ -100,6 +100,11 @@ const stackOverflow = "stack overflow"
 // errCancelled marks an execution stopped by its context.
 var errCancelled = errors.New("execution cancelled")
 
+// errFullHeap marks an execution that trapped on a full 4 GiB heap in
+// compiled code, which cannot address it; the canister moves to the
+// interpreter and the operation must run again.
+var errFullHeap = errors.New("the heap reached 4 GiB (65,536 pages), which wazero's compiled code cannot address; the canister now runs on wazero's interpreter: run the operation again")
+
 // execute runs the call and returns the trap it ended with (nil on
 // return). A non-trap failure (cancelled context, engine error) is err.
 func (c *Canister) execute(k call) (*Trap, error) {
@@ -161,6 +166,11 @@ func (c *Canister) execute(k call) (*Trap, error) {
 	}
 	if k.ctx.Err() != nil {
 		return nil, fmt.Errorf("run %s: %w: %w", k.export, errCancelled, context.Cause(k.ctx))
+	}
+	if !c.interpreted && k.inc.heap.Live() >= fullHeap {
+		// Compiled code cannot address a full heap: the verdict is the
+		// interpreter's (see fullHeap).
+		return nil, errFullHeap
 	}
 	t, ok := ic0.AsTrap(err)
 	if !ok && err.Error() == stackOverflow {
@@ -229,8 +239,24 @@ func (c *Canister) message(ctx context.Context, export string, msg *ic0.Message,
 		res.HeapSizeAfter = res.HeapSizeBefore
 		return res, nil
 	}
+	input := *msg
 	c.st.Begin()
 	trap, err := c.execute(call{ctx: ctx, inc: inc, export: export, msg: msg, budget: b})
+	if errors.Is(err, errFullHeap) {
+		// Run the message again, from the same state, on the interpreter.
+		c.st.Rollback()
+		if err := c.rollback(ctx, inc); err != nil {
+			return Result{}, fmt.Errorf("roll back %s: %w", export, err)
+		}
+		if err := c.useInterpreter(ctx); err != nil {
+			return Result{}, err
+		}
+		*b = budget{limit: b.limit, slice: b.slice}
+		*msg = input
+		inc = c.code
+		c.st.Begin()
+		trap, err = c.execute(call{ctx: ctx, inc: inc, export: export, msg: msg, budget: b})
+	}
 	res.Instructions, res.Phases = b.used, b.phases
 	res.DebugPrints = msg.DebugPrints
 	res.Calls = msg.Calls

@@ -198,11 +198,23 @@ func heap(mod api.Module) api.Memory {
 func heapSize(mod api.Module) uint64 { return memSize(heap(mod)) }
 
 // memSize returns the size of mem in bytes, 0 for no memory.
-func memSize(mem api.Memory) uint64 {
+func memSize(mem api.Memory) uint64 { return MemoryBytes(mem) }
+
+// MemoryBytes returns the size of a wasm memory in bytes, 0 for nil.
+// wazero's Memory.Size is a uint32, so a full 4 GiB heap (65,536 pages,
+// which the replica allows) reads as 0 there; Grow(0) returns the page
+// count, which fits.
+func MemoryBytes(mem api.Memory) uint64 {
 	if mem == nil {
 		return 0
 	}
-	return uint64(mem.Size())
+	if n := mem.Size(); n != 0 {
+		return uint64(n)
+	}
+	if pages, ok := mem.Grow(0); ok {
+		return uint64(pages) * 65536
+	}
+	return 0
 }
 
 // subslice checks that [src, src+size) lies inside a slice of length n,
