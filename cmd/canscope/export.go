@@ -7,7 +7,6 @@ import (
 
 	"github.com/canscope/canscope/engine/snapcheck"
 	"github.com/canscope/canscope/snapshots"
-	"github.com/canscope/canscope/snapshots/dfx"
 	"github.com/spf13/cobra"
 )
 
@@ -43,33 +42,28 @@ or use 'canscope restore', which also prints the whole sequence.`,
 }
 
 // export checks snapshot ref against the IC's upload and load rules and
-// writes it as a snapshot directory at dir. A failing check refuses the
-// export unless force, which writes it and warns on stderr what will fail
-// on the IC.
+// writes it as a snapshot directory at dir (snapcheck.Export). A failing
+// check refuses the export unless force, which writes it and warns on
+// stderr what will fail on the IC.
 func (a *app) export(ctx context.Context, ref, dir string, force bool) (snapshots.Snapshot, snapcheck.Report, error) {
+	if dir == "" {
+		return snapshots.Snapshot{}, snapcheck.Report{}, errors.New("export: the directory name is empty")
+	}
 	st, m, err := a.loadManifest(ref)
 	if err != nil {
 		return snapshots.Snapshot{}, snapcheck.Report{}, err
 	}
 	defer st.Close()
-	if dir == "" {
-		return snapshots.Snapshot{}, snapcheck.Report{}, errors.New("export: the directory name is empty")
+	rep, err := snapcheck.Export(ctx, st, m, dir, force)
+	var refused *snapcheck.RefusedError
+	if errors.As(err, &refused) {
+		return snapshots.Snapshot{}, rep, fmt.Errorf("%w (run `canscope check %s` for the report; --force writes it anyway)", err, ref)
 	}
-	rep, err := snapcheck.Run(st, m)
 	if err != nil {
 		return snapshots.Snapshot{}, rep, err
 	}
 	if !rep.OK {
-		if !force {
-			return snapshots.Snapshot{}, rep, fmt.Errorf("export %s: the IC would refuse it: %s (run `canscope check %s` for the report; --force writes it anyway)", m.Ref(), rep.Summary(), ref)
-		}
-		fmt.Fprintf(a.stderr, "canscope: warning: --force: exporting %s although the IC will refuse it: %s\n", m.Ref(), rep.Summary())
-	}
-	if m.Module.IsZero() {
-		return snapshots.Snapshot{}, rep, fmt.Errorf("export %s: the snapshot has no module, and the IC refuses a snapshot with an empty module", m.Ref())
-	}
-	if err := dfx.Export(ctx, st, m, dir); err != nil {
-		return snapshots.Snapshot{}, rep, err
+		fmt.Fprintf(a.stderr, "canscope: warning: --force: exported %s although the IC will refuse it: %s\n", m.Ref(), rep.Summary())
 	}
 	return m.Snapshot, rep, nil
 }

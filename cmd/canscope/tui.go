@@ -159,10 +159,9 @@ func (e storeExporter) Export(ctx context.Context, id snapshots.ID, dir string) 
 	if err != nil {
 		return nil, err
 	}
-	if m, err = snapcheck.ForExport(e.store, m); err != nil {
-		return nil, err
-	}
-	if err := dfx.Export(ctx, e.store, m, dir); err != nil {
+	// The IC's upload and load checks run first: a snapshot the IC would
+	// refuse is not written (the error names what fails).
+	if _, err := snapcheck.Export(ctx, e.store, m, dir, false); err != nil {
 		return nil, err // it names the snapshot and the directory
 	}
 	return dfx.RestoreCommands(m.CanisterID, dir), nil

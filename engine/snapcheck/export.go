@@ -1,0 +1,40 @@
+package snapcheck
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/canscope/canscope/snapshots"
+	"github.com/canscope/canscope/snapshots/dfx"
+)
+
+// RefusedError is an export the IC would refuse, refused before writing.
+type RefusedError struct {
+	Ref    string
+	Report Report
+}
+
+// Error names the snapshot and what the IC would refuse, on one line.
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("export %s: the IC would refuse it: %s", e.Ref, e.Report.Summary())
+}
+
+// Export is the one road from a stored snapshot to a directory dfx and
+// icp upload: the manifest as the replica reads it (ForExport), the
+// replica's checks (Run), then the files (dfx.Export). A failing check
+// refuses the export with a *RefusedError and writes nothing, unless force;
+// the report is returned either way so the caller can show it.
+func Export(ctx context.Context, st snapshots.Store, m *snapshots.Manifest, dir string, force bool) (Report, error) {
+	m, err := ForExport(st, m)
+	if err != nil {
+		return Report{}, err
+	}
+	rep, err := Run(st, m)
+	if err != nil {
+		return rep, err
+	}
+	if !rep.OK && !force {
+		return rep, &RefusedError{Ref: m.Ref(), Report: rep}
+	}
+	return rep, dfx.Export(ctx, st, m, dir)
+}
