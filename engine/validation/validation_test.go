@@ -183,3 +183,25 @@ func TestRules(t *testing.T) {
 func itoa(i int) string {
 	return string(rune('a'+i%26)) + string(rune('a'+i/26%26)) + string(rune('a'+i/676))
 }
+
+// TestReadModuleCap: a file past the IC's 100 MiB module limit is refused
+// after reading just past the limit (a sparse 3 GiB file reads 100 MiB).
+func TestReadModuleCap(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "huge.wasm")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(3 << 30); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if _, err := ReadModule(path); err == nil || err.Error() != path+" is larger than 100 MiB, the largest module the IC accepts" {
+		t.Fatalf("ReadModule of a 3 GiB file: %v", err)
+	}
+	ok := filepath.Join(t.TempDir(), "ok.wasm")
+	os.WriteFile(ok, []byte("\x00asm\x01\x00\x00\x00"), 0o644)
+	if b, err := ReadModule(ok); err != nil || len(b) != 8 {
+		t.Fatalf("ReadModule of a small file: %d bytes, %v", len(b), err)
+	}
+}
