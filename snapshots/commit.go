@@ -85,10 +85,14 @@ func NewPages(parent, child PageTable) []Page {
 // NAME@N), stamps CreatedAt when zero and keeps it strictly after the
 // newest snapshot (so List's oldest-first order is the commit order even
 // within one clock tick), fills the summary fields from the tables, and
-// returns the encoding with m.ID set to its hash. The caller holds
+// returns the encoding with m.ID set to its hash. It refuses a child of
+// an older snapshot of its own name (CheckHead). The caller holds
 // whatever makes the sequence number its own (a lock, a conditional
 // write) and writes the encoding.
 func (m *Manifest) Seal(all []Snapshot) ([]byte, error) {
+	if err := CheckHead(all, m); err != nil {
+		return nil, err
+	}
 	m.Seq = NextSeq(all, m.Name)
 	if m.CreatedAt.IsZero() {
 		m.CreatedAt = time.Now().UTC()

@@ -18,14 +18,16 @@ func newExportCmd(a *app) *cobra.Command {
 		Long: `Write SNAP into DIR (new or empty) as metadata.json, wasm_module.bin,
 wasm_memory.bin, stable_memory.bin (when not empty) and wasm_chunk_store/
 (when there are chunks), as icp-cli and dfx write them. An imported snapshot
-exports byte-identical files. Memories are written as sparse files.
+exports byte-identical files. Memories are written as sparse files, into
+a hidden .DIR.partial-* sibling renamed to DIR when complete, so DIR never
+holds a partial export.
 The IC's upload and load checks ('canscope check') run first: a snapshot
 the IC would refuse is not written unless --force is given. Upload with:
   icp canister snapshot upload <canister> -i DIR -n ic
 or use 'canscope restore', which also prints the whole sequence.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			snap, rep, err := a.export(cmd.Context(), args[0], args[1], force)
+			snap, rep, err := a.export(cmd.Context(), args[0], args[1], force, asJSON)
 			if err != nil {
 				return err
 			}
@@ -44,8 +46,9 @@ or use 'canscope restore', which also prints the whole sequence.`,
 // export checks snapshot ref against the IC's upload and load rules and
 // writes it as a snapshot directory at dir (snapcheck.Export). A failing
 // check refuses the export unless force, which writes it and warns on
-// stderr what will fail on the IC.
-func (a *app) export(ctx context.Context, ref, dir string, force bool) (snapshots.Snapshot, snapcheck.Report, error) {
+// stderr what will fail on the IC. Progress shows on a terminal unless
+// quiet (--json).
+func (a *app) export(ctx context.Context, ref, dir string, force, quiet bool) (snapshots.Snapshot, snapcheck.Report, error) {
 	if dir == "" {
 		return snapshots.Snapshot{}, snapcheck.Report{}, errors.New("export: the directory name is empty")
 	}
@@ -54,7 +57,10 @@ func (a *app) export(ctx context.Context, ref, dir string, force bool) (snapshot
 		return snapshots.Snapshot{}, snapcheck.Report{}, err
 	}
 	defer st.Close()
-	rep, err := snapcheck.Export(ctx, st, m, dir, force)
+	p := new(snapshots.Progress)
+	stop := a.showProgress(progress{What: "exporting", Unit: unitBytes, Done: p.Done.Load, Total: p.Total.Load}, quiet)
+	rep, err := snapcheck.ExportProgress(ctx, st, m, dir, force, p)
+	stop()
 	var refused *snapcheck.RefusedError
 	if errors.As(err, &refused) {
 		return snapshots.Snapshot{}, rep, fmt.Errorf("%w (run `canscope check %s` for the report; --force writes it anyway)", err, ref)

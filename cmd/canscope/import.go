@@ -2,7 +2,8 @@ package main
 
 import (
 	"fmt"
-	"sync/atomic"
+
+	"github.com/canscope/canscope/snapshots"
 
 	"github.com/canscope/canscope/snapshots/dfx"
 	"github.com/dustin/go-humanize"
@@ -27,8 +28,9 @@ canister id.`,
 				return err
 			}
 			defer st.Close()
-			opt.Progress = new(atomic.Uint64)
-			stop := a.showProgress("importing", opt.Progress)
+			opt.Progress = new(snapshots.Progress)
+			stop := a.showProgress(progress{What: "importing", Unit: unitBytes,
+				Done: opt.Progress.Done.Load, Total: opt.Progress.Total.Load}, asJSON)
 			snap, err := dfx.Import(cmd.Context(), st, args[0], opt)
 			stop()
 			if err != nil {

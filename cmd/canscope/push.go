@@ -61,7 +61,7 @@ in both stores; a NAME@N the target already gave another snapshot is refused.`,
 				return errors.New("the source and the target are the same store")
 			}
 			sent := new(atomic.Uint64)
-			stop := a.showProgress(verb+"ing", sent)
+			stop := a.showProgress(progress{What: verb + "ing", Unit: unitBytes, Done: sent.Load}, asJSON)
 			res, err := snapshots.Copy(cmd.Context(), src, recv, args[0], sent)
 			stop()
 			if err != nil {

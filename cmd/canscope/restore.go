@@ -33,7 +33,7 @@ them.`,
 				return fmt.Errorf("--wasm-memory-persistence %q: want keep or replace", up.WasmMemoryPersistence)
 			}
 			dir := pos[1]
-			snap, rep, err := a.export(cmd.Context(), pos[0], dir, force)
+			snap, rep, err := a.export(cmd.Context(), pos[0], dir, force, asJSON)
 			if err != nil {
 				return err
 			}

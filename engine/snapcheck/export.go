@@ -25,6 +25,12 @@ func (e *RefusedError) Error() string {
 // refuses the export with a *RefusedError and writes nothing, unless force;
 // the report is returned either way so the caller can show it.
 func Export(ctx context.Context, st snapshots.Store, m *snapshots.Manifest, dir string, force bool) (Report, error) {
+	return ExportProgress(ctx, st, m, dir, force, nil)
+}
+
+// ExportProgress is Export counting the bytes written in p (see
+// dfx.ExportProgress).
+func ExportProgress(ctx context.Context, st snapshots.Store, m *snapshots.Manifest, dir string, force bool, p *snapshots.Progress) (Report, error) {
 	m, err := ForExport(st, m)
 	if err != nil {
 		return Report{}, err
@@ -36,5 +42,5 @@ func Export(ctx context.Context, st snapshots.Store, m *snapshots.Manifest, dir 
 	if !rep.OK && !force {
 		return rep, &RefusedError{Ref: m.Ref(), Report: rep}
 	}
-	return rep, dfx.Export(ctx, st, m, dir)
+	return rep, dfx.ExportProgress(ctx, st, m, dir, p)
 }

@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
-	"sync/atomic"
 
 	"github.com/canscope/canscope/snapshots"
 )
@@ -41,8 +40,9 @@ type ImportOptions struct {
 	// Workers hashing and compressing pages; 0 means 2×GOMAXPROCS (page
 	// writes wait on fsync, so more workers than cores pays).
 	Workers int
-	// Progress, when set, counts logical bytes of memory imported.
-	Progress *atomic.Uint64
+	// Progress, when set, counts logical bytes of memory imported (holes
+	// included) against the heap and stable sizes.
+	Progress *snapshots.Progress
 }
 
 // Import reads the dfx snapshot directory dir into st and commits it as a
@@ -141,9 +141,7 @@ func Import(ctx context.Context, st snapshots.Store, dir string, opt ImportOptio
 		workers = 2 * runtime.GOMAXPROCS(0)
 	}
 	progress := opt.Progress
-	if progress == nil {
-		progress = new(atomic.Uint64)
-	}
+	progress.SetTotal(md.HeapSize + md.StableSize)
 	if m.Heap, err = importMemory(ctx, st, filepath.Join(dir, HeapFile), md.HeapSize, workers, progress); err != nil {
 		return fail(fmt.Errorf("heap: %w", err))
 	}
@@ -322,10 +320,24 @@ func sameState(a, b *Metadata) bool {
 
 // Export writes snapshot m as a dfx snapshot directory at dir, which must
 // not exist or be empty. The files are what `dfx canister snapshot
-// upload --dir DIR` reads; memories are written sparse. On error the
-// files written so far are removed.
-func Export(ctx context.Context, st snapshots.Store, m *snapshots.Manifest, dir string) (err error) {
+// upload --dir DIR` reads; memories are written sparse.
+//
+// Nothing appears at dir until the export is complete: the files are
+// written into a temp sibling (.DIR.partial-*) renamed to dir at the end
+// (rename replaces an empty directory atomically). A failed or cancelled
+// export removes the sibling; a killed one leaves it, named partial,
+// never a directory that looks finished.
+func Export(ctx context.Context, st snapshots.Store, m *snapshots.Manifest, dir string) error {
+	return ExportProgress(ctx, st, m, dir, nil)
+}
+
+// ExportProgress is Export counting the stored page bytes written in p
+// (nil counts nothing) against their total.
+func ExportProgress(ctx context.Context, st snapshots.Store, m *snapshots.Manifest, dir string, p *snapshots.Progress) (err error) {
 	fail := func(err error) error { return fmt.Errorf("export %s to %s: %w", m.Ref(), dir, err) }
+	if dir == "" {
+		return fmt.Errorf("export %s: no directory given; name a new or empty directory", m.Ref())
+	}
 	entries, rerr := os.ReadDir(dir)
 	switch {
 	case errors.Is(rerr, fs.ErrNotExist):
@@ -339,50 +351,74 @@ func Export(ctx context.Context, st snapshots.Store, m *snapshots.Manifest, dir 
 		// (rs/replicated_state/src/canister_snapshots.rs, WasmModuleEmpty).
 		return fail(errors.New("the snapshot has no module, and the IC refuses a snapshot with an empty module"))
 	}
-	// dfx and icp-cli create wasm_chunk_store/ for a snapshot with chunks;
-	// an empty one is left out.
-	mkdir := dir
-	if len(m.Chunks) > 0 {
-		mkdir = filepath.Join(dir, ChunkDir)
+	parent, base := filepath.Split(filepath.Clean(dir))
+	if parent == "" {
+		parent = "."
 	}
-	if err := os.MkdirAll(mkdir, 0o755); err != nil {
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return fail(err)
+	}
+	tmp, err := os.MkdirTemp(parent, "."+base+".partial-")
+	if err != nil {
 		return fail(err)
 	}
 	defer func() {
 		if err != nil {
-			removeContents(dir)
+			os.RemoveAll(tmp)
 		}
 	}()
+	if err := os.Chmod(tmp, 0o755); err != nil { // MkdirTemp makes it 0700
+		return fail(err)
+	}
+	if err := writeExport(ctx, st, m, tmp, p); err != nil {
+		return fail(err)
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return fail(fmt.Errorf("move the finished export into place: %w", err))
+	}
+	return nil
+}
+
+// writeExport writes the files of m into the empty directory dir.
+func writeExport(ctx context.Context, st snapshots.Store, m *snapshots.Manifest, dir string, p *snapshots.Progress) error {
+	// dfx and icp-cli create wasm_chunk_store/ for a snapshot with chunks;
+	// an empty one is left out.
+	if len(m.Chunks) > 0 {
+		if err := os.Mkdir(filepath.Join(dir, ChunkDir), 0o755); err != nil {
+			return err
+		}
+	}
+	p.SetTotal(uint64(len(m.Heap.Pages)+len(m.Stable.Pages)) * snapshots.PageSize)
 	module, err := st.ReadBlob(m.Module)
 	if err != nil {
-		return fail(fmt.Errorf("module: %w", err))
+		return fmt.Errorf("module: %w", err)
 	}
 	meta, err := MetadataFor(m, uint64(len(module)))
 	if err != nil {
-		return fail(err)
+		return err
 	}
 	if err := writeFile(filepath.Join(dir, MetadataFile), meta); err != nil {
-		return fail(err)
+		return err
 	}
 	if err := writeFile(filepath.Join(dir, ModuleFile), module); err != nil {
-		return fail(err)
+		return err
 	}
 	for i, h := range m.Chunks {
 		c, err := st.ReadBlob(h)
 		if err != nil {
-			return fail(fmt.Errorf("chunk %d: %w", i, err))
+			return fmt.Errorf("chunk %d: %w", i, err)
 		}
 		if err := writeFile(filepath.Join(dir, ChunkDir, h.String()+".bin"), c); err != nil {
-			return fail(err)
+			return err
 		}
 	}
 	workers := 2 * runtime.GOMAXPROCS(0)
-	if err := exportMemory(ctx, st, m.Heap, filepath.Join(dir, HeapFile), workers); err != nil {
-		return fail(fmt.Errorf("heap: %w", err))
+	if err := exportMemory(ctx, st, m.Heap, filepath.Join(dir, HeapFile), workers, p); err != nil {
+		return fmt.Errorf("heap: %w", err)
 	}
 	if m.Stable.Size > 0 { // dfx omits an empty stable memory
-		if err := exportMemory(ctx, st, m.Stable, filepath.Join(dir, StableFile), workers); err != nil {
-			return fail(fmt.Errorf("stable memory: %w", err))
+		if err := exportMemory(ctx, st, m.Stable, filepath.Join(dir, StableFile), workers, p); err != nil {
+			return fmt.Errorf("stable memory: %w", err)
 		}
 	}
 	return nil
@@ -398,12 +434,4 @@ func writeFile(path string, data []byte) error {
 		return err
 	}
 	return f.Close()
-}
-
-// removeContents empties dir after a failed export (it was empty before).
-func removeContents(dir string) {
-	entries, _ := os.ReadDir(dir)
-	for _, e := range entries {
-		os.RemoveAll(filepath.Join(dir, e.Name()))
-	}
 }

@@ -7,27 +7,35 @@ import (
 	"os"
 	"slices"
 	"sync"
-	"sync/atomic"
 
 	"github.com/canscope/canscope/snapshots"
 	"golang.org/x/sys/unix"
 )
 
-// pageStream feeds the indexes of pages that may hold data: with
+// readRun is how many pages a worker reads with one pread: large reads
+// keep the disk streaming (64 KiB preads from several workers defeated
+// read-ahead), and a run is small enough that every worker has one.
+const readRun = 16
+
+// pageRun is a run of pages [First, First+N) that may hold data.
+type pageRun struct{ First, N uint64 }
+
+// pageStream feeds the runs of pages that may hold data: with
 // SEEK_DATA/SEEK_HOLE the holes of a sparse file are skipped without
-// reading them (a mostly-zero 8 GiB stable memory costs a few syscalls).
+// reading them (a mostly-zero 40 GiB stable memory costs a few syscalls).
 // On file systems without hole support the whole file is data.
 // Skipped holes are added to progress as they are passed.
-func pageStream(ctx context.Context, f *os.File, size uint64, out chan<- uint64, progress *atomic.Uint64) error {
+func pageStream(ctx context.Context, f *os.File, size uint64, out chan<- pageRun, progress *snapshots.Progress) error {
 	defer close(out)
 	fd := int(f.Fd())
 	emitted := uint64(0) // next page index not yet sent
+	pages := (size + snapshots.PageSize - 1) / snapshots.PageSize
 	send := func(from, to uint64) error {
 		first := max(from/snapshots.PageSize, emitted)
-		last := min((to+snapshots.PageSize-1)/snapshots.PageSize, (size+snapshots.PageSize-1)/snapshots.PageSize)
-		for i := first; i < last; i++ {
+		last := min((to+snapshots.PageSize-1)/snapshots.PageSize, pages)
+		for i := first; i < last; i += readRun {
 			select {
-			case out <- i:
+			case out <- pageRun{First: i, N: min(readRun, last-i)}:
 			case <-ctx.Done():
 				return ctx.Err()
 			}
@@ -61,10 +69,11 @@ func pageStream(ctx context.Context, f *os.File, size uint64, out chan<- uint64,
 }
 
 // importMemory streams the file at path (exactly size bytes) into the
-// store page by page with workers goroutines, and returns its page table.
-// Memory use is a page buffer per worker, whatever the size. progress
-// counts the bytes finished (holes included).
-func importMemory(ctx context.Context, st snapshots.Store, path string, size uint64, workers int, progress *atomic.Uint64) (snapshots.PageTable, error) {
+// store with workers goroutines, and returns its page table. Each worker
+// reads a run of pages with one pread and stores its pages; memory use
+// is one run buffer per worker, whatever the size. progress counts the
+// bytes finished (holes included).
+func importMemory(ctx context.Context, st snapshots.Store, path string, size uint64, workers int, progress *snapshots.Progress) (snapshots.PageTable, error) {
 	t := snapshots.PageTable{Size: size}
 	if size == 0 {
 		return t, nil
@@ -74,15 +83,17 @@ func importMemory(ctx context.Context, st snapshots.Store, path string, size uin
 		return t, err
 	}
 	defer f.Close()
+	// The file is read once, front to back: let the kernel read ahead.
+	unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_SEQUENTIAL)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	indexes := make(chan uint64, 4*workers)
+	runs := make(chan pageRun, 2*workers)
 	var streamErr error
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		streamErr = pageStream(ctx, f, size, indexes, progress)
+		streamErr = pageStream(ctx, f, size, runs, progress)
 	}()
 	var mu sync.Mutex
 	var firstErr error
@@ -91,25 +102,18 @@ func importMemory(ctx context.Context, st snapshots.Store, path string, size uin
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			buf := make([]byte, snapshots.PageSize)
-			for idx := range indexes {
-				off := idx * snapshots.PageSize
-				n := min(snapshots.PageSize, size-off)
-				h, err := readAndPut(st, f, buf[:n], off)
-				if err != nil {
+			buf := make([]byte, readRun*snapshots.PageSize)
+			for r := range runs {
+				if err := importRun(st, f, size, r, buf, &results[w], progress); err != nil {
 					mu.Lock()
 					if firstErr == nil {
-						firstErr = fmt.Errorf("page %d: %w", idx, err)
+						firstErr = err
 					}
 					mu.Unlock()
 					cancel()
-					for range indexes { // drain so the streamer can finish
+					for range runs { // drain so the streamer can finish
 					}
 					return
-				}
-				progress.Add(n)
-				if !h.IsZero() {
-					results[w] = append(results[w], snapshots.Page{Index: idx, Hash: h})
 				}
 			}
 		}()
@@ -136,11 +140,27 @@ func importMemory(ctx context.Context, st snapshots.Store, path string, size uin
 	return t, nil
 }
 
-func readAndPut(st snapshots.Store, f *os.File, buf []byte, off uint64) (snapshots.Hash, error) {
-	if _, err := f.ReadAt(buf, int64(off)); err != nil {
-		return snapshots.Hash{}, fmt.Errorf("read %s at %d: %w", f.Name(), off, err)
+// importRun reads run r of the memory file with one pread and stores its
+// pages, appending the non-zero ones to pages.
+func importRun(st snapshots.Store, f *os.File, size uint64, r pageRun, buf []byte, pages *[]snapshots.Page, progress *snapshots.Progress) error {
+	off := r.First * snapshots.PageSize
+	n := min(r.N*snapshots.PageSize, size-off)
+	if _, err := f.ReadAt(buf[:n], int64(off)); err != nil {
+		return fmt.Errorf("read %s at %d: %w", f.Name(), off, err)
 	}
-	return st.PutPage(buf)
+	for i := range r.N {
+		lo := i * snapshots.PageSize
+		page := buf[lo:min(lo+snapshots.PageSize, n)]
+		h, err := st.PutPage(page)
+		if err != nil {
+			return fmt.Errorf("page %d: %w", r.First+i, err)
+		}
+		progress.Add(uint64(len(page)))
+		if !h.IsZero() {
+			*pages = append(*pages, snapshots.Page{Index: r.First + i, Hash: h})
+		}
+	}
+	return nil
 }
 
 // exportMemory writes the memory t describes to a new file at path:
@@ -151,7 +171,7 @@ func readAndPut(st snapshots.Store, f *os.File, buf []byte, off uint64) (snapsho
 // cost more than they overlap. Export does not fsync: the files are a copy
 // for dfx to upload right away, the store holds the original, and
 // flushing gigabytes would make export disk-bound.
-func exportMemory(ctx context.Context, st snapshots.Store, t snapshots.PageTable, path string, workers int) (err error) {
+func exportMemory(ctx context.Context, st snapshots.Store, t snapshots.PageTable, path string, workers int, progress *snapshots.Progress) (err error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return err
@@ -191,6 +211,7 @@ func exportMemory(ctx context.Context, st snapshots.Store, t snapshots.PageTable
 				if _, err := f.WriteAt(buf[:min(snapshots.PageSize, t.Size-off)], int64(off)); err != nil {
 					fail(fmt.Errorf("page %d: %w", p.Index, err))
 				}
+				progress.Add(snapshots.PageSize)
 			}
 		}()
 	}

@@ -38,6 +38,16 @@ func (s *Store) Adopt(ctx context.Context, m *snapshots.Manifest) (snapshots.Sna
 	if s.roErr != nil {
 		return fail(s.roErr)
 	}
+	if err := s.flush(); err != nil { // pending blobs become visible (batch.go)
+		return fail(err)
+	}
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	defer unlock()
 	var parent *snapshots.Manifest
 	if m.Parent != nil {
 		p, err := s.Manifest(*m.Parent)
@@ -49,16 +59,6 @@ func (s *Store) Adopt(ctx context.Context, m *snapshots.Manifest) (snapshots.Sna
 	if err := s.checkBlobs(m, parent); err != nil {
 		return fail(err)
 	}
-	if err := s.syncDirty(); err != nil {
-		return fail(err)
-	}
-	s.commitMu.Lock()
-	defer s.commitMu.Unlock()
-	unlock, err := s.lock(ctx)
-	if err != nil {
-		return fail(err)
-	}
-	defer unlock()
 	all, err := s.List()
 	if err != nil {
 		return fail(err)
@@ -77,5 +77,6 @@ func (s *Store) Adopt(ctx context.Context, m *snapshots.Manifest) (snapshots.Sna
 	if err := syncDir(dir); err != nil {
 		return fail(err)
 	}
+	s.releaseIfIdle()
 	return m.Snapshot, nil
 }

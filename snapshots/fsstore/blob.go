@@ -12,8 +12,9 @@ import (
 )
 
 // PutBlob stores data under its SHA-256 unless a blob with that hash is
-// already present (dedupe before write). The blob file is complete and
-// fsynced before its name appears; Commit fsyncs the directories.
+// already present (dedupe before write). The blob is pending until the
+// next Commit makes it durable and gives it its name (batch.go); it reads
+// back before that.
 func (s *Store) PutBlob(data []byte) (snapshots.Hash, error) {
 	if len(data) > snapshots.MaxModuleBytes {
 		return snapshots.Hash{}, fmt.Errorf("store blob: %d bytes exceeds the %d-byte blob limit", len(data), snapshots.MaxModuleBytes)
@@ -45,20 +46,20 @@ func (s *Store) put(h snapshots.Hash, data []byte) error {
 	if s.roErr != nil {
 		return s.roErr
 	}
-	path := s.blobPath(h)
-	if _, err := os.Stat(path); err == nil {
+	// Held before the presence check: a blob found present must stay
+	// until the snapshot that relies on it is committed.
+	if err := s.holdWriters(); err != nil {
+		return err
+	}
+	if _, err := os.Stat(s.blobPath(h)); err == nil {
 		return nil
 	}
 	bp := s.getBuf()
 	defer s.bufs.Put(bp)
 	*bp = s.enc.EncodeAll(data, (*bp)[:0])
-	dir := filepath.Dir(path)
-	if err := writeFileAtomic(dir, filepath.Base(path), *bp); err != nil {
+	if err := s.writePending(h, *bp); err != nil {
 		return fmt.Errorf("store blob %s: %w", h.Short(), err)
 	}
-	s.dirtyMu.Lock()
-	s.dirty[dir] = true
-	s.dirtyMu.Unlock()
 	return nil
 }
 
@@ -102,6 +103,13 @@ func (s *Store) load(h snapshots.Hash, dst []byte) ([]byte, error) {
 	bp := s.getBuf()
 	defer s.bufs.Put(bp)
 	comp, err := readFileInto(s.blobPath(h), (*bp)[:0])
+	if errors.Is(err, fs.ErrNotExist) {
+		if tmp, ok := s.pendingPath(h); ok { // written, not yet committed
+			comp, err = readFileInto(tmp, (*bp)[:0])
+		} else { // or renamed by a flush since the first try
+			comp, err = readFileInto(s.blobPath(h), (*bp)[:0])
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

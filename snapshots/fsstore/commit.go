@@ -13,9 +13,10 @@ import (
 
 // Commit makes m a snapshot of the store. The caller fills m's content
 // (name, made-by, lineage, metadata, module, page tables of blobs already
-// stored with PutPage/PutBlob); Commit checks it, fsyncs the blob
-// directories written since the last commit, then under the write lock
-// assigns m.Seq (the next N of NAME@N), stamps CreatedAt when zero, fills
+// stored with PutPage/PutBlob); Commit checks it, makes the blobs written
+// since the last commit durable and visible (batch.go), then under the
+// write lock refuses a child of a name's older snapshot
+// (snapshots.CheckHead, in Seal), assigns m.Seq (the next N of NAME@N), stamps CreatedAt when zero, fills
 // the summary fields and m.ID, and writes the manifest atomically. A
 // process killed at any point leaves either no snapshot or a complete one.
 //
@@ -32,6 +33,22 @@ func (s *Store) Commit(ctx context.Context, m *snapshots.Manifest) (snapshots.Sn
 	if err := m.CheckCommittable(); err != nil {
 		return fail(err)
 	}
+	// The batch of blobs becomes durable and visible before the lock is
+	// taken: the flush is the slow part, and needs no lock.
+	if err := s.flush(); err != nil {
+		return fail(err)
+	}
+
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	defer unlock()
+	// Checked under the lock, which rm and prune also hold: the parent and
+	// the blobs it shares cannot be removed between the check and the
+	// manifest.
 	var parent *snapshots.Manifest
 	if m.Parent != nil {
 		p, err := s.Manifest(*m.Parent)
@@ -43,17 +60,6 @@ func (s *Store) Commit(ctx context.Context, m *snapshots.Manifest) (snapshots.Sn
 	if err := s.checkBlobs(m, parent); err != nil {
 		return fail(err)
 	}
-	if err := s.syncDirty(); err != nil {
-		return fail(err)
-	}
-
-	s.commitMu.Lock()
-	defer s.commitMu.Unlock()
-	unlock, err := s.lock(ctx)
-	if err != nil {
-		return fail(err)
-	}
-	defer unlock()
 	all, err := s.List()
 	if err != nil {
 		return fail(err)
@@ -69,6 +75,7 @@ func (s *Store) Commit(ctx context.Context, m *snapshots.Manifest) (snapshots.Sn
 	if err := syncDir(dir); err != nil {
 		return fail(err)
 	}
+	s.releaseIfIdle()
 	return m.Snapshot, nil
 }
 
@@ -81,26 +88,6 @@ func (s *Store) checkBlobs(m, parent *snapshots.Manifest) error {
 			return fmt.Errorf("%s: blob %s is not in the store (store it with PutPage/PutBlob before Commit)", r.What, r.Hash.Short())
 		}
 		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// syncDirty fsyncs the blob directories that received new blobs, so the
-// blobs a manifest lists are durable before the manifest is.
-func (s *Store) syncDirty() error {
-	s.dirtyMu.Lock()
-	dirs := s.dirty
-	s.dirty = map[string]bool{}
-	s.dirtyMu.Unlock()
-	for d := range dirs {
-		if err := syncDir(d); err != nil {
-			s.dirtyMu.Lock()
-			for d := range dirs {
-				s.dirty[d] = true
-			}
-			s.dirtyMu.Unlock()
 			return err
 		}
 	}

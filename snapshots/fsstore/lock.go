@@ -70,3 +70,71 @@ func lockHolder(path string) string {
 	}
 	return "another process"
 }
+
+// writersLockFile is flocked shared by every Store writing blobs and
+// exclusively by prune, so prune never deletes a blob an uncommitted
+// snapshot is about to reference (one it wrote, or one it found present
+// and so did not write).
+const writersLockFile = "writers.lock"
+
+// pruneWait is how long a writer waits for a prune, and a prune for the
+// writers, before saying who holds the store.
+const pruneWait = 10 * time.Minute
+
+// holdWriters takes the shared writers lock for this Store unless it
+// holds it already. It is released by a Commit that leaves nothing
+// pending, and by Close.
+func (s *Store) holdWriters() error {
+	s.wlMu.Lock()
+	defer s.wlMu.Unlock()
+	if s.wlFile != nil {
+		return nil
+	}
+	f, err := flockWait(context.Background(), filepath.Join(s.dir, writersLockFile), unix.LOCK_SH, pruneWait)
+	if err != nil {
+		return fmt.Errorf("store %s: %w (a prune is running)", s.dir, err)
+	}
+	s.wlFile = f
+	return nil
+}
+
+// releaseWriters drops the shared writers lock if this Store holds it.
+func (s *Store) releaseWriters() {
+	s.wlMu.Lock()
+	defer s.wlMu.Unlock()
+	if s.wlFile != nil {
+		unix.Flock(int(s.wlFile.Fd()), unix.LOCK_UN)
+		s.wlFile.Close()
+		s.wlFile = nil
+	}
+}
+
+// flockWait opens path and takes a flock of kind how on it, polling until
+// wait has passed or ctx is done.
+func flockWait(ctx context.Context, path string, how int, wait time.Duration) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		err := unix.Flock(int(f.Fd()), how|unix.LOCK_NB)
+		if err == nil {
+			return f, nil
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", filepath.Base(path), err)
+		}
+		if time.Now().After(deadline) {
+			f.Close()
+			return nil, fmt.Errorf("still locked after %s", wait)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}

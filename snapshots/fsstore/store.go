@@ -48,8 +48,13 @@ type Store struct {
 	bufs     sync.Pool  // *[]byte scratch for compressed blobs
 	commitMu sync.Mutex // serializes this process's commits before the file lock
 
-	dirtyMu sync.Mutex
-	dirty   map[string]bool // shard directories with renames not yet fsynced
+	// pending holds the blobs written since the last commit: temp files
+	// not yet durable nor visible under their names (batch.go).
+	pendMu  sync.Mutex
+	pending map[snapshots.Hash]pendingBlob
+
+	wlMu   sync.Mutex
+	wlFile *os.File // shared writers lock while blobs are uncommitted
 
 	// summaries caches decoded manifest headers by id. A manifest never
 	// changes (its name is its hash), and every List (so every Commit,
@@ -94,7 +99,7 @@ func Open(dir string) (*Store, error) {
 		enc.Close()
 		return nil, fmt.Errorf("open store %s: zstd decoder: %w", dir, err)
 	}
-	s := &Store{dir: dir, enc: enc, dec: dec, dirty: map[string]bool{}}
+	s := &Store{dir: dir, enc: enc, dec: dec, pending: map[snapshots.Hash]pendingBlob{}}
 	if err := unix.Access(dir, unix.W_OK); err != nil {
 		s.roErr = fmt.Errorf("store %s is read-only (%w): %w", dir, err, ErrUnusableDir)
 	}
@@ -146,8 +151,12 @@ func (s *Store) Dir() string { return s.dir }
 // Location names the store in messages: its directory.
 func (s *Store) Location() string { return s.dir }
 
-// Close releases the compressors. The Store must not be used afterwards.
+// Close removes the blobs written since the last commit (a failed
+// import leaves the store as it was), releases the writers lock and the
+// compressors. The Store must not be used afterwards.
 func (s *Store) Close() error {
+	s.dropPending()
+	s.releaseWriters()
 	s.dec.Close()
 	return s.enc.Close()
 }
