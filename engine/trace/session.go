@@ -51,6 +51,10 @@ type Request struct {
 	// execution of the session runs in, as `canscope call --caller
 	// --time` do; it must give the same result every time.
 	Env func(*ic0.Env)
+	// WasmMemoryLimit, when set, is the canister's wasm_memory_limit in
+	// bytes (0: none), as `canscope call --wasm-memory-limit` sets it;
+	// nil keeps what the IC gives a canister without the setting.
+	WasmMemoryLimit *uint64
 	// MaxEvents caps the recorded events; 0 means DefaultMaxEvents.
 	MaxEvents int
 	// Anchors is the number of executions the session keeps paused at
@@ -372,6 +376,9 @@ func (s *Session) open() (*workbench.Run, error) {
 		env := *run.Canister.Env()
 		s.req.Env(&env)
 		run.Canister.SetEnv(&env)
+	}
+	if s.req.WasmMemoryLimit != nil {
+		run.Canister.SetWasmMemoryLimit(*s.req.WasmMemoryLimit)
 	}
 	return run, nil
 }

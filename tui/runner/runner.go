@@ -77,6 +77,7 @@ func (r *Runner) Start(ctx context.Context, req source.RunRequest, progress func
 		return nil, err
 	}
 	tr.Env = env
+	tr.WasmMemoryLimit = req.WasmMemoryLimit
 	if req.WasmPath != "" {
 		code, err := os.ReadFile(req.WasmPath)
 		if err != nil {
@@ -159,6 +160,10 @@ func (s *Session) Outcome() source.Outcome {
 	}
 	if res.Status == engine.StatusRejected {
 		o.TrapMessage, o.RejectCode = res.RejectMessage, string(res.Code)
+	}
+	for _, l := range res.Limits {
+		o.Limits = append(o.Limits, source.LimitUse{Name: l.Name, Used: l.Used, Limit: l.Limit,
+			Bytes: l.Name != engine.LimitInstructions && l.Name != engine.LimitLargestSliceCharge})
 	}
 	if sk := s.s.SkippedPreUpgrade(); sk != nil {
 		o.SkippedPreUpgrade = sk.String()

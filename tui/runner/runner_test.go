@@ -133,8 +133,9 @@ func TestCallReply(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := New(trace.New(bench, st))
+	wasmLimit := uint64(5 << 30)
 	sess, err := r.Start(ctx, source.RunRequest{Snapshot: snap.ID, Method: "add", Arg: `(5, "deposit")`,
-		Caller: "aaaaa-aa", Time: "2026-11-26T09:00:00Z", Limit: 2_000_000_000}, nil)
+		Caller: "aaaaa-aa", Time: "2026-11-26T09:00:00Z", Limit: 2_000_000_000, WasmMemoryLimit: &wasmLimit}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,6 +143,9 @@ func TestCallReply(t *testing.T) {
 	sess.(*Session).Close(ctx)
 	if o.Status != "ok" || o.Reply != "(5)" || o.ReplyHex == "" || o.Limit != 2_000_000_000 {
 		t.Errorf("add(5, \"deposit\") = %+v", o)
+	}
+	if i := slices.IndexFunc(o.Limits, func(l source.LimitUse) bool { return l.Name == engine.LimitHeapBytes }); i < 0 || o.Limits[i].Limit != wasmLimit || !o.Limits[i].Bytes {
+		t.Errorf("limits %+v lack heap_bytes against wasm_memory_limit %d", o.Limits, wasmLimit)
 	}
 	for _, c := range []struct {
 		req   source.RunRequest

@@ -28,6 +28,10 @@ type RunRequest struct {
 	Caller string
 	Time   string
 	Limit  uint64
+	// WasmMemoryLimit is the canister's wasm_memory_limit in bytes, as
+	// `canscope call --wasm-memory-limit` takes it (0: none); nil keeps
+	// what the IC gives a canister without the setting.
+	WasmMemoryLimit *uint64
 }
 
 // The form fields a FieldError can name.
@@ -117,6 +121,16 @@ type Outcome struct {
 	// post_upgrade read in place of the discarded heap, as the CLI's
 	// verdict says it ("heap discarded; post_upgrade read …").
 	SkippedPreUpgrade string
+	// Limits are the replica's limits the run was subject to and what it
+	// used of each, as `canscope call` lists them (engine.Result.Limits).
+	Limits []LimitUse
+}
+
+// LimitUse is one limit of a run's headroom report.
+type LimitUse struct {
+	Name        string // "instructions", "heap_bytes", ...
+	Used, Limit uint64 // Limit 0: none
+	Bytes       bool   // the amounts are bytes (else a count)
 }
 
 // Session is a finished run: its timeline, time travel over it, and

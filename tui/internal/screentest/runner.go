@@ -138,6 +138,11 @@ func FailingUpgrade(store Committer) *Script {
 		Outcome: source.Outcome{
 			Status: "trapped", TrapMessage: "assertion failed at state.mo:42.5", TrapFunction: "Map.fromStable",
 			Instructions: 123_456_789_012, Limit: 300_000_000_000,
+			Limits: []source.LimitUse{
+				{Name: "instructions", Used: 123_456_789_012, Limit: 300_000_000_000},
+				{Name: "stable_dirty_bytes", Used: 1 << 20, Limit: 8 << 30, Bytes: true},
+				{Name: "heap_bytes", Used: 2_831_155_200, Limit: 3 << 30, Bytes: true},
+			},
 		},
 	}
 }

@@ -7,6 +7,8 @@ import (
 
 	"charm.land/bubbles/v2/textinput"
 
+	"github.com/dustin/go-humanize"
+
 	"github.com/canscope/canscope/snapshots"
 	"github.com/canscope/canscope/tui/frame"
 	"github.com/canscope/canscope/tui/source"
@@ -24,6 +26,7 @@ const (
 	fieldCaller
 	fieldTime
 	fieldLimit
+	fieldWasmLimit
 	fieldSkip
 	fieldRehearse
 )
@@ -40,6 +43,7 @@ type form struct {
 	caller         textinput.Model
 	time           textinput.Model
 	limit          textinput.Model
+	wasmLimit      textinput.Model
 	focus          field
 	// errs are the errors shown under fields (a Candid argument that
 	// does not type, a principal that does not parse).
@@ -49,21 +53,22 @@ type form struct {
 func newForm(ctx *frame.Context) form {
 	input := ctx.NewInput
 	return form{
-		method: input("method  ", "an exported update or query method, e.g. transfer"),
-		wasm:   input("new wasm ", "path to the new module; empty upgrades to the same module"),
-		arg:    input("arg     ", "Candid text, e.g. (42, \"x\"); empty sends ()"),
-		caller: input("caller  ", "principal; empty: anonymous (2vxsx-fae)"),
-		time:   input("time    ", "RFC 3339 or ns; empty: the snapshot's time"),
-		limit:  input("limit   ", "instructions, e.g. 40e9; empty: the IC's"),
+		method:    input("method  ", "an exported update or query method, e.g. transfer"),
+		wasm:      input("new wasm ", "path to the new module; empty upgrades to the same module"),
+		arg:       input("arg     ", "Candid text, e.g. (42, \"x\"); empty sends ()"),
+		caller:    input("caller  ", "principal; empty: anonymous (2vxsx-fae)"),
+		time:      input("time    ", "RFC 3339 or ns; empty: the snapshot's time"),
+		limit:     input("limit   ", "instructions, e.g. 40e9; empty: the IC's"),
+		wasmLimit: input("wasm mem ", "wasm_memory_limit bytes, e.g. 3GiB; 0: none"),
 	}
 }
 
 // fields lists the rows the form shows for its mode, in focus order.
 func (f *form) fields() []field {
 	if f.upgrade {
-		return []field{fieldMode, fieldWasm, fieldArg, fieldArgHex, fieldSkip, fieldRehearse, fieldCaller, fieldTime, fieldLimit}
+		return []field{fieldMode, fieldWasm, fieldArg, fieldArgHex, fieldSkip, fieldRehearse, fieldCaller, fieldTime, fieldLimit, fieldWasmLimit}
 	}
-	return []field{fieldMode, fieldMethod, fieldArg, fieldArgHex, fieldCaller, fieldTime, fieldLimit}
+	return []field{fieldMode, fieldMethod, fieldArg, fieldArgHex, fieldCaller, fieldTime, fieldLimit, fieldWasmLimit}
 }
 
 // input returns the text input of the focused field, nil for toggles.
@@ -81,6 +86,8 @@ func (f *form) input() *textinput.Model {
 		return &f.time
 	case fieldLimit:
 		return &f.limit
+	case fieldWasmLimit:
+		return &f.wasmLimit
 	}
 	return nil
 }
@@ -119,7 +126,7 @@ func (f *form) toggle() {
 
 // inputs are every text input of the form, for restyling.
 func (f *form) inputs() []*textinput.Model {
-	return []*textinput.Model{&f.method, &f.wasm, &f.arg, &f.caller, &f.time, &f.limit}
+	return []*textinput.Model{&f.method, &f.wasm, &f.arg, &f.caller, &f.time, &f.limit, &f.wasmLimit}
 }
 
 // fieldOf is the form field a runner's FieldError names.
@@ -154,6 +161,14 @@ func (f *form) request(id snapshots.ID) (source.RunRequest, bool) {
 			return r, false
 		}
 		r.Limit = uint64(n)
+	}
+	if w := strings.TrimSpace(f.wasmLimit.Value()); w != "" {
+		n, err := humanize.ParseBytes(w)
+		if err != nil {
+			f.errs = map[field]string{fieldWasmLimit: "bytes, e.g. 3221225472 or 3GiB, or 0 for no limit"}
+			return r, false
+		}
+		r.WasmMemoryLimit = &n
 	}
 	if f.upgrade {
 		r.WasmPath = strings.TrimSpace(f.wasm.Value())

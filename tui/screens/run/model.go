@@ -22,6 +22,7 @@ import (
 	"github.com/dustin/go-humanize"
 
 	"github.com/canscope/canscope/snapshots"
+	"github.com/canscope/canscope/themes"
 	"github.com/canscope/canscope/tui/frame"
 	"github.com/canscope/canscope/tui/render"
 	"github.com/canscope/canscope/tui/source"
@@ -584,6 +585,7 @@ func (m *Model) formView() string {
 	row(fieldCaller, f.caller.View())
 	row(fieldTime, f.time.View())
 	row(fieldLimit, f.limit.View())
+	row(fieldWasmLimit, f.wasmLimit.View())
 	lines = append(lines, "", st.Muted.Render("enter runs it in memory; nothing is written until you save a checkpoint."))
 	if m.ctx.Sources.Runner == nil {
 		lines = append(lines, "", st.Warn.Render("The run engine is unavailable in this build: runs cannot start."))
@@ -826,10 +828,17 @@ func (m *Model) paneLines(width, height int) []string {
 		return []string{st.Error.Render("error: seek to event " + fmt.Sprint(m.view.at) + ": " + m.view.err.Error())}
 	}
 	s := m.view.state
-	// Eleven rows are headers, blanks, pages and the instruction bar;
-	// the stack and the recent calls share the rest.
-	stackRows := max((height-10)/2, 1)
-	callRows := max(height-11-stackRows, 1)
+	// Eleven rows are headers, blanks, pages and the instruction bar.
+	// The stack comes first (leaving the recent calls a row), then the
+	// recent calls, then the run's limits when three rows or more remain.
+	avail := max(height-11, 2)
+	stackRows := min(max(len(m.view.state.Stack), 1), avail-1)
+	callRows := min(max(len(m.view.state.RecentSyscalls), 1), avail-stackRows)
+	limits := m.sess.Outcome().Limits
+	limitRows := 0
+	if rest := avail - stackRows - callRows; len(limits) > 0 && rest >= 3 {
+		limitRows = min(2+len(limits), rest)
+	}
 	lines := []string{st.Header.Render(fmt.Sprintf("CALL STACK at event %d", m.view.at))}
 	stack := s.Stack
 	if len(stack) > stackRows {
@@ -870,6 +879,23 @@ func (m *Model) paneLines(width, height int) []string {
 		"  "+render.Bar(max(width-4, 4), frac, st),
 		fmt.Sprintf("  %s of %s (%.1f%%)", count(s.Instructions, width), count(s.Limit, width), frac*100),
 	)
+	if limitRows > 0 {
+		lines = append(lines, "", st.Header.Render("LIMITS (whole run)"))
+		shown := limits
+		if len(shown) > limitRows-2 {
+			shown = shown[:limitRows-3]
+		}
+		for _, l := range shown {
+			lines = append(lines, limitLine(l, width, st))
+		}
+		if len(shown) < len(limits) {
+			lines = append(lines, st.Muted.Render(fmt.Sprintf("  +%d more in a taller window", len(limits)-len(shown))))
+		}
+	} else if len(limits) > 0 {
+		// No room for the bars: the closest limit, and where the rest are.
+		top := slices.MaxFunc(limits, func(a, b source.LimitUse) int { return cmpFrac(a, b) })
+		lines = append(lines, st.Muted.Render(fmt.Sprintf("  closest limit %s %.0f%%", top.Name, fraction(top)*100)))
+	}
 	return lines
 }
 
@@ -894,4 +920,43 @@ func wrapped(text string, width, n int, style lipgloss.Style) []string {
 		lines[i] = style.Render(l)
 	}
 	return lines
+}
+
+// fraction is how much of a limit a run used; 0 for no limit.
+func fraction(l source.LimitUse) float64 {
+	if l.Limit == 0 {
+		return 0
+	}
+	return float64(l.Used) / float64(l.Limit)
+}
+
+func cmpFrac(a, b source.LimitUse) int {
+	switch fa, fb := fraction(a), fraction(b); {
+	case fa < fb:
+		return -1
+	case fa > fb:
+		return 1
+	}
+	return 0
+}
+
+// limitHigh is the share of a limit above which the run screen flags it,
+// as the CLI's headroom report does: the real canister is close to
+// failing there.
+const limitHigh = 0.8
+
+// limitLine is one limit as a bar: "heap_bytes ███░░░ 41%", or "none"
+// for a limit the canister does not have.
+func limitLine(l source.LimitUse, width int, st themes.Styles) string {
+	name := render.Fit(l.Name, min(21, max(width-14, 8))) + " "
+	if l.Limit == 0 {
+		return "  " + name + st.Muted.Render(" no limit")
+	}
+	f := fraction(l)
+	pct := fmt.Sprintf(" %3.0f%%", f*100)
+	line := "  " + name + render.Bar(max(width-4-lipgloss.Width(name)-len(pct), 4), f, st) + pct
+	if f > limitHigh {
+		return st.Warn.Render(line)
+	}
+	return line
 }
