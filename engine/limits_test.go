@@ -273,3 +273,29 @@ func TestLimitsReport(t *testing.T) {
 		t.Errorf("heap_max_bytes %+v", l)
 	}
 }
+
+// Backtraces belong to traps only; contract violations end with their own
+// help: the wrong-mode suggestion, or ErrorHelp::ToolchainError (no link).
+func TestErrorTextHelp(t *testing.T) {
+	bt := []string{"f", "g"}
+	wrong := trapOf(ic0.ContractViolation("x"))
+	wrong.Backtrace = bt
+	wrong.Suggestion, wrong.DocSection = "Check the ICP documentation to make sure APIs are being called in the correct message types.", "calling-a-system-api-from-the-wrong-mode"
+	res := Result{Status: StatusTrapped, Trap: wrong}
+	want := "Error from Canister c: Canister violated contract: x.\nCheck the ICP documentation to make sure APIs are being called in the correct message types. See documentation: https://internetcomputer.org/docs/current/references/execution-errors#calling-a-system-api-from-the-wrong-mode"
+	if got := res.ErrorText("c"); got != want {
+		t.Errorf("wrong mode:\n%s\nwant\n%s", got, want)
+	}
+	tool := trapOf(ic0.ContractViolation("y"))
+	tool.Suggestion = ic0.ToolchainHelp
+	res = Result{Status: StatusTrapped, Trap: tool}
+	if got := res.ErrorText("c"); got != "Error from Canister c: Canister violated contract: y.\n"+ic0.ToolchainHelp {
+		t.Errorf("toolchain: %s", got)
+	}
+	trapped := trapOf(ic0.Trapped("unreachable"))
+	trapped.Backtrace = bt
+	res = Result{Status: StatusTrapped, Trap: trapped}
+	if got := res.ErrorText("c"); !strings.Contains(got, "Canister Backtrace:\nf\ng\n") {
+		t.Errorf("trap without backtrace: %s", got)
+	}
+}

@@ -205,7 +205,9 @@ func (r *Result) ErrorText(canisterID string) string {
 	var desc strings.Builder
 	if r.Trap != nil {
 		desc.WriteString(r.Trap.Message)
-		if len(r.Trap.Backtrace) > 0 && r.Trap.Code != ic0.CodeInstructionLimitExceeded {
+		// Only traps carry a backtrace (HypervisorError::Trapped and
+		// CalledTrap); contract violations and limits do not.
+		if len(r.Trap.Backtrace) > 0 && (r.Trap.Code == ic0.CodeCanisterTrapped || r.Trap.Code == ic0.CodeCanisterCalledTrap) {
 			desc.WriteString("\nCanister Backtrace:\n")
 			for _, f := range r.Trap.Backtrace {
 				desc.WriteString(f)
@@ -219,8 +221,12 @@ func (r *Result) ErrorText(canisterID string) string {
 	if r.Trap != nil && r.Trap.Suggestion != "" {
 		suggestion, section = r.Trap.Suggestion, r.Trap.DocSection
 	}
-	if suggestion == "" {
+	switch {
+	case suggestion == "":
 		return fmt.Sprintf("Error from Canister %s: %s", canisterID, desc.String())
+	case section == "":
+		// ErrorHelp::ToolchainError has no documentation link.
+		return fmt.Sprintf("Error from Canister %s: %s.\n%s", canisterID, desc.String(), suggestion)
 	}
 	return fmt.Sprintf("Error from Canister %s: %s.\n%s See documentation: %s",
 		canisterID, desc.String(), suggestion, docLink(section))

@@ -228,8 +228,16 @@ func subslice(name, part string, src, size, n uint64) {
 	if part != "" {
 		part = " " + part
 	}
-	panic(ContractViolation("ic0.%s%s: src=%d + length=%d exceeds the slice size=%d", name, part, src, size, n))
+	t := ContractViolation("ic0.%s%s: src=%d + length=%d exceeds the slice size=%d", name, part, src, size, n)
+	// valid_subslice raises a ToolchainContractViolation, whose help is
+	// ErrorHelp::ToolchainError (rs/interfaces/src/execution_environment/errors.rs).
+	t.Suggestion = ToolchainHelp
+	panic(t)
 }
+
+// ToolchainHelp is the replica's ErrorHelp::ToolchainError text, the help
+// of contract violations a CDK rather than the canister author causes.
+const ToolchainHelp = "This is likely an error with the compiler/CDK toolchain being used to build the canister. Please report the error to IC devs on the forum: https://forum.dfinity.org and include which language/CDK was used to create the canister."
 
 // readHeap returns a view of size heap bytes at src (no copy), trapping like
 // the replica when the range is outside the heap.
