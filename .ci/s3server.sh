@@ -46,6 +46,7 @@ s3server_port() {
 s3server_start() {
   s3server_build || return 1
   S3SERVER_DIR=$(mktemp -d "${TMPDIR:-/tmp}/canscope-weed.XXXXXX")
+  mkdir -p "$S3SERVER_DIR/data"
   local master volume filer s3
   master=$(s3server_port) && volume=$(s3server_port) && filer=$(s3server_port) && s3=$(s3server_port) || return 1
   export AWS_ACCESS_KEY_ID=canscope-test AWS_SECRET_ACCESS_KEY=canscope-test-secret AWS_REGION=us-east-1
@@ -53,9 +54,11 @@ s3server_start() {
 {"identities":[{"name":"canscope","credentials":[{"accessKey":"$AWS_ACCESS_KEY_ID","secretKey":"$AWS_SECRET_ACCESS_KEY"}],"actions":["Admin","Read","Write","List","Tagging"]}]}
 JSON
   # Loopback only, telemetry off (and pointed at a dead loopback port in
-  # case a default changes), no Iceberg/Lance side servers, sockets and
-  # data in the temp directory.
-  "$WEED_BIN" server -s3 -filer \
+  # case a default changes), no Iceberg/Lance side servers, logs, sockets
+  # and data in the temp directory (but for the gRPC sockets, which weed
+  # puts at /tmp/seaweedfs-*-grpc-PORT.sock: s3server_stop removes them).
+  S3SERVER_PORTS="$master $volume $filer $s3"
+  "$WEED_BIN" -logdir="$S3SERVER_DIR" server -s3 -filer \
     -ip=127.0.0.1 -ip.bind=127.0.0.1 -dir="$S3SERVER_DIR/data" \
     -master.port="$master" -volume.port="$volume" -filer.port="$filer" -s3.port="$s3" \
     -master.telemetry=false -master.telemetry.url=http://127.0.0.1:9/ \
@@ -64,7 +67,6 @@ JSON
     -volume.max=0 -master.volumeSizeLimitMB=256 -volume.preStopSeconds=0 \
     >"$S3SERVER_DIR/weed.log" 2>&1 &
   S3SERVER_PID=$!
-  mkdir -p "$S3SERVER_DIR/data"
   export CANSCOPE_S3_TEST_ENDPOINT="http://127.0.0.1:$s3"
   for _ in $(seq 120); do
     # Ready when the gateway answers and the master can place a write
@@ -84,13 +86,20 @@ JSON
 }
 
 s3server_stop() {
+  # Runs from the EXIT trap under set -e: no command here may fail.
   if [ -n "${S3SERVER_PID:-}" ]; then
-    kill "$S3SERVER_PID" 2>/dev/null
+    kill "$S3SERVER_PID" 2>/dev/null || true
     for _ in $(seq 20); do kill -0 "$S3SERVER_PID" 2>/dev/null || break; sleep 0.5; done
-    kill -9 "$S3SERVER_PID" 2>/dev/null
-    wait "$S3SERVER_PID" 2>/dev/null
+    kill -9 "$S3SERVER_PID" 2>/dev/null || true
+    wait "$S3SERVER_PID" 2>/dev/null || true
     S3SERVER_PID=
   fi
-  [ -n "${S3SERVER_DIR:-}" ] && rm -rf "$S3SERVER_DIR"
+  if [ -n "${S3SERVER_DIR:-}" ]; then
+    rm -rf "$S3SERVER_DIR" || true
+  fi
+  for p in ${S3SERVER_PORTS:-}; do
+    rm -f /tmp/seaweedfs-*-grpc-$((p + 10000)).sock || true
+  done
+  S3SERVER_PORTS=
   S3SERVER_DIR=
 }

@@ -1,7 +1,6 @@
 package fsstore
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -27,19 +26,11 @@ func (s *Store) PutBlob(data []byte) (snapshots.Hash, error) {
 // zero-padded) and returns its hash, or the zero Hash without storing
 // anything when the page is all zero.
 func (s *Store) PutPage(data []byte) (snapshots.Hash, error) {
-	if len(data) > snapshots.PageSize {
-		return snapshots.Hash{}, fmt.Errorf("store page: %d bytes is more than a %d-byte page", len(data), snapshots.PageSize)
+	page, h, err := snapshots.PreparePage(data)
+	if err != nil || page == nil {
+		return h, err
 	}
-	if isZero(data) {
-		return snapshots.Hash{}, nil
-	}
-	if len(data) < snapshots.PageSize {
-		p := make([]byte, snapshots.PageSize)
-		copy(p, data)
-		data = p
-	}
-	h := snapshots.HashOf(data)
-	return h, s.put(h, data)
+	return h, s.put(h, page)
 }
 
 func (s *Store) put(h snapshots.Hash, data []byte) error {
@@ -162,11 +153,4 @@ func readFileInto(path string, dst []byte) ([]byte, error) {
 		return nil, err
 	}
 	return dst, nil
-}
-
-// isZero reports whether b is all zero bytes. Comparing b with itself
-// shifted by one runs at memcmp speed without a zero buffer: every byte
-// equals its predecessor, and the first is zero.
-func isZero(b []byte) bool {
-	return len(b) == 0 || b[0] == 0 && bytes.Equal(b[1:], b[:len(b)-1])
 }

@@ -228,19 +228,11 @@ func (s *Store) PutBlob(data []byte) (snapshots.Hash, error) {
 // page is all zero. The upload may finish after PutPage returns; Commit
 // waits for it.
 func (s *Store) PutPage(data []byte) (snapshots.Hash, error) {
-	if len(data) > snapshots.PageSize {
-		return snapshots.Hash{}, fmt.Errorf("store page: %d bytes is more than a %d-byte page", len(data), snapshots.PageSize)
+	page, h, err := snapshots.PreparePage(data)
+	if err != nil || page == nil {
+		return h, err
 	}
-	if isZero(data) {
-		return snapshots.Hash{}, nil
-	}
-	if len(data) < snapshots.PageSize {
-		p := make([]byte, snapshots.PageSize)
-		copy(p, data)
-		data = p
-	}
-	h := snapshots.HashOf(data)
-	return h, s.put(h, data)
+	return h, s.put(h, page)
 }
 
 func (s *Store) put(h snapshots.Hash, data []byte) error {
@@ -358,10 +350,4 @@ func (s *Store) decode(h snapshots.Hash, comp, dst []byte) ([]byte, error) {
 		return nil, fmt.Errorf("corrupt: content hashes to %s", got.Short())
 	}
 	return out, nil
-}
-
-// isZero reports whether b is all zero bytes (as fsstore: b equals
-// itself shifted by one and starts with zero).
-func isZero(b []byte) bool {
-	return len(b) == 0 || b[0] == 0 && bytes.Equal(b[1:], b[:len(b)-1])
 }
