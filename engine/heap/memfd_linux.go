@@ -157,16 +157,27 @@ func (m *memfd) dirty(mem []byte, size uint64, out []uint32) ([]uint32, error) {
 	return m.readDirty(mem[:size], out)
 }
 
+// commitRun bounds one pwrite of commit, in OS pages (64 MiB): the
+// private copies of a run are dropped after it, so a commit holds at most
+// this much twice.
+const commitRun = 16384
+
 func (m *memfd) commit(mem []byte, size uint64, pages []uint32) error {
 	for i := 0; i < len(pages); {
 		// Write runs of consecutive pages with one pwrite each.
 		j := i + 1
-		for j < len(pages) && pages[j] == pages[j-1]+1 {
+		for j < len(pages) && pages[j] == pages[j-1]+1 && j-i < commitRun {
 			j++
 		}
 		off := uint64(pages[i]) * OSPageSize
 		end := (uint64(pages[j-1]) + 1) * OSPageSize
 		if err := pwriteAll(m.fd, mem[off:end], off); err != nil {
+			return err
+		}
+		// Drop the private copies now that the memfd holds the bytes, so
+		// a message that wrote a GiB does not hold it twice until the end
+		// of the commit.
+		if err := m.drop(mem[off:], end-off); err != nil {
 			return err
 		}
 		i = j

@@ -11,7 +11,9 @@ import "bytes"
 //     on rollback, so writes to it are not logged;
 //   - once a page has logged more than a page's worth of bytes, the log
 //     stops growing for it: its committed contents are rebuilt once into a
-//     saved copy, which bounds the log to a page per touched page.
+//     saved copy, which bounds the log to a page per touched page;
+//   - a whole-page write to an untouched page saves the committed page
+//     itself (no copy) and writes into a new buffer.
 
 // pageUndo is what the open message did to one page.
 type pageUndo struct {
@@ -77,7 +79,15 @@ func (m *Memory) writeLogged(idx uint64, in uint64, src []byte) {
 		}
 	}
 	if !t.created && t.saved == nil {
-		if t.logged+len(src) > PageSize {
+		if t.logged == 0 && len(src) == PageSize {
+			// A whole-page write to a page the message has not touched:
+			// keep the committed page itself as the saved copy and write
+			// into a new one, instead of logging 64 KiB (a pre_upgrade
+			// saving a GiB would otherwise grow the log by doubling).
+			t.saved = p
+			p = m.newPage()
+			m.pages[idx] = p
+		} else if t.logged+len(src) > PageSize {
 			t.saved = m.newPage()
 			*t.saved = *p
 			u.rebuild(t.saved, t.last)
