@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/tetratelabs/wazero"
 )
@@ -38,6 +39,13 @@ type Engine struct {
 	// rt validates and compiles modules for Load; every canister has its
 	// own runtime (the ic0 host module is per canister) sharing cache.
 	rt wazero.Runtime
+
+	// wazero cannot stop a compilation: a cancelled Load returns at once
+	// and leaves its compile running (abandoned counts them). Close then
+	// leaves rt and cache to the last of them (closing).
+	mu        sync.Mutex
+	abandoned int
+	closing   bool
 }
 
 // New returns an engine. Close it to release the compilation cache.
@@ -77,8 +85,73 @@ func (e *Engine) runtimeConfig(interpreter bool) wazero.RuntimeConfig {
 		WithMemoryLimitPages(65536)
 }
 
-// Close releases the engine's compiled modules. Close canisters first.
+// abandonable runs f like f(ctx), but returns as soon as ctx is done
+// (Ctrl+C during a long compile): wazero cannot stop a compilation, so f
+// goes on in the background, drop releases its result, and nothing else
+// waits for it. f gets ctx's values without its cancellation: tracing
+// installs its function listeners through them.
+func abandonable[T any](ctx context.Context, e *Engine, f func(context.Context) (T, error), drop func(T)) (T, error) {
+	var zero T
+	if ctx.Done() == nil {
+		return f(ctx)
+	}
+	if ctx.Err() != nil {
+		return zero, context.Cause(ctx)
+	}
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
+	e.mu.Lock()
+	e.abandoned++ // until it returns in time
+	e.mu.Unlock()
+	go func() {
+		v, err := f(context.WithoutCancel(ctx))
+		done <- result{v, err}
+	}()
+	select {
+	case r := <-done:
+		e.finishCompile()
+		return r.v, r.err
+	case <-ctx.Done():
+		go func() {
+			if r := <-done; r.err == nil {
+				drop(r.v)
+			}
+			e.finishCompile()
+		}()
+		return zero, context.Cause(ctx)
+	}
+}
+
+// finishCompile ends a compile of abandonable, closing the engine when it
+// was the last one a Close waited for.
+func (e *Engine) finishCompile() {
+	e.mu.Lock()
+	e.abandoned--
+	last := e.closing && e.abandoned == 0
+	e.mu.Unlock()
+	if last {
+		e.release(context.Background())
+	}
+}
+
+// Close releases the engine's compiled modules. Close canisters first. A
+// compile abandoned by a cancelled Load keeps the runtime until it ends.
 func (e *Engine) Close(ctx context.Context) error {
+	e.mu.Lock()
+	e.closing = true
+	pending := e.abandoned > 0
+	e.mu.Unlock()
+	if pending {
+		return nil
+	}
+	return e.release(ctx)
+}
+
+// release closes the runtime and the compilation cache.
+func (e *Engine) release(ctx context.Context) error {
 	err := e.rt.Close(ctx)
 	if cerr := e.cache.Close(ctx); err == nil {
 		err = cerr

@@ -109,14 +109,30 @@ func (e *Engine) Load(ctx context.Context, b []byte) (*Module, error) {
 	if err := checkImports(info); err != nil {
 		return nil, fmt.Errorf("load module: %w", err)
 	}
-	p, err := prepare(raw, !e.cfg.Unmetered)
-	if err != nil {
-		return nil, fmt.Errorf("load module: %w", err)
+	// Preparing and compiling a large module takes seconds: a cancel
+	// returns at once (abandonable).
+	type built struct {
+		p        prepared
+		compiled wazero.CompiledModule
 	}
-	compiled, err := e.rt.CompileModule(ctx, p.bytes)
+	bt, err := abandonable(ctx, e, func(ctx context.Context) (built, error) {
+		p, err := prepare(raw, !e.cfg.Unmetered)
+		if err != nil {
+			return built{}, fmt.Errorf("load module: %w", err)
+		}
+		compiled, err := e.rt.CompileModule(ctx, p.bytes)
+		if err != nil {
+			return built{}, fmt.Errorf("load module: invalid wasm: %w", err)
+		}
+		return built{p, compiled}, nil
+	}, func(bt built) { bt.compiled.Close(context.Background()) })
 	if err != nil {
-		return nil, fmt.Errorf("load module: invalid wasm: %w", err)
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("load module: %w", err)
+		}
+		return nil, err
 	}
+	p, compiled := bt.p, bt.compiled
 	m := &Module{
 		raw:         slices.Clone(b),
 		hash:        sha256.Sum256(b),
