@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 
 	"github.com/canscope/canscope/engine"
 	"github.com/canscope/canscope/engine/meter"
@@ -24,12 +25,30 @@ func (a *app) openSession() (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	eng, err := engine.New(engine.Config{})
+	eng, err := engine.New(engine.Config{CacheDir: a.compileCacheDir()})
+	if err != nil {
+		// A cache that cannot be opened (read-only home) only costs
+		// compile time: run without it.
+		eng, err = engine.New(engine.Config{})
+	}
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("start engine: %w", err)
 	}
 	return &session{store: st, eng: eng, bench: workbench.New(st, eng)}, nil
+}
+
+// compileCacheDir is where compiled modules are kept between commands, so
+// a slow module compiles once: wasm/ in the cache location (--cache-dir,
+// $XDG_CACHE_HOME/canscope, ~/.cache/canscope), which an s3:// store's
+// blob cache shares and bounds; "" (none, or no location) compiles in
+// memory only.
+func (a *app) compileCacheDir() string {
+	dir, err := a.cacheLocation()
+	if err != nil || dir == "" {
+		return ""
+	}
+	return filepath.Join(dir, "wasm")
 }
 
 // openRun opens a session and restores snapshot ref into a canister with
