@@ -121,6 +121,11 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.Uploads <= 0 {
 		cfg.Uploads = 32
 	}
+	if cfg.Creds != nil {
+		if _, err := cfg.Creds.Get(); err != nil {
+			return nil, fmt.Errorf("open store %s: no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with ~/.aws/credentials (%w)", cfg.URL(), err)
+		}
+	}
 	stats := &Stats{}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = cfg.Uploads + 16
