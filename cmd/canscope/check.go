@@ -10,8 +10,9 @@ import (
 
 func newCheckCmd(a *app) *cobra.Command {
 	var asJSON bool
+	var settingsPath string
 	cmd := &cobra.Command{
-		Use:   "check SNAP [--json]",
+		Use:   "check SNAP [--settings FILE] [--json]",
 		Short: "Replay offline the IC's upload and load checks for SNAP; exit 1 when any fails",
 		Long: `Check SNAP as the replica checks an uploaded snapshot at
 upload_canister_snapshot_metadata, upload_canister_snapshot_data and
@@ -21,12 +22,16 @@ the live canister (controllers, cycles, the 10-snapshot limit, settings) is
 listed as not checked. export and restore run these checks first.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			set, err := checkSettings(settingsPath)
+			if err != nil {
+				return err
+			}
 			st, m, err := a.loadManifest(args[0])
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			rep, err := snapcheck.Run(st, m)
+			rep, err := snapcheck.Run(st, m, set)
 			if err != nil {
 				return err
 			}
@@ -44,7 +49,27 @@ listed as not checked. export and restore run these checks first.`,
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
+	addSettingsFlag(cmd, &settingsPath)
 	return cmd
+}
+
+// addSettingsFlag adds --settings to a command that runs the IC's snapshot
+// checks.
+func addSettingsFlag(cmd *cobra.Command, path *string) {
+	cmd.Flags().StringVar(path, "settings", "", "the live canister's settings (wasm_memory_limit, wasm_memory_threshold) from FILE, the output of `icp canister status --json` or `dfx canister status`")
+}
+
+// checkSettings reads --settings for the snapshot checks; "" means the
+// canister's defaults.
+func checkSettings(path string) (snapcheck.Settings, error) {
+	if path == "" {
+		return snapcheck.Settings{}, nil
+	}
+	s, err := readSettings(path)
+	if err != nil {
+		return snapcheck.Settings{}, err
+	}
+	return snapcheck.Settings{WasmMemoryLimit: s.WasmMemoryLimit, WasmMemoryThreshold: s.WasmMemoryThreshold}, nil
 }
 
 // printCheck writes the human form of a check report.

@@ -12,6 +12,7 @@ import (
 
 func newExportCmd(a *app) *cobra.Command {
 	var asJSON, force bool
+	var settingsPath string
 	cmd := &cobra.Command{
 		Use:   "export SNAP DIR [--force]",
 		Short: "Write a snapshot as a directory `icp canister snapshot upload -i DIR` (or dfx) accepts",
@@ -27,7 +28,7 @@ the IC would refuse is not written unless --force is given. Upload with:
 or use 'canscope restore', which also prints the whole sequence.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			snap, rep, err := a.export(cmd.Context(), args[0], args[1], force, asJSON)
+			snap, rep, err := a.export(cmd.Context(), args[0], args[1], settingsPath, force, asJSON)
 			if err != nil {
 				return err
 			}
@@ -40,6 +41,7 @@ or use 'canscope restore', which also prints the whole sequence.`,
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the directory, the snapshot and the check report as JSON")
 	cmd.Flags().BoolVar(&force, "force", false, "write the directory even when a check fails (the IC will refuse it)")
+	addSettingsFlag(cmd, &settingsPath)
 	return cmd
 }
 
@@ -48,9 +50,13 @@ or use 'canscope restore', which also prints the whole sequence.`,
 // check refuses the export unless force, which writes it and warns on
 // stderr what will fail on the IC. Progress shows on a terminal unless
 // quiet (--json).
-func (a *app) export(ctx context.Context, ref, dir string, force, quiet bool) (snapshots.Snapshot, snapcheck.Report, error) {
+func (a *app) export(ctx context.Context, ref, dir, settingsPath string, force, quiet bool) (snapshots.Snapshot, snapcheck.Report, error) {
 	if dir == "" {
 		return snapshots.Snapshot{}, snapcheck.Report{}, errors.New("export: the directory name is empty")
+	}
+	set, err := checkSettings(settingsPath)
+	if err != nil {
+		return snapshots.Snapshot{}, snapcheck.Report{}, err
 	}
 	st, m, err := a.loadManifest(ref)
 	if err != nil {
@@ -59,7 +65,7 @@ func (a *app) export(ctx context.Context, ref, dir string, force, quiet bool) (s
 	defer st.Close()
 	p := new(snapshots.Progress)
 	stop := a.showProgress(progress{What: "exporting", Unit: unitBytes, Done: p.Done.Load, Total: p.Total.Load}, quiet)
-	rep, err := snapcheck.ExportProgress(ctx, st, m, dir, force, p)
+	rep, err := snapcheck.ExportProgress(ctx, st, m, dir, set, force, p)
 	stop()
 	var refused *snapcheck.RefusedError
 	if errors.As(err, &refused) {

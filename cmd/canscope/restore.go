@@ -9,6 +9,7 @@ import (
 
 func newRestoreCmd(a *app) *cobra.Command {
 	var asJSON, force bool
+	var settingsPath string
 	var tool string
 	var up dfx.Upgrade
 	cmd := &cobra.Command{
@@ -33,7 +34,7 @@ them.`,
 				return fmt.Errorf("--wasm-memory-persistence %q: want keep or replace", up.WasmMemoryPersistence)
 			}
 			dir := pos[1]
-			snap, rep, err := a.export(cmd.Context(), pos[0], dir, force, asJSON)
+			snap, rep, err := a.export(cmd.Context(), pos[0], dir, settingsPath, force, asJSON)
 			if err != nil {
 				return err
 			}
@@ -65,6 +66,7 @@ them.`,
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the directory, snapshot, check report and commands as JSON")
 	cmd.Flags().BoolVar(&force, "force", false, "export even when a check fails (the IC will refuse it)")
+	addSettingsFlag(cmd, &settingsPath)
 	cmd.Flags().StringVar(&tool, "tool", string(dfx.ToolICP), "the tool to print commands for: icp or dfx")
 	cmd.Flags().StringVar(&up.Wasm, "wasm", "", "the module of the rehearsed upgrade (default NEW.wasm)")
 	cmd.Flags().StringVar(&up.Arg, "arg", "", "the rehearsed upgrade's Candid argument")

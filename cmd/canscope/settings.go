@@ -18,6 +18,9 @@ type canisterSettings struct {
 	// WasmMemoryLimit is the wasm_memory_limit in bytes (0: none), nil
 	// when the file does not give it.
 	WasmMemoryLimit *uint64
+	// WasmMemoryThreshold is the wasm_memory_threshold in bytes (the
+	// low-memory hook's trigger), nil when the file does not give it.
+	WasmMemoryThreshold *uint64
 	// Controllers are the canister's controllers (ic0.is_controller).
 	Controllers []string
 }
@@ -28,8 +31,9 @@ type canisterSettings struct {
 // prints them, with '_' separators ("3_221_225_472").
 type icpStatus struct {
 	Settings *struct {
-		Controllers     []string `json:"controllers"`
-		WasmMemoryLimit string   `json:"wasm_memory_limit"`
+		Controllers         []string `json:"controllers"`
+		WasmMemoryLimit     string   `json:"wasm_memory_limit"`
+		WasmMemoryThreshold string   `json:"wasm_memory_threshold"`
 	} `json:"settings"`
 }
 
@@ -37,6 +41,7 @@ type icpStatus struct {
 // "Controllers: <p> <p> ...".
 var (
 	dfxWasmLimit   = regexp.MustCompile(`(?m)^\s*Wasm memory limit:\s*([0-9_]+)`)
+	dfxWasmThresh  = regexp.MustCompile(`(?m)^\s*Wasm memory threshold:\s*([0-9_]+)`)
 	dfxControllers = regexp.MustCompile(`(?m)^\s*Controllers:\s*(.*)$`)
 )
 
@@ -73,6 +78,13 @@ func parseSettings(b []byte) (canisterSettings, error) {
 			}
 			out.WasmMemoryLimit = &v
 		}
+		if st.Settings.WasmMemoryThreshold != "" {
+			v, err := natText(st.Settings.WasmMemoryThreshold)
+			if err != nil {
+				return out, fmt.Errorf("wasm_memory_threshold: %w", err)
+			}
+			out.WasmMemoryThreshold = &v
+		}
 		return out, nil
 	}
 	m := dfxWasmLimit.FindSubmatch(b)
@@ -89,6 +101,13 @@ func parseSettings(b []byte) (canisterSettings, error) {
 	}
 	if c != nil {
 		out.Controllers = strings.Fields(string(c[1]))
+	}
+	if t := dfxWasmThresh.FindSubmatch(b); t != nil {
+		v, err := natText(string(t[1]))
+		if err != nil {
+			return out, fmt.Errorf("Wasm memory threshold: %w", err)
+		}
+		out.WasmMemoryThreshold = &v
 	}
 	return out, nil
 }

@@ -161,7 +161,7 @@ func (e storeExporter) Export(ctx context.Context, id snapshots.ID, dir string) 
 	}
 	// The IC's upload and load checks run first: a snapshot the IC would
 	// refuse is not written (the error names what fails).
-	if _, err := snapcheck.Export(ctx, e.store, m, dir, false); err != nil {
+	if _, err := snapcheck.Export(ctx, e.store, m, dir, snapcheck.Settings{}, false); err != nil {
 		return nil, err // it names the snapshot and the directory
 	}
 	return dfx.RestoreCommands(m.CanisterID, dir), nil

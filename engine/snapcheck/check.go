@@ -86,14 +86,29 @@ var notChecked = []string{
 	"the canister has cycles and memory for the snapshot and the load",
 	"the canister is stopped and has no long-running execution",
 	"the canister's heap delta rate limit",
-	"the low-memory hook status against the canister's wasm_memory_threshold and wasm_memory_limit (assumed default settings)",
+	"the low-memory hook status against the canister's real wasm_memory_threshold (the default, 0, is assumed unless --settings gives it)",
+}
+
+// Settings are the live canister's settings some checks depend on, when
+// the operator gives them (`icp canister status --json`).
+type Settings struct {
+	// WasmMemoryLimit is wasm_memory_limit in bytes; nil means not set
+	// (the replica then uses 4 GiB).
+	WasmMemoryLimit *uint64
+	// WasmMemoryThreshold is wasm_memory_threshold in bytes; nil means
+	// unknown (the default is 0).
+	WasmMemoryThreshold *uint64
 }
 
 // Run replays the replica's upload and load checks on m, as exported
-// (pass it through ForExport first, as export does). An error means the
-// store could not be read, not that a check failed.
-func Run(st Blobs, m *snapshots.Manifest) (Report, error) {
+// (pass it through ForExport first, as export does), for a canister with
+// settings set (zero: its defaults). An error means the store could not
+// be read, not that a check failed.
+func Run(st Blobs, m *snapshots.Manifest, set Settings) (Report, error) {
 	r := Report{Snapshot: m.Snapshot, NotChecked: notChecked}
+	if set.WasmMemoryThreshold != nil {
+		r.NotChecked = notChecked[:len(notChecked)-1]
+	}
 	add := func(stage, name string, ok bool, detail, explain string) {
 		r.Checks = append(r.Checks, Check{Name: name, Stage: stage, OK: ok, Detail: detail, Explain: explain})
 	}
@@ -192,8 +207,9 @@ func Run(st Blobs, m *snapshots.Manifest) (Report, error) {
 	} else {
 		add(StageLoad, "globals match the module", false, mismatch, why)
 	}
-	add(StageLoad, "low-memory hook status", hookOK(m.LowWasmMemoryHook), hookDetail(m.LowWasmMemoryHook),
-		pick(m.LowWasmMemoryHook == "", "", "canscope assumes the canister's default settings (wasm_memory_threshold 0: the hook's condition is not satisfied)"))
+	cond, assumed := hookCondition(heap, set)
+	add(StageLoad, "low-memory hook status", hookOK(m.LowWasmMemoryHook, cond), hookDetail(m.LowWasmMemoryHook, cond),
+		pick(m.LowWasmMemoryHook == "" || !assumed, "", "canscope assumes the canister's default wasm_memory_threshold of 0 (give its settings with --settings)"))
 
 	r.OK = len(r.Failed()) == 0
 	return r, nil
@@ -229,18 +245,44 @@ func globalsMatch(have []snapshots.Global, want []wasm.SnapshotGlobal) (bool, st
 // replica's Debug prints OnLowWasmMemoryHookStatus.
 var hookStatus = map[string]string{"condition_not_satisfied": "ConditionNotSatisfied", "ready": "Ready", "executed": "Executed"}
 
-// hookOK: with default settings the condition is never satisfied, so only
-// null and condition_not_satisfied are consistent (is_consistent_with).
-func hookOK(s string) bool { return s == "" || s == "condition_not_satisfied" }
+// hookCondition is the replica's is_low_wasm_memory_hook_condition_satisfied
+// (rs/replicated_state/src/canister_state/system_state.rs):
+// wasm_memory_limit < wasm_memory_usage + wasm_memory_threshold, the limit
+// 4 GiB when not set. The heap stands for wasm_memory_usage. assumed says
+// the threshold was not given (the default, 0, is used).
+func hookCondition(heap uint64, set Settings) (satisfied, assumed bool) {
+	limit := uint64(4 << 30)
+	if set.WasmMemoryLimit != nil && *set.WasmMemoryLimit != 0 {
+		limit = *set.WasmMemoryLimit
+	}
+	var threshold uint64
+	if set.WasmMemoryThreshold != nil {
+		threshold = *set.WasmMemoryThreshold
+	}
+	return limit < heap+threshold, set.WasmMemoryThreshold == nil
+}
 
-func hookDetail(s string) string {
+// hookOK is OnLowWasmMemoryHookStatus::is_consistent_with: null always
+// passes, condition_not_satisfied when the condition does not hold, ready
+// and executed when it does.
+func hookOK(s string, cond bool) bool {
+	switch s {
+	case "":
+		return true
+	case "condition_not_satisfied":
+		return !cond
+	}
+	return cond
+}
+
+func hookDetail(s string, cond bool) string {
 	if s == "" {
 		return "null, which load accepts whatever the memory state"
 	}
-	if hookOK(s) {
-		return s + ", consistent with the hook's condition not being satisfied"
+	if hookOK(s, cond) {
+		return fmt.Sprintf("%s, consistent with the hook's condition (satisfied: %v)", s, cond)
 	}
-	return fmt.Sprintf("Hook status (Some(%s)) of uploaded snapshot is inconsistent with the canister's state (hook condition satisfied: false).", hookStatus[s])
+	return fmt.Sprintf("Hook status (Some(%s)) of uploaded snapshot is inconsistent with the canister's state (hook condition satisfied: %v).", hookStatus[s], cond)
 }
 
 func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }

@@ -44,7 +44,7 @@ func healthy(t *testing.T) (blobs, *snapshots.Manifest) {
 
 func TestHealthySnapshotPassesAll(t *testing.T) {
 	st, m := healthy(t)
-	rep, err := Run(st, m)
+	rep, err := Run(st, m, Settings{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func TestEachRuleFails(t *testing.T) {
 		t.Run(tt.check, func(t *testing.T) {
 			st, m := healthy(t)
 			tt.edit(t, st, m)
-			rep, err := Run(st, m)
+			rep, err := Run(st, m, Settings{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -133,7 +133,7 @@ func TestRulesOnCounts(t *testing.T) {
 	for i := range m.Globals {
 		m.Globals[i] = snapshots.Global{Kind: snapshots.KindI32}
 	}
-	rep, _ := Run(st, m)
+	rep, _ := Run(st, m, Settings{})
 	if !failedWith(rep, "globals count", "Snapshot Metadata contains invalid data: ExportedGlobalsTooLarge") ||
 		!failedWith(rep, "globals match the module", "Wasm exported globals of canister module and snapshot metadata do not match.") {
 		t.Errorf("1001 globals: %+v", rep.Failed())
@@ -143,14 +143,14 @@ func TestRulesOnCounts(t *testing.T) {
 	for i := range 100 {
 		m.Chunks = append(m.Chunks, st.put([]byte(fmt.Sprint("chunk ", i))))
 	}
-	rep, _ = Run(st, m)
+	rep, _ = Run(st, m, Settings{})
 	if !failedWith(rep, "chunk store", "Wasm chunk store has already reached maximum capacity of 104857600 bytes or the maximum number of entries, 100") {
 		t.Errorf("101 chunks: %+v", rep.Failed())
 	}
 
 	st, m = healthy(t)
 	m.Globals[3] = snapshots.Global{Kind: snapshots.KindNull}
-	rep, _ = Run(st, m)
+	rep, _ = Run(st, m, Settings{})
 	if !failedWith(rep, "globals encodable", `global 3 is null (a value the replica could not export); icp refuses it ("snapshot metadata contains unparseable globals") and dfx cannot encode it`) {
 		t.Errorf("null global: %+v", rep.Failed())
 	}
@@ -166,4 +166,33 @@ func failedWith(rep Report, name, detail string) bool {
 		}
 	}
 	return false
+}
+
+// TestHookStatusWithSettings: the replica's condition,
+// wasm_memory_limit < usage + wasm_memory_threshold (limit 4 GiB unset).
+func TestHookStatusWithSettings(t *testing.T) {
+	u := func(v uint64) *uint64 { return &v }
+	for _, tt := range []struct {
+		status string
+		set    Settings
+		ok     bool
+	}{
+		{"", Settings{WasmMemoryLimit: u(pageSize), WasmMemoryThreshold: u(pageSize)}, true},
+		{"condition_not_satisfied", Settings{}, true},
+		{"ready", Settings{}, false},
+		{"ready", Settings{WasmMemoryLimit: u(3 * pageSize), WasmMemoryThreshold: u(2 * pageSize)}, true},
+		{"executed", Settings{WasmMemoryLimit: u(3 * pageSize), WasmMemoryThreshold: u(2 * pageSize)}, true},
+		{"condition_not_satisfied", Settings{WasmMemoryLimit: u(3 * pageSize), WasmMemoryThreshold: u(2 * pageSize)}, false},
+		{"condition_not_satisfied", Settings{WasmMemoryLimit: u(4 * pageSize), WasmMemoryThreshold: u(2 * pageSize)}, true},
+	} {
+		st, m := healthy(t) // a heap of 2 pages
+		m.LowWasmMemoryHook = tt.status
+		rep, err := Run(st, m, tt.set)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.OK != tt.ok {
+			t.Errorf("status %q with %+v: ok=%v, want %v (%+v)", tt.status, tt.set, rep.OK, tt.ok, rep.Failed())
+		}
+	}
 }

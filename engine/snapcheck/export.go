@@ -21,21 +21,22 @@ func (e *RefusedError) Error() string {
 
 // Export is the one road from a stored snapshot to a directory dfx and
 // icp upload: the manifest as the replica reads it (ForExport), the
-// replica's checks (Run), then the files (dfx.Export). A failing check
-// refuses the export with a *RefusedError and writes nothing, unless force;
-// the report is returned either way so the caller can show it.
-func Export(ctx context.Context, st snapshots.Store, m *snapshots.Manifest, dir string, force bool) (Report, error) {
-	return ExportProgress(ctx, st, m, dir, force, nil)
+// replica's checks (Run, for a canister with settings set), then the
+// files (dfx.Export). A failing check refuses the export with a
+// *RefusedError and writes nothing, unless force; the report is returned
+// either way so the caller can show it.
+func Export(ctx context.Context, st snapshots.Store, m *snapshots.Manifest, dir string, set Settings, force bool) (Report, error) {
+	return ExportProgress(ctx, st, m, dir, set, force, nil)
 }
 
 // ExportProgress is Export counting the bytes written in p (see
 // dfx.ExportProgress).
-func ExportProgress(ctx context.Context, st snapshots.Store, m *snapshots.Manifest, dir string, force bool, p *snapshots.Progress) (Report, error) {
+func ExportProgress(ctx context.Context, st snapshots.Store, m *snapshots.Manifest, dir string, set Settings, force bool, p *snapshots.Progress) (Report, error) {
 	m, err := ForExport(st, m)
 	if err != nil {
 		return Report{}, err
 	}
-	rep, err := Run(st, m)
+	rep, err := Run(st, m, set)
 	if err != nil {
 		return rep, err
 	}
