@@ -165,13 +165,16 @@ func (c *Canister) useInterpreter(ctx context.Context) error {
 // call here (the error is the cancellation, which execute reports as
 // such); otherwise the next slice is granted, or the message traps at its
 // real limit with the replica's IC0522 text.
-func (c *Canister) outOfInstructions(ctx context.Context, _ api.Module) error {
+func (c *Canister) outOfInstructions(ctx context.Context, mod api.Module) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("%w: %w", errCancelled, context.Cause(ctx))
 	}
 	b := c.running
 	if b == nil || b.slices == nil {
 		return ic0.InstructionLimit(0) // not reached: only a running message calls
+	}
+	if t := b.wasmCharge(mod); t != nil {
+		return t
 	}
 	if b.slices.Refill() {
 		return nil

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"github.com/tetratelabs/wazero/api"
+
 	"github.com/canscope/canscope/engine/ic0"
 	"github.com/canscope/canscope/engine/meter"
 )
@@ -84,6 +86,31 @@ func (b *budget) CheckCharge(n uint64) *ic0.Trap {
 	return b.dts.charge(b.Used(), n)
 }
 
+// wasmCharge applies the slicing model to a charge made in wasm code
+// (memory.fill/copy/init and table.fill/copy/init size charges, block
+// costs) when the counter global of mod ran below zero: the charge was at
+// least as large as the overshoot, and at most a metering slice
+// (meter.DefaultSlice) larger, so a bulk operation charged more than the
+// replica's slice can hold fails here as it does there.
+func (b *budget) wasmCharge(mod api.Module) *ic0.Trap {
+	if b.cur == nil || mod == nil {
+		return nil
+	}
+	g := mod.ExportedGlobal(meter.CounterExport)
+	if g == nil {
+		return nil
+	}
+	raw := int64(g.Get())
+	if raw >= 0 {
+		return nil
+	}
+	// Not recorded in largestCharge: the overshoot depends on where the
+	// metering slice ended, and the report must not.
+	over := uint64(-raw)
+	used := b.Used()
+	return b.dts.charge(used-min(over, used), over)
+}
+
 // usage collects what an operation's executions used, for Result.Limits.
 type usage struct {
 	largestCharge uint64
@@ -146,6 +173,9 @@ func limitsOf(b *budget, heapAfter, wasmLimit uint64) []LimitUse {
 		{LimitHeapMaxBytes, max(u.peakHeap, heapAfter), meter.MaxHeap},
 	}
 	if b.slice > 0 {
+		// The largest System API charge (stable memory copies above all);
+		// bulk memory operations in wasm are checked against the slice
+		// but not measured here.
 		out = append(out, LimitUse{LimitLargestSliceCharge, u.largestCharge, b.slice})
 	}
 	return out

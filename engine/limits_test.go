@@ -299,3 +299,18 @@ func TestErrorTextHelp(t *testing.T) {
 		t.Errorf("trap without backtrace: %s", got)
 	}
 }
+
+// A memory.fill charged more than a slice can hold fails with SliceOverrun
+// too: its size is charged in wasm, seen when the counter runs below zero.
+func TestSliceOverrunInWasm(t *testing.T) {
+	ctx := context.Background()
+	e := newEngine(t, Config{slice: 1000})
+	c := limitsCanister(t, e, Options{Limits: meter.Limits{Slice: 20_000}})
+	res, err := c.Update(ctx, "fill", u64(15_000))
+	mustOK(t, res, err)
+	res, err = c.Update(ctx, "fill", u64(45_000))
+	mustTrap(t, res, err, ic0.CodeInstructionLimitExceeded, "exceeded the slice limit 20000.")
+	if !strings.Contains(res.ErrorText("x"), "Try breaking up large copies within the canister code into smaller chunks. See documentation: https://internetcomputer.org/docs/current/references/execution-errors#slice-overrun") {
+		t.Errorf("help: %s", res.ErrorText("x"))
+	}
+}

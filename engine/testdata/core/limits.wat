@@ -7,6 +7,7 @@
 ;;                                the heap at 0, replies
 ;;   canister_update write_trap   writes n bytes like stable_write, traps
 ;;   canister_update grow         memory.grow by n pages, replies
+;;   canister_update fill         memory.fill of n bytes at 0, replies
 ;;   canister_query  stable_read  as the update, as a query
 ;;   canister_pre_upgrade         writes n bytes (n from heap[8..16], set by
 ;;                                set_upgrade_write) to stable memory
@@ -47,6 +48,9 @@
     unreachable)
   (func (export "canister_update grow")
     (drop (memory.grow (i32.wrap_i64 (call $n))))
+    (call $reply))
+  (func (export "canister_update fill")
+    (memory.fill (i32.const 0) (i32.const 0) (i32.wrap_i64 (call $n)))
     (call $reply))
   (func (export "canister_update set_upgrade_write")
     (i64.store (i32.const 8) (call $n))
