@@ -173,9 +173,9 @@ func (e *encoder) value(out []byte, v Value, depth int) ([]byte, error) {
 		}
 		switch t.Kind {
 		case Nat:
-			return appendBigULEB(out, v.Int), nil
+			return appendBigLEB(out, v.Int, false), nil
 		case Int:
-			return appendBigSLEB(out, v.Int), nil
+			return appendBigLEB(out, v.Int, true), nil
 		}
 		u := v.Int.Uint64()
 		if v.Int.Sign() < 0 {

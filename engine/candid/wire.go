@@ -127,25 +127,13 @@ func appendLE(out []byte, u uint64, n int) []byte {
 	return out
 }
 
-func appendBigULEB(out []byte, n *big.Int) []byte {
-	if n.IsUint64() {
+// appendBigLEB appends the LEB128 encoding of n (SLEB128 when signed),
+// through engine/leb128's machine-word path when n fits 64 bits.
+func appendBigLEB(out []byte, n *big.Int, signed bool) []byte {
+	switch {
+	case !signed && n.IsUint64():
 		return binary.AppendUvarint(out, n.Uint64())
-	}
-	x := new(big.Int).Set(n)
-	mask := big.NewInt(0x7f)
-	digit := new(big.Int)
-	for {
-		c := byte(digit.And(x, mask).Uint64())
-		x.Rsh(x, 7)
-		if x.Sign() == 0 {
-			return append(out, c)
-		}
-		out = append(out, c|0x80)
-	}
-}
-
-func appendBigSLEB(out []byte, n *big.Int) []byte {
-	if n.IsInt64() {
+	case signed && n.IsInt64():
 		return leb128.AppendInt(out, n.Int64())
 	}
 	// Rsh on a negative big.Int rounds toward minus infinity, an
@@ -156,7 +144,11 @@ func appendBigSLEB(out []byte, n *big.Int) []byte {
 	for {
 		c := byte(digit.And(x, mask).Uint64())
 		x.Rsh(x, 7)
-		if (x.Sign() == 0 && c&0x40 == 0) || (x.IsInt64() && x.Int64() == -1 && c&0x40 != 0) {
+		last := x.Sign() == 0 && (!signed || c&0x40 == 0)
+		if signed && x.IsInt64() && x.Int64() == -1 && c&0x40 != 0 {
+			last = true
+		}
+		if last {
 			return append(out, c)
 		}
 		out = append(out, c|0x80)
