@@ -46,10 +46,30 @@ type runJSON struct {
 	Calls              []callJSON          `json:"calls,omitempty"`
 	Steps              []stepJSON          `json:"steps,omitempty"`
 	SkipPreUpgrade     *skipJSON           `json:"skip_pre_upgrade,omitempty"`
+	Verify             []verifyJSON        `json:"verify,omitempty"`
 	Snapshot           *snapshots.Snapshot `json:"snapshot"`
 	// Limits is the headroom report: each replica limit with what the
 	// run used ({"name", "used", "limit"}; limit 0 means none).
 	Limits []engine.LimitUse `json:"limits"`
+}
+
+// verifyJSON is one query of upgrade --verify: its replies before the
+// upgrade and after each step that succeeded.
+type verifyJSON struct {
+	Method  string      `json:"method"`
+	Arg     string      `json:"arg"`
+	Before  replyJSON   `json:"before"`
+	After   []replyJSON `json:"after"`
+	Same    bool        `json:"same"`
+	Ignored bool        `json:"ignored,omitempty"`
+}
+
+// replyJSON is one call of a verify query.
+type replyJSON struct {
+	Status string `json:"status"`
+	Candid string `json:"candid,omitempty"`
+	Hex    string `json:"hex"`
+	Error  string `json:"error,omitempty"`
 }
 
 // skipJSON is what an upgrade with --skip-pre-upgrade did with the state

@@ -136,6 +136,9 @@ func printRun(w io.Writer, r runJSON) {
 		row("snapshot", "%s (%s)", r.Snapshot.Ref(), r.Snapshot.ID.Short())
 	}
 	tw.Flush()
+	if len(r.Verify) > 0 {
+		printVerify(w, r.Verify, r.Steps)
+	}
 }
 
 // headroomWarning is the share of a limit above which a run is flagged:

@@ -40,6 +40,7 @@ func newUpgradeCmd(a *app) *cobra.Command {
 		commit   bool
 		name     string
 		asJSON   bool
+		verify   verifyFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "upgrade SNAP",
@@ -49,6 +50,10 @@ canister_pre_upgrade (unless --skip-pre-upgrade), then the new module's start
 function and canister_post_upgrade. Without --wasm the snapshot's own module
 is upgraded onto itself. --rehearse upgrades a second time to the same new
 module, so the new pre_upgrade runs too. Exit code 3 when any step traps.
+--verify calls the module's query methods that take no arguments (from
+candid:service; or the ones --verify-query and --verify-file name) before
+the upgrade and after each step, and compares the replies: exit code 3
+when any differs or traps, unless marked --verify-ignore.
 --commit stores the state after the first upgrade (the state the real
 upgrade would produce).`,
 		Args: cobra.ExactArgs(1),
@@ -80,9 +85,13 @@ upgrade would produce).`,
 			if err != nil {
 				return err
 			}
+			queries, err := verify.build(r.Canister.Module())
+			if err != nil {
+				return err
+			}
 			var child *snapshots.Snapshot
 			reh, err := r.Rehearse(ctx, workbench.RehearsalOptions{
-				Module: newMod, Arg: arg, SkipPreUpgrade: skip, Again: rehearse,
+				Module: newMod, Arg: arg, SkipPreUpgrade: skip, Again: rehearse, Verify: queries,
 				AfterUpgrade: func(ctx context.Context) error {
 					if !commit {
 						return nil
@@ -107,7 +116,13 @@ upgrade would produce).`,
 			}
 			out.Steps = steps
 			out.SkipPreUpgrade = skipOf(reh.Skipped)
-			return a.finish(out, asJSON)
+			if len(reh.Verify) > 0 {
+				out.Verify = verifyOf(reh.Verify)
+			}
+			if err := a.finish(out, asJSON); err != nil {
+				return err
+			}
+			return verifyError(reh.Verify)
 		},
 	}
 	cmd.Flags().StringVar(&wasmPath, "wasm", "", "new module (default: the snapshot's own module)")
@@ -118,6 +133,7 @@ upgrade would produce).`,
 	cmd.Flags().BoolVar(&commit, "commit", false, "store the upgraded state as a child snapshot")
 	cmd.Flags().StringVar(&name, "name", "", "name of the committed snapshot (default: the snapshot's name)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	verify.register(cmd)
 	return cmd
 }
 

@@ -40,6 +40,9 @@ type RehearsalOptions struct {
 	AfterUpgrade func(ctx context.Context) error
 	// Progress, when set, hears each step as it finishes.
 	Progress func(UpgradeStep)
+	// Verify are queries called before the upgrade and after each step
+	// that succeeded (Rehearsal.Verify): did the data survive?
+	Verify []Query
 	// Recorder, when set, also sees every System API call of the steps
 	// (the rehearsal counts stable writes through the same hook, so it
 	// replaces any recorder the canister was opened with for its steps).
@@ -74,6 +77,8 @@ type Rehearsal struct {
 	// Skipped is set when the first step ran with SkipPreUpgrade: what
 	// post_upgrade read in place of the discarded heap.
 	Skipped *SkippedPreUpgrade
+	// Verify holds the replies of RehearsalOptions.Verify, in its order.
+	Verify []Verification
 }
 
 // OK reports whether every step ran and succeeded.
@@ -108,6 +113,15 @@ func (r *Run) Rehearse(ctx context.Context, o RehearsalOptions) (Rehearsal, erro
 		arg = candid.DefaultArg()
 	}
 	var out Rehearsal
+	if len(o.Verify) > 0 {
+		before, err := r.verifyAll(ctx, o.Verify)
+		if err != nil {
+			return out, err
+		}
+		for i, q := range o.Verify {
+			out.Verify = append(out.Verify, Verification{Query: q, Before: before[i]})
+		}
+	}
 	step := func(name string, mod *engine.Module, opts engine.UpgradeOptions) (UpgradeStep, error) {
 		w := &stableWrites{next: o.Recorder, read: map[uint64]struct{}{}}
 		r.Canister.SetRecorder(w)
@@ -136,6 +150,16 @@ func (r *Run) Rehearse(ctx context.Context, o RehearsalOptions) (Rehearsal, erro
 			}
 		}
 		out.Steps = append(out.Steps, s)
+		if s.OK() && len(o.Verify) > 0 {
+			r.Canister.SetRecorder(nil) // the queries are not part of the step
+			after, err := r.verifyAll(ctx, o.Verify)
+			if err != nil {
+				return s, err
+			}
+			for i := range out.Verify {
+				out.Verify[i].After = append(out.Verify[i].After, after[i])
+			}
+		}
 		if o.Progress != nil {
 			o.Progress(s)
 		}
