@@ -168,11 +168,23 @@ type lineageJSON struct {
 	MadeBy snapshots.MadeBy `json:"made_by"`
 }
 
-// traceJSON is the --json output of trace: the event stream, the result
+// elidedJSON is a range of events trace did not record.
+type elidedJSON struct {
+	trace.Span
+	See string `json:"see"`
+}
+
+// traceJSON is the --json output of trace apart from "events", which
+// writeTraceJSON streams ahead of these fields: the event stream, the result
 // as `call --json` prints it, and the checkpoint when one was asked for.
 type traceJSON struct {
-	Events     []trace.Event       `json:"events"`
-	Truncated  bool                `json:"truncated,omitempty"`
+	// TotalEvents counts every event of the run, recorded or not.
+	TotalEvents int `json:"total_events"`
+	// Truncated is set when Elided is not empty.
+	Truncated bool `json:"truncated,omitempty"`
+	// Elided lists the events not recorded and the command that prints
+	// them.
+	Elided     []elidedJSON        `json:"elided,omitempty"`
 	Result     runJSON             `json:"result"`
 	Checkpoint *snapshots.Snapshot `json:"checkpoint,omitempty"`
 }

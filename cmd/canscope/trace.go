@@ -1,9 +1,15 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"iter"
+	"slices"
+	"strings"
 
 	"github.com/canscope/canscope/engine"
 	"github.com/canscope/canscope/engine/candid"
@@ -12,6 +18,7 @@ import (
 	"github.com/canscope/canscope/engine/workbench"
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 func newTraceCmd(a *app) *cobra.Command {
@@ -26,6 +33,7 @@ func newTraceCmd(a *app) *cobra.Command {
 		checkpoint int
 		name       string
 		maxEvents  int
+		from       int
 	)
 	cmd := &cobra.Command{
 		Use:   "trace SNAP (--method M | --upgrade [--wasm NEW])",
@@ -36,7 +44,13 @@ depth), System API calls with arguments and results, heap and stable memory
 grows and the trap, each with the instructions used so far. --rehearse
 traces both upgrades of a rehearsal in one timeline. --checkpoint N
 --name NAME stores the state as it was at event N as a snapshot made by
-"checkpoint" (child of SNAP). Exit code 3 when the run traps or rejects.`,
+"checkpoint" (child of SNAP). Exit code 3 when the run traps or rejects.
+
+Every event of the run is counted and numbered. The events are recorded to
+a log (in a temporary file beyond a few MiB) of at most 1 GiB, or
+--max-events of them starting at --from; the ones past it are listed as not
+recorded, with the --from that prints them, and the last event (the trap)
+is always shown.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, pos []string) error {
 			ctx := cmd.Context()
@@ -46,8 +60,11 @@ traces both upgrades of a rehearsal in one timeline. --checkpoint N
 			if upgrade == (method != "") {
 				return errors.New("give either --method M or --upgrade")
 			}
-			if maxEvents < 1 {
-				return fmt.Errorf("--max-events %d: record at least one event", maxEvents)
+			if maxEvents < 0 {
+				return fmt.Errorf("--max-events %d: give a positive count, or 0 for as many as the log holds", maxEvents)
+			}
+			if from < 0 {
+				return fmt.Errorf("--from %d: give an event index, 0 or more", from)
 			}
 			if !upgrade && (wasmPath != "" || skip || rehearse) {
 				return errors.New("--wasm, --skip-pre-upgrade and --rehearse go with --upgrade")
@@ -64,7 +81,7 @@ traces both upgrades of a rehearsal in one timeline. --checkpoint N
 			if err != nil {
 				return err
 			}
-			req := trace.Request{Method: method, Upgrade: upgrade, SkipPreUpgrade: skip, Rehearse: rehearse, MaxEvents: maxEvents}
+			req := trace.Request{Method: method, Upgrade: upgrade, SkipPreUpgrade: skip, Rehearse: rehearse, MaxEvents: maxEvents, From: from}
 			// The argument is encoded against the Candid interface of the
 			// module that receives it. Loading it under the trace
 			// listeners compiles the variant the session runs.
@@ -111,9 +128,13 @@ traces both upgrades of a rehearsal in one timeline. --checkpoint N
 			}
 			defer sess.Close(ctx)
 			out := traceJSON{
-				Events:    sess.Events(),
-				Truncated: sess.Truncated(),
-				Result:    resultJSON(sess.Result(), sess.CanisterID(), wantResults),
+				TotalEvents: sess.Len(),
+				Truncated:   sess.Truncated(),
+				Result:      resultJSON(sess.Result(), sess.CanisterID(), wantResults),
+			}
+			for _, sp := range sess.Elided() {
+				out.Elided = append(out.Elided, elidedJSON{Span: sp,
+					See: fmt.Sprintf("canscope trace %s --from %d --max-events %d", pos[0], sp.From, sp.To-sp.From) + cmdFlags(cmd, "from", "max-events")})
 			}
 			if name != "" {
 				cp, err := sess.Checkpoint(ctx, checkpoint, name)
@@ -122,15 +143,17 @@ traces both upgrades of a rehearsal in one timeline. --checkpoint N
 				}
 				out.Checkpoint = &cp
 			}
+			events, failed := sess.All()
 			if asJSON {
-				if out.Events == nil {
-					out.Events = []trace.Event{}
-				}
-				if err := a.printJSON(out); err != nil {
-					return err
-				}
+				err = writeTraceJSON(a.stdout, events, out)
 			} else {
-				printTrace(a.stdout, out)
+				printTrace(a.stdout, events, out)
+			}
+			if err == nil {
+				err = failed()
+			}
+			if err != nil {
+				return err
 			}
 			if out.Result.Status != engine.StatusOK.String() {
 				return &statusError{code: exitTrapped, err: errors.New(out.Result.Error)}
@@ -147,27 +170,95 @@ traces both upgrades of a rehearsal in one timeline. --checkpoint N
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the events and the result as JSON")
 	cmd.Flags().IntVar(&checkpoint, "checkpoint", 0, "store the state at this event index as a snapshot (with --name)")
 	cmd.Flags().StringVar(&name, "name", "", "name of the checkpoint snapshot")
-	cmd.Flags().IntVar(&maxEvents, "max-events", trace.DefaultMaxEvents, "record at most this many events")
+	cmd.Flags().IntVar(&maxEvents, "max-events", 0, "record at most this many events (0: as many as the 1 GiB log holds)")
+	cmd.Flags().IntVar(&from, "from", 0, "record the events from this index on (the earlier ones are counted, not recorded)")
 	return cmd
 }
 
 // printTrace prints one line per event (index, instructions, the event
-// indented by call depth) with a header at each phase, then the result.
-func printTrace(w io.Writer, t traceJSON) {
+// indented by call depth) with a header at each phase, then what was not
+// recorded, then the result.
+func printTrace(w io.Writer, events iter.Seq[trace.Event], t traceJSON) {
+	bw := bufio.NewWriterSize(w, 1<<16)
 	phase := ""
-	for _, e := range t.Events {
+	for e := range events {
 		if e.Phase != phase {
 			phase = e.Phase
-			fmt.Fprintf(w, "== %s\n", phase)
+			fmt.Fprintf(bw, "== %s\n", phase)
 		}
-		fmt.Fprintf(w, "%7d %15s  %s\n", e.Index, humanize.Comma(int64(e.Instructions)), e)
+		fmt.Fprintf(bw, "%7d %15s  %s\n", e.Index, humanize.Comma(int64(e.Instructions)), e)
 	}
-	if t.Truncated {
-		fmt.Fprintf(w, "(more events not recorded: raise --max-events)\n")
+	for _, sp := range t.Elided {
+		fmt.Fprintf(bw, "(events %d to %d of %d not recorded: %s; print them with `%s`)\n",
+			sp.From, sp.To-1, t.TotalEvents, sp.Reason, sp.See)
 	}
+	bw.Flush()
 	fmt.Fprintln(w)
 	printRun(w, t.Result)
 	if t.Checkpoint != nil {
 		fmt.Fprintf(w, "checkpoint  %s (%s)\n", t.Checkpoint.Ref(), t.Checkpoint.ID.Short())
 	}
+}
+
+// writeTraceJSON writes t with its events streamed from the log, so that
+// a long run's timeline is never held in memory; the layout is the one
+// printJSON gives.
+func writeTraceJSON(w io.Writer, events iter.Seq[trace.Event], t traceJSON) error {
+	bw := bufio.NewWriterSize(w, 1<<16)
+	bw.WriteString("{\n  \"events\": [")
+	n := 0
+	for e := range events {
+		b, err := json.MarshalIndent(e, "    ", "  ")
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			bw.WriteByte(',')
+		}
+		bw.WriteString("\n    ")
+		bw.Write(b)
+		n++
+	}
+	if n > 0 {
+		bw.WriteString("\n  ")
+	}
+	bw.WriteString("]")
+	rest, err := json.MarshalIndent(t, "", "  ")
+	if err != nil {
+		return err
+	}
+	// rest is "{\n  ...fields...\n  }": splice its fields after the events.
+	if body := bytes.TrimSuffix(bytes.TrimPrefix(rest, []byte("{")), []byte("}")); len(bytes.TrimSpace(body)) > 0 {
+		bw.WriteString(",")
+		bw.Write(bytes.TrimRight(body, " \n"))
+	}
+	bw.WriteString("\n}\n")
+	return bw.Flush()
+}
+
+// cmdFlags renders the flags the user set, but --json and skip, for a
+// command line to suggest.
+func cmdFlags(cmd *cobra.Command, skip ...string) string {
+	var b strings.Builder
+	cmd.Flags().Visit(func(f *pflag.Flag) {
+		if f.Name == "json" || slices.Contains(skip, f.Name) {
+			return
+		}
+		if f.Value.Type() == "bool" {
+			fmt.Fprintf(&b, " --%s", f.Name)
+			return
+		}
+		fmt.Fprintf(&b, " --%s %s", f.Name, shellQuote(f.Value.String()))
+	})
+	return b.String()
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:@=,", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -87,7 +87,9 @@ func benchSeek(b *testing.B, f *fixture, id snapshots.ID, anchors int) {
 // BenchmarkTraceOverhead runs upgrades plainly and traced (recording
 // every event); the ratio of the two is the cost of tracing. longrun is
 // loop-heavy (one call per 64 KiB page), motoko is call-heavy (the Motoko
-// runtime serialising stable variables).
+// runtime serialising stable variables), incident is the incident canister
+// with 4 MiB of data: its pre_upgrade and post_upgrade call a small
+// checksum function per 8-byte word (about a million events).
 func BenchmarkTraceOverhead(b *testing.B) {
 	f := newFixture(b)
 	didl := candid.DefaultArg()
@@ -103,6 +105,7 @@ func BenchmarkTraceOverhead(b *testing.B) {
 		req  Request
 	}{
 		{"longrun", f.install(b, "testdata/longrun.wasm"), Request{Upgrade: true}},
+		{"incident", f.install(b, "../testdata/incident.wasm", call{"add_chunks", u64(64)}), Request{Upgrade: true}},
 		{"motoko", motoko, Request{Upgrade: true, Module: readFile(b, "../testdata/motoko_v2.wasm"), Arg: didl}},
 	} {
 		ctx := context.Background()

@@ -22,7 +22,7 @@ func TestCheckpointExportImport(t *testing.T) {
 	ctx := context.Background()
 	s := f.open(t, base.ID, Request{Upgrade: true})
 	at := -1
-	for _, e := range s.Events() {
+	for _, e := range events(t, s) {
 		if e.Kind == Syscall && e.Name == "stable64_write" {
 			at = e.Index
 		}
@@ -44,7 +44,7 @@ func TestCheckpointExportImport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data := s.Events()[at].Args[2]
+	data := events(t, s)[at].Args[2]
 	want := make([]byte, 64+data)
 	if err := v.ReadStable(want, 0); err != nil {
 		t.Fatal(err)

@@ -9,6 +9,16 @@
 // results, heap and stable memory grows, and the trap, each with its
 // instruction count and call depth.
 //
+// Every event is counted, however long the run. The events are written
+// to a compact log (an unlinked temporary file beyond a few MiB, with a
+// block index in memory) up to its limits (Request.MaxEvents,
+// Request.LogBytes); the ones past them are counted, not recorded, and
+// Session.Elided says which. They stay reachable: a Seek to one
+// re-executes the run and records the WindowEvents events before it on
+// the way. The run's last event (the trap) is always kept, and milestones
+// (instruction counts at evenly spaced events, bounded in number) map an
+// instruction count to the events around it.
+//
 // Time travel relies on determinism instead of copies: Seek(n) re-executes
 // the message from its start and pauses the running execution inside the
 // listener at event n, so the heap, stable memory and globals read through

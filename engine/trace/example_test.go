@@ -62,7 +62,8 @@ func Example() {
 	}
 	defer s.Close(ctx)
 	saved := -1
-	for _, e := range s.Events() {
+	all, _ := s.All()
+	for e := range all {
 		fmt.Printf("%2d %s\n", e.Index, e)
 		if e.Kind == trace.Syscall && e.Name == "stable64_write" {
 			saved = e.Index

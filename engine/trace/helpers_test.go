@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/canscope/canscope/engine"
@@ -107,4 +108,15 @@ type call struct {
 func (f *fixture) incident(t testing.TB) snapshots.Snapshot {
 	return f.install(t, "../testdata/incident.wasm",
 		call{"add_chunks", u64(16)}, call{"grow_stable", u64(65537)})
+}
+
+// events returns every event the session's log recorded.
+func events(t testing.TB, s *Session) []Event {
+	t.Helper()
+	seq, failed := s.All()
+	out := slices.Collect(seq)
+	if err := failed(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

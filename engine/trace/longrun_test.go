@@ -36,7 +36,7 @@ func TestSeekEveryNthEvent(t *testing.T) {
 				}
 			}
 			var grows []string
-			for _, e := range s.Events() {
+			for _, e := range events(t, s) {
 				if e.Kind == Grow {
 					grows = append(grows, e.String())
 				}
@@ -89,7 +89,7 @@ func checkSeeks(t *testing.T, s *Session) {
 			t.Fatal(err)
 		}
 		if stateHash(t, v) != forward[i] {
-			t.Errorf("event %d (%s): the state differs from the one seen moving forward", i, s.Events()[i])
+			t.Errorf("event %d (%s): the state differs from the one seen moving forward", i, events(t, s)[i])
 		}
 	}
 }

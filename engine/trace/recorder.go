@@ -3,6 +3,7 @@ package trace
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/tetratelabs/wazero/api"
@@ -20,44 +21,68 @@ var errAbandoned = errors.New("trace: execution abandoned by time travel")
 // frame is one canister function on the traced call stack.
 type frame struct {
 	mod *engine.Module
-	fn  uint32
+	ref funcRef
 }
 
 // command tells a paused execution what to do next.
 type command struct {
 	target  int  // pause again after this event
 	abandon bool // stop the execution
+	// instr, when not zero, pauses instead at the first event at or after
+	// this instruction count.
+	instr uint64
+	// window records the events up to target from this index on; -1
+	// records none.
+	window int
 }
 
 // recorder follows one execution of a session's message: it numbers the
 // events (function listener and System API recorder together), keeps the
-// call stack, and either records the events or pauses at a target event.
-// Every execution of the same message produces the same events, which is
-// what makes an event index a position in time.
+// call stack, and records events or pauses at a target event. Every
+// execution of the same message produces the same events, which is what
+// makes an event index a position in time.
+//
+// The first execution writes its events to the session's event log (as
+// far as the log's limits allow) and notes milestones over the whole run;
+// a later one records only the window of events it is told to, so that a
+// jump into a part the log does not hold shows the events before it.
 type recorder struct {
 	c       *engine.Canister
 	old     *engine.Module // the module running at the start
 	upgrade *engine.Module // an upgrade's new module, nil for a message
 
-	// record collects events (the first execution); later executions
-	// only count them.
-	record    bool
-	events    []Event
-	maxEvents int
+	log   *eventLog   // the first execution's log, nil in re-executions
+	miles *milestones // the first execution's milestones
+	label labeler
+	// win collects the events from winFrom up to the target as Events;
+	// winFrom -1 records none.
+	winFrom int
+	win     []Event
+	// final is the last trap or entry point exit, kept whether or not the
+	// log holds it.
+	final *Event
 
-	n      int // events so far
-	target int // pause after event target; -1: never
-	stack  []frame
-	phase  string
-	mod    *engine.Module // the module of the running phase
-	inst   api.Module     // the running instance
-	pages  uint32         // heap size in pages at the last event
-	stable map[uint64]struct{}
+	n       int // events so far
+	target  int // pause after event target; -1: never
+	instr   uint64
+	stack   []frame
+	phase   string
+	phaseID uint64
+	mod     *engine.Module // the module of the running phase
+	inst    api.Module     // the running instance
+	pages   uint32         // heap size in pages at the last event
+	stable  map[uint64]struct{}
+	// stableWritten sums the sizes of the stable writes so far, kept or
+	// rolled back: the rule workbench's rehearsal counts by.
+	stableWritten uint64
+	sigs          map[string]ic0.Function
 	// replaced is set once an upgrade's new module runs (or, in a
 	// rehearsal, was installed): from then on the heap is a new one.
 	replaced bool
 	trapped  bool
 	stopping bool
+	logErr   error  // the log could not be written
+	text     string // what the debug_print being emitted printed
 
 	// ctx is the execution's context, kept because SystemCall has none
 	// and a paused execution must notice its cancellation.
@@ -68,8 +93,9 @@ type recorder struct {
 
 func newRecorder(ctx context.Context, c *engine.Canister, old, upgrade *engine.Module, target int) *recorder {
 	return &recorder{
-		c: c, old: old, upgrade: upgrade, target: target,
+		c: c, old: old, upgrade: upgrade, target: target, winFrom: -1,
 		stable: make(map[uint64]struct{}),
+		sigs:   make(map[string]ic0.Function),
 		ctx:    ctx,
 		paused: make(chan int, 1),
 		resume: make(chan command),
@@ -143,13 +169,12 @@ func (r *recorder) enter(mod api.Module, def api.FunctionDefinition, params []ui
 		return // the metering rewrite's helpers
 	}
 	depth := len(r.stack)
-	r.stack = append(r.stack, frame{mod: r.mod, fn: fn})
-	var args []uint64
-	if r.record {
-		args = masked(params, def.ParamTypes())
-	}
-	r.emit(Enter, depth, "", args, nil, false)
+	r.stack = append(r.stack, frame{mod: r.mod, ref: funcRef{upgrade: r.mod == r.upgrade && r.upgrade != r.old, fn: fn}})
+	r.emit(Enter, depth, "", params, def.ParamTypes(), noValues, nil, false)
 }
+
+// noValues is an empty, non-nil value list.
+var noValues = []uint64{}
 
 func (r *recorder) exit(mod api.Module, def api.FunctionDefinition, results []uint64) {
 	if r.done() {
@@ -159,11 +184,7 @@ func (r *recorder) exit(mod api.Module, def api.FunctionDefinition, results []ui
 	if _, ok := r.mod.OriginalFunc(def.Index()); !ok || len(r.stack) == 0 {
 		return
 	}
-	var res []uint64
-	if r.record {
-		res = masked(results, def.ResultTypes())
-	}
-	r.emit(Exit, len(r.stack)-1, "", nil, res, false)
+	r.emit(Exit, len(r.stack)-1, "", noValues, nil, results, def.ResultTypes(), false)
 	r.stack = r.stack[:len(r.stack)-1]
 }
 
@@ -173,7 +194,7 @@ func (r *recorder) abort(mod api.Module) {
 	}
 	r.inst = mod
 	r.trapped = true
-	r.emit(Trap, len(r.stack), "", nil, nil, true)
+	r.emit(Trap, len(r.stack), "", noValues, nil, noValues, nil, true)
 }
 
 // SystemCall implements ic0.Recorder.
@@ -186,28 +207,26 @@ func (r *recorder) SystemCall(name string, params, results []uint64) {
 	}
 	trapped := results == nil
 	r.noteStable(name, params, results)
-	var args, res []uint64
-	if r.record {
-		f, _ := ic0.Lookup(name)
-		args = masked(params, f.Params)
-		if !trapped {
-			res = masked(results, f.Results)
-		}
+	f, ok := r.sigs[name]
+	if !ok {
+		f, _ = ic0.Lookup(name)
+		r.sigs[name] = f
 	}
-	idx := r.n
-	r.emit(Syscall, len(r.stack), name, args, res, trapped)
-	if name == "debug_print" && !trapped && r.record && r.inst != nil {
-		if n := len(r.events); n > 0 && r.events[n-1].Index == idx {
-			r.events[n-1].Text = ic0.DebugText(r.inst, args[0], args[1])
-		}
+	r.text = ""
+	if name == "debug_print" && !trapped && r.inst != nil && len(params) >= 2 {
+		// Read now: the heap moves on.
+		a := masked(params[:2], f.Params)
+		r.text = ic0.DebugText(r.inst, a[0], a[1])
 	}
+	r.emit(Syscall, len(r.stack), name, params, f.Params, results, f.Results, false)
+	r.text = ""
 	if trapped {
 		r.trapped = true
-		r.emit(Trap, len(r.stack), "", nil, nil, true)
+		r.emit(Trap, len(r.stack), "", noValues, nil, noValues, nil, true)
 		return
 	}
 	if grown, old, ok := stableGrow(name, params, results); ok {
-		r.emit(Grow, len(r.stack), StableMemory, []uint64{grown}, []uint64{old}, false)
+		r.emit(Grow, len(r.stack), StableMemory, []uint64{grown}, nil, []uint64{old}, nil, false)
 	}
 }
 
@@ -230,6 +249,9 @@ func (r *recorder) startPhase(mod api.Module, def api.FunctionDefinition) {
 	}
 	r.inst = mod
 	r.pages = memPages(mod)
+	if r.log != nil {
+		r.phaseID = r.log.intern(r.phase)
+	}
 }
 
 // checkGrow emits a Grow event when the heap grew since the last event:
@@ -240,7 +262,7 @@ func (r *recorder) checkGrow(mod api.Module) {
 	if p := memPages(mod); p != r.pages {
 		old := r.pages
 		r.pages = p
-		r.emit(Grow, len(r.stack), HeapMemory, []uint64{uint64(p - old)}, []uint64{uint64(old)}, false)
+		r.emit(Grow, len(r.stack), HeapMemory, []uint64{uint64(p - old)}, nil, []uint64{uint64(old)}, nil, false)
 	}
 }
 
@@ -263,6 +285,7 @@ func (r *recorder) noteStable(name string, params, results []uint64) {
 	default:
 		return
 	}
+	r.stableWritten += size
 	if results == nil || size == 0 {
 		return
 	}
@@ -291,8 +314,11 @@ func stableGrow(name string, params, results []uint64) (grown, old uint64, ok bo
 
 // masked copies raw wasm values, keeping only the low 32 bits of i32 and
 // f32 values: the engine leaves the upper half of a 32-bit value on the
-// stack undefined. The result is never nil.
+// stack undefined. It keeps nil as nil.
 func masked(vs []uint64, types []api.ValueType) []uint64 {
+	if vs == nil {
+		return nil
+	}
 	out := make([]uint64, len(vs))
 	for i, v := range vs {
 		if i < len(types) && (types[i] == api.ValueTypeI32 || types[i] == api.ValueTypeF32) {
@@ -303,32 +329,74 @@ func masked(vs []uint64, types []api.ValueType) []uint64 {
 	return out
 }
 
-// emit numbers an event, records it on the first execution and pauses
-// when it is the target. args and results become the event's. final
-// marks the trap, after which the execution unwinds and cannot be
-// stopped.
-func (r *recorder) emit(kind Kind, depth int, name string, args, results []uint64, final bool) {
+// emit numbers an event, records it where this execution records, and
+// pauses when it is the target. final marks the trap, after which the
+// execution unwinds and cannot be stopped. The value slices are only read.
+func (r *recorder) emit(kind Kind, depth int, name string, args []uint64, argTypes []api.ValueType, results []uint64, resTypes []api.ValueType, final bool) {
 	idx := r.n
 	r.n++
-	if r.record && len(r.events) < r.maxEvents {
-		ev := Event{Index: idx, Kind: kind, Phase: r.phase, Name: name, Depth: depth,
-			Args: args, Results: results}
-		if len(r.stack) > 0 {
-			top := r.stack[len(r.stack)-1]
-			ev.Function = top.mod.FuncLabel(top.fn)
-		}
-		if ev.Args == nil {
-			ev.Args = []uint64{}
-		}
-		if ev.Results == nil && kind != Syscall {
-			ev.Results = []uint64{}
-		}
-		ev.Instructions, _, _ = r.c.Instructions()
-		r.events = append(r.events, ev)
+	if args == nil {
+		args = noValues
 	}
-	if idx == r.target {
+	if results == nil && kind != Syscall {
+		results = noValues // only a trapped System API call has no results
+	}
+	var instr uint64
+	haveInstr := false
+	instructions := func() uint64 {
+		if !haveInstr {
+			instr, _, _ = r.c.Instructions()
+			haveInstr = true
+		}
+		return instr
+	}
+	if r.log != nil {
+		if idx >= r.log.first && r.log.accepts() {
+			var fn uint64
+			if len(r.stack) > 0 {
+				fn = r.stack[len(r.stack)-1].ref.code()
+			}
+			var nameID uint64
+			if name != "" {
+				nameID = r.log.intern(name)
+			}
+			if err := r.log.append(kind, depth, r.phaseID, fn, nameID, args, argTypes, results, resTypes, instructions(), r.text); err != nil {
+				r.logErr, r.log.full = err, true
+			}
+		}
+		if r.miles.due(idx) {
+			r.miles.note(idx, instructions())
+		}
+	}
+	// The run's last event is kept whatever the log holds: it is the
+	// trap, or an entry point's exit.
+	last := final || kind == Exit && depth == 0
+	if last || r.winFrom >= 0 && idx >= r.winFrom {
+		ev := r.event(idx, kind, depth, name, masked(args, argTypes), masked(results, resTypes), instructions())
+		if last {
+			r.final = &ev
+		}
+		if r.winFrom >= 0 && idx >= r.winFrom {
+			if len(r.win) >= 2*WindowEvents {
+				// Keep the last WindowEvents: the ones before the target.
+				r.win = append(r.win[:0], r.win[len(r.win)-WindowEvents:]...)
+			}
+			r.win = append(r.win, ev)
+		}
+	}
+	if idx == r.target || r.instr > 0 && instructions() >= r.instr {
 		r.pause(idx, final)
 	}
+}
+
+// event builds an Event for the window or the trap.
+func (r *recorder) event(idx int, kind Kind, depth int, name string, args, results []uint64, instr uint64) Event {
+	ev := Event{Index: idx, Kind: kind, Phase: r.phase, Name: name, Depth: depth,
+		Args: args, Results: results, Instructions: instr, Text: r.text}
+	if len(r.stack) > 0 {
+		ev.Function = r.label(r.stack[len(r.stack)-1].ref)
+	}
+	return ev
 }
 
 // pause hands the execution to the session until it says where to go.
@@ -341,7 +409,7 @@ func (r *recorder) pause(idx int, final bool) {
 		cmd.abandon = true
 	}
 	if !cmd.abandon {
-		r.target = cmd.target
+		r.target, r.instr, r.winFrom, r.win = cmd.target, cmd.instr, cmd.window, nil
 		return
 	}
 	r.stopping = true
@@ -349,4 +417,44 @@ func (r *recorder) pause(idx int, final bool) {
 		// A trap unwinds on its own; anything else is stopped here.
 		panic(errAbandoned)
 	}
+}
+
+// milestones note the instruction count at every stride-th event of the
+// first execution, over the whole run whatever the log holds, so that an
+// instruction count maps to an event index and anchors spread evenly. The
+// stride doubles whenever the list reaches maxMilestones: a run of any
+// length keeps at most that many.
+type milestones struct {
+	stride int
+	instr  []uint64 // instr[k]: the count at event k*stride
+}
+
+const maxMilestones = 1 << 16
+
+func newMilestones() *milestones { return &milestones{stride: 1} }
+
+func (m *milestones) due(idx int) bool { return idx%m.stride == 0 }
+
+func (m *milestones) note(idx int, instr uint64) {
+	if idx/m.stride != len(m.instr) {
+		return
+	}
+	m.instr = append(m.instr, instr)
+	if len(m.instr) >= maxMilestones {
+		for k := range len(m.instr) / 2 {
+			m.instr[k] = m.instr[2*k]
+		}
+		m.instr = m.instr[:len(m.instr)/2]
+		m.stride *= 2
+	}
+}
+
+// before returns the last milestone event whose count is below n (0 when
+// none is).
+func (m *milestones) before(n uint64) int {
+	k, _ := slices.BinarySearch(m.instr, n)
+	if k == 0 {
+		return 0
+	}
+	return (k - 1) * m.stride
 }

@@ -3,6 +3,8 @@ package trace
 import (
 	"context"
 	"errors"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -39,7 +41,7 @@ func TestQueryTrace(t *testing.T) {
 		t.Fatalf("get = %v %x", res.Status, res.Reply)
 	}
 	var replied bool
-	for _, e := range s.Events() {
+	for _, e := range events(t, s) {
 		if e.Phase != "query get" {
 			t.Errorf("event %d in phase %q", e.Index, e.Phase)
 		}
@@ -56,19 +58,60 @@ func TestQueryTrace(t *testing.T) {
 	}
 }
 
-func TestMaxEvents(t *testing.T) {
+// TestElided: events past MaxEvents are counted, listed as elided, and
+// can be travelled to; a jump records the events before its target, the
+// same ones a full recording holds.
+func TestElided(t *testing.T) {
 	f := newFixture(t)
 	snap := f.install(t, "testdata/longrun.wasm")
 	ctx := context.Background()
-	s := f.open(t, snap.ID, Request{Method: "fill", Arg: u32(8), MaxEvents: 5})
-	if s.Len() != 5 || !s.Truncated() || s.Result().Status != engine.StatusOK {
-		t.Fatalf("len %d, truncated %v, status %v", s.Len(), s.Truncated(), s.Result().Status)
+	full := f.open(t, snap.ID, Request{Method: "fill", Arg: u32(8)})
+	all := events(t, full)
+	if full.Truncated() || len(all) != full.Len() || full.Len() < 20 {
+		t.Fatalf("full recording: %d events of %d, truncated %v", len(all), full.Len(), full.Truncated())
 	}
-	if _, err := s.Seek(ctx, 4); err != nil {
+	s := f.open(t, snap.ID, Request{Method: "fill", Arg: u32(8), MaxEvents: 5, From: 2})
+	if s.Len() != full.Len() || !s.Truncated() || s.Result().Status != engine.StatusOK {
+		t.Fatalf("len %d of %d, truncated %v, status %v", s.Len(), full.Len(), s.Truncated(), s.Result().Status)
+	}
+	want := []Span{{0, 2, "before event 2, where the log starts"}, {7, full.Len() - 1, "past the log's limit of 5 events"}}
+	if got := s.Elided(); !slices.Equal(got, want) {
+		t.Fatalf("elided %+v, want %+v", got, want)
+	}
+	// The log's events, then the last one, which is always kept.
+	if got, want := events(t, s), append(all[2:7:7], all[len(all)-1]); !reflect.DeepEqual(got, want) {
+		t.Fatalf("recorded %v, want %v", got, want)
+	}
+	last := s.Len() - 1
+	if _, ok, _ := s.Event(last - 1); ok {
+		t.Fatal("an elided event is known before any jump")
+	}
+	v, err := s.Seek(ctx, last)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Seek(ctx, 5); err == nil {
-		t.Fatal("seek past the recorded events succeeded")
+	if !reflect.DeepEqual(v.Event(), all[last]) {
+		t.Errorf("event at the jump %v, want %v", v.Event(), all[last])
+	}
+	for i := max(7, last-WindowEvents+1); i < last; i++ {
+		e, ok, err := s.Event(i)
+		if err != nil || !ok || !reflect.DeepEqual(e, all[i]) {
+			t.Fatalf("event %d after the jump: %v %v %v, want %v", i, e, ok, err, all[i])
+		}
+	}
+	// An instruction count inside the elided part lands on the first
+	// event at or after it.
+	mid := all[last/2]
+	v, err = s.SeekInstructions(ctx, mid.Instructions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantAt := slices.IndexFunc(all, func(e Event) bool { return e.Instructions >= mid.Instructions })
+	if v.Index() != wantAt {
+		t.Errorf("instruction %d: event %d, want %d", mid.Instructions, v.Index(), wantAt)
+	}
+	if _, err := s.Seek(ctx, s.Len()); err == nil {
+		t.Fatal("seek past the last event succeeded")
 	}
 }
 

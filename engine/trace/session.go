@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
+	"sync"
 
 	"github.com/canscope/canscope/engine"
 	"github.com/canscope/canscope/engine/candid"
@@ -14,10 +16,12 @@ import (
 	"github.com/canscope/canscope/snapshots"
 )
 
-// DefaultMaxEvents caps the events a session records (about 200 bytes
-// each, so some 50 MiB of timeline). A longer run still executes to its
-// end; only its first DefaultMaxEvents events can be seen and travelled to.
-const DefaultMaxEvents = 1 << 18
+// WindowEvents is how many events before its target a jump into a part
+// of the run the log does not hold records on its way.
+const WindowEvents = 4096
+
+// seenEvents bounds the events recorded by jumps that a session keeps.
+const seenEvents = 1 << 16
 
 // Request is the message or upgrade a session traces.
 type Request struct {
@@ -55,8 +59,17 @@ type Request struct {
 	// bytes (0: none), as `canscope call --wasm-memory-limit` sets it;
 	// nil keeps what the IC gives a canister without the setting.
 	WasmMemoryLimit *uint64
-	// MaxEvents caps the recorded events; 0 means DefaultMaxEvents.
+	// From is the first event the log records; the events before it are
+	// counted, not recorded.
+	From int
+	// MaxEvents caps the events the log records; 0 records as many as
+	// LogBytes allows. Events past the cap are counted, not recorded:
+	// Elided lists them, and a jump to one still works (it re-executes
+	// the run and records the events before it on the way).
 	MaxEvents int
+	// LogBytes caps the size of the event log (kept in a temporary file
+	// beyond a few MiB); 0 means DefaultLogBytes.
+	LogBytes int64
 	// Anchors is the number of executions the session keeps paused at
 	// evenly spaced points of the run (by instructions), so that a jump
 	// re-executes at most 1/(Anchors+1) of it instead of everything from
@@ -120,7 +133,9 @@ func (t *Tracer) Close(ctx context.Context) error { return t.modules.Close(ctx) 
 
 // Session is one traced run of a message or upgrade on a snapshot's
 // state: its recorded events, its result, and time travel over it.
-// A Session is not safe for concurrent use.
+// A Session is not safe for concurrent use, except that Len, Event, All,
+// Elided and Trap may be called while another goroutine seeks (a terminal
+// UI draws the timeline while a jump re-executes).
 type Session struct {
 	t      *Tracer
 	ctx    context.Context // carries the listener factory
@@ -134,12 +149,24 @@ type Session struct {
 	// idle holds canisters at the snapshot's state, ready to run.
 	idle []*workbench.Run
 
-	events    []Event
-	truncated bool
-	result    engine.Result
-	skipped   *workbench.SkippedPreUpgrade
-	cur       *cursor   // the position, paused at an event
-	anchors   []*cursor // paused (or on their way) at fixed events
+	log   *eventLog
+	miles *milestones
+	total int    // the run's events, recorded or not
+	final *Event // the last event (the trap, with its message), nil if not known
+	// readMu guards what readers use while a seek runs: the log's block
+	// cache and seen.
+	readMu sync.Mutex
+	// seen holds events recorded by jumps into parts the log does not
+	// hold, at most seenEvents of them (oldest dropped first).
+	seen     map[int]Event
+	seenFIFO []int
+	logErr   error
+	result   engine.Result
+	skipped  *workbench.SkippedPreUpgrade
+	labelMu  sync.Mutex // label runs in executions and readers alike
+	labels   map[funcRef]string
+	cur      *cursor   // the position, paused at an event
+	anchors  []*cursor // paused (or on their way) at fixed events
 }
 
 // cursor is an execution of the message on its own canister, paused at
@@ -172,13 +199,14 @@ func (t *Tracer) Open(ctx context.Context, id snapshots.ID, req Request) (*Sessi
 	if req.Rehearse && !req.Upgrade {
 		return nil, errors.New("trace: only an upgrade can be rehearsed")
 	}
-	if req.MaxEvents < 0 {
-		return nil, fmt.Errorf("trace: MaxEvents is %d; give a positive cap, or 0 for DefaultMaxEvents", req.MaxEvents)
+	if req.MaxEvents < 0 || req.From < 0 || req.LogBytes < 0 {
+		return nil, fmt.Errorf("trace: From %d, MaxEvents %d, LogBytes %d: give positive values, or 0 for the defaults", req.From, req.MaxEvents, req.LogBytes)
 	}
-	if req.MaxEvents == 0 {
-		req.MaxEvents = DefaultMaxEvents
+	if req.LogBytes == 0 {
+		req.LogBytes = DefaultLogBytes
 	}
-	s := &Session{t: t, ctx: WithListeners(context.WithoutCancel(ctx)), baseID: id, req: req}
+	s := &Session{t: t, ctx: WithListeners(context.WithoutCancel(ctx)), baseID: id, req: req,
+		seen: make(map[int]Event), labels: make(map[funcRef]string)}
 	if err := t.pin(s.ctx, id); err != nil {
 		return nil, fmt.Errorf("trace %s: %w", id.Short(), err)
 	}
@@ -193,18 +221,24 @@ func (t *Tracer) Open(ctx context.Context, id snapshots.ID, req Request) (*Sessi
 		return nil, fmt.Errorf("trace %s: %w", id.Short(), err)
 	}
 	rec := s.newRecorder(ctx, run, -1)
-	rec.record, rec.maxEvents = true, req.MaxEvents
+	s.log = newEventLog(req.From, req.MaxEvents, req.LogBytes, s.label)
+	s.miles = newMilestones()
+	rec.log, rec.miles = s.log, s.miles
 	r := s.exec(ctx, run, rec)
 	s.release(ctx, run, r.committed)
 	if r.err != nil {
 		s.Close(ctx)
 		return nil, fmt.Errorf("trace %s: %w", id.Short(), r.err)
 	}
-	s.result, s.events, s.truncated, s.skipped = r.res, rec.events, rec.n > len(rec.events), r.skipped
-	if r.res.Trap != nil && len(s.events) > 0 {
-		if last := &s.events[len(s.events)-1]; last.Kind == Trap {
-			last.Message, last.Function = r.res.Trap.Message, r.res.Trap.Function
-		}
+	s.result, s.total, s.final, s.logErr, s.skipped = r.res, rec.n, rec.final, rec.logErr, r.skipped
+	if err := s.log.sync(); err != nil && s.logErr == nil {
+		s.logErr = err
+	}
+	if s.final != nil && s.final.Index != s.total-1 {
+		s.final = nil
+	}
+	if s.final != nil && s.final.Kind == Trap && r.res.Trap != nil {
+		s.final.Message = r.res.Trap.Message
 	}
 	targets, err := s.anchorTargets()
 	if err != nil {
@@ -212,7 +246,7 @@ func (t *Tracer) Open(ctx context.Context, id snapshots.ID, req Request) (*Sessi
 		return nil, fmt.Errorf("trace %s: %w", id.Short(), err)
 	}
 	for _, target := range targets {
-		a, err := s.start(ctx, target)
+		a, err := s.start(ctx, command{target: target, window: -1})
 		if err != nil {
 			s.Close(ctx)
 			return nil, fmt.Errorf("trace %s: %w", id.Short(), err)
@@ -275,7 +309,7 @@ func (e *ArgError) Unwrap() error { return e.Err }
 // instructions, as many as Request.AnchorMemory allows.
 func (s *Session) anchorTargets() ([]int, error) {
 	n := s.req.Anchors
-	if n <= 0 || len(s.events) == 0 {
+	if n <= 0 || s.total == 0 {
 		return nil, nil
 	}
 	if s.req.AnchorMemory > 0 {
@@ -291,15 +325,11 @@ func (s *Session) anchorTargets() ([]int, error) {
 		}
 	}
 	var out []int
-	total := s.events[len(s.events)-1].Instructions
-	k := 1
-	for _, e := range s.events {
-		if k > n {
-			break
-		}
-		if e.Instructions >= total*uint64(k)/uint64(n+1) && e.Index > 0 {
-			out = append(out, e.Index)
-			k++
+	total := s.result.Instructions
+	for k := 1; k <= n; k++ {
+		e := s.miles.before(total * uint64(k) / uint64(n+1))
+		if e > 0 && (len(out) == 0 || e > out[len(out)-1]) {
+			out = append(out, e)
 		}
 	}
 	return out, nil
@@ -310,7 +340,25 @@ func (s *Session) newRecorder(ctx context.Context, run *workbench.Run, target in
 	if s.req.Upgrade {
 		upgrade = s.newMod
 	}
-	return newRecorder(ctx, run.Canister, run.Canister.Module(), upgrade, target)
+	rec := newRecorder(ctx, run.Canister, run.Canister.Module(), upgrade, target)
+	rec.label = s.label
+	return rec
+}
+
+// label names function f of the run, once per function.
+func (s *Session) label(f funcRef) string {
+	s.labelMu.Lock()
+	defer s.labelMu.Unlock()
+	if l, ok := s.labels[f]; ok {
+		return l
+	}
+	m := s.module
+	if f.upgrade && s.newMod != nil {
+		m = s.newMod
+	}
+	l := m.FuncLabel(f.fn)
+	s.labels[f] = l
+	return l
 }
 
 // exec runs the session's message once on run under rec.
@@ -393,15 +441,16 @@ func (s *Session) release(ctx context.Context, run *workbench.Run, committed boo
 	s.idle = append(s.idle, run)
 }
 
-// start begins an execution that pauses at event target.
-func (s *Session) start(ctx context.Context, target int) (*cursor, error) {
+// start begins an execution that pauses as cmd says.
+func (s *Session) start(ctx context.Context, cmd command) (*cursor, error) {
 	run, err := s.acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
 	rctx, cancel := context.WithCancel(s.ctx)
-	rec := s.newRecorder(rctx, run, target)
-	c := &cursor{run: run, rec: rec, cancel: cancel, done: make(chan execResult, 1), target: target, at: -1}
+	rec := s.newRecorder(rctx, run, cmd.target)
+	rec.instr, rec.winFrom = cmd.instr, cmd.window
+	c := &cursor{run: run, rec: rec, cancel: cancel, done: make(chan execResult, 1), target: cmd.target, at: -1}
 	go func() { c.done <- s.exec(rctx, run, rec) }()
 	return c, nil
 }
@@ -437,14 +486,111 @@ func (s *Session) stop(ctx context.Context, c *cursor) error {
 	return nil
 }
 
-// Events returns the recorded events; callers must not modify them.
-func (s *Session) Events() []Event { return s.events }
+// Len returns the number of events of the run, recorded or not: every
+// index below Len can be travelled to.
+func (s *Session) Len() int { return s.total }
 
-// Len returns the number of recorded events.
-func (s *Session) Len() int { return len(s.events) }
+// Event returns event i when the session holds it: recorded in the log,
+// by an earlier jump, or the trap. ok is false for an event that is
+// counted but not recorded (see Elided); Seek to it (or after it) records
+// it. A log that cannot be read returns an error.
+func (s *Session) Event(i int) (e Event, ok bool, err error) {
+	s.readMu.Lock()
+	defer s.readMu.Unlock()
+	switch {
+	case i < 0 || i >= s.total:
+		return Event{}, false, nil
+	case s.final != nil && i == s.final.Index:
+		return *s.final, true, nil
+	case s.log.contains(i):
+		e, err := s.log.event(i)
+		return e, err == nil, err
+	}
+	e, ok = s.seen[i]
+	return e, ok, nil
+}
 
-// Truncated reports whether the run had more events than MaxEvents.
-func (s *Session) Truncated() bool { return s.truncated }
+// All iterates over the events the log recorded, in order, and then the
+// last event (the trap) when the log did not hold it. It stops at the first read error,
+// which err then returns.
+func (s *Session) All() (seq iter.Seq[Event], err func() error) {
+	var failed error
+	seq = func(yield func(Event) bool) {
+		for i := s.log.first; i < s.log.first+s.log.n; i++ {
+			s.readMu.Lock()
+			e, err := s.log.event(i)
+			s.readMu.Unlock()
+			if err != nil {
+				failed = err
+				return
+			}
+			if s.final != nil && i == s.final.Index {
+				e = *s.final
+			}
+			if !yield(e) {
+				return
+			}
+		}
+		if s.final != nil && !s.log.contains(s.final.Index) {
+			yield(*s.final)
+		}
+	}
+	return seq, func() error { return failed }
+}
+
+// Span is a range of events the log did not record: From to To - 1.
+type Span struct {
+	From int `json:"from"`
+	To   int `json:"to"`
+	// Reason says why they were not recorded.
+	Reason string `json:"reason"`
+}
+
+// Elided lists the ranges of events the log did not record (the last
+// event, the trap or the entry point's exit, is always kept). They are counted and can be travelled to: Seek
+// re-executes the run and records the events before its target.
+func (s *Session) Elided() []Span {
+	var out []Span
+	if s.log.first > 0 {
+		out = append(out, Span{From: 0, To: min(s.log.first, s.total), Reason: fmt.Sprintf("before event %d, where the log starts", s.log.first)})
+	}
+	end := s.total
+	if s.final != nil {
+		end--
+	}
+	if from := s.log.first + s.log.n; from < end {
+		reason := fmt.Sprintf("past the log's size limit of %s", humanBytes(s.log.maxBytes))
+		switch {
+		case s.logErr != nil:
+			reason = s.logErr.Error()
+		case s.log.max > 0 && s.log.n >= s.log.max:
+			reason = fmt.Sprintf("past the log's limit of %d events", s.log.max)
+		}
+		out = append(out, Span{From: from, To: end, Reason: reason})
+	}
+	return out
+}
+
+// Truncated reports whether the log did not record every event.
+func (s *Session) Truncated() bool { return len(s.Elided()) > 0 }
+
+// Trap returns the index of the trap event, if the run trapped.
+func (s *Session) Trap() (int, bool) {
+	if s.final == nil || s.final.Kind != Trap {
+		return 0, false
+	}
+	return s.final.Index, true
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", n>>30)
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
 
 // Result returns the outcome of the run.
 func (s *Session) Result() engine.Result { return s.result }
@@ -465,25 +611,80 @@ func (s *Session) Module() *engine.Module { return s.module }
 
 // Seek moves to event i and returns the state there. It continues the
 // closest execution paused at or before i (the current position or an
-// anchor) and otherwise re-executes the message from its start. The View
-// is valid until the next Seek, Checkpoint or Close. A cancelled ctx
-// stops the re-execution and leaves no position.
+// anchor) and otherwise re-executes the message from its start. When the
+// session does not hold the events before i, it records up to
+// WindowEvents of them on the way (see Event). The View is valid until
+// the next Seek, Checkpoint or Close. A cancelled ctx stops the
+// re-execution and leaves no position.
 func (s *Session) Seek(ctx context.Context, i int) (*View, error) {
-	if i < 0 || i >= len(s.events) {
-		return nil, fmt.Errorf("seek to event %d: the run has events 0 to %d", i, len(s.events)-1)
+	if i < 0 || i >= s.total {
+		return nil, fmt.Errorf("seek to event %d: the run has events 0 to %d", i, s.total-1)
+	}
+	return s.seek(ctx, i, 0)
+}
+
+// SeekInstructions moves to the first event at or after instruction count
+// n (the last event when the run used fewer) and returns the state there.
+func (s *Session) SeekInstructions(ctx context.Context, n uint64) (*View, error) {
+	if s.total == 0 {
+		return nil, fmt.Errorf("seek to instruction %d: the run has no events", n)
+	}
+	if n == 0 {
+		return s.seek(ctx, 0, 0)
+	}
+	if n > s.result.Instructions {
+		return s.seek(ctx, s.total-1, 0)
+	}
+	// The log finds the event when it holds the one before it too.
+	s.readMu.Lock()
+	i, ok, err := s.log.seekInstructions(n)
+	s.readMu.Unlock()
+	if err != nil {
+		return nil, fmt.Errorf("seek to instruction %d: %w", n, err)
+	} else if ok && (i > s.log.first || i == 0) {
+		return s.seek(ctx, i, 0)
+	}
+	v, err := s.seek(ctx, -1, n)
+	if err != nil {
+		return nil, fmt.Errorf("seek to instruction %d: %w", n, err)
+	}
+	return v, nil
+}
+
+// known reports whether the session holds event i.
+func (s *Session) known(i int) bool {
+	_, ok, _ := s.Event(i)
+	return ok
+}
+
+// seek moves to event i, or with instr > 0 to the first event at or after
+// that instruction count.
+func (s *Session) seek(ctx context.Context, i int, instr uint64) (*View, error) {
+	what := fmt.Sprintf("event %d", i)
+	if instr > 0 {
+		what = fmt.Sprintf("instruction %d", instr)
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("seek to event %d: %w", i, context.Cause(ctx))
+		return nil, fmt.Errorf("seek to %s: %w", what, context.Cause(ctx))
 	}
-	if s.cur != nil && s.cur.at == i {
+	if s.cur != nil && i >= 0 && s.cur.at == i {
 		return s.view(), nil
 	}
+	// before reports whether an execution paused at event at has not
+	// passed the target yet.
+	before := func(c *cursor) bool {
+		if instr > 0 {
+			used, _, _ := c.rec.c.Instructions()
+			return used < instr
+		}
+		return c.at <= i
+	}
 	best, slot := s.cur, -1
-	if best != nil && best.at > i {
+	if best != nil && (best.at < 0 || !before(best)) {
 		best = nil
 	}
 	for k, a := range s.anchors {
-		if a.parked() && a.at <= i && (best == nil || a.at > best.at) {
+		if a.parked() && before(a) && (best == nil || a.at > best.at) {
 			best, slot = a, k
 		}
 	}
@@ -493,45 +694,81 @@ func (s *Session) Seek(ctx context.Context, i int) (*View, error) {
 		}
 		s.cur = nil
 	}
+	from := 0
+	if best != nil {
+		from = best.at + 1
+	}
+	// The events to record on the way: those before the target the
+	// session does not hold.
+	window := -1
+	switch {
+	case instr > 0:
+		window = max(from, s.miles.before(instr)-WindowEvents)
+	case !s.known(i) || i > 0 && !s.known(i-1):
+		window = max(from, i-WindowEvents+1)
+	}
+	cmd := command{target: i, instr: instr, window: window}
 	switch {
 	case slot >= 0:
 		// Use the anchor and send a new execution to its place.
 		s.cur = best
-		a, err := s.start(ctx, best.target)
+		a, err := s.start(ctx, command{target: best.target, window: -1})
 		if err != nil {
-			return nil, fmt.Errorf("seek to event %d: %w", i, err)
+			return nil, fmt.Errorf("seek to %s: %w", what, err)
 		}
 		s.anchors[slot] = a
 	case best == nil:
-		c, err := s.start(ctx, i)
+		c, err := s.start(ctx, cmd)
 		if err != nil {
-			return nil, fmt.Errorf("seek to event %d: %w", i, err)
+			return nil, fmt.Errorf("seek to %s: %w", what, err)
 		}
 		s.cur = c
 	}
-	if s.cur.at == i {
-		return s.view(), nil
-	}
 	if s.cur.at >= 0 {
+		if s.cur.at == i {
+			return s.view(), nil
+		}
 		s.cur.at, s.cur.target = -1, i
-		s.cur.rec.resume <- command{target: i}
+		s.cur.rec.resume <- cmd
 	}
 	select {
 	case at := <-s.cur.rec.paused:
 		s.cur.at = at
+		s.keep(s.cur.rec.win)
+		s.cur.rec.win = nil
 		return s.view(), nil
 	case r := <-s.cur.done:
 		s.cur.cancel()
 		s.release(ctx, s.cur.run, r.committed)
 		s.cur = nil
 		if r.err != nil {
-			return nil, fmt.Errorf("seek to event %d: %w", i, r.err)
+			return nil, fmt.Errorf("seek to %s: %w", what, r.err)
 		}
-		return nil, fmt.Errorf("seek to event %d: the re-execution ended without reaching it (the run is not deterministic)", i)
+		return nil, fmt.Errorf("seek to %s: the re-execution ended without reaching it (the run is not deterministic)", what)
 	case <-ctx.Done():
 		s.stop(ctx, s.cur)
 		s.cur = nil
-		return nil, fmt.Errorf("seek to event %d: %w", i, context.Cause(ctx))
+		return nil, fmt.Errorf("seek to %s: %w", what, context.Cause(ctx))
+	}
+}
+
+// keep adds events a jump recorded to those the session holds, dropping
+// the oldest beyond seenEvents.
+func (s *Session) keep(evs []Event) {
+	s.readMu.Lock()
+	defer s.readMu.Unlock()
+	for _, e := range evs {
+		if s.log.contains(e.Index) {
+			continue
+		}
+		if _, ok := s.seen[e.Index]; !ok {
+			s.seenFIFO = append(s.seenFIFO, e.Index)
+		}
+		s.seen[e.Index] = e
+	}
+	for len(s.seenFIFO) > seenEvents {
+		delete(s.seen, s.seenFIFO[0])
+		s.seenFIFO = s.seenFIFO[1:]
 	}
 }
 
@@ -546,5 +783,10 @@ func (s *Session) Close(ctx context.Context) error {
 		errs = append(errs, run.Close(ctx))
 	}
 	s.idle = nil
+	if s.log != nil {
+		s.readMu.Lock()
+		errs = append(errs, s.log.close())
+		s.readMu.Unlock()
+	}
 	return errors.Join(errs...)
 }

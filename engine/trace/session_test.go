@@ -17,10 +17,10 @@ func TestIncidentUpgradeTrace(t *testing.T) {
 	f := newFixture(t)
 	snap := f.incident(t)
 	s := f.open(t, snap.ID, Request{Upgrade: true})
-	for _, e := range s.Events() {
+	for _, e := range events(t, s) {
 		t.Logf("%5d %10d %-12s %s", e.Index, e.Instructions, e.Phase, e)
 	}
-	last := s.Events()[s.Len()-1]
+	last := events(t, s)[s.Len()-1]
 	if last.Kind != Trap || last.Function != "ic_cdk::api::stable::stable_size" || !strings.Contains(last.Message, "32 bit stable memory api used on a memory larger than 4GB") {
 		t.Fatalf("last event = %+v", last)
 	}
@@ -60,8 +60,8 @@ func TestSeekBackwardEqualsForward(t *testing.T) {
 			t.Fatal(err)
 		}
 		forward[i] = stateHash(t, v)
-		if used, _ := v.Instructions(); used != s.Events()[i].Instructions {
-			t.Errorf("event %d: %d instructions, recorded %d", i, used, s.Events()[i].Instructions)
+		if used, _ := v.Instructions(); used != events(t, s)[i].Instructions {
+			t.Errorf("event %d: %d instructions, recorded %d", i, used, events(t, s)[i].Instructions)
 		}
 	}
 	for i := s.Len() - 1; i >= 0; i-- {
@@ -86,7 +86,7 @@ func TestDebugPrintText(t *testing.T) {
 		Limits: meter.Limits{Install: 123_456_789},
 		Env:    func(env *ic0.Env) { env.Time, envSeen = 42, true }})
 	var texts []string
-	for _, e := range s.Events() {
+	for _, e := range events(t, s) {
 		if e.Kind == Syscall && e.Name == "debug_print" {
 			texts = append(texts, e.Text)
 			if !strings.Contains(e.String(), fmt.Sprintf("%q", e.Text)) {

@@ -44,7 +44,7 @@ func TestTraps(t *testing.T) {
 			if res.Status != c.status {
 				t.Fatalf("status %v, want %v", res.Status, c.status)
 			}
-			last := s.Events()[s.Len()-1]
+			last := events(t, s)[s.Len()-1]
 			if c.status == engine.StatusTrapped && !s.Truncated() {
 				if last.Kind != Trap || last.Function != res.Trap.Function || !strings.Contains(last.Message, c.want) {
 					t.Errorf("last event %s, trap %+v", last, res.Trap)
@@ -64,7 +64,7 @@ func TestTraps(t *testing.T) {
 					t.Errorf("event 0: globals %v, want the snapshot's %v", g, baseGlobals)
 				}
 				if i > 0 && (!touched || !slices.Contains(v.StablePagesChanged(), 0)) {
-					t.Errorf("event %d (%s): the message's changes are not visible", i, s.Events()[i])
+					t.Errorf("event %d (%s): the message's changes are not visible", i, events(t, s)[i])
 				}
 			}
 		})

@@ -39,7 +39,7 @@ func TestUpgradeCheckpoints(t *testing.T) {
 			}
 			var phases []string
 			firstOf := map[string]int{}
-			for _, e := range s.Events() {
+			for _, e := range events(t, s) {
 				if e.Depth == 0 && e.Kind == Enter {
 					phases = append(phases, e.Phase)
 					firstOf[e.Phase] = e.Index

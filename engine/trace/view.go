@@ -20,8 +20,14 @@ func (s *Session) view() *View { return &View{s: s, rec: s.cur.rec, at: s.cur.at
 // Index returns the event the view is at.
 func (v *View) Index() int { return v.at }
 
-// Event returns the event the view is at.
-func (v *View) Event() Event { return v.s.events[v.at] }
+// Event returns the event the view is at (only its index when the session
+// does not hold it, which happens only when the log cannot be read).
+func (v *View) Event() Event {
+	if e, ok, _ := v.s.Event(v.at); ok {
+		return e
+	}
+	return Event{Index: v.at, Phase: v.rec.phase}
+}
 
 // Phase returns the entry point running at the event (see Event.Phase).
 func (v *View) Phase() string { return v.rec.phase }
@@ -31,7 +37,7 @@ func (v *View) Phase() string { return v.rec.phase }
 func (v *View) Stack() []string {
 	out := make([]string, len(v.rec.stack))
 	for i, f := range v.rec.stack {
-		out[i] = f.mod.FuncLabel(f.fn)
+		out[i] = v.s.label(f.ref)
 	}
 	return out
 }
@@ -131,3 +137,8 @@ func (v *View) HeapPagesChanged() ([]uint64, error) {
 func (v *View) StablePagesChanged() []uint64 {
 	return sortedKeys(v.rec.stable)
 }
+
+// StableBytesWritten returns the bytes the run had written to stable
+// memory by the event, over every write, kept or rolled back (as
+// workbench's rehearsal counts them).
+func (v *View) StableBytesWritten() uint64 { return v.rec.stableWritten }

@@ -144,11 +144,32 @@ type Session struct {
 
 var _ source.Session = (*Session)(nil)
 
-// Len implements source.Session.
+// Len implements source.Session: every event of the run, recorded or not.
 func (s *Session) Len() int { return s.s.Len() }
 
-// Event implements source.Session.
-func (s *Session) Event(i int) source.Event { return event(s.s.Events()[i]) }
+// Event implements source.Session. An event the session did not record
+// (see trace.Session.Elided) comes back as source.EventElided saying why
+// and how to see it; it never blocks on a running seek.
+func (s *Session) Event(i int) source.Event {
+	e, ok, err := s.s.Event(i)
+	switch {
+	case err != nil:
+		return source.Event{Kind: source.EventElided, Message: "cannot read the event log: " + err.Error()}
+	case !ok:
+		return source.Event{Kind: source.EventElided, Message: s.elided(i)}
+	}
+	return event(e)
+}
+
+// elided says why event i is not shown and how to see it.
+func (s *Session) elided(i int) string {
+	for _, sp := range s.s.Elided() {
+		if i >= sp.From && i < sp.To {
+			return fmt.Sprintf("events %d–%d not recorded (%s): move to one to re-run up to it and see the %d before it", sp.From, sp.To-1, sp.Reason, trace.WindowEvents)
+		}
+	}
+	return "not recorded: move here to re-run up to it"
+}
 
 // Outcome implements source.Session.
 func (s *Session) Outcome() source.Outcome {
@@ -200,17 +221,19 @@ func (s *Session) Seek(ctx context.Context, i int) (source.State, error) {
 		Instructions:       used,
 		Limit:              limit,
 	}
-	events := s.s.Events()
-	for _, e := range events[:i+1] {
-		// The rule workbench's rehearsal counts by: every stable write's
-		// size, kept or rolled back.
-		if e.Kind == trace.Syscall && len(e.Args) == 3 && (e.Name == "stable64_write" || e.Name == "stable_write") {
-			st.StableBytesWritten += e.Args[2]
+	st.StableBytesWritten = v.StableBytesWritten()
+	// The latest System API calls among the events the session holds
+	// before i (a seek into events not recorded records those before it).
+	for j := i; j >= 0 && len(st.RecentSyscalls) < RecentSyscalls && i-j < trace.WindowEvents; j-- {
+		e, ok, err := s.s.Event(j)
+		if err != nil {
+			return source.State{}, err
 		}
-	}
-	for j := i; j >= 0 && len(st.RecentSyscalls) < RecentSyscalls; j-- {
-		if events[j].Kind == trace.Syscall {
-			st.RecentSyscalls = append(st.RecentSyscalls, event(events[j]))
+		if !ok {
+			break
+		}
+		if e.Kind == trace.Syscall {
+			st.RecentSyscalls = append(st.RecentSyscalls, event(e))
 		}
 	}
 	slices.Reverse(st.RecentSyscalls) // newest last

@@ -71,6 +71,9 @@ const (
 	EventSyscall EventKind = "syscall" // a System API (ic0) call
 	EventGrow    EventKind = "grow"    // memory.grow or stable grow
 	EventTrap    EventKind = "trap"    // the run trapped here
+	// EventElided stands for an event the session counted but did not
+	// record; Message says how to see it (seek to it or after it).
+	EventElided EventKind = "elided"
 )
 
 // Event is one entry of a run's timeline.

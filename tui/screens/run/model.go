@@ -433,7 +433,10 @@ func isSyscall(e source.Event) bool { return e.Kind == source.EventSyscall }
 // or -1.
 func (m *Model) find(i, dir int, ok func(source.Event) bool) int {
 	for ; i >= 0 && i < m.sess.Len(); i += dir {
-		if ok(m.sess.Event(i)) {
+		e := m.sess.Event(i)
+		if ok(e) || e.Kind == source.EventElided {
+			// A search does not run through events not recorded: it
+			// stops where they begin (a seek there records them).
 			return i
 		}
 	}
@@ -461,7 +464,8 @@ func (m *Model) updateTimeline(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.PrevCall):
 		return m.jump(m.find(m.at-1, -1, isSyscall), "no earlier System API call")
 	case key.Matches(msg, k.Trap):
-		return m.jump(m.find(0, 1, isTrap), "the run did not trap")
+		// The trap is the run's last event: search from the end.
+		return m.jump(m.find(m.sess.Len()-1, -1, isTrap), "the run did not trap")
 	case key.Matches(msg, k.Checkpoint):
 		if m.sess == nil {
 			return nil
@@ -813,6 +817,8 @@ func EventText(e source.Event) string {
 		return indent + "↑ grow " + e.Message
 	case source.EventTrap:
 		return indent + "✗ trap: " + e.Message
+	case source.EventElided:
+		return "… " + e.Message
 	}
 	return indent + string(e.Kind)
 }
