@@ -86,10 +86,13 @@ func NewPages(parent, child PageTable) []Page {
 // newest snapshot (so List's oldest-first order is the commit order even
 // within one clock tick), fills the summary fields from the tables, and
 // returns the encoding with m.ID set to its hash. It refuses a child of
-// an older snapshot of its own name (CheckHead). The caller holds
+// an older snapshot of its own name (CheckHead), except an import, which
+// it re-parents onto the name's newest snapshot (rebaseImport). The
+// caller holds
 // whatever makes the sequence number its own (a lock, a conditional
 // write) and writes the encoding.
 func (m *Manifest) Seal(all []Snapshot) ([]byte, error) {
+	m.rebaseImport(all)
 	if err := CheckHead(all, m); err != nil {
 		return nil, err
 	}
@@ -112,4 +115,28 @@ func (m *Manifest) Seal(all []Snapshot) ([]byte, error) {
 	}
 	m.ID = HashOf(enc)
 	return enc, nil
+}
+
+// rebaseImport makes an import that continues a name a child of the
+// name's newest snapshot when another commit landed there while it ran.
+// An import's state is the downloaded canister's, not derived from its
+// parent (the parent only records the previous download), so two
+// operators importing under one name at once both land, as NAME@N and
+// NAME@N+1, and the lineage stays one line; a call or upgrade, whose
+// state is derived from its parent, is refused instead (CheckHead). The
+// blobs Commit checked against the old parent are all present either
+// way: the old parent's pages are in the store.
+func (m *Manifest) rebaseImport(all []Snapshot) {
+	if m.MadeBy != MadeByImport || m.Parent == nil {
+		return
+	}
+	for _, s := range all {
+		if s.ID == *m.Parent && s.Name == m.Name {
+			if head := newestNamed(all, m.Name); head.ID != s.ID {
+				id := head.ID
+				m.Parent = &id
+			}
+			return
+		}
+	}
 }

@@ -63,6 +63,7 @@ var cases = []struct {
 	{"ChildCommitChecksOnlyChangedPages", childCommitChecksOnlyChangedPages},
 	{"ConcurrentCommitsGetDistinctSeqs", concurrentCommitsGetDistinctSeqs},
 	{"SecondHandleSeesCommits", secondHandleSeesCommits},
+	{"RacingImportsBothLandRacingCallsDoNot", racingImportsBothLandRacingCallsDoNot},
 }
 
 // Page returns a page filled with b.
@@ -360,5 +361,42 @@ func secondHandleSeesCommits(t *testing.T, b Backend) {
 	snap2 := CommitPages(t, other, "prod", &snap.ID, Page(5))
 	if snap2.Seq != 2 {
 		t.Errorf("commit through the second handle is %s, want prod@2", snap2.Ref())
+	}
+}
+
+// Two children of prod@1 committed one after the other, as two operators
+// racing would: a second import lands after the first (re-parented onto
+// it, the lineage stays one line); a call derived from the old prod@1 is
+// refused with ErrMoved (CheckHead) rather than silently shadowing the
+// first change.
+func racingImportsBothLandRacingCallsDoNot(t *testing.T, b Backend) {
+	a := b.New(t)
+	other := b.Reopen(t, a)
+	p1 := CommitPages(t, a, "prod", nil, Page(1))
+	child := func(s Store, op snapshots.MadeBy, fill byte) (snapshots.Snapshot, error) {
+		h, err := s.PutPage(Page(fill))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := &snapshots.Manifest{Snapshot: snapshots.Snapshot{Name: "prod", MadeBy: op, Parent: &p1.ID},
+			Heap: snapshots.PageTable{Size: snapshots.PageSize, Pages: []snapshots.Page{{Index: 0, Hash: h}}}}
+		return s.Commit(context.Background(), m)
+	}
+	i2, err := child(a, snapshots.MadeByImport, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i3, err := child(other, snapshots.MadeByImport, 3)
+	if err != nil {
+		t.Fatalf("second import under prod: %v", err)
+	}
+	if i2.Ref() != "prod@2" || i3.Ref() != "prod@3" || *i3.Parent != i2.ID {
+		t.Errorf("imports %s (parent %s), %s (parent %s); want prod@2, prod@3 child of prod@2", i2.Ref(), i2.Parent.Short(), i3.Ref(), i3.Parent.Short())
+	}
+	if _, err := child(other, snapshots.MadeByCall, 4); !errors.Is(err, snapshots.ErrMoved) {
+		t.Errorf("a call on prod@1 after prod@3 landed: %v, want ErrMoved", err)
+	}
+	if all, _ := a.List(); len(all) != 3 {
+		t.Errorf("%d snapshots, want 3", len(all))
 	}
 }
