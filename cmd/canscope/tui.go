@@ -110,15 +110,34 @@ func (t benchTransplanter) Rehearse(ctx context.Context, id snapshots.ID, progre
 	}
 	defer r.Close(context.WithoutCancel(ctx))
 	var out source.Rehearsal
-	_, err = r.Rehearse(ctx, workbench.RehearsalOptions{Again: true, Progress: func(st workbench.UpgradeStep) {
-		s := rehearsalStep(st)
-		progress(s)
-		out.Steps = append(out.Steps, s)
-	}})
+	reh, err := r.Rehearse(ctx, workbench.RehearsalOptions{Again: true, Verify: workbench.VerifyQueries(r.Canister.Module()),
+		Progress: func(st workbench.UpgradeStep) {
+			s := rehearsalStep(st)
+			progress(s)
+			out.Steps = append(out.Steps, s)
+		}})
 	if err != nil && ctx.Err() == nil {
 		err = fmt.Errorf("rehearse %s: %w", id.Short(), err)
 	}
+	for _, v := range reh.Verify {
+		q := source.VerifiedQuery{Method: v.Query.Method, Before: verifiedReply(v.Before), Same: v.Same()}
+		for _, a := range v.After {
+			q.After = append(q.After, verifiedReply(a))
+		}
+		out.Verify = append(out.Verify, q)
+	}
 	return out, err
+}
+
+// verifiedReply is a verify reply as the UI shows it.
+func verifiedReply(r workbench.Reply) string {
+	switch {
+	case !r.OK():
+		return r.Status.String() + ": " + r.Error
+	case r.Text != "":
+		return r.Text
+	}
+	return fmt.Sprintf("0x%x", r.Reply)
 }
 
 // rehearsalStep is one upgrade's result as the UI shows it.

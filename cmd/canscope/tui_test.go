@@ -353,3 +353,37 @@ func TestBenchTransplanterRehearse(t *testing.T) {
 		t.Errorf("rehearsals wrote %d snapshots", len(after)-1)
 	}
 }
+
+// TestBenchTransplanterVerifies checks that the UI's rehearsal runs the
+// data-survival check of `upgrade --verify`: the Rust ledger's count and
+// checksum reply the same before and after both upgrades.
+func TestBenchTransplanterVerifies(t *testing.T) {
+	ctx := context.Background()
+	s := newTestSession(t)
+	code, err := os.ReadFile("../../engine/testdata/rust_ledger.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, res, err := s.bench.Install(ctx, code, nil, "")
+	if err != nil || res.Status != engine.StatusOK {
+		t.Fatalf("install: %v %+v", err, res.Trap)
+	}
+	defer run.Close(ctx)
+	if res, err := run.Canister.Update(ctx, "insert", []byte("DIDL\x00\x01\x78\x03\x00\x00\x00\x00\x00\x00\x00")); err != nil || res.Status != engine.StatusOK {
+		t.Fatalf("insert: %v %+v", err, res.Trap)
+	}
+	snap, err := run.Commit(ctx, workbench.CommitOptions{Name: "led", MadeBy: snapshots.MadeByInstall})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := benchTransplanter{s.bench}.Rehearse(ctx, snap.ID, func(source.RehearsalStep) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.OK() || !got.DataSurvived() || len(got.Verify) != 2 {
+		t.Fatalf("rehearsal = %+v", got)
+	}
+	if v := got.Verify[1]; v.Method != "count" || v.Before != "(3 : nat64)" || len(v.After) != 2 || v.After[1] != "(3 : nat64)" {
+		t.Errorf("count = %+v", v)
+	}
+}

@@ -113,6 +113,9 @@ func (r *Run) Rehearse(ctx context.Context, o RehearsalOptions) (Rehearsal, erro
 		arg = candid.DefaultArg()
 	}
 	var out Rehearsal
+	if err := ctx.Err(); err != nil {
+		return out, err
+	}
 	if len(o.Verify) > 0 {
 		before, err := r.verifyAll(ctx, o.Verify)
 		if err != nil {

@@ -64,6 +64,28 @@ func (s RehearsalStep) OK() bool { return s.Status == "ok" }
 // first step that did not succeed.
 type Rehearsal struct {
 	Steps []RehearsalStep
+	// Verify are the module's argument-less queries, called before the
+	// upgrade and after each step that succeeded (as `canscope upgrade
+	// --verify` calls them); empty for a module without candid:service.
+	Verify []VerifiedQuery
+}
+
+// VerifiedQuery is one query of a rehearsal's data-survival check.
+type VerifiedQuery struct {
+	Method string
+	Before string   // the reply as Candid text, or "trapped: <error>"
+	After  []string // the same after each step that succeeded
+	Same   bool     // replied the same value before and after every step
+}
+
+// DataSurvived reports whether every verified query replied the same.
+func (r Rehearsal) DataSurvived() bool {
+	for _, v := range r.Verify {
+		if !v.Same {
+			return false
+		}
+	}
+	return true
 }
 
 // OK reports whether every step ran and succeeded.
