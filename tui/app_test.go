@@ -332,7 +332,7 @@ func FuzzKeys(f *testing.F) {
 // and a few typed characters.
 func fuzzKeyNames() []string {
 	return []string{"enter", "esc", "space", "tab", "shift+tab", "up", "down", "left", "right", "pgup", "pgdown",
-		"home", "end", "backspace", "/", "?", "d", "r", "f", "n", "N", "t", "c", "x", "y", "g", "G", "+", "-", "[", "]", "D", "a", "1", "F", "e"}
+		"home", "end", "backspace", "/", "?", "d", "r", "f", "n", "N", "t", "c", "x", "y", "g", "G", "+", "-", "[", "]", "D", "a", "1", "F", "e", ":"}
 }
 
 // FuzzSizes resizes the terminal between key presses, down to 0x0 and up

@@ -5,6 +5,8 @@
 package keys
 
 import (
+	"slices"
+
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 )
@@ -44,8 +46,12 @@ type KeyMap struct {
 	ZoomOut     key.Binding
 
 	// Diff.
-	NextChange key.Binding
-	PrevChange key.Binding
+	NextChange  key.Binding
+	PrevChange  key.Binding
+	FirstChange key.Binding
+	LastChange  key.Binding
+	GoTo        key.Binding
+	Search      key.Binding
 
 	// Run / step.
 	StepForward  key.Binding
@@ -102,6 +108,12 @@ func DefaultKeyMap() KeyMap {
 
 		NextChange: b([]string{"n"}, "n", "next change"),
 		PrevChange: b([]string{"N"}, "N", "prev change"),
+		// g and G on the diff: its "top" and "bottom" are the first and
+		// last change.
+		FirstChange: b([]string{"home", "g"}, "g", "first change"),
+		LastChange:  b([]string{"end", "G"}, "G", "last change"),
+		GoTo:        b([]string{":"}, ":", "go to offset"),
+		Search:      b([]string{"/"}, "/", "search bytes or text"),
 
 		StepForward:  b([]string{"right", "l"}, "→", "step"),
 		StepBack:     b([]string{"left", "h"}, "←", "step back"),
@@ -148,7 +160,13 @@ func (k KeyMap) For(screen []key.Binding, scrolls bool) help.KeyMap {
 	}
 	h := Help{Screen: screen, Global: global}
 	if scrolls {
-		h.Movement = k.Movement()
+		// A movement key the screen gives its own meaning (g on the
+		// diff) is shown once, with the screen's.
+		for _, mv := range k.Movement() {
+			if !slices.ContainsFunc(screen, func(s key.Binding) bool { return s.Help().Key == mv.Help().Key }) {
+				h.Movement = append(h.Movement, mv)
+			}
+		}
 	}
 	return h
 }

@@ -106,22 +106,30 @@ func TestHexRow(t *testing.T) {
 	st := styles(t)
 	a := []byte{0, 1, 2, 3, 4, 5, 6, 7}
 	b := []byte{0, 1, 9, 3, 4, 5, 6, 7}
-	got := ansi.Strip(HexRow(a, b, 0x10000, 0, 4, st))
+	got := ansi.Strip(HexRow(a, b, 0x10000, 0, 4, false, st))
 	want := "0000010000  00 01 02 03 ≠ 00 01 09 03"
 	if got != want {
 		t.Errorf("HexRow = %q, want %q", got, want)
 	}
-	if got := ansi.Strip(HexRow(a, b, 0, 1, 4, st)); got != "0000000004  04 05 06 07 │ 04 05 06 07" {
+	if got := ansi.Strip(HexRow(a, b, 0, 1, 4, false, st)); got != "0000000004  04 05 06 07 │ 04 05 06 07" {
 		t.Errorf("same row = %q", got)
 	}
 	if !HexRowDiffers(a, b, 0, 4) || HexRowDiffers(a, b, 1, 4) {
 		t.Error("HexRowDiffers wrong")
 	}
-	if w := HexRowWidth(4); w != len([]rune(want)) {
+	if w := HexRowWidth(4, false); w != len([]rune(want)) {
 		t.Errorf("HexRowWidth(4) = %d, want %d", w, len([]rune(want)))
 	}
-	if got := ansi.Strip(HexRow(a[:2], b, 0, 0, 4, st)); got != "0000000000  00 01 -- -- ≠ 00 01 09 03" {
+	if got := ansi.Strip(HexRow(a[:2], b, 0, 0, 4, false, st)); got != "0000000000  00 01 -- -- ≠ 00 01 09 03" {
 		t.Errorf("short page = %q", got)
+	}
+	text := []byte("ab\x00\x7fcd~ ")
+	got = ansi.Strip(HexRow(text, text, 0, 0, 8, true, st))
+	if want := "0000000000  61 62 00 7f 63 64 7e 20 ab..cd~  │ 61 62 00 7f 63 64 7e 20 ab..cd~ "; got != want {
+		t.Errorf("ascii row = %q, want %q", got, want)
+	}
+	if w := HexRowWidth(8, true); w != len([]rune(got)) {
+		t.Errorf("HexRowWidth(8, ascii) = %d, want %d", w, len([]rune(got)))
 	}
 }
 

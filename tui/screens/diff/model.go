@@ -5,11 +5,18 @@
 package diff
 
 import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/canscope/canscope/snapshots"
 	"github.com/canscope/canscope/tui/frame"
@@ -49,6 +56,30 @@ type Model struct {
 	page  *pageMsg
 	row   int // first hex row shown
 	items []item
+
+	// prompt is the : (go to offset) or / (search) input; asking says
+	// which has focus, 0 for neither.
+	prompt textinput.Model
+	asking rune
+	// wantRow is the hex row to show when the page being read arrives
+	// (a jump or a match), -1 for the first differing row.
+	wantRow int
+	// notice is the outcome of the last jump or search.
+	notice string
+	search context.CancelFunc // the search running, nil when none
+	seq    int                // tags search results, so a stale one is dropped
+}
+
+// searchMsg is the outcome of a / search.
+type searchMsg struct {
+	owner *Model
+	seq   int
+	found bool
+	mem   memory
+	off   uint64
+	what  string
+	pages int // stored pages searched
+	err   error
 }
 
 // item is one line of the change list: a range, a global or a metadata key.
@@ -61,7 +92,18 @@ type item struct {
 
 // New returns the diff screen for a (older) and b (newer).
 func New(ctx *frame.Context, a, b snapshots.ID) *Model {
-	return &Model{ctx: ctx, idA: a, idB: b}
+	return &Model{ctx: ctx, idA: a, idB: b, wantRow: -1, prompt: ctx.NewInput("", "")}
+}
+
+// Close implements frame.Closer: a search still running stops.
+func (m *Model) Close() { m.stopSearch() }
+
+func (m *Model) stopSearch() {
+	if m.search != nil {
+		m.search()
+		m.search = nil
+	}
+	m.seq++
 }
 
 // Title implements frame.Screen.
@@ -76,17 +118,22 @@ func (m *Model) Title() string {
 func (m *Model) Scrolls() bool { return true }
 
 // Capturing implements frame.Screen.
-func (m *Model) Capturing() bool { return false }
+func (m *Model) Capturing() bool { return m.asking != 0 }
 
 // Bindings implements frame.Screen.
 func (m *Model) Bindings() []key.Binding {
 	k := m.ctx.Keys
-	return []key.Binding{k.NextChange, k.PrevChange}
+	if m.asking != 0 {
+		return []key.Binding{k.Submit, k.Back}
+	}
+	return []key.Binding{k.NextChange, k.PrevChange, k.FirstChange, k.LastChange, k.GoTo, k.Search}
 }
 
 // SetSize implements frame.Screen.
 func (m *Model) SetSize(w, h int) {
 	m.width, m.height = w, h
+	m.prompt.SetWidth(max(w-30, 10))
+	m.prompt.SetStyles(m.ctx.Styles.Input)
 	m.clampRow()
 }
 
@@ -137,12 +184,203 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		if msg.owner == m && msg.at == m.at {
 			m.page = msg
 			m.row = firstDiffRow(msg.a, msg.b, m.perRow())
+			if m.wantRow >= 0 {
+				m.row, m.wantRow = m.wantRow, -1
+			}
 			m.clampRow()
 		}
+	case searchMsg:
+		if msg.owner != m || msg.seq != m.seq {
+			return nil
+		}
+		m.search = nil
+		switch {
+		case msg.err != nil:
+			m.notice = "search: " + msg.err.Error()
+		case !msg.found:
+			m.notice = fmt.Sprintf("no %s in %s memory of %s after this row (%s with data searched; zero pages hold none)",
+				msg.what, msg.mem, m.data.b.Ref(), render.Count(msg.pages, "page"))
+		default:
+			m.notice = fmt.Sprintf("%s found at %#x", msg.what, msg.off)
+			return m.show(msg.mem, msg.off)
+		}
 	case tea.KeyPressMsg:
+		if m.asking != 0 {
+			return m.updatePrompt(msg)
+		}
 		return m.updateKey(msg)
 	}
 	return nil
+}
+
+// updatePrompt handles a key while the : or / input has focus.
+func (m *Model) updatePrompt(msg tea.KeyPressMsg) tea.Cmd {
+	k := m.ctx.Keys
+	switch {
+	case key.Matches(msg, k.Back):
+		m.asking = 0
+		m.prompt.Blur()
+		return nil
+	case key.Matches(msg, k.Submit):
+		text := strings.TrimSpace(m.prompt.Value())
+		asking := m.asking
+		m.asking = 0
+		m.prompt.Blur()
+		if text == "" {
+			return nil
+		}
+		if asking == ':' {
+			return m.goToOffset(text)
+		}
+		return m.startSearch(text)
+	}
+	var cmd tea.Cmd
+	m.prompt, cmd = m.prompt.Update(msg)
+	return cmd
+}
+
+// ask focuses the prompt for : or /.
+func (m *Model) ask(which rune) tea.Cmd {
+	m.asking = which
+	m.notice = ""
+	m.prompt.SetValue("")
+	if which == ':' {
+		m.prompt.Prompt = "go to offset: "
+		m.prompt.Placeholder = "0x10000 or 65536; prefix heap or stable to switch memory"
+	} else {
+		m.stopSearch()
+		m.prompt.Prompt = "search: "
+		m.prompt.Placeholder = "hex bytes (de ad be ef) or text (\"transfer\")"
+	}
+	return m.prompt.Focus()
+}
+
+// goToOffset shows the page holding an offset typed as "0x3e90010",
+// "4096", "stable 0x100000000" or "heap 0x30000".
+func (m *Model) goToOffset(text string) tea.Cmd {
+	mem := m.at.mem
+	fields := strings.Fields(text)
+	if len(fields) == 2 {
+		switch fields[0] {
+		case "heap", "h":
+			mem = heap
+		case "stable", "s":
+			mem = stable
+		default:
+			m.notice = fmt.Sprintf("go to %q: name the memory heap or stable, then the offset", text)
+			return nil
+		}
+		fields = fields[1:]
+	}
+	if len(fields) != 1 {
+		m.notice = fmt.Sprintf("go to %q: give one offset, e.g. 0x10000 or stable 0x100000000", text)
+		return nil
+	}
+	off, err := strconv.ParseUint(fields[0], 0, 64)
+	if err != nil {
+		m.notice = fmt.Sprintf("go to %q: not an offset (hex with 0x, or decimal)", text)
+		return nil
+	}
+	size := max(m.table(mem, 0).Size, m.table(mem, 1).Size)
+	if off >= size {
+		m.notice = fmt.Sprintf("go to %#x: past the end of %s memory (%s on the larger side)", off, mem, render.Bytes(size))
+		return nil
+	}
+	return m.show(mem, off)
+}
+
+// show moves to the page holding off in mem with off's row on screen.
+func (m *Model) show(mem memory, off uint64) tea.Cmd {
+	page := off / snapshots.PageSize
+	at := m.walk.at(mem, page)
+	m.wantRow = int(off%snapshots.PageSize) / m.perRow()
+	if at == m.at && m.page != nil {
+		m.row, m.wantRow = m.wantRow, -1
+		m.clampRow()
+		return nil
+	}
+	return m.goTo(at)
+}
+
+// table is side's (0: a, 1: b) page table of mem.
+func (m *Model) table(mem memory, side int) snapshots.PageTable {
+	return m.walk.tables[mem][side]
+}
+
+// pattern reads a search as hex bytes ("de ad be ef", "0xdeadbeef") or,
+// quoted or otherwise, as text.
+func pattern(text string) ([]byte, string) {
+	if q, err := strconv.Unquote(text); err == nil && strings.HasPrefix(text, "\"") {
+		return []byte(q), strconv.Quote(q)
+	}
+	digits := strings.TrimPrefix(strings.ReplaceAll(text, " ", ""), "0x")
+	if b, err := hex.DecodeString(digits); err == nil && len(b) > 0 {
+		return b, "bytes " + hex.EncodeToString(b)
+	}
+	return []byte(text), strconv.Quote(text)
+}
+
+// startSearch looks for text in the newer snapshot's current memory
+// after the row on screen, in the background; esc or closing stops it.
+func (m *Model) startSearch(text string) tea.Cmd {
+	pat, what := pattern(text)
+	if len(bytes.Trim(pat, "\x00")) == 0 {
+		m.notice = "search for zeros: zero pages are not stored, so they cannot be searched; search for a byte that is not zero"
+		return nil
+	}
+	m.stopSearch()
+	ctx, cancel := context.WithCancel(context.Background())
+	m.search = cancel
+	m.notice = "searching for " + what + " … (esc stops)"
+	seq, mem := m.seq, m.at.mem
+	from := m.at.page*snapshots.PageSize + uint64(m.row*m.perRow()) + 1
+	t, cat := m.table(mem, 1), m.ctx.Sources.Catalog
+	return func() tea.Msg {
+		out := searchMsg{owner: m, seq: seq, mem: mem, what: what}
+		out.found, out.off, out.pages, out.err = find(ctx, cat, t, pat, from)
+		return out
+	}
+}
+
+// find returns the first offset at or after from where pat occurs in the
+// memory t describes, reading only its stored pages (a match may span two
+// adjacent ones), and how many pages it read.
+func find(ctx context.Context, r snapshots.PageReader, t snapshots.PageTable, pat []byte, from uint64) (bool, uint64, int, error) {
+	buf := make([]byte, snapshots.PageSize)
+	var carry []byte // the previous stored page's tail, when adjacent
+	var prev uint64
+	read := 0
+	for i, p := range t.Pages {
+		if (p.Index+1)*snapshots.PageSize <= from {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return false, 0, read, errors.New("stopped")
+		}
+		if err := r.ReadPage(p.Hash, buf); err != nil {
+			return false, 0, read, err
+		}
+		read++
+		base := p.Index * snapshots.PageSize
+		hay := buf
+		if carry != nil && i > 0 && prev+1 == p.Index {
+			hay = append(append([]byte{}, carry...), buf...)
+			base -= uint64(len(carry))
+		}
+		for at := 0; ; {
+			k := bytes.Index(hay[at:], pat)
+			if k < 0 {
+				break
+			}
+			if off := base + uint64(at+k); off >= from {
+				return true, off, read, nil
+			}
+			at += k + 1
+		}
+		carry = append(carry[:0], buf[len(buf)-min(len(pat)-1, len(buf)):]...)
+		prev = p.Index
+	}
+	return false, 0, read, nil
 }
 
 func (m *Model) updateKey(msg tea.KeyPressMsg) tea.Cmd {
@@ -150,14 +388,24 @@ func (m *Model) updateKey(msg tea.KeyPressMsg) tea.Cmd {
 		return nil
 	}
 	k := m.ctx.Keys
+	if m.search != nil && key.Matches(msg, k.Back) {
+		m.stopSearch()
+		m.notice = "search stopped"
+		return nil
+	}
+	m.notice = ""
 	switch {
+	case key.Matches(msg, k.GoTo):
+		return m.ask(':')
+	case key.Matches(msg, k.Search):
+		return m.ask('/')
 	case key.Matches(msg, k.NextChange):
 		return m.goTo(m.walk.next(m.at))
 	case key.Matches(msg, k.PrevChange):
 		return m.goTo(m.walk.prev(m.at))
-	case key.Matches(msg, k.Top):
+	case key.Matches(msg, k.FirstChange):
 		return m.goTo(m.walk.first())
-	case key.Matches(msg, k.Bottom):
+	case key.Matches(msg, k.LastChange):
 		return m.goTo(m.walk.last())
 	case key.Matches(msg, k.Up):
 		m.row--
@@ -230,10 +478,18 @@ func firstDiffRow(a, b []byte, perRow int) int {
 func (m *Model) wide() bool { return m.width >= 140 }
 
 func (m *Model) perRow() int {
-	if m.wide() || m.width >= render.HexRowWidth(16) {
+	if m.wide() || m.width >= render.HexRowWidth(16, false) {
 		return 16
 	}
 	return 8
+}
+
+// ascii reports whether the hex rows have room for their text columns.
+func (m *Model) ascii() bool {
+	if m.wide() {
+		return m.width-render.HexRowWidth(16, true)-2 >= 50
+	}
+	return m.width >= render.HexRowWidth(m.perRow(), true)
 }
 
 // listHeight is the change list's height in the stacked layout.
@@ -247,19 +503,36 @@ func (m *Model) listHeight() int {
 // hexHeight is the number of hex rows shown.
 func (m *Model) hexHeight() int {
 	if m.wide() {
-		return max(m.height-3-m.noteLines(), 1)
+		return max(m.height-3-m.noteLines()-len(m.footer()), 1)
 	}
-	return max(m.height-1-m.listHeight()-3-m.noteLines(), 1)
+	return max(m.height-1-m.listHeight()-3-m.noteLines()-len(m.footer()), 1)
 }
 
 // noteLines is 1 when the current stop is in an added or removed range,
 // whose note line (pages with data, zero pages skipped) the hex view
 // shows, else 0.
 func (m *Model) noteLines() int {
-	if !m.at.valid || m.rangeAt().Kind == snapshots.RangeChanged {
+	if !m.at.valid || m.at.rng < 0 || m.rangeAt().Kind == snapshots.RangeChanged {
 		return 0
 	}
 	return 1
+}
+
+// footer is the line under the hex: the : or / prompt, or the outcome of
+// the last jump or search.
+func (m *Model) footer() []string {
+	switch {
+	case m.asking != 0:
+		return []string{m.prompt.View()}
+	case m.notice != "":
+		// Two lines at most; the notices are written to fit in them.
+		lines := strings.Split(ansi.Wrap(m.notice, max(m.width, 1), ""), "\n")
+		for i := range lines {
+			lines[i] = m.ctx.Styles.Warn.Render(lines[i])
+		}
+		return lines[:min(len(lines), 2)]
+	}
+	return nil
 }
 
 func (m *Model) clampRow() {
@@ -334,15 +607,23 @@ func (m *Model) View() string {
 		return render.Block(lines, m.width, m.height)
 	}
 	if m.wide() {
-		listW := m.width - render.HexRowWidth(16) - 2
+		listW := m.width - render.HexRowWidth(16, m.ascii()) - 2
 		list := render.Block(m.listLines(m.height-1, listW), listW, m.height-1)
-		hex := render.Block(m.hexLines(), m.width-listW-2, m.height-1)
+		hex := render.Block(append(m.hexLines(), m.footer()...), m.width-listW-2, m.height-1)
 		return render.Block([]string{summary}, m.width, 1) + "\n" + joinColumns(list, hex, "  ")
 	}
 	lines := []string{summary}
 	lines = append(lines, m.listLines(m.listHeight(), m.width)...)
 	lines = append(lines, "")
-	lines = append(lines, m.hexLines()...)
+	hexL := m.hexLines()
+	lines = append(lines, hexL...)
+	if f := m.footer(); len(f) > 0 {
+		// The footer sits on the last row, under a short page too.
+		for len(lines) < m.height-len(f) {
+			lines = append(lines, "")
+		}
+		lines = append(lines[:min(len(lines), m.height-len(f))], f...)
+	}
 	return render.Block(lines, m.width, m.height)
 }
 
@@ -390,13 +671,16 @@ func (m *Model) summary() string {
 
 func (m *Model) listLines(height, width int) []string {
 	st := m.ctx.Styles
-	cur := 0
+	cur := -1 // no range is current on a page outside every change
 	for i, it := range m.items {
-		if it.rng == m.at.rng && it.mem == m.at.mem {
+		if it.rng >= 0 && it.rng == m.at.rng && it.mem == m.at.mem {
 			cur = i
 		}
 	}
-	off := render.Offset(cur, 0, height, len(m.items))
+	if cur < 0 && !m.walk.first().valid {
+		cur = 0 // nothing to walk: the list is what the screen shows
+	}
+	off := render.Offset(max(cur, 0), 0, height, len(m.items))
 	var lines []string
 	for i := off; i < len(m.items) && len(lines) < height; i++ {
 		it := m.items[i]
@@ -435,12 +719,15 @@ func (m *Model) hexLines() []string {
 		}
 	}
 	head := fmt.Sprintf("%s page %d at 0x%x · %s", p.at.mem, p.at.page, base, differs(differ, "byte"))
+	if p.at.rng < 0 {
+		head += " · not a change"
+	}
 	if m.at.mem == stable && m.data.label != nil {
 		if l := m.data.label(base, base+snapshots.PageSize); l != "" {
 			head += " · " + l
 		}
 	}
-	half := (render.HexRowWidth(per) - 12 - 3) / 2
+	half := (render.HexRowWidth(per, m.ascii()) - 12 - 3) / 2
 	cols := strings.Repeat(" ", 12) + render.Fit(m.data.a.Ref(), half) + "   " + render.Fit(m.data.b.Ref(), half)
 	lines := []string{st.Header.Render(head)}
 	if m.noteLines() > 0 {
@@ -455,7 +742,7 @@ func (m *Model) hexLines() []string {
 	}
 	lines = append(lines, st.Muted.Render(cols))
 	for r := m.row; r < m.row+m.hexHeight() && r < snapshots.PageSize/per; r++ {
-		lines = append(lines, render.HexRow(p.a, p.b, base, r, per, st))
+		lines = append(lines, render.HexRow(p.a, p.b, base, r, per, m.ascii(), st))
 	}
 	return lines
 }

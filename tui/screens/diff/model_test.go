@@ -202,3 +202,53 @@ func TestDiffNoPageDiffers(t *testing.T) {
 	st.Run(m, st.Keys("n", "N", "G", "g")...)
 	st.Shot(t, m, 80, 24)
 }
+
+// TestDiffGoToAndSearch: : shows the page holding an offset in either
+// memory, / finds bytes or text in the newer snapshot's memory (across
+// its stored pages), and both say why when they cannot.
+func TestDiffGoToAndSearch(t *testing.T) {
+	store := st.Incident()
+	base, err := store.Manifest(store.ID(t, "ledger@3"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	grown := base.Child(snapshots.MadeByCall)
+	page := make([]byte, snapshots.PageSize)
+	copy(page[0x500:], "needle-xyz")
+	grown.Stable = grown.Stable.Patch(1<<32+snapshots.PageSize, []snapshots.Page{store.PageOf(30000, page), store.Page(1<<32/snapshots.PageSize, 3)})
+	g := store.Add(grown)
+	m := open(t, "dark", 80, 24, source.Set{Catalog: store}, base.ID, g.ID)
+	view := func() string { return st.Plain(m.View()) }
+
+	st.Run(m, st.Key(":"))
+	if !m.Capturing() || !strings.Contains(view(), "go to offset:") {
+		t.Fatalf(": opens no prompt:\n%s", view())
+	}
+	st.Run(m, append(st.Type("stable 0x100000010"), st.Key("enter"))...)
+	if v := view(); !strings.Contains(v, "stable page 65536 at 0x100000000") || !strings.Contains(v, "0100000010  ") {
+		t.Errorf("go to stable 0x100000010:\n%s", v)
+	}
+	st.Run(m, append(st.Keys(":"), append(st.Type("heap 0x20000"), st.Key("enter"))...)...)
+	if v := view(); !strings.Contains(v, "heap page 2 at 0x20000 · 0 bytes differ · not a change") {
+		t.Errorf("go to an unchanged heap page:\n%s", v)
+	}
+	st.Run(m, st.Key("n")) // the heap is the same: the next change is stable
+	if v := view(); !strings.Contains(v, "stable page 30000 at 0x75300000") {
+		t.Errorf("n after a jump:\n%s", v)
+	}
+	st.Run(m, append(st.Keys(":"), append(st.Type("0x900000000"), st.Key("enter"))...)...)
+	if v := view(); !strings.Contains(v, "go to 0x900000000: past the end of stable memory (4.0 GiB on the larger side)") {
+		t.Errorf("a jump past the end:\n%s", v)
+	}
+
+	st.Run(m, append(st.Keys(":"), append(st.Type("stable 0"), st.Key("enter"))...)...)
+	st.Run(m, append(st.Keys("/"), append(st.Type(`"needle-xyz"`), st.Key("enter"))...)...)
+	if v := view(); !strings.Contains(v, `"needle-xyz" found at 0x75300500`) || !strings.Contains(v, "stable page 30000") {
+		t.Errorf("search for text:\n%s", v)
+	}
+	st.Run(m, append(st.Keys("/"), append(st.Type("6e 65 65 64 6c 65"), st.Key("enter"))...)...)
+	if v := view(); !strings.Contains(v, "no bytes 6e6565646c65 in stable memory") {
+		t.Errorf("a second search from the match finds no later one:\n%s", v)
+	}
+	st.Shot(t, m, 80, 24)
+}

@@ -174,10 +174,47 @@ func (s stops) last() stop {
 	return stop{}
 }
 
+// at returns the stop for page of mem: in the range holding it, or with
+// rng -1 when no range does (a page reached by going to an offset).
+func (s stops) at(mem memory, page uint64) stop {
+	for i, r := range s.mems[mem] {
+		if page >= pageOf(r.Start) && page < endPage(r) {
+			return stop{mem: mem, rng: i, page: page, valid: true}
+		}
+	}
+	return stop{mem: mem, rng: -1, page: page, valid: true}
+}
+
+// outside returns, for a stop in no range, the first stop after it
+// (dir 1) or the last before it (dir -1); at itself when there is none.
+func (s stops) outside(at stop, dir int) stop {
+	if dir > 0 {
+		for m := at.mem; m <= stable; m++ {
+			for i, r := range s.mems[m] {
+				if m > at.mem || pageOf(r.Start) > at.page {
+					return s.firstIn(m, i)
+				}
+			}
+		}
+		return at
+	}
+	for m := at.mem; m >= heap; m-- {
+		for i := len(s.mems[m]) - 1; i >= 0; i-- {
+			if m < at.mem || endPage(s.mems[m][i]) <= at.page {
+				return s.lastIn(m, i)
+			}
+		}
+	}
+	return at
+}
+
 // next returns the stop after at, or at itself at the end.
 func (s stops) next(at stop) stop {
 	if !at.valid {
 		return s.first()
+	}
+	if at.rng < 0 {
+		return s.outside(at, 1)
 	}
 	if n, ok := s.within(at, 1); ok {
 		return n
@@ -196,6 +233,9 @@ func (s stops) next(at stop) stop {
 func (s stops) prev(at stop) stop {
 	if !at.valid {
 		return s.first()
+	}
+	if at.rng < 0 {
+		return s.outside(at, -1)
 	}
 	if p, ok := s.within(at, -1); ok {
 		return p
