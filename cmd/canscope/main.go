@@ -243,9 +243,7 @@ func (a *app) loadManifest(ref string) (store, *snapshots.Manifest, error) {
 	if err == nil {
 		var m *snapshots.Manifest
 		if m, err = st.Manifest(snap.ID); err == nil {
-			if m, err = snapcheck.ForExport(st, m); err == nil {
-				return st, m, nil
-			}
+			return st, snapcheck.ForExport(st, m), nil
 		}
 	}
 	st.Close()

@@ -32,10 +32,7 @@ func Export(ctx context.Context, st snapshots.Store, m *snapshots.Manifest, dir 
 // ExportProgress is Export counting the bytes written in p (see
 // dfx.ExportProgress).
 func ExportProgress(ctx context.Context, st snapshots.Store, m *snapshots.Manifest, dir string, set Settings, force bool, p *snapshots.Progress) (Report, error) {
-	m, err := ForExport(st, m)
-	if err != nil {
-		return Report{}, err
-	}
+	m = ForExport(st, m)
 	rep, err := Run(st, m, set)
 	if err != nil {
 		return rep, err

@@ -9,8 +9,6 @@
 package snapcheck
 
 import (
-	"fmt"
-
 	"github.com/canscope/canscope/engine/wasm"
 	"github.com/canscope/canscope/snapshots"
 )
@@ -27,25 +25,27 @@ type Blobs interface {
 // versions carry last (snapshots.ReplicaGlobals). m itself is not changed;
 // a snapshot without a readable module is returned as it is (check reports
 // what is wrong with it).
-func ForExport(st Blobs, m *snapshots.Manifest) (*snapshots.Manifest, error) {
+func ForExport(st Blobs, m *snapshots.Manifest) *snapshots.Manifest {
 	if m.Module.IsZero() {
-		return m, nil
+		return m
 	}
 	code, err := st.ReadBlob(m.Module)
 	if err != nil {
-		return nil, fmt.Errorf("module of %s: %w", m.Ref(), err)
+		// show and diff of a damaged snapshot still work; Run and the
+		// export read the module again and report the damage.
+		return m
 	}
 	n, ok := moduleGlobals(code)
 	if !ok {
-		return m, nil
+		return m
 	}
 	g := snapshots.ReplicaGlobals(m.Globals, n)
 	if len(g) == len(m.Globals) {
-		return m, nil
+		return m
 	}
 	c := *m
 	c.Globals = g
-	return &c, nil
+	return &c
 }
 
 // moduleGlobals returns the length of the module's snapshot globals list,
