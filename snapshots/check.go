@@ -60,6 +60,9 @@ type CheckReport struct {
 	// UnreferencedBlobs counts intact blobs no snapshot uses (left by an
 	// interrupted import); harmless, reported for information.
 	UnreferencedBlobs int `json:"unreferenced_blobs"`
+	// UnreferencedBytes is the space those blobs take in the store: what
+	// `canscope prune` frees.
+	UnreferencedBytes int64 `json:"unreferenced_bytes"`
 	// UnclaimedManifests counts manifests no NAME@N names: an S3 commit
 	// interrupted (or outraced) between writing its manifest and claiming
 	// its NAME@N leaves one. Invisible and harmless, like unreferenced
@@ -147,4 +150,25 @@ func (r *CheckReport) Judge(ids []ID, manifests []*Manifest, bad map[Hash]string
 	}
 	sort.SliceStable(r.Problems, func(i, j int) bool { return r.Problems[i].Snapshot < r.Problems[j].Snapshot })
 	r.OK = len(r.Problems) == 0
+}
+
+// Referenced returns every blob the manifests reference (modules, chunks,
+// pages): what prune keeps and fsck does not count as unreferenced.
+func Referenced(manifests []*Manifest) map[Hash]bool {
+	used := map[Hash]bool{}
+	for _, m := range manifests {
+		if !m.Module.IsZero() {
+			used[m.Module] = true
+		}
+		for _, c := range m.Chunks {
+			used[c] = true
+		}
+		for _, p := range m.Heap.Pages {
+			used[p.Hash] = true
+		}
+		for _, p := range m.Stable.Pages {
+			used[p.Hash] = true
+		}
+	}
+	return used
 }

@@ -19,6 +19,27 @@ func Fork(ctx context.Context, st Store, ref, name string) (Snapshot, error) {
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("fork %s: %w", src.Ref(), err)
 	}
+	// A fork shares every blob of its source and Commit checks only the
+	// blobs a child adds: check the source's here, or a damaged snapshot
+	// would fork into another damaged one.
+	if hc, ok := st.(interface {
+		HasBlobs(ctx context.Context, hs []Hash) ([]bool, error)
+	}); ok {
+		refs := NewBlobs(m, nil)
+		hs := make([]Hash, len(refs))
+		for i, r := range refs {
+			hs[i] = r.Hash
+		}
+		has, err := hc.HasBlobs(ctx, hs)
+		if err != nil {
+			return Snapshot{}, fmt.Errorf("fork %s: %w", src.Ref(), err)
+		}
+		for i, ok := range has {
+			if !ok {
+				return Snapshot{}, fmt.Errorf("fork %s: the snapshot is %w: %s: blob %s is not in the store; run `canscope fsck`", src.Ref(), ErrDamaged, refs[i].What, refs[i].Hash.Short())
+			}
+		}
+	}
 	child := m.Child(MadeByFork)
 	child.ForkedFrom = &m.ID
 	child.Name = name

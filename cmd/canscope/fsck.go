@@ -1,7 +1,11 @@
 package main
 
 import (
+	"context"
 	"fmt"
+
+	"github.com/canscope/canscope/snapshots"
+	"github.com/dustin/go-humanize"
 
 	"github.com/spf13/cobra"
 )
@@ -18,7 +22,15 @@ func newFsckCmd(a *app) *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			rep, err := st.Check(cmd.Context())
+			var rep *snapshots.CheckReport
+			if cp, ok := st.(progressChecker); ok {
+				p := new(snapshots.Progress)
+				stop := a.showProgress(progress{What: "checking", Unit: unitBlobs, Done: p.Done.Load, Total: p.Total.Load}, asJSON)
+				rep, err = cp.CheckProgress(cmd.Context(), p)
+				stop()
+			} else {
+				rep, err = st.Check(cmd.Context())
+			}
 			if err != nil {
 				return err
 			}
@@ -30,8 +42,11 @@ func newFsckCmd(a *app) *cobra.Command {
 				for _, p := range rep.Problems {
 					fmt.Fprintln(a.stdout, p.String())
 				}
-				fmt.Fprintf(a.stdout, "checked %d snapshots and %d blobs (%d unreferenced): %d problems\n",
-					rep.SnapshotsChecked, rep.BlobsChecked, rep.UnreferencedBlobs, len(rep.Problems))
+				fmt.Fprintf(a.stdout, "checked %d snapshots and %d blobs (%d unreferenced, %s): %d problems\n",
+					rep.SnapshotsChecked, rep.BlobsChecked, rep.UnreferencedBlobs, humanize.IBytes(uint64(rep.UnreferencedBytes)), len(rep.Problems))
+				if rep.UnreferencedBlobs > 0 {
+					fmt.Fprintln(a.stdout, "`canscope prune` removes the unreferenced blobs")
+				}
 			}
 			if !rep.OK {
 				return &statusError{code: exitError, err: fmt.Errorf("fsck found %d problems in store %s", len(rep.Problems), st.Location())}
@@ -41,4 +56,9 @@ func newFsckCmd(a *app) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
 	return cmd
+}
+
+// progressChecker is a store whose fsck can count its progress.
+type progressChecker interface {
+	CheckProgress(ctx context.Context, p *snapshots.Progress) (*snapshots.CheckReport, error)
 }

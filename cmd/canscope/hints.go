@@ -24,6 +24,10 @@ func withFlagHint(err error) error {
 		return fmt.Errorf("%w (--force)", err)
 	case errors.Is(err, demo.ErrPresent), errors.Is(err, fsstore.ErrUnusableDir), errors.Is(err, fsstore.ErrNotAStore):
 		return fmt.Errorf("%w (--store DIR)", err)
+	case errors.Is(err, snapshots.ErrMoved):
+		return fmt.Errorf("%w (--name NAME2)", err)
+	case errors.Is(err, snapshots.ErrHasDescendants):
+		return fmt.Errorf("%w (--with-descendants)", err)
 	case errors.As(err, &name) && !strings.Contains(err.Error(), "--name"):
 		return fmt.Errorf("%w (--name NAME)", err)
 	}

@@ -26,21 +26,44 @@ func newLsCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			damaged := []snapshots.Damaged{}
+			if dl, ok := st.(damagedLister); ok {
+				if damaged, err = dl.Damaged(); err != nil {
+					return err
+				}
+				if damaged == nil {
+					damaged = []snapshots.Damaged{}
+				}
+			}
 			if asJSON {
 				return a.printJSON(struct {
 					Snapshots []snapshots.Snapshot `json:"snapshots"`
-				}{all})
+					Damaged   []snapshots.Damaged  `json:"damaged"`
+				}{all, damaged})
 			}
-			if len(all) == 0 {
+			if len(all) == 0 && len(damaged) == 0 {
 				fmt.Fprintln(a.stdout, "no snapshots: import one with `canscope import DIR`, or try `canscope demo`")
 				return nil
 			}
-			printList(a.stdout, all)
+			if len(all) > 0 {
+				printList(a.stdout, all)
+			}
+			for _, d := range damaged {
+				fmt.Fprintf(a.stdout, "DAMAGED %s: %s\n", d.ID.Short(), d.Reason)
+			}
+			if len(damaged) > 0 {
+				fmt.Fprintf(a.stdout, "%d damaged snapshots: run `canscope fsck` for the details\n", len(damaged))
+			}
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"snapshots": [...]} as JSON`)
+	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"snapshots": [...], "damaged": [...]} as JSON`)
 	return cmd
+}
+
+// damagedLister is a store that can name the manifests List leaves out.
+type damagedLister interface {
+	Damaged() ([]snapshots.Damaged, error)
 }
 
 func printList(w io.Writer, all []snapshots.Snapshot) {

@@ -222,7 +222,7 @@ func newRootCmd(a *app) *cobra.Command {
 	for _, mk := range []func(*app) *cobra.Command{
 		// Each capability adds its constructors here.
 		newInstallCmd, newCallCmd, newUpgradeCmd, newTransplantCmd, newRestoreCmd, newDemoCmd,
-		newImportCmd, newExportCmd, newCheckCmd, newLsCmd, newShowCmd, newDiffCmd, newForkCmd, newFsckCmd, newTraceCmd,
+		newImportCmd, newExportCmd, newCheckCmd, newLsCmd, newShowCmd, newDiffCmd, newForkCmd, newFsckCmd, newRmCmd, newPruneCmd, newTraceCmd,
 		newPushCmd, newPullCmd,
 	} {
 		root.AddCommand(mk(a))

@@ -143,8 +143,8 @@ func TestStoreJSONShapes(t *testing.T) {
 
 	ls := storeJSON(t, store, "ls", "--json")
 	list, ok := ls["snapshots"].([]any)
-	if !ok || len(ls) != 1 || len(list) != 2 {
-		t.Fatalf(`ls --json = %v, want {"snapshots": [2 snapshots]}`, ls)
+	if damaged, isList := ls["damaged"].([]any); !ok || len(ls) != 2 || len(list) != 2 || !isList || len(damaged) != 0 {
+		t.Fatalf(`ls --json = %v, want {"snapshots": [2 snapshots], "damaged": []}`, ls)
 	}
 	for _, s := range list {
 		hasKeys(t, "ls snapshot", s, snapshotKeys...)

@@ -2,7 +2,9 @@ package fsstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -17,6 +19,12 @@ import (
 // commit running concurrently can only add snapshots Check does not
 // judge, never make a checked one look broken.
 func (s *Store) Check(ctx context.Context) (*snapshots.CheckReport, error) {
+	return s.CheckProgress(ctx, nil)
+}
+
+// CheckProgress is Check counting the blobs verified in p (nil counts
+// nothing) against the number of blob files.
+func (s *Store) CheckProgress(ctx context.Context, p *snapshots.Progress) (*snapshots.CheckReport, error) {
 	rep := &snapshots.CheckReport{Problems: []snapshots.Problem{}}
 	ids, err := s.manifestIDs()
 	if err != nil {
@@ -24,15 +32,8 @@ func (s *Store) Check(ctx context.Context) (*snapshots.CheckReport, error) {
 	}
 	var manifests []*snapshots.Manifest
 	for _, id := range ids {
-		b, err := os.ReadFile(s.manifestPath(id))
-		if err != nil {
-			return nil, fmt.Errorf("fsck: read manifest %s: %w", id.Short(), err)
-		}
 		rep.SnapshotsChecked++
-		m, err := snapshots.DecodeManifest(b)
-		if err == nil && m.ID != id {
-			err = fmt.Errorf("content hashes to %s, not its name", m.ID.Short())
-		}
+		m, err := s.readManifest(id)
 		if err != nil {
 			rep.Problems = append(rep.Problems, snapshots.Problem{
 				Snapshot: id.String(), What: snapshots.ProblemCorruptManifest,
@@ -42,24 +43,81 @@ func (s *Store) Check(ctx context.Context) (*snapshots.CheckReport, error) {
 		}
 		manifests = append(manifests, m)
 	}
-	bad, good, err := s.checkAllBlobs(ctx)
+	files, err := s.blobFiles()
+	if err != nil {
+		return nil, fmt.Errorf("fsck: %w", err)
+	}
+	p.SetTotal(uint64(len(files)))
+	bad, good, err := s.checkAllBlobs(ctx, files, p)
 	if err != nil {
 		return nil, err
 	}
 	rep.BlobsChecked = len(bad) + len(good)
 
 	rep.Judge(ids, manifests, bad, good, func(h snapshots.Hash) string { return "delete " + s.blobPath(h) })
+	used := snapshots.Referenced(manifests)
+	for _, f := range files {
+		if good[f.hash] && !used[f.hash] {
+			rep.UnreferencedBytes += f.size
+		}
+	}
 	return rep, nil
 }
 
-// checkAllBlobs reads and verifies every blob file in parallel, returning
-// the corrupt ones with a reason and the set of intact ones.
-func (s *Store) checkAllBlobs(ctx context.Context) (bad map[snapshots.Hash]string, good map[snapshots.Hash]bool, err error) {
+// readManifest reads manifest id, checking that it decodes and that its
+// bytes hash to its name. os.ReadFile's error is returned as is.
+func (s *Store) readManifest(id snapshots.ID) (*snapshots.Manifest, error) {
+	b, err := os.ReadFile(s.manifestPath(id))
+	if err != nil {
+		return nil, err
+	}
+	m, err := snapshots.DecodeManifest(b)
+	if err == nil && m.ID != id {
+		err = fmt.Errorf("content hashes to %s, not its name", m.ID.Short())
+	}
+	return m, err
+}
+
+// blobFile is one blob file found in the shards.
+type blobFile struct {
+	hash snapshots.Hash
+	size int64
+}
+
+// blobFiles lists every blob file (temp files excluded) with its size.
+func (s *Store) blobFiles() ([]blobFile, error) {
 	root := filepath.Join(s.dir, blobsDir)
 	shards, err := os.ReadDir(root)
 	if err != nil {
-		return nil, nil, fmt.Errorf("fsck: list blobs: %w", err)
+		return nil, fmt.Errorf("list blobs: %w", err)
 	}
+	var out []blobFile
+	for _, sh := range shards {
+		if !sh.IsDir() {
+			continue
+		}
+		entries, err := os.ReadDir(filepath.Join(root, sh.Name()))
+		if err != nil {
+			return nil, fmt.Errorf("list blobs: %w", err)
+		}
+		for _, e := range entries {
+			h, err := snapshots.ParseHash(e.Name())
+			if err != nil {
+				continue // temp files of writes in progress
+			}
+			fi, err := e.Info()
+			if err != nil {
+				continue // removed since the listing (prune)
+			}
+			out = append(out, blobFile{h, fi.Size()})
+		}
+	}
+	return out, nil
+}
+
+// checkAllBlobs reads and verifies the blob files in parallel, returning
+// the corrupt ones with a reason and the set of intact ones.
+func (s *Store) checkAllBlobs(ctx context.Context, files []blobFile, p *snapshots.Progress) (bad map[snapshots.Hash]string, good map[snapshots.Hash]bool, err error) {
 	hashes := make(chan snapshots.Hash)
 	bad, good = map[snapshots.Hash]string{}, map[snapshots.Hash]bool{}
 	var mu sync.Mutex
@@ -71,12 +129,15 @@ func (s *Store) checkAllBlobs(ctx context.Context) (bad map[snapshots.Hash]strin
 			for h := range hashes {
 				_, err := s.load(h, nil)
 				mu.Lock()
-				if err != nil {
+				if errors.Is(err, fs.ErrNotExist) {
+					// removed since the listing (a prune): neither
+				} else if err != nil {
 					bad[h] = err.Error()
 				} else {
 					good[h] = true
 				}
 				mu.Unlock()
+				p.Add(1)
 			}
 		}()
 	}
@@ -84,24 +145,11 @@ func (s *Store) checkAllBlobs(ctx context.Context) (bad map[snapshots.Hash]strin
 		close(hashes)
 		wg.Wait()
 	}()
-	for _, sh := range shards {
-		if !sh.IsDir() {
-			continue
-		}
-		entries, err := os.ReadDir(filepath.Join(root, sh.Name()))
-		if err != nil {
-			return nil, nil, fmt.Errorf("fsck: list blobs: %w", err)
-		}
-		for _, e := range entries {
-			h, err := snapshots.ParseHash(e.Name())
-			if err != nil {
-				continue // temp files of writes in progress
-			}
-			select {
-			case hashes <- h:
-			case <-ctx.Done():
-				return nil, nil, ctx.Err()
-			}
+	for _, f := range files {
+		select {
+		case hashes <- f.hash:
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
 		}
 	}
 	return bad, good, nil

@@ -244,7 +244,17 @@ func (s *Store) Resolve(ref string) (snapshots.Snapshot, error) {
 	if err != nil {
 		return snapshots.Snapshot{}, err
 	}
-	return snapshots.ResolveRef(all, ref)
+	snap, err := snapshots.ResolveRef(all, ref)
+	if errors.Is(err, snapshots.ErrNotFound) {
+		// An id (prefix) of a manifest List cannot read is damaged, not
+		// absent: say so, and what to run.
+		if damaged, derr := s.Damaged(); derr == nil {
+			if d, ok := snapshots.MatchDamaged(damaged, ref); ok {
+				return snapshots.Snapshot{}, d.Err()
+			}
+		}
+	}
+	return snap, err
 }
 
 // Manifest reads a snapshot's manifest and verifies that it hashes to id.
@@ -257,11 +267,11 @@ func (s *Store) Manifest(id snapshots.ID) (*snapshots.Manifest, error) {
 		return nil, fmt.Errorf("read snapshot %s: %w", id.Short(), err)
 	}
 	if got := snapshots.HashOf(b); got != id {
-		return nil, fmt.Errorf("snapshot %s: manifest is corrupt (hashes to %s); run `canscope fsck`", id.Short(), got.Short())
+		return nil, fmt.Errorf("snapshot %s is %w: manifest is corrupt (hashes to %s); run `canscope fsck`", id.Short(), snapshots.ErrDamaged, got.Short())
 	}
 	m, err := snapshots.DecodeManifest(b)
 	if err != nil {
-		return nil, fmt.Errorf("snapshot %s: %w; run `canscope fsck`", id.Short(), err)
+		return nil, fmt.Errorf("snapshot %s is %w: %w; run `canscope fsck`", id.Short(), snapshots.ErrDamaged, err)
 	}
 	return m, nil
 }
