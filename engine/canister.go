@@ -82,6 +82,10 @@ type incarnation struct {
 	// meter is the instance's instruction counter; for unmetered modules
 	// it only counts slices (meter.InstrumentChecks).
 	meter *meter.Counter
+	// dirty holds the heap pages the last execution left dirty, as found
+	// right after it (nil: unknown); commit reuses them instead of
+	// scanning the heap again.
+	dirty []uint32
 }
 
 // NewCanister returns a canister without code, as after create_canister.

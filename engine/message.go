@@ -114,6 +114,7 @@ func (c *Canister) execute(k call) (*Trap, error) {
 	}
 	before := k.budget.used
 	sizeBefore := k.inc.heap.Live()
+	k.inc.dirty = nil
 	var dirtyBefore int
 	if k.fresh {
 		// Instantiation wrote the data segments: the replica builds
@@ -158,6 +159,7 @@ func (c *Canister) execute(k call) (*Trap, error) {
 		if derr != nil {
 			return nil, fmt.Errorf("run %s: %w", k.export, derr)
 		}
+		k.inc.dirty = append([]uint32{}, dirty...) // for the commit that may follow (commit)
 		pages := uint64(max(len(dirty)-dirtyBefore, 0))
 		phase.DirtyHeapPages = pages
 		// The count the replica reports never exceeds the limit.
@@ -201,7 +203,8 @@ func (c *Canister) rollback(ctx context.Context, inc *incarnation) error {
 // commit keeps the changes of inc's heap and globals and returns the
 // 4 KiB heap pages that changed.
 func (inc *incarnation) commit() ([]uint32, error) {
-	pages, err := inc.heap.Commit()
+	pages, err := inc.heap.CommitDirty(inc.dirty)
+	inc.dirty = nil
 	if err != nil {
 		return nil, err
 	}

@@ -187,14 +187,24 @@ func (h *Heap) Dirty() ([]uint32, error) {
 // sorted indexes of the OS pages that changed. The returned slice is
 // valid until the next Commit or Rollback.
 func (h *Heap) Commit() ([]uint32, error) {
+	return h.CommitDirty(nil)
+}
+
+// CommitDirty is Commit given d, what Dirty returned with no write to the
+// working memory since (nil: find them). It saves the second scan of a
+// caller that needed the dirty pages before deciding to commit.
+func (h *Heap) CommitDirty(d []uint32) ([]uint32, error) {
 	if h.closed {
 		return nil, ErrClosed
 	}
-	d, err := h.b.dirty(h.mem, h.live, h.scratch[:0])
-	if err != nil {
-		return nil, fmt.Errorf("commit heap: %w", err)
+	if d == nil {
+		var err error
+		d, err = h.b.dirty(h.mem, h.live, h.scratch[:0])
+		if err != nil {
+			return nil, fmt.Errorf("commit heap: %w", err)
+		}
+		h.scratch = d
 	}
-	h.scratch = d
 	if err := h.b.commit(h.mem, h.live, d); err != nil {
 		return nil, fmt.Errorf("commit heap: %w", err)
 	}
