@@ -1,10 +1,14 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -312,15 +316,8 @@ func (inc *incarnation) load(st State) error {
 		}
 	}
 	if st.HeapSource != nil {
-		// Streamed a page at a time: a 4 GiB heap never sits in Go memory
-		// besides its mapping.
-		for _, idx := range st.HeapSource.BackedPages() {
-			if err := st.HeapSource.ReadPage(idx, buf); err != nil {
-				return fmt.Errorf("heap page %d: %w", idx, err)
-			}
-			if err := put(idx); err != nil {
-				return err
-			}
+		if err := streamHeap(inc.heap, st.HeapSource, st.HeapSize/PageSize); err != nil {
+			return err
 		}
 	}
 	inc.heap.ResetChanged()
@@ -342,6 +339,75 @@ func (inc *incarnation) load(st State) error {
 		inc.committed[i] = g
 	}
 	return nil
+}
+
+// streamBatch is how many pages a reader of streamHeap reads before it
+// writes them into the heap (1 MiB).
+const streamBatch = 16
+
+// streamHeap loads the pages of src into h (committed, of pages pages)
+// with one reader per CPU: reading a page from a store (read, decompress,
+// hash check) costs far more than writing it, and a 1 GiB heap holds
+// 16,384 of them. Each reader holds one batch, so the heap never sits in
+// Go memory besides its mapping; the writes into h are serialized.
+func streamHeap(h *heap.Heap, src PageSource, pages uint64) error {
+	idx := src.BackedPages()
+	for _, i := range idx {
+		if i >= pages {
+			return fmt.Errorf("heap page %d lies beyond the heap of %d pages", i, pages)
+		}
+	}
+	batches := (len(idx) + streamBatch - 1) / streamBatch
+	var (
+		next   atomic.Int64
+		failed atomic.Bool
+		mu     sync.Mutex // guards h and first
+		first  error
+		wg     sync.WaitGroup
+	)
+	fail := func(err error) {
+		mu.Lock()
+		if first == nil {
+			first = err
+		}
+		mu.Unlock()
+		failed.Store(true)
+	}
+	for range min(runtime.GOMAXPROCS(0), batches) {
+		wg.Go(func() {
+			buf := make([]byte, streamBatch*PageSize)
+			for !failed.Load() {
+				b := int(next.Add(1) - 1)
+				if b >= batches {
+					return
+				}
+				batch := idx[b*streamBatch : min((b+1)*streamBatch, len(idx))]
+				for j, i := range batch {
+					if err := src.ReadPage(i, buf[j*PageSize:(j+1)*PageSize]); err != nil {
+						fail(fmt.Errorf("heap page %d: %w", i, err))
+						return
+					}
+				}
+				mu.Lock()
+				// One write per run of consecutive pages.
+				for j := 0; j < len(batch); {
+					k := j + 1
+					for k < len(batch) && batch[k] == batch[k-1]+1 {
+						k++
+					}
+					if err := h.WriteAt(buf[j*PageSize:k*PageSize], batch[j]*PageSize); err != nil {
+						first = cmp.Or(first, fmt.Errorf("heap page %d: %w", batch[j], err))
+						failed.Store(true)
+						break
+					}
+					j = k
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return first
 }
 
 // instantiate creates inc's wasm instance over its heap. A fresh instance

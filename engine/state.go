@@ -95,7 +95,8 @@ type State struct {
 	// touches. Canister.State always returns StablePages.
 	StableSource PageSource
 	// HeapSource, when set, supplies the heap's pages instead of HeapPages
-	// (which must then be empty); Restore streams them into the heap.
+	// (which must then be empty); Restore streams them into the heap,
+	// calling ReadPage from several goroutines at once.
 	HeapSource PageSource
 	// Globals follow the replica's snapshot order, as
 	// read_canister_snapshot_metadata returns them: the module's exported
