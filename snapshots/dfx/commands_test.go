@@ -38,3 +38,37 @@ func TestRestoreCommands(t *testing.T) {
 		t.Errorf("UpgradeCommand = %q", c)
 	}
 }
+
+// TestCommands: icp-cli's sequence by default (command names and flags of
+// crates/icp-cli/src/commands/canister), dfx's on request; the upgrade line
+// carries the rehearsal's options.
+func TestCommands(t *testing.T) {
+	icp := Commands(ToolICP, "bkyz2-fmaaa-aaaaa-qaaaq-cai", "my dir", Upgrade{Wasm: "fix.wasm", Arg: "(1)", WasmMemoryPersistence: "keep"})
+	want := []string{
+		"icp canister stop bkyz2-fmaaa-aaaaa-qaaaq-cai -n ic",
+		"icp canister snapshot create bkyz2-fmaaa-aaaaa-qaaaq-cai -n ic   # a way back: keep the id it prints",
+		"icp canister snapshot upload bkyz2-fmaaa-aaaaa-qaaaq-cai -i 'my dir' -n ic   # prints <uploaded-snapshot-id>",
+		"icp canister snapshot restore bkyz2-fmaaa-aaaaa-qaaaq-cai <uploaded-snapshot-id> -n ic",
+		"icp canister start bkyz2-fmaaa-aaaaa-qaaaq-cai -n ic",
+	}
+	if strings.Join(icp.Commands, "\n") != strings.Join(want, "\n") || icp.Tool != ToolICP {
+		t.Errorf("icp commands:\n%s", strings.Join(icp.Commands, "\n"))
+	}
+	if u := "icp canister install bkyz2-fmaaa-aaaaa-qaaaq-cai --mode upgrade --wasm fix.wasm --args '(1)' --wasm-memory-persistence keep -n ic"; icp.Upgrade != u {
+		t.Errorf("icp upgrade %q, want %q", icp.Upgrade, u)
+	}
+	if len(icp.Notes) != 1 || !strings.Contains(icp.Notes[0], "at most 10 snapshots") {
+		t.Errorf("icp notes %q", icp.Notes)
+	}
+	d := Commands(ToolDFX, "", "d", Upgrade{SkipPreUpgrade: true})
+	if d.Commands[0] != "dfx canister stop <canister> --network ic" || d.Commands[3] != "dfx canister snapshot load <canister> <uploaded-snapshot-id> --network ic" {
+		t.Errorf("dfx commands:\n%s", strings.Join(d.Commands, "\n"))
+	}
+	if d.Upgrade != "dfx canister install <canister> --mode upgrade --wasm NEW.wasm --skip-pre-upgrade --network ic" {
+		t.Errorf("dfx upgrade %q", d.Upgrade)
+	}
+	skip := Commands(ToolICP, "", "d", Upgrade{SkipPreUpgrade: true})
+	if strings.Contains(skip.Upgrade, "skip") || !strings.Contains(skip.Notes[len(skip.Notes)-1], "icp-cli cannot: run the upgrade with dfx instead: "+d.Upgrade) {
+		t.Errorf("icp with skip-pre-upgrade: %q, notes %q", skip.Upgrade, skip.Notes)
+	}
+}
