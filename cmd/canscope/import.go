@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 
+	"github.com/canscope/canscope/engine/principal"
 	"github.com/canscope/canscope/snapshots"
 
 	"github.com/canscope/canscope/snapshots/dfx"
@@ -23,6 +24,11 @@ next NAME@N, a child of the newest snapshot of that name that keeps its
 canister id.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if opt.CanisterID != "" {
+				if _, err := principal.Parse(opt.CanisterID); err != nil {
+					return fmt.Errorf("--canister-id: %w", err)
+				}
+			}
 			st, err := a.openStore()
 			if err != nil {
 				return err

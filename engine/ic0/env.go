@@ -3,6 +3,7 @@ package ic0
 import (
 	"bytes"
 	"errors"
+	"math"
 	"math/big"
 	"math/bits"
 	"strconv"
@@ -302,8 +303,12 @@ type Recorder interface {
 // ParseTime reads an ic0.time value as RFC 3339 or as a plain count of
 // nanoseconds since the epoch.
 func ParseTime(s string) (uint64, error) {
-	if ns, err := strconv.ParseUint(s, 10, 64); err == nil {
+	ns, err := strconv.ParseUint(s, 10, 64)
+	if err == nil {
 		return ns, nil
+	}
+	if errors.Is(err, strconv.ErrRange) {
+		return 0, errors.New("beyond the range of ic0.time (nanoseconds since the epoch in a u64, up to 2554-07-21T23:34:33.709551615Z)")
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
@@ -312,5 +317,11 @@ func ParseTime(s string) (uint64, error) {
 	if t.Before(time.Unix(0, 0)) {
 		return 0, errors.New("before the epoch")
 	}
-	return uint64(t.UnixNano()), nil
+	// t.UnixNano would wrap past 2262; ic0.time is a u64 of nanoseconds.
+	const maxNs uint64 = math.MaxUint64
+	sec, frac := uint64(t.Unix()), uint64(t.Nanosecond())
+	if sec > maxNs/1e9 || sec == maxNs/1e9 && frac > maxNs%1e9 {
+		return 0, errors.New("beyond the range of ic0.time (nanoseconds since the epoch in a u64, up to 2554-07-21T23:34:33.709551615Z)")
+	}
+	return sec*1e9 + frac, nil
 }

@@ -100,6 +100,17 @@ func Import(ctx context.Context, st snapshots.Store, dir string, opt ImportOptio
 	if md.ModuleSize > snapshots.MaxModuleBytes {
 		return fail(fmt.Errorf("metadata.json: wasm_module_size %d exceeds the %d-byte module limit", md.ModuleSize, snapshots.MaxModuleBytes))
 	}
+	// The replica refuses memories that are not whole wasm pages when the
+	// snapshot is uploaded (WasmMemoryNotPageAligned,
+	// StableMemoryNotPageAligned in rs/replicated_state/src/canister_snapshots.rs;
+	// engine/snapcheck applies the same rule to stored snapshots); refused
+	// here, before anything is stored, not only when the snapshot runs.
+	if md.HeapSize%snapshots.PageSize != 0 {
+		return fail(fmt.Errorf("metadata.json: wasm_memory_size %d is not a multiple of the 64 KiB wasm page size; the IC refuses such a snapshot (WasmMemoryNotPageAligned)", md.HeapSize))
+	}
+	if md.StableSize%snapshots.PageSize != 0 {
+		return fail(fmt.Errorf("metadata.json: stable_memory_size %d is not a multiple of the 64 KiB wasm page size; the IC refuses such a snapshot (StableMemoryNotPageAligned)", md.StableSize))
+	}
 	for _, c := range []struct {
 		file     string
 		size     uint64
@@ -108,6 +119,22 @@ func Import(ctx context.Context, st snapshots.Store, dir string, opt ImportOptio
 		if err := checkSize(filepath.Join(dir, c.file), c.size, c.optional); err != nil {
 			return fail(err)
 		}
+	}
+	// Open (then close) the memory files now: one that cannot be read is
+	// found before the first blob is written, not after the module and a
+	// heap's worth of pages.
+	for _, c := range []struct {
+		file string
+		size uint64
+	}{{HeapFile, md.HeapSize}, {StableFile, md.StableSize}} {
+		if c.size == 0 {
+			continue
+		}
+		f, err := os.Open(filepath.Join(dir, c.file))
+		if err != nil {
+			return fail(err)
+		}
+		f.Close()
 	}
 	chunks, err := readChunks(dir, md.Chunks)
 	if err != nil {
@@ -252,6 +279,13 @@ func readChunks(dir string, hashes []snapshots.Hash) ([][]byte, error) {
 
 // readLimited reads a whole file that must not exceed limit bytes.
 func readLimited(path string, limit int64) ([]byte, error) {
+	// A FIFO or device would block the open or the read forever: refuse
+	// what is not a regular file before opening it.
+	if fi, err := os.Stat(path); err != nil {
+		return nil, err
+	} else if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file (%s)", filepath.Base(path), fi.Mode().Type())
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err

@@ -248,9 +248,31 @@ func TestImportRefusesBadInput(t *testing.T) {
 			entries, _ := os.ReadDir(filepath.Join(d, ChunkDir))
 			return os.Remove(filepath.Join(d, ChunkDir, entries[0].Name()))
 		}), "chunk store"},
+		"metadata is a FIFO": {edit(func(d string) error {
+			os.Remove(filepath.Join(d, MetadataFile))
+			return unix.Mkfifo(filepath.Join(d, MetadataFile), 0o644)
+		}), "metadata.json is not a regular file"},
+		"chunk is a FIFO": {edit(func(d string) error {
+			entries, _ := os.ReadDir(filepath.Join(d, ChunkDir))
+			p := filepath.Join(d, ChunkDir, entries[0].Name())
+			os.Remove(p)
+			return unix.Mkfifo(p, 0o644)
+		}), "is not a regular file"},
+		"heap is a FIFO": {edit(func(d string) error {
+			os.Remove(filepath.Join(d, HeapFile))
+			return unix.Mkfifo(filepath.Join(d, HeapFile), 0o644)
+		}), "wasm_memory.bin is not a regular file"},
+		"heap not whole pages":   {replaceMeta(`"wasm_memory_size": 262144`, `"wasm_memory_size": 262145`), "not a multiple of the 64 KiB wasm page size"},
+		"stable not whole pages": {replaceMeta(`"stable_memory_size": 131072`, `"stable_memory_size": 131000`), "StableMemoryNotPageAligned"},
 		"unlisted chunk": {edit(func(d string) error {
 			return os.WriteFile(filepath.Join(d, ChunkDir, strings.Repeat("ab", 32)+".bin"), []byte("x"), 0o644)
 		}), "not listed"},
+	}
+	if os.Geteuid() != 0 { // root reads a mode-000 file anyway
+		tests["unreadable stable file"] = struct {
+			mutate func(dir string) error
+			err    string
+		}{edit(func(d string) error { return os.Chmod(filepath.Join(d, StableFile), 0) }), "permission denied"}
 	}
 	st := openStore(t)
 	if _, err := Import(context.Background(), st, writeDir(t, spec), ImportOptions{Name: "good"}); err != nil {

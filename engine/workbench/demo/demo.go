@@ -58,16 +58,37 @@ type Lister interface {
 // ErrPresent is returned when the store already holds the demo.
 var ErrPresent = errors.New("the store already holds the demo snapshots")
 
+// Remover is the part of a store that clears an interrupted demo
+// (fsstore.Store.Remove).
+type Remover interface {
+	Remove(ctx context.Context, ids []snapshots.ID, withDescendants bool) ([]snapshots.Snapshot, error)
+}
+
 // Load runs the demo on b and commits its snapshots. It refuses to run
-// twice on one store.
+// twice on one store. The snapshots of an interrupted run (the last one,
+// the wallet's upgrade, is missing) are removed first when the store is a
+// Remover, so the demo can be run again.
 func Load(ctx context.Context, b *workbench.Bench, store Lister) ([]snapshots.Snapshot, error) {
 	all, err := store.List()
 	if err != nil {
 		return nil, err
 	}
+	var partial []snapshots.ID
 	for _, s := range all {
-		if s.Name == IncidentName || s.Name == MotokoName {
+		if s.Name == MotokoName && s.MadeBy == snapshots.MadeByUpgrade {
 			return nil, fmt.Errorf("%w (%s): use another store", ErrPresent, s.Ref())
+		}
+		if s.Name == IncidentName || s.Name == FixedName || s.Name == MotokoName {
+			partial = append(partial, s.ID)
+		}
+	}
+	if len(partial) > 0 {
+		rm, ok := store.(Remover)
+		if !ok {
+			return nil, fmt.Errorf("%w (an interrupted run): use another store", ErrPresent)
+		}
+		if _, err := rm.Remove(ctx, partial, true); err != nil {
+			return nil, fmt.Errorf("demo: remove the snapshots of an interrupted run: %w", err)
 		}
 	}
 	var made []snapshots.Snapshot

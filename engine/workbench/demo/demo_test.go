@@ -96,4 +96,24 @@ func TestLoad(t *testing.T) {
 	if _, err := Load(ctx, b, store); !errors.Is(err, ErrPresent) {
 		t.Errorf("second Load: %v, want ErrPresent", err)
 	}
+
+	// An interrupted run (everything but the wallet's upgrade committed)
+	// can be run again: its snapshots are replaced, the store stays clean.
+	last, err := store.Resolve(MotokoName)
+	if err != nil || last.MadeBy != snapshots.MadeByUpgrade {
+		t.Fatalf("last demo snapshot %s made by %s (%v), want the wallet's upgrade", last.Ref(), last.MadeBy, err)
+	}
+	if _, err := store.Remove(ctx, []snapshots.ID{last.ID}, false); err != nil {
+		t.Fatal(err)
+	}
+	again, err := Load(ctx, b, store)
+	if err != nil {
+		t.Fatalf("Load after an interrupted run: %v", err)
+	}
+	if all, _ := store.List(); len(all) != len(again) || len(again) != len(made) {
+		t.Errorf("after rerun: store lists %d snapshots, Load made %d, first run %d", len(all), len(again), len(made))
+	}
+	if rep, err := store.Check(ctx); err != nil || !rep.OK {
+		t.Errorf("fsck after rerun: %+v, %v", rep, err)
+	}
 }
