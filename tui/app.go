@@ -99,10 +99,14 @@ func Run(ctx context.Context, opts Options, programOpts ...tea.ProgramOption) er
 // Init implements tea.Model. With AutoTheme it also asks the terminal
 // for its background colour.
 func (m *Model) Init() tea.Cmd {
+	// Ms is the terminfo capability of OSC 52 clipboard writes: a
+	// terminal that has it answers, and only then do screens say they
+	// copied something.
+	cmds := []tea.Cmd{m.top().Init(), tea.RequestCapability("Ms")}
 	if m.autoTheme {
-		return tea.Batch(m.top().Init(), tea.RequestBackgroundColor)
+		cmds = append(cmds, tea.RequestBackgroundColor)
 	}
-	return m.top().Init()
+	return tea.Batch(cmds...)
 }
 
 // setTheme restyles the UI: the shared styles, the help, and every
@@ -157,6 +161,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.autoTheme = false // decided once, at start-up
 		return m, nil
+	case tea.CapabilityMsg:
+		if strings.HasPrefix(msg.Content, "Ms") {
+			m.ctx.Clipboard = true
+		}
+		return m, nil
 	case tea.KeyPressMsg:
 		return m, m.key(msg)
 	case frame.OpenDetailMsg:
@@ -199,6 +208,9 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		m.showHelp = false
 		return nil
 	case key.Matches(msg, k.Back):
+		if b, ok := m.top().(frame.Backer); ok && b.Back() {
+			return nil
+		}
 		m.pop()
 		return nil
 	}
@@ -225,6 +237,12 @@ func (m *Model) closeAll() {
 
 // helpKeys is the keymap view for the screen on top.
 func (m *Model) helpKeys() help.KeyMap {
+	if m.top().Capturing() {
+		// A text input has the keys: q and ? type themselves, only
+		// ctrl+c still quits.
+		quit := key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit"))
+		return keys.Help{Screen: m.top().Bindings(), Global: []key.Binding{quit}}
+	}
 	return m.ctx.Keys.For(m.top().Bindings(), m.top().Scrolls())
 }
 

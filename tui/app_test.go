@@ -380,3 +380,31 @@ func TestRootStaleLoad(t *testing.T) {
 		t.Errorf("a closed screen's load replaced the open one: title %q, want %q", got, want)
 	}
 }
+
+// TestRootSmallOnes: esc clears an applied filter (and then nothing
+// more), a filter that matches nothing says so, the filter's hints do
+// not offer q, a copy claims success only when the terminal reported
+// OSC 52 support.
+func TestRootSmallOnes(t *testing.T) {
+	store := st.Incident()
+	m := newRoot(t, "dark", 80, 24, source.Set{Catalog: store, Inspect: modinfo.Inspect})
+	drive(m, append(append(st.Keys("/"), st.Type("zzz")...), st.Key("enter"))...)
+	if v := st.Plain(m.Render()); !strings.Contains(v, `no matches for "zzz" — esc clears the filter`) {
+		t.Errorf("no matches not shown:\n%s", v)
+	}
+	drive(m, st.Key("/"))
+	if v := st.Plain(m.Render()); strings.Contains(v, "q quit") || !strings.Contains(v, "ctrl+c quit") {
+		t.Errorf("the filter prompt advertises q:\n%s", v)
+	}
+	drive(m, st.Key("enter"), st.Key("esc"))
+	if v := st.Plain(m.Render()); strings.Contains(v, "zzz") || !strings.Contains(v, "ledger@1") {
+		t.Errorf("esc did not clear the filter:\n%s", v)
+	}
+	if drive(m, st.Key("esc")) {
+		t.Error("a second esc on the snapshots screen quit")
+	}
+	drive(m, tea.CapabilityMsg{Content: "Ms=\\E]52;%p1%s;%p2%s\\007"})
+	if !m.ctx.Clipboard {
+		t.Error("the Ms capability did not enable the clipboard")
+	}
+}

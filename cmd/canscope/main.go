@@ -205,6 +205,7 @@ func newRootCmd(a *app) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "canscope",
 		Short:         "Inspect, diff, rehearse and repair Internet Computer canister snapshots",
+		Version:       version(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args:          cobra.NoArgs,

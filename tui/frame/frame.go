@@ -30,6 +30,10 @@ type Context struct {
 	// Now is the clock for humanized times; tests fix it so goldens do
 	// not age.
 	Now func() time.Time
+	// Clipboard is set once the terminal reported that it takes OSC 52
+	// clipboard writes (XTGETTCAP Ms); without it screens do not claim
+	// to have copied anything.
+	Clipboard bool
 }
 
 // NewInput returns a text input in the theme's input style, so every
@@ -72,6 +76,13 @@ type Screen interface {
 	// input or a confirmation has focus), so the root passes q, ? and esc
 	// through instead of acting on them; only ctrl+c still quits.
 	Capturing() bool
+}
+
+// Backer is implemented by screens that undo something of their own on
+// esc before closing (clear an applied filter, stop a search): Back
+// reports whether it did, else the root closes the screen.
+type Backer interface {
+	Back() bool
 }
 
 // Closer is implemented by screens holding background work (a run) that

@@ -33,12 +33,15 @@ type KeyMap struct {
 	// Snapshots.
 	Open   key.Binding
 	Filter key.Binding
-	Mark   key.Binding
-	Diff   key.Binding
-	Run    key.Binding
-	Fork   key.Binding
-	Demo   key.Binding
-	Reload key.Binding
+	// FilterApply and FilterClear are enter and esc while filtering.
+	FilterApply key.Binding
+	FilterClear key.Binding
+	Mark        key.Binding
+	Diff        key.Binding
+	Run         key.Binding
+	Fork        key.Binding
+	Demo        key.Binding
+	Reload      key.Binding
 
 	// Detail.
 	NextSection key.Binding
@@ -93,14 +96,16 @@ func DefaultKeyMap() KeyMap {
 		Top:      b([]string{"home", "g"}, "g", "top"),
 		Bottom:   b([]string{"end", "G"}, "G", "bottom"),
 
-		Open:   b([]string{"enter"}, "enter", "open"),
-		Filter: b([]string{"/"}, "/", "filter"),
-		Mark:   b([]string{"space"}, "space", "mark for diff"),
-		Diff:   b([]string{"d"}, "d", "diff marked"),
-		Run:    b([]string{"r"}, "r", "run / upgrade"),
-		Fork:   b([]string{"f"}, "f", "fork / restore"),
-		Demo:   b([]string{"D"}, "D", "load demo"),
-		Reload: b([]string{"ctrl+r"}, "ctrl+r", "reload"),
+		Open:        b([]string{"enter"}, "enter", "open"),
+		Filter:      b([]string{"/"}, "/", "filter"),
+		FilterApply: b([]string{"enter"}, "enter", "keep the filter"),
+		FilterClear: b([]string{"esc"}, "esc", "clear the filter"),
+		Mark:        b([]string{"space"}, "space", "mark for diff"),
+		Diff:        b([]string{"d"}, "d", "diff marked"),
+		Run:         b([]string{"r"}, "r", "run / upgrade"),
+		Fork:        b([]string{"f"}, "f", "fork / restore"),
+		Demo:        b([]string{"D"}, "D", "load demo"),
+		Reload:      b([]string{"ctrl+r"}, "ctrl+r", "reload"),
 
 		NextSection: b([]string{"tab"}, "tab", "next section"),
 		ZoomIn:      b([]string{"+", "="}, "+", "zoom in"),

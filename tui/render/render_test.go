@@ -5,6 +5,7 @@ import (
 	_ "github.com/canscope/canscope/tui/internal/screentest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/charmbracelet/x/ansi"
 
@@ -178,6 +179,25 @@ func TestTail(t *testing.T) {
 	} {
 		if got := Tail(c.in, c.w); got != c.want {
 			t.Errorf("Tail(%q, %d) = %q, want %q", c.in, c.w, got, c.want)
+		}
+	}
+}
+
+func TestAgo(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{30 * time.Second, "30 seconds ago"},
+		{3 * time.Hour, "3 hours ago"},
+		{36 * time.Hour, "1 day ago"},
+		{11 * 24 * time.Hour, "11 days ago"},
+		{12 * 24 * time.Hour, "12 days ago"},
+		{70 * 24 * time.Hour, "2 months ago"},
+	} {
+		if got := Ago(now.Add(-c.d), now); got != c.want {
+			t.Errorf("Ago(-%v) = %q, want %q", c.d, got, c.want)
 		}
 	}
 }

@@ -6,10 +6,13 @@ package render
 
 import (
 	"fmt"
+	"math"
 	"strings"
+	"time"
 
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
+	"github.com/dustin/go-humanize"
 )
 
 // Fit truncates s (which may carry ANSI styles) to width cells with an
@@ -105,4 +108,28 @@ func Count(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// agoMagnitudes are humanize's, with days up to a month: an incident's
+// snapshots are days apart, and "1 week ago" for all of them hides which
+// is which.
+var agoMagnitudes = []humanize.RelTimeMagnitude{
+	{D: time.Second, Format: "now", DivBy: time.Second},
+	{D: 2 * time.Second, Format: "1 second %s", DivBy: 1},
+	{D: time.Minute, Format: "%d seconds %s", DivBy: time.Second},
+	{D: 2 * time.Minute, Format: "1 minute %s", DivBy: 1},
+	{D: time.Hour, Format: "%d minutes %s", DivBy: time.Minute},
+	{D: 2 * time.Hour, Format: "1 hour %s", DivBy: 1},
+	{D: humanize.Day, Format: "%d hours %s", DivBy: time.Hour},
+	{D: 2 * humanize.Day, Format: "1 day %s", DivBy: 1},
+	{D: 31 * humanize.Day, Format: "%d days %s", DivBy: humanize.Day},
+	{D: 2 * humanize.Month, Format: "1 month %s", DivBy: 1},
+	{D: humanize.Year, Format: "%d months %s", DivBy: humanize.Month},
+	{D: 2 * humanize.Year, Format: "1 year %s", DivBy: 1},
+	{D: math.MaxInt64, Format: "%d years %s", DivBy: humanize.Year},
+}
+
+// Ago is t relative to now, by days within a month: "3 days ago".
+func Ago(t, now time.Time) string {
+	return humanize.CustomRelTime(t, now, "ago", "from now", agoMagnitudes)
 }

@@ -12,7 +12,6 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
-	"github.com/dustin/go-humanize"
 
 	"github.com/canscope/canscope/snapshots"
 	"github.com/canscope/canscope/tui/frame"
@@ -319,7 +318,7 @@ func (m *Model) timeText(t time.Time) string {
 	if t.IsZero() {
 		return "—"
 	}
-	return t.UTC().Format("2006-01-02 15:04:05 UTC") + " (" + humanize.RelTime(t, m.ctx.Now(), "ago", "from now") + ")"
+	return t.UTC().Format("2006-01-02 15:04:05 UTC") + " (" + render.Ago(t, m.ctx.Now()) + ")"
 }
 
 func (m *Model) timer(t snapshots.TimerState) string {

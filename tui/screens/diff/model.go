@@ -95,6 +95,16 @@ func New(ctx *frame.Context, a, b snapshots.ID) *Model {
 	return &Model{ctx: ctx, idA: a, idB: b, wantRow: -1, prompt: ctx.NewInput("", "")}
 }
 
+// Back implements frame.Backer: esc stops a running search first.
+func (m *Model) Back() bool {
+	if m.search == nil {
+		return false
+	}
+	m.stopSearch()
+	m.notice = "search stopped"
+	return true
+}
+
 // Close implements frame.Closer: a search still running stops.
 func (m *Model) Close() { m.stopSearch() }
 
@@ -388,11 +398,6 @@ func (m *Model) updateKey(msg tea.KeyPressMsg) tea.Cmd {
 		return nil
 	}
 	k := m.ctx.Keys
-	if m.search != nil && key.Matches(msg, k.Back) {
-		m.stopSearch()
-		m.notice = "search stopped"
-		return nil
-	}
 	m.notice = ""
 	switch {
 	case key.Matches(msg, k.GoTo):

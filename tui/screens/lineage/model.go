@@ -13,7 +13,6 @@ import (
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
-	"github.com/dustin/go-humanize"
 
 	"github.com/canscope/canscope/snapshots"
 	"github.com/canscope/canscope/tui/frame"
@@ -98,7 +97,7 @@ func (m *Model) load() tea.Cmd {
 func (m *Model) Bindings() []key.Binding {
 	k := m.ctx.Keys
 	if m.filtering {
-		return []key.Binding{k.Open}
+		return []key.Binding{k.FilterApply, k.FilterClear}
 	}
 	if m.loaded && len(m.all) == 0 {
 		return []key.Binding{k.Demo, k.Reload}
@@ -141,6 +140,16 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		return m.updateKey(msg)
 	}
 	return nil
+}
+
+// Back implements frame.Backer: esc clears an applied filter.
+func (m *Model) Back() bool {
+	if m.filter.Value() == "" {
+		return false
+	}
+	m.filter.SetValue("")
+	m.applyFilter()
+	return true
 }
 
 func (m *Model) updateFilter(msg tea.KeyPressMsg) tea.Cmd {
@@ -427,6 +436,9 @@ func (m *Model) tableView() []string {
 	for i := m.offset; i < end; i++ {
 		lines = append(lines, m.rowView(m.rows[i], i == m.cursor, c))
 	}
+	if len(m.rows) == 0 && m.filter.Value() != "" {
+		lines = append(lines, "", st.Warn.Render(fmt.Sprintf("  no matches for %q — esc clears the filter", m.filter.Value())))
+	}
 	for len(lines) < h+1 {
 		lines = append(lines, "")
 	}
@@ -478,7 +490,7 @@ func (m *Model) when(s snapshots.Snapshot) string {
 	if t.IsZero() {
 		return "—"
 	}
-	return humanize.RelTime(t, m.ctx.Now(), "ago", "from now")
+	return render.Ago(t, m.ctx.Now())
 }
 
 func (m *Model) isMarked(id snapshots.ID) bool { return slices.Contains(m.marked, id) }

@@ -312,6 +312,9 @@ func (m *Model) updateKey(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		if key.Matches(msg, k.Copy) && m.action == actionRestore {
 			m.copied = true
+			if !m.ctx.Clipboard {
+				return nil // the view says to select the text instead
+			}
 			return tea.SetClipboard(strings.Join(m.allCommands(), "\n"))
 		}
 	}
@@ -517,9 +520,14 @@ func (m *Model) doneLines() []string {
 		lines = append(lines, commandLines(c, m.width, st.Muted.Render)...)
 	}
 	lines = append(lines, "")
-	if m.copied {
+	switch {
+	case !m.ctx.Clipboard && m.copied:
+		lines = append(lines, st.Warn.Render("this terminal did not report clipboard (OSC 52) support: select the text to copy"))
+	case !m.ctx.Clipboard:
+		lines = append(lines, st.Muted.Render("select the text to copy (c copies in terminals with OSC 52 clipboard support)"))
+	case m.copied:
 		lines = append(lines, st.Muted.Render("copied to the clipboard"))
-	} else {
+	default:
 		lines = append(lines, st.Muted.Render("c copies the commands to the clipboard"))
 	}
 	return lines

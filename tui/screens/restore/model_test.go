@@ -186,3 +186,24 @@ func TestExportCancel(t *testing.T) {
 		})
 	}
 }
+
+// TestRestoreCopyClaims: c says the commands were copied only when the
+// terminal reported OSC 52 clipboard support; otherwise it says to select
+// them and sends nothing.
+func TestRestoreCopyClaims(t *testing.T) {
+	t.Chdir("/tmp")
+	for _, clip := range []bool{false, true} {
+		store := st.Incident()
+		m := open(t, "dark", 160, 48, source.Set{Catalog: store, Forker: store, Exporter: store}, store.ID(t, "ledger@3"))
+		m.ctx.Clipboard = clip
+		st.Run(m, append(append(st.Keys("tab"), st.Type("restore-ledger")...), st.Keys("enter", "y")...)...)
+		cmd := m.Update(st.Key("c"))
+		v := st.Plain(m.View())
+		switch {
+		case clip && (cmd == nil || !strings.Contains(v, "copied to the clipboard")):
+			t.Errorf("with OSC 52: cmd %v, view:\n%s", cmd, v)
+		case !clip && (cmd != nil || strings.Contains(v, "copied") || !strings.Contains(v, "select the text to copy")):
+			t.Errorf("without OSC 52: cmd %v, view:\n%s", cmd != nil, v)
+		}
+	}
+}

@@ -474,11 +474,13 @@ func (m *Model) updateTimeline(msg tea.KeyPressMsg) tea.Cmd {
 		m.cpName.SetValue("")
 		return m.cpName.Focus()
 	case key.Matches(msg, k.Fork):
-		id := m.id
-		if m.lastCkp != nil {
-			id = m.lastCkp.ID
+		// The state at an event exists only in memory: forking or
+		// restoring it needs it stored first.
+		if m.lastCkp == nil {
+			m.notice = "save a checkpoint first (c): f forks or restores the state it stores"
+			return nil
 		}
-		return frame.Nav(frame.OpenRestoreMsg{ID: id})
+		return frame.Nav(frame.OpenRestoreMsg{ID: m.lastCkp.ID})
 	}
 	return nil
 }

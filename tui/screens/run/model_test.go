@@ -95,6 +95,10 @@ func TestRunCheckpointThenFork(t *testing.T) {
 	store := st.Incident()
 	m := open(t, "dark", 80, 24, source.Set{Catalog: store, Runner: st.FailingUpgrade(store)}, store.ID(t, "ledger@3"))
 	st.Run(m, upgradeKeys()...)
+	// Before a checkpoint the state at an event is only in memory.
+	if nav := st.Run(m, st.Key("f")); len(nav) != 0 || !strings.Contains(st.Plain(m.View()), "save a checkpoint first (c)") {
+		t.Errorf("f without a checkpoint = %v:\n%s", nav, st.Plain(m.View()))
+	}
 	st.Run(m, st.Key("c"))
 	if !m.Capturing() {
 		t.Fatal("the checkpoint name input should capture keys")
