@@ -67,6 +67,9 @@ func EncodeManifest(m *Manifest) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode manifest %s: %w", m.Ref(), err)
 	}
+	if len(hdr) > maxHeaderBytes { // every reader would refuse it
+		return nil, fmt.Errorf("encode manifest %s: header of %d bytes exceeds %d", m.Ref(), len(hdr), maxHeaderBytes)
+	}
 	n := len(manifestMagic) + 4 + len(hdr) + 2*16 + (len(m.Heap.Pages)+len(m.Stable.Pages))*pageEntryBytes
 	buf := make([]byte, 0, n)
 	buf = append(buf, manifestMagic...)

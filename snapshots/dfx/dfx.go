@@ -255,6 +255,11 @@ func readChunks(dir string, hashes []snapshots.Hash) ([][]byte, error) {
 	out := make([][]byte, 0, len(hashes))
 	for _, h := range hashes {
 		name := h.String() + ".bin"
+		if listed[name] {
+			// The replica's chunk store holds each hash once; a list naming
+			// one twice would export the file twice.
+			return nil, fmt.Errorf("chunk store: %s is listed twice in metadata.json", name)
+		}
 		listed[name] = true
 		b, err := readLimited(filepath.Join(dir, ChunkDir, name), maxChunkBytes)
 		if err != nil {

@@ -3,6 +3,7 @@ package dfx
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -248,6 +249,14 @@ func TestImportRefusesBadInput(t *testing.T) {
 			entries, _ := os.ReadDir(filepath.Join(d, ChunkDir))
 			return os.Remove(filepath.Join(d, ChunkDir, entries[0].Name()))
 		}), "chunk store"},
+		"metadata over 4 MiB": {edit(func(d string) error {
+			return os.WriteFile(filepath.Join(d, MetadataFile), bytes.Repeat([]byte(" "), 5<<20), 0o644)
+		}), "metadata.json is larger than 4194304 bytes"},
+		"chunk listed twice": {edit(func(d string) error {
+			entries, _ := os.ReadDir(filepath.Join(d, ChunkDir))
+			h, _ := hex.DecodeString(strings.TrimSuffix(entries[0].Name(), ".bin"))
+			return os.WriteFile(filepath.Join(d, MetadataFile), dfxtest.Metadata(spec, [][32]byte{[32]byte(h), [32]byte(h)}), 0o644)
+		}), "listed twice"},
 		"metadata is a FIFO": {edit(func(d string) error {
 			os.Remove(filepath.Join(d, MetadataFile))
 			return unix.Mkfifo(filepath.Join(d, MetadataFile), 0o644)

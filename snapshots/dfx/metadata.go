@@ -43,8 +43,11 @@ func canonicalKeys() []string {
 }
 
 // maxMetadataBytes bounds metadata.json: a real one is a few KiB (a full
-// chunk store adds about 400 bytes a chunk).
-const maxMetadataBytes = 16 << 20
+// chunk store adds about 400 bytes a chunk). The manifest keeps the file
+// base64-encoded in its header, which readers bound to 16 MiB: a 12 MiB
+// file imported whole would be a snapshot no listing can read, so the
+// bound sits well below that.
+const maxMetadataBytes = 4 << 20
 
 // Metadata is a parsed metadata.json. Known fields are decoded; the key
 // order and unknown keys (with their raw JSON) are kept so Encode writes
