@@ -26,7 +26,10 @@ heap, stable memory, globals, certified data and timer and FIXED as its module.
 FIXED's data segments are not applied: the heap stays as captured. Loading
 such a snapshot on the IC replaces a stuck module without running its
 pre_upgrade. Compatibility checks run first and refuse a mismatch unless
---force. Rehearse the result with 'canscope upgrade NAME --rehearse'.`,
+--force: memory limits, globals, and the heap layout the captured heap was
+written for (data segments, __heap_base/__data_end/__stack_pointer, table
+slots; the memory's initial size is reported). Changed functions are
+listed by name and body hash. Rehearse the result with 'canscope upgrade NAME --rehearse'.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, pos []string) error {
 			ctx := cmd.Context()
@@ -81,14 +84,30 @@ func printReport(w io.Writer, r workbench.Report) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, c := range r.Checks {
 		mark := "ok"
-		if !c.OK {
+		switch {
+		case !c.OK:
 			mark = "FAIL"
+		case c.Differs:
+			mark = "differs"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", mark, c.Name, c.Detail)
 	}
 	tw.Flush()
 	for _, e := range r.RemovedExports {
 		fmt.Fprintf(w, "removed export: %s\n", e)
+	}
+	const maxFunctions = 10 // --json lists them all
+	for i, f := range r.Functions {
+		if i == maxFunctions {
+			fmt.Fprintf(w, "… and %d more changed functions (--json lists all)\n", len(r.Functions)-maxFunctions)
+			break
+		}
+		switch f.Change {
+		case "changed":
+			fmt.Fprintf(w, "function changed: %s (body %s → %s)\n", f.Name, f.OldHash, f.NewHash)
+		default:
+			fmt.Fprintf(w, "function %s: %s\n", f.Change, f.Name)
+		}
 	}
 	if len(r.CandidDiff) > 0 {
 		fmt.Fprintln(w, "candid:service changes:")

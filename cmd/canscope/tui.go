@@ -165,6 +165,9 @@ func compatReport(r workbench.Report) source.CompatReport {
 	for _, c := range r.Checks {
 		out.Checks = append(out.Checks, source.CompatCheck{Name: c.Name, OK: c.OK, Detail: c.Detail})
 	}
+	for _, f := range r.Functions {
+		out.ChangedFunctions = append(out.ChangedFunctions, f.Change+" "+f.Name)
+	}
 	return out
 }
 

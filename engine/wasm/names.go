@@ -70,6 +70,32 @@ func decodeFunctionNames(data []byte) (map[uint32]string, error) {
 	return map[uint32]string{}, nil
 }
 
+// nameGlobal is the global-names subsection (extended name section).
+const nameGlobal = 7
+
+// GlobalNames returns the names the module's name section gives its
+// globals (subsection 7, which wasm-ld and wat2wasm --debug-names write):
+// `__stack_pointer` is not exported, so this is the only way to find it.
+// Empty when the module has no such names.
+func (m *Module) GlobalNames() map[uint32]string {
+	data, ok := m.Custom("name")
+	if !ok {
+		return map[uint32]string{}
+	}
+	subs, err := splitNameSection(data)
+	if err != nil {
+		return map[uint32]string{}
+	}
+	for _, s := range subs {
+		if s.id == nameGlobal {
+			if names, err := decodeNameMap(newReader(s.data, 0)); err == nil {
+				return names
+			}
+		}
+	}
+	return map[uint32]string{}
+}
+
 // ShiftNameSection returns a copy of a name section's contents (the custom
 // section data after its name) with the function indices of the function,
 // local and label subsections renumbered by shift, for rewrites that insert

@@ -15,6 +15,10 @@ type Check struct {
 	Name   string `json:"name"`
 	OK     bool   `json:"ok"`
 	Detail string `json:"detail"`
+	// Differs: the two modules differ in what the check compares. A
+	// difference that does not fail (the memory's initial size) is
+	// reported with OK set.
+	Differs bool `json:"differs,omitempty"`
 }
 
 // Report is the compatibility report of a module against a snapshot's
@@ -28,6 +32,9 @@ type Report struct {
 	// CandidDiff lists the candid:service lines only the old module has
 	// ("- ...") and only the new one has ("+ ..."); empty when equal.
 	CandidDiff []string `json:"candid_diff"`
+	// Functions are the functions the fixed module changes, adds or
+	// removes, by name and body hash: what the rehearsal should exercise.
+	Functions []FunctionChange `json:"functions_changed"`
 }
 
 // OK reports whether every check passed.
@@ -52,8 +59,8 @@ func (r Report) Failed() []string {
 }
 
 // Compat checks newMod against the state of snapshot m. old is m's own
-// module (for the export and Candid comparison); it may be nil when that
-// module cannot be loaded (e.g. a wasm64 module).
+// module (for the export, Candid and heap-layout comparison); it may be
+// nil when that module cannot be loaded (e.g. a wasm64 module).
 func Compat(m *snapshots.Manifest, old, newMod *engine.Module) Report {
 	var r Report
 	r.Checks = append(r.Checks, Check{Name: "wasm32 canister", OK: true, Detail: fmt.Sprintf("module %s loads and validates", snapshots.Hash(newMod.Hash()).Short())})
@@ -88,6 +95,9 @@ func Compat(m *snapshots.Manifest, old, newMod *engine.Module) Report {
 		oldDid, _, _ := old.Metadata("candid:service")
 		newDid, _, _ := newMod.Metadata("candid:service")
 		r.CandidDiff = lineDiff(string(oldDid), string(newDid))
+		layout, funcs := layoutChecks(m, old.Bytes(), newMod.Bytes())
+		r.Checks = append(r.Checks, layout...)
+		r.Functions = funcs
 	}
 	return r
 }
@@ -228,7 +238,14 @@ func (b *Bench) transplantInputs(ctx context.Context, base snapshots.ID, fixed [
 func (b *Bench) compat(ctx context.Context, m *snapshots.Manifest, newMod *engine.Module) Report {
 	old, err := b.Load(ctx, m)
 	if err != nil {
-		return Compat(m, nil, newMod)
+		r := Compat(m, nil, newMod)
+		// The layout is still compared from the stored module's wasm.
+		if code, err := b.store.ReadBlob(m.Module); err == nil {
+			layout, funcs := layoutChecks(m, code, newMod.Bytes())
+			r.Checks = append(r.Checks, layout...)
+			r.Functions = funcs
+		}
+		return r
 	}
 	return Compat(m, old, newMod)
 }

@@ -22,6 +22,10 @@ type CompatReport struct {
 	Checks         []CompatCheck
 	RemovedExports []string
 	CandidDiff     []string
+	// ChangedFunctions are the functions the fixed module changes, adds
+	// or removes, e.g. "changed canister_query checksum" (the heap-layout
+	// check's function-level diff).
+	ChangedFunctions []string
 }
 
 // OK reports whether every check passed.
