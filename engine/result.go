@@ -129,6 +129,19 @@ type Result struct {
 	StableBytesWritten, StableBytesRead uint64
 }
 
+// OfflineCalls returns the calls of Calls that were not really performed
+// (ic0.OutgoingCall.Offline): the outcome depended on a failure the IC
+// would not have produced, which every output must say.
+func (r *Result) OfflineCalls() []ic0.OutgoingCall {
+	var out []ic0.OutgoingCall
+	for _, c := range r.Calls {
+		if c.Offline() {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // Err returns nil for StatusOK, else an error carrying the replica's full
 // error text for the canister with the given textual id.
 func (r *Result) Err(canisterID string) error {

@@ -31,23 +31,27 @@ type restoreJSON struct {
 // "Commands", the CLI contract): the listed fields are stable; others may
 // be added.
 type runJSON struct {
-	Status             string              `json:"status"`
-	Trap               *trapJSON           `json:"trap"`
-	Reject             *rejectJSON         `json:"reject,omitempty"`
-	Error              string              `json:"error,omitempty"`
-	Instructions       uint64              `json:"instructions"`
-	Phases             []phaseJSON         `json:"phases"`
-	Limit              uint64              `json:"limit"`
-	HeapPagesChanged   int                 `json:"heap_pages_changed"`
-	StablePagesChanged int                 `json:"stable_pages_changed"`
-	ReplyHex           string              `json:"reply_hex"`
-	ReplyCandid        string              `json:"reply_candid,omitempty"`
-	DebugPrints        []string            `json:"debug_prints"`
-	Calls              []callJSON          `json:"calls,omitempty"`
-	Steps              []stepJSON          `json:"steps,omitempty"`
-	SkipPreUpgrade     *skipJSON           `json:"skip_pre_upgrade,omitempty"`
-	Verify             []verifyJSON        `json:"verify,omitempty"`
-	Snapshot           *snapshots.Snapshot `json:"snapshot"`
+	Status             string      `json:"status"`
+	Trap               *trapJSON   `json:"trap"`
+	Reject             *rejectJSON `json:"reject,omitempty"`
+	Error              string      `json:"error,omitempty"`
+	Instructions       uint64      `json:"instructions"`
+	Phases             []phaseJSON `json:"phases"`
+	Limit              uint64      `json:"limit"`
+	HeapPagesChanged   int         `json:"heap_pages_changed"`
+	StablePagesChanged int         `json:"stable_pages_changed"`
+	ReplyHex           string      `json:"reply_hex"`
+	ReplyCandid        string      `json:"reply_candid,omitempty"`
+	DebugPrints        []string    `json:"debug_prints"`
+	Calls              []callJSON  `json:"calls,omitempty"`
+	// OfflineCalls lists the calls that were not really performed
+	// (call_perform answered SYS_TRANSIENT at once): the outcome depended
+	// on a failure the IC would not have produced. Always present.
+	OfflineCalls   []callJSON          `json:"offline_calls"`
+	Steps          []stepJSON          `json:"steps,omitempty"`
+	SkipPreUpgrade *skipJSON           `json:"skip_pre_upgrade,omitempty"`
+	Verify         []verifyJSON        `json:"verify,omitempty"`
+	Snapshot       *snapshots.Snapshot `json:"snapshot"`
 	// Limits is the headroom report: each replica limit with what the
 	// run used ({"name", "used", "limit"}; limit 0 means none).
 	Limits []engine.LimitUse `json:"limits"`
@@ -100,6 +104,9 @@ type callJSON struct {
 	Callee string `json:"callee"`
 	Method string `json:"method"`
 	ArgHex string `json:"arg_hex"`
+	// Answer says what completed the call: "offline reject SYS_TRANSIENT
+	// (call_perform returned 2)" for a call not performed.
+	Answer string `json:"answer,omitempty"`
 }
 
 // phaseJSON is one execution inside an operation (pre_upgrade, start,

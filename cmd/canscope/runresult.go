@@ -9,6 +9,7 @@ import (
 
 	"github.com/canscope/canscope/engine"
 	"github.com/canscope/canscope/engine/candid"
+	"github.com/canscope/canscope/engine/ic0"
 	"github.com/canscope/canscope/engine/principal"
 	"github.com/dustin/go-humanize"
 )
@@ -57,10 +58,23 @@ func resultJSON(res engine.Result, canisterID string, want []*candid.Type) runJS
 			out.ReplyCandid = text
 		}
 	}
+	out.OfflineCalls = []callJSON{}
 	for _, c := range res.Calls {
-		out.Calls = append(out.Calls, callJSON{Callee: principal.Text(c.Callee), Method: c.Method, ArgHex: hex.EncodeToString(c.Arg)})
+		j := callJSON{Callee: principal.Text(c.Callee), Method: c.Method, ArgHex: hex.EncodeToString(c.Arg), Answer: answerOf(c)}
+		out.Calls = append(out.Calls, j)
+		if c.Offline() {
+			out.OfflineCalls = append(out.OfflineCalls, j)
+		}
 	}
 	return out
+}
+
+// answerOf says what completed an outgoing call.
+func answerOf(c ic0.OutgoingCall) string {
+	if c.Offline() {
+		return fmt.Sprintf("not performed offline: call_perform returned %d (SYS_TRANSIENT)", c.RejectCode)
+	}
+	return ""
 }
 
 // finish prints a run result (JSON or text) and turns a trap or reject
@@ -130,7 +144,10 @@ func printRun(w io.Writer, r runJSON) {
 		row("debug", "%s", p)
 	}
 	for _, c := range r.Calls {
-		row("call", "%s.%s (not executed offline: rejected)", c.Callee, c.Method)
+		row("call", "%s.%s: %s", c.Callee, c.Method, c.Answer)
+	}
+	if w := offlineWarning(len(r.OfflineCalls)); w != "" {
+		row("warning", "%s", w)
 	}
 	if r.Snapshot != nil {
 		row("snapshot", "%s (%s)", r.Snapshot.Ref(), r.Snapshot.ID.Short())
@@ -139,6 +156,19 @@ func printRun(w io.Writer, r runJSON) {
 	if len(r.Verify) > 0 {
 		printVerify(w, r.Verify, r.Steps)
 	}
+}
+
+// offlineWarning is the warning line for a run whose outcome depended on
+// n calls that were not really performed; "" for none.
+func offlineWarning(n int) string {
+	if n == 0 {
+		return ""
+	}
+	calls := "calls were"
+	if n == 1 {
+		calls = "call was"
+	}
+	return fmt.Sprintf("%d %s not performed offline (each failed at once with SYS_TRANSIENT): the outcome follows the canister's failure path, not what the IC would do", n, calls)
 }
 
 // headroomWarning is the share of a limit above which a run is flagged:

@@ -166,6 +166,11 @@ type OutgoingCall struct {
 	RejectCode uint32
 }
 
+// Offline reports whether the call was not really performed: call_perform
+// answered it at once with a reject code (SYS_TRANSIENT), so whatever the
+// canister did next followed a failure the IC would not have produced.
+func (c *OutgoingCall) Offline() bool { return c.Performed && c.RejectCode != 0 }
+
 // Message is one execution: its inputs, set by the engine before
 // Host.Begin, and its outputs, filled by the System API during it.
 type Message struct {

@@ -186,6 +186,9 @@ func (s *Session) Outcome() source.Outcome {
 		o.Limits = append(o.Limits, source.LimitUse{Name: l.Name, Used: l.Used, Limit: l.Limit,
 			Bytes: l.Name != engine.LimitInstructions && l.Name != engine.LimitLargestSliceCharge})
 	}
+	for _, c := range res.OfflineCalls() {
+		o.OfflineCalls = append(o.OfflineCalls, principal.Text(c.Callee)+"."+c.Method)
+	}
 	if sk := s.s.SkippedPreUpgrade(); sk != nil {
 		o.SkippedPreUpgrade = sk.String()
 	}

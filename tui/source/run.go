@@ -120,6 +120,10 @@ type Outcome struct {
 	Error string
 	// DebugPrints are the texts the run printed with ic0.debug_print.
 	DebugPrints []string
+	// OfflineCalls names the calls the run made that were not really
+	// performed ("CANISTER.METHOD"; engine.Result.OfflineCalls): the
+	// outcome followed a failure the IC would not have produced.
+	OfflineCalls []string
 	// SkippedPreUpgrade is, for an upgrade with skip_pre_upgrade, what
 	// post_upgrade read in place of the discarded heap, as the CLI's
 	// verdict says it ("heap discarded; post_upgrade read …").

@@ -663,6 +663,10 @@ func (m *Model) timelineView() string {
 		// "ok" alone would hide that the heap's data is gone.
 		head = append(head, wrapped("⚠ "+out.SkippedPreUpgrade, m.width, 2, st.Warn)...)
 	}
+	if n := len(out.OfflineCalls); n > 0 {
+		// The verdict is not the IC's: say so next to it.
+		head = append(head, wrapped(fmt.Sprintf("⚠ %s not performed offline (failed at once with SYS_TRANSIENT): %s", render.Count(n, "call"), strings.Join(out.OfflineCalls, ", ")), m.width, 2, st.Warn)...)
+	}
 	if n := len(out.DebugPrints); n > 0 {
 		// The latest print, in full when it fits; every print is also
 		// on its debug_print event in the timeline.
