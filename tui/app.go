@@ -168,6 +168,13 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case tea.KeyPressMsg:
 		return m, m.key(msg)
+	case tea.MouseWheelMsg:
+		return m, m.wheel(msg)
+	case tea.MouseClickMsg:
+		if c, ok := m.top().(frame.Clicker); ok && msg.Button == tea.MouseLeft && !m.showHelp && msg.Y >= 1 {
+			return m, c.Click(msg.X, msg.Y-1) // the top bar is row 0
+		}
+		return m, nil
 	case frame.OpenDetailMsg:
 		return m, m.push(detail.New(m.ctx, msg.ID))
 	case frame.OpenDiffMsg:
@@ -218,6 +225,30 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	return m.top().Update(msg)
 }
 
+// wheelStep is how many rows one wheel notch scrolls.
+const wheelStep = 3
+
+// wheel scrolls the screen on top as the arrow keys do, so every list,
+// the timeline and the hex scroll alike; the keyboard stays primary.
+func (m *Model) wheel(msg tea.MouseWheelMsg) tea.Cmd {
+	if m.showHelp || m.top().Capturing() {
+		return nil
+	}
+	code := tea.KeyDown
+	switch msg.Button {
+	case tea.MouseWheelUp:
+		code = tea.KeyUp
+	case tea.MouseWheelDown:
+	default:
+		return nil
+	}
+	var cmds []tea.Cmd
+	for range wheelStep {
+		cmds = append(cmds, m.top().Update(tea.KeyPressMsg{Code: code}))
+	}
+	return tea.Batch(cmds...)
+}
+
 // quit stops every screen's background work and ends the program.
 func (m *Model) quit() tea.Cmd {
 	m.quitting = true
@@ -250,6 +281,8 @@ func (m *Model) helpKeys() help.KeyMap {
 func (m *Model) View() tea.View {
 	v := tea.NewView(m.Render())
 	v.AltScreen = true
+	// Wheel and click; most terminals still select text with shift+drag.
+	v.MouseMode = tea.MouseModeCellMotion
 	v.WindowTitle = "canscope · " + m.top().Title()
 	return v
 }

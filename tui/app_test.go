@@ -14,6 +14,7 @@ import (
 	st "github.com/canscope/canscope/tui/internal/screentest"
 	"github.com/canscope/canscope/tui/modinfo"
 	"github.com/canscope/canscope/tui/screens/diff"
+	"github.com/canscope/canscope/tui/screens/lineage"
 	"github.com/canscope/canscope/tui/screens/run"
 	"github.com/canscope/canscope/tui/source"
 	"github.com/canscope/canscope/tui/stablelabel"
@@ -406,5 +407,48 @@ func TestRootSmallOnes(t *testing.T) {
 	drive(m, tea.CapabilityMsg{Content: "Ms=\\E]52;%p1%s;%p2%s\\007"})
 	if !m.ctx.Clipboard {
 		t.Error("the Ms capability did not enable the clipboard")
+	}
+}
+
+// TestRootMouse: the wheel scrolls as the arrow keys do, a click selects
+// a snapshot row and a second click opens it; on the timeline a click
+// moves to the event clicked.
+func TestRootMouse(t *testing.T) {
+	store := st.Incident()
+	m := newRoot(t, "dark", 80, 24, source.Set{Catalog: store, Inspect: modinfo.Inspect, Runner: st.FailingUpgrade(store)})
+	lin := m.top().(*lineage.Model)
+	first, _ := lin.Selected()
+	drive(m, tea.MouseWheelMsg{Button: tea.MouseWheelDown})
+	if s, _ := lin.Selected(); s.ID == first.ID {
+		t.Error("the wheel did not move the cursor")
+	}
+	drive(m, tea.MouseWheelMsg{Button: tea.MouseWheelUp})
+	if s, _ := lin.Selected(); s.ID != first.ID {
+		t.Errorf("wheel down then up ends on %s, want %s", s.Ref(), first.Ref())
+	}
+	// Row 0 is the top bar, 1 the column header, 2 the canister heading,
+	// 3 the first snapshot: row 4 is the second.
+	drive(m, tea.MouseClickMsg{X: 10, Y: 4, Button: tea.MouseLeft})
+	second, _ := lin.Selected()
+	if second.ID == first.ID {
+		t.Fatalf("a click on row 4 did not select it")
+	}
+	drive(m, tea.MouseClickMsg{X: 10, Y: 4, Button: tea.MouseLeft})
+	if !strings.HasPrefix(m.top().Title(), "Snapshot "+second.Ref()) {
+		t.Errorf("a second click opened %q", m.top().Title())
+	}
+	drive(m, st.Key("esc"))
+
+	// The incident's upgrade: the timeline opens on the trap (event 11).
+	drive(m, append(append(st.Keys("down", "down", "r", "space", "tab"), st.Type("incident_v2.wasm")...), st.Key("enter"))...)
+	r := m.top().(*run.Model)
+	if !strings.Contains(st.Plain(m.Render()), "CALL STACK at event 11") {
+		t.Fatalf("no timeline:\n%s", st.Plain(m.Render()))
+	}
+	// Header: top bar (0), run line, trap line; row 3 is "== pre_upgrade",
+	// row 4 event 0.
+	drive(m, tea.MouseClickMsg{X: 5, Y: 4, Button: tea.MouseLeft})
+	if v := st.Plain(m.Render()); !strings.Contains(v, "CALL STACK at event 0") {
+		t.Errorf("a click on event 0 of %q:\n%s", r.Title(), v)
 	}
 }

@@ -85,6 +85,13 @@ type Backer interface {
 	Back() bool
 }
 
+// Clicker is implemented by screens whose rows can be picked with the
+// mouse: Click gets the cell clicked, relative to the screen's body (row 0
+// is its first line).
+type Clicker interface {
+	Click(x, y int) tea.Cmd
+}
+
 // Closer is implemented by screens holding background work (a run) that
 // must stop when the screen is closed.
 type Closer interface {

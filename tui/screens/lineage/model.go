@@ -336,6 +336,20 @@ func (m *Model) moveTo(i, dir int) {
 	m.offset = render.Offset(m.cursor, m.offset, m.listHeight(), n)
 }
 
+// Click implements frame.Clicker: a click on a snapshot row selects it,
+// a second click on the selected row opens it.
+func (m *Model) Click(_, y int) tea.Cmd {
+	i := m.offset + y - 1 // row 0 is the column header
+	if m.filtering || y < 1 || y > m.listHeight() || i >= len(m.rows) || m.rows[i].heading() {
+		return nil
+	}
+	if i == m.cursor {
+		return frame.Nav(frame.OpenDetailMsg{ID: m.rows[i].snap.ID})
+	}
+	m.cursor = i
+	return nil
+}
+
 // listHeight is the body minus the column header and the footer line.
 func (m *Model) listHeight() int { return max(m.height-2, 1) }
 

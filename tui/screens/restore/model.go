@@ -522,9 +522,9 @@ func (m *Model) doneLines() []string {
 	lines = append(lines, "")
 	switch {
 	case !m.ctx.Clipboard && m.copied:
-		lines = append(lines, st.Warn.Render("this terminal did not report clipboard (OSC 52) support: select the text to copy"))
+		lines = append(lines, st.Warn.Render("this terminal did not report clipboard (OSC 52) support: select the text to copy (shift+drag)"))
 	case !m.ctx.Clipboard:
-		lines = append(lines, st.Muted.Render("select the text to copy (c copies in terminals with OSC 52 clipboard support)"))
+		lines = append(lines, st.Muted.Render("select the text to copy (shift+drag); c copies where the terminal supports OSC 52"))
 	case m.copied:
 		lines = append(lines, st.Muted.Render("copied to the clipboard"))
 	default:

@@ -485,6 +485,23 @@ func (m *Model) updateTimeline(msg tea.KeyPressMsg) tea.Cmd {
 	return nil
 }
 
+// Click implements frame.Clicker: a click on an event of the timeline
+// moves there.
+func (m *Model) Click(x, y int) tea.Cmd {
+	if m.state != stateTimeline || m.sess == nil || m.naming {
+		return nil
+	}
+	top := m.headLines()
+	if y < top || x >= m.width-min(max(m.width*2/5, 24), 60)-2 {
+		return nil // the header, or the panes on the right
+	}
+	rows := m.rows(m.offset, max(y-top+1, 1))
+	if y-top < len(rows) && !rows[y-top].header {
+		return m.seek(rows[y-top].event)
+	}
+	return nil
+}
+
 func (m *Model) jump(i int, otherwise string) tea.Cmd {
 	if i < 0 {
 		m.notice = otherwise
@@ -620,13 +637,10 @@ func (m *Model) runningView() string {
 	return render.Block(lines, m.width, m.height)
 }
 
-func (m *Model) timelineView() string {
+// headView is the timeline's header: the run, its outcome (reply, trap
+// or reject), the skip_pre_upgrade verdict and the latest debug print.
+func (m *Model) headView() []string {
 	st := m.ctx.Styles
-	if m.sess == nil {
-		// Close released the session; a frame drawn after it (the
-		// last one before quitting) has nothing to show.
-		return render.Block([]string{st.Muted.Render("the run was closed")}, m.width, m.height)
-	}
 	out := m.sess.Outcome()
 	head := []string{fmt.Sprintf("%s · %s · ", describe(m.req), render.Count(m.sess.Len(), "event"))}
 	switch out.Status {
@@ -650,13 +664,7 @@ func (m *Model) timelineView() string {
 			if out.RejectCode != "" {
 				where = " (" + out.RejectCode + ")"
 			}
-			msg := ansi.Wrap("✗ "+out.Status+where+": "+out.TrapMessage, max(m.width, 1), "")
-			for i, l := range strings.Split(msg, "\n") {
-				if i == 2 {
-					break
-				}
-				head = append(head, st.Error.Render(l))
-			}
+			head = append(head, wrapped("✗ "+out.Status+where+": "+out.TrapMessage, m.width, 2, st.Error)...)
 		}
 	}
 	if out.SkippedPreUpgrade != "" {
@@ -676,6 +684,20 @@ func (m *Model) timelineView() string {
 		}
 		head = append(head, wrapped(line, m.width, 1, st.Muted)...)
 	}
+	return head
+}
+
+// headLines is how many rows headView takes.
+func (m *Model) headLines() int { return len(m.headView()) }
+
+func (m *Model) timelineView() string {
+	st := m.ctx.Styles
+	if m.sess == nil {
+		// Close released the session; a frame drawn after it (the
+		// last one before quitting) has nothing to show.
+		return render.Block([]string{st.Muted.Render("the run was closed")}, m.width, m.height)
+	}
+	head := m.headView()
 	bottom := m.statusLines()
 	if m.naming {
 		bottom = append(bottom, m.cpName.View())
