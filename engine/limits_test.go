@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"os"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -312,5 +314,52 @@ func TestSliceOverrunInWasm(t *testing.T) {
 	mustTrap(t, res, err, ic0.CodeInstructionLimitExceeded, "exceeded the slice limit 20000.")
 	if !strings.Contains(res.ErrorText("x"), "Try breaking up large copies within the canister code into smaller chunks. See documentation: https://internetcomputer.org/docs/current/references/execution-errors#slice-overrun") {
 		t.Errorf("help: %s", res.ErrorText("x"))
+	}
+}
+
+// Debug output and trap messages are bounded whatever the canister does
+// (issue 21): a query printing 400 MiB keeps the first and last 256 KiB
+// and says what it left out; a trap with a 64 MiB message keeps the
+// replica's 16 KiB. Peak RSS grows by far less than the output.
+func TestBoundedOutput(t *testing.T) {
+	if testing.Short() {
+		t.Skip("prints 400 MiB")
+	}
+	ctx := context.Background()
+	e := newEngine(t, Config{})
+	c := limitsCanister(t, e, Options{})
+	resetPeakRSS(t)
+	before := peakRSS(t)
+	res, err := c.Query(ctx, "print_loop", u64(100_000))
+	mustOK(t, res, err)
+	var kept int
+	note := ""
+	for _, p := range res.DebugPrints {
+		kept += len(p)
+		if strings.HasPrefix(p, "… ") {
+			note = p
+		}
+	}
+	if kept > 2*ic0.DebugPrintBudget+1024 || !strings.Contains(note, "debug prints (") {
+		t.Errorf("kept %d bytes of debug output, note %q", kept, note)
+	}
+	res, err = c.Update(ctx, "big_trap", u64(1024))
+	mustTrap(t, res, err, ic0.CodeCanisterCalledTrap, "Canister called `ic0.trap` with message: ")
+	if len(res.Trap.Reason) != 16<<10 {
+		t.Errorf("trap message of %d bytes, want 16 KiB", len(res.Trap.Reason))
+	}
+	grew := peakRSS(t) - before
+	t.Logf("peak RSS grew by %d KiB", grew>>10)
+	if grew > 64<<20 {
+		t.Errorf("peak RSS grew by %d MiB for 400 MiB of prints and a 64 MiB trap message", grew>>20)
+	}
+}
+
+// resetPeakRSS makes VmHWM start again from the current RSS (Linux 4.0+),
+// after returning the Go heap's free memory to the system.
+func resetPeakRSS(t *testing.T) {
+	debug.FreeOSMemory()
+	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
+		t.Skip("cannot reset VmHWM:", err)
 	}
 }

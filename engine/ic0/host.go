@@ -34,6 +34,8 @@ type Host struct {
 	pages  pageUse
 	// logUsed is the part of the canister log this execution filled.
 	logUsed uint64
+	// prints are the execution's debug prints (bounded, prints.go).
+	prints printLog
 }
 
 // NewHost returns a host that serves the System API over state and env.
@@ -98,11 +100,16 @@ func (h *Host) Begin(msg *Message, meter Meter, rec Recorder) {
 	h.pages.dirtyLimit = pageLimit(h.limits.StableDirtyPages, msg.Context)
 	h.pages.bytesRead, h.pages.bytesWritten = 0, 0
 	h.logUsed = 0
+	h.prints.reset()
 }
 
 // End finishes the current execution. A call assembled with call_new but
 // never performed is dropped, as the replica does.
 func (h *Host) End() {
+	if h.msg != nil {
+		h.msg.DebugPrints = append(h.msg.DebugPrints, h.prints.rest()...)
+		h.prints.reset()
+	}
 	h.msg = nil
 	h.meter = nil
 	h.rec = nil

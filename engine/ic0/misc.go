@@ -2,6 +2,7 @@ package ic0
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 
 	"github.com/tetratelabs/wazero/api"
@@ -90,7 +91,9 @@ func (h *Host) debugPrint(mod api.Module, s []uint64) {
 	} else {
 		h.logUsed = allocated // older records make room
 	}
-	h.msg.DebugPrints = append(h.msg.DebugPrints, DebugText(mod, src, size))
+	if text := DebugText(mod, src, size); h.prints.add(text) {
+		h.msg.DebugPrints = append(h.msg.DebugPrints, text)
+	}
 }
 
 // DebugText is the text debug_print(src, size) prints from mod's heap:
@@ -100,14 +103,24 @@ func DebugText(mod api.Module, src, size uint64) string {
 	if src+size > heapSize(mod) {
 		return "(debug_print message out of memory bounds)"
 	}
+	if size > MaxDebugPrint {
+		return heapText(mod, src, MaxDebugPrint) + fmt.Sprintf(" … (%d more bytes not shown)", size-MaxDebugPrint)
+	}
 	return heapText(mod, src, size)
 }
 
+// maxTrapMessage is how much of an ic0.trap message the replica keeps
+// (MAX_ERROR_MESSAGE_SIZE, 16 KiB, in ic0_trap of rs/system_api/src/lib.rs).
+const maxTrapMessage = 16 << 10
+
 // trap: trap(src, size) ends the message with IC0503 and the heap text as
-// its message; a range outside the heap gives the replica's placeholder.
+// its message, cut to maxTrapMessage bytes; a range outside the heap gives
+// the replica's placeholder. The charge is the overhead and one per byte
+// of the full size (linker.rs: charge_for_cpu_and_mem(TRAP, length)).
 func (h *Host) trap(mod api.Module, s []uint64) {
 	src, size := uint64(uint32(s[0])), uint64(uint32(s[1]))
-	h.charge((1 + 2 + byteTransmissionCost) * size)
+	h.charge(size)
+	size = min(size, maxTrapMessage)
 	msg := "(trap message out of memory bounds)"
 	if src+size <= heapSize(mod) {
 		msg = heapText(mod, src, size)

@@ -88,3 +88,26 @@ func TestStableZeroLengthAndOrder(t *testing.T) {
 	h.trap(msg, CodeCanisterTrapped, ReasonStableOutOfBounds, "stable64_read", heapEnd, 1<<20, 8)
 	h.trap(msg, CodeCanisterTrapped, ReasonHeapOutOfBounds, "stable64_read", heapEnd, 0, 8)
 }
+
+// ic0.trap charges its overhead and a byte each of the full size, and
+// keeps the first 16 KiB of the message (ic0_trap, linker.rs).
+func TestTrapChargeAndTruncation(t *testing.T) {
+	h := newHarness(t)
+	msg := make([]byte, 20_000)
+	for i := range msg {
+		msg[i] = 'a' + byte(i%26)
+	}
+	h.write(0, msg)
+	m := &fixedMeter{limit: 1 << 40}
+	_, err := h.runMetered(msgIn(Update), m, nil, "trap", 0, 20_000)
+	tr, ok := AsTrap(err)
+	if !ok || tr.Code != CodeCanisterCalledTrap {
+		t.Fatalf("err %v", err)
+	}
+	if m.used != 500+20_000 {
+		t.Errorf("charged %d, want 20500", m.used)
+	}
+	if len(tr.Reason) != 16<<10 || tr.Reason != string(msg[:16<<10]) {
+		t.Errorf("message of %d bytes, want the first 16 KiB", len(tr.Reason))
+	}
+}

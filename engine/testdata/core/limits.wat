@@ -8,6 +8,9 @@
 ;;   canister_update write_trap   writes n bytes like stable_write, traps
 ;;   canister_update grow         memory.grow by n pages, replies
 ;;   canister_update fill         memory.fill of n bytes at 0, replies
+;;   canister_query  print_loop   debug_print of 4 KiB at 0, n times, replies
+;;   canister_update big_trap     grows the heap by n pages, traps with all of
+;;                                it as the message
 ;;   canister_query  stable_read  as the update, as a query
 ;;   canister_pre_upgrade         writes n bytes (n from heap[8..16], set by
 ;;                                set_upgrade_write) to stable memory
@@ -19,6 +22,8 @@
   (import "ic0" "stable64_size" (func $stable64_size (result i64)))
   (import "ic0" "stable64_write" (func $stable64_write (param i64 i64 i64)))
   (import "ic0" "stable64_read" (func $stable64_read (param i64 i64 i64)))
+  (import "ic0" "debug_print" (func $debug_print (param i32 i32)))
+  (import "ic0" "trap" (func $trap (param i32 i32)))
   (memory 1)
   (func $n (result i64)
     (call $arg_copy (i32.const 0) (i32.const 0) (i32.const 8))
@@ -52,6 +57,21 @@
   (func (export "canister_update fill")
     (memory.fill (i32.const 0) (i32.const 0) (i32.wrap_i64 (call $n)))
     (call $reply))
+  (func (export "canister_query print_loop")
+    (local $i i64) (local $n i64)
+    (local.set $n (call $n))
+    (block $done
+      (loop $next
+        (br_if $done (i64.ge_u (local.get $i) (local.get $n)))
+        (call $debug_print (i32.const 0) (i32.const 4096))
+        (local.set $i (i64.add (local.get $i) (i64.const 1)))
+        (br $next)))
+    (call $reply))
+  (func (export "canister_update big_trap")
+    (local $pages i32)
+    (local.set $pages (i32.wrap_i64 (call $n)))
+    (drop (memory.grow (local.get $pages)))
+    (call $trap (i32.const 0) (i32.shl (local.get $pages) (i32.const 16))))
   (func (export "canister_update set_upgrade_write")
     (i64.store (i32.const 8) (call $n))
     (call $reply))
