@@ -63,33 +63,32 @@ func newRoot(t *testing.T, theme string, w, h int, src source.Set) *Model {
 
 func TestRoot(t *testing.T) {
 	tests := []struct {
-		name  string
-		theme string
-		w, h  int
-		keys  []tea.Msg
+		name string
+		w, h int
+		keys []tea.Msg
 	}{
-		{"snapshots_80x24", "dark", 80, 24, nil},
-		{"help_80x24", "light", 80, 24, st.Keys("?")},
-		{"detail_160x48", "high-contrast", 160, 48, st.Keys("down", "enter")},
-		{"detail_help_80x24", "dark", 80, 24, st.Keys("enter", "?")},
-		{"back_from_detail_80x24", "dark", 80, 24, st.Keys("down", "enter", "esc")},
-		{"too_small_30x8", "dark", 30, 8, nil},
+		{"snapshots_80x24", 80, 24, nil},
+		{"help_80x24", 80, 24, st.Keys("?")},
+		{"detail_160x48", 160, 48, st.Keys("down", "enter")},
+		{"detail_help_80x24", 80, 24, st.Keys("enter", "?")},
+		{"back_from_detail_80x24", 80, 24, st.Keys("down", "enter", "esc")},
+		{"too_small_30x8", 30, 8, nil},
 		// Full frames of every screen, shown in README.md.
-		{"detail_maps_80x24", "dark", 80, 24, st.Keys("down", "enter", "tab", "tab")},
-		{"diff_80x24", "dark", 80, 24, st.Keys("space", "down", "down", "down", "space", "d")},
-		{"run_form_80x24", "dark", 80, 24, append(st.Keys("down", "down", "down", "r", "space", "tab"), st.Type("incident_v2.wasm")...)},
-		{"run_timeline_80x24", "dark", 80, 24, append(append(st.Keys("down", "down", "down", "r", "space", "tab"), st.Type("incident_v2.wasm")...), st.Key("enter"))},
-		{"fork_confirm_80x24", "dark", 80, 24, append(append(st.Keys("down", "down", "down", "f"), st.Type("hotfix-2")...), st.Key("enter"))},
-		{"restore_done_80x24", "dark", 80, 24, append(append(st.Keys("down", "down", "down", "f", "tab"), st.Type("/tmp/restore-ledger")...), st.Keys("enter", "y")...)},
-		{"transplant_report_80x24", "dark", 80, 24, transplantKeys()},
-		{"transplant_rehearsed_160x48", "light", 160, 48, append(transplantKeys(), st.Keys("enter", "enter", "y")...)},
+		{"detail_maps_80x24", 80, 24, st.Keys("down", "enter", "tab", "tab")},
+		{"diff_80x24", 80, 24, st.Keys("space", "down", "down", "down", "space", "d")},
+		{"run_form_80x24", 80, 24, append(st.Keys("down", "down", "down", "r", "space", "tab"), st.Type("incident_v2.wasm")...)},
+		{"run_timeline_80x24", 80, 24, append(append(st.Keys("down", "down", "down", "r", "space", "tab"), st.Type("incident_v2.wasm")...), st.Key("enter"))},
+		{"fork_confirm_80x24", 80, 24, append(append(st.Keys("down", "down", "down", "f"), st.Type("hotfix-2")...), st.Key("enter"))},
+		{"restore_done_80x24", 80, 24, append(append(st.Keys("down", "down", "down", "f", "tab"), st.Type("/tmp/restore-ledger")...), st.Keys("enter", "y")...)},
+		{"transplant_report_80x24", 80, 24, transplantKeys()},
+		{"transplant_rehearsed_160x48", 160, 48, append(transplantKeys(), st.Keys("enter", "enter", "y")...)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			store := st.Incident()
 			src := source.Set{Catalog: store, Inspect: modinfo.Inspect, Labeller: stablelabel.For, Forker: store, Exporter: store, Runner: st.FailingUpgrade(store),
 				Transplanter: &st.Transplanter{Store: store, Report: st.PassingReport(), Steps: st.OKSteps()}}
-			m := newRoot(t, tt.theme, tt.w, tt.h, src)
+			m := newRoot(t, "dark", tt.w, tt.h, src)
 			drive(m, tt.keys...)
 			out := m.Render()
 			st.CheckSize(t, out, tt.w, tt.h)
@@ -450,5 +449,42 @@ func TestRootMouse(t *testing.T) {
 	drive(m, tea.MouseClickMsg{X: 5, Y: 4, Button: tea.MouseLeft})
 	if v := st.Plain(m.Render()); !strings.Contains(v, "CALL STACK at event 0") {
 		t.Errorf("a click on event 0 of %q:\n%s", r.Title(), v)
+	}
+}
+
+// TestThemes: the goldens are plain text, so the themes are checked here,
+// colour kept: each theme draws the same text in its own colours, and
+// NO_COLOR draws none.
+func TestThemes(t *testing.T) {
+	frames := map[string]string{}
+	for _, name := range themes.Names() {
+		th, err := themes.Lookup(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := New(Options{Sources: source.Set{Catalog: st.Incident()}, Theme: th, Now: st.Now})
+		drive(m, tea.WindowSizeMsg{Width: 80, Height: 24})
+		drive(m, m.top().Init()())
+		frames[name] = m.Render()
+		th.NoColor = true
+		plain := New(Options{Sources: source.Set{Catalog: st.Incident()}, Theme: th, Now: st.Now})
+		drive(plain, tea.WindowSizeMsg{Width: 80, Height: 24})
+		drive(plain, plain.top().Init()())
+		if f := plain.Render(); strings.Contains(f, "\x1b[38;") || strings.Contains(f, "\x1b[48;") {
+			t.Errorf("%s with NO_COLOR draws colours", name)
+		}
+		if st.Plain(frames[name]) != st.Plain(plain.Render()) {
+			t.Errorf("%s: NO_COLOR changes the text", name)
+		}
+	}
+	for a, fa := range frames {
+		for b, fb := range frames {
+			if a < b && fa == fb {
+				t.Errorf("themes %s and %s draw the same colours", a, b)
+			}
+		}
+	}
+	if len(frames) < 3 {
+		t.Errorf("%d themes, want dark, light and high-contrast", len(frames))
 	}
 }

@@ -23,19 +23,18 @@ func TestDetail(t *testing.T) {
 	store := st.Incident()
 	src := source.Set{Catalog: store, Inspect: modinfo.Inspect, Labeller: stablelabel.For}
 	tests := []struct {
-		name  string
-		ref   string
-		theme string
-		w, h  int
-		keys  []tea.Msg
+		name string
+		ref  string
+		w, h int
+		keys []tea.Msg
 	}{
-		{"metadata_80x24", "ledger@2", "dark", 80, 24, nil},
-		{"module_80x24", "ledger@2", "dark", 80, 24, st.Keys("G")},
-		{"maps_80x24", "ledger@2", "light", 80, 24, st.Keys("tab", "tab")},
-		{"zoomed_80x24", "ledger@3", "high-contrast", 80, 24, st.Keys("+", "+", "tab", "tab", "tab")},
-		{"no_inspector_80x24", "counter@1", "dark", 80, 24, st.Keys("G")},
-		{"whole_160x48", "ledger@2", "dark", 160, 48, nil},
-		{"root_snapshot_80x24", "ledger@1", "dark", 80, 24, nil},
+		{"metadata_80x24", "ledger@2", 80, 24, nil},
+		{"module_80x24", "ledger@2", 80, 24, st.Keys("G")},
+		{"maps_80x24", "ledger@2", 80, 24, st.Keys("tab", "tab")},
+		{"zoomed_80x24", "ledger@3", 80, 24, st.Keys("+", "+", "tab", "tab", "tab")},
+		{"no_inspector_80x24", "counter@1", 80, 24, st.Keys("G")},
+		{"whole_160x48", "ledger@2", 160, 48, nil},
+		{"root_snapshot_80x24", "ledger@1", 80, 24, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -43,7 +42,7 @@ func TestDetail(t *testing.T) {
 			if strings.HasPrefix(tt.name, "no_inspector") {
 				src.Inspect = nil
 			}
-			m := open(t, tt.theme, tt.w, tt.h, src, store.ID(t, tt.ref))
+			m := open(t, "dark", tt.w, tt.h, src, store.ID(t, tt.ref))
 			st.Run(m, tt.keys...)
 			st.Shot(t, m, tt.w, tt.h)
 		})

@@ -32,18 +32,17 @@ func TestDiff(t *testing.T) {
 	store := st.Incident()
 	tests := []struct {
 		name   string
-		theme  string
 		a, b   string
 		w, h   int
 		labels bool
 		keys   []tea.Msg
 	}{
-		{"first_change_80x24", "dark", "ledger@1", "ledger@3", 80, 24, false, nil},
-		{"third_change_80x24", "light", "ledger@1", "ledger@3", 80, 24, false, st.Keys("n", "n")},
-		{"stable_labelled_80x24", "high-contrast", "ledger@1", "ledger@3", 80, 24, true, st.Keys("G")},
-		{"wide_160x48", "dark", "ledger@1", "ledger@3", 160, 48, true, st.Keys("n", "n", "n", "N")},
-		{"same_state_80x24", "dark", "ledger@2", "hotfix@1", 80, 24, false, nil},
-		{"other_canister_80x24", "dark", "ledger@1", "counter@1", 80, 24, false, st.Keys("G")},
+		{"first_change_80x24", "ledger@1", "ledger@3", 80, 24, false, nil},
+		{"third_change_80x24", "ledger@1", "ledger@3", 80, 24, false, st.Keys("n", "n")},
+		{"stable_labelled_80x24", "ledger@1", "ledger@3", 80, 24, true, st.Keys("G")},
+		{"wide_160x48", "ledger@1", "ledger@3", 160, 48, true, st.Keys("n", "n", "n", "N")},
+		{"same_state_80x24", "ledger@2", "hotfix@1", 80, 24, false, nil},
+		{"other_canister_80x24", "ledger@1", "counter@1", 80, 24, false, st.Keys("G")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -51,7 +50,7 @@ func TestDiff(t *testing.T) {
 			if tt.labels {
 				src.Labeller = byMemoryID
 			}
-			m := open(t, tt.theme, tt.w, tt.h, src, store.ID(t, tt.a), store.ID(t, tt.b))
+			m := open(t, "dark", tt.w, tt.h, src, store.ID(t, tt.a), store.ID(t, tt.b))
 			st.Run(m, tt.keys...)
 			st.Shot(t, m, tt.w, tt.h)
 		})

@@ -24,21 +24,20 @@ func TestLineage(t *testing.T) {
 	store := st.Incident()
 	src := source.Set{Catalog: store, Demo: func(context.Context) error { return nil }}
 	tests := []struct {
-		name  string
-		theme string
-		w, h  int
-		keys  []tea.Msg
+		name string
+		w, h int
+		keys []tea.Msg
 	}{
-		{"tree_80x24", "dark", 80, 24, nil},
-		{"tree_160x48", "light", 160, 48, nil},
-		{"cursor_and_marks_80x24", "high-contrast", 80, 24, st.Keys("down", "space", "down", "down", "space")},
-		{"filter_80x24", "dark", 80, 24, append(st.Keys("/"), st.Type("hotfix")...)},
-		{"filter_applied_80x24", "dark", 80, 24, append(append(st.Keys("/"), st.Type("counter")...), st.Key("enter"))},
-		{"tiny_40x8", "dark", 40, 8, st.Keys("G")},
+		{"tree_80x24", 80, 24, nil},
+		{"tree_160x48", 160, 48, nil},
+		{"cursor_and_marks_80x24", 80, 24, st.Keys("down", "space", "down", "down", "space")},
+		{"filter_80x24", 80, 24, append(st.Keys("/"), st.Type("hotfix")...)},
+		{"filter_applied_80x24", 80, 24, append(append(st.Keys("/"), st.Type("counter")...), st.Key("enter"))},
+		{"tiny_40x8", 40, 8, st.Keys("G")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := newScreen(t, tt.theme, tt.w, tt.h, src)
+			m := newScreen(t, "dark", tt.w, tt.h, src)
 			st.Run(m, tt.keys...)
 			st.Shot(t, m, tt.w, tt.h)
 		})

@@ -24,23 +24,22 @@ func TestRestore(t *testing.T) {
 	// it so the golden shows a stable absolute path.
 	t.Chdir("/tmp")
 	tests := []struct {
-		name  string
-		theme string
-		w, h  int
-		keys  []tea.Msg
+		name string
+		w, h int
+		keys []tea.Msg
 	}{
-		{"fork_input_80x24", "dark", 80, 24, st.Type("hotfix-2")},
-		{"fork_confirm_80x24", "light", 80, 24, append(st.Type("hotfix-2"), st.Key("enter"))},
-		{"fork_done_80x24", "dark", 80, 24, append(st.Type("hotfix-2"), st.Keys("enter", "y")...)},
-		{"restore_input_80x24", "high-contrast", 80, 24, st.Keys("tab")},
-		{"restore_confirm_80x24", "dark", 80, 24, append(append(st.Keys("tab"), st.Type("restore-ledger")...), st.Key("enter"))},
-		{"restore_commands_160x48", "dark", 160, 48, append(append(st.Keys("tab"), st.Type("restore-ledger")...), st.Keys("enter", "y", "c")...)},
-		{"fork_bad_name_80x24", "dark", 80, 24, append(st.Type("a@b"), st.Key("enter"))},
+		{"fork_input_80x24", 80, 24, st.Type("hotfix-2")},
+		{"fork_confirm_80x24", 80, 24, append(st.Type("hotfix-2"), st.Key("enter"))},
+		{"fork_done_80x24", 80, 24, append(st.Type("hotfix-2"), st.Keys("enter", "y")...)},
+		{"restore_input_80x24", 80, 24, st.Keys("tab")},
+		{"restore_confirm_80x24", 80, 24, append(append(st.Keys("tab"), st.Type("restore-ledger")...), st.Key("enter"))},
+		{"restore_commands_160x48", 160, 48, append(append(st.Keys("tab"), st.Type("restore-ledger")...), st.Keys("enter", "y", "c")...)},
+		{"fork_bad_name_80x24", 80, 24, append(st.Type("a@b"), st.Key("enter"))},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			store := st.Incident()
-			m := open(t, tt.theme, tt.w, tt.h, source.Set{Catalog: store, Forker: store, Exporter: store}, store.ID(t, "ledger@3"))
+			m := open(t, "dark", tt.w, tt.h, source.Set{Catalog: store, Forker: store, Exporter: store}, store.ID(t, "ledger@3"))
 			st.Run(m, tt.keys...)
 			st.Shot(t, m, tt.w, tt.h)
 		})

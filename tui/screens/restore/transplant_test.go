@@ -37,31 +37,30 @@ func TestTransplant(t *testing.T) {
 	ok, fail := st.PassingReport(), st.FailingReport()
 	tests := []struct {
 		name   string
-		theme  string
 		w, h   int
 		report source.CompatReport
 		steps  []source.RehearsalStep
 		keys   []tea.Msg
 	}{
-		{"input_80x24", "dark", 80, 24, ok, nil, append(st.Keys("tab", "tab"), st.Type("fixed.wasm")...)},
-		{"report_ok_80x24", "dark", 80, 24, ok, nil, toReport()},
-		{"report_ok_160x48", "light", 160, 48, ok, nil, toReport()},
-		{"report_fail_80x24", "high-contrast", 80, 24, fail, nil, toReport()},
-		{"report_fail_160x48", "dark", 160, 48, fail, nil, toReport()},
-		{"name_80x24", "dark", 80, 24, ok, nil, then(st.Keys("enter"), st.Type("fixed"))},
-		{"confirm_80x24", "light", 80, 24, ok, nil, then(st.Keys("enter"), st.Type("fixed"), st.Keys("enter"))},
-		{"confirm_forced_80x24", "dark", 80, 24, fail, nil, then(st.Keys("F", "enter"))},
-		{"confirm_forced_160x48", "high-contrast", 160, 48, fail, nil, then(st.Keys("F", "enter"))},
-		{"rehearsal_ok_80x24", "dark", 80, 24, ok, st.OKSteps(), then(st.Keys("enter"), st.Type("fixed"), st.Keys("enter", "y"))},
-		{"rehearsal_ok_160x48", "light", 160, 48, ok, st.OKSteps(), then(st.Keys("enter", "enter", "y"))},
-		{"rehearsal_trapped_80x24", "high-contrast", 80, 24, ok, st.TrappedSteps(), then(st.Keys("enter", "enter", "y"))},
-		{"rehearsal_trapped_160x48", "dark", 160, 48, ok, st.TrappedSteps(), then(st.Keys("enter", "enter", "y"))},
-		{"export_input_80x24", "dark", 80, 24, ok, st.OKSteps(), then(st.Keys("enter", "enter", "y", "e"), st.Type("repaired"))},
+		{"input_80x24", 80, 24, ok, nil, append(st.Keys("tab", "tab"), st.Type("fixed.wasm")...)},
+		{"report_ok_80x24", 80, 24, ok, nil, toReport()},
+		{"report_ok_160x48", 160, 48, ok, nil, toReport()},
+		{"report_fail_80x24", 80, 24, fail, nil, toReport()},
+		{"report_fail_160x48", 160, 48, fail, nil, toReport()},
+		{"name_80x24", 80, 24, ok, nil, then(st.Keys("enter"), st.Type("fixed"))},
+		{"confirm_80x24", 80, 24, ok, nil, then(st.Keys("enter"), st.Type("fixed"), st.Keys("enter"))},
+		{"confirm_forced_80x24", 80, 24, fail, nil, then(st.Keys("F", "enter"))},
+		{"confirm_forced_160x48", 160, 48, fail, nil, then(st.Keys("F", "enter"))},
+		{"rehearsal_ok_80x24", 80, 24, ok, st.OKSteps(), then(st.Keys("enter"), st.Type("fixed"), st.Keys("enter", "y"))},
+		{"rehearsal_ok_160x48", 160, 48, ok, st.OKSteps(), then(st.Keys("enter", "enter", "y"))},
+		{"rehearsal_trapped_80x24", 80, 24, ok, st.TrappedSteps(), then(st.Keys("enter", "enter", "y"))},
+		{"rehearsal_trapped_160x48", 160, 48, ok, st.TrappedSteps(), then(st.Keys("enter", "enter", "y"))},
+		{"export_input_80x24", 80, 24, ok, st.OKSteps(), then(st.Keys("enter", "enter", "y", "e"), st.Type("repaired"))},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tr := &st.Transplanter{Store: st.Incident(), Report: tt.report, Steps: tt.steps}
-			m := openTransplant(t, tt.theme, tt.w, tt.h, tr)
+			m := openTransplant(t, "dark", tt.w, tt.h, tr)
 			st.Run(m, tt.keys...)
 			st.Shot(t, m, tt.w, tt.h)
 		})

@@ -29,23 +29,22 @@ func upgradeKeys() []tea.Msg {
 func TestRun(t *testing.T) {
 	tests := []struct {
 		name   string
-		theme  string
 		w, h   int
 		runner bool
 		keys   []tea.Msg
 		// offline: calls the run made that were not performed.
 		offline []string
 	}{
-		{"form_unavailable_80x24", "dark", 80, 24, false, st.Keys("tab", "enter"), nil},
-		{"form_call_80x24", "light", 80, 24, true, append(st.Keys("tab"), st.Type("transfer")...), nil},
-		{"form_upgrade_80x24", "high-contrast", 80, 24, true, append(append(st.Keys("space", "tab"), st.Type("incident_v2.wasm")...), st.Keys("tab", "tab", "tab", "space", "tab")...), nil},
-		{"timeline_at_trap_80x24", "dark", 80, 24, true, upgradeKeys(), nil},
-		{"timeline_stepped_160x48", "dark", 160, 48, true, append(upgradeKeys(), st.Keys("home", "]", "]", "right")...), nil},
-		{"timeline_prev_call_80x24", "light", 80, 24, true, append(upgradeKeys(), st.Keys("[", "left")...), nil},
+		{"form_unavailable_80x24", 80, 24, false, st.Keys("tab", "enter"), nil},
+		{"form_call_80x24", 80, 24, true, append(st.Keys("tab"), st.Type("transfer")...), nil},
+		{"form_upgrade_80x24", 80, 24, true, append(append(st.Keys("space", "tab"), st.Type("incident_v2.wasm")...), st.Keys("tab", "tab", "tab", "space", "tab")...), nil},
+		{"timeline_at_trap_80x24", 80, 24, true, upgradeKeys(), nil},
+		{"timeline_stepped_160x48", 160, 48, true, append(upgradeKeys(), st.Keys("home", "]", "]", "right")...), nil},
+		{"timeline_prev_call_80x24", 80, 24, true, append(upgradeKeys(), st.Keys("[", "left")...), nil},
 		// The detail pane shows the debug_print the list cuts, in full.
-		{"timeline_detail_80x24", "dark", 80, 24, true, append(upgradeKeys(), st.Keys("left", "left")...), nil},
+		{"timeline_detail_80x24", 80, 24, true, append(upgradeKeys(), st.Keys("left", "left")...), nil},
 		// A verdict that followed a call not performed says so.
-		{"timeline_offline_call_80x24", "dark", 80, 24, true, upgradeKeys(), []string{"ryjl3-tyaaa-aaaaa-aaaba-cai.transfer"}},
+		{"timeline_offline_call_80x24", 80, 24, true, upgradeKeys(), []string{"ryjl3-tyaaa-aaaaa-aaaba-cai.transfer"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -56,7 +55,7 @@ func TestRun(t *testing.T) {
 				sc.Outcome.OfflineCalls = tt.offline
 				src.Runner = sc
 			}
-			m := open(t, tt.theme, tt.w, tt.h, src, store.ID(t, "ledger@3"))
+			m := open(t, "dark", tt.w, tt.h, src, store.ID(t, "ledger@3"))
 			st.Run(m, tt.keys...)
 			st.Shot(t, m, tt.w, tt.h)
 		})
