@@ -224,7 +224,7 @@ func newRootCmd(a *app) *cobra.Command {
 		// Each capability adds its constructors here.
 		newInstallCmd, newCallCmd, newUpgradeCmd, newTransplantCmd, newRestoreCmd, newDemoCmd,
 		newImportCmd, newExportCmd, newCheckCmd, newLsCmd, newShowCmd, newDiffCmd, newForkCmd, newFsckCmd, newRmCmd, newPruneCmd, newTraceCmd,
-		newPushCmd, newPullCmd,
+		newPushCmd, newPullCmd, newHeadroomCmd,
 	} {
 		root.AddCommand(mk(a))
 	}
