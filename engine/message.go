@@ -301,20 +301,43 @@ func (c *Canister) message(ctx context.Context, export string, msg *ic0.Message,
 	return res, nil
 }
 
-// method runs a public method of the given kind.
-func (c *Canister) method(ctx context.Context, kind MethodKind, name string, arg []byte, ictx ic0.Context, limit uint64, keep bool) (Result, error) {
+// method runs a public method of the given kind with cycles attached.
+func (c *Canister) method(ctx context.Context, kind MethodKind, name string, arg []byte, cycles ic0.Cycles, ictx ic0.Context, limit uint64, keep bool) (res Result, err error) {
+	msg := &ic0.Message{Context: ictx, Method: name, Arg: arg, CyclesAvailable: cycles}
+	defer func() {
+		if err != nil || cycles.IsZero() {
+			return
+		}
+		// What the canister accepted stays with it unless the message
+		// trapped (rolled back); the rest goes back to the caller with the
+		// response (rs/execution_environment/src/execution/update.rs,
+		// the refund of the call context's unaccepted cycles).
+		acc := msg.CyclesAccepted
+		if res.Status == StatusTrapped || !keep {
+			acc = ic0.Cycles{}
+		}
+		res.Cycles = &CyclesUse{Attached: cycles, Accepted: acc, Refunded: cycles.Sub(acc)}
+	}()
 	export := kind.exportPrefix() + name
 	if c.code != nil && !c.code.mod.HasExport(export) {
 		return Result{Status: StatusRejected, Code: CodeMethodNotFound,
 			RejectMessage: fmt.Sprintf("Canister has no %s method '%s'.", kind, name)}, nil
 	}
-	return c.message(ctx, export, &ic0.Message{Context: ictx, Method: name, Arg: arg}, limit, keep)
+	return c.message(ctx, export, msg, limit, keep)
 }
 
 // Update runs the update method name with arg and keeps its changes unless
 // it traps.
 func (c *Canister) Update(ctx context.Context, name string, arg []byte) (Result, error) {
-	return c.method(ctx, Update, name, arg, ic0.Update, c.limits.Update, true)
+	return c.method(ctx, Update, name, arg, ic0.Cycles{}, ic0.Update, c.limits.Update, true)
+}
+
+// UpdateWithCycles runs the update method name as a call from another
+// canister that attached cycles (ingress messages carry none):
+// msg_cycles_available starts at cycles, and Result.Cycles says what the
+// canister accepted and what is refunded to the caller.
+func (c *Canister) UpdateWithCycles(ctx context.Context, name string, arg []byte, cycles ic0.Cycles) (Result, error) {
+	return c.method(ctx, Update, name, arg, cycles, ic0.Update, c.limits.Update, true)
 }
 
 // Query runs the query method name with arg, as a non-replicated query
@@ -326,7 +349,7 @@ func (c *Canister) Query(ctx context.Context, name string, arg []byte) (Result, 
 			kind, ictx = CompositeQuery, ic0.CompositeQuery
 		}
 	}
-	return c.method(ctx, kind, name, arg, ictx, c.limits.Query, false)
+	return c.method(ctx, kind, name, arg, ic0.Cycles{}, ictx, c.limits.Query, false)
 }
 
 // system runs a system method (heartbeat, timer).
@@ -343,8 +366,17 @@ func (c *Canister) Heartbeat(ctx context.Context) (Result, error) {
 	return c.system(ctx, "canister_heartbeat", ic0.Heartbeat)
 }
 
-// GlobalTimer runs canister_global_timer. The replica deactivates the
-// timer before running it; a trap restores it.
+// TimerDue reports whether the global timer is active and its deadline
+// has come at the environment's time (ic0.time), when the replica would
+// run canister_global_timer (CanisterTimer::has_reached_deadline in
+// rs/replicated_state/src/canister_state/system_state.rs: now >= deadline;
+// deadline 0 is inactive).
+func (c *Canister) TimerDue() bool {
+	return c.st.GlobalTimer != 0 && c.host.Env().Time >= c.st.GlobalTimer
+}
+
+// GlobalTimer runs canister_global_timer, due or not (see TimerDue). The
+// replica deactivates the timer before running it; a trap restores it.
 func (c *Canister) GlobalTimer(ctx context.Context) (Result, error) {
 	saved := c.st.GlobalTimer
 	c.st.GlobalTimer = 0
@@ -366,7 +398,10 @@ func (c *Canister) InspectMessage(ctx context.Context, method string, arg []byte
 	msg := &ic0.Message{Context: ic0.InspectMessage, Method: method, Arg: arg}
 	res, err := c.message(ctx, export, msg, c.limits.InspectMessage, false)
 	if err == nil && res.Status == StatusOK && !msg.Accepted {
-		res.Status, res.Code, res.RejectMessage = StatusRejected, CodeCanisterRejected, "Canister rejected the message"
+		// The replica's HTTP handler answers 403 with this text
+		// (MessageAcceptanceError::CanisterRejected in
+		// rs/http_endpoints/public/src/call.rs).
+		res.Status, res.Code, res.RejectMessage = StatusRejected, CodeCanisterRejected, "Requested canister rejected the message"
 	}
 	return res, err
 }

@@ -117,6 +117,9 @@ type Result struct {
 	// Calls holds the inter-canister calls the message made; canscope
 	// does not execute them (each completed with a reject).
 	Calls []ic0.OutgoingCall
+	// Cycles is set when the message came with cycles attached: what the
+	// canister accepted and what went back to the caller.
+	Cycles *CyclesUse
 	// Limits lists every limit of the replica the operation is subject to
 	// with what it used (names LimitInstructions, ...): the headroom
 	// report. Stable page use is that of the execution closest to its
@@ -243,6 +246,11 @@ func (r *Result) ErrorText(canisterID string) string {
 	}
 	return fmt.Sprintf("Error from Canister %s: %s.\n%s See documentation: %s",
 		canisterID, desc.String(), suggestion, docLink(section))
+}
+
+// CyclesUse is what a message did with the cycles attached to it.
+type CyclesUse struct {
+	Attached, Accepted, Refunded ic0.Cycles
 }
 
 // Phase is one execution inside an operation and the instructions it used.

@@ -1,12 +1,16 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
+	"time"
 
 	"github.com/canscope/canscope/engine"
 	"github.com/canscope/canscope/engine/candid"
+	"github.com/canscope/canscope/engine/ic0"
 	"github.com/canscope/canscope/engine/workbench"
 	"github.com/canscope/canscope/snapshots"
 	"github.com/spf13/cobra"
@@ -16,15 +20,16 @@ func newCallCmd(a *app) *cobra.Command {
 	var (
 		args   argFlags
 		envs   envFlags
+		entry  entryFlags
 		query  bool
 		commit bool
 		name   string
 		asJSON bool
 	)
 	cmd := &cobra.Command{
-		Use:   "call SNAP METHOD",
+		Use:   "call SNAP METHOD | call SNAP --timer | call SNAP --heartbeat",
 		Short: "Run one message on a copy of a snapshot's state",
-		Args:  cobra.ExactArgs(2),
+		Args:  cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, pos []string) error {
 			ctx := cmd.Context()
 			if err := checkCommitName(name, commit); err != nil {
@@ -32,6 +37,13 @@ func newCallCmd(a *app) *cobra.Command {
 			}
 			if query && commit {
 				return errors.New("--query and --commit exclude each other: a query never changes state")
+			}
+			method := ""
+			if len(pos) == 2 {
+				method = pos[1]
+			}
+			if err := entry.check(method, query); err != nil {
+				return err
 			}
 			s, snap, r, err := a.openRun(ctx, pos[0], envs.limits())
 			if err != nil {
@@ -42,35 +54,25 @@ func newCallCmd(a *app) *cobra.Command {
 			if err := envs.setOn(r.Canister); err != nil {
 				return err
 			}
-			method := pos[1]
-			m, ok := r.Canister.Module().Method(method)
-			if !ok {
-				return errNoMethod(snap, method, r.Canister.Module())
-			}
-			iface := workbench.Interface(r.Canister.Module())
-			var wantArgs, wantResults []*candid.Type
-			if ft, ok := iface.Method(method); ok {
-				wantArgs, wantResults = ft.Args, ft.Results
-			}
-			arg, err := args.bytes(wantArgs)
-			if err != nil {
-				return err
-			}
-			var res engine.Result
-			if query || m.Kind != engine.Update {
-				res, err = r.Canister.Query(ctx, method, arg)
+			var out runJSON
+			note := "call " + method
+			if entry.system() {
+				res, err := entry.runSystem(ctx, r.Canister, snap)
+				if err != nil {
+					return err
+				}
+				out, note = resultJSON(res, r.Canister.ID(), nil), "call --"+entry.systemName()
 			} else {
-				res, err = r.Canister.Update(ctx, method, arg)
+				out, err = runMethod(ctx, r.Canister, snap, method, &args, &entry, query)
+				if err != nil {
+					return err
+				}
 			}
-			if err != nil {
-				return fmt.Errorf("call %s on %s: %w", method, snap.Ref(), err)
-			}
-			out := resultJSON(res, r.Canister.ID(), wantResults)
-			if commit && res.Status == engine.StatusOK {
+			if commit && out.Status == engine.StatusOK.String() {
 				if name == "" {
 					name = snap.Name
 				}
-				child, err := r.Commit(ctx, workbench.CommitOptions{Name: name, MadeBy: snapshots.MadeByCall, Note: "call " + method})
+				child, err := r.Commit(ctx, workbench.CommitOptions{Name: name, MadeBy: snapshots.MadeByCall, Note: note})
 				if err != nil {
 					return err
 				}
@@ -81,11 +83,138 @@ func newCallCmd(a *app) *cobra.Command {
 	}
 	args.register(cmd)
 	envs.register(cmd)
+	entry.register(cmd)
 	cmd.Flags().BoolVar(&query, "query", false, "run as a query (changes discarded)")
 	cmd.Flags().BoolVar(&commit, "commit", false, "store the resulting state as a child snapshot")
 	cmd.Flags().StringVar(&name, "name", "", "name of the committed snapshot (default: the snapshot's name)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	return cmd
+}
+
+// runMethod runs a public method (after canister_inspect_message with
+// --inspect) and converts its result.
+func runMethod(ctx context.Context, c *engine.Canister, snap snapshots.Snapshot, method string, args *argFlags, entry *entryFlags, query bool) (runJSON, error) {
+	m, ok := c.Module().Method(method)
+	if !ok {
+		return runJSON{}, errNoMethod(snap, method, c.Module())
+	}
+	iface := workbench.Interface(c.Module())
+	var wantArgs, wantResults []*candid.Type
+	if ft, ok := iface.Method(method); ok {
+		wantArgs, wantResults = ft.Args, ft.Results
+	}
+	arg, err := args.bytes(wantArgs)
+	if err != nil {
+		return runJSON{}, err
+	}
+	update := !query && m.Kind == engine.Update
+	if (entry.inspect || entry.cycles != "") && !update {
+		return runJSON{}, fmt.Errorf("--inspect and --cycles apply to update calls: %s is a %s", method, m.Kind)
+	}
+	var inspect *inspectJSON
+	if entry.inspect {
+		res, err := c.InspectMessage(ctx, method, arg)
+		if err != nil {
+			return runJSON{}, fmt.Errorf("inspect_message for %s on %s: %w", method, snap.Ref(), err)
+		}
+		inspect = inspectOf(res, c.ID())
+		if res.Status != engine.StatusOK {
+			// The ingress message never reaches the canister: the
+			// verdict is inspect_message's.
+			out := resultJSON(res, c.ID(), nil)
+			out.Inspect = inspect
+			return out, nil
+		}
+	}
+	var res engine.Result
+	switch {
+	case !update:
+		res, err = c.Query(ctx, method, arg)
+	case entry.cycles != "":
+		cycles, perr := ic0.ParseCycles(entry.cycles)
+		if perr != nil {
+			return runJSON{}, fmt.Errorf("--cycles %q: %w", entry.cycles, perr)
+		}
+		res, err = c.UpdateWithCycles(ctx, method, arg, cycles)
+	default:
+		res, err = c.Update(ctx, method, arg)
+	}
+	if err != nil {
+		return runJSON{}, fmt.Errorf("call %s on %s: %w", method, snap.Ref(), err)
+	}
+	out := resultJSON(res, c.ID(), wantResults)
+	out.Inspect = inspect
+	return out, nil
+}
+
+// entryFlags choose the entry point `call` runs: a system task (--timer,
+// --heartbeat) instead of a method, canister_inspect_message before an
+// update (--inspect), cycles attached to it (--cycles).
+type entryFlags struct {
+	timer, heartbeat, inspect bool
+	cycles                    string
+}
+
+func (f *entryFlags) register(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&f.timer, "timer", false, "run canister_global_timer (when the timer is due at --time; no METHOD)")
+	cmd.Flags().BoolVar(&f.heartbeat, "heartbeat", false, "run canister_heartbeat (no METHOD)")
+	cmd.Flags().BoolVar(&f.inspect, "inspect", false, "run canister_inspect_message first, as for an ingress message, and the update only if it accepts")
+	cmd.Flags().StringVar(&f.cycles, "cycles", "", "cycles attached to the update, as a call from another canister would attach them")
+	cmd.MarkFlagsMutuallyExclusive("timer", "heartbeat")
+	cmd.MarkFlagsMutuallyExclusive("timer", "inspect")
+	cmd.MarkFlagsMutuallyExclusive("heartbeat", "inspect")
+	cmd.MarkFlagsMutuallyExclusive("timer", "cycles")
+	cmd.MarkFlagsMutuallyExclusive("heartbeat", "cycles")
+}
+
+func (f *entryFlags) system() bool { return f.timer || f.heartbeat }
+
+func (f *entryFlags) systemName() string {
+	if f.timer {
+		return "timer"
+	}
+	return "heartbeat"
+}
+
+// check refuses a METHOD with a system task, and no METHOD without one.
+func (f *entryFlags) check(method string, query bool) error {
+	switch {
+	case f.system() && method != "":
+		return fmt.Errorf("--%s runs a system task, not METHOD %q: drop one", f.systemName(), method)
+	case f.system() && query:
+		return fmt.Errorf("--%s and --query exclude each other: system tasks are replicated executions", f.systemName())
+	case !f.system() && method == "":
+		return errors.New("call needs METHOD, or --timer or --heartbeat")
+	}
+	return nil
+}
+
+// runSystem runs the system task; a timer that is not due does not run,
+// as on the IC.
+func (f *entryFlags) runSystem(ctx context.Context, c *engine.Canister, snap snapshots.Snapshot) (engine.Result, error) {
+	if f.heartbeat {
+		if !c.Module().HasExport("canister_heartbeat") {
+			return engine.Result{}, fmt.Errorf("%s exports no canister_heartbeat: the IC never runs a heartbeat on it", snap.Ref())
+		}
+		return c.Heartbeat(ctx)
+	}
+	if !c.Module().HasExport("canister_global_timer") {
+		return engine.Result{}, fmt.Errorf("%s exports no canister_global_timer: the IC never runs a timer on it", snap.Ref())
+	}
+	deadline, now := c.TimerDeadline(), c.Env().Time
+	if deadline == 0 {
+		return engine.Result{}, fmt.Errorf("the global timer of %s is not set (deadline 0): the IC would not run canister_global_timer", snap.Ref())
+	}
+	if !c.TimerDue() {
+		return engine.Result{}, fmt.Errorf("the global timer of %s is not due: its deadline %s (%d ns) is after the time %s (%d ns); pass --time %d or later to run it",
+			snap.Ref(), timeText(deadline), deadline, timeText(now), now, deadline)
+	}
+	return c.GlobalTimer(ctx)
+}
+
+// timeText renders an ic0.time value as RFC 3339 (UTC).
+func timeText(ns uint64) string {
+	return time.Unix(0, int64(min(ns, math.MaxInt64))).UTC().Format(time.RFC3339Nano)
 }
 
 // errNoMethod is the error for a method snap's module does not export; it

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+
 	"github.com/canscope/canscope/engine"
 	"github.com/canscope/canscope/engine/snapcheck"
 	"github.com/canscope/canscope/engine/trace"
@@ -47,7 +49,11 @@ type runJSON struct {
 	// OfflineCalls lists the calls that were not really performed
 	// (call_perform answered SYS_TRANSIENT at once): the outcome depended
 	// on a failure the IC would not have produced. Always present.
-	OfflineCalls   []callJSON          `json:"offline_calls"`
+	OfflineCalls []callJSON `json:"offline_calls"`
+	// Inspect is canister_inspect_message's verdict (call --inspect).
+	Inspect *inspectJSON `json:"inspect,omitempty"`
+	// Cycles is what the update did with the cycles attached (--cycles).
+	Cycles         *cyclesJSON         `json:"cycles,omitempty"`
 	Steps          []stepJSON          `json:"steps,omitempty"`
 	SkipPreUpgrade *skipJSON           `json:"skip_pre_upgrade,omitempty"`
 	Verify         []verifyJSON        `json:"verify,omitempty"`
@@ -93,6 +99,22 @@ type trapJSON struct {
 	Function  string   `json:"function"`
 	Offset    uint64   `json:"offset"`
 	Backtrace []string `json:"backtrace,omitempty"`
+}
+
+// inspectJSON is canister_inspect_message's verdict on an ingress
+// message: "accepted" or "rejected" (error: the replica's text).
+type inspectJSON struct {
+	Verdict      string `json:"verdict"`
+	Error        string `json:"error,omitempty"`
+	Instructions uint64 `json:"instructions"`
+}
+
+// cyclesJSON is what a message did with the cycles attached to it
+// (decimal numbers: amounts go up to 2^128-1).
+type cyclesJSON struct {
+	Attached json.Number `json:"attached"`
+	Accepted json.Number `json:"accepted"`
+	Refunded json.Number `json:"refunded"`
 }
 
 type rejectJSON struct {

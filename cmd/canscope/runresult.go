@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -58,6 +59,9 @@ func resultJSON(res engine.Result, canisterID string, want []*candid.Type) runJS
 			out.ReplyCandid = text
 		}
 	}
+	if c := res.Cycles; c != nil {
+		out.Cycles = &cyclesJSON{Attached: json.Number(c.Attached.String()), Accepted: json.Number(c.Accepted.String()), Refunded: json.Number(c.Refunded.String())}
+	}
 	out.OfflineCalls = []callJSON{}
 	for _, c := range res.Calls {
 		j := callJSON{Callee: principal.Text(c.Callee), Method: c.Method, ArgHex: hex.EncodeToString(c.Arg), Answer: answerOf(c)}
@@ -67,6 +71,15 @@ func resultJSON(res engine.Result, canisterID string, want []*candid.Type) runJS
 		}
 	}
 	return out
+}
+
+// inspectOf is canister_inspect_message's verdict.
+func inspectOf(res engine.Result, canisterID string) *inspectJSON {
+	v := &inspectJSON{Verdict: "accepted", Instructions: res.Instructions}
+	if res.Status != engine.StatusOK {
+		v.Verdict, v.Error = "rejected", res.ErrorText(canisterID)
+	}
+	return v
 }
 
 // answerOf says what completed an outgoing call.
@@ -109,6 +122,13 @@ func printRun(w io.Writer, r runJSON) {
 			row("", "  %s", limitLine(l))
 		}
 	}
+	if r.Inspect != nil {
+		line := r.Inspect.Verdict
+		if r.Inspect.Error != "" {
+			line += ": " + r.Inspect.Error
+		}
+		row("inspect", "%s (canister_inspect_message, %s instructions)", line, humanize.Comma(int64(r.Inspect.Instructions)))
+	}
 	row("status", "%s", r.Status)
 	if r.SkipPreUpgrade != nil {
 		row("skip_pre_upgrade", "%s", r.SkipPreUpgrade.Verdict)
@@ -139,6 +159,9 @@ func printRun(w io.Writer, r runJSON) {
 		if r.ReplyCandid != "" {
 			row("candid", "%s", r.ReplyCandid)
 		}
+	}
+	if c := r.Cycles; c != nil {
+		row("cycles", "%s attached, %s accepted, %s refunded to the caller", c.Attached, c.Accepted, c.Refunded)
 	}
 	for _, p := range r.DebugPrints {
 		row("debug", "%s", p)

@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"math/bits"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/canscope/canscope/engine/stable"
@@ -69,6 +70,23 @@ func (c Cycles) String() string {
 	n.Or(n, new(big.Int).SetUint64(c.Low))
 	return n.String()
 }
+
+// ParseCycles reads a decimal amount of cycles ("1_000_000" allowed), up
+// to 2^128-1.
+func ParseCycles(s string) (Cycles, error) {
+	n, ok := new(big.Int).SetString(strings.ReplaceAll(s, "_", ""), 10)
+	if !ok || n.Sign() < 0 {
+		return Cycles{}, errors.New("want a whole non-negative number of cycles, e.g. 1_000_000")
+	}
+	if n.BitLen() > 128 {
+		return Cycles{}, errors.New("more than 2^128-1 cycles")
+	}
+	lo := new(big.Int).And(n, new(big.Int).SetUint64(^uint64(0)))
+	return Cycles{High: new(big.Int).Rsh(n, 64).Uint64(), Low: lo.Uint64()}, nil
+}
+
+// IsZero reports whether c is 0.
+func (c Cycles) IsZero() bool { return c == Cycles{} }
 
 // bytes returns the little-endian 16-byte encoding the 128-bit calls write.
 func (c Cycles) bytes() []byte {
