@@ -17,9 +17,11 @@ type Config struct {
 	Interpreter bool
 	// CacheDir, when set, keeps compiled modules on disk between runs.
 	CacheDir string
-	// Unmetered turns instruction metering off: modules run as given,
-	// faster, and only System API calls count against the limits (a
-	// message in an endless loop then runs until its context ends).
+	// Unmetered turns the replica's instruction metering off: only System
+	// API calls count against the limits (a message in an endless loop
+	// then runs until its context ends). Modules still count slices
+	// (meter.InstrumentChecks), so a long call stays cancellable; measured
+	// as fast as metering on the compute benchmark.
 	Unmetered bool
 	// PortableHeap keeps canister heaps with heap.NewPortable (a copy,
 	// compared page by page) even where the copy-on-write heap works;

@@ -82,7 +82,15 @@ var longBurn = binary.LittleEndian.AppendUint32(nil, 0xffffffff)
 // host sees the context at the end of every slice), the call reports the
 // cancellation, and the canister runs the next message normally.
 func TestCancelLongCall(t *testing.T) {
-	e := newEngine(t, Config{})
+	for _, cfg := range []Config{{}, {Unmetered: true}, {Interpreter: true}} {
+		t.Run(fmt.Sprintf("unmetered=%v,interpreter=%v", cfg.Unmetered, cfg.Interpreter), func(t *testing.T) {
+			testCancelLongCall(t, cfg)
+		})
+	}
+}
+
+func testCancelLongCall(t *testing.T, cfg Config) {
+	e := newEngine(t, cfg)
 	c := installed(t, e, load(t, e, "compute.wasm"), nil)
 	best := time.Hour
 	for range 3 { // the best of three: the machine is shared
