@@ -11,13 +11,12 @@ import (
 	"github.com/canscope/canscope/snapshots"
 	"github.com/canscope/canscope/snapshots/fsstore"
 	"github.com/canscope/canscope/themes"
+	"github.com/canscope/canscope/tui/bridge"
 	st "github.com/canscope/canscope/tui/internal/screentest"
-	"github.com/canscope/canscope/tui/modinfo"
 	"github.com/canscope/canscope/tui/screens/diff"
 	"github.com/canscope/canscope/tui/screens/lineage"
 	"github.com/canscope/canscope/tui/screens/run"
 	"github.com/canscope/canscope/tui/source"
-	"github.com/canscope/canscope/tui/stablelabel"
 )
 
 // drive delivers msgs to the root as the Bubble Tea runtime would,
@@ -86,7 +85,7 @@ func TestRoot(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			store := st.Incident()
-			src := source.Set{Catalog: store, Inspect: modinfo.Inspect, Labeller: stablelabel.For, Forker: store, Exporter: store, Runner: st.FailingUpgrade(store),
+			src := source.Set{Catalog: store, Inspect: bridge.Inspect, Labeller: bridge.StableLayout, Forker: store, Exporter: store, Runner: st.FailingUpgrade(store),
 				Transplanter: &st.Transplanter{Store: store, Report: st.PassingReport(), Steps: st.OKSteps()}}
 			m := newRoot(t, "dark", tt.w, tt.h, src)
 			drive(m, tt.keys...)
@@ -170,7 +169,7 @@ func TestIncident(t *testing.T) {
 	script := st.FailingUpgrade(store)
 	forker := forkByID{store}
 	th, _ := themes.Lookup("dark")
-	m := New(Options{Sources: source.Set{Catalog: store, Forker: forker, Runner: script, Inspect: modinfo.Inspect}, StorePath: dir, Theme: th, Now: st.Now})
+	m := New(Options{Sources: source.Set{Catalog: store, Forker: forker, Runner: script, Inspect: bridge.Inspect}, StorePath: dir, Theme: th, Now: st.Now})
 	drive(m, tea.WindowSizeMsg{Width: 100, Height: 30}, m.Init()())
 
 	screen := func(want string) {
@@ -282,7 +281,7 @@ func TestEveryScreenAtMinimumSize(t *testing.T) {
 	for name, keys := range open {
 		t.Run(name, func(t *testing.T) {
 			store := st.Incident()
-			src := source.Set{Catalog: store, Inspect: modinfo.Inspect, Forker: store, Exporter: store, Runner: st.FailingUpgrade(store),
+			src := source.Set{Catalog: store, Inspect: bridge.Inspect, Forker: store, Exporter: store, Runner: st.FailingUpgrade(store),
 				Transplanter: &st.Transplanter{Store: store, Report: st.FailingReport(), Steps: st.TrappedSteps()}}
 			m := newRoot(t, "dark", minWidth, minHeight, src)
 			drive(m, keys...)
@@ -304,7 +303,7 @@ func FuzzKeys(f *testing.F) {
 			return
 		}
 		store := fixture.Clone()
-		src := source.Set{Catalog: store, Inspect: modinfo.Inspect, Forker: store, Exporter: store, Runner: st.FailingUpgrade(store),
+		src := source.Set{Catalog: store, Inspect: bridge.Inspect, Forker: store, Exporter: store, Runner: st.FailingUpgrade(store),
 			Transplanter: &st.Transplanter{Store: store, Report: st.FailingReport(), Steps: st.TrappedSteps()}}
 		m := newRoot(t, "dark", 80, 24, src)
 		for _, b := range in {
@@ -349,7 +348,7 @@ func FuzzSizes(f *testing.F) {
 			return
 		}
 		store := fixture.Clone()
-		src := source.Set{Catalog: store, Inspect: modinfo.Inspect, Forker: store, Exporter: store, Runner: st.FailingUpgrade(store),
+		src := source.Set{Catalog: store, Inspect: bridge.Inspect, Forker: store, Exporter: store, Runner: st.FailingUpgrade(store),
 			Transplanter: &st.Transplanter{Store: store, Report: st.PassingReport(), Steps: st.OKSteps()}}
 		m := newRoot(t, "dark", 80, 24, src)
 		for i := 0; i+2 < len(in); i += 3 {
@@ -387,7 +386,7 @@ func TestRootStaleLoad(t *testing.T) {
 // OSC 52 support.
 func TestRootSmallOnes(t *testing.T) {
 	store := st.Incident()
-	m := newRoot(t, "dark", 80, 24, source.Set{Catalog: store, Inspect: modinfo.Inspect})
+	m := newRoot(t, "dark", 80, 24, source.Set{Catalog: store, Inspect: bridge.Inspect})
 	drive(m, append(append(st.Keys("/"), st.Type("zzz")...), st.Key("enter"))...)
 	if v := st.Plain(m.Render()); !strings.Contains(v, `no matches for "zzz" — esc clears the filter`) {
 		t.Errorf("no matches not shown:\n%s", v)
@@ -414,7 +413,7 @@ func TestRootSmallOnes(t *testing.T) {
 // moves to the event clicked.
 func TestRootMouse(t *testing.T) {
 	store := st.Incident()
-	m := newRoot(t, "dark", 80, 24, source.Set{Catalog: store, Inspect: modinfo.Inspect, Runner: st.FailingUpgrade(store)})
+	m := newRoot(t, "dark", 80, 24, source.Set{Catalog: store, Inspect: bridge.Inspect, Runner: st.FailingUpgrade(store)})
 	lin := m.top().(*lineage.Model)
 	first, _ := lin.Selected()
 	drive(m, tea.MouseWheelMsg{Button: tea.MouseWheelDown})

@@ -38,7 +38,7 @@
 //     file once, so the bytes checked are the bytes transplanted.
 //
 //   - source.ModuleInspector: exports and candid:service of a module
-//     (tui/modinfo implements it on engine/wasm).
+//     (tui/bridge implements it on engine/wasm).
 //
 //   - source.StableLabeller: names stable pages after the stable-structures
 //     memory that owns them, for the diff screen.
@@ -58,4 +58,8 @@
 //     the state after event i as a snapshot (made_by "checkpoint").
 //
 // Seek and Checkpoint run in tea.Cmds, never in View.
+//
+// tui/bridge builds every one of them over the store, the workbench and
+// the tracer with one constructor, bridge.New; cmd/canscope only opens
+// those and wires flags.
 package tui

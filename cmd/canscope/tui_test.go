@@ -24,6 +24,7 @@ import (
 	"github.com/canscope/canscope/snapshots/fsstore"
 	"github.com/canscope/canscope/themes"
 	"github.com/canscope/canscope/tui"
+	"github.com/canscope/canscope/tui/bridge"
 	"github.com/canscope/canscope/tui/source"
 )
 
@@ -87,7 +88,7 @@ func testSources(t *testing.T, s *session) source.Set {
 			t.Errorf("close tracer: %v", err)
 		}
 	})
-	return tuiSources(s, tracer)
+	return bridge.New(s.store, s.bench, tracer)
 }
 
 // TestTUIDemo loads the demo through the UI's source into an empty store.
@@ -122,7 +123,7 @@ func TestStoreExporter(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "out")
-	cmds, err := storeExporter{store}.Export(context.Background(), snap.ID, dir)
+	cmds, err := bridge.New(store, nil, nil).Exporter.Export(context.Background(), snap.ID, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +135,7 @@ func TestStoreExporter(t *testing.T) {
 	}
 	// Into the same, now full, directory: one line that names the
 	// snapshot and the directory once (the restore screen shows it as is).
-	_, err = storeExporter{store}.Export(context.Background(), snap.ID, dir)
+	_, err = bridge.New(store, nil, nil).Exporter.Export(context.Background(), snap.ID, dir)
 	if err == nil || strings.Count(err.Error(), dir) != 1 || !strings.Contains(err.Error(), "not empty") {
 		t.Errorf("export into a full directory: %v", err)
 	}
@@ -329,7 +330,7 @@ func TestBenchTransplanterRehearse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := benchTransplanter{s.bench}
+	tr := bridge.New(s.store, s.bench, nil).Transplanter
 	var heard []source.RehearsalStep
 	got, err := tr.Rehearse(context.Background(), list[0].ID, func(st source.RehearsalStep) { heard = append(heard, st) })
 	if err != nil {
@@ -376,7 +377,7 @@ func TestBenchTransplanterVerifies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := benchTransplanter{s.bench}.Rehearse(ctx, snap.ID, func(source.RehearsalStep) {})
+	got, err := bridge.New(s.store, s.bench, nil).Transplanter.Rehearse(ctx, snap.ID, func(source.RehearsalStep) {})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,7 +33,7 @@ type Script struct {
 	// reporting half progress, to test cancelling.
 	Block bool
 	// EndsOnly reports progress 0 at the start and 1 at the end only, as
-	// tui/runner does, instead of 0.5 on the way.
+	// tui/bridge's runner does, instead of 0.5 on the way.
 	EndsOnly bool
 	// Requests records what Start was asked to run.
 	Requests []source.RunRequest

@@ -7,11 +7,10 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/canscope/canscope/snapshots"
+	"github.com/canscope/canscope/tui/bridge"
 	"github.com/canscope/canscope/tui/frame"
 	st "github.com/canscope/canscope/tui/internal/screentest"
-	"github.com/canscope/canscope/tui/modinfo"
 	"github.com/canscope/canscope/tui/source"
-	"github.com/canscope/canscope/tui/stablelabel"
 )
 
 func open(t *testing.T, theme string, w, h int, src source.Set, id snapshots.ID) *Model {
@@ -21,7 +20,7 @@ func open(t *testing.T, theme string, w, h int, src source.Set, id snapshots.ID)
 
 func TestDetail(t *testing.T) {
 	store := st.Incident()
-	src := source.Set{Catalog: store, Inspect: modinfo.Inspect, Labeller: stablelabel.For}
+	src := source.Set{Catalog: store, Inspect: bridge.Inspect, Labeller: bridge.StableLayout}
 	tests := []struct {
 		name string
 		ref  string

@@ -8,9 +8,9 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/canscope/canscope/snapshots"
+	"github.com/canscope/canscope/tui/bridge"
 	"github.com/canscope/canscope/tui/frame"
 	st "github.com/canscope/canscope/tui/internal/screentest"
-	"github.com/canscope/canscope/tui/modinfo"
 	"github.com/canscope/canscope/tui/source"
 )
 
@@ -49,7 +49,7 @@ func TestRun(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			store := st.Incident()
-			src := source.Set{Catalog: store, Inspect: modinfo.Inspect}
+			src := source.Set{Catalog: store, Inspect: bridge.Inspect}
 			if tt.runner {
 				sc := st.FailingUpgrade(store)
 				sc.Outcome.OfflineCalls = tt.offline

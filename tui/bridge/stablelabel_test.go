@@ -1,4 +1,4 @@
-package stablelabel
+package bridge
 
 import (
 	"encoding/binary"
@@ -27,13 +27,13 @@ func managerHeader() []byte {
 	return h
 }
 
-func TestFor(t *testing.T) {
+func TestStableLayout(t *testing.T) {
 	mem := st.NewMemory()
 	m := &snapshots.Manifest{Snapshot: snapshots.Snapshot{Name: "ss"}, Stable: snapshots.PageTable{
 		Size:  3 * snapshots.PageSize,
 		Pages: []snapshots.Page{mem.PageOf(0, managerHeader()), mem.PageOf(1, []byte{1}), mem.PageOf(2, []byte{2})},
 	}}
-	lay, err := For(m, mem)
+	lay, err := StableLayout(m, mem)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,11 +64,11 @@ func TestForUnknownLayout(t *testing.T) {
 	m := &snapshots.Manifest{Snapshot: snapshots.Snapshot{Name: "raw"}, Stable: snapshots.PageTable{
 		Size: snapshots.PageSize, Pages: []snapshots.Page{mem.PageOf(0, []byte("not a layout"))},
 	}}
-	if _, err := For(m, mem); err == nil || !strings.Contains(err.Error(), "MGR") {
+	if _, err := StableLayout(m, mem); err == nil || !strings.Contains(err.Error(), "MGR") {
 		t.Errorf("For on raw bytes = %v, want an error naming the missing MGR magic", err)
 	}
 	empty := &snapshots.Manifest{Snapshot: snapshots.Snapshot{Name: "empty"}}
-	if _, err := For(empty, mem); err == nil {
+	if _, err := StableLayout(empty, mem); err == nil {
 		t.Error("an empty stable memory has nothing to label")
 	}
 }

@@ -1,8 +1,4 @@
-// Package stablelabel names stable-memory ranges after what owns them, for
-// the diff screen: the ic-stable-structures virtual memory (and the
-// structure in it) or the Motoko stable-variable area, as recognised by
-// engine/layout from a few small reads of stable memory.
-package stablelabel
+package bridge
 
 import (
 	"errors"
@@ -12,11 +8,14 @@ import (
 	"github.com/canscope/canscope/tui/source"
 )
 
-// For detects the layout of m's stable memory. It satisfies
+// StableLayout names stable-memory ranges after what owns them, for the
+// diff screen: the ic-stable-structures virtual memory (and the structure
+// in it) or the Motoko stable-variable area, as engine/layout recognises
+// them from a few small reads of m's stable memory. It satisfies
 // source.StableLabeller. A module that cannot be read only loses the
 // Motoko hint; a memory with no recognised layout is an error that says
 // why.
-func For(m *snapshots.Manifest, cat source.Catalog) (source.StableLayout, error) {
+func StableLayout(m *snapshots.Manifest, cat source.Catalog) (source.StableLayout, error) {
 	l, err := layout.Read(cat, m, layout.Shallow)
 	if err != nil {
 		return source.StableLayout{}, err

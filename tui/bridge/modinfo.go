@@ -1,7 +1,4 @@
-// Package modinfo reads what the detail screen shows about a canister
-// module: its exported functions and its candid interface, from the module
-// bytes as stored (raw or gzipped wasm).
-package modinfo
+package bridge
 
 import (
 	"fmt"

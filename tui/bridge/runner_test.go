@@ -1,4 +1,4 @@
-package runner
+package bridge
 
 import (
 	"context"
@@ -56,7 +56,7 @@ func TestIncidentOnRunScreen(t *testing.T) {
 	}
 
 	var progress []float64
-	var r source.Runner = New(trace.New(bench, st))
+	var r source.Runner = NewRunner(trace.New(bench, st))
 	sess, err := r.Start(ctx, source.RunRequest{Snapshot: snap.ID, Upgrade: true}, func(f float64) { progress = append(progress, f) })
 	if err != nil {
 		t.Fatal(err)
@@ -132,7 +132,7 @@ func TestCallReply(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := New(trace.New(bench, st))
+	r := NewRunner(trace.New(bench, st))
 	wasmLimit := uint64(5 << 30)
 	sess, err := r.Start(ctx, source.RunRequest{Snapshot: snap.ID, Method: "add", Arg: `(5, "deposit")`,
 		Caller: "aaaaa-aa", Time: "2026-11-26T09:00:00Z", Limit: 2_000_000_000, WasmMemoryLimit: &wasmLimit}, nil)

@@ -1,8 +1,4 @@
-// Package runner adapts trace sessions to the terminal UI's run screen:
-// Runner satisfies tui/source.Runner and the sessions it starts satisfy
-// tui/source.Session. It lives beside engine/trace, not inside it, so the
-// engine never depends on the UI's packages.
-package runner
+package bridge
 
 import (
 	"context"
@@ -39,13 +35,16 @@ const (
 // carries.
 const RecentSyscalls = 8
 
-// Runner starts traced runs for the run screen.
+// Runner starts traced runs for the run screen: it satisfies
+// source.Runner and the sessions it starts source.Session. It lives in the
+// UI's bridge, not in engine/trace, so the engine never depends on the
+// UI's packages.
 type Runner struct {
 	tracer *trace.Tracer
 }
 
-// New returns a runner over tracer.
-func New(tracer *trace.Tracer) *Runner { return &Runner{tracer: tracer} }
+// NewRunner returns a runner over tracer.
+func NewRunner(tracer *trace.Tracer) *Runner { return &Runner{tracer: tracer} }
 
 var _ source.Runner = (*Runner)(nil)
 

@@ -1,4 +1,4 @@
-package modinfo
+package bridge
 
 import (
 	// Registers -update, so go test ./tui/... -update runs everywhere.
