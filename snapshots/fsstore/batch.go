@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"sync"
 
 	"github.com/canscope/canscope/snapshots"
 	"golang.org/x/sys/unix"
@@ -78,10 +80,12 @@ func (s *Store) flush() error {
 	if len(batch) == 0 {
 		return nil
 	}
-	requeue := func() {
+	requeue := func() { // what is still a temp file stays pending
 		s.pendMu.Lock()
 		for h, p := range batch {
-			s.pending[h] = p
+			if _, err := os.Lstat(p.tmp); err == nil {
+				s.pending[h] = p
+			}
 		}
 		s.pendMu.Unlock()
 	}
@@ -89,12 +93,9 @@ func (s *Store) flush() error {
 		requeue()
 		return err
 	}
-	for h, p := range batch {
-		if err := os.Rename(p.tmp, s.blobPath(h)); err != nil {
-			requeue()
-			return fmt.Errorf("store blob %s: %w", h.Short(), err)
-		}
-		delete(batch, h)
+	if err := renameAll(batch, s.blobPath); err != nil {
+		requeue()
+		return err
 	}
 	// The renames touch up to 256 shard directories; one more syncfs
 	// commits them all at once where an fsync per directory waited on the
@@ -141,4 +142,35 @@ func (s *Store) releaseIfIdle() {
 	if idle {
 		s.releaseWriters()
 	}
+}
+
+// renameAll renames every pending temp file to its blob name, from
+// several goroutines: a rename costs about as much CPU as writing the
+// blob did, and one goroutine renaming 85,000 pages took seconds.
+func renameAll(batch map[snapshots.Hash]pendingBlob, name func(snapshots.Hash) string) error {
+	type job struct {
+		h   snapshots.Hash
+		tmp string
+	}
+	jobs := make(chan job, 256)
+	var wg sync.WaitGroup
+	var once sync.Once
+	var firstErr error
+	for range 2 * runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				if err := os.Rename(j.tmp, name(j.h)); err != nil {
+					once.Do(func() { firstErr = fmt.Errorf("store blob %s: %w", j.h.Short(), err) })
+				}
+			}
+		}()
+	}
+	for h, p := range batch {
+		jobs <- job{h, p.tmp}
+	}
+	close(jobs)
+	wg.Wait()
+	return firstErr
 }
