@@ -223,7 +223,7 @@ func (l *eventLog) flush() error {
 		for range 2 {
 			l.free <- make([]byte, 0, flushBytes+4096)
 		}
-		go l.writer(f)
+		go writer(f, l.writes, l.free, l.writeErr)
 	}
 	l.written += int64(len(l.buf))
 	if l.writes == nil {
@@ -247,20 +247,20 @@ func (l *eventLog) flush() error {
 
 // writer writes the buffers it is sent until the channel closes, then
 // reports the first error (or nil).
-func (l *eventLog) writer(f *os.File) {
+func writer(f *os.File, writes <-chan []byte, free chan<- []byte, done chan<- error) {
 	var failed error
-	for b := range l.writes {
+	for b := range writes {
 		if failed == nil {
 			if _, err := f.Write(b); err != nil {
 				failed = fmt.Errorf("event log: %w", err)
-				l.writeErr <- failed
+				done <- failed
 				continue
 			}
 		}
-		l.free <- b[:0]
+		free <- b[:0]
 	}
 	if failed == nil {
-		l.writeErr <- nil
+		done <- nil
 	}
 }
 

@@ -34,6 +34,8 @@ type command struct {
 	// window records the events up to target from this index on; -1
 	// records none.
 	window int
+	// trap pauses at the trap, whatever its index (it is the last event).
+	trap bool
 }
 
 // recorder follows one execution of a session's message: it numbers the
@@ -62,8 +64,9 @@ type recorder struct {
 	// log holds it.
 	final *Event
 
-	n       int // events so far
-	target  int // pause after event target; -1: never
+	n       int  // events so far
+	target  int  // pause after event target; -1: never
+	atTrap  bool // pause at the trap too
 	instr   uint64
 	stack   []frame
 	phase   string
@@ -384,7 +387,7 @@ func (r *recorder) emit(kind Kind, depth int, name string, args []uint64, argTyp
 			r.win = append(r.win, ev)
 		}
 	}
-	if idx == r.target || r.instr > 0 && instructions() >= r.instr {
+	if idx == r.target || r.instr > 0 && instructions() >= r.instr || final && r.atTrap {
 		r.pause(idx, final)
 	}
 }
@@ -409,7 +412,7 @@ func (r *recorder) pause(idx int, final bool) {
 		cmd.abandon = true
 	}
 	if !cmd.abandon {
-		r.target, r.instr, r.winFrom, r.win = cmd.target, cmd.instr, cmd.window, nil
+		r.target, r.instr, r.winFrom, r.win, r.atTrap = cmd.target, cmd.instr, cmd.window, nil, cmd.trap
 		return
 	}
 	r.stopping = true

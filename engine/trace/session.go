@@ -224,6 +224,17 @@ func (t *Tracer) Open(ctx context.Context, id snapshots.ID, req Request) (*Sessi
 	s.log = newEventLog(req.From, req.MaxEvents, req.LogBytes, s.label)
 	s.miles = newMilestones()
 	rec.log, rec.miles = s.log, s.miles
+	// With anchors, a second execution runs beside the recording (on the
+	// other core) and stops at the trap, if the run traps: the jump to the
+	// trap a UI makes first is then ready when the recording is.
+	var trapCur *cursor
+	if n, err := s.anchorCount(); err == nil && n > 0 {
+		if trapCur, err = s.start(ctx, command{target: -1, window: -1, trap: true}); err != nil {
+			run.Close(ctx)
+			s.Close(ctx)
+			return nil, fmt.Errorf("trace %s: %w", id.Short(), err)
+		}
+	}
 	r := s.exec(ctx, run, rec)
 	s.release(ctx, run, r.committed)
 	if r.err != nil {
@@ -240,7 +251,20 @@ func (t *Tracer) Open(ctx context.Context, id snapshots.ID, req Request) (*Sessi
 	if s.final != nil && s.final.Kind == Trap && r.res.Trap != nil {
 		s.final.Message = r.res.Trap.Message
 	}
-	targets, err := s.anchorTargets()
+	reserve := 0
+	if trapCur != nil {
+		if at, ok := s.Trap(); ok {
+			trapCur.target, reserve = at, 1
+		} else {
+			err := s.stop(ctx, trapCur)
+			trapCur = nil
+			if err != nil {
+				s.Close(ctx)
+				return nil, fmt.Errorf("trace %s: %w", id.Short(), err)
+			}
+		}
+	}
+	targets, err := s.anchorTargets(reserve)
 	if err != nil {
 		s.Close(ctx)
 		return nil, fmt.Errorf("trace %s: %w", id.Short(), err)
@@ -252,6 +276,9 @@ func (t *Tracer) Open(ctx context.Context, id snapshots.ID, req Request) (*Sessi
 			return nil, fmt.Errorf("trace %s: %w", id.Short(), err)
 		}
 		s.anchors = append(s.anchors, a)
+	}
+	if trapCur != nil {
+		s.anchors = append(s.anchors, trapCur)
 	}
 	return s, nil
 }
@@ -305,24 +332,36 @@ func (e *ArgError) Error() string { return "argument: " + e.Err.Error() }
 // Unwrap returns the Candid error.
 func (e *ArgError) Unwrap() error { return e.Err }
 
-// anchorTargets spreads Request.Anchors events evenly over the run's
-// instructions, as many as Request.AnchorMemory allows.
-func (s *Session) anchorTargets() ([]int, error) {
+// anchorCount is how many anchors Request.Anchors and
+// Request.AnchorMemory allow.
+func (s *Session) anchorCount() (int, error) {
 	n := s.req.Anchors
+	if n <= 0 || s.req.AnchorMemory == 0 {
+		return max(n, 0), nil
+	}
+	m, err := s.t.store.Manifest(s.baseID)
+	if err != nil {
+		return 0, err
+	}
+	// An anchor holds the heap and the stable pages it has used: stable
+	// memory is read on demand, through a cache of bounded size.
+	each := uint64(len(m.Heap.Pages)+min(len(m.Stable.Pages), stable.DefaultCachePages)) * snapshots.PageSize
+	if each > 0 {
+		n = int(min(uint64(n), s.req.AnchorMemory/each))
+	}
+	return n, nil
+}
+
+// anchorTargets spreads the anchors allowed but reserve (the one at the
+// trap) evenly over the run's instructions.
+func (s *Session) anchorTargets(reserve int) ([]int, error) {
+	n, err := s.anchorCount()
+	if err != nil {
+		return nil, err
+	}
+	n -= reserve
 	if n <= 0 || s.total == 0 {
 		return nil, nil
-	}
-	if s.req.AnchorMemory > 0 {
-		m, err := s.t.store.Manifest(s.baseID)
-		if err != nil {
-			return nil, err
-		}
-		// An anchor holds the heap and the stable pages it has used: stable
-		// memory is read on demand, through a cache of bounded size.
-		each := uint64(len(m.Heap.Pages)+min(len(m.Stable.Pages), stable.DefaultCachePages)) * snapshots.PageSize
-		if each > 0 {
-			n = int(min(uint64(n), s.req.AnchorMemory/each))
-		}
 	}
 	var out []int
 	total := s.result.Instructions
@@ -449,7 +488,7 @@ func (s *Session) start(ctx context.Context, cmd command) (*cursor, error) {
 	}
 	rctx, cancel := context.WithCancel(s.ctx)
 	rec := s.newRecorder(rctx, run, cmd.target)
-	rec.instr, rec.winFrom = cmd.instr, cmd.window
+	rec.instr, rec.winFrom, rec.atTrap = cmd.instr, cmd.window, cmd.trap
 	c := &cursor{run: run, rec: rec, cancel: cancel, done: make(chan execResult, 1), target: cmd.target, at: -1}
 	go func() { c.done <- s.exec(rctx, run, rec) }()
 	return c, nil
@@ -682,6 +721,27 @@ func (s *Session) seek(ctx context.Context, i int, instr uint64) (*View, error) 
 	best, slot := s.cur, -1
 	if best != nil && (best.at < 0 || !before(best)) {
 		best = nil
+	}
+	// The closest anchor still on its way to its place is worth waiting
+	// for when it has less left to run than anything paused.
+	var coming *cursor
+	for _, a := range s.anchors {
+		if instr == 0 && !a.parked() && a.target >= 0 && a.target <= i &&
+			(best == nil || a.target > best.at) && (coming == nil || a.target > coming.target) {
+			coming = a
+		}
+	}
+	if coming != nil {
+		select {
+		case coming.at = <-coming.rec.paused:
+		case r := <-coming.done:
+			// It ended without reaching its place: drop it.
+			s.release(ctx, coming.run, r.committed)
+			coming.target, coming.done = -1, make(chan execResult, 1)
+			coming.done <- r
+		case <-ctx.Done():
+			return nil, fmt.Errorf("seek to %s: %w", what, context.Cause(ctx))
+		}
 	}
 	for k, a := range s.anchors {
 		if a.parked() && before(a) && (best == nil || a.at > best.at) {
