@@ -236,6 +236,13 @@ func (r *Run) Commit(ctx context.Context, o CommitOptions) (snapshots.Snapshot, 
 		return snapshots.Snapshot{}, fmt.Errorf("commit %s: %w", o.Name, err)
 	}
 	m.Name, m.Note = o.Name, o.Note
+	if r.base != nil {
+		// The child keeps the base's unchanged pages, which Commit does
+		// not re-check: a base with lost pages must not make a child.
+		if err := snapshots.CheckPresent(ctx, r.bench.store, r.base); err != nil {
+			return snapshots.Snapshot{}, fmt.Errorf("commit %s: %w", o.Name, err)
+		}
+	}
 	snap, err := r.bench.store.Commit(ctx, m)
 	if err != nil {
 		return snapshots.Snapshot{}, err

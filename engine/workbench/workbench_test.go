@@ -332,3 +332,40 @@ func TestCommitKeepsDownloadMetadata(t *testing.T) {
 		t.Errorf("canister_version not rewritten (imported %d, child %d):\n%s", imported.CanisterVersion, child.CanisterVersion, got)
 	}
 }
+
+// A run on a snapshot whose stable page was lost (restored lazily, so the
+// run itself never notices) must not commit a child sharing the hole.
+func TestCommitRefusesADamagedBase(t *testing.T) {
+	ctx := context.Background()
+	b, store := newBench(t)
+	run, res, err := b.Install(ctx, fixture(t, "incident.wasm"), nil, "bkyz2-fmaaa-aaaaa-qaaaq-cai")
+	mustOK(t, res, err)
+	res, err = run.Canister.Update(ctx, "grow_stable", u64(4))
+	mustOK(t, res, err)
+	base, err := run.Commit(ctx, CommitOptions{Name: "c", MadeBy: snapshots.MadeByInstall})
+	run.Close(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := store.Manifest(base.ID)
+	if err != nil || len(m.Stable.Pages) == 0 {
+		t.Fatalf("base has %d stable pages (%v), want some", len(m.Stable.Pages), err)
+	}
+	h := m.Stable.Pages[0].Hash.String()
+	if err := os.Remove(filepath.Join(store.Dir(), "blobs", h[:2], h)); err != nil {
+		t.Fatal(err)
+	}
+	r, err := b.Open(ctx, base.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close(ctx)
+	res, err = r.Canister.Update(ctx, "add", u64(1))
+	mustOK(t, res, err)
+	if _, err := r.Commit(ctx, CommitOptions{Name: "c", MadeBy: snapshots.MadeByCall}); !errors.Is(err, snapshots.ErrDamaged) || !strings.Contains(err.Error(), "stable memory page") {
+		t.Errorf("commit on a damaged base: %v, want it refused as damaged", err)
+	}
+	if all, _ := store.List(); len(all) != 1 {
+		t.Errorf("store holds %d snapshots after the refusal, want 1", len(all))
+	}
+}
