@@ -136,6 +136,9 @@ type callJSON struct {
 type phaseJSON struct {
 	Name         string `json:"name"`
 	Instructions uint64 `json:"instructions"`
+	// DirtyHeapPages is the 4 KiB heap pages the execution wrote, each
+	// charged dirty_page_overhead within Instructions.
+	DirtyHeapPages uint64 `json:"dirty_heap_pages,omitempty"`
 }
 
 // stepJSON is one upgrade of a rehearsal. StableBytesWritten and

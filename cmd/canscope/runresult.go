@@ -18,7 +18,7 @@ import (
 func phasesOf(res engine.Result) []phaseJSON {
 	out := make([]phaseJSON, 0, len(res.Phases))
 	for _, p := range res.Phases {
-		out = append(out, phaseJSON{Name: p.Name, Instructions: p.Instructions})
+		out = append(out, phaseJSON{Name: p.Name, Instructions: p.Instructions, DirtyHeapPages: p.DirtyHeapPages})
 	}
 	return out
 }
