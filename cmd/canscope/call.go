@@ -45,15 +45,12 @@ func newCallCmd(a *app) *cobra.Command {
 			if err := entry.check(method, query); err != nil {
 				return err
 			}
-			s, snap, r, err := a.openRun(ctx, pos[0], envs.limits())
+			s, snap, r, err := a.openRun(ctx, pos[0], &envs)
 			if err != nil {
 				return err
 			}
 			defer s.close(ctx)
 			defer r.Close(ctx)
-			if err := envs.setOn(r.Canister); err != nil {
-				return err
-			}
 			var out runJSON
 			note := "call " + method
 			if entry.system() {

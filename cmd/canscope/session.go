@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 
 	"github.com/canscope/canscope/engine"
-	"github.com/canscope/canscope/engine/meter"
 	"github.com/canscope/canscope/engine/workbench"
 	"github.com/canscope/canscope/snapshots"
 )
@@ -52,9 +51,9 @@ func (a *app) compileCacheDir() string {
 }
 
 // openRun opens a session and restores snapshot ref into a canister with
-// the given instruction limits (zero: the IC's). The caller closes the
-// run, then the session.
-func (a *app) openRun(ctx context.Context, ref string, limits meter.Limits) (*session, snapshots.Snapshot, *workbench.Run, error) {
+// the environment and limits envs asks for (call and upgrade). The caller
+// closes the run, then the session.
+func (a *app) openRun(ctx context.Context, ref string, envs *envFlags) (*session, snapshots.Snapshot, *workbench.Run, error) {
 	s, err := a.openSession()
 	if err != nil {
 		return nil, snapshots.Snapshot{}, nil, err
@@ -62,8 +61,11 @@ func (a *app) openRun(ctx context.Context, ref string, limits meter.Limits) (*se
 	snap, err := s.store.Resolve(ref)
 	if err == nil {
 		var r *workbench.Run
-		if r, err = s.bench.OpenWith(ctx, snap.ID, engine.Options{Limits: limits}); err == nil {
-			return s, snap, r, nil
+		if r, err = s.bench.OpenWith(ctx, snap.ID, engine.Options{Limits: envs.limits()}); err == nil {
+			if err = envs.setOn(r.Canister); err == nil {
+				return s, snap, r, nil
+			}
+			r.Close(ctx)
 		}
 	}
 	s.close(ctx)

@@ -62,15 +62,12 @@ upgrade would produce).`,
 			if err := checkCommitName(name, commit); err != nil {
 				return err
 			}
-			s, snap, r, err := a.openRun(ctx, pos[0], envs.limits())
+			s, snap, r, err := a.openRun(ctx, pos[0], &envs)
 			if err != nil {
 				return err
 			}
 			defer s.close(ctx)
 			defer r.Close(ctx)
-			if err := envs.setOn(r.Canister); err != nil {
-				return err
-			}
 			newMod := r.Canister.Module()
 			if wasmPath != "" {
 				code, err := validation.ReadModule(wasmPath)
