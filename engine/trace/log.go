@@ -29,8 +29,9 @@ import (
 const (
 	// blockEvents is the number of events per indexed block.
 	blockEvents = 1024
-	// memLogBytes is the size up to which the log stays in memory.
-	memLogBytes = 4 << 20
+	// memLogBytes is the size up to which the log stays in memory: a
+	// million events of a call-heavy run, written nowhere.
+	memLogBytes = 64 << 20
 	// flushBytes is the write buffer of a spilled log.
 	flushBytes = 1 << 20
 	// cachedBlocks is the number of decoded blocks kept for reading.
@@ -153,7 +154,7 @@ func (l *eventLog) append(kind Kind, depth int, phase uint64, fn uint64, name ui
 		l.prevIns = instr
 	}
 	if l.buf == nil {
-		l.buf = make([]byte, 0, l.memBytes+4096)
+		l.buf = make([]byte, 0, min(l.memBytes, 1<<20)+4096)
 	}
 	b := l.buf
 	k := kindCode(kind)

@@ -79,6 +79,7 @@ type recorder struct {
 	// rolled back: the rule workbench's rehearsal counts by.
 	stableWritten uint64
 	sigs          map[string]ic0.Function
+	fns           [2][]fnInfo // by prepared function index: the old module's, an upgrade's
 	// replaced is set once an upgrade's new module runs (or, in a
 	// rehearsal, was installed): from then on the heap is a new one.
 	replaced bool
@@ -167,13 +168,39 @@ func (r *recorder) enter(mod api.Module, def api.FunctionDefinition, params []ui
 	} else {
 		r.checkGrow(mod)
 	}
-	fn, ok := r.mod.OriginalFunc(def.Index())
-	if !ok {
+	f := r.info(def)
+	if !f.ok {
 		return // the metering rewrite's helpers
 	}
 	depth := len(r.stack)
-	r.stack = append(r.stack, frame{mod: r.mod, ref: funcRef{upgrade: r.mod == r.upgrade && r.upgrade != r.old, fn: fn}})
-	r.emit(Enter, depth, "", params, def.ParamTypes(), noValues, nil, false)
+	r.stack = append(r.stack, frame{mod: r.mod, ref: f.ref})
+	r.emit(Enter, depth, "", params, f.params, noValues, nil, false)
+}
+
+// fnInfo is what the listener needs of a function, looked up once per
+// execution (wazero allocates the type lists on every call).
+type fnInfo struct {
+	set, ok         bool // ok: a function of the module, not of the metering rewrite
+	ref             funcRef
+	params, results []api.ValueType
+}
+
+// info returns the running module's fnInfo for def.
+func (r *recorder) info(def api.FunctionDefinition) *fnInfo {
+	k := 0
+	if r.mod == r.upgrade && r.upgrade != r.old {
+		k = 1
+	}
+	idx := int(def.Index())
+	if idx >= len(r.fns[k]) {
+		r.fns[k] = append(r.fns[k], make([]fnInfo, idx+1-len(r.fns[k]))...)
+	}
+	f := &r.fns[k][idx]
+	if !f.set {
+		fn, ok := r.mod.OriginalFunc(def.Index())
+		*f = fnInfo{set: true, ok: ok, ref: funcRef{upgrade: k == 1, fn: fn}, params: def.ParamTypes(), results: def.ResultTypes()}
+	}
+	return f
 }
 
 // noValues is an empty, non-nil value list.
@@ -184,10 +211,11 @@ func (r *recorder) exit(mod api.Module, def api.FunctionDefinition, results []ui
 		return
 	}
 	r.checkGrow(mod)
-	if _, ok := r.mod.OriginalFunc(def.Index()); !ok || len(r.stack) == 0 {
+	f := r.info(def)
+	if !f.ok || len(r.stack) == 0 {
 		return
 	}
-	r.emit(Exit, len(r.stack)-1, "", noValues, nil, results, def.ResultTypes(), false)
+	r.emit(Exit, len(r.stack)-1, "", noValues, nil, results, f.results, false)
 	r.stack = r.stack[:len(r.stack)-1]
 }
 

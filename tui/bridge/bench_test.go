@@ -1,0 +1,115 @@
+package bridge
+
+import (
+	"context"
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/canscope/canscope/engine"
+	"github.com/canscope/canscope/engine/trace"
+	"github.com/canscope/canscope/engine/workbench"
+	"github.com/canscope/canscope/snapshots"
+	"github.com/canscope/canscope/snapshots/fsstore"
+	"github.com/canscope/canscope/tui/source"
+)
+
+// BenchmarkRunScreenVsCLI runs the same upgrade the way `canscope
+// upgrade` does (a workbench rehearsal) and the way the run screen does
+// (this runner: record the run, then the first jump, to the trap or the
+// start), through engine.New with the real configuration. incident is
+// call-heavy (4 MiB of data checksummed one call per 8-byte word: about a
+// million events); longrun is loop-heavy (1.2 G instructions, one call
+// per 64 KiB page).
+func BenchmarkRunScreenVsCLI(b *testing.B) {
+	ctx := context.Background()
+	st, err := fsstore.Open(filepath.Join(b.TempDir(), "store"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	eng, err := engine.New(engine.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer eng.Close(ctx)
+	bench := workbench.New(st, eng)
+	install := func(path, method string, arg []byte) snapshots.ID {
+		code, err := os.ReadFile(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		run, res, err := bench.Install(ctx, code, nil, "")
+		if err != nil || res.Status != engine.StatusOK {
+			b.Fatalf("install %s: %v %+v", path, err, res)
+		}
+		defer run.Close(ctx)
+		if method != "" {
+			if res, err := run.Canister.Update(ctx, method, arg); err != nil || res.Status != engine.StatusOK {
+				b.Fatalf("%s: %v %+v", method, err, res)
+			}
+		}
+		snap, err := run.Commit(ctx, workbench.CommitOptions{Name: "prod", MadeBy: snapshots.MadeByInstall})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return snap.ID
+	}
+	for _, w := range []struct {
+		name string
+		id   snapshots.ID
+	}{
+		{"incident", install("../../engine/testdata/incident.wasm", "add_chunks", binary.LittleEndian.AppendUint64(nil, 64))},
+		{"longrun", install("../../engine/trace/testdata/longrun.wasm", "", nil)},
+	} {
+		b.Run(w.name+"/cli", func(b *testing.B) {
+			defer reportCPU(b, cpuTime())
+			for b.Loop() {
+				run, err := bench.Open(ctx, w.id)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := run.Rehearse(ctx, workbench.RehearsalOptions{}); err != nil {
+					b.Fatal(err)
+				}
+				run.Close(ctx)
+			}
+		})
+		b.Run(w.name+"/tui", func(b *testing.B) {
+			r := NewRunner(trace.New(bench, st))
+			defer reportCPU(b, cpuTime())
+			for b.Loop() {
+				sess, err := r.Start(ctx, source.RunRequest{Snapshot: w.id, Upgrade: true}, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				at := 0
+				if sess.Outcome().Status == "trapped" {
+					at = sess.Len() - 1
+				}
+				if _, err := sess.Seek(ctx, at); err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(float64(sess.Len()), "events")
+				sess.(*Session).Close(ctx)
+			}
+		})
+	}
+}
+
+// cpuTime returns the process's user and system CPU time: on a shared
+// machine it measures the work better than the wall clock.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func reportCPU(b *testing.B, start time.Duration) {
+	b.ReportMetric(float64(cpuTime()-start)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
+}
