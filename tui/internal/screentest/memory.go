@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/canscope/canscope/snapshots"
+	"github.com/canscope/canscope/snapshots/dfx"
 )
 
 // Memory is an in-memory snapshot store for screen tests: a map of
@@ -95,19 +96,16 @@ func (s *Memory) Fork(_ context.Context, id snapshots.ID, name string) (snapshot
 	return s.Add(c), nil
 }
 
-// Export implements source.Exporter: it records the directory and
-// returns the two dfx commands every restore needs (the CLI adds stop,
-// a safety snapshot and start around them).
+// Export implements source.Exporter: it records the directory, writes
+// nothing, and returns the commands the real exporter returns (the same
+// dfx.RestoreCommands); TestFakesMatchReal keeps the two alike.
 func (s *Memory) Export(_ context.Context, id snapshots.ID, dir string) ([]string, error) {
 	m, err := s.Manifest(id)
 	if err != nil {
 		return nil, fmt.Errorf("export %s to %s: %w", id.Short(), dir, err)
 	}
 	s.Exported = append(s.Exported, dir)
-	return []string{
-		"dfx canister snapshot upload " + m.CanisterID + " --dir " + dir,
-		"dfx canister snapshot load " + m.CanisterID + " <uploaded-snapshot-id>",
-	}, nil
+	return dfx.RestoreCommands(m.CanisterID, dir), nil
 }
 
 // Commit implements Committer.

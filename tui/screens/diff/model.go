@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -471,6 +472,20 @@ func readPage(r snapshots.PageReader, t snapshots.PageTable, idx uint64) ([]byte
 
 func firstDiffRow(a, b []byte, perRow int) int {
 	rows := snapshots.PageSize / perRow
+	// A page only one side has differs everywhere: show where its data
+	// starts instead of its first (often zero) row.
+	if (a == nil) != (b == nil) {
+		only := a
+		if only == nil {
+			only = b
+		}
+		for r := 0; r < rows; r++ {
+			if slices.ContainsFunc(only[r*perRow:(r+1)*perRow], func(c byte) bool { return c != 0 }) {
+				return r
+			}
+		}
+		return 0
+	}
 	for r := 0; r < rows; r++ {
 		if render.HexRowDiffers(a, b, r, perRow) {
 			return r
@@ -664,12 +679,20 @@ func (m *Model) summary() string {
 		if len(d.Ranges) == 0 {
 			return name + " same"
 		}
+		if len(d.Ranges) == 1 {
+			return fmt.Sprintf("%s %s", name, render.Count(int(d.ChangedPages), "page"))
+		}
 		return fmt.Sprintf("%s %s in %s", name, render.Count(int(d.ChangedPages), "page"), render.Count(len(d.Ranges), "range"))
 	}
-	text := fmt.Sprintf("%s · %s · %s · metadata %d",
-		mem("heap", c.Heap), mem("stable", c.Stable), render.Count(len(c.Globals), "global"), len(c.Metadata))
+	text := mem("heap", c.Heap) + " · " + mem("stable", c.Stable)
+	if len(c.Globals) > 0 {
+		text += " · " + render.Count(len(c.Globals), "global")
+	}
+	if len(c.Metadata) > 0 {
+		text += fmt.Sprintf(" · metadata %d", len(c.Metadata))
+	}
 	if m.data.labelErr != nil {
-		text += " · no stable-structures labels"
+		text += " · stable layout unknown"
 	}
 	return st.Header.Render(text)
 }
