@@ -40,8 +40,8 @@ type ImportOptions struct {
 	// Workers hashing and compressing pages; 0 means 2×GOMAXPROCS (page
 	// writes wait on fsync, so more workers than cores pays).
 	Workers int
-	// Progress, when set, counts logical bytes of memory imported (holes
-	// included) against the heap and stable sizes.
+	// Progress, when set, counts the bytes of memory data read against
+	// their total (holes are skipped, and not counted).
 	Progress *snapshots.Progress
 }
 
@@ -168,7 +168,20 @@ func Import(ctx context.Context, st snapshots.Store, dir string, opt ImportOptio
 		workers = 2 * runtime.GOMAXPROCS(0)
 	}
 	progress := opt.Progress
-	progress.SetTotal(md.HeapSize + md.StableSize)
+	if progress != nil {
+		var total uint64
+		for _, c := range []struct {
+			file string
+			size uint64
+		}{{HeapFile, md.HeapSize}, {StableFile, md.StableSize}} {
+			n, err := dataBytes(filepath.Join(dir, c.file), c.size)
+			if err != nil {
+				return fail(err)
+			}
+			total += n
+		}
+		progress.SetTotal(total)
+	}
 	if m.Heap, err = importMemory(ctx, st, filepath.Join(dir, HeapFile), md.HeapSize, workers, progress); err != nil {
 		return fail(fmt.Errorf("heap: %w", err))
 	}

@@ -434,3 +434,26 @@ func TestExportOfDamagedSnapshotCleansUp(t *testing.T) {
 		t.Errorf("failed export left files behind:\n%s", got)
 	}
 }
+
+// Import's progress counts data bytes against their total, holes not at
+// all; export's counts stored pages.
+func TestProgressCountsData(t *testing.T) {
+	spec := dfxtest.Spec{HeapPages: 64, HeapData: []uint64{3, 4, 40}, StablePages: 1024, StableData: []uint64{7, 900}}
+	st := openStore(t)
+	var p snapshots.Progress
+	snap, err := Import(context.Background(), st, writeDir(t, spec), ImportOptions{Name: "p", Progress: &p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := uint64(5 * PageSizeForTest); p.Total.Load() != want || p.Done.Load() != want {
+		t.Errorf("import progress %d of %d, want %d of %d (the data pages)", p.Done.Load(), p.Total.Load(), want, want)
+	}
+	m, _ := st.Manifest(snap.ID)
+	var e snapshots.Progress
+	if err := ExportProgress(context.Background(), st, m, filepath.Join(t.TempDir(), "out"), &e); err != nil {
+		t.Fatal(err)
+	}
+	if e.Done.Load() != e.Total.Load() || e.Total.Load() != 5*PageSizeForTest {
+		t.Errorf("export progress %d of %d, want 5 pages", e.Done.Load(), e.Total.Load())
+	}
+}

@@ -20,34 +20,28 @@ const readRun = 16
 // pageRun is a run of pages [First, First+N) that may hold data.
 type pageRun struct{ First, N uint64 }
 
-// pageStream feeds the runs of pages that may hold data: with
+// walkData calls visit with the page ranges [first, last) of the file
+// (size bytes) that may hold data, in order and without overlap: with
 // SEEK_DATA/SEEK_HOLE the holes of a sparse file are skipped without
 // reading them (a mostly-zero 40 GiB stable memory costs a few syscalls).
 // On file systems without hole support the whole file is data.
-// Skipped holes are added to progress as they are passed.
-func pageStream(ctx context.Context, f *os.File, size uint64, out chan<- pageRun, progress *snapshots.Progress) error {
-	defer close(out)
+func walkData(f *os.File, size uint64, visit func(first, last uint64) error) error {
 	fd := int(f.Fd())
-	emitted := uint64(0) // next page index not yet sent
+	emitted := uint64(0) // next page index not yet visited
 	pages := (size + snapshots.PageSize - 1) / snapshots.PageSize
 	send := func(from, to uint64) error {
 		first := max(from/snapshots.PageSize, emitted)
 		last := min((to+snapshots.PageSize-1)/snapshots.PageSize, pages)
-		for i := first; i < last; i += readRun {
-			select {
-			case out <- pageRun{First: i, N: min(readRun, last-i)}:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
+		if first >= last {
+			return nil
 		}
-		emitted = max(emitted, last)
-		return nil
+		emitted = last
+		return visit(first, last)
 	}
 	off := uint64(0)
 	for off < size {
 		data, err := unix.Seek(fd, int64(off), unix.SEEK_DATA)
 		if errors.Is(err, unix.ENXIO) {
-			progress.Add(size - min(max(off, emitted*snapshots.PageSize), size))
 			return nil // only a hole remains
 		}
 		if err != nil {
@@ -57,9 +51,6 @@ func pageStream(ctx context.Context, f *os.File, size uint64, out chan<- pageRun
 		if err != nil {
 			return send(uint64(data), size)
 		}
-		if skip := uint64(data) / snapshots.PageSize * snapshots.PageSize; skip > emitted*snapshots.PageSize {
-			progress.Add(skip - emitted*snapshots.PageSize)
-		}
 		if err := send(uint64(data), uint64(hole)); err != nil {
 			return err
 		}
@@ -68,11 +59,47 @@ func pageStream(ctx context.Context, f *os.File, size uint64, out chan<- pageRun
 	return nil
 }
 
+// dataBytes is how many bytes of the memory file at path import reads:
+// the progress total, so the rate and ETA are those of the data, not of
+// holes skipped in an instant.
+func dataBytes(path string, size uint64) (uint64, error) {
+	if size == 0 {
+		return 0, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	var n uint64
+	err = walkData(f, size, func(first, last uint64) error {
+		n += min(last*snapshots.PageSize, size) - first*snapshots.PageSize
+		return nil
+	})
+	return n, err
+}
+
+// pageStream feeds the runs of pages that may hold data (walkData), at
+// most readRun pages each.
+func pageStream(ctx context.Context, f *os.File, size uint64, out chan<- pageRun) error {
+	defer close(out)
+	return walkData(f, size, func(first, last uint64) error {
+		for i := first; i < last; i += readRun {
+			select {
+			case out <- pageRun{First: i, N: min(readRun, last-i)}:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		return nil
+	})
+}
+
 // importMemory streams the file at path (exactly size bytes) into the
 // store with workers goroutines, and returns its page table. Each worker
 // reads a run of pages with one pread and stores its pages; memory use
 // is one run buffer per worker, whatever the size. progress counts the
-// bytes finished (holes included).
+// data bytes read (see dataBytes).
 func importMemory(ctx context.Context, st snapshots.Store, path string, size uint64, workers int, progress *snapshots.Progress) (snapshots.PageTable, error) {
 	t := snapshots.PageTable{Size: size}
 	if size == 0 {
@@ -93,7 +120,7 @@ func importMemory(ctx context.Context, st snapshots.Store, path string, size uin
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		streamErr = pageStream(ctx, f, size, runs, progress)
+		streamErr = pageStream(ctx, f, size, runs)
 	}()
 	var mu sync.Mutex
 	var firstErr error
