@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -16,8 +15,8 @@ import (
 	"github.com/canscope/canscope/engine/validation"
 	"github.com/canscope/canscope/engine/workbench"
 	"github.com/canscope/canscope/snapshots"
+	"github.com/canscope/canscope/tui/chart"
 	"github.com/dustin/go-humanize"
-	"github.com/guptarohit/asciigraph"
 	"github.com/spf13/cobra"
 )
 
@@ -251,21 +250,13 @@ func dateOf(ns uint64) string {
 	return time.Unix(0, int64(ns)).UTC().Format("2006-01-02")
 }
 
-// chartSeries is how many limits the chart draws: the nearest to theirs.
-const chartSeries = 3
-
 // headroomChart draws the use of the limits nearest to theirs, in percent
 // of each limit, over the snapshots (oldest left), in at most width
-// columns and rows rows (plot, caption, legend).
+// columns and rows rows (tui/chart, which the UI draws with too).
 func headroomChart(h headroomJSON, width, rows int) string {
-	type series struct {
-		name string
-		pct  []float64
-		last float64
-	}
-	var all []series
+	var series []chart.Series
 	for _, pr := range h.Projections {
-		s := series{name: pr.Name}
+		s := chart.Series{Name: pr.Name}
 		for _, p := range h.Points {
 			v := 0.0
 			for _, u := range p.Uses {
@@ -273,34 +264,9 @@ func headroomChart(h headroomJSON, width, rows int) string {
 					v = 100 * u.Fraction()
 				}
 			}
-			s.pct = append(s.pct, v)
+			s.Percent = append(s.Percent, v)
 		}
-		s.last = s.pct[len(s.pct)-1]
-		all = append(all, s)
+		series = append(series, s)
 	}
-	sort.SliceStable(all, func(i, j int) bool { return all[i].last > all[j].last })
-	if len(all) > chartSeries {
-		all = all[:chartSeries]
-	}
-	if len(all) == 0 {
-		return ""
-	}
-	data := make([][]float64, len(all))
-	marks := []string{"─", "•", "+"}
-	chars := []asciigraph.CharSet{asciigraph.DefaultCharSet, asciigraph.CreateCharSet(marks[1]), asciigraph.CreateCharSet(marks[2])}
-	var legend []string
-	top := 0.0
-	for i, s := range all {
-		data[i] = s.pct
-		legend = append(legend, marks[i]+" "+s.name)
-		for _, v := range s.pct {
-			top = max(top, v)
-		}
-	}
-	plot := asciigraph.PlotMany(data,
-		asciigraph.Height(rows-3), asciigraph.Width(width-12),
-		asciigraph.LowerBound(0), asciigraph.UpperBound(max(top*1.1, 1e-3)),
-		asciigraph.Precision(3), asciigraph.SeriesChars(chars[:len(all)]...),
-		asciigraph.Caption(fmt.Sprintf("%% of each limit over %d snapshots of %s, oldest left", len(h.Points), h.Name)))
-	return plot + "\n" + strings.Repeat(" ", 7) + strings.Join(legend, "   ") + "\n"
+	return chart.Usage(series, chart.Caption(len(h.Points), h.Name), width, rows)
 }

@@ -28,7 +28,7 @@ var layers = []struct {
 	{[]string{"snapshots"},
 		[]string{"engine", "tui", "themes", "cmd"},
 		"the store holds bytes; interpreting them is the engine's"},
-	{[]string{"tui", "tui/frame", "tui/keys", "tui/render", "tui/source", "tui/screens/"},
+	{[]string{"tui", "tui/chart", "tui/frame", "tui/keys", "tui/render", "tui/source", "tui/screens/"},
 		[]string{"engine", "cmd"},
 		"screens reach the engine only through tui/source and the adapters"},
 	{[]string{"themes"},
