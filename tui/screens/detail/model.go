@@ -4,6 +4,7 @@
 package detail
 
 import (
+	"context"
 	"encoding/hex"
 	"fmt"
 	"math"
@@ -28,6 +29,7 @@ const mapRows = 8
 // detail screen's late result must not land in the next one.
 type loadedMsg struct {
 	owner         *Model
+	job           int
 	m             *snapshots.Manifest
 	parent        *snapshots.Manifest // nil without a parent in the store
 	parentErr     error
@@ -48,6 +50,7 @@ type Model struct {
 	width, height int
 
 	data   *loadedMsg
+	job    frame.Job // the load
 	doc    document
 	offset int
 	zoom   int // 0 fits each map in mapRows; +1 halves the pages per cell
@@ -88,12 +91,18 @@ func (m *Model) SetSize(w, h int) {
 func (m *Model) Init() tea.Cmd {
 	src := m.ctx.Sources
 	id := m.id
+	// The load is a job: a reload (the store changed) supersedes it, and
+	// closing the screen makes its late result stale.
+	_, tag := m.job.Start(context.Background())
 	return func() tea.Msg {
 		msg := load(src, id)
-		msg.owner = m
+		msg.owner, msg.job = m, tag
 		return msg
 	}
 }
+
+// Close implements frame.Closer: a load still running is dropped.
+func (m *Model) Close() { m.job.Stop() }
 
 // load reads the manifest, its parent's manifest and the module; only the
 // missing manifest is fatal, the rest degrades to a note in the view.
@@ -137,7 +146,7 @@ func load(src source.Set, id snapshots.ID) *loadedMsg {
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case *loadedMsg:
-		if msg.owner != m {
+		if msg.owner != m || !m.job.Finish(msg.job) {
 			return nil
 		}
 		m.data = msg

@@ -67,8 +67,7 @@ type Model struct {
 	wantRow int
 	// notice is the outcome of the last jump or search.
 	notice string
-	search context.CancelFunc // the search running, nil when none
-	seq    int                // tags search results, so a stale one is dropped
+	search frame.Job // the / search running in the background
 }
 
 // searchMsg is the outcome of a / search.
@@ -98,7 +97,7 @@ func New(ctx *frame.Context, a, b snapshots.ID) *Model {
 
 // Back implements frame.Backer: esc stops a running search first.
 func (m *Model) Back() bool {
-	if m.search == nil {
+	if !m.search.Running() {
 		return false
 	}
 	m.stopSearch()
@@ -109,13 +108,7 @@ func (m *Model) Back() bool {
 // Close implements frame.Closer: a search still running stops.
 func (m *Model) Close() { m.stopSearch() }
 
-func (m *Model) stopSearch() {
-	if m.search != nil {
-		m.search()
-		m.search = nil
-	}
-	m.seq++
-}
+func (m *Model) stopSearch() { m.search.Stop() }
 
 // Title implements frame.Screen.
 func (m *Model) Title() string {
@@ -201,10 +194,9 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 			m.clampRow()
 		}
 	case searchMsg:
-		if msg.owner != m || msg.seq != m.seq {
+		if msg.owner != m || !m.search.Finish(msg.seq) {
 			return nil
 		}
-		m.search = nil
 		switch {
 		case msg.err != nil:
 			m.notice = "search: " + msg.err.Error()
@@ -339,11 +331,9 @@ func (m *Model) startSearch(text string) tea.Cmd {
 		m.notice = "search for zeros: zero pages are not stored, so they cannot be searched; search for a byte that is not zero"
 		return nil
 	}
-	m.stopSearch()
-	ctx, cancel := context.WithCancel(context.Background())
-	m.search = cancel
+	ctx, seq := m.search.Start(context.Background())
 	m.notice = "searching for " + what + " … (esc stops)"
-	seq, mem := m.seq, m.at.mem
+	mem := m.at.mem
 	from := m.at.page*snapshots.PageSize + uint64(m.row*m.perRow()) + 1
 	t, cat := m.table(mem, 1), m.ctx.Sources.Catalog
 	return func() tea.Msg {

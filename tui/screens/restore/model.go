@@ -91,6 +91,8 @@ type Model struct {
 	notice string
 
 	repair repair // the transplant flow's state
+	// job is the export, check or rehearsal running in the background.
+	job frame.Job
 
 	forked   *snapshots.Snapshot
 	exported string   // absolute export directory
@@ -225,10 +227,9 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	case checkedMsg, transplantedMsg, stepMsg, rehearsedMsg, spinner.TickMsg:
 		return m.updateRepair(msg)
 	case exportedMsg:
-		if msg.job != m.repair.job || m.stage != stageWorking {
+		if m.stage != stageWorking || !m.job.Finish(msg.job) {
 			return nil // cancelled
 		}
-		m.repair.cancel = nil
 		if msg.err != nil {
 			m.stage, m.err = stageInput, msg.err // source.Exporter's errors name the snapshot and the directory
 			return m.dir.Focus()

@@ -38,11 +38,7 @@ type repair struct {
 	rehearsal source.Rehearsal    // steps finished so far
 	rehearsed bool                // the rehearsal ran to its end
 
-	// job numbers background work so that the result of a cancelled or
-	// superseded step is dropped; cancel stops the running one.
-	job    int
-	cancel context.CancelFunc
-	steps  chan tea.Msg // stepMsg from the rehearsal goroutine
+	steps chan tea.Msg // stepMsg from the rehearsal goroutine
 	done   chan tea.Msg // rehearsedMsg
 }
 
@@ -79,21 +75,10 @@ func (m *Model) Close() { m.stopJob() }
 
 // stopJob cancels the running background step, if any, and makes sure
 // its result is ignored.
-func (m *Model) stopJob() {
-	if m.repair.cancel != nil {
-		m.repair.cancel()
-		m.repair.cancel = nil
-	}
-	m.repair.job++
-}
+func (m *Model) stopJob() { m.job.Stop() }
 
 // startJob returns a context for a new background step.
-func (m *Model) startJob() (context.Context, int) {
-	m.stopJob()
-	ctx, cancel := context.WithCancel(context.Background())
-	m.repair.cancel = cancel
-	return ctx, m.repair.job
-}
+func (m *Model) startJob() (context.Context, int) { return m.job.Start(context.Background()) }
 
 // check reads the module at the typed path and asks for the report.
 func (m *Model) check() tea.Cmd {
@@ -202,10 +187,9 @@ func (m *Model) updateRepair(msg tea.Msg) tea.Cmd {
 			return cmd
 		}
 	case checkedMsg:
-		if msg.job != r.job || m.stage != stageChecking {
+		if m.stage != stageChecking || !m.job.Finish(msg.job) {
 			return nil
 		}
-		r.cancel = nil
 		if msg.err != nil {
 			m.stage, m.err = stageInput, fmt.Errorf("check %s against %s: %w", filepath.Base(msg.path), m.snap.Ref(), msg.err)
 			return r.wasm.Focus()
@@ -223,16 +207,15 @@ func (m *Model) updateRepair(msg tea.Msg) tea.Cmd {
 		r.made = &msg.snap
 		return tea.Batch(frame.Nav(frame.StoreChangedMsg{}), m.rehearse())
 	case stepMsg:
-		if msg.job != r.job || m.stage != stageRehearsing {
+		if m.stage != stageRehearsing || !m.job.Current(msg.job) {
 			return nil
 		}
 		r.rehearsal.Steps = append(r.rehearsal.Steps, msg.step)
 		return m.waitRehearsal()
 	case rehearsedMsg:
-		if msg.job != r.job || m.stage != stageRehearsing {
+		if m.stage != stageRehearsing || !m.job.Finish(msg.job) {
 			return nil
 		}
-		r.cancel = nil
 		m.stage = stageDone
 		if msg.err != nil {
 			m.err = fmt.Errorf("rehearse the upgrade of %s: %w", r.made.Ref(), msg.err)

@@ -92,8 +92,11 @@ type Model struct {
 	life context.Context
 	end  context.CancelFunc
 
-	run  int // increments per started run
-	req  source.RunRequest
+	// job is the run in progress; shown tags the run whose session the
+	// timeline shows, for its seeks.
+	job   frame.Job
+	shown int
+	req   source.RunRequest
 	frac float64
 	// measured is set once the runner reports a fraction strictly
 	// between 0 and 1; until then (and with runners that only report
@@ -102,7 +105,6 @@ type Model struct {
 	measured bool
 	started  time.Time
 	spin     spinner.Model
-	cancel   context.CancelFunc
 	progress chan tea.Msg // progressMsg, latest only
 	done     chan tea.Msg // the doneMsg; buffered so the run never blocks
 
@@ -228,7 +230,7 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 			m.snap, m.methods, m.sigs = &msg.snap, msg.methods, msg.sigs
 		}
 	case progressMsg:
-		if msg.owner == m && msg.run == m.run && m.state == stateRunning {
+		if msg.owner == m && m.job.Current(msg.run) && m.state == stateRunning {
 			m.frac = msg.frac
 			m.measured = m.measured || (msg.frac > 0 && msg.frac < 1)
 			return m.waitProgress()
@@ -242,7 +244,7 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	case doneMsg:
 		return m.finished(msg)
 	case seekMsg:
-		if msg.owner == m && msg.run == m.run {
+		if msg.owner == m && msg.run == m.shown {
 			m.view = &msg
 		}
 	case checkpointMsg:
@@ -263,8 +265,8 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		case m.state == stateForm:
 			return m.updateForm(msg)
 		case m.state == stateRunning:
-			if key.Matches(msg, m.ctx.Keys.Cancel) && m.cancel != nil {
-				m.cancel()
+			if key.Matches(msg, m.ctx.Keys.Cancel) && m.job.Running() {
+				m.job.Cancel()
 				m.notice = "cancelling …"
 			}
 			return nil
@@ -315,14 +317,11 @@ func (m *Model) start() tea.Cmd {
 		m.err = errors.New("name the method to call")
 		return nil
 	}
-	m.run++
+	ctx, run := m.job.Start(m.life)
 	m.req, m.frac, m.measured, m.state = req, 0, false, stateRunning
 	m.started = m.ctx.Now()
-	ctx, cancel := context.WithCancel(m.life)
-	m.cancel = cancel
 	progress, done := make(chan tea.Msg, 1), make(chan tea.Msg, 1)
 	m.progress, m.done = progress, done
-	run := m.run
 	go func() {
 		sess, err := runner.Start(ctx, req, func(f float64) {
 			select { // drop progress the UI has not caught up with
@@ -376,16 +375,14 @@ func (m *Model) finished(msg doneMsg) tea.Cmd {
 	if msg.owner != m {
 		return nil // another screen's run: that screen released it
 	}
-	if msg.run != m.run {
+	if !m.job.Finish(msg.run) {
+		// A superseded run: nobody shows its session.
 		if c, ok := msg.sess.(source.SessionCloser); ok {
 			_ = c.Close(context.Background())
 		}
 		return nil
 	}
-	if m.cancel != nil {
-		m.cancel()
-	}
-	m.cancel, m.notice = nil, ""
+	m.notice = ""
 	switch {
 	case errors.Is(msg.err, context.Canceled):
 		m.state = stateForm
@@ -402,7 +399,7 @@ func (m *Model) finished(msg doneMsg) tea.Cmd {
 		return nil
 	}
 	m.release() // a previous run's session
-	m.sess, m.state, m.view = msg.sess, stateTimeline, nil
+	m.sess, m.state, m.view, m.shown = msg.sess, stateTimeline, nil, msg.run
 	// Open on the trap when there is one: that is what the operator is
 	// here for.
 	at := 0
@@ -419,7 +416,7 @@ func (m *Model) seek(i int) tea.Cmd {
 	}
 	i = render.Clamp(i, 0, m.sess.Len()-1)
 	m.at = i
-	sess, run, life := m.sess, m.run, m.life
+	sess, run, life := m.sess, m.shown, m.life
 	return func() tea.Msg {
 		st, err := sess.Seek(life, i)
 		return seekMsg{owner: m, run: run, at: i, state: st, err: err}
