@@ -39,7 +39,7 @@ type repair struct {
 	rehearsed bool                // the rehearsal ran to its end
 
 	steps chan tea.Msg // stepMsg from the rehearsal goroutine
-	done   chan tea.Msg // rehearsedMsg
+	done  chan tea.Msg // rehearsedMsg
 }
 
 type (

@@ -97,7 +97,7 @@ type Model struct {
 	job   frame.Job
 	shown int
 	req   source.RunRequest
-	frac float64
+	frac  float64
 	// measured is set once the runner reports a fraction strictly
 	// between 0 and 1; until then (and with runners that only report
 	// start and end) the screen shows a spinner and the elapsed time
