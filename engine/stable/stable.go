@@ -59,10 +59,20 @@ type Options struct {
 	// that stay in memory; older ones are dropped and read again when
 	// needed. Zero means DefaultCachePages.
 	CachePages int
+	// RAMPages bounds the written pages held in the Go heap: beyond it new
+	// page buffers live in an unlinked temporary file mapped into memory,
+	// which the process releases from its resident set every 64 MiB (see
+	// arena), so a message writing gigabytes keeps RSS near the bound.
+	// Zero means DefaultRAMPages; negative keeps every page in the heap.
+	RAMPages int
 }
 
 // DefaultCachePages is the default read cache of a backed memory: 256 MiB.
 const DefaultCachePages = 4096
+
+// DefaultRAMPages is the default bound of written pages in the Go heap:
+// 512 MiB.
+const DefaultRAMPages = 8192
 
 // Backing supplies the initial pages of a memory, e.g. a snapshot's pages
 // in a store.
@@ -103,6 +113,11 @@ type Memory struct {
 	clean      map[uint64]struct{}
 	cleanQ     []uint64
 	cachePages int
+
+	// ramPages bounds the pages held in the Go heap (Options.RAMPages);
+	// arena holds the others, created on first need.
+	ramPages int
+	arena    *arena
 }
 
 // New returns a zeroed stable memory of sizePages pages. It fails when
@@ -116,11 +131,15 @@ func New(sizePages uint64, opts Options) (*Memory, error) {
 		return nil, fmt.Errorf("new stable memory of %d pages: more than the maximum of %d pages", sizePages, limit)
 	}
 	m := &Memory{
-		size:   sizePages,
-		max:    limit,
-		pages:  make(map[uint64]*page),
-		undo:   newUndoLog(),
-		marked: make(map[uint64]struct{}),
+		size:     sizePages,
+		max:      limit,
+		pages:    make(map[uint64]*page),
+		undo:     newUndoLog(),
+		marked:   make(map[uint64]struct{}),
+		ramPages: opts.RAMPages,
+	}
+	if m.ramPages == 0 {
+		m.ramPages = DefaultRAMPages
 	}
 	if opts.Backing != nil {
 		m.backing = opts.Backing
@@ -286,14 +305,37 @@ func (m *Memory) writeDirect(idx uint64, in uint64, src []byte) {
 // maxFree bounds the recycled buffers kept between messages (16 MiB).
 const maxFree = 256
 
-// newPage returns a page buffer with undefined contents.
+// newPage returns a page buffer with undefined contents: from the Go heap
+// while the memory holds fewer than ramPages pages, then from the arena.
 func (m *Memory) newPage() *page {
 	if n := len(m.free); n > 0 {
 		p := m.free[n-1]
 		m.free = m.free[:n-1]
 		return p
 	}
+	if m.ramPages > 0 && len(m.pages)+len(m.undo.pages) >= m.ramPages {
+		if m.arena == nil {
+			if a, err := newArena(); err == nil {
+				m.arena = a
+			} else {
+				m.ramPages = -1 // no spill file here: keep pages in the heap
+				return new(page)
+			}
+		}
+		if p, err := m.arena.alloc(); err == nil {
+			return p
+		}
+	}
 	return new(page)
+}
+
+// Spilled reports how many page buffers the memory keeps in its spill
+// file (see Options.RAMPages).
+func (m *Memory) Spilled() int {
+	if m.arena == nil {
+		return 0
+	}
+	return m.arena.used - len(m.arena.free)
 }
 
 // newZeroPage returns a zeroed page buffer.
@@ -305,7 +347,14 @@ func (m *Memory) newZeroPage() *page {
 
 // release recycles a page buffer no longer referenced by the memory.
 func (m *Memory) release(p *page) {
-	if p != nil && len(m.free) < maxFree {
+	if p == nil {
+		return
+	}
+	if m.arena != nil && m.arena.owns(p) {
+		m.arena.recycle(p)
+		return
+	}
+	if len(m.free) < maxFree {
 		m.free = append(m.free, p)
 	}
 }
@@ -413,8 +462,11 @@ func (m *Memory) LoadPage(idx uint64, data []byte) error {
 		delete(m.pages, idx)
 		return nil
 	}
-	p := new(page)
-	copy(p[:], data)
+	p := m.pages[idx]
+	if p == nil {
+		p = m.newPage()
+	}
+	clear(p[copy(p[:], data):])
 	m.pages[idx] = p
 	return nil
 }

@@ -1,0 +1,88 @@
+package stable
+
+import (
+	"bytes"
+	"os"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// peakRSS returns the process's peak resident set size (VmHWM).
+func peakRSS(t *testing.T) uint64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Skip("no /proc/self/status:", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return kb << 10
+		}
+	}
+	t.Skip("no VmHWM")
+	return 0
+}
+
+// A message writing far more stable memory than the RAM bound keeps the
+// process's peak RSS near the bound (issue 21): pages beyond it live in
+// the spill file. Rollback and commit stay exact.
+func TestSpillKeepsRSSBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 256 MiB twice")
+	}
+	const pages = 4096 // 256 MiB
+	m, err := New(pages, Options{RAMPages: 128})
+	if err != nil {
+		t.Fatal(err)
+	}
+	debug.FreeOSMemory()
+	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
+		t.Skip("cannot reset VmHWM:", err)
+	}
+	before := peakRSS(t)
+	buf := bytes.Repeat([]byte{0xab}, PageSize)
+	write := func() {
+		m.Begin()
+		for i := uint64(0); i < pages; i++ {
+			buf[0] = byte(i)
+			if err := m.Write(i*PageSize, buf); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	write()
+	m.Rollback()
+	if m.Allocated() != 0 {
+		t.Fatalf("%d pages allocated after the rollback", m.Allocated())
+	}
+	write()
+	m.Commit()
+	grew := peakRSS(t) - before
+	t.Logf("wrote %d MiB twice, %d pages spilled, peak RSS grew %d MiB", pages*PageSize>>20, m.Spilled(), grew>>20)
+	if grew > 128<<20 {
+		t.Errorf("peak RSS grew by %d MiB writing %d MiB with an 8 MiB bound", grew>>20, pages*PageSize>>20)
+	}
+	got := make([]byte, PageSize)
+	for _, i := range []uint64{0, 255, 256, 4000, pages - 1} {
+		if err := m.Read(got, i*PageSize); err != nil {
+			t.Fatal(err)
+		}
+		if got[0] != byte(i) || got[1] != 0xab || got[PageSize-1] != 0xab {
+			t.Fatalf("page %d reads %x %x", i, got[0], got[1])
+		}
+	}
+	// Overwriting spilled pages logs and rolls back exactly.
+	m.Begin()
+	if err := m.Write(4000*PageSize, []byte("changed")); err != nil {
+		t.Fatal(err)
+	}
+	m.Rollback()
+	if err := m.Read(got, 4000*PageSize); err != nil || got[0] != byte(4000%256) || got[1] != 0xab {
+		t.Fatalf("rolled back page reads %x %x (%v)", got[0], got[1], err)
+	}
+}

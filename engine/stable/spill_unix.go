@@ -1,0 +1,116 @@
+//go:build unix
+
+package stable
+
+import (
+	"fmt"
+	"os"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// spillChunk is the size of one mapping of the spill file (1 GiB).
+const spillChunk = 1 << 30
+
+// arena holds page buffers in a shared mapping of an unlinked temporary
+// file instead of the Go heap. Every dropEvery allocations the whole
+// mapping is released from the process with MADV_DONTNEED: the contents
+// stay in the file (the kernel's page cache, written back under memory
+// pressure) and come back on the next access, so the process keeps only
+// the pages it touched recently.
+type arena struct {
+	f        *os.File
+	chunks   [][]byte
+	used     int // page slots handed out, over all chunks
+	free     []*page
+	allocs   int
+	released int // pages dropped from RSS so far (for tests and reports)
+}
+
+// dropEvery is how many arena pages are allocated between two releases
+// of the mapping from RSS (64 MiB).
+const dropEvery = 1024
+
+func newArena() (*arena, error) {
+	f, err := os.CreateTemp("", "canscope-stable-*")
+	if err != nil {
+		return nil, fmt.Errorf("stable memory spill file: %w", err)
+	}
+	os.Remove(f.Name()) // unlinked: the file goes with the process
+	return &arena{f: f}, nil
+}
+
+// alloc returns a page buffer in the file.
+func (a *arena) alloc() (*page, error) {
+	a.allocs++
+	if a.allocs%dropEvery == 0 {
+		a.drop()
+	}
+	if n := len(a.free); n > 0 {
+		p := a.free[n-1]
+		a.free = a.free[:n-1]
+		return p, nil
+	}
+	perChunk := spillChunk / PageSize
+	if a.used == len(a.chunks)*perChunk {
+		if err := a.f.Truncate(int64(len(a.chunks)+1) * spillChunk); err != nil {
+			return nil, fmt.Errorf("grow stable memory spill file: %w", err)
+		}
+		b, err := unix.Mmap(int(a.f.Fd()), int64(len(a.chunks))*spillChunk, spillChunk, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+		if err != nil {
+			return nil, fmt.Errorf("map stable memory spill file: %w", err)
+		}
+		a.chunks = append(a.chunks, b)
+	}
+	c, i := a.used/perChunk, a.used%perChunk
+	a.used++
+	return (*page)(unsafe.Pointer(&a.chunks[c][i*PageSize])), nil
+}
+
+// drop releases every mapped page from the process's resident set.
+func (a *arena) drop() {
+	for _, b := range a.chunks {
+		if unix.Madvise(b, unix.MADV_DONTNEED) == nil {
+			a.released += len(b) / PageSize
+		}
+	}
+}
+
+// owns reports whether p lies in the arena.
+func (a *arena) owns(p *page) bool {
+	_, ok := a.offset(p)
+	return ok
+}
+
+// offset returns p's offset in the file.
+func (a *arena) offset(p *page) (int64, bool) {
+	addr := uintptr(unsafe.Pointer(p))
+	for c, b := range a.chunks {
+		base := uintptr(unsafe.Pointer(&b[0]))
+		if addr >= base && addr < base+spillChunk {
+			return int64(c)*spillChunk + int64(addr-base), true
+		}
+	}
+	return 0, false
+}
+
+// recycle takes back a page buffer: its slot becomes a hole in the file
+// (the page cache drops it, and the next use starts from a fresh zero
+// page instead of faulting in whatever large folio held it) and joins the
+// free list.
+func (a *arena) recycle(p *page) {
+	if off, ok := a.offset(p); ok {
+		unix.Fallocate(int(a.f.Fd()), unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, off, PageSize)
+	}
+	a.free = append(a.free, p)
+}
+
+// close unmaps the file and closes it.
+func (a *arena) close() {
+	for _, b := range a.chunks {
+		unix.Munmap(b)
+	}
+	a.chunks = nil
+	a.f.Close()
+}
