@@ -77,7 +77,7 @@ func TestUpdateWithCycles(t *testing.T) {
 	e := newEngine(t, Config{})
 	c := installed(t, e, load(t, e, "entry.wasm"), nil)
 	before := c.Cycles()
-	res, err := c.UpdateWithCycles(ctx, "take_half", candid.DefaultArg(), ic0.CyclesFrom(1001))
+	res, err := c.UpdateWith(ctx, "take_half", candid.DefaultArg(), UpdateOptions{Cycles: ic0.CyclesFrom(1001)})
 	if n := nat64Reply(t, res, err); n != 500 {
 		t.Fatalf("accepted %d, want 500", n)
 	}
@@ -88,7 +88,7 @@ func TestUpdateWithCycles(t *testing.T) {
 	if got := c.Cycles(); got != before.Add(ic0.CyclesFrom(500)) {
 		t.Fatalf("balance %s, want %s + 500", got, before)
 	}
-	res, err = c.UpdateWithCycles(ctx, "nothing", candid.DefaultArg(), ic0.CyclesFrom(7))
+	res, err = c.UpdateWith(ctx, "nothing", candid.DefaultArg(), UpdateOptions{Cycles: ic0.CyclesFrom(7)})
 	if err != nil || res.Cycles == nil || res.Cycles.Refunded != ic0.CyclesFrom(7) {
 		t.Fatalf("missing method: %+v, %v", res.Cycles, err)
 	}

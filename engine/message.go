@@ -91,6 +91,10 @@ type call struct {
 	// fresh marks the first execution on a newly instantiated module,
 	// whose heap holds the data segments uncommitted.
 	fresh bool
+	// params are the export's arguments (a callback's table index and
+	// env); phase names the execution when the export does not.
+	params []uint64
+	phase  string
 }
 
 // stackOverflow is the text of wazero's stack overflow error and of the
@@ -129,12 +133,15 @@ func (c *Canister) execute(k call) (*Trap, error) {
 	k.budget.begin(k.inc)
 	c.running = k.budget
 	c.host.Begin(k.msg, k.budget, c.rec)
-	_, err := fn.Call(k.ctx)
+	_, err := fn.Call(k.ctx, k.params...)
 	c.host.End()
 	c.running = nil
 	k.budget.end()
 	k.budget.use.stable(c.host.StableUse())
 	phase := Phase{Name: strings.TrimPrefix(k.export, "canister_")}
+	if k.phase != "" {
+		phase.Name = k.phase
+	}
 	defer func() {
 		phase.Instructions = k.budget.used - before
 		k.budget.phases = append(k.budget.phases, phase)
@@ -215,7 +222,9 @@ func (inc *incarnation) commit() ([]uint32, error) {
 // message runs one non-lifecycle message: export in context kind with msg.
 // keep says whether a successful run's changes are committed (false for
 // queries and inspect_message).
-func (c *Canister) message(ctx context.Context, export string, msg *ic0.Message, limit uint64, keep bool) (out Result, err error) {
+// calls, when not nil, answers the calls the message makes (answerCalls);
+// nil fails each at once with SYS_TRANSIENT.
+func (c *Canister) message(ctx context.Context, export string, msg *ic0.Message, limit uint64, keep bool, calls *Calls) (out Result, err error) {
 	if c.code == nil {
 		return Result{Status: StatusRejected, Code: CodeModuleNotFound,
 			RejectMessage: "Attempted to execute a message, but the canister contains no Wasm module."}, nil
@@ -241,6 +250,11 @@ func (c *Canister) message(ctx context.Context, export string, msg *ic0.Message,
 		res.Status, res.Trap = StatusTrapped, trapOf(ic0.WasmMemoryLimit(inc.heap.Size(), c.wasmLimit))
 		res.HeapSizeAfter = res.HeapSizeBefore
 		return res, nil
+	}
+	var perf *performer
+	if calls != nil {
+		perf = calls.performer()
+		msg.Perform = perf.perform(msg)
 	}
 	input := *msg
 	c.st.Begin()
@@ -298,11 +312,30 @@ func (c *Canister) message(ctx context.Context, export string, msg *ic0.Message,
 		res.Status, res.Code = StatusRejected, CodeDidNotReply
 		res.RejectMessage = fmt.Sprintf("Canister %s did not reply to the call", c.ID())
 	}
+	if perf != nil && keep {
+		if err := c.answerCalls(ctx, &res, msg, perf); err != nil {
+			return Result{}, err
+		}
+	}
 	return res, nil
 }
 
-// method runs a public method of the given kind with cycles attached.
-func (c *Canister) method(ctx context.Context, kind MethodKind, name string, arg []byte, cycles ic0.Cycles, ictx ic0.Context, limit uint64, keep bool) (res Result, err error) {
+// UpdateOptions are the inputs of an update beyond its argument.
+type UpdateOptions struct {
+	// Cycles are attached to the call, as a call from another canister
+	// attaches them (ingress messages carry none): msg_cycles_available
+	// starts there, and Result.Cycles says what the canister accepted and
+	// what is refunded to the caller.
+	Cycles ic0.Cycles
+	// Calls answers the calls the update makes, running their callbacks
+	// (Result.CallOutcomes); nil fails each at once with SYS_TRANSIENT
+	// (ic0.OutgoingCall.Offline).
+	Calls *Calls
+}
+
+// method runs a public method of the given kind.
+func (c *Canister) method(ctx context.Context, kind MethodKind, name string, arg []byte, opts UpdateOptions, ictx ic0.Context, limit uint64, keep bool) (res Result, err error) {
+	cycles := opts.Cycles
 	msg := &ic0.Message{Context: ictx, Method: name, Arg: arg, CyclesAvailable: cycles}
 	defer func() {
 		if err != nil || cycles.IsZero() {
@@ -323,21 +356,18 @@ func (c *Canister) method(ctx context.Context, kind MethodKind, name string, arg
 		return Result{Status: StatusRejected, Code: CodeMethodNotFound,
 			RejectMessage: fmt.Sprintf("Canister has no %s method '%s'.", kind, name)}, nil
 	}
-	return c.message(ctx, export, msg, limit, keep)
+	return c.message(ctx, export, msg, limit, keep, opts.Calls)
 }
 
 // Update runs the update method name with arg and keeps its changes unless
 // it traps.
 func (c *Canister) Update(ctx context.Context, name string, arg []byte) (Result, error) {
-	return c.method(ctx, Update, name, arg, ic0.Cycles{}, ic0.Update, c.limits.Update, true)
+	return c.method(ctx, Update, name, arg, UpdateOptions{}, ic0.Update, c.limits.Update, true)
 }
 
-// UpdateWithCycles runs the update method name as a call from another
-// canister that attached cycles (ingress messages carry none):
-// msg_cycles_available starts at cycles, and Result.Cycles says what the
-// canister accepted and what is refunded to the caller.
-func (c *Canister) UpdateWithCycles(ctx context.Context, name string, arg []byte, cycles ic0.Cycles) (Result, error) {
-	return c.method(ctx, Update, name, arg, cycles, ic0.Update, c.limits.Update, true)
+// UpdateWith runs the update method name with arg and opts.
+func (c *Canister) UpdateWith(ctx context.Context, name string, arg []byte, opts UpdateOptions) (Result, error) {
+	return c.method(ctx, Update, name, arg, opts, ic0.Update, c.limits.Update, true)
 }
 
 // Query runs the query method name with arg, as a non-replicated query
@@ -349,21 +379,28 @@ func (c *Canister) Query(ctx context.Context, name string, arg []byte) (Result, 
 			kind, ictx = CompositeQuery, ic0.CompositeQuery
 		}
 	}
-	return c.method(ctx, kind, name, arg, ic0.Cycles{}, ictx, c.limits.Query, false)
+	return c.method(ctx, kind, name, arg, UpdateOptions{}, ictx, c.limits.Query, false)
 }
 
-// system runs a system method (heartbeat, timer).
-func (c *Canister) system(ctx context.Context, export string, ictx ic0.Context) (Result, error) {
+// system runs a system method (heartbeat, timer); calls answers the
+// calls it makes (nil: each fails at once, see Calls).
+func (c *Canister) system(ctx context.Context, export string, ictx ic0.Context, calls *Calls) (Result, error) {
 	if c.code != nil && !c.code.mod.HasExport(export) {
 		return Result{Status: StatusRejected, Code: CodeMethodNotFound,
 			RejectMessage: fmt.Sprintf("Canister has no system method '%s'.", export)}, nil
 	}
-	return c.message(ctx, export, &ic0.Message{Context: ictx}, c.limits.Update, true)
+	return c.message(ctx, export, &ic0.Message{Context: ictx}, c.limits.Update, true, calls)
 }
 
 // Heartbeat runs canister_heartbeat.
 func (c *Canister) Heartbeat(ctx context.Context) (Result, error) {
-	return c.system(ctx, "canister_heartbeat", ic0.Heartbeat)
+	return c.HeartbeatWith(ctx, nil)
+}
+
+// HeartbeatWith runs canister_heartbeat with calls answering the calls it
+// makes.
+func (c *Canister) HeartbeatWith(ctx context.Context, calls *Calls) (Result, error) {
+	return c.system(ctx, "canister_heartbeat", ic0.Heartbeat, calls)
 }
 
 // TimerDue reports whether the global timer is active and its deadline
@@ -378,10 +415,17 @@ func (c *Canister) TimerDue() bool {
 // GlobalTimer runs canister_global_timer, due or not (see TimerDue). The
 // replica deactivates the timer before running it; a trap restores it.
 func (c *Canister) GlobalTimer(ctx context.Context) (Result, error) {
+	return c.GlobalTimerWith(ctx, nil)
+}
+
+// GlobalTimerWith runs canister_global_timer with calls answering the
+// calls it makes. A trap of the timer's own execution restores the timer;
+// a callback's does not (the timer ran).
+func (c *Canister) GlobalTimerWith(ctx context.Context, calls *Calls) (Result, error) {
 	saved := c.st.GlobalTimer
 	c.st.GlobalTimer = 0
-	res, err := c.system(ctx, "canister_global_timer", ic0.GlobalTimer)
-	if err != nil || res.Status != StatusOK {
+	res, err := c.system(ctx, "canister_global_timer", ic0.GlobalTimer, calls)
+	if err != nil || (res.Status != StatusOK && res.Status != StatusAwaiting && len(res.CallOutcomes) == 0) {
 		c.st.GlobalTimer = saved
 	}
 	return res, err
@@ -396,7 +440,7 @@ func (c *Canister) InspectMessage(ctx context.Context, method string, arg []byte
 		return Result{Status: StatusOK}, nil
 	}
 	msg := &ic0.Message{Context: ic0.InspectMessage, Method: method, Arg: arg}
-	res, err := c.message(ctx, export, msg, c.limits.InspectMessage, false)
+	res, err := c.message(ctx, export, msg, c.limits.InspectMessage, false, nil)
 	if err == nil && res.Status == StatusOK && !msg.Accepted {
 		// The replica's HTTP handler answers 403 with this text
 		// (MessageAcceptanceError::CanisterRejected in

@@ -81,6 +81,8 @@ type Module struct {
 	// instructions is the module's instruction count for the compilation
 	// charge (meter.Info.Instructions).
 	instructions uint64
+	// hasCallbackEntry: the prepared module exports callbackExport.
+	hasCallbackEntry bool
 }
 
 // Load decompresses (gzip), validates and compiles a canister module. It
@@ -147,7 +149,8 @@ func (e *Engine) Load(ctx context.Context, b []byte) (*Module, error) {
 		numImported: uint32(info.NumImportedFuncs()),
 		compiled:    compiled,
 
-		instructions: p.instructions,
+		instructions:     p.instructions,
+		hasCallbackEntry: p.callbacks,
 	}
 	return m, nil
 }
@@ -158,6 +161,7 @@ type prepared struct {
 	hasStart     bool
 	shift        uint32 // function index shift of the metering rewrite
 	instructions uint64 // meter.Info.Instructions
+	callbacks    bool   // the callback entry was added (addCallbackEntry)
 }
 
 // prepare rewrites a module the way the replica does before running it:
@@ -183,7 +187,9 @@ func prepare(raw []byte, metered bool) (prepared, error) {
 	if err != nil {
 		return prepared{}, err
 	}
-	p := prepared{bytes: im.Encode(), hasStart: info.HasStart, shift: info.FuncShift, instructions: info.Instructions}
+	addCallbackEntry(im)
+	_, hasCallbacks := im.Export(callbackExport)
+	p := prepared{bytes: im.Encode(), hasStart: info.HasStart, shift: info.FuncShift, instructions: info.Instructions, callbacks: hasCallbacks}
 	if !metered {
 		// Unmetered: the module's own instructions, counted the same way.
 		p.instructions = 2 * uint64(len(m.Globals))

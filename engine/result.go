@@ -21,9 +21,14 @@ const (
 	// called msg_reject, or the method does not exist, or the canister has
 	// no module).
 	StatusRejected
+	// StatusAwaiting: the message made calls that nothing answered
+	// (Result.Awaiting of them); its callbacks have not run, so its
+	// outcome is not known yet. The changes made so far are kept.
+	StatusAwaiting
 )
 
-// String returns "ok", "trapped" or "rejected", the CLI's JSON values.
+// String returns "ok", "trapped", "rejected" or "awaiting", the CLI's
+// JSON values.
 func (s Status) String() string {
 	switch s {
 	case StatusOK:
@@ -32,6 +37,8 @@ func (s Status) String() string {
 		return "trapped"
 	case StatusRejected:
 		return "rejected"
+	case StatusAwaiting:
+		return "awaiting"
 	}
 	return fmt.Sprintf("status(%d)", uint8(s))
 }
@@ -117,6 +124,11 @@ type Result struct {
 	// Calls holds the inter-canister calls the message made; canscope
 	// does not execute them (each completed with a reject).
 	Calls []ic0.OutgoingCall
+	// CallOutcomes says, for each of Calls in order, what answered it and
+	// how its callbacks ran; nil when the message ran without Calls (each
+	// call failed at once). Awaiting counts the calls held unanswered.
+	CallOutcomes []CallOutcome
+	Awaiting     int
 	// Cycles is set when the message came with cycles attached: what the
 	// canister accepted and what went back to the caller.
 	Cycles *CyclesUse

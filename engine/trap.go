@@ -29,6 +29,9 @@ func (m *Module) describeTrap(t *ic0.Trap, err error) *Trap {
 			idx, ok = m.importIndex(name)
 		} else {
 			idx, ok = m.lookupFunc(name)
+			if ok && int(idx) >= m.info.NumImportedFuncs()+len(m.info.Functions) {
+				continue // canscope's callback entry (addCallbackEntry)
+			}
 			if ok && tr.Function == "" {
 				tr.Function, tr.FunctionIndex, tr.Offset = name, idx, m.location(idx)
 			}

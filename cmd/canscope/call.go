@@ -21,6 +21,7 @@ func newCallCmd(a *app) *cobra.Command {
 		args   argFlags
 		envs   envFlags
 		entry  entryFlags
+		answer replyFlags
 		query  bool
 		commit bool
 		name   string
@@ -54,16 +55,19 @@ func newCallCmd(a *app) *cobra.Command {
 			var out runJSON
 			note := "call " + method
 			if entry.system() {
-				res, err := entry.runSystem(ctx, r.Canister, snap)
+				res, err := entry.runSystem(ctx, r.Canister, snap, answer.calls())
 				if err != nil {
 					return err
 				}
 				out, note = resultJSON(res, r.Canister.ID(), nil), "call --"+entry.systemName()
 			} else {
-				out, err = runMethod(ctx, r.Canister, snap, method, &args, &entry, query)
+				out, err = runMethod(ctx, r.Canister, snap, method, &args, &entry, &answer, query)
 				if err != nil {
 					return err
 				}
+			}
+			if unused := answer.unused(); len(unused) > 0 {
+				out.UnusedAnswers = unused
 			}
 			if commit && out.Status == engine.StatusOK.String() {
 				if name == "" {
@@ -81,6 +85,7 @@ func newCallCmd(a *app) *cobra.Command {
 	args.register(cmd)
 	envs.register(cmd)
 	entry.register(cmd)
+	answer.register(cmd)
 	cmd.Flags().BoolVar(&query, "query", false, "run as a query (changes discarded)")
 	cmd.Flags().BoolVar(&commit, "commit", false, "store the resulting state as a child snapshot")
 	cmd.Flags().StringVar(&name, "name", "", "name of the committed snapshot (default: the snapshot's name)")
@@ -90,7 +95,7 @@ func newCallCmd(a *app) *cobra.Command {
 
 // runMethod runs a public method (after canister_inspect_message with
 // --inspect) and converts its result.
-func runMethod(ctx context.Context, c *engine.Canister, snap snapshots.Snapshot, method string, args *argFlags, entry *entryFlags, query bool) (runJSON, error) {
+func runMethod(ctx context.Context, c *engine.Canister, snap snapshots.Snapshot, method string, args *argFlags, entry *entryFlags, answer *replyFlags, query bool) (runJSON, error) {
 	m, ok := c.Module().Method(method)
 	if !ok {
 		return runJSON{}, errNoMethod(snap, method, c.Module())
@@ -108,6 +113,9 @@ func runMethod(ctx context.Context, c *engine.Canister, snap snapshots.Snapshot,
 	if (entry.inspect || entry.cycles != "") && !update {
 		return runJSON{}, fmt.Errorf("--inspect and --cycles apply to update calls: %s is a %s", method, m.Kind)
 	}
+	if answer.set && !update {
+		return runJSON{}, fmt.Errorf("--reply, --reject and --replies answer the calls of updates, timers and heartbeats: %s runs as a %s, which canscope runs without calls", method, m.Kind)
+	}
 	var inspect *inspectJSON
 	if entry.inspect {
 		res, err := c.InspectMessage(ctx, method, arg)
@@ -124,17 +132,16 @@ func runMethod(ctx context.Context, c *engine.Canister, snap snapshots.Snapshot,
 		}
 	}
 	var res engine.Result
-	switch {
-	case !update:
-		res, err = c.Query(ctx, method, arg)
-	case entry.cycles != "":
-		cycles, perr := ic0.ParseCycles(entry.cycles)
-		if perr != nil {
-			return runJSON{}, fmt.Errorf("--cycles %q: %w", entry.cycles, perr)
+	if update {
+		opts := engine.UpdateOptions{Calls: answer.calls()}
+		if entry.cycles != "" {
+			if opts.Cycles, err = ic0.ParseCycles(entry.cycles); err != nil {
+				return runJSON{}, fmt.Errorf("--cycles %q: %w", entry.cycles, err)
+			}
 		}
-		res, err = c.UpdateWithCycles(ctx, method, arg, cycles)
-	default:
-		res, err = c.Update(ctx, method, arg)
+		res, err = c.UpdateWith(ctx, method, arg, opts)
+	} else {
+		res, err = c.Query(ctx, method, arg)
 	}
 	if err != nil {
 		return runJSON{}, fmt.Errorf("call %s on %s: %w", method, snap.Ref(), err)
@@ -188,12 +195,12 @@ func (f *entryFlags) check(method string, query bool) error {
 
 // runSystem runs the system task; a timer that is not due does not run,
 // as on the IC.
-func (f *entryFlags) runSystem(ctx context.Context, c *engine.Canister, snap snapshots.Snapshot) (engine.Result, error) {
+func (f *entryFlags) runSystem(ctx context.Context, c *engine.Canister, snap snapshots.Snapshot, calls *engine.Calls) (engine.Result, error) {
 	if f.heartbeat {
 		if !c.Module().HasExport("canister_heartbeat") {
 			return engine.Result{}, fmt.Errorf("%s exports no canister_heartbeat: the IC never runs a heartbeat on it", snap.Ref())
 		}
-		return c.Heartbeat(ctx)
+		return c.HeartbeatWith(ctx, calls)
 	}
 	if !c.Module().HasExport("canister_global_timer") {
 		return engine.Result{}, fmt.Errorf("%s exports no canister_global_timer: the IC never runs a timer on it", snap.Ref())
@@ -206,7 +213,7 @@ func (f *entryFlags) runSystem(ctx context.Context, c *engine.Canister, snap sna
 		return engine.Result{}, fmt.Errorf("the global timer of %s is not due: its deadline %s (%d ns) is after the time %s (%d ns); pass --time %d or later to run it",
 			snap.Ref(), timeText(deadline), deadline, timeText(now), now, deadline)
 	}
-	return c.GlobalTimer(ctx)
+	return c.GlobalTimerWith(ctx, calls)
 }
 
 // timeText renders an ic0.time value as RFC 3339 (UTC).

@@ -50,6 +50,10 @@ type runJSON struct {
 	// (call_perform answered SYS_TRANSIENT at once): the outcome depended
 	// on a failure the IC would not have produced. Always present.
 	OfflineCalls []callJSON `json:"offline_calls"`
+	// Awaiting counts the calls held unanswered (status "awaiting").
+	Awaiting int `json:"awaiting,omitempty"`
+	// UnusedAnswers names the scripted answers no call took.
+	UnusedAnswers []string `json:"unused_answers,omitempty"`
 	// Inspect is canister_inspect_message's verdict (call --inspect).
 	Inspect *inspectJSON `json:"inspect,omitempty"`
 	// Cycles is what the update did with the cycles attached (--cycles).
@@ -122,13 +126,38 @@ type rejectJSON struct {
 	Message string `json:"message"`
 }
 
+// callJSON is one outgoing call of a run and what answered it.
 type callJSON struct {
 	Callee string `json:"callee"`
 	Method string `json:"method"`
 	ArgHex string `json:"arg_hex"`
-	// Answer says what completed the call: "offline reject SYS_TRANSIENT
-	// (call_perform returned 2)" for a call not performed.
+	// Answer says what completed the call, in words: "not performed
+	// offline: ..." (in offline_calls too), "held: ...", "reply ..." or
+	// "reject ...".
 	Answer string `json:"answer,omitempty"`
+	// Response is the scripted answer; Callback and Cleanup how the
+	// callbacks it ran ended.
+	Response *responseJSON  `json:"response,omitempty"`
+	Callback *executionJSON `json:"callback,omitempty"`
+	Cleanup  *executionJSON `json:"cleanup,omitempty"`
+}
+
+// responseJSON is a scripted answer to a call: a reply (hex, and Candid
+// when it decodes) or a reject (code and message).
+type responseJSON struct {
+	Kind          string `json:"kind"`
+	ReplyHex      string `json:"reply_hex,omitempty"`
+	ReplyCandid   string `json:"reply_candid,omitempty"`
+	RejectCode    uint32 `json:"reject_code,omitempty"`
+	RejectMessage string `json:"reject_message,omitempty"`
+}
+
+// executionJSON is one callback or cleanup execution.
+type executionJSON struct {
+	Name         string    `json:"name"`
+	Status       string    `json:"status"`
+	Trap         *trapJSON `json:"trap"`
+	Instructions uint64    `json:"instructions"`
 }
 
 // phaseJSON is one execution inside an operation (pre_upgrade, start,

@@ -63,14 +63,66 @@ func resultJSON(res engine.Result, canisterID string, want []*candid.Type) runJS
 		out.Cycles = &cyclesJSON{Attached: json.Number(c.Attached.String()), Accepted: json.Number(c.Accepted.String()), Refunded: json.Number(c.Refunded.String())}
 	}
 	out.OfflineCalls = []callJSON{}
-	for _, c := range res.Calls {
+	for i, c := range res.Calls {
 		j := callJSON{Callee: principal.Text(c.Callee), Method: c.Method, ArgHex: hex.EncodeToString(c.Arg), Answer: answerOf(c)}
+		if i < len(res.CallOutcomes) {
+			outcomeInto(&j, res.CallOutcomes[i])
+		}
 		out.Calls = append(out.Calls, j)
 		if c.Offline() {
 			out.OfflineCalls = append(out.OfflineCalls, j)
 		}
 	}
+	if res.Status == engine.StatusAwaiting {
+		out.Awaiting, out.Error = res.Awaiting, awaitingText(res.Awaiting)
+	}
 	return out
+}
+
+// answerOf says what completed an outgoing call that ran without
+// scripted answers.
+func answerOf(c ic0.OutgoingCall) string {
+	if c.Offline() {
+		return fmt.Sprintf("not performed offline: call_perform returned %d (SYS_TRANSIENT)", c.RejectCode)
+	}
+	return "held: no answer given, its callback has not run"
+}
+
+// outcomeInto adds what answered a call and how its callbacks ran.
+func outcomeInto(j *callJSON, o engine.CallOutcome) {
+	exec := func(e *engine.Execution) *executionJSON {
+		if e == nil {
+			return nil
+		}
+		return &executionJSON{Name: e.Name, Status: e.Status.String(), Trap: trapOf(e.Trap), Instructions: e.Instructions}
+	}
+	j.Callback, j.Cleanup = exec(o.Callback), exec(o.Cleanup)
+	r := o.Response
+	if r == nil {
+		return
+	}
+	if r.Reject {
+		j.Response = &responseJSON{Kind: "reject", RejectCode: r.RejectCode, RejectMessage: r.RejectMessage}
+		j.Answer = fmt.Sprintf("reject %s %q", rejectCodeName(r.RejectCode), r.RejectMessage)
+	} else {
+		j.Response = &responseJSON{Kind: "reply", ReplyHex: hex.EncodeToString(r.Payload)}
+		if text, err := candid.DecodeText(r.Payload, nil); err == nil {
+			j.Response.ReplyCandid = text
+		}
+		j.Answer = "reply " + j.Response.ReplyCandid
+		if j.Response.ReplyCandid == "" {
+			j.Answer = "reply 0x" + j.Response.ReplyHex
+		}
+	}
+	if e := j.Callback; e != nil {
+		j.Answer += fmt.Sprintf(" → %s %s", e.Name, e.Status)
+		if e.Trap != nil {
+			j.Answer += ": " + e.Trap.Message + " (its changes rolled back)"
+		}
+	}
+	if e := j.Cleanup; e != nil {
+		j.Answer += fmt.Sprintf(" → cleanup %s", e.Status)
+	}
 }
 
 // inspectOf is canister_inspect_message's verdict.
@@ -80,14 +132,6 @@ func inspectOf(res engine.Result, canisterID string) *inspectJSON {
 		v.Verdict, v.Error = "rejected", res.ErrorText(canisterID)
 	}
 	return v
-}
-
-// answerOf says what completed an outgoing call.
-func answerOf(c ic0.OutgoingCall) string {
-	if c.Offline() {
-		return fmt.Sprintf("not performed offline: call_perform returned %d (SYS_TRANSIENT)", c.RejectCode)
-	}
-	return ""
 }
 
 // finish prints a run result (JSON or text) and turns a trap or reject
@@ -130,6 +174,9 @@ func printRun(w io.Writer, r runJSON) {
 		row("inspect", "%s (canister_inspect_message, %s instructions)", line, humanize.Comma(int64(r.Inspect.Instructions)))
 	}
 	row("status", "%s", r.Status)
+	if r.Awaiting > 0 {
+		row("awaiting", "%s", awaitingText(r.Awaiting))
+	}
 	if r.SkipPreUpgrade != nil {
 		row("skip_pre_upgrade", "%s", r.SkipPreUpgrade.Verdict)
 	}
@@ -171,6 +218,9 @@ func printRun(w io.Writer, r runJSON) {
 	}
 	if w := offlineWarning(len(r.OfflineCalls)); w != "" {
 		row("warning", "%s", w)
+	}
+	for _, u := range r.UnusedAnswers {
+		row("warning", "answer %s was not used: no call matched it", u)
 	}
 	if r.Snapshot != nil {
 		row("snapshot", "%s (%s)", r.Snapshot.Ref(), r.Snapshot.ID.Short())

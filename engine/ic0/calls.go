@@ -96,12 +96,20 @@ func (h *Host) callCyclesAdd(_ api.Module, s []uint64) {
 	h.addCycles("call_cycles_add", CyclesFrom(s[0]))
 }
 
-// callPerform: call_perform() -> i32 records the call in Message.Calls and
-// returns SYS_TRANSIENT: the call is not made, its cycles go back to the
-// balance and no callback will run (see OutgoingCall).
+// callPerform: call_perform() -> i32 records the call in Message.Calls.
+// When Message.Perform makes it, it returns 0 and the cycles go with the
+// call; otherwise it returns SYS_TRANSIENT: the call is not made, its
+// cycles go back to the balance and no callback will run (see
+// OutgoingCall).
 func (h *Host) callPerform(_ api.Module, s []uint64) {
 	c := h.building("call_perform")
 	h.pending = nil
+	if h.msg.Perform != nil && h.msg.Perform(c) {
+		c.Performed = true
+		h.msg.Calls = append(h.msg.Calls, *c)
+		s[0] = 0
+		return
+	}
 	h.state.Cycles = h.state.Cycles.Add(c.Cycles)
 	c.Performed = true
 	c.RejectCode = rejectSysTransient

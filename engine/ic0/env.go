@@ -216,6 +216,11 @@ type Message struct {
 	// CallContextInstructions were executed earlier in the same call
 	// context; performance_counter(1) adds them.
 	CallContextInstructions uint64
+	// Perform decides whether call_perform really makes a call (returns 0;
+	// its cycles leave the balance with it, and a response will run its
+	// callback) or fails it at once with SYS_TRANSIENT; nil fails every
+	// call (OutgoingCall.Offline).
+	Perform func(*OutgoingCall) bool
 
 	// Reply is the reply payload assembled with msg_reply_data_append.
 	Reply []byte

@@ -1,0 +1,303 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/canscope/canscope/engine/ic0"
+	"github.com/canscope/canscope/engine/wasm"
+)
+
+// callbackExport is the function prepare adds to every module with a
+// table: it calls table entry fn with env, as the replica invokes a
+// callback (FuncRef::UpdateClosure: the closure's table index and env),
+// since wazero cannot call a table entry from the host. The space keeps
+// it apart from every name a canister exports.
+const callbackExport = "canscope callback"
+
+// addCallbackEntry appends callbackExport to m (already instrumented:
+// its body is not metered, it is three instructions the replica does not
+// run). A module without a table gets none: its callbacks cannot run.
+func addCallbackEntry(m *wasm.Module) {
+	if len(m.Tables) == 0 || m.NumImported(wasm.KindTable) > 0 {
+		return
+	}
+	cb := m.AddType(wasm.FuncType{Params: []wasm.ValueType{wasm.I32}})
+	entry := m.AddType(wasm.FuncType{Params: []wasm.ValueType{wasm.I32, wasm.I32}})
+	body := &wasm.Body{Instrs: []wasm.Instr{
+		{Op: wasm.OpLocalGet, Index: 1},
+		{Op: wasm.OpLocalGet, Index: 0},
+		{Op: wasm.OpCallIndirect, Index: cb, Index2: 0},
+		{Op: wasm.OpEnd},
+	}}
+	idx := uint32(m.NumImportedFuncs() + len(m.Functions))
+	m.SetFunctions(append(slices.Clone(m.Functions), entry))
+	m.SetCode(append(slices.Clone(m.Code), wasm.Code{Body: body.Encode()}))
+	m.SetExports(append(slices.Clone(m.Exports), wasm.Export{Name: callbackExport, Kind: wasm.KindFunc, Index: idx}))
+}
+
+// Response answers an outgoing call: a reply with Payload, or a reject
+// with RejectCode (1 SYS_FATAL ... 6 SYS_UNKNOWN) and RejectMessage.
+type Response struct {
+	Reject        bool
+	RejectCode    uint32
+	RejectMessage string
+	Payload       []byte
+}
+
+// Calls says how the engine completes the calls a message makes.
+type Calls struct {
+	// Answer returns the response to a call, false when it has none.
+	Answer func(ic0.OutgoingCall) (Response, bool)
+	// RejectUnanswered makes a call Answer has no response for fail at
+	// once in call_perform with SYS_TRANSIENT (as without Calls) instead
+	// of being held.
+	RejectUnanswered bool
+}
+
+// CallOutcome is how one outgoing call of a message completed.
+type CallOutcome struct {
+	Call ic0.OutgoingCall
+	// Response answered it; nil when the call was held (no answer) or
+	// failed at once in call_perform (Call.Offline).
+	Response *Response
+	// Held: the call was performed and no answer came; its callback has
+	// not run.
+	Held bool
+	// Callback is its reply or reject callback's execution, Cleanup the
+	// cleanup's (run when the callback trapped); nil when none ran.
+	Callback, Cleanup *Execution
+}
+
+// Execution is one callback or cleanup execution: its own instruction
+// limit, its own rollback.
+type Execution struct {
+	// Name is "reply callback", "reject callback" or "cleanup".
+	Name         string
+	Status       Status
+	Trap         *Trap
+	Instructions uint64
+}
+
+// callContext is the state of an update's call context while its calls
+// are answered: whether it responded, and the first execution's result
+// collecting what the callbacks add.
+type callContext struct {
+	res       *Result
+	responded bool
+	// lastTrap is the trap of the latest callback that trapped: the
+	// caller's error when nothing else responds.
+	lastTrap *Trap
+}
+
+// performer decides call_perform for one execution: every call is made,
+// unless unanswered calls are rejected at once; then the answer is taken
+// when the call is performed, kept by the call's index in Message.Calls.
+type performer struct {
+	calls   *Calls
+	answers map[int]Response
+}
+
+func (calls *Calls) performer() *performer {
+	return &performer{calls: calls, answers: map[int]Response{}}
+}
+
+// perform implements Message.Perform for msg.
+func (p *performer) perform(msg *ic0.Message) func(*ic0.OutgoingCall) bool {
+	return func(call *ic0.OutgoingCall) bool {
+		if !p.calls.RejectUnanswered {
+			return true
+		}
+		r, ok := p.calls.Answer(*call)
+		if ok {
+			p.answers[len(msg.Calls)] = r
+		}
+		return ok
+	}
+}
+
+// pendingCall is a performed call waiting for its response.
+type pendingCall struct {
+	call ic0.OutgoingCall
+	// resp is the answer taken in call_perform (RejectUnanswered).
+	resp *Response
+}
+
+// pending lists the calls of msg with the answers p took for them.
+func (p *performer) pending(msg *ic0.Message) []pendingCall {
+	out := make([]pendingCall, len(msg.Calls))
+	for i, c := range msg.Calls {
+		out[i].call = c
+		if r, ok := p.answers[i]; ok {
+			out[i].resp = &r
+		}
+	}
+	return out
+}
+
+// answerCalls completes the calls msg made, in order, running each
+// answered call's callback as its own execution (as the replica executes
+// a response: rs/execution_environment/src/execution/response.rs), and
+// then the calls those callbacks make. It sets res's status from the
+// call context: the reply or reject of whichever execution responded; a
+// callback's trap when nothing responded and no call is left; "awaiting"
+// while calls are held.
+func (c *Canister) answerCalls(ctx context.Context, res *Result, msg *ic0.Message, p *performer) error {
+	calls := p.calls
+	cc := &callContext{res: res, responded: msg.Replied || msg.Rejected}
+	queue := p.pending(msg)
+	if len(queue) == 0 {
+		return nil
+	}
+	res.Calls = nil
+	awaiting := 0
+	for len(queue) > 0 {
+		call, resp := queue[0].call, queue[0].resp
+		queue = queue[1:]
+		out := CallOutcome{Call: call}
+		if !call.Offline() {
+			if resp == nil {
+				if r, ok := calls.Answer(call); ok {
+					resp = &r
+				}
+			}
+			out.Response = resp
+			if resp == nil {
+				out.Held = true
+				awaiting++
+			}
+		}
+		if out.Response != nil {
+			more, err := c.respond(ctx, cc, &out, calls)
+			if err != nil {
+				return err
+			}
+			queue = append(queue, more...)
+		}
+		res.Calls = append(res.Calls, call)
+		res.CallOutcomes = append(res.CallOutcomes, out)
+	}
+	res.Awaiting = awaiting
+	switch {
+	case awaiting > 0:
+		res.Status = StatusAwaiting
+	case cc.responded:
+	case cc.lastTrap != nil:
+		// The replica answers the caller with the error of the last
+		// callback when the call context ends without a response.
+		res.Status, res.Trap = StatusTrapped, cc.lastTrap
+	case !msg.Context.CanReply():
+		// A system task has no caller to answer.
+		res.Status = StatusOK
+	default:
+		res.Status, res.Code = StatusRejected, CodeDidNotReply
+		res.RejectMessage = fmt.Sprintf("Canister %s did not reply to the call", c.ID())
+	}
+	return nil
+}
+
+// respond runs the callback of an answered call and, when it traps, its
+// cleanup; it returns the calls they made.
+func (c *Canister) respond(ctx context.Context, cc *callContext, out *CallOutcome, calls *Calls) ([]pendingCall, error) {
+	r, call := out.Response, out.Call
+	// The attached cycles come back with the response (a scripted answer
+	// accepts none); the refund is the canister's even if the callback
+	// traps.
+	c.st.Cycles = c.st.Cycles.Add(call.Cycles)
+	msg := &ic0.Message{Context: ic0.ReplyCallback, Arg: r.Payload, CyclesRefunded: call.Cycles}
+	fn, env, name := call.ReplyFn, call.ReplyEnv, "reply callback"
+	if r.Reject {
+		msg = &ic0.Message{Context: ic0.RejectCallback, RejectCode: r.RejectCode, RejectMessage: r.RejectMessage, CyclesRefunded: call.Cycles}
+		fn, env, name = call.RejectFn, call.RejectEnv, "reject callback"
+	}
+	exec, made, err := c.callback(ctx, cc, name, msg, fn, env, calls)
+	if err != nil {
+		return nil, err
+	}
+	out.Callback = exec
+	if exec.Status == StatusTrapped && call.HasCleanup {
+		// The replica runs the cleanup in its own context after the
+		// callback's changes were rolled back; its changes are kept
+		// unless it traps too.
+		cleanup := &ic0.Message{Context: ic0.Cleanup}
+		cexec, _, err := c.callback(ctx, cc, "cleanup", cleanup, call.CleanupFn, call.CleanupEnv, nil)
+		if err != nil {
+			return nil, err
+		}
+		out.Cleanup = cexec
+	}
+	return made, nil
+}
+
+// callback runs table function fn with env as one execution in msg's
+// context, with its own budget, committed unless it traps.
+func (c *Canister) callback(ctx context.Context, cc *callContext, name string, msg *ic0.Message, fn, env uint64, calls *Calls) (*Execution, []pendingCall, error) {
+	inc := c.code
+	exec := &Execution{Name: name}
+	if !inc.mod.hasCallbackEntry {
+		t := ic0.Trapped("the module has no table: its callbacks cannot be called")
+		exec.Status, exec.Trap = StatusTrapped, trapOf(t)
+		cc.lastTrap = exec.Trap
+		return exec, nil, nil
+	}
+	msg.CanisterVersion = c.version
+	// A call context responds once: a callback of one that responded
+	// traps in msg_reply/msg_reject as on the replica.
+	msg.Replied = cc.responded
+	var p *performer
+	if calls != nil {
+		p = calls.performer()
+		msg.Perform = p.perform(msg)
+	}
+	b := &budget{limit: c.limits.Update, slice: c.limits.Slice}
+	c.st.Begin()
+	trap, err := c.execute(call{ctx: ctx, inc: inc, export: callbackExport, phase: name, params: []uint64{fn, env}, msg: msg, budget: b})
+	cc.res.Phases = append(cc.res.Phases, b.phases...)
+	cc.res.Instructions += b.used
+	cc.res.DebugPrints = append(cc.res.DebugPrints, msg.DebugPrints...)
+	exec.Instructions = b.used
+	if err != nil || trap != nil {
+		c.st.Rollback()
+		if rerr := c.rollback(ctx, inc); rerr != nil {
+			return nil, nil, fmt.Errorf("roll back %s: %w", name, rerr)
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		exec.Status, exec.Trap = StatusTrapped, trap
+		cc.lastTrap = trap
+		return exec, nil, nil
+	}
+	pages, err := inc.commit()
+	if err != nil {
+		c.st.Rollback()
+		return nil, nil, fmt.Errorf("commit %s: %w", name, err)
+	}
+	c.st.Commit()
+	c.version++
+	cc.res.HeapPagesChanged = mergePages(cc.res.HeapPagesChanged, pages)
+	cc.res.HeapSizeAfter = inc.heap.Size()
+	cc.res.StablePagesChanged = mergePages(cc.res.StablePagesChanged, c.st.Stable.LastChanged())
+	if !cc.responded {
+		switch {
+		case msg.Rejected:
+			cc.responded = true
+			cc.res.Status, cc.res.Code, cc.res.RejectMessage = StatusRejected, CodeCanisterRejected, msg.Rejection
+		case msg.Replied:
+			cc.responded = true
+			cc.res.Status, cc.res.Reply, cc.res.Code, cc.res.RejectMessage = StatusOK, msg.Reply, "", ""
+		}
+	}
+	if p == nil {
+		return exec, nil, nil
+	}
+	return exec, p.pending(msg), nil
+}
+
+// mergePages adds the pages of b missing from a, sorted.
+func mergePages[T uint32 | uint64](a, b []T) []T {
+	out := append(slices.Clone(a), b...)
+	slices.Sort(out)
+	return slices.Compact(out)
+}

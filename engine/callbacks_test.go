@@ -1,0 +1,119 @@
+package engine
+
+import (
+	"context"
+	"encoding/binary"
+	"testing"
+
+	"github.com/canscope/canscope/engine/candid"
+	"github.com/canscope/canscope/engine/ic0"
+	"github.com/canscope/canscope/engine/principal"
+)
+
+// callerState is caller.wat's state query: value, pending, last_reject,
+// cleaned.
+func callerState(t *testing.T, c *Canister) [4]uint64 {
+	t.Helper()
+	res, err := c.Query(context.Background(), "state", candid.DefaultArg())
+	mustOK(t, res, err)
+	var st [4]uint64
+	for i := range st {
+		st[i] = binary.LittleEndian.Uint64(res.Reply[10+8*i:])
+	}
+	return st
+}
+
+// nat64 is the Candid encoding of (n : nat64).
+func nat64(n uint64) []byte {
+	return binary.LittleEndian.AppendUint64([]byte("DIDL\x00\x01\x78"), n)
+}
+
+// script answers every call with the responses in order, once each.
+func script(rs ...Response) *Calls {
+	return &Calls{Answer: func(ic0.OutgoingCall) (Response, bool) {
+		if len(rs) == 0 {
+			return Response{}, false
+		}
+		r := rs[0]
+		rs = rs[1:]
+		return r, true
+	}}
+}
+
+func TestCallReplied(t *testing.T) {
+	ctx := context.Background()
+	e := newEngine(t, Config{})
+	c := installed(t, e, load(t, e, "caller.wasm"), nil)
+	res, err := c.UpdateWith(ctx, "fetch", candid.DefaultArg(), UpdateOptions{Calls: script(Response{Payload: nat64(42)})})
+	mustOK(t, res, err)
+	if string(res.Reply) != string(nat64(42)) {
+		t.Fatalf("reply %x, want the callback's (42 : nat64)", res.Reply)
+	}
+	if len(res.CallOutcomes) != 1 || res.CallOutcomes[0].Callback == nil || res.CallOutcomes[0].Callback.Status != StatusOK {
+		t.Fatalf("outcomes %+v", res.CallOutcomes)
+	}
+	call := res.CallOutcomes[0].Call
+	if principal.Text(call.Callee) != "ryjl3-tyaaa-aaaaa-aaaba-cai" || call.Method != "get" || call.Offline() {
+		t.Fatalf("call %s.%s offline=%v", principal.Text(call.Callee), call.Method, call.Offline())
+	}
+	if got := callerState(t, c); got != [4]uint64{42, 0, 0, 0} {
+		t.Fatalf("state %v after the reply, want value 42, not pending", got)
+	}
+	if len(res.Phases) != 2 || res.Phases[1].Name != "reply callback" {
+		t.Fatalf("phases %+v", res.Phases)
+	}
+}
+
+func TestCallRejected(t *testing.T) {
+	ctx := context.Background()
+	e := newEngine(t, Config{})
+	c := installed(t, e, load(t, e, "caller.wasm"), nil)
+	res, err := c.UpdateWith(ctx, "fetch", candid.DefaultArg(), UpdateOptions{Calls: script(Response{Reject: true, RejectCode: 4, RejectMessage: "no"})})
+	if err != nil || res.Status != StatusRejected || res.RejectMessage != "caller: callee rejected" {
+		t.Fatalf("%+v, %v", res, err)
+	}
+	if got := callerState(t, c); got != [4]uint64{0, 0, 4, 0} {
+		t.Fatalf("state %v after the reject, want last_reject 4", got)
+	}
+}
+
+// A trap in the reply callback rolls back the callback only: the
+// update's change (pending) stays, the cleanup runs and is kept, and the
+// caller gets the callback's trap.
+func TestCallbackTrapRollsBackCallbackOnly(t *testing.T) {
+	ctx := context.Background()
+	e := newEngine(t, Config{})
+	c := installed(t, e, load(t, e, "caller.wasm"), nil)
+	res, err := c.UpdateWith(ctx, "fetch", candid.DefaultArg(), UpdateOptions{Calls: script(Response{Payload: nat64(0xdead)})})
+	if err != nil || res.Status != StatusTrapped || res.Trap == nil || res.Trap.Reason != "caller: bad value" {
+		t.Fatalf("%+v, %v", res, err)
+	}
+	out := res.CallOutcomes[0]
+	if out.Callback.Status != StatusTrapped || out.Cleanup == nil || out.Cleanup.Status != StatusOK {
+		t.Fatalf("callback %+v cleanup %+v", out.Callback, out.Cleanup)
+	}
+	if got := callerState(t, c); got != [4]uint64{0, 1, 0, 1} {
+		t.Fatalf("state %v, want value rolled back, pending kept, cleaned once", got)
+	}
+}
+
+// Without an answer the call is held; with RejectUnanswered it fails at
+// once as without Calls.
+func TestCallHeld(t *testing.T) {
+	ctx := context.Background()
+	e := newEngine(t, Config{})
+	c := installed(t, e, load(t, e, "caller.wasm"), nil)
+	res, err := c.UpdateWith(ctx, "fetch", candid.DefaultArg(), UpdateOptions{Calls: script()})
+	if err != nil || res.Status != StatusAwaiting || res.Awaiting != 1 || !res.CallOutcomes[0].Held {
+		t.Fatalf("%+v, %v", res, err)
+	}
+	if got := callerState(t, c); got != [4]uint64{0, 1, 0, 0} {
+		t.Fatalf("state %v, want pending", got)
+	}
+	calls := script()
+	calls.RejectUnanswered = true
+	res, err = c.UpdateWith(ctx, "fetch", candid.DefaultArg(), UpdateOptions{Calls: calls})
+	if err != nil || res.Status != StatusRejected || res.Code != CodeDidNotReply || len(res.OfflineCalls()) != 1 {
+		t.Fatalf("%+v, %v", res, err)
+	}
+}
