@@ -199,7 +199,7 @@ func (e *Engine) Restore(ctx context.Context, mod *Module, st State, opts Option
 	if st.StableSize%PageSize != 0 {
 		return nil, fmt.Errorf("restore canister: stable memory size %d is not a multiple of %d", st.StableSize, PageSize)
 	}
-	if st.StableSource != nil && len(st.StablePages) > 0 || st.HeapSource != nil && len(st.HeapPages) > 0 {
+	if st.StableSource != nil && len(st.StablePages) > 0 || (st.HeapSource != nil || st.HeapImage != nil) && len(st.HeapPages) > 0 {
 		return nil, errors.New("restore canister: give a memory's pages in the state or as a source, not both")
 	}
 	mem, err := stable.New(st.StableSize/PageSize, stable.Options{Backing: st.StableSource})
@@ -293,6 +293,16 @@ func (inc *incarnation) load(st State) error {
 	if min, _, _ := inc.mod.Memory(); st.HeapSize < min*PageSize {
 		return fmt.Errorf("heap of %d bytes is smaller than the module's minimum memory of %d pages", st.HeapSize, min)
 	}
+	if st.HeapImage != nil {
+		err := inc.heap.LoadImage(st.HeapImage, st.HeapSize)
+		switch {
+		case err == nil:
+			return inc.loadGlobals(st)
+		case !errors.Is(err, heap.ErrNoImage) || st.HeapSource == nil:
+			return err
+		}
+		// The portable heap cannot map it: stream the pages instead.
+	}
 	if err := inc.heap.SetSize(st.HeapSize); err != nil {
 		return err
 	}
@@ -321,6 +331,11 @@ func (inc *incarnation) load(st State) error {
 		}
 	}
 	inc.heap.ResetChanged()
+	return inc.loadGlobals(st)
+}
+
+// loadGlobals sets the committed globals from a state.
+func (inc *incarnation) loadGlobals(st State) error {
 	n := len(inc.committed)
 	// A list one i64 longer than the module's carries the replica's
 	// instruction counter (manifests written before canscope followed the

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"os"
 	"slices"
 
 	"github.com/canscope/canscope/engine/ic0"
@@ -94,6 +95,14 @@ type State struct {
 	// tens of GiB of stable memory costs RAM only for the pages a run
 	// touches. Canister.State always returns StablePages.
 	StableSource PageSource
+	// HeapImage, when set, is the heap as a raw image (HeapSize bytes, as
+	// Canister.WriteHeapImage writes it): Restore maps it copy-on-write
+	// instead of loading pages, so even a 4 GiB heap opens at once; its
+	// pages are read on first touch and copied only at the first commit.
+	// The file must not change while the canister runs (write images
+	// once under a new name). Where the heap cannot map it (the portable
+	// heap) Restore falls back to HeapSource.
+	HeapImage *os.File
 	// HeapSource, when set, supplies the heap's pages instead of HeapPages
 	// (which must then be empty); Restore streams them into the heap,
 	// calling ReadPage from several goroutines at once.
@@ -226,6 +235,15 @@ func (c *Canister) HeapPages() ([]uint64, error) {
 		out[i] = uint64(p)
 	}
 	return out, nil
+}
+
+// WriteHeapImage writes the committed heap to f as a raw image for
+// State.HeapImage.
+func (c *Canister) WriteHeapImage(f *os.File) error {
+	if c.code == nil {
+		return errors.New("write heap image: the canister has no module")
+	}
+	return c.code.heap.WriteImage(f)
 }
 
 // Mark starts a new period for Changed, e.g. after the store persisted a

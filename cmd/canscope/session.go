@@ -34,7 +34,13 @@ func (a *app) openSession() (*session, error) {
 		st.Close()
 		return nil, fmt.Errorf("start engine: %w", err)
 	}
-	return &session{store: st, eng: eng, bench: workbench.New(st, eng)}, nil
+	bench := workbench.New(st, eng)
+	if dir := a.cacheRoot(); dir != "" {
+		// Raw images of large heaps: the second open of a snapshot maps
+		// its heap instead of reading every page from the store.
+		bench.SetHeapImages(filepath.Join(dir, "heaps"), 0)
+	}
+	return &session{store: st, eng: eng, bench: bench}, nil
 }
 
 // compileCacheDir is where compiled modules are kept between commands, so
@@ -43,11 +49,21 @@ func (a *app) openSession() (*session, error) {
 // blob cache shares and bounds; "" (none, or no location) compiles in
 // memory only.
 func (a *app) compileCacheDir() string {
-	dir, err := a.cacheLocation()
-	if err != nil || dir == "" {
+	dir := a.cacheRoot()
+	if dir == "" {
 		return ""
 	}
 	return filepath.Join(dir, "wasm")
+}
+
+// cacheRoot is the cache location for the engine's caches (compiled
+// modules in wasm/, heap images in heaps/); "" for none.
+func (a *app) cacheRoot() string {
+	dir, err := a.cacheLocation()
+	if err != nil {
+		return ""
+	}
+	return dir
 }
 
 // openRun opens a session and restores snapshot ref into a canister with

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+	"os"
 
 	"github.com/tetratelabs/wazero/experimental"
 )
@@ -254,6 +255,79 @@ func (h *Heap) SetSize(size uint64) error {
 		}
 	}
 	h.committed = size
+	return nil
+}
+
+// ErrNoImage is returned by LoadImage where heaps cannot map an image
+// (the portable backend): load the pages instead.
+var ErrNoImage = errors.New("this heap cannot map a raw image")
+
+// imager is a backend that can map a raw heap image copy-on-write.
+type imager interface {
+	useImage(mem []byte, f *os.File, size uint64) error
+}
+
+// LoadImage makes the raw image f (size bytes: the heap as WriteImage
+// wrote it) the committed heap of an empty heap, without reading it: the
+// image is mapped copy-on-write and its pages are read when the guest
+// first touches them, so a 1 GiB heap opens in microseconds. The first
+// commit that changes the heap copies the image into the heap's own
+// storage. f must not change while the heap uses it (write images once,
+// under a new name); it may be closed and removed once LoadImage returns.
+func (h *Heap) LoadImage(f *os.File, size uint64) error {
+	if h.closed {
+		return ErrClosed
+	}
+	im, ok := h.b.(imager)
+	if !ok {
+		return ErrNoImage
+	}
+	if h.committed != 0 || h.live != 0 {
+		return errors.New("load heap image: the heap is not empty")
+	}
+	if size%WasmPageSize != 0 || size > uint64(len(h.mem)) {
+		return fmt.Errorf("load heap image of %d bytes: must be a multiple of %d up to %d", size, WasmPageSize, len(h.mem))
+	}
+	if st, err := f.Stat(); err != nil || uint64(st.Size()) != size {
+		return fmt.Errorf("load heap image %s: want %d bytes (%v)", f.Name(), size, err)
+	}
+	if err := im.useImage(h.mem, f, size); err != nil {
+		return err
+	}
+	h.committed = size
+	return nil
+}
+
+// WriteImage writes the committed heap to f as a raw image for LoadImage:
+// Size bytes, all-zero 1 MiB runs left as holes.
+func (h *Heap) WriteImage(f *os.File) error {
+	if h.closed {
+		return ErrClosed
+	}
+	buf := make([]byte, 1<<20)
+	for off := uint64(0); off < h.committed; {
+		next, err := h.b.nextData(off, h.committed)
+		if err != nil {
+			return fmt.Errorf("write heap image: %w", err)
+		}
+		off = next &^ (OSPageSize - 1)
+		if off >= h.committed {
+			break
+		}
+		chunk := buf[:min(uint64(len(buf)), h.committed-off)]
+		if err := h.b.readCommitted(chunk, off); err != nil {
+			return fmt.Errorf("write heap image: %w", err)
+		}
+		if !isZero(chunk) {
+			if _, err := f.WriteAt(chunk, int64(off)); err != nil {
+				return fmt.Errorf("write heap image: %w", err)
+			}
+		}
+		off += uint64(len(chunk))
+	}
+	if err := f.Truncate(int64(h.committed)); err != nil {
+		return fmt.Errorf("write heap image: %w", err)
+	}
 	return nil
 }
 

@@ -23,9 +23,71 @@ type memfd struct {
 	scan    bool // PAGEMAP_SCAN works; else read pagemap entries
 	regions []pageRegion
 	entries []byte
+
+	// image, when not -1, is a raw heap image mapped MAP_PRIVATE over
+	// mem[:imageLen] in place of the memfd (useImage): the committed
+	// bytes there are the image's and the memfd holds nothing yet. The
+	// first change of the committed heap copies the image into the memfd
+	// and maps the memfd back (migrate); reads and rollbacks never do.
+	image    int
+	imageLen uint64
 }
 
-func newBackend() backend { return &memfd{fd: -1} }
+func newBackend() backend { return &memfd{fd: -1, image: -1} }
+
+// useImage maps the raw image f (size bytes, a multiple of OSPageSize)
+// copy-on-write as the committed heap: no byte is copied until the first
+// commit. The committed heap must be empty.
+func (m *memfd) useImage(mem []byte, f *os.File, size uint64) error {
+	if size == 0 {
+		return nil
+	}
+	fd, err := unix.Dup(int(f.Fd()))
+	if err != nil {
+		return fmt.Errorf("use heap image: %w", err)
+	}
+	if err := mapFixed(mem[:size], fd); err != nil {
+		unix.Close(fd)
+		return fmt.Errorf("use heap image: %w", err)
+	}
+	m.image, m.imageLen = fd, size
+	return nil
+}
+
+// mapFixed maps fd from offset 0 MAP_PRIVATE over mem, at mem's address.
+func mapFixed(mem []byte, fd int) error {
+	addr := uintptr(unsafe.Pointer(unsafe.SliceData(mem)))
+	_, _, errno := unix.Syscall6(unix.SYS_MMAP, addr, uintptr(len(mem)), unix.PROT_READ|unix.PROT_WRITE,
+		unix.MAP_PRIVATE|unix.MAP_FIXED|unix.MAP_NORESERVE, uintptr(fd), 0)
+	if errno != 0 {
+		return fmt.Errorf("mmap: %w", errno)
+	}
+	return nil
+}
+
+// migrate copies the image's data into the memfd and maps the memfd over
+// the image's range again. Private pages in that range are lost: callers
+// write what they keep into the memfd first (commit writes them after the
+// copy, before the remap, through remap).
+func (m *memfd) migrate(mem []byte) error {
+	if m.image < 0 {
+		return nil
+	}
+	if err := m.copyData(); err != nil {
+		return err
+	}
+	return m.remap(mem)
+}
+
+// remap maps the memfd back over the image's range and forgets the image.
+func (m *memfd) remap(mem []byte) error {
+	if err := mapFixed(mem[:m.imageLen], m.fd); err != nil {
+		return fmt.Errorf("migrate heap image: %w", err)
+	}
+	unix.Close(m.image)
+	m.image, m.imageLen = -1, 0
+	return nil
+}
 
 func (m *memfd) reserve(max uint64) ([]byte, error) {
 	fd, err := unix.MemfdCreate("canscope-heap", unix.MFD_CLOEXEC)
@@ -163,6 +225,57 @@ func (m *memfd) dirty(mem []byte, size uint64, out []uint32) ([]uint32, error) {
 const commitRun = 16384
 
 func (m *memfd) commit(mem []byte, size uint64, pages []uint32) error {
+	if m.image >= 0 && len(pages) > 0 {
+		// Copy the image first, then the dirty pages over it, then map
+		// the memfd back: the private pages are committed by then.
+		if err := m.copyData(); err != nil {
+			return err
+		}
+		if err := m.writeRuns(mem, pages); err != nil {
+			return err
+		}
+		if err := m.remap(mem); err != nil {
+			return err
+		}
+		return m.drop(mem, size)
+	}
+	if err := m.writeRuns(mem, pages); err != nil {
+		return err
+	}
+	return m.drop(mem, size)
+}
+
+// copyData copies the image's data extents into the memfd.
+func (m *memfd) copyData() error {
+	buf := make([]byte, 1<<20)
+	for off := uint64(0); off < m.imageLen; {
+		n, err := unix.Seek(m.image, int64(off), unix.SEEK_DATA)
+		if errors.Is(err, unix.ENXIO) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("copy heap image: %w", err)
+		}
+		off = uint64(n) &^ (OSPageSize - 1)
+		if off >= m.imageLen {
+			return nil
+		}
+		chunk := buf[:min(uint64(len(buf)), m.imageLen-off)]
+		if err := preadAll(m.image, chunk, off); err != nil {
+			return fmt.Errorf("copy heap image: %w", err)
+		}
+		if !isZero(chunk) {
+			if err := pwriteAll(m.fd, chunk, off); err != nil {
+				return fmt.Errorf("copy heap image: %w", err)
+			}
+		}
+		off += uint64(len(chunk))
+	}
+	return nil
+}
+
+// writeRuns writes the given dirty pages of mem into the memfd.
+func (m *memfd) writeRuns(mem []byte, pages []uint32) error {
 	for i := 0; i < len(pages); {
 		// Write runs of consecutive pages with one pwrite each.
 		j := i + 1
@@ -182,7 +295,7 @@ func (m *memfd) commit(mem []byte, size uint64, pages []uint32) error {
 		}
 		i = j
 	}
-	return m.drop(mem, size)
+	return nil
 }
 
 func (m *memfd) discard(mem []byte, size uint64, _ []uint32) error {
@@ -203,8 +316,20 @@ func (m *memfd) drop(mem []byte, size uint64) error {
 }
 
 func (m *memfd) readCommitted(p []byte, off uint64) error {
+	if m.image >= 0 && off < m.imageLen {
+		n := min(uint64(len(p)), m.imageLen-off)
+		if err := preadAll(m.image, p[:n], off); err != nil {
+			return fmt.Errorf("read heap image: %w", err)
+		}
+		p, off = p[n:], off+n
+	}
+	return preadAll(m.fd, p, off)
+}
+
+// preadAll fills p from fd at off; past the end of the file it fails.
+func preadAll(fd int, p []byte, off uint64) error {
 	for len(p) > 0 {
-		n, err := unix.Pread(m.fd, p, int64(off))
+		n, err := unix.Pread(fd, p, int64(off))
 		if err != nil {
 			return fmt.Errorf("pread memfd: %w", err)
 		}
@@ -217,6 +342,9 @@ func (m *memfd) readCommitted(p []byte, off uint64) error {
 }
 
 func (m *memfd) writeCommitted(mem []byte, p []byte, off uint64) error {
+	if err := m.migrate(mem); err != nil {
+		return err
+	}
 	if err := pwriteAll(m.fd, p, off); err != nil {
 		return err
 	}
@@ -225,6 +353,9 @@ func (m *memfd) writeCommitted(mem []byte, p []byte, off uint64) error {
 }
 
 func (m *memfd) zeroFrom(mem []byte, off uint64) error {
+	if err := m.migrate(mem); err != nil {
+		return err
+	}
 	length := int64(len(mem)) - int64(off)
 	if length <= 0 {
 		return nil
@@ -236,6 +367,18 @@ func (m *memfd) zeroFrom(mem []byte, off uint64) error {
 }
 
 func (m *memfd) nextData(off, size uint64) (uint64, error) {
+	if m.image >= 0 && off < m.imageLen {
+		// Before the first commit the memfd holds nothing: the image's
+		// data is all there is.
+		n, err := unix.Seek(m.image, int64(off), unix.SEEK_DATA)
+		if errors.Is(err, unix.ENXIO) {
+			return size, nil
+		}
+		if err != nil {
+			return 0, fmt.Errorf("seek heap image: %w", err)
+		}
+		return min(uint64(n), size), nil
+	}
 	n, err := unix.Seek(m.fd, int64(off), unix.SEEK_DATA)
 	if errors.Is(err, unix.ENXIO) {
 		return size, nil // only holes from off to the end of the file
@@ -252,6 +395,10 @@ func (m *memfd) close(mem []byte) error {
 		if err := unix.Munmap(mem); err != nil {
 			errs = append(errs, fmt.Errorf("unmap heap: %w", err))
 		}
+	}
+	if m.image >= 0 {
+		unix.Close(m.image)
+		m.image = -1
 	}
 	if m.fd >= 0 {
 		if err := unix.Close(m.fd); err != nil {

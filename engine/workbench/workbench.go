@@ -35,6 +35,8 @@ type Bench struct {
 	eng   *engine.Engine
 	// mods holds the compiled modules of stored snapshots and installs.
 	mods *Modules
+	// images, when set, keeps raw images of streamed heaps (images.go).
+	images *heapImages
 }
 
 // New returns a bench over store and eng. The caller keeps ownership of
@@ -113,9 +115,16 @@ func (b *Bench) OpenWith(ctx context.Context, id snapshots.ID, opts engine.Optio
 			return nil, err
 		}
 	}
+	if img := b.images.open(m.Heap); img != nil {
+		st.HeapImage = img
+		defer img.Close() // the heap maps its own descriptor
+	}
 	c, err := b.eng.Restore(ctx, mod, st, opts)
 	if err != nil {
 		return nil, fmt.Errorf("restore %s: %w", m.Ref(), err)
+	}
+	if st.HeapImage == nil {
+		b.images.save(m.Heap, c) // an image only speeds up the next open
 	}
 	return &Run{bench: b, base: m, Canister: c}, nil
 }
