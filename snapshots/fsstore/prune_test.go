@@ -213,3 +213,21 @@ func TestForkRefusesADamagedSnapshot(t *testing.T) {
 		t.Errorf("fork of a snapshot with a missing page: %v", err)
 	}
 }
+
+// A manifest whose header still decodes but whose bytes no longer hash to
+// its name is listed (its header reads) and flagged as damaged.
+func TestManifestNotHashingToItsNameIsFlagged(t *testing.T) {
+	s := openTemp(t)
+	a := commitPages(t, s, "a", nil, page(1), page(2))
+	p := s.manifestPath(a.ID)
+	raw, _ := os.ReadFile(p)
+	raw[len(raw)-17] ^= 0xff // the last heap page hash (the empty stable table is the last 16 bytes)
+	os.WriteFile(p, raw, 0o644)
+	d, err := s.Damaged()
+	if err != nil || len(d) != 1 || d[0].ID != a.ID || !strings.Contains(d[0].Reason, "not its name") {
+		t.Fatalf("Damaged = %+v, %v; want a's manifest flagged", d, err)
+	}
+	if _, err := s.Manifest(a.ID); !errors.Is(err, snapshots.ErrDamaged) {
+		t.Errorf("Manifest of it: %v, want ErrDamaged", err)
+	}
+}
