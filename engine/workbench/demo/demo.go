@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/canscope/canscope/engine"
 	"github.com/canscope/canscope/engine/candid"
 	"github.com/canscope/canscope/engine/workbench"
 	"github.com/canscope/canscope/snapshots"
@@ -118,7 +117,7 @@ func u64(n uint64) []byte {
 }
 
 func incident(ctx context.Context, b *workbench.Bench, made *[]snapshots.Snapshot) error {
-	run, res, err := b.Install(ctx, incidentWasm, nil, incidentID)
+	run, res, err := b.Install(ctx, incidentWasm, candid.DefaultArg(), incidentID)
 	if err != nil {
 		return err
 	}
@@ -175,10 +174,12 @@ func incident(ctx context.Context, b *workbench.Bench, made *[]snapshots.Snapsho
 		return err
 	}
 	defer rehearsal.Close(ctx)
-	up, err := rehearsal.Canister.Upgrade(ctx, nil, nil, engine.UpgradeOptions{})
+	// The rehearsal `canscope upgrade --commit` runs, with its argument.
+	reh, err := rehearsal.Rehearse(ctx, workbench.RehearsalOptions{})
 	if err != nil {
 		return err
 	}
+	up := reh.Last().Result
 	if err := up.Err(incidentID); err != nil {
 		return fmt.Errorf("rehearse the fixed upgrade: %w", err)
 	}
@@ -191,11 +192,7 @@ func incident(ctx context.Context, b *workbench.Bench, made *[]snapshots.Snapsho
 }
 
 func wallet(ctx context.Context, b *workbench.Bench, made *[]snapshots.Snapshot) error {
-	empty, err := candid.EncodeText("()", nil)
-	if err != nil {
-		return err
-	}
-	run, res, err := b.Install(ctx, motokoV1Wasm, empty, motokoID)
+	run, res, err := b.Install(ctx, motokoV1Wasm, candid.DefaultArg(), motokoID)
 	if err != nil {
 		return err
 	}
@@ -235,10 +232,11 @@ func wallet(ctx context.Context, b *workbench.Bench, made *[]snapshots.Snapshot)
 		return err
 	}
 	defer v2.Close(ctx)
-	up, err := run.Canister.Upgrade(ctx, v2, empty, engine.UpgradeOptions{})
+	reh, err := run.Rehearse(ctx, workbench.RehearsalOptions{Module: v2})
 	if err != nil {
 		return err
 	}
+	up := reh.Last().Result
 	if err := up.Err(motokoID); err != nil {
 		return fmt.Errorf("upgrade to v2: %w", err)
 	}
