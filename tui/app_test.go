@@ -52,7 +52,7 @@ func newRoot(t *testing.T, theme string, w, h int, src source.Set) *Model {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := New(Options{Sources: src, StorePath: "/tmp/canscope-store", Theme: th, Now: st.Now})
+	m := New(Options{Sources: st.Complete(src), StorePath: "/tmp/canscope-store", Theme: th, Now: st.Now})
 	drive(m, tea.WindowSizeMsg{Width: w, Height: h})
 	if cmd := m.Init(); cmd != nil {
 		drive(m, cmd())
@@ -147,14 +147,6 @@ func TestRootKeys(t *testing.T) {
 	}
 }
 
-func TestRootNoStore(t *testing.T) {
-	m := newRoot(t, "dark", 80, 24, source.Set{})
-	if v := st.Plain(m.Render()); !strings.Contains(v, "no snapshot store is open") {
-		t.Errorf("missing store not reported:\n%s", v)
-	}
-	drive(m, st.Keys("enter", "d", "r", "f", "D", "/", "x", "esc")...) // nothing to act on, no panic
-}
-
 // TestIncident drives the UI through the incident an operator works: open
 // a snapshot, diff two, run the failing upgrade, jump to the trap, save a
 // checkpoint, fork it; then checks what the store holds.
@@ -169,7 +161,7 @@ func TestIncident(t *testing.T) {
 	script := st.FailingUpgrade(store)
 	forker := forkByID{store}
 	th, _ := themes.Lookup("dark")
-	m := New(Options{Sources: source.Set{Catalog: store, Forker: forker, Runner: script, Inspect: bridge.Inspect}, StorePath: dir, Theme: th, Now: st.Now})
+	m := New(Options{Sources: st.Complete(source.Set{Catalog: store, Forker: forker, Runner: script, Inspect: bridge.Inspect}), StorePath: dir, Theme: th, Now: st.Now})
 	drive(m, tea.WindowSizeMsg{Width: 100, Height: 30}, m.Init()())
 
 	screen := func(want string) {
@@ -250,7 +242,7 @@ func TestRootAutoTheme(t *testing.T) {
 	light, _ := themes.Lookup("light")
 	white := tea.BackgroundColorMsg{Color: color.White}
 	for _, auto := range []bool{true, false} {
-		m := New(Options{Sources: source.Set{Catalog: st.Incident()}, Theme: dark, AutoTheme: auto, Now: st.Now})
+		m := New(Options{Sources: st.Complete(source.Set{Catalog: st.Incident()}), Theme: dark, AutoTheme: auto, Now: st.Now})
 		drive(m, tea.WindowSizeMsg{Width: 80, Height: 24}, m.Init()(), white)
 		got := m.ctx.Styles.Selected.Render("x")
 		want := dark.Styles().Selected.Render("x")
@@ -461,12 +453,12 @@ func TestThemes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m := New(Options{Sources: source.Set{Catalog: st.Incident()}, Theme: th, Now: st.Now})
+		m := New(Options{Sources: st.Complete(source.Set{Catalog: st.Incident()}), Theme: th, Now: st.Now})
 		drive(m, tea.WindowSizeMsg{Width: 80, Height: 24})
 		drive(m, m.top().Init()())
 		frames[name] = m.Render()
 		th.NoColor = true
-		plain := New(Options{Sources: source.Set{Catalog: st.Incident()}, Theme: th, Now: st.Now})
+		plain := New(Options{Sources: st.Complete(source.Set{Catalog: st.Incident()}), Theme: th, Now: st.Now})
 		drive(plain, tea.WindowSizeMsg{Width: 80, Height: 24})
 		drive(plain, plain.top().Init()())
 		if f := plain.Render(); strings.Contains(f, "\x1b[38;") || strings.Contains(f, "\x1b[48;") {

@@ -205,7 +205,7 @@ func BenchmarkStartup(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		m := New(Options{Sources: source.Set{Catalog: s}, StorePath: dir, Theme: th})
+		m := New(Options{Sources: st.Complete(source.Set{Catalog: s}), StorePath: dir, Theme: th})
 		drive(m, tea.WindowSizeMsg{Width: 160, Height: 48}, m.Init()())
 		if len(m.Render()) == 0 {
 			b.Fatal("empty first frame")

@@ -13,9 +13,8 @@
 // # Sources
 //
 // The UI reads and writes through the consumer-side interfaces of package
-// tui/source, so each part can land (or be missing) independently; a nil
-// source shows as "unavailable" in the screens that need it, never as
-// made-up data:
+// tui/source; every one is required (tui/bridge.New builds them all, and
+// tests fill what they leave out with fakes, screentest.Complete):
 //
 //   - source.Catalog: List, Manifest, ReadBlob, ReadPage. *fsstore.Store
 //     satisfies it. The detail page maps and the diff ranges come from

@@ -1,6 +1,8 @@
-package bridge
+package bridge_test
 
 import (
+	"github.com/canscope/canscope/tui/bridge"
+
 	// Registers -update, so go test ./tui/... -update runs everywhere.
 	_ "github.com/canscope/canscope/tui/internal/screentest"
 	"os"
@@ -26,7 +28,7 @@ func TestInspect(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			info, err := Inspect(b)
+			info, err := bridge.Inspect(b)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -45,8 +47,8 @@ func TestInspect(t *testing.T) {
 
 func TestInspectRejectsGarbage(t *testing.T) {
 	for _, b := range [][]byte{nil, []byte("not wasm"), []byte("\x00asm\x01\x00\x00\x00\x01\xff")} {
-		if _, err := Inspect(b); err == nil {
-			t.Errorf("Inspect(%q) succeeded", b)
+		if _, err := bridge.Inspect(b); err == nil {
+			t.Errorf("bridge.Inspect(%q) succeeded", b)
 		}
 	}
 }

@@ -1,6 +1,8 @@
-package bridge
+package bridge_test
 
 import (
+	"github.com/canscope/canscope/tui/bridge"
+
 	"encoding/binary"
 	"strings"
 	"testing"
@@ -33,7 +35,7 @@ func TestStableLayout(t *testing.T) {
 		Size:  3 * snapshots.PageSize,
 		Pages: []snapshots.Page{mem.PageOf(0, managerHeader()), mem.PageOf(1, []byte{1}), mem.PageOf(2, []byte{2})},
 	}}
-	lay, err := StableLayout(m, mem)
+	lay, err := bridge.StableLayout(m, mem)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,11 +66,11 @@ func TestForUnknownLayout(t *testing.T) {
 	m := &snapshots.Manifest{Snapshot: snapshots.Snapshot{Name: "raw"}, Stable: snapshots.PageTable{
 		Size: snapshots.PageSize, Pages: []snapshots.Page{mem.PageOf(0, []byte("not a layout"))},
 	}}
-	if _, err := StableLayout(m, mem); err == nil || !strings.Contains(err.Error(), "MGR") {
+	if _, err := bridge.StableLayout(m, mem); err == nil || !strings.Contains(err.Error(), "MGR") {
 		t.Errorf("For on raw bytes = %v, want an error naming the missing MGR magic", err)
 	}
 	empty := &snapshots.Manifest{Snapshot: snapshots.Snapshot{Name: "empty"}}
-	if _, err := StableLayout(empty, mem); err == nil {
+	if _, err := bridge.StableLayout(empty, mem); err == nil {
 		t.Error("an empty stable memory has nothing to label")
 	}
 }

@@ -1,8 +1,8 @@
 // Package source declares what the terminal UI reads from and writes to:
 // small consumer-side interfaces that the snapshot store, the engine bridge
 // and the CLI wiring satisfy. Screens depend on these, never on concrete
-// packages, so a part that has not landed yet shows as unavailable instead
-// of breaking the build, and tests can drive screens with in-memory data.
+// packages, so tests can drive screens with in-memory data. Every source
+// of a Set is required: tui/bridge.New builds them all.
 package source
 
 import (

@@ -43,7 +43,7 @@ func Context(t testing.TB, theme string, width, height int, src source.Set) *fra
 		Width: width, Height: height,
 		Styles:    th.Styles(),
 		Keys:      keys.DefaultKeyMap(),
-		Sources:   src,
+		Sources:   Complete(src),
 		StorePath: "/tmp/canscope-store",
 		Now:       Now,
 	}

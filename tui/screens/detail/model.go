@@ -107,9 +107,6 @@ func (m *Model) Close() { m.job.Stop() }
 // load reads the manifest, its parent's manifest and the module; only the
 // missing manifest is fatal, the rest degrades to a note in the view.
 func load(src source.Set, id snapshots.ID) *loadedMsg {
-	if src.Catalog == nil {
-		return &loadedMsg{err: fmt.Errorf("no snapshot store is open")}
-	}
 	m, err := src.Catalog.Manifest(id)
 	if err != nil {
 		return &loadedMsg{err: fmt.Errorf("read snapshot %s: %w", id.Short(), err)}
@@ -122,12 +119,10 @@ func load(src source.Set, id snapshots.ID) *loadedMsg {
 			out.stableChanged = render.ChangedPages(out.parent.Stable, m.Stable)
 		}
 	}
-	if src.Labeller != nil && m.Stable.Size > 0 {
+	if m.Stable.Size > 0 {
 		out.layout, out.layoutErr = src.Labeller(m, src.Catalog)
 	}
 	switch {
-	case src.Inspect == nil:
-		out.moduleErr = fmt.Errorf("no module inspector in this build")
 	case m.Module.IsZero():
 		out.moduleErr = fmt.Errorf("the snapshot has no module")
 	default:

@@ -53,10 +53,6 @@ func TestDetailMissingSnapshot(t *testing.T) {
 	if v := st.Plain(m.View()); !strings.Contains(v, "error: read snapshot") || !strings.Contains(v, "not found") {
 		t.Errorf("view does not explain the missing snapshot:\n%s", v)
 	}
-	m = open(t, "dark", 80, 24, source.Set{}, snapshots.ID{})
-	if v := st.Plain(m.View()); !strings.Contains(v, "no snapshot store is open") {
-		t.Errorf("view does not explain the missing store:\n%s", v)
-	}
 }
 
 func TestDetailScrollAndResize(t *testing.T) {

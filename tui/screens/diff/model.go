@@ -146,9 +146,6 @@ func (m *Model) Init() tea.Cmd {
 	src := m.ctx.Sources
 	a, b := m.idA, m.idB
 	return func() tea.Msg {
-		if src.Catalog == nil {
-			return &loadedMsg{owner: m, err: fmt.Errorf("no snapshot store is open")}
-		}
 		ma, err := src.Catalog.Manifest(a)
 		if err != nil {
 			return &loadedMsg{owner: m, err: fmt.Errorf("read snapshot %s: %w", a.Short(), err)}
@@ -158,7 +155,7 @@ func (m *Model) Init() tea.Cmd {
 			return &loadedMsg{owner: m, err: fmt.Errorf("read snapshot %s: %w", b.Short(), err)}
 		}
 		out := &loadedMsg{owner: m, a: ma, b: mb, changes: snapshots.Diff(ma, mb)}
-		if src.Labeller != nil && len(out.changes.Stable.Ranges) > 0 {
+		if len(out.changes.Stable.Ranges) > 0 {
 			var lay source.StableLayout
 			lay, out.labelErr = src.Labeller(mb, src.Catalog)
 			out.label = lay.Label

@@ -80,9 +80,6 @@ func (m *Model) Init() tea.Cmd { return m.load() }
 
 func (m *Model) load() tea.Cmd {
 	cat := m.ctx.Sources.Catalog
-	if cat == nil {
-		return func() tea.Msg { return loadedMsg{err: fmt.Errorf("no snapshot store is open")} }
-	}
 	dir := m.ctx.StorePath // read here: the command runs on another goroutine
 	return func() tea.Msg {
 		list, err := cat.List()
@@ -222,10 +219,6 @@ func (m *Model) loadDemo() tea.Cmd {
 		return nil
 	}
 	demo := m.ctx.Sources.Demo
-	if demo == nil {
-		m.err = fmt.Errorf("the demo is unavailable in this build; import a snapshot with `canscope import DIR`")
-		return nil
-	}
 	m.loading = true
 	life := m.life
 	return func() tea.Msg { return demoDoneMsg{err: demo(life)} }
@@ -425,12 +418,10 @@ func (m *Model) emptyView() []string {
 	switch {
 	case m.loading:
 		lines = append(lines, st.Warn.Render("loading the demo canisters and incident …"))
-	case m.ctx.Sources.Demo != nil:
+	default:
 		lines = append(lines,
 			"Press "+st.Accent.Render("D")+" to load the demo: two canisters and an upgrade",
 			"that traps, the same as running `canscope demo`.")
-	default:
-		lines = append(lines, st.Muted.Render("The demo is unavailable in this build."))
 	}
 	lines = append(lines, "", st.Muted.Render("Or import a dfx snapshot download: canscope import DIR --name NAME"))
 	if m.err != nil {

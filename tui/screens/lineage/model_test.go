@@ -65,11 +65,13 @@ func TestLineageEmptyStore(t *testing.T) {
 	}
 }
 
-func TestLineageDemoUnavailableAndErrors(t *testing.T) {
+// TestLineageDemoFailsAndErrors: a demo that fails says so, and a store
+// that cannot be listed shows its error.
+func TestLineageDemoFailsAndErrors(t *testing.T) {
 	m := newScreen(t, "dark", 80, 24, source.Set{Catalog: st.NewMemory()})
 	st.Run(m, st.Key("D"))
 	if m.err == nil {
-		t.Error("D without a demo loader should explain that the demo is unavailable")
+		t.Error("a failing demo load should say why")
 	}
 	m = newScreen(t, "dark", 80, 24, source.Set{Catalog: failing{}})
 	st.Golden(t, m.View())

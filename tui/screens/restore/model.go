@@ -329,10 +329,6 @@ func (m *Model) review() tea.Cmd {
 	switch {
 	case m.snap == nil:
 		m.err = errors.New("the snapshot is not loaded")
-	case m.action == actionFork && m.ctx.Sources.Forker == nil:
-		m.err = errors.New("forking is unavailable in this build")
-	case m.action == actionRestore && m.ctx.Sources.Exporter == nil:
-		m.err = errors.New("export is unavailable in this build")
 	case value == "" && m.action == actionFork:
 		m.err = errors.New("name the fork")
 	case value == "":
@@ -407,9 +403,6 @@ func (m *Model) View() string {
 					"its pre_upgrade. canscope checks that they fit, writes a new snapshot once you "+
 					"confirm, and rehearses the next upgrade in memory.")...)
 			lines = append(lines, "", m.repair.wasm.View())
-			if m.ctx.Sources.Transplanter == nil {
-				lines = append(lines, "", st.Warn.Render("Transplant is unavailable in this build."))
-			}
 		case actionFork:
 			lines = append(lines,
 				"A fork is a new branch in the lineage starting from this snapshot's state,",

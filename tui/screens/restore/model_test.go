@@ -95,15 +95,6 @@ func TestRestoreExports(t *testing.T) {
 	}
 }
 
-func TestRestoreUnavailable(t *testing.T) {
-	store := st.Incident()
-	m := open(t, "dark", 80, 24, source.Set{Catalog: store}, store.ID(t, "ledger@3"))
-	st.Run(m, append(st.Type("x"), st.Key("enter"))...)
-	if m.err == nil || !strings.Contains(m.err.Error(), "unavailable") || m.stage != stageInput {
-		t.Errorf("fork without a forker: err %v stage %d", m.err, m.stage)
-	}
-}
-
 func TestCommandLines(t *testing.T) {
 	plain := func(s ...string) string { return strings.Join(s, "") }
 	tests := []struct {

@@ -88,8 +88,6 @@ func (m *Model) check() tea.Cmd {
 	switch {
 	case m.snap == nil:
 		m.err = errors.New("the snapshot is not loaded")
-	case t == nil:
-		m.err = errors.New("transplant is unavailable in this build")
 	case value == "":
 		m.err = errors.New("type the path of the fixed module")
 	}

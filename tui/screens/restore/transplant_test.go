@@ -196,22 +196,6 @@ func TestTransplantUnreadableModule(t *testing.T) {
 	}
 }
 
-func TestTransplantUnavailable(t *testing.T) {
-	store := st.Incident()
-	m := open(t, "dark", 80, 24, source.Set{Catalog: store}, store.ID(t, "ledger@3"))
-	if v := st.Plain(m.View()); strings.Contains(v, "unavailable") {
-		t.Errorf("fork is available, the view should not say unavailable yet:\n%s", v)
-	}
-	st.Run(m, st.Keys("tab", "tab")...)
-	if v := st.Plain(m.View()); !strings.Contains(v, "Transplant is unavailable in this build.") {
-		t.Errorf("missing transplanter not shown:\n%s", v)
-	}
-	st.Run(m, append(st.Type("x.wasm"), st.Key("enter"))...)
-	if m.err == nil || !strings.Contains(m.err.Error(), "unavailable") || m.stage != stageInput {
-		t.Errorf("transplant without a transplanter: err %v stage %d", m.err, m.stage)
-	}
-}
-
 // TestTransplantCancel cancels a check and a rehearsal in flight: each
 // returns at once and the late result is dropped.
 func TestTransplantCancel(t *testing.T) {

@@ -178,16 +178,13 @@ func (m *Model) SetSize(w, h int) {
 // when a module inspector is wired, the methods the form can call.
 func (m *Model) Init() tea.Cmd {
 	src, id := m.ctx.Sources, m.id
-	if src.Catalog == nil {
-		return nil
-	}
 	return func() tea.Msg {
 		man, err := src.Catalog.Manifest(id)
 		if err != nil {
 			return snapshotMsg{owner: m, err: fmt.Errorf("read snapshot %s: %w", id.Short(), err)}
 		}
 		out := snapshotMsg{owner: m, snap: man.Snapshot}
-		if src.Inspect != nil && !man.Module.IsZero() {
+		if !man.Module.IsZero() {
 			if b, err := src.Catalog.ReadBlob(man.Module); err == nil {
 				if info, err := src.Inspect(b); err == nil {
 					out.methods, out.sigs = Methods(info.Exports), info.Signatures
@@ -305,10 +302,6 @@ func (m *Model) updateForm(msg tea.KeyPressMsg) tea.Cmd {
 func (m *Model) start() tea.Cmd {
 	m.err, m.notice = nil, ""
 	runner := m.ctx.Sources.Runner
-	if runner == nil {
-		m.err = errors.New("the run engine is unavailable in this build")
-		return nil
-	}
 	req, ok := m.form.request(m.id)
 	if !ok {
 		return nil // the error is under its field
@@ -607,9 +600,6 @@ func (m *Model) formView() string {
 	row(fieldLimit, f.limit.View())
 	row(fieldWasmLimit, f.wasmLimit.View())
 	lines = append(lines, "", st.Muted.Render("enter runs it in memory; nothing is written until you save a checkpoint."))
-	if m.ctx.Sources.Runner == nil {
-		lines = append(lines, "", st.Warn.Render("The run engine is unavailable in this build: runs cannot start."))
-	}
 	lines = append(lines, "")
 	lines = append(lines, m.statusLines()...)
 	return render.Block(lines, m.width, m.height)

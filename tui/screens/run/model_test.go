@@ -35,7 +35,6 @@ func TestRun(t *testing.T) {
 		// offline: calls the run made that were not performed.
 		offline []string
 	}{
-		{"form_unavailable_80x24", 80, 24, false, st.Keys("tab", "enter"), nil},
 		{"form_call_80x24", 80, 24, true, append(st.Keys("tab"), st.Type("transfer")...), nil},
 		{"form_upgrade_80x24", 80, 24, true, append(append(st.Keys("space", "tab"), st.Type("incident_v2.wasm")...), st.Keys("tab", "tab", "tab", "space", "tab")...), nil},
 		{"timeline_at_trap_80x24", 80, 24, true, upgradeKeys(), nil},
