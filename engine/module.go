@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -83,6 +84,8 @@ type Module struct {
 	instructions uint64
 	// hasCallbackEntry: the prepared module exports callbackExport.
 	hasCallbackEntry bool
+	// labels caches FuncLabel by function index (demangling is not cheap).
+	labels sync.Map
 }
 
 // Load decompresses (gzip), validates and compiles a canister module. It

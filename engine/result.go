@@ -70,16 +70,20 @@ type Trap struct {
 	// Message is the replica's description of the trap, e.g.
 	// "Canister trapped: unreachable".
 	Message string
-	// Function is the name of the canister function that trapped (from
-	// the name section; "$<index>" without one). A trap raised inside a
-	// System API call names the canister function that made the call.
+	// Function is the name of the canister function that trapped
+	// (Module.FuncLabel: the name-section name demangled, "func[N]" and
+	// its export name without one). A trap raised inside a System API call
+	// names the canister function that made the call.
 	Function string
+	// RawFunction is Function's name-section name as stored (mangled);
+	// "" without one.
+	RawFunction string
 	// FunctionIndex is Function's index in the module's function space.
 	FunctionIndex uint32
 	// Offset is the byte offset of Function's body in the module.
 	Offset uint64
 	// Backtrace lists the canister functions on the stack, innermost
-	// first, as the replica's "Canister Backtrace" does.
+	// first, demangled, as the replica's "Canister Backtrace" does.
 	Backtrace []string
 	// Suggestion and DocSection are the replica's help for this error when
 	// the code alone does not decide it (contract violations, slice

@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"strconv"
-
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/canscope/canscope/engine/ic0"
@@ -54,11 +52,16 @@ func (m *Module) OriginalFunc(prepared uint32) (uint32, bool) {
 	return idx, true
 }
 
-// FuncLabel returns the name-section name of function idx, or "$<idx>"
-// without one, the way traps name functions.
+// FuncLabel returns the name operators read for function idx: the
+// name-section name demangled (Rust legacy and v0, C++) as the replica's
+// backtraces show it, or without one "func[idx]" and its export name (see
+// wasm.Module.FuncLabel). Traces, traps, the UI and --json all name
+// functions through it.
 func (m *Module) FuncLabel(idx uint32) string {
-	if n := m.info.FuncName(idx); n != "" {
-		return n
+	if l, ok := m.labels.Load(idx); ok {
+		return l.(string)
 	}
-	return "$" + strconv.FormatUint(uint64(idx), 10)
+	l := m.info.FuncLabel(idx)
+	m.labels.Store(idx, l)
+	return l
 }

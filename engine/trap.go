@@ -33,11 +33,13 @@ func (m *Module) describeTrap(t *ic0.Trap, err error) *Trap {
 				continue // canscope's callback entry (addCallbackEntry)
 			}
 			if ok && tr.Function == "" {
-				tr.Function, tr.FunctionIndex, tr.Offset = name, idx, m.location(idx)
+				tr.Function, tr.FunctionIndex, tr.Offset = m.FuncLabel(idx), idx, m.location(idx)
+				tr.RawFunction = m.info.FuncName(idx)
 			}
 		}
 		if n := m.info.FuncName(idx); ok && n != "" {
-			tr.Backtrace = append(tr.Backtrace, n)
+			// Demangled, as the replica prints the names (see wasm.Demangle).
+			tr.Backtrace = append(tr.Backtrace, m.FuncLabel(idx))
 			named = true
 		} else {
 			tr.Backtrace = append(tr.Backtrace, fmt.Sprintf("unknown function at index %d", idx))

@@ -101,6 +101,7 @@ type trapJSON struct {
 	Reason    string   `json:"reason"`
 	Code      string   `json:"code"`
 	Function  string   `json:"function"`
+	Raw       string   `json:"raw,omitempty"` // Function's mangled name-section name, when it differs
 	Offset    uint64   `json:"offset"`
 	Backtrace []string `json:"backtrace,omitempty"`
 }

@@ -27,7 +27,11 @@ func trapOf(t *engine.Trap) *trapJSON {
 	if t == nil {
 		return nil
 	}
-	return &trapJSON{Message: t.Message, Reason: t.Reason, Code: string(t.Code), Function: t.Function, Offset: t.Offset, Backtrace: t.Backtrace}
+	tj := &trapJSON{Message: t.Message, Reason: t.Reason, Code: string(t.Code), Function: t.Function, Offset: t.Offset, Backtrace: t.Backtrace}
+	if t.RawFunction != t.Function {
+		tj.Raw = t.RawFunction
+	}
+	return tj
 }
 
 // resultJSON converts an engine result; reply decoding uses want, the

@@ -43,6 +43,10 @@ type Event struct {
 	// Function is the canister function entered or exited, or the one
 	// running (the caller of a System API call, the one that trapped).
 	Function string `json:"function"`
+	// Raw is Function's name as the module's name section stores it
+	// (mangled), when that differs from Function (demangled, see
+	// engine.Module.FuncLabel).
+	Raw string `json:"raw,omitempty"`
 	// Name is the ic0 function of a Syscall and the memory of a Grow.
 	Name    string   `json:"name"`
 	Args    []uint64 `json:"args"`

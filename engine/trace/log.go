@@ -76,8 +76,10 @@ func (f funcRef) code() uint64 {
 	return c + 1
 }
 
-// labeler names a function of the run when the log is read.
-type labeler func(funcRef) string
+// labeler names a function of the run when the log is read: its label
+// (engine.Module.FuncLabel) and, when that differs, its raw name-section
+// name.
+type labeler func(funcRef) (label, raw string)
 
 type blockIndex struct {
 	off   int64 // offset of the block's first event in the log
@@ -391,7 +393,7 @@ func (l *eventLog) decode(raw []byte, index, count int, instr uint64) ([]Event, 
 		e.Depth = int(uv())
 		e.Phase = name(uv())
 		if fn := uv(); fn > 0 {
-			e.Function = l.label(funcRef{upgrade: (fn-1)&1 == 1, fn: uint32((fn - 1) >> 1)})
+			e.Function, e.Raw = l.label(funcRef{upgrade: (fn-1)&1 == 1, fn: uint32((fn - 1) >> 1)})
 		}
 		e.Name = name(uv())
 		e.Args = values()

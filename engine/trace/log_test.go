@@ -12,7 +12,9 @@ import (
 // reads every one back, from the file and from the buffer, in and out of
 // order; then fills it to its size limit.
 func TestEventLogSpill(t *testing.T) {
-	label := func(f funcRef) string { return fmt.Sprintf("f%d/%v", f.fn, f.upgrade) }
+	label := func(f funcRef) (string, string) {
+		return fmt.Sprintf("f%d/%v", f.fn, f.upgrade), fmt.Sprintf("_ZN%d", f.fn)
+	}
 	l := newEventLog(3, 0, 1<<40, label)
 	l.memBytes = 1000
 	defer l.close()
@@ -40,7 +42,8 @@ func TestEventLogSpill(t *testing.T) {
 		if err := l.append(kind, i%9, l.intern(phase), ref.code(), l.intern("name"), args, i32, results, nil, instr, text); err != nil {
 			t.Fatal(err)
 		}
-		want = append(want, Event{Index: 3 + i, Kind: kind, Phase: phase, Function: label(ref), Name: "name",
+		fn, raw := label(ref)
+		want = append(want, Event{Index: 3 + i, Kind: kind, Phase: phase, Function: fn, Raw: raw, Name: "name",
 			Args: []uint64{uint64(uint32(i)), uint64(i) << 40}, Results: results, Instructions: instr, Depth: i % 9, Text: text})
 		if results == nil {
 			want[i].Results = nil

@@ -425,7 +425,7 @@ func (r *recorder) event(idx int, kind Kind, depth int, name string, args, resul
 	ev := Event{Index: idx, Kind: kind, Phase: r.phase, Name: name, Depth: depth,
 		Args: args, Results: results, Instructions: instr, Text: r.text}
 	if len(r.stack) > 0 {
-		ev.Function = r.label(r.stack[len(r.stack)-1].ref)
+		ev.Function, ev.Raw = r.label(r.stack[len(r.stack)-1].ref)
 	}
 	return ev
 }

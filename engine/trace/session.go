@@ -164,7 +164,7 @@ type Session struct {
 	result   engine.Result
 	skipped  *workbench.SkippedPreUpgrade
 	labelMu  sync.Mutex // label runs in executions and readers alike
-	labels   map[funcRef]string
+	labels   map[funcRef][2]string
 	cur      *cursor   // the position, paused at an event
 	anchors  []*cursor // paused (or on their way) at fixed events
 }
@@ -206,7 +206,7 @@ func (t *Tracer) Open(ctx context.Context, id snapshots.ID, req Request) (*Sessi
 		req.LogBytes = DefaultLogBytes
 	}
 	s := &Session{t: t, ctx: WithListeners(context.WithoutCancel(ctx)), baseID: id, req: req,
-		seen: make(map[int]Event), labels: make(map[funcRef]string)}
+		seen: make(map[int]Event), labels: make(map[funcRef][2]string)}
 	if err := t.pin(s.ctx, id); err != nil {
 		return nil, fmt.Errorf("trace %s: %w", id.Short(), err)
 	}
@@ -384,20 +384,24 @@ func (s *Session) newRecorder(ctx context.Context, run *workbench.Run, target in
 	return rec
 }
 
-// label names function f of the run, once per function.
-func (s *Session) label(f funcRef) string {
+// label names function f of the run, once per function: its label and,
+// when that differs, its raw name-section name.
+func (s *Session) label(f funcRef) (label, raw string) {
 	s.labelMu.Lock()
 	defer s.labelMu.Unlock()
 	if l, ok := s.labels[f]; ok {
-		return l
+		return l[0], l[1]
 	}
 	m := s.module
 	if f.upgrade && s.newMod != nil {
 		m = s.newMod
 	}
-	l := m.FuncLabel(f.fn)
-	s.labels[f] = l
-	return l
+	label, raw = m.FuncLabel(f.fn), m.FuncName(f.fn)
+	if raw == label {
+		raw = ""
+	}
+	s.labels[f] = [2]string{label, raw}
+	return label, raw
 }
 
 // exec runs the session's message once on run under rec.

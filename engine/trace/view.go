@@ -37,7 +37,7 @@ func (v *View) Phase() string { return v.rec.phase }
 func (v *View) Stack() []string {
 	out := make([]string, len(v.rec.stack))
 	for i, f := range v.rec.stack {
-		out[i] = v.s.label(f.ref)
+		out[i], _ = v.s.label(f.ref)
 	}
 	return out
 }
