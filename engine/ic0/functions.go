@@ -22,6 +22,10 @@ type Function struct {
 	Overhead uint64
 
 	impl func(h *Host, mod api.Module, stack []uint64)
+	// sized: the implementation charges Overhead together with its size
+	// in one charge, as the replica's stable read/write replacements do
+	// (one decr_instruction_counter call; it matters for slicing).
+	sized bool
 }
 
 // Functions returns every ic0 function canscope serves, in the order of the
@@ -137,8 +141,8 @@ func functions() []Function {
 		// linker.rs), read and write overhead_native (20) plus a byte each.
 		fn("stable64_size", sig(), sig(i64), anyStart, 0, (*Host).stable64Size),
 		fn("stable64_grow", sig(i64), sig(i64), anyStart, 100, (*Host).stable64Grow),
-		fn("stable64_write", sig(i64, i64, i64), sig(), anyStart, 20, (*Host).stable64Write),
-		fn("stable64_read", sig(i64, i64, i64), sig(), anyStart, 20, (*Host).stable64Read),
+		sized(fn("stable64_write", sig(i64, i64, i64), sig(), anyStart, 20, (*Host).stable64Write)),
+		sized(fn("stable64_read", sig(i64, i64, i64), sig(), anyStart, 20, (*Host).stable64Read)),
 
 		// Certification (certified.go).
 		fn("root_key_size", sig(), sig(i32), "I G U RQ Ry Rt C T", 500, (*Host).rootKeySize),
@@ -186,9 +190,15 @@ func functions() []Function {
 		fn("mint_cycles", sig(i64), sig(i64), "U Ry Rt", 0, (*Host).mintCycles),
 		fn("stable_size", sig(), sig(i32), anyStart, 0, (*Host).stableSize),
 		fn("stable_grow", sig(i32), sig(i32), anyStart, 100, (*Host).stableGrow),
-		fn("stable_write", sig(i32, i32, i32), sig(), anyStart, 20, (*Host).stableWrite32),
-		fn("stable_read", sig(i32, i32, i32), sig(), anyStart, 20, (*Host).stableRead32),
+		sized(fn("stable_write", sig(i32, i32, i32), sig(), anyStart, 20, (*Host).stableWrite32)),
+		sized(fn("stable_read", sig(i32, i32, i32), sig(), anyStart, 20, (*Host).stableRead32)),
 	}
+}
+
+// sized marks a function that charges its overhead with its size.
+func sized(f Function) Function {
+	f.sized = true
+	return f
 }
 
 // Byte charges beyond the fixed overhead (replica linker.rs): one

@@ -128,7 +128,9 @@ func (h *Host) hostFunc(f Function) api.GoModuleFunc {
 		if msg == nil {
 			panic(ContractViolation("ic0.%s called outside a message execution", f.Name))
 		}
-		h.charge(f.Overhead)
+		if !f.sized {
+			h.charge(f.Overhead)
+		}
 		if !f.Contexts.Has(msg.Context) {
 			panic(notAllowed(f.Name, msg.Context))
 		}

@@ -18,6 +18,10 @@ import (
 // the page limits and dirty page charge (pages.go), and the copy, whose
 // heap bounds are memory.copy's.
 
+// stableOverhead is overhead_native::STABLE*_READ/WRITE, charged with the
+// size (the table's Overhead for these functions says the same).
+const stableOverhead = 20
+
 // maxHeapAddress is the largest heap address a 64-bit call may pass on a
 // wasm32 heap (u32::MAX in system_api_replacements.rs).
 const maxHeapAddress = 1<<32 - 1
@@ -90,7 +94,7 @@ func (h *Host) stable64Grow(_ api.Module, s []uint64) {
 // stable64Write: stable64_write(offset, src, size).
 func (h *Host) stable64Write(mod api.Module, s []uint64) {
 	off, src, size := s[0], s[1], s[2]
-	h.charge(size)
+	h.charge(stableOverhead + size)
 	if size == 0 {
 		return
 	}
@@ -102,7 +106,7 @@ func (h *Host) stable64Write(mod api.Module, s []uint64) {
 // stable64Read: stable64_read(dst, offset, size).
 func (h *Host) stable64Read(mod api.Module, s []uint64) {
 	dst, off, size := s[0], s[1], s[2]
-	h.charge(size)
+	h.charge(stableOverhead + size)
 	if size == 0 {
 		return
 	}
@@ -138,7 +142,7 @@ func (h *Host) stableGrow(_ api.Module, s []uint64) {
 // the other calls it checks the bounds before returning for size 0.
 func (h *Host) stableWrite32(mod api.Module, s []uint64) {
 	off, src, size := uint64(uint32(s[0])), uint64(uint32(s[1])), uint64(uint32(s[2]))
-	h.charge(size)
+	h.charge(stableOverhead + size)
 	h.check32()
 	if off+size > h.state.Stable.Bytes() {
 		panic(Trapped(ReasonStableOutOfBounds))
@@ -152,7 +156,7 @@ func (h *Host) stableWrite32(mod api.Module, s []uint64) {
 // stableRead32: stable_read(dst, offset, size); traps above 4 GiB.
 func (h *Host) stableRead32(mod api.Module, s []uint64) {
 	dst, off, size := uint64(uint32(s[0])), uint64(uint32(s[1])), uint64(uint32(s[2]))
-	h.charge(size)
+	h.charge(stableOverhead + size)
 	if size == 0 {
 		return
 	}
