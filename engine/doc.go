@@ -29,6 +29,18 @@
 // used against the limit, the 4 KiB heap pages and 64 KiB stable pages
 // the message changed, debug prints and the inter-canister calls made.
 //
+// # The replica's limits and charges
+//
+// Every run applies the replica's limits with its numbers, texts and
+// error codes (meter.Limits, application-subnet defaults, each settable
+// through Options): instructions per kind of message, the deterministic
+// time slicing slice (SliceOverrun, IC0522), stable memory pages modified
+// and accessed per execution (IC0524), the canister's wasm_memory_limit
+// (IC0539), dirty_page_overhead per 4 KiB page dirtied (heap pages after
+// each execution, stable pages on each write) and the compilation charge
+// of install and upgrade (phase "compile"). Result.Limits reports each
+// limit with what the run used: the headroom before the IC would refuse.
+//
 // # State in and out
 //
 // State is a snapshot's content: module, heap and stable pages, globals
