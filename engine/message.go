@@ -277,6 +277,7 @@ func (c *Canister) message(ctx context.Context, export string, msg *ic0.Message,
 	res.Instructions, res.Phases = b.used, b.phases
 	res.DebugPrints = msg.DebugPrints
 	res.Calls = msg.Calls
+	res.CertificateRead = msg.CertificateRead
 	if err != nil || trap != nil || !keep {
 		c.st.Rollback()
 		if rerr := c.rollback(ctx, inc); rerr != nil {

@@ -133,6 +133,9 @@ type Result struct {
 	// call failed at once). Awaiting counts the calls held unanswered.
 	CallOutcomes []CallOutcome
 	Awaiting     int
+	// CertificateRead: the message read a data certificate (made by
+	// ic0.Env.Certify: signed with a local key, not the IC's).
+	CertificateRead bool
 	// Cycles is set when the message came with cycles attached: what the
 	// canister accepted and what went back to the caller.
 	Cycles *CyclesUse

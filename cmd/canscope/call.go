@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -148,6 +149,10 @@ func runMethod(ctx context.Context, c *engine.Canister, snap snapshots.Snapshot,
 	}
 	out := resultJSON(res, c.ID(), wantResults)
 	out.Inspect = inspect
+	if res.CertificateRead {
+		out.Certificate = &certificateJSON{RootKeyHex: hex.EncodeToString(c.Env().RootKey),
+			Note: "signed offline with canscope's local key (the root key above, also ic0.root_key): it does not verify against mainnet's root key"}
+	}
 	return out, nil
 }
 

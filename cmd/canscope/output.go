@@ -54,6 +54,10 @@ type runJSON struct {
 	Awaiting int `json:"awaiting,omitempty"`
 	// UnusedAnswers names the scripted answers no call took.
 	UnusedAnswers []string `json:"unused_answers,omitempty"`
+	// Certificate is set when the query read a data certificate: canscope
+	// signed it with a local key, whose DER public key is RootKeyHex (also
+	// ic0.root_key); it does not verify against mainnet's root key.
+	Certificate *certificateJSON `json:"data_certificate,omitempty"`
 	// Inspect is canister_inspect_message's verdict (call --inspect).
 	Inspect *inspectJSON `json:"inspect,omitempty"`
 	// Cycles is what the update did with the cycles attached (--cycles).
@@ -104,6 +108,12 @@ type trapJSON struct {
 	Raw       string   `json:"raw,omitempty"` // Function's mangled name-section name, when it differs
 	Offset    uint64   `json:"offset"`
 	Backtrace []string `json:"backtrace,omitempty"`
+}
+
+// certificateJSON says which key signed the data certificate a query read.
+type certificateJSON struct {
+	RootKeyHex string `json:"root_key_hex"`
+	Note       string `json:"note"`
 }
 
 // inspectJSON is canister_inspect_message's verdict on an ingress

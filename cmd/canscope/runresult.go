@@ -223,6 +223,9 @@ func printRun(w io.Writer, r runJSON) {
 	if w := offlineWarning(len(r.OfflineCalls)); w != "" {
 		row("warning", "%s", w)
 	}
+	if c := r.Certificate; c != nil {
+		row("certificate", "%s", c.Note)
+	}
 	for _, u := range r.UnusedAnswers {
 		row("warning", "answer %s was not used: no call matched it", u)
 	}

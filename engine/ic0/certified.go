@@ -36,7 +36,15 @@ func (h *Host) certifiedDataSet(mod api.Module, s []uint64) {
 func (h *Host) certificate() []byte {
 	switch h.msg.Context {
 	case NonReplicatedQuery, CompositeQuery:
-		return h.env.DataCertificate
+		if h.env.DataCertificate != nil || h.env.Certify == nil {
+			return h.env.DataCertificate
+		}
+		if !h.certMade {
+			// Made once per execution: it certifies the state the
+			// query started from.
+			h.cert, h.certMade = h.env.Certify(h.env.CanisterID, h.state.CertifiedData, h.env.Time), true
+		}
+		return h.cert
 	}
 	return nil
 }
@@ -56,6 +64,7 @@ func (h *Host) dataCertificateSize(_ api.Module, s []uint64) {
 	if c == nil {
 		panic(ContractViolation("%q cannot be executed in %s mode", "ic0_data_certificate_size", h.msg.Context))
 	}
+	h.msg.CertificateRead = true
 	s[0] = uint64(len(c))
 }
 
@@ -67,5 +76,6 @@ func (h *Host) dataCertificateCopy(mod api.Module, s []uint64) {
 	if c == nil {
 		panic(ContractViolation("%q cannot be executed in %s mode", "ic0_data_certificate_copy", h.msg.Context))
 	}
+	h.msg.CertificateRead = true
 	copyOut(mod, "data_certificate_copy", "certificate", dst, off, size, c)
 }

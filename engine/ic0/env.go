@@ -143,6 +143,10 @@ type Env struct {
 	EnvVars []EnvVar
 	// DataCertificate is returned in non-replicated queries when non-nil.
 	DataCertificate []byte
+	// Certify, when DataCertificate is nil, makes the certificate of the
+	// canister's certified data at Time that non-replicated queries read
+	// (engine/certify); nil: they see none.
+	Certify func(canisterID, certifiedData []byte, time uint64) []byte
 	// CyclesMinting marks the cycles minting canister, the only one allowed
 	// to call ic0.mint_cycles*.
 	CyclesMinting bool
@@ -231,6 +235,9 @@ type Message struct {
 	Rejection string
 	// Accepted is set by accept_message in inspect_message.
 	Accepted bool
+	// CertificateRead is set when the execution read the data
+	// certificate (data_certificate_size or _copy).
+	CertificateRead bool
 	// CyclesAccepted are the cycles taken with msg_cycles_accept*.
 	CyclesAccepted Cycles
 	// DebugPrints holds every ic0.debug_print message, in order.

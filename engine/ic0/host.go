@@ -36,6 +36,9 @@ type Host struct {
 	logUsed uint64
 	// prints are the execution's debug prints (bounded, prints.go).
 	prints printLog
+	// cert is the execution's data certificate once made (certificate).
+	cert     []byte
+	certMade bool
 }
 
 // NewHost returns a host that serves the System API over state and env.
@@ -94,6 +97,7 @@ func (h *Host) Begin(msg *Message, meter Meter, rec Recorder) {
 	h.meter = meter
 	h.rec = rec
 	h.pending = nil
+	h.cert, h.certMade = nil, false
 	h.pages.accessed.reset()
 	h.pages.dirty.reset()
 	h.pages.accessLimit = pageLimit(h.limits.StableAccessedPages, msg.Context)
