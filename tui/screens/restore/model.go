@@ -189,9 +189,6 @@ func (m *Model) SetSize(w, h int) {
 // Init implements frame.Screen.
 func (m *Model) Init() tea.Cmd {
 	cat, id := m.ctx.Sources.Catalog, m.id
-	if cat == nil {
-		return func() tea.Msg { return snapshotMsg{origin: origin{m}, err: errors.New("no snapshot store is open")} }
-	}
 	return func() tea.Msg {
 		list, err := cat.List()
 		if err != nil {
