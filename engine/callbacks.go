@@ -1,11 +1,13 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"slices"
 
 	"github.com/canscope/canscope/engine/ic0"
+	"github.com/canscope/canscope/engine/principal"
 	"github.com/canscope/canscope/engine/wasm"
 )
 
@@ -44,6 +46,9 @@ type Response struct {
 	RejectCode    uint32
 	RejectMessage string
 	Payload       []byte
+	// Accepted are the attached cycles the callee kept; the rest is
+	// refunded (a scripted answer keeps none).
+	Accepted ic0.Cycles
 }
 
 // Calls says how the engine completes the calls a message makes.
@@ -52,9 +57,17 @@ type Calls struct {
 	Answer func(ic0.OutgoingCall) (Response, bool)
 	// RejectUnanswered makes a call Answer has no response for fail at
 	// once in call_perform with SYS_TRANSIENT (as without Calls) instead
-	// of being held.
+	// of being held. Calls to the canister itself are executed by the
+	// engine when Answer has none (selfCall).
 	RejectUnanswered bool
+
+	selfCalls int // self-calls executed so far in this run
 }
+
+// maxSelfCalls bounds the self-calls one run executes: a canister that
+// calls itself forever would not end. Past it, self-calls are held, and
+// the outcome says so.
+const maxSelfCalls = 1000
 
 // CallOutcome is how one outgoing call of a message completed.
 type CallOutcome struct {
@@ -63,8 +76,12 @@ type CallOutcome struct {
 	// failed at once in call_perform (Call.Offline).
 	Response *Response
 	// Held: the call was performed and no answer came; its callback has
-	// not run.
-	Held bool
+	// not run. HeldReason says why when it is not the missing answer.
+	Held       bool
+	HeldReason string
+	// SelfCall is the result of the call's method when the call went to
+	// the canister itself and the engine executed it.
+	SelfCall *Result
 	// Callback is its reply or reject callback's execution, Cleanup the
 	// cleanup's (run when the callback trapped); nil when none ran.
 	Callback, Cleanup *Execution
@@ -96,11 +113,12 @@ type callContext struct {
 // when the call is performed, kept by the call's index in Message.Calls.
 type performer struct {
 	calls   *Calls
+	self    []byte // the canister's id: its calls to itself are made
 	answers map[int]Response
 }
 
-func (calls *Calls) performer() *performer {
-	return &performer{calls: calls, answers: map[int]Response{}}
+func (calls *Calls) performer(self []byte) *performer {
+	return &performer{calls: calls, self: self, answers: map[int]Response{}}
 }
 
 // perform implements Message.Perform for msg.
@@ -113,7 +131,7 @@ func (p *performer) perform(msg *ic0.Message) func(*ic0.OutgoingCall) bool {
 		if ok {
 			p.answers[len(msg.Calls)] = r
 		}
-		return ok
+		return ok || bytes.Equal(call.Callee, p.self)
 	}
 }
 
@@ -160,6 +178,11 @@ func (c *Canister) answerCalls(ctx context.Context, res *Result, msg *ic0.Messag
 			if resp == nil {
 				if r, ok := calls.Answer(call); ok {
 					resp = &r
+				} else if bytes.Equal(call.Callee, c.host.Env().CanisterID) {
+					var err error
+					if resp, err = c.selfCall(ctx, call, calls, &out); err != nil {
+						return err
+					}
 				}
 			}
 			out.Response = resp
@@ -197,6 +220,56 @@ func (c *Canister) answerCalls(ctx context.Context, res *Result, msg *ic0.Messag
 	return nil
 }
 
+// selfCall executes a call the canister made to itself, as the replica
+// would run it as a message of its own after the current one: the method
+// with the call's argument and cycles, from the canister as caller, its
+// calls answered by the same rule. It returns the response, or nil while
+// the method awaits calls of its own (out.Held then says why).
+func (c *Canister) selfCall(ctx context.Context, call ic0.OutgoingCall, calls *Calls, out *CallOutcome) (*Response, error) {
+	if calls.selfCalls >= maxSelfCalls {
+		out.HeldReason = fmt.Sprintf("not executed: canscope runs at most %d self-calls in one run", maxSelfCalls)
+		return nil, nil
+	}
+	calls.selfCalls++
+	self := c.host.Env().CanisterID
+	kind, ictx, keep := Update, ic0.Update, true
+	if m, ok := c.code.mod.Method(call.Method); ok && m.Kind != Update {
+		// A query called by a canister runs replicated; its changes
+		// are discarded.
+		kind, ictx, keep = m.Kind, ic0.ReplicatedQuery, false
+	}
+	opts := UpdateOptions{Cycles: call.Cycles, Calls: calls, Caller: self}
+	sub, err := c.method(ctx, kind, call.Method, call.Arg, opts, ictx, c.limits.Update, keep)
+	if err != nil {
+		return nil, fmt.Errorf("self-call %s: %w", call.Method, err)
+	}
+	out.SelfCall = &sub
+	r := &Response{}
+	if sub.Cycles != nil {
+		r.Accepted = sub.Cycles.Accepted
+	}
+	switch {
+	case sub.Status == StatusAwaiting:
+		out.HeldReason = "its method awaits calls of its own"
+		return nil, nil
+	case sub.Status == StatusOK:
+		r.Payload = sub.Reply
+	case sub.Status == StatusRejected && sub.Code == CodeCanisterRejected:
+		r.Reject, r.RejectCode, r.RejectMessage = true, rejectCanisterReject, sub.RejectMessage
+	default:
+		// Traps, missing methods and missing replies reach the caller as
+		// CANISTER_ERROR with the replica's error text.
+		r.Reject, r.RejectCode, r.RejectMessage = true, rejectCanisterError, sub.ErrorText(principal.Text(self))
+	}
+	return r, nil
+}
+
+// Reject codes of the interface specification.
+const (
+	rejectCanisterReject = 4
+	rejectCanisterError  = 5
+)
+
 // respond runs the callback of an answered call and, when it traps, its
 // cleanup; it returns the calls they made.
 func (c *Canister) respond(ctx context.Context, cc *callContext, out *CallOutcome, calls *Calls) ([]pendingCall, error) {
@@ -204,11 +277,12 @@ func (c *Canister) respond(ctx context.Context, cc *callContext, out *CallOutcom
 	// The attached cycles come back with the response (a scripted answer
 	// accepts none); the refund is the canister's even if the callback
 	// traps.
-	c.st.Cycles = c.st.Cycles.Add(call.Cycles)
-	msg := &ic0.Message{Context: ic0.ReplyCallback, Arg: r.Payload, CyclesRefunded: call.Cycles}
+	refund := call.Cycles.Sub(r.Accepted)
+	c.st.Cycles = c.st.Cycles.Add(refund)
+	msg := &ic0.Message{Context: ic0.ReplyCallback, Arg: r.Payload, CyclesRefunded: refund}
 	fn, env, name := call.ReplyFn, call.ReplyEnv, "reply callback"
 	if r.Reject {
-		msg = &ic0.Message{Context: ic0.RejectCallback, RejectCode: r.RejectCode, RejectMessage: r.RejectMessage, CyclesRefunded: call.Cycles}
+		msg = &ic0.Message{Context: ic0.RejectCallback, RejectCode: r.RejectCode, RejectMessage: r.RejectMessage, CyclesRefunded: refund}
 		fn, env, name = call.RejectFn, call.RejectEnv, "reject callback"
 	}
 	exec, made, err := c.callback(ctx, cc, name, msg, fn, env, calls)
@@ -247,7 +321,7 @@ func (c *Canister) callback(ctx context.Context, cc *callContext, name string, m
 	msg.Replied = cc.responded
 	var p *performer
 	if calls != nil {
-		p = calls.performer()
+		p = calls.performer(c.host.Env().CanisterID)
 		msg.Perform = p.perform(msg)
 	}
 	b := &budget{limit: c.limits.Update, slice: c.limits.Slice}

@@ -117,3 +117,31 @@ func TestCallHeld(t *testing.T) {
 		t.Fatalf("%+v, %v", res, err)
 	}
 }
+
+// A call to the canister itself is executed by the engine: its method's
+// reply answers the call and the callback uses it.
+func TestSelfCall(t *testing.T) {
+	ctx := context.Background()
+	e := newEngine(t, Config{})
+	c := installed(t, e, load(t, e, "caller.wasm"), nil)
+	res, err := c.UpdateWith(ctx, "fetch_self", candid.DefaultArg(), UpdateOptions{Calls: script()})
+	mustOK(t, res, err)
+	if string(res.Reply) != string(nat64(99)) {
+		t.Fatalf("reply %x, want ping's (99 : nat64)", res.Reply)
+	}
+	out := res.CallOutcomes[0]
+	if out.SelfCall == nil || out.SelfCall.Status != StatusOK || out.Callback == nil || out.Callback.Status != StatusOK {
+		t.Fatalf("outcome %+v", out)
+	}
+	if got := callerState(t, c); got != [4]uint64{99, 0, 0, 0} {
+		t.Fatalf("state %v, want value 99", got)
+	}
+	// A self-call to a method that does not exist (ic0_all op 31 calls
+	// "ping") reaches the reject callback as CANISTER_ERROR.
+	all := installed(t, e, load(t, e, "ic0_all.wasm"), nil)
+	res, err = all.UpdateWith(ctx, "call", nil, UpdateOptions{Calls: script()})
+	mustOK(t, res, err)
+	if code := binary.LittleEndian.Uint32(res.Reply); code != 5 {
+		t.Fatalf("reject code %d in the callback, want 5 (CANISTER_ERROR); reply %q", code, res.Reply)
+	}
+}

@@ -253,7 +253,7 @@ func (c *Canister) message(ctx context.Context, export string, msg *ic0.Message,
 	}
 	var perf *performer
 	if calls != nil {
-		perf = calls.performer()
+		perf = calls.performer(c.host.Env().CanisterID)
 		msg.Perform = perf.perform(msg)
 	}
 	input := *msg
@@ -332,12 +332,15 @@ type UpdateOptions struct {
 	// (Result.CallOutcomes); nil fails each at once with SYS_TRANSIENT
 	// (ic0.OutgoingCall.Offline).
 	Calls *Calls
+	// Caller overrides the environment's caller (a self-call comes from
+	// the canister).
+	Caller []byte
 }
 
 // method runs a public method of the given kind.
 func (c *Canister) method(ctx context.Context, kind MethodKind, name string, arg []byte, opts UpdateOptions, ictx ic0.Context, limit uint64, keep bool) (res Result, err error) {
 	cycles := opts.Cycles
-	msg := &ic0.Message{Context: ictx, Method: name, Arg: arg, CyclesAvailable: cycles}
+	msg := &ic0.Message{Context: ictx, Method: name, Arg: arg, CyclesAvailable: cycles, Caller: opts.Caller}
 	defer func() {
 		if err != nil || cycles.IsZero() {
 			return

@@ -151,6 +151,9 @@ type callJSON struct {
 	Response *responseJSON  `json:"response,omitempty"`
 	Callback *executionJSON `json:"callback,omitempty"`
 	Cleanup  *executionJSON `json:"cleanup,omitempty"`
+	// SelfCall is the status of the call's method when the call went to
+	// the canister itself and canscope executed it.
+	SelfCall string `json:"self_call,omitempty"`
 }
 
 // responseJSON is a scripted answer to a call: a reply (hex, and Candid

@@ -101,10 +101,19 @@ func outcomeInto(j *callJSON, o engine.CallOutcome) {
 		return &executionJSON{Name: e.Name, Status: e.Status.String(), Trap: trapOf(e.Trap), Instructions: e.Instructions}
 	}
 	j.Callback, j.Cleanup = exec(o.Callback), exec(o.Cleanup)
+	if o.HeldReason != "" {
+		j.Answer = "held: " + o.HeldReason + ", its callback has not run"
+	}
 	r := o.Response
 	if r == nil {
 		return
 	}
+	defer func() {
+		if o.SelfCall != nil {
+			j.SelfCall = o.SelfCall.Status.String()
+			j.Answer = fmt.Sprintf("self-call executed by canscope (%s %s): %s", o.Call.Method, j.SelfCall, j.Answer)
+		}
+	}()
 	if r.Reject {
 		j.Response = &responseJSON{Kind: "reject", RejectCode: r.RejectCode, RejectMessage: r.RejectMessage}
 		j.Answer = fmt.Sprintf("reject %s %q", rejectCodeName(r.RejectCode), r.RejectMessage)

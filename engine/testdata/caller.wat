@@ -10,6 +10,9 @@
 ;;   reject callback: last_reject := the reject code, pending := 0, rejects
 ;;     with "caller: callee rejected".
 ;;   cleanup: cleaned += 1
+;;   update fetch_self: as fetch, but calls its own method "ping" (a
+;;     self-call, which canscope executes itself).
+;;   update ping: replies (99 : nat64).
 ;;   query state: (value, pending, last_reject, cleaned : nat64 x 4)
 (module
   (import "ic0" "msg_arg_data_size" (func $arg_size (result i32)))
@@ -23,6 +26,8 @@
   (import "ic0" "call_data_append" (func $call_data_append (param i32 i32)))
   (import "ic0" "call_perform" (func $call_perform (result i32)))
   (import "ic0" "trap" (func $trap (param i32 i32)))
+  (import "ic0" "canister_self_size" (func $self_size (result i32)))
+  (import "ic0" "canister_self_copy" (func $self_copy (param i32 i32 i32)))
   (type $callback (func (param i32)))
   (memory 1)
   (table 3 funcref)
@@ -35,6 +40,7 @@
   (data (i32.const 0x220) "DIDL\00\00")                       ;; ()
   (data (i32.const 0x230) "caller: bad value")                ;; 17
   (data (i32.const 0x250) "caller: callee rejected")          ;; 23
+  (data (i32.const 0x270) "ping")
 
   (func (export "canister_update fetch")
     (i64.store (i32.const 8) (i64.const 1))
@@ -43,6 +49,22 @@
     (call $call_on_cleanup (i32.const 2) (i32.const 0))
     (call $call_data_append (i32.const 0x220) (i32.const 6))
     (drop (call $call_perform)))
+
+  (func (export "canister_update fetch_self")
+    (local $n i32)
+    (local.set $n (call $self_size))
+    (call $self_copy (i32.const 0x280) (i32.const 0) (local.get $n))
+    (i64.store (i32.const 8) (i64.const 1))
+    (call $call_new (i32.const 0x280) (local.get $n) (i32.const 0x270) (i32.const 4)
+      (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 0))
+    (call $call_on_cleanup (i32.const 2) (i32.const 0))
+    (call $call_data_append (i32.const 0x220) (i32.const 6))
+    (drop (call $call_perform)))
+
+  (func (export "canister_update ping")
+    (i64.store (i32.const 0x107) (i64.const 99))
+    (call $reply_append (i32.const 0x100) (i32.const 15))
+    (call $reply))
 
   (func $on_reply (param $env i32)
     (local $n i64)
