@@ -172,3 +172,15 @@ func Referenced(manifests []*Manifest) map[Hash]bool {
 	}
 	return used
 }
+
+// PruneReport says what a store's prune removed.
+type PruneReport struct {
+	BlobsRemoved int   `json:"blobs_removed"`
+	BytesFreed   int64 `json:"bytes_freed"`
+	TempRemoved  int   `json:"temp_files_removed"`
+	BlobsKept    int   `json:"blobs_kept"`
+	// BlobsTooYoung counts unreferenced blobs an S3 prune kept because
+	// they are younger than its grace period: an import may be writing
+	// them (S3 has no lock to wait for writers with).
+	BlobsTooYoung int `json:"blobs_too_young,omitempty"`
+}

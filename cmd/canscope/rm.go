@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/canscope/canscope/snapshots"
-	"github.com/canscope/canscope/snapshots/fsstore"
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 )
@@ -13,7 +12,7 @@ import (
 // remover is a store that can delete snapshots and reclaim their blobs.
 type remover interface {
 	Remove(ctx context.Context, ids []snapshots.ID, withDescendants bool) ([]snapshots.Snapshot, error)
-	Prune(ctx context.Context) (fsstore.PruneReport, error)
+	Prune(ctx context.Context) (snapshots.PruneReport, error)
 }
 
 func newRmCmd(a *app) *cobra.Command {
@@ -115,6 +114,9 @@ beside them. A store with a damaged manifest is refused: fix it first.`,
 			}
 			fmt.Fprintf(a.stdout, "removed %d blobs and %d temp files, freed %s; %d blobs in use kept\n",
 				rep.BlobsRemoved, rep.TempRemoved, humanize.IBytes(uint64(rep.BytesFreed)), rep.BlobsKept)
+			if rep.BlobsTooYoung > 0 {
+				fmt.Fprintf(a.stdout, "kept %d unreferenced blobs younger than a day: an import may be writing them; prune again later\n", rep.BlobsTooYoung)
+			}
 			return nil
 		},
 	}

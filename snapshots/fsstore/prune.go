@@ -89,13 +89,8 @@ func (s *Store) Remove(ctx context.Context, ids []snapshots.ID, withDescendants 
 	return removed, nil
 }
 
-// PruneReport says what prune removed.
-type PruneReport struct {
-	BlobsRemoved int   `json:"blobs_removed"`
-	BytesFreed   int64 `json:"bytes_freed"`
-	TempRemoved  int   `json:"temp_files_removed"`
-	BlobsKept    int   `json:"blobs_kept"`
-}
+// PruneReport says what prune removed (snapshots.PruneReport).
+type PruneReport = snapshots.PruneReport
 
 // Prune removes every blob no manifest references and every temp file
 // left by killed writers, and reports the space freed. It holds the

@@ -25,6 +25,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/canscope/canscope/snapshots"
 	"github.com/klauspost/compress/zstd"
@@ -63,6 +64,8 @@ type Store struct {
 	// beforeClaim, when set (by tests), runs between sealing a commit and
 	// claiming its NAME@N: where another writer's commit races it.
 	beforeClaim func()
+	// pruneGrace, when set (by tests), replaces the pruneGrace constant.
+	pruneGrace time.Duration
 }
 
 var _ snapshots.Store = (*Store)(nil)
