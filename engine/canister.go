@@ -90,6 +90,9 @@ type incarnation struct {
 	// right after it (nil: unknown); commit reuses them instead of
 	// scanning the heap again.
 	dirty []uint32
+	// dataPages are the heap pages the data segments filled, committed
+	// before the install or upgrade ran (settleData).
+	dataPages []uint32
 }
 
 // NewCanister returns a canister without code, as after create_canister.

@@ -64,6 +64,10 @@ func (c *Canister) install(ctx context.Context, mod *Module, arg []byte) (out Re
 		inc.close(ctx)
 		return Result{}, fmt.Errorf("install: %w", err)
 	}
+	if err := inc.settleData(); err != nil {
+		inc.close(ctx)
+		return Result{}, fmt.Errorf("install: %w", err)
+	}
 	b := c.installBudget(mod)
 	res := Result{Limit: c.limits.Install}
 	if c.code != nil {
@@ -169,6 +173,21 @@ func (c *Canister) startAndRun(ctx context.Context, inc *incarnation, b *budget,
 	return nil, msg, nil
 }
 
+// settleData commits the data segments instantiation wrote into a new
+// incarnation's heap: the replica builds them into the heap before any
+// execution, so they are not dirty pages of start, init or post_upgrade,
+// while those executions' own writes to the same pages are. A failed
+// install or upgrade discards the whole incarnation, so committing early
+// changes nothing else.
+func (inc *incarnation) settleData() error {
+	pages, err := inc.heap.Commit()
+	if err != nil {
+		return err
+	}
+	inc.dataPages = append([]uint32(nil), pages...)
+	return nil
+}
+
 // swap commits the new incarnation inc as the canister's code, replacing
 // (and closing) the old one.
 func (c *Canister) swap(ctx context.Context, inc *incarnation, res Result) (Result, error) {
@@ -190,7 +209,8 @@ func (c *Canister) swap(ctx context.Context, inc *incarnation, res Result) (Resu
 	c.code = inc
 	c.version++
 	res.Status = StatusOK
-	res.HeapPagesChanged = pages
+	res.HeapPagesChanged = mergePages(inc.dataPages, pages)
+	inc.dataPages = nil
 	res.HeapSizeAfter = inc.heap.Size()
 	res.StablePagesChanged = c.st.Stable.LastChanged()
 	return res, nil
@@ -258,6 +278,9 @@ func (c *Canister) Upgrade(ctx context.Context, mod *Module, arg []byte, opts Up
 		return fail(nil, err, nil)
 	}
 	if err := c.instantiate(ctx, inc, true); err != nil {
+		return fail(nil, err, inc)
+	}
+	if err := inc.settleData(); err != nil {
 		return fail(nil, err, inc)
 	}
 	// An upgrade deactivates the global timer; post_upgrade may set it.

@@ -363,3 +363,25 @@ func resetPeakRSS(t *testing.T) {
 		t.Skip("cannot reset VmHWM:", err)
 	}
 }
+
+// The data segments are part of the new heap before any execution; a
+// start function (or init, post_upgrade) writing into their pages dirties
+// them and pays for it. core/start.wat's start function increments the
+// i32 at 0x10, in the page its data segment fills.
+func TestDirtyDataSegmentPage(t *testing.T) {
+	ctx := context.Background()
+	e := newEngine(t, Config{})
+	c, err := e.NewCanister(ctx, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	res, err := c.Install(ctx, load(t, e, "core/start.wasm"), nil)
+	mustOK(t, res, err)
+	if p := res.Phases[1]; p.Name != "start" || p.DirtyHeapPages != 1 {
+		t.Errorf("start phase %+v, want 1 dirty heap page", p)
+	}
+	if len(res.HeapPagesChanged) != 1 || res.HeapPagesChanged[0] != 0 {
+		t.Errorf("install changed heap pages %v, want [0]", res.HeapPagesChanged)
+	}
+}

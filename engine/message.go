@@ -88,8 +88,8 @@ type call struct {
 	export string
 	msg    *ic0.Message
 	budget *budget
-	// fresh marks the first execution on a newly instantiated module,
-	// whose heap holds the data segments uncommitted.
+	// fresh marks an execution of an install or upgrade, whose heap may
+	// hold the uncommitted writes of the executions before it.
 	fresh bool
 	// params are the export's arguments (a callback's table index and
 	// env); phase names the execution when the export does not.
@@ -119,11 +119,10 @@ func (c *Canister) execute(k call) (*Trap, error) {
 	before := k.budget.used
 	sizeBefore := k.inc.heap.Live()
 	k.inc.dirty = nil
+	// Pages already dirty before this execution (an earlier execution of
+	// the same install or upgrade) are not charged again.
 	var dirtyBefore int
 	if k.fresh {
-		// Instantiation wrote the data segments: the replica builds
-		// them into the heap before any execution, so they are not this
-		// execution's dirty pages.
 		d, err := k.inc.heap.Dirty()
 		if err != nil {
 			return nil, fmt.Errorf("run %s: %w", k.export, err)
