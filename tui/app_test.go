@@ -289,6 +289,7 @@ func FuzzKeys(f *testing.F) {
 	f.Add([]byte{6, 0, 14, 18})             // down, enter, /, d
 	f.Add([]byte{4, 16, 4, 4, 4, 17, 0, 1}) // marks and diff
 	f.Add([]byte{6, 6, 6, 17, 2, 3, 30, 0, 21, 20, 22, 0, 19, 24})
+	f.Add([]byte{250, 251, 230, 230, 6, 6, 6, 17, 2, 3, 0, 232, 251, 250, 1}) // wheel and clicks, on the timeline too
 	fixture := st.Incident()
 	f.Fuzz(func(t *testing.T, in []byte) {
 		if len(in) > 200 {
@@ -299,7 +300,7 @@ func FuzzKeys(f *testing.F) {
 			Transplanter: &st.Transplanter{Store: store, Report: st.FailingReport(), Steps: st.TrappedSteps()}}
 		m := newRoot(t, "dark", 80, 24, src)
 		for _, b := range in {
-			if drive(m, st.Key(names[int(b)%len(names)])) {
+			if drive(m, fuzzMsg(names, b)) {
 				// Bubble Tea draws one frame after quitting.
 				st.CheckSize(t, m.Render(), 80, 24)
 				return
@@ -317,6 +318,18 @@ func FuzzKeys(f *testing.F) {
 		}
 		st.CheckSize(t, m.Render(), 80, 24)
 	})
+}
+
+// fuzzMsg is the message byte b stands for: a key of names, or (the top
+// values) a wheel notch or a click somewhere on an 80x24 screen.
+func fuzzMsg(names []string, b byte) tea.Msg {
+	switch {
+	case b >= 250:
+		return tea.MouseWheelMsg{Button: []tea.MouseButton{tea.MouseWheelUp, tea.MouseWheelDown}[b%2]}
+	case b >= 226:
+		return tea.MouseClickMsg{X: int(b-226) * 3, Y: int(b - 226), Button: tea.MouseLeft}
+	}
+	return st.Key(names[int(b)%len(names)])
 }
 
 // fuzzKeyNames are the keys the fuzz targets press: every binding's key
