@@ -95,6 +95,8 @@ type Execution struct {
 	Status       Status
 	Trap         *Trap
 	Instructions uint64
+	// Limits is the execution's headroom report (as Result.Limits).
+	Limits []LimitUse
 }
 
 // callContext is the state of an update's call context while its calls
@@ -331,6 +333,9 @@ func (c *Canister) callback(ctx context.Context, cc *callContext, name string, m
 	cc.res.Instructions += b.used
 	cc.res.DebugPrints = append(cc.res.DebugPrints, msg.DebugPrints...)
 	exec.Instructions = b.used
+	if err == nil {
+		exec.Limits = limitsOf(b, inc.heap.Size(), c.wasmLimit)
+	}
 	if err != nil || trap != nil {
 		c.st.Rollback()
 		if rerr := c.rollback(ctx, inc); rerr != nil {
@@ -374,4 +379,34 @@ func mergePages[T uint32 | uint64](a, b []T) []T {
 	out := append(slices.Clone(a), b...)
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// closestLimits merges the headroom reports of a message's executions:
+// each has its own limits, so each limit shows the execution closest to
+// it (the first execution's report, then every callback's, cleanup's and
+// executed self-call's).
+func closestLimits(first []LimitUse, outcomes []CallOutcome) []LimitUse {
+	out := slices.Clone(first)
+	merge := func(ls []LimitUse) {
+		for _, l := range ls {
+			i := slices.IndexFunc(out, func(o LimitUse) bool { return o.Name == l.Name })
+			switch {
+			case i < 0:
+				out = append(out, l)
+			case l.Fraction() > out[i].Fraction():
+				out[i] = l
+			}
+		}
+	}
+	for _, o := range outcomes {
+		for _, e := range []*Execution{o.Callback, o.Cleanup} {
+			if e != nil {
+				merge(e.Limits)
+			}
+		}
+		if o.SelfCall != nil {
+			merge(o.SelfCall.Limits)
+		}
+	}
+	return out
 }

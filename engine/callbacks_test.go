@@ -62,6 +62,12 @@ func TestCallReplied(t *testing.T) {
 	if len(res.Phases) != 2 || res.Phases[1].Name != "reply callback" {
 		t.Fatalf("phases %+v", res.Phases)
 	}
+	// Each execution has its own limit: the headroom shows the closest.
+	for _, l := range res.Limits {
+		if l.Name == LimitInstructions && l.Used != max(res.Phases[0].Instructions, res.Phases[1].Instructions) {
+			t.Fatalf("instructions headroom %d, phases %+v", l.Used, res.Phases)
+		}
+	}
 }
 
 func TestCallRejected(t *testing.T) {

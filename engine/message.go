@@ -239,7 +239,7 @@ func (c *Canister) message(ctx context.Context, export string, msg *ic0.Message,
 	res := Result{Limit: limit, HeapSizeBefore: inc.heap.Size()}
 	defer func() {
 		if err == nil {
-			out.Limits = limitsOf(b, out.HeapSizeAfter, c.wasmLimit)
+			out.Limits = closestLimits(limitsOf(b, out.HeapSizeAfter, c.wasmLimit), out.CallOutcomes)
 			out.StableBytesWritten, out.StableBytesRead = b.use.bytesWritten, b.use.bytesRead
 		}
 	}()
