@@ -47,7 +47,7 @@ traces both upgrades of a rehearsal in one timeline. --checkpoint N
 "checkpoint" (child of SNAP). Exit code 3 when the run traps or rejects.
 
 Every event of the run is counted and numbered. The events are recorded to
-a log (in a temporary file beyond 64 MiB) of at most 1 GiB, or
+a log (in a temporary file beyond 16 MiB) of at most 1 GiB, or
 --max-events of them starting at --from; the ones past it are listed as not
 recorded, with the --from that prints them, and the last event (the trap)
 is always shown.`,

@@ -10,7 +10,7 @@
 // instruction count and call depth.
 //
 // Every event is counted, however long the run. The events are written
-// to a compact log (an unlinked temporary file beyond 64 MiB, with a
+// to a compact log (an unlinked temporary file beyond 16 MiB, with a
 // block index in memory) up to its limits (Request.MaxEvents,
 // Request.LogBytes); the ones past them are counted, not recorded, and
 // Session.Elided says which. They stay reachable: a Seek to one

@@ -30,8 +30,8 @@ const (
 	// blockEvents is the number of events per indexed block.
 	blockEvents = 1024
 	// memLogBytes is the size up to which the log stays in memory: a
-	// million events of a call-heavy run, written nowhere.
-	memLogBytes = 64 << 20
+	// few hundred thousand events of a call-heavy run, written nowhere.
+	memLogBytes = 16 << 20
 	// flushBytes is the write buffer of a spilled log.
 	flushBytes = 1 << 20
 	// cachedBlocks is the number of decoded blocks kept for reading.
@@ -222,11 +222,20 @@ func (l *eventLog) flush() error {
 		// it ends.
 		os.Remove(f.Name())
 		l.file = f
+		// The in-memory part is written now and its buffer dropped: from
+		// here on the log holds only small buffers in memory.
+		_, err = f.Write(l.buf)
+		l.written += int64(len(l.buf))
+		l.buf = make([]byte, 0, flushBytes+4096)
+		if err != nil {
+			return fmt.Errorf("event log: %w", err)
+		}
 		l.writes, l.free, l.writeErr = make(chan []byte, 2), make(chan []byte, 3), make(chan error, 1)
 		for range 2 {
 			l.free <- make([]byte, 0, flushBytes+4096)
 		}
 		go writer(f, l.writes, l.free, l.writeErr)
+		return nil
 	}
 	l.written += int64(len(l.buf))
 	if l.writes == nil {

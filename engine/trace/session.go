@@ -68,7 +68,7 @@ type Request struct {
 	// the run and records the events before it on the way).
 	MaxEvents int
 	// LogBytes caps the size of the event log (kept in a temporary file
-	// beyond 64 MiB); 0 means DefaultLogBytes.
+	// beyond 16 MiB); 0 means DefaultLogBytes.
 	LogBytes int64
 	// Anchors is the number of executions the session keeps paused at
 	// evenly spaced points of the run (by instructions), so that a jump
