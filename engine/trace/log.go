@@ -181,8 +181,15 @@ func (l *eventLog) append(kind Kind, depth int, phase uint64, fn uint64, name ui
 	l.prevIns = instr
 	l.buf = b
 	l.n++
-	if l.file == nil && len(l.buf) >= l.memBytes || l.file != nil && len(l.buf) >= flushBytes {
+	switch {
+	case l.file == nil && len(l.buf) >= l.memBytes || l.file != nil && len(l.buf) >= flushBytes:
 		return l.flush()
+	case l.file == nil && len(l.buf) > cap(l.buf)-4096:
+		// Grow once to the whole in-memory size instead of doubling: the
+		// buffers doubling leaves behind stay resident until the GC runs.
+		b := make([]byte, len(l.buf), l.memBytes+4096)
+		copy(b, l.buf)
+		l.buf = b
 	}
 	return nil
 }
