@@ -80,4 +80,3 @@ func TestLogMemory(t *testing.T) {
 		t.Fatalf("event %d: %v %v %v", s.Len()-2, e, ok, err)
 	}
 }
-
