@@ -56,7 +56,7 @@ listed as not checked. export and restore run these checks first.`,
 // addSettingsFlag adds --settings to a command that runs the IC's snapshot
 // checks.
 func addSettingsFlag(cmd *cobra.Command, path *string) {
-	cmd.Flags().StringVar(path, "settings", "", "the live canister's settings (wasm_memory_limit, wasm_memory_threshold) from FILE, the output of `icp canister status --json` or `dfx canister status`")
+	cmd.Flags().StringVar(path, "settings", "", "the live canister's settings (wasm_memory_limit, wasm_memory_threshold) from `FILE`, the output of icp canister status --json or dfx canister status")
 }
 
 // checkSettings reads --settings for the snapshot checks; "" means the

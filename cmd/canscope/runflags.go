@@ -107,7 +107,7 @@ func (f *envFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.time, "time", "", "ic0.time as RFC 3339 or nanoseconds since the epoch (default: the snapshot's taken_at)")
 	cmd.Flags().Uint64Var(&f.limit, "limit", 0, "instruction limit for this run (default the IC's: 40e9 update, 5e9 query, 300e9 install/upgrade)")
 	cmd.Flags().Uint64Var(&f.wasmLimit, "wasm-memory-limit", 0, "the canister's wasm_memory_limit in bytes, 0 for none (default what the IC gives a canister without the setting: 3 GiB, or halfway from the heap to 4 GiB when more)")
-	cmd.Flags().StringVar(&f.settings, "settings", "", "read wasm_memory_limit and controllers from FILE, the output of `icp canister status --json` or `dfx canister status`")
+	cmd.Flags().StringVar(&f.settings, "settings", "", "read wasm_memory_limit and controllers from `FILE`, the output of icp canister status --json or dfx canister status")
 	f.wasmLimitSet = func() bool { return cmd.Flags().Changed("wasm-memory-limit") }
 }
 
