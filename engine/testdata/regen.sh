@@ -4,18 +4,22 @@
 #     with the name section kept so traps and backtraces show function names;
 #     a line ";; wat2wasm-flags: --enable-tail-call ..." in a .wat file adds
 #     those wat2wasm flags for that file),
-#   - every *.mo in engine/testdata/ (Motoko, classical persistence) via moc.js,
+#   - every *.mo in engine/testdata/ via moc.js: eop_*.mo with motoko 4.x
+#     (enhanced orthogonal persistence, wasm64), the others with motoko 3.x
+#     (classical persistence, wasm32),
 #   - the Rust canisters of rust/ (rust/regen.sh, Debian's rustc 1.63),
 #     and engine/layout's own Motoko fixtures (its testdata/regen.sh).
 # Tests never run this: they read the committed .wasm files. Run it after
 # editing a source and commit the outputs together with the source.
 #
-# Needs node and npm. The two npm packages are installed at pinned versions
-# into $CANSCOPE_NPM (default /tmp/npmtools) when missing.
+# Needs node and npm. The npm packages are installed at pinned versions
+# into $CANSCOPE_NPM (default /tmp/npmtools) when missing; motoko 4.x sits
+# beside 3.x under the alias motoko-eop (npm:motoko@4.10.0).
 set -euo pipefail
 
 WABT_VERSION=1.0.39
 MOTOKO_VERSION=3.11.3
+MOTOKO_EOP_VERSION=4.10.0
 
 here=$(cd "$(dirname "$0")" && pwd)
 engine=$(cd "$here/.." && pwd)
@@ -29,10 +33,11 @@ installed_version() { # package name -> version or empty
 need=()
 [ "$(installed_version wabt)" = "$WABT_VERSION" ] || need+=("wabt@$WABT_VERSION")
 [ "$(installed_version motoko)" = "$MOTOKO_VERSION" ] || need+=("motoko@$MOTOKO_VERSION")
+[ "$(installed_version motoko-eop)" = "$MOTOKO_EOP_VERSION" ] || need+=("motoko-eop@npm:motoko@$MOTOKO_EOP_VERSION")
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing ${need[*]} into $npmdir" >&2
   mkdir -p "$npmdir"
-  npm install --no-audit --no-fund --prefix "$npmdir" "${need[@]}" >&2
+  npm install --save-exact --no-audit --no-fund --prefix "$npmdir" "${need[@]}" >&2
 fi
 
 bin="$npmdir/node_modules/.bin"
@@ -61,9 +66,13 @@ done < <(find "$engine" -name '*.wat' -print0 | sort -z)
 
 while IFS= read -r -d '' mo; do
   out="${mo%.mo}.wasm"
-  echo "moc $mo" >&2
-  node "$here/moc.js" "$mo" "$out" "$npmdir/node_modules/motoko" || { status=1; continue; }
-  "$bin/wasm-validate" "$out" || { status=1; continue; }
+  case "$(basename "$mo")" in
+    eop_*) pkg=motoko-eop mode=eop validate=(--enable-memory64) ;;
+    *) pkg=motoko mode=classical validate=() ;;
+  esac
+  echo "moc ($pkg $mode) $mo" >&2
+  node "$here/moc.js" "$mo" "$out" "$npmdir/node_modules/$pkg" "$mode" || { status=1; continue; }
+  "$bin/wasm-validate" "${validate[@]}" "$out" || { status=1; continue; }
   check_imports "$out"
   gzip -9 -n -c "$out" > "$out.gz"
 done < <(find "$here" -maxdepth 1 -name '*.mo' -print0 | sort -z)

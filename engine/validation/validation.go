@@ -85,11 +85,12 @@ func Validate(m *wasm.Module) error {
 // memory and table only from env, no globals or tags.
 func imports(m *wasm.Module) error {
 	const invalid = "Wasm module has an invalid import section. "
+	memory64 := m.IsMemory64()
 	for _, im := range m.Imports {
 		switch im.Kind {
 		case wasm.KindFunc:
 			f, known := ic0.Lookup(im.Name)
-			if !known {
+			if !known || !availableIn(im.Name, memory64) {
 				return fail(invalid+"Module imports function '%s' from '%s' that is not exported by the runtime.", im.Name, im.Module)
 			}
 			if im.Module != ic0.ModuleName {
@@ -98,7 +99,11 @@ func imports(m *wasm.Module) error {
 			if int(im.TypeIndex) >= len(m.Types) {
 				return fail("Failed to decode wasm module: function import %s has type index %d out of range", im.Name, im.TypeIndex)
 			}
-			if err := signature(im.Name, m.Types[im.TypeIndex], apiTypes(f.Params), apiTypes(f.Results)); err != nil {
+			params, results := apiTypes(f.Params), apiTypes(f.Results)
+			if memory64 {
+				params, results = wasm64Signature(im.Name, params, results)
+			}
+			if err := signature(im.Name, m.Types[im.TypeIndex], params, results); err != nil {
 				return err
 			}
 		case wasm.KindTable:

@@ -3,6 +3,7 @@ package validation
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/canscope/canscope/engine/wasm"
@@ -203,5 +204,40 @@ func TestReadModuleCap(t *testing.T) {
 	os.WriteFile(ok, []byte("\x00asm\x01\x00\x00\x00"), 0o644)
 	if b, err := ReadModule(ok); err != nil || len(b) != 8 {
 		t.Fatalf("ReadModule of a small file: %d bytes, %v", len(b), err)
+	}
+}
+
+// TestWasm64Imports: in wasm64 mode (a 64-bit memory) addresses and sizes
+// are i64 and the 32-bit-only functions do not exist, as the replica's
+// wasm64 import table has them; the eop_* fixtures (moc 4.x) pass
+// TestFixturesPass.
+func TestWasm64Imports(t *testing.T) {
+	m := base(t) // globals.wasm: wasm32 imports
+	if len(m.Memories) == 0 {
+		t.Fatal("globals.wasm has no memory")
+	}
+	m.Memories[0].Is64 = true
+	want := "Wasm module has an invalid function signature. Expected return type [I64] for 'msg_arg_data_size', got [I32]."
+	if err := Validate(m); err == nil || err.Error() != want {
+		t.Fatalf("wasm32 imports in a wasm64 module: %v\nwant %s", err, want)
+	}
+	for _, tt := range []struct {
+		name                string
+		params, results     []wasm.ValueType
+		wantParams, wantRes []wasm.ValueType
+	}{
+		{"msg_reply_data_append", []wasm.ValueType{wasm.I32, wasm.I32}, nil, []wasm.ValueType{wasm.I64, wasm.I64}, nil},
+		{"call_perform", nil, []wasm.ValueType{wasm.I32}, nil, []wasm.ValueType{wasm.I32}},
+		{"performance_counter", []wasm.ValueType{wasm.I32}, []wasm.ValueType{wasm.I64}, []wasm.ValueType{wasm.I32}, []wasm.ValueType{wasm.I64}},
+		{"cost_sign_with_ecdsa", []wasm.ValueType{wasm.I32, wasm.I32, wasm.I32, wasm.I32}, []wasm.ValueType{wasm.I32}, []wasm.ValueType{wasm.I64, wasm.I64, wasm.I32, wasm.I64}, []wasm.ValueType{wasm.I32}},
+		{"stable64_read", []wasm.ValueType{wasm.I64, wasm.I64, wasm.I64}, nil, []wasm.ValueType{wasm.I64, wasm.I64, wasm.I64}, nil},
+	} {
+		p, r := wasm64Signature(tt.name, tt.params, tt.results)
+		if !slices.Equal(p, tt.wantParams) || !slices.Equal(r, tt.wantRes) {
+			t.Errorf("%s: wasm64 signature %v -> %v, want %v -> %v", tt.name, p, r, tt.wantParams, tt.wantRes)
+		}
+	}
+	if availableIn("stable_write", true) || !availableIn("stable_write", false) || !availableIn("stable64_write", true) {
+		t.Error("stable_write must exist in wasm32 mode only, stable64_write in both")
 	}
 }
