@@ -107,7 +107,7 @@ func DecodeManifest(b []byte) (*Manifest, error) {
 	m.LowWasmMemoryHook = h.LowWasmMemoryHook
 	m.Chunks = h.Chunks
 	m.DfxMetadata = h.DfxMetadata
-	if m.Heap, rest, err = decodeTable(rest, "heap", MaxHeapBytes); err != nil {
+	if m.Heap, rest, err = decodeTable(rest, "heap", MaxWasm64HeapBytes); err != nil {
 		return nil, err
 	}
 	if m.Stable, rest, err = decodeTable(rest, "stable memory", MaxStableBytes); err != nil {

@@ -20,7 +20,7 @@ func (m *Manifest) CheckCommittable() error {
 	if m.MadeBy == "" {
 		return errors.New("made_by is empty")
 	}
-	if err := m.Heap.Validate(MaxHeapBytes); err != nil {
+	if err := m.Heap.Validate(MaxWasm64HeapBytes); err != nil {
 		return fmt.Errorf("heap: %w", err)
 	}
 	if err := m.Stable.Validate(MaxStableBytes); err != nil {

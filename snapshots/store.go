@@ -9,14 +9,34 @@ import (
 // refused before anything is allocated or written: a corrupt or hostile
 // metadata.json must not make canscope reserve terabytes.
 const (
-	// MaxHeapBytes is the wasm32 heap limit (65536 wasm pages).
+	// MaxHeapBytes is the wasm32 heap limit (65536 wasm pages),
+	// ic_types::MAX_WASM_MEMORY_IN_BYTES.
 	MaxHeapBytes = 4 << 30
+	// MaxWasm64HeapBytes is the wasm64 heap limit,
+	// ic_types::MAX_WASM64_MEMORY_IN_BYTES: 18 GiB in dfinity/ic today
+	// (rs/execution_environment's wasm64 large-heap tests fill "the 18 GiB
+	// Wasm64 heap" as three 6 GiB per-message access limits). The replica
+	// applies it to the uploaded heap of a canister running in wasm64 mode
+	// (ValidatedSnapshotMetadata::validate,
+	// rs/replicated_state/src/canister_snapshots.rs). The store accepts
+	// heaps up to it; importers and checks apply the cap of the module's
+	// mode (MaxHeapFor).
+	MaxWasm64HeapBytes = 18 << 30
 	// MaxStableBytes is the IC's stable memory limit.
 	MaxStableBytes = 500 << 30
 	// MaxModuleBytes bounds a module or chunk blob read whole into memory;
 	// the IC's chunked install limit for a module is 100 MiB.
 	MaxModuleBytes = 100 << 20
 )
+
+// MaxHeapFor returns the heap limit for a module in wasm64 mode (memory64)
+// or wasm32 mode.
+func MaxHeapFor(memory64 bool) uint64 {
+	if memory64 {
+		return MaxWasm64HeapBytes
+	}
+	return MaxHeapBytes
+}
 
 // ErrNotFound is wrapped by store errors for an unknown snapshot or blob,
 // so callers can tell "absent" from "damaged".

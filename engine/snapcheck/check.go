@@ -25,7 +25,6 @@ const (
 // ValidatedSnapshotMetadata::validate; ic_types' memory caps;
 // rs/replicated_state/src/canister_state/system_state/wasm_chunk_store.rs).
 const (
-	maxHeapWasm32   = 4 << 30   // MAX_WASM_MEMORY_IN_BYTES
 	maxStable       = 500 << 30 // MAX_STABLE_MEMORY_IN_BYTES
 	maxCertified    = 32
 	chunkSize       = 1 << 20   // wasm_chunk_store CHUNK_SIZE
@@ -149,12 +148,15 @@ func Run(st Blobs, m *snapshots.Manifest, set Settings) (Report, error) {
 	add(StageMetadata, "module size", size <= validation.ModuleMaxSize, pick(size <= validation.ModuleMaxSize, fmt.Sprintf("%d bytes, at most %d", size, validation.ModuleMaxSize), invalid("WasmModuleTooLarge")), "")
 	heap := m.Heap.Size
 	add(StageMetadata, "heap page-aligned", heap%pageSize == 0, pick(heap%pageSize == 0, fmt.Sprintf("%d bytes, a multiple of 64 KiB", heap), invalid("WasmMemoryNotPageAligned")), "")
-	heapOK, heapNote := heap <= maxHeapWasm32, ""
+	// validate checks the heap against the cap of the canister's execution
+	// mode, which the snapshot's module sets (a module that does not parse
+	// gets the stricter wasm32 cap; "module valid" reports it).
+	mode, heapCap := "wasm32", uint64(snapshots.MaxHeapBytes)
 	if infoErr == nil && info.IsMemory64() {
-		// canscope's store holds at most 4 GiB, below the wasm64 cap.
-		heapOK, heapNote = true, "wasm64 module: the replica applies the wasm64 cap when the canister runs in wasm64 mode"
+		mode, heapCap = "wasm64", snapshots.MaxWasm64HeapBytes
 	}
-	add(StageMetadata, "heap size", heapOK, pick(heapOK, fmt.Sprintf("%d bytes, at most %d for wasm32", heap, uint64(maxHeapWasm32)), invalid("WasmMemoryTooLarge")), heapNote)
+	heapOK := heap <= heapCap
+	add(StageMetadata, "heap size", heapOK, pick(heapOK, fmt.Sprintf("%d bytes, at most %d for %s", heap, heapCap, mode), invalid("WasmMemoryTooLarge")), "")
 	stable := m.Stable.Size
 	add(StageMetadata, "stable memory page-aligned", stable%pageSize == 0, pick(stable%pageSize == 0, fmt.Sprintf("%d bytes, a multiple of 64 KiB", stable), invalid("StableMemoryNotPageAligned")), "")
 	add(StageMetadata, "stable memory size", stable <= maxStable, pick(stable <= maxStable, fmt.Sprintf("%d bytes, at most %d", stable, uint64(maxStable)), invalid("StableMemoryTooLarge")), "")

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"math"
+	"os"
 	"strings"
 	"testing"
 
@@ -194,5 +195,49 @@ func TestHookStatusWithSettings(t *testing.T) {
 		if rep.OK != tt.ok {
 			t.Errorf("status %q with %+v: ok=%v, want %v (%+v)", tt.status, tt.set, rep.OK, tt.ok, rep.Failed())
 		}
+	}
+}
+
+// TestHeapCapFollowsModuleMode: validate caps the heap at 4 GiB in wasm32
+// mode and at MAX_WASM64_MEMORY_IN_BYTES (18 GiB) in wasm64 mode; the mode
+// is the module's (engine/testdata/eop_counter.wasm is moc 4.x's memory64).
+func TestHeapCapFollowsModuleMode(t *testing.T) {
+	eop, err := os.ReadFile("../testdata/eop_counter.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name     string
+		memory64 bool
+		heap     uint64
+		ok       bool
+		detail   string
+	}{
+		{"wasm32 at 4 GiB", false, 4 << 30, true, "4294967296 bytes, at most 4294967296 for wasm32"},
+		{"wasm32 above 4 GiB", false, 4<<30 + pageSize, false, "Snapshot Metadata contains invalid data: WasmMemoryTooLarge"},
+		{"wasm64 at 5 GiB", true, 5 << 30, true, "5368709120 bytes, at most 19327352832 for wasm64"},
+		{"wasm64 at 18 GiB", true, 18 << 30, true, "19327352832 bytes, at most 19327352832 for wasm64"},
+		{"wasm64 above 18 GiB", true, 18<<30 + pageSize, false, "Snapshot Metadata contains invalid data: WasmMemoryTooLarge"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			st, m := healthy(t)
+			if tt.memory64 {
+				m.Module = st.put(eop)
+			}
+			m.Heap.Size = tt.heap
+			rep, err := Run(st, m, Settings{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range rep.Checks {
+				if c.Name == "heap size" {
+					if c.OK != tt.ok || c.Detail != tt.detail {
+						t.Fatalf("heap size: ok=%v %q, want ok=%v %q", c.OK, c.Detail, tt.ok, tt.detail)
+					}
+					return
+				}
+			}
+			t.Fatal("no heap size check")
+		})
 	}
 }

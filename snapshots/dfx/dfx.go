@@ -14,6 +14,7 @@ import (
 	"reflect"
 	"runtime"
 
+	"github.com/canscope/canscope/engine/wasm"
 	"github.com/canscope/canscope/snapshots"
 )
 
@@ -91,8 +92,20 @@ func Import(ctx context.Context, st snapshots.Store, dir string, opt ImportOptio
 	if err != nil {
 		return fail(err)
 	}
+	// The heap cap depends on the module's mode (wasm32: 4 GiB, wasm64:
+	// MaxWasm64HeapBytes); the module is read here only for a heap above
+	// 4 GiB.
+	if md.HeapSize > snapshots.MaxWasm64HeapBytes {
+		return fail(fmt.Errorf("metadata.json: wasm_memory_size %d exceeds the IC's %d GiB wasm64 heap limit", md.HeapSize, snapshots.MaxWasm64HeapBytes>>30))
+	}
 	if md.HeapSize > snapshots.MaxHeapBytes {
-		return fail(fmt.Errorf("metadata.json: wasm_memory_size %d exceeds the IC's 4 GiB heap limit", md.HeapSize))
+		module, err := readLimited(filepath.Join(dir, ModuleFile), snapshots.MaxModuleBytes)
+		if err != nil {
+			return fail(err)
+		}
+		if !isMemory64(module) {
+			return fail(fmt.Errorf("metadata.json: wasm_memory_size %d exceeds the IC's 4 GiB heap limit for a wasm32 module (a wasm64 module may have up to %d GiB)", md.HeapSize, snapshots.MaxWasm64HeapBytes>>30))
+		}
 	}
 	if md.StableSize > snapshots.MaxStableBytes {
 		return fail(fmt.Errorf("metadata.json: stable_memory_size %d exceeds the IC's 500 GiB stable memory limit", md.StableSize))
@@ -486,4 +499,16 @@ func writeFile(path string, data []byte) error {
 		return err
 	}
 	return f.Close()
+}
+
+// isMemory64 reports whether module (raw or gzipped) declares a 64-bit
+// memory: the replica runs it in wasm64 mode. A module that does not parse
+// counts as wasm32, the stricter heap limit.
+func isMemory64(module []byte) bool {
+	raw, err := wasm.Decompress(module)
+	if err != nil {
+		return false
+	}
+	m, err := wasm.Parse(raw)
+	return err == nil && m.IsMemory64()
 }

@@ -252,7 +252,7 @@ func commitRefusesBadManifests(t *testing.T, b Backend) {
 		"no made_by":    {Snapshot: snapshots.Snapshot{Name: "x"}},
 		"missing page":  {Snapshot: snapshots.Snapshot{Name: "x", MadeBy: "import"}, Heap: snapshots.PageTable{Size: snapshots.PageSize, Pages: []snapshots.Page{{Index: 0, Hash: missing}}}},
 		"missing mod":   {Snapshot: snapshots.Snapshot{Name: "x", MadeBy: "import"}, Module: missing},
-		"heap too big":  {Snapshot: snapshots.Snapshot{Name: "x", MadeBy: "import"}, Heap: snapshots.PageTable{Size: snapshots.MaxHeapBytes + 1}},
+		"heap too big":  {Snapshot: snapshots.Snapshot{Name: "x", MadeBy: "import"}, Heap: snapshots.PageTable{Size: snapshots.MaxWasm64HeapBytes + 1}},
 		"page past end": {Snapshot: snapshots.Snapshot{Name: "x", MadeBy: "import"}, Heap: snapshots.PageTable{Size: snapshots.PageSize, Pages: []snapshots.Page{{Index: 1, Hash: h}}}},
 		"bad parent":    {Snapshot: snapshots.Snapshot{Name: "x", MadeBy: "import", Parent: &missing}},
 	}

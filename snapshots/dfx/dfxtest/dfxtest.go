@@ -35,6 +35,17 @@ type Spec struct {
 	// (exported_globals); UnknownKey adds a key canscope does not know.
 	OldGlobals bool
 	UnknownKey bool
+	// Memory64 writes Module64 (a wasm64 module, as Motoko's enhanced
+	// orthogonal persistence builds) instead of Module.
+	Memory64 bool
+}
+
+// module is the module spec writes.
+func (spec Spec) module() []byte {
+	if spec.Memory64 {
+		return Module64()
+	}
+	return Module()
 }
 
 // Write creates dir (which must not exist) holding the snapshot spec
@@ -43,7 +54,7 @@ func Write(dir string, spec Spec) error {
 	if err := os.MkdirAll(filepath.Join(dir, "wasm_chunk_store"), 0o755); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "wasm_module.bin"), Module(), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "wasm_module.bin"), spec.module(), 0o644); err != nil {
 		return err
 	}
 	changed := map[uint64]bool{}
@@ -128,7 +139,7 @@ func Metadata(spec Spec, chunks [][32]byte) []byte {
 	}
 	w("{\n  \"source\": {\n    \"taken_from_canister\": null\n  },\n")
 	w("  \"taken_at_timestamp\": %d,\n", 1764000000000000000+spec.Seed)
-	w("  \"wasm_module_size\": %d,\n", len(Module()))
+	w("  \"wasm_module_size\": %d,\n", len(spec.module()))
 	w("  %q: [\n    {\n      \"i32\": -7\n    },\n    {\n      \"i64\": %d\n    },\n    {\n      \"f32\": 0.5\n    },\n    {\n      \"f64\": 1e-7\n    },\n    {\n      \"v128\": [\n        4294967295,\n        4294967295,\n        4294967295,\n        4294967295\n      ]\n    },\n    null,\n    {\n      \"i64\": 123456789\n    }\n  ],\n", globals, int64(spec.Seed)-9)
 	w("  \"wasm_memory_size\": %d,\n", spec.HeapPages*PageSize)
 	w("  \"stable_memory_size\": %d,\n", spec.StablePages*PageSize)
@@ -161,14 +172,22 @@ func Metadata(spec Spec, chunks [][32]byte) []byte {
 
 // Module returns a small valid wasm module: one exported query
 // `canister_query greet`, and a `icp:public candid:service` section.
-func Module() []byte {
+func Module() []byte { return module(false) }
+
+// Module64 is Module with one memory64 of one page: a wasm64 module.
+func Module64() []byte { return module(true) }
+
+func module(memory64 bool) []byte {
 	section := func(id byte, payload []byte) []byte {
 		return append(append([]byte{id}, byte(len(payload))), payload...)
 	}
 	name := func(s string) []byte { return append([]byte{byte(len(s))}, s...) }
 	m := []byte("\x00asm\x01\x00\x00\x00")
-	m = append(m, section(1, []byte{1, 0x60, 0, 0})...)                                            // type: () -> ()
-	m = append(m, section(3, []byte{1, 0})...)                                                     // one function of type 0
+	m = append(m, section(1, []byte{1, 0x60, 0, 0})...) // type: () -> ()
+	m = append(m, section(3, []byte{1, 0})...)          // one function of type 0
+	if memory64 {
+		m = append(m, section(5, []byte{1, 0x04, 1})...) // one memory: limits flag 0x04 (memory64), min 1 page
+	}
 	m = append(m, section(7, append(append([]byte{1}, name("canister_query greet")...), 0, 0))...) // export func 0
 	m = append(m, section(10, []byte{1, 2, 0, 0x0b})...)                                           // body: end
 	candid := "service : { greet : () -> (text) query }"
