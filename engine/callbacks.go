@@ -108,6 +108,9 @@ type callContext struct {
 	// lastTrap is the trap of the latest callback that trapped: the
 	// caller's error when nothing else responds.
 	lastTrap *Trap
+	// graph: the call context is a composite query's; its executions
+	// share one uncommitted unit, discarded by the caller at the end.
+	graph bool
 }
 
 // performer decides call_perform for one execution: every call is made,
@@ -163,9 +166,9 @@ func (p *performer) pending(msg *ic0.Message) []pendingCall {
 // call context: the reply or reject of whichever execution responded; a
 // callback's trap when nothing responded and no call is left; "awaiting"
 // while calls are held.
-func (c *Canister) answerCalls(ctx context.Context, res *Result, msg *ic0.Message, p *performer) error {
+func (c *Canister) answerCalls(ctx context.Context, res *Result, msg *ic0.Message, p *performer, graph bool) error {
 	calls := p.calls
-	cc := &callContext{res: res, responded: msg.Replied || msg.Rejected}
+	cc := &callContext{res: res, responded: msg.Replied || msg.Rejected, graph: graph}
 	queue := p.pending(msg)
 	if len(queue) == 0 {
 		return nil
@@ -180,6 +183,8 @@ func (c *Canister) answerCalls(ctx context.Context, res *Result, msg *ic0.Messag
 			if resp == nil {
 				if r, ok := calls.Answer(call); ok {
 					resp = &r
+				} else if bytes.Equal(call.Callee, c.host.Env().CanisterID) && graph {
+					out.HeldReason = "canscope does not execute a composite query's calls to its own canister"
 				} else if bytes.Equal(call.Callee, c.host.Env().CanisterID) {
 					var err error
 					if resp, err = c.selfCall(ctx, call, calls, &out); err != nil {
@@ -281,10 +286,14 @@ func (c *Canister) respond(ctx context.Context, cc *callContext, out *CallOutcom
 	// traps.
 	refund := call.Cycles.Sub(r.Accepted)
 	c.st.Cycles = c.st.Cycles.Add(refund)
-	msg := &ic0.Message{Context: ic0.ReplyCallback, Arg: r.Payload, CyclesRefunded: refund}
+	reply, reject, cleanupCtx := ic0.ReplyCallback, ic0.RejectCallback, ic0.Cleanup
+	if cc.graph {
+		reply, reject, cleanupCtx = ic0.CompositeReplyCallback, ic0.CompositeRejectCallback, ic0.CompositeCleanup
+	}
+	msg := &ic0.Message{Context: reply, Arg: r.Payload, CyclesRefunded: refund}
 	fn, env, name := call.ReplyFn, call.ReplyEnv, "reply callback"
 	if r.Reject {
-		msg = &ic0.Message{Context: ic0.RejectCallback, RejectCode: r.RejectCode, RejectMessage: r.RejectMessage, CyclesRefunded: refund}
+		msg = &ic0.Message{Context: reject, RejectCode: r.RejectCode, RejectMessage: r.RejectMessage, CyclesRefunded: refund}
 		fn, env, name = call.RejectFn, call.RejectEnv, "reject callback"
 	}
 	exec, made, err := c.callback(ctx, cc, name, msg, fn, env, calls)
@@ -296,7 +305,7 @@ func (c *Canister) respond(ctx context.Context, cc *callContext, out *CallOutcom
 		// The replica runs the cleanup in its own context after the
 		// callback's changes were rolled back; its changes are kept
 		// unless it traps too.
-		cleanup := &ic0.Message{Context: ic0.Cleanup}
+		cleanup := &ic0.Message{Context: cleanupCtx}
 		cexec, _, err := c.callback(ctx, cc, "cleanup", cleanup, call.CleanupFn, call.CleanupEnv, nil)
 		if err != nil {
 			return nil, err
@@ -327,7 +336,13 @@ func (c *Canister) callback(ctx context.Context, cc *callContext, name string, m
 		msg.Perform = p.perform(msg)
 	}
 	b := &budget{limit: c.limits.Update, slice: c.limits.Slice}
-	c.st.Begin()
+	if cc.graph {
+		// A composite query's executions are queries: not sliced, and
+		// inside the unit the query opened.
+		b = &budget{limit: c.limits.Query}
+	} else {
+		c.st.Begin()
+	}
 	trap, err := c.execute(call{ctx: ctx, inc: inc, export: callbackExport, phase: name, params: []uint64{fn, env}, msg: msg, budget: b})
 	cc.res.Phases = append(cc.res.Phases, b.phases...)
 	cc.res.Instructions += b.used
@@ -337,9 +352,15 @@ func (c *Canister) callback(ctx context.Context, cc *callContext, name string, m
 		exec.Limits = limitsOf(b, inc.heap.Size(), c.wasmLimit)
 	}
 	if err != nil || trap != nil {
+		// In a composite query this discards the whole graph's changes
+		// so far, not the callback's alone: its executions share one
+		// uncommitted unit (the query's result is discarded anyway).
 		c.st.Rollback()
 		if rerr := c.rollback(ctx, inc); rerr != nil {
 			return nil, nil, fmt.Errorf("roll back %s: %w", name, rerr)
+		}
+		if cc.graph {
+			c.st.Begin()
 		}
 		if err != nil {
 			return nil, nil, err
@@ -348,16 +369,18 @@ func (c *Canister) callback(ctx context.Context, cc *callContext, name string, m
 		cc.lastTrap = trap
 		return exec, nil, nil
 	}
-	pages, err := inc.commit()
-	if err != nil {
-		c.st.Rollback()
-		return nil, nil, fmt.Errorf("commit %s: %w", name, err)
+	if !cc.graph {
+		pages, err := inc.commit()
+		if err != nil {
+			c.st.Rollback()
+			return nil, nil, fmt.Errorf("commit %s: %w", name, err)
+		}
+		c.st.Commit()
+		c.version++
+		cc.res.HeapPagesChanged = mergePages(cc.res.HeapPagesChanged, pages)
+		cc.res.HeapSizeAfter = inc.heap.Size()
+		cc.res.StablePagesChanged = mergePages(cc.res.StablePagesChanged, c.st.Stable.LastChanged())
 	}
-	c.st.Commit()
-	c.version++
-	cc.res.HeapPagesChanged = mergePages(cc.res.HeapPagesChanged, pages)
-	cc.res.HeapSizeAfter = inc.heap.Size()
-	cc.res.StablePagesChanged = mergePages(cc.res.StablePagesChanged, c.st.Stable.LastChanged())
 	if !cc.responded {
 		switch {
 		case msg.Rejected:

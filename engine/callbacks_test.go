@@ -151,3 +151,24 @@ func TestSelfCall(t *testing.T) {
 		t.Fatalf("reject code %d in the callback, want 5 (CANISTER_ERROR); reply %q", code, res.Reply)
 	}
 }
+
+// A composite query's call is answered and its callback runs in the
+// composite reply callback context; nothing it or the query changed stays.
+func TestCompositeQueryCall(t *testing.T) {
+	ctx := context.Background()
+	e := newEngine(t, Config{})
+	c := installed(t, e, load(t, e, "caller.wasm"), nil)
+	res, err := c.QueryWith(ctx, "peek", candid.DefaultArg(), script(Response{Payload: nat64(5)}))
+	mustOK(t, res, err)
+	if string(res.Reply) != string(nat64(5)) {
+		t.Fatalf("reply %x, want the callback's (5 : nat64)", res.Reply)
+	}
+	if got := callerState(t, c); got != [4]uint64{} {
+		t.Fatalf("state %v after a composite query, want untouched", got)
+	}
+	// Without Calls (Query) its call fails at once, as before.
+	res, err = c.Query(ctx, "peek", candid.DefaultArg())
+	if err != nil || len(res.OfflineCalls()) != 1 {
+		t.Fatalf("%+v, %v", res, err)
+	}
+}

@@ -277,7 +277,10 @@ func (c *Canister) message(ctx context.Context, export string, msg *ic0.Message,
 	res.DebugPrints = msg.DebugPrints
 	res.Calls = msg.Calls
 	res.CertificateRead = msg.CertificateRead
-	if err != nil || trap != nil || !keep {
+	// A composite query's calls run their callbacks on the state it left;
+	// all of it is discarded after the last one (graph).
+	graph := perf != nil && !keep && msg.Context == ic0.CompositeQuery
+	if err != nil || trap != nil || (!keep && !graph) {
 		c.st.Rollback()
 		if rerr := c.rollback(ctx, inc); rerr != nil {
 			return Result{}, fmt.Errorf("roll back %s: %w", export, rerr)
@@ -312,9 +315,17 @@ func (c *Canister) message(ctx context.Context, export string, msg *ic0.Message,
 		res.Status, res.Code = StatusRejected, CodeDidNotReply
 		res.RejectMessage = fmt.Sprintf("Canister %s did not reply to the call", c.ID())
 	}
-	if perf != nil && keep {
-		if err := c.answerCalls(ctx, &res, msg, perf); err != nil {
-			return Result{}, err
+	if perf != nil && (keep || graph) {
+		aerr := c.answerCalls(ctx, &res, msg, perf, graph)
+		if graph {
+			c.st.Rollback()
+			if rerr := c.rollback(ctx, inc); rerr != nil && aerr == nil {
+				aerr = fmt.Errorf("roll back %s: %w", export, rerr)
+			}
+			res.HeapSizeAfter, res.HeapPagesChanged, res.StablePagesChanged = inc.heap.Size(), nil, nil
+		}
+		if aerr != nil {
+			return Result{}, aerr
 		}
 	}
 	return res, nil
@@ -383,6 +394,19 @@ func (c *Canister) Query(ctx context.Context, name string, arg []byte) (Result, 
 		}
 	}
 	return c.method(ctx, kind, name, arg, UpdateOptions{}, ictx, c.limits.Query, false)
+}
+
+// QueryWith runs the query method name as Query does; a composite query's
+// calls are answered by calls, their callbacks running in the composite
+// callback contexts on the state the query left, all discarded at the
+// end.
+func (c *Canister) QueryWith(ctx context.Context, name string, arg []byte, calls *Calls) (Result, error) {
+	if c.code != nil {
+		if m, ok := c.code.mod.Method(name); ok && m.Kind == CompositeQuery {
+			return c.method(ctx, CompositeQuery, name, arg, UpdateOptions{Calls: calls}, ic0.CompositeQuery, c.limits.Query, false)
+		}
+	}
+	return c.Query(ctx, name, arg)
 }
 
 // system runs a system method (heartbeat, timer); calls answers the

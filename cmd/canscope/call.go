@@ -114,8 +114,9 @@ func runMethod(ctx context.Context, c *engine.Canister, snap snapshots.Snapshot,
 	if (entry.inspect || entry.cycles != "") && !update {
 		return runJSON{}, fmt.Errorf("--inspect and --cycles apply to update calls: %s is a %s", method, m.Kind)
 	}
-	if answer.set && !update {
-		return runJSON{}, fmt.Errorf("--reply, --reject and --replies answer the calls of updates, timers and heartbeats: %s runs as a %s, which canscope runs without calls", method, m.Kind)
+	composite := !update && m.Kind == engine.CompositeQuery
+	if answer.set && !update && !composite {
+		return runJSON{}, fmt.Errorf("--reply, --reject and --replies answer the calls of updates, composite queries, timers and heartbeats: %s runs as a %s, which makes none", method, m.Kind)
 	}
 	var inspect *inspectJSON
 	if entry.inspect {
@@ -141,6 +142,8 @@ func runMethod(ctx context.Context, c *engine.Canister, snap snapshots.Snapshot,
 			}
 		}
 		res, err = c.UpdateWith(ctx, method, arg, opts)
+	} else if composite {
+		res, err = c.QueryWith(ctx, method, arg, answer.calls())
 	} else {
 		res, err = c.Query(ctx, method, arg)
 	}

@@ -13,6 +13,8 @@
 ;;   update fetch_self: as fetch, but calls its own method "ping" (a
 ;;     self-call, which canscope executes itself).
 ;;   update ping: replies (99 : nat64).
+;;   composite query peek: as fetch, as a composite query: the callbacks
+;;     run (and reply), every change is discarded.
 ;;   query state: (value, pending, last_reject, cleaned : nat64 x 4)
 (module
   (import "ic0" "msg_arg_data_size" (func $arg_size (result i32)))
@@ -56,6 +58,14 @@
     (call $self_copy (i32.const 0x280) (i32.const 0) (local.get $n))
     (i64.store (i32.const 8) (i64.const 1))
     (call $call_new (i32.const 0x280) (local.get $n) (i32.const 0x270) (i32.const 4)
+      (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 0))
+    (call $call_on_cleanup (i32.const 2) (i32.const 0))
+    (call $call_data_append (i32.const 0x220) (i32.const 6))
+    (drop (call $call_perform)))
+
+  (func (export "canister_composite_query peek")
+    (i64.store (i32.const 8) (i64.const 1))
+    (call $call_new (i32.const 0x200) (i32.const 10) (i32.const 0x210) (i32.const 3)
       (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 0))
     (call $call_on_cleanup (i32.const 2) (i32.const 0))
     (call $call_data_append (i32.const 0x220) (i32.const 6))
