@@ -64,8 +64,16 @@ func TestSpillKeepsRSSBounded(t *testing.T) {
 	m.Commit()
 	grew := peakRSS(t) - before
 	t.Logf("wrote %d MiB twice, %d pages spilled, peak RSS grew %d MiB", pages*PageSize>>20, m.Spilled(), grew>>20)
-	if grew > 128<<20 {
-		t.Errorf("peak RSS grew by %d MiB writing %d MiB with an 8 MiB bound", grew>>20, pages*PageSize>>20)
+	// Without the spill file the pages written stay resident (325 MiB
+	// measured with the spill turned off), so the bound sits below that.
+	// Above the 8 MiB RAM bound, the spill file's pages mapped since the
+	// last release from RSS (every dropEvery pages, 64 MiB) count as
+	// resident, and on this kernel (6.18, large folios for files) a run
+	// keeps either about one or about three release intervals resident:
+	// measured 70-75 MiB or 194-199 MiB over a dozen runs, at any load.
+	const bound = 128*PageSize + 3*dropEvery*PageSize + 24<<20 // 224 MiB
+	if grew > bound {
+		t.Errorf("peak RSS grew by %d MiB writing %d MiB with an 8 MiB bound (at most %d MiB expected)", grew>>20, pages*PageSize>>20, bound>>20)
 	}
 	got := make([]byte, PageSize)
 	for _, i := range []uint64{0, 255, 256, 4000, pages - 1} {
