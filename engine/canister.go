@@ -57,7 +57,10 @@ type Canister struct {
 	version uint64
 	code    *incarnation // nil: no module installed
 	running *budget      // the running message's budget, nil between messages
-	limits  meter.Limits
+	// live is the running message's count for other goroutines
+	// (LiveInstructions): published at every metering slice.
+	live   liveCount
+	limits meter.Limits
 	// wasmLimit is the wasm_memory_limit setting (0: none).
 	wasmLimit uint64
 	// interpreted: the runtime is wazero's interpreter (see fullHeap).
@@ -188,6 +191,7 @@ func (c *Canister) outOfInstructions(ctx context.Context, mod api.Module) error 
 		return t
 	}
 	if b.slices.Refill() {
+		c.live.used.Store(b.Used())
 		return nil
 	}
 	return ic0.InstructionLimit(b.limit)

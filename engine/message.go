@@ -131,6 +131,7 @@ func (c *Canister) execute(k call) (*Trap, error) {
 	}
 	k.budget.begin(k.inc)
 	c.running = k.budget
+	c.live.publish(k.budget)
 	c.host.Begin(k.msg, k.budget, c.rec)
 	_, err := fn.Call(k.ctx, k.params...)
 	c.host.End()
@@ -144,6 +145,7 @@ func (c *Canister) execute(k call) (*Trap, error) {
 	defer func() {
 		phase.Instructions = k.budget.used - before
 		k.budget.phases = append(k.budget.phases, phase)
+		c.live.publish(k.budget) // with the dirty page charge
 	}()
 	k.budget.use.heap(k.inc.heap.Live())
 	if err == nil {

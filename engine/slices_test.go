@@ -219,3 +219,50 @@ func TestSlicesChangeNoCount(t *testing.T) {
 		})
 	}
 }
+
+// TestLiveInstructionsDuringCall: another goroutine polling
+// LiveInstructions while a long call runs sees the count rise slice by
+// slice, under the message's limit, and the final count once it returns
+// (run with -race: the count crosses goroutines).
+func TestLiveInstructionsDuringCall(t *testing.T) {
+	ctx := context.Background()
+	e := newEngine(t, Config{})
+	c := installed(t, e, load(t, e, "compute.wasm"), nil)
+	done := make(chan struct{})
+	samples := make(chan []uint64, 1)
+	go func() {
+		var seen []uint64
+		for {
+			select {
+			case <-done:
+				samples <- seen
+				return
+			case <-time.After(time.Millisecond):
+			}
+			used, limit := c.LiveInstructions()
+			if limit == meter.DefaultLimits().Update && (len(seen) == 0 || used != seen[len(seen)-1]) {
+				seen = append(seen, used)
+			}
+		}
+	}()
+	// About 2 G instructions: some hundreds of milliseconds.
+	res, err := c.Update(ctx, "burn", binary.LittleEndian.AppendUint32(nil, 50_000_000))
+	close(done)
+	mustOK(t, res, err)
+	seen := <-samples
+	if len(seen) < 3 {
+		t.Fatalf("saw counts %v during a call of %d instructions; want at least 3 distinct ones", seen, res.Instructions)
+	}
+	for i, n := range seen {
+		if i > 0 && n < seen[i-1] {
+			t.Fatalf("count went down: %v", seen)
+		}
+		if n > res.Instructions {
+			t.Fatalf("live count %d above the call's %d", n, res.Instructions)
+		}
+	}
+	if used, limit := c.LiveInstructions(); used != res.Instructions || limit != meter.DefaultLimits().Update {
+		t.Errorf("after the call LiveInstructions = %d, %d; want %d, %d", used, limit, res.Instructions, meter.DefaultLimits().Update)
+	}
+	t.Logf("%d distinct counts during %d instructions", len(seen), res.Instructions)
+}

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"sync/atomic"
+
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/canscope/canscope/engine/ic0"
@@ -64,4 +66,32 @@ func (m *Module) FuncLabel(idx uint32) string {
 	l := m.info.FuncLabel(idx)
 	m.labels.Store(idx, l)
 	return l
+}
+
+// liveCount is the running message's instruction count and limit as
+// other goroutines may read them. The engine stores them when an
+// execution begins and ends and at every metering slice (out_of_
+// instructions), never from inside wasm: the counter global itself is
+// only read on the goroutine running the module.
+type liveCount struct {
+	used, limit atomic.Uint64
+}
+
+// publish stores b's count so far and its limit.
+func (l *liveCount) publish(b *budget) {
+	l.limit.Store(b.limit)
+	l.used.Store(b.Used())
+}
+
+// LiveInstructions reports the instructions the running message has used
+// so far, over all of its executions (an upgrade's pre_upgrade, start and
+// post_upgrade), and its limit, for a progress display. Unlike
+// Instructions it is safe to call from any goroutine while the message
+// runs on another; the count is the one at the last metering slice, so
+// it lags the real count by at most one slice (meter.DefaultSlice
+// instructions, about a millisecond). Between messages it reports the
+// last message's final count (zeros before the first). For an unmetered
+// module (Engine options) only System API charges count.
+func (c *Canister) LiveInstructions() (used, limit uint64) {
+	return c.live.used.Load(), c.live.limit.Load()
 }
