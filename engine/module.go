@@ -19,7 +19,7 @@ import (
 )
 
 // ErrMemory64 is returned by Load for a module with a 64-bit memory.
-var ErrMemory64 = errors.New("module uses 64-bit memory (Motoko enhanced orthogonal persistence?); canscope can browse and diff its snapshots but cannot execute it")
+var ErrMemory64 = errors.New("module uses 64-bit memory (wasm64, as Motoko enhanced orthogonal persistence builds); canscope cannot execute wasm64 modules yet (issue 17): it can import, show, diff, check and export their snapshots, and check an upgrade's wasm_memory_persistence option")
 
 // startExport is the export under which a prepared module offers its
 // start function, which the engine runs only on install and upgrade (the

@@ -30,7 +30,7 @@ func TestLoadRejects(t *testing.T) {
 		{"not wasm", []byte("hello, world"), "not a wasm module"},
 		{"empty", nil, "not a wasm module"},
 		{"truncated", read("counter.wasm")[:40], "parse wasm"},
-		{"memory64", read("core/memory64.wasm"), "module uses 64-bit memory (Motoko enhanced orthogonal persistence?); canscope can browse and diff its snapshots but cannot execute it"},
+		{"memory64", read("core/memory64.wasm"), "module uses 64-bit memory (wasm64, as Motoko enhanced orthogonal persistence builds); canscope cannot execute wasm64 modules yet (issue 17): it can import, show, diff, check and export their snapshots, and check an upgrade's wasm_memory_persistence option"},
 		{"foreign import", read("core/import_env.wasm"), "Wasm module has an invalid import section. Module imports function 'abort' from 'env' that is not exported by the runtime."},
 		{"unknown ic0 function", read("core/import_unknown.wasm"), "Wasm module has an invalid import section. Module imports function 'no_such_function' from 'ic0' that is not exported by the runtime."},
 		{"wrong signature", read("core/import_badtype.wasm"), "Wasm module has an invalid function signature. Expected input params [] for 'msg_reply', got [I32]."},

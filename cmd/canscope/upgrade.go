@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/canscope/canscope/engine"
 	"github.com/canscope/canscope/engine/validation"
+	"github.com/canscope/canscope/engine/wasm"
 	"github.com/canscope/canscope/engine/workbench"
 	"github.com/canscope/canscope/snapshots"
 	"github.com/spf13/cobra"
@@ -41,6 +43,7 @@ func newUpgradeCmd(a *app) *cobra.Command {
 		name     string
 		asJSON   bool
 		verify   verifyFlags
+		persist  string
 	)
 	cmd := &cobra.Command{
 		Use:   "upgrade SNAP",
@@ -60,6 +63,9 @@ upgrade would produce).`,
 		RunE: func(cmd *cobra.Command, pos []string) error {
 			ctx := cmd.Context()
 			if err := checkCommitName(name, commit); err != nil {
+				return err
+			}
+			if err := a.checkPersistence(pos[0], wasmPath, persist); err != nil {
 				return err
 			}
 			s, snap, r, err := a.openRun(ctx, pos[0], &envs)
@@ -130,8 +136,71 @@ upgrade would produce).`,
 	cmd.Flags().BoolVar(&commit, "commit", false, "store the upgraded state as a child snapshot")
 	cmd.Flags().StringVar(&name, "name", "", "name of the committed snapshot (default: the snapshot's name)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	cmd.Flags().StringVar(&persist, "wasm-memory-persistence", "", "the upgrade option wasm_memory_persistence: keep or replace (required by the IC for a canister with enhanced orthogonal persistence)")
 	verify.register(cmd)
 	return cmd
+}
+
+// checkPersistence applies the replica's wasm_memory_persistence rules
+// (engine.MainMemoryHandling) to an upgrade of the snapshot ref to the
+// module at wasmPath (its own module when empty), before anything runs: a
+// refusal is the IC's, in its words. The rehearsal replaces the heap, so an
+// upgrade the IC would run with the heap kept is refused as not performed
+// offline, and so is a wasm64 module, which canscope cannot run yet.
+func (a *app) checkPersistence(ref, wasmPath, persistence string) error {
+	switch persistence {
+	case engine.PersistenceUnset, engine.PersistenceKeep, engine.PersistenceReplace:
+	default:
+		return fmt.Errorf("--wasm-memory-persistence %q: want keep or replace", persistence)
+	}
+	st, m, err := a.loadManifest(ref)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	oldCode, err := st.ReadBlob(m.Module)
+	if err != nil {
+		return fmt.Errorf("upgrade %s: module: %w", m.Ref(), err)
+	}
+	newCode := oldCode
+	if wasmPath != "" {
+		if newCode, err = validation.ReadModule(wasmPath); err != nil {
+			return fmt.Errorf("read module: %w", err)
+		}
+	}
+	parse := func(what string, b []byte) (*wasm.Module, error) {
+		raw, err := wasm.Decompress(b)
+		if err == nil {
+			var mod *wasm.Module
+			if mod, err = wasm.Parse(raw); err == nil {
+				return mod, nil
+			}
+		}
+		return nil, fmt.Errorf("upgrade %s: %s: %w", m.Ref(), what, err)
+	}
+	oldMod, err := parse("the snapshot's module", oldCode)
+	if err != nil {
+		return err
+	}
+	newMod, err := parse("the new module", newCode)
+	if err != nil {
+		return err
+	}
+	keep, err := engine.MainMemoryHandling(engine.ExpectsEOP(oldMod), engine.ExpectsEOP(newMod), persistence)
+	if err != nil {
+		return fmt.Errorf("upgrade %s: the IC refuses this upgrade: %w", m.Ref(), err)
+	}
+	heap := "replaced"
+	if keep {
+		heap = "kept"
+	}
+	if oldMod.IsMemory64() || newMod.IsMemory64() {
+		return fmt.Errorf("upgrade %s: the IC accepts these upgrade options (the heap is %s), but the upgrade was not rehearsed: canscope cannot execute wasm64 modules yet (Motoko enhanced orthogonal persistence, issue 17); it can import, show --layout, diff, check and export this snapshot", m.Ref(), heap)
+	}
+	if keep {
+		return fmt.Errorf("upgrade %s: the IC would keep the heap (wasm_memory_persistence keep onto a module with enhanced orthogonal persistence); canscope's rehearsal replaces it, so the upgrade was not rehearsed", m.Ref())
+	}
+	return nil
 }
 
 func upgradeNote(wasmPath string, skip bool) string {
