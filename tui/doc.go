@@ -23,7 +23,9 @@
 //
 //   - source.Forker: Fork(ctx, id, name).
 //
-//   - source.Exporter: Export(ctx, id, dir) writes a dfx snapshot directory.
+//   - source.Exporter: Check(ctx, id) is `canscope check`; Export(ctx, id,
+//     dir, req) writes a snapshot directory (refused on a FAIL unless
+//     req.Force) and returns the commands `canscope restore` prints.
 //
 //   - source.DemoLoader: fills an empty store, what `canscope demo` does.
 //

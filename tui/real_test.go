@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -15,10 +16,12 @@ import (
 	"github.com/canscope/canscope/engine/workbench"
 	"github.com/canscope/canscope/engine/workbench/demo"
 	"github.com/canscope/canscope/snapshots"
+	"github.com/canscope/canscope/snapshots/dfx"
 	"github.com/canscope/canscope/snapshots/fsstore"
 	"github.com/canscope/canscope/themes"
 	"github.com/canscope/canscope/tui/bridge"
 	st "github.com/canscope/canscope/tui/internal/screentest"
+	"github.com/canscope/canscope/tui/source"
 )
 
 // TestFakesMatchReal runs the same cases through the test fakes and the
@@ -102,9 +105,8 @@ func TestReal(t *testing.T) {
 	defer tracer.Close(ctx)
 	src := bridge.New(fs, bench, tracer)
 
-	// The fake exporter returns what the real one does for the same
-	// snapshot and directory (the incident fixture's globals are made
-	// up, so the IC's export checks need a snapshot the engine made).
+	// The fake exporter checks and returns what the real one does for the
+	// same snapshot and directory.
 	t.Run("fake_exporter", func(t *testing.T) {
 		wallet, err := fs.Resolve(demo.MotokoName)
 		if err != nil {
@@ -115,16 +117,33 @@ func TestReal(t *testing.T) {
 			t.Fatal(err)
 		}
 		dir := filepath.Join(t.TempDir(), "export")
-		want, err := src.Exporter.Export(ctx, wallet.ID, dir)
+		wantCheck, err := src.Exporter.Check(ctx, wallet.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := src.Exporter.Export(ctx, wallet.ID, dir, source.ExportRequest{Upgrade: dfx.Upgrade{Wasm: "fixed.wasm"}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		fake := st.NewMemory()
-		got, err := fake.Export(ctx, fake.Add(m.Clone()).ID, dir)
+		blob, err := fs.ReadBlob(m.Module)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !slices.Equal(got, want) {
+		fake.Blob(blob)
+		id := fake.Add(m.Clone()).ID
+		gotCheck, err := fake.Check(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := fake.Export(ctx, id, dir, source.ExportRequest{Upgrade: dfx.Upgrade{Wasm: "fixed.wasm"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !wantCheck.OK || gotCheck.OK != wantCheck.OK || !reflect.DeepEqual(gotCheck.Checks, wantCheck.Checks) || !slices.Equal(gotCheck.NotChecked, wantCheck.NotChecked) {
+			t.Errorf("the fake check reports\n%+v\nthe real one\n%+v", gotCheck, wantCheck)
+		}
+		if !reflect.DeepEqual(got, want) {
 			t.Errorf("the fake exporter returns\n%q\nthe real one\n%q", got, want)
 		}
 	})

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -123,19 +124,19 @@ func TestStoreExporter(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "out")
-	cmds, err := bridge.New(store, nil, nil).Exporter.Export(context.Background(), snap.ID, dir)
+	seq, err := bridge.New(store, nil, nil).Exporter.Export(context.Background(), snap.ID, dir, source.ExportRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := dfx.RestoreCommands(snap.CanisterID, dir); !slices.Equal(cmds, want) {
-		t.Errorf("commands = %q, want %q", cmds, want)
+	if want := dfx.Commands(dfx.ToolICP, snap.CanisterID, dir, dfx.Upgrade{}); !reflect.DeepEqual(seq, want) {
+		t.Errorf("commands = %q, want %q", seq, want)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "metadata.json")); err != nil {
 		t.Errorf("export wrote no metadata.json: %v", err)
 	}
 	// Into the same, now full, directory: one line that names the
 	// snapshot and the directory once (the restore screen shows it as is).
-	_, err = bridge.New(store, nil, nil).Exporter.Export(context.Background(), snap.ID, dir)
+	_, err = bridge.New(store, nil, nil).Exporter.Export(context.Background(), snap.ID, dir, source.ExportRequest{})
 	if err == nil || strings.Count(err.Error(), dir) != 1 || !strings.Contains(err.Error(), "not empty") {
 		t.Errorf("export into a full directory: %v", err)
 	}
@@ -296,7 +297,7 @@ func TestTUIRepair(t *testing.T) {
 
 	dir := filepath.Join(t.TempDir(), "upload")
 	drive(m, press("e", dir, "enter", "y")...)
-	if v := screen(); !strings.Contains(v, "dfx canister snapshot upload bkyz2-fmaaa-aaaaa-qaaaq-cai --dir "+dir) {
+	if v := screen(); !strings.Contains(v, "icp canister snapshot upload bkyz2-fmaaa-aaaaa-qaaaq-cai -i "+dir+" -n ic") {
 		t.Errorf("export screen lacks the upload command:\n%s", v)
 	}
 	md, err := os.ReadFile(filepath.Join(dir, dfx.MetadataFile))

@@ -130,22 +130,45 @@ func compatReport(r workbench.Report) source.CompatReport {
 	return out
 }
 
-// exporter writes dfx snapshot directories the way `canscope
+// exporter checks and writes snapshot directories the way `canscope
 // restore` does and returns the same commands that command prints.
 type exporter struct{ store snapshots.Store }
 
-// Export implements source.Exporter.
-func (e exporter) Export(ctx context.Context, id snapshots.ID, dir string) ([]string, error) {
+// Check implements source.Exporter: `canscope check` on the snapshot as
+// exported.
+func (e exporter) Check(_ context.Context, id snapshots.ID) (source.ExportReport, error) {
 	m, err := e.store.Manifest(id)
 	if err != nil {
-		return nil, err
+		return source.ExportReport{}, err
+	}
+	rep, err := snapcheck.Run(e.store, snapcheck.ForExport(e.store, m), snapcheck.Settings{})
+	if err != nil {
+		return source.ExportReport{}, fmt.Errorf("check %s: %w", m.Ref(), err)
+	}
+	return ExportReport(rep), nil
+}
+
+// ExportReport is snapcheck's report as the UI shows it.
+func ExportReport(r snapcheck.Report) source.ExportReport {
+	out := source.ExportReport{OK: r.OK, NotChecked: r.NotChecked, Summary: r.Summary()}
+	for _, c := range r.Checks {
+		out.Checks = append(out.Checks, source.ExportCheck{Name: c.Name, Stage: c.Stage, OK: c.OK, Detail: c.Detail, Explain: c.Explain})
+	}
+	return out
+}
+
+// Export implements source.Exporter.
+func (e exporter) Export(ctx context.Context, id snapshots.ID, dir string, req source.ExportRequest) (dfx.Sequence, error) {
+	m, err := e.store.Manifest(id)
+	if err != nil {
+		return dfx.Sequence{}, err
 	}
 	// The IC's upload and load checks run first: a snapshot the IC would
-	// refuse is not written (the error names what fails).
-	if _, err := snapcheck.Export(ctx, e.store, m, dir, snapcheck.Settings{}, false); err != nil {
-		return nil, err // it names the snapshot and the directory
+	// refuse is not written unless forced (the error names what fails).
+	if _, err := snapcheck.Export(ctx, e.store, m, dir, snapcheck.Settings{}, req.Force); err != nil {
+		return dfx.Sequence{}, err // it names the snapshot and the directory
 	}
-	return dfx.RestoreCommands(m.CanisterID, dir), nil
+	return dfx.Commands(dfx.ToolICP, m.CanisterID, dir, req.Upgrade), nil
 }
 
 // forker adapts snapshots.Fork, which takes a reference, to the UI's

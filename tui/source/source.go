@@ -9,6 +9,7 @@ import (
 	"context"
 
 	"github.com/canscope/canscope/snapshots"
+	"github.com/canscope/canscope/snapshots/dfx"
 )
 
 // Catalog lists snapshots and reads their manifests and blobs.
@@ -28,14 +29,63 @@ type Forker interface {
 	Fork(ctx context.Context, id snapshots.ID, name string) (snapshots.Snapshot, error)
 }
 
-// Exporter writes a snapshot as a dfx snapshot directory that
-// `dfx canister snapshot upload --dir` accepts, and returns the shell
-// commands that load it into the canister, in order: the same list
-// `canscope restore` prints, so the UI and the CLI never disagree. Its
-// errors name the snapshot and the directory; the UI shows them as they
-// are.
+// Exporter checks a snapshot against the IC's upload and load rules and
+// writes it as a snapshot directory `icp canister snapshot upload` (and
+// dfx's) accept: the same check (`canscope check`), the same refusal and
+// the same command sequence `canscope restore` prints, so the UI and the
+// CLI never disagree. Its errors name the snapshot and the directory; the
+// UI shows them as they are.
 type Exporter interface {
-	Export(ctx context.Context, id snapshots.ID, dir string) (commands []string, err error)
+	// Check replays the IC's checks on the snapshot as it would be
+	// exported; it writes nothing.
+	Check(ctx context.Context, id snapshots.ID) (ExportReport, error)
+	// Export writes dir and returns the commands that load it. A
+	// snapshot whose check fails is refused (the error names the
+	// failures) and nothing is written, unless req.Force.
+	Export(ctx context.Context, id snapshots.ID, dir string, req ExportRequest) (dfx.Sequence, error)
+}
+
+// ExportCheck is one rule the IC applies to an uploaded snapshot, as
+// `canscope check` reports it.
+type ExportCheck struct {
+	Name   string // e.g. "globals match the module"
+	Stage  string // e.g. "load_canister_snapshot"
+	OK     bool
+	Detail string // what was verified, or the replica's error text
+	// Explain is canscope's words on a failure or an assumption.
+	Explain string
+}
+
+// ExportReport is the IC's upload and load checks on a snapshot as it
+// would be exported.
+type ExportReport struct {
+	OK     bool
+	Checks []ExportCheck
+	// NotChecked names the conditions that depend on the live canister.
+	NotChecked []string
+	// Summary is one line naming what will fail on the IC, "" when
+	// nothing.
+	Summary string
+}
+
+// Failed returns the checks that failed.
+func (r ExportReport) Failed() []ExportCheck {
+	var out []ExportCheck
+	for _, c := range r.Checks {
+		if !c.OK {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// ExportRequest is how an export goes ahead.
+type ExportRequest struct {
+	// Force writes a snapshot the IC will refuse (the operator saw the
+	// failing checks and confirmed).
+	Force bool
+	// Upgrade is the rehearsed upgrade the sequence ends with.
+	Upgrade dfx.Upgrade
 }
 
 // DemoLoader fills an empty store with the demo canisters and incident

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/canscope/canscope/engine/wasm"
 	"github.com/canscope/canscope/snapshots"
 )
 
@@ -46,7 +47,7 @@ func Incident() *Memory {
 		Module:        v1,
 		Heap:          snapshots.PageTable{Size: 64 * snapshots.PageSize, Pages: heap},
 		Stable:        snapshots.PageTable{Size: 1 << 30, Pages: stable},
-		Globals:       []snapshots.Global{{Kind: snapshots.KindI32, Bits: 42}, {Kind: snapshots.KindI64, Bits: 1_234_567}, {Kind: snapshots.KindI64, Bits: 98_765_432}},
+		Globals:       moduleGlobals(engineFixture("motoko_v1.wasm.gz"), 42, 1_234_567, 98_765_432),
 		CertifiedData: []byte{0xde, 0xad, 0xbe, 0xef},
 		GlobalTimer:   snapshots.TimerState{Active: true, Deadline: taken(71 * time.Hour)},
 	}
@@ -60,7 +61,7 @@ func Incident() *Memory {
 		s.PatchPage(heap[3], 0x120, 6), s.PatchPage(heap[4], 0x40, 2), s.Page(50, 77),
 	})
 	l2.Stable = l2.Stable.Patch(1<<30, []snapshots.Page{s.PatchPage(stable[5], 0x10, 4)})
-	l2.Globals = []snapshots.Global{{Kind: snapshots.KindI32, Bits: 43}, {Kind: snapshots.KindI64, Bits: 1_234_567}, {Kind: snapshots.KindI64, Bits: 99_000_000}}
+	l2.Globals = moduleGlobals(engineFixture("motoko_v2.wasm.gz"), 43, 1_234_567, 99_000_000)
 	s2 := s.Add(l2)
 
 	l3 := l2.Child(snapshots.MadeByCall)
@@ -116,4 +117,27 @@ func (s *Memory) ID(t testing.TB, ref string) snapshots.ID {
 	}
 	t.Fatalf("the fixture store has no snapshot %s", ref)
 	return snapshots.ID{}
+}
+
+// moduleGlobals is the globals list a snapshot of module has (the
+// replica's: wasm.SnapshotGlobals), so the IC's checks pass on the
+// fixture as they do on a real download; values fill the first globals, the rest are zero.
+func moduleGlobals(module []byte, values ...uint64) []snapshots.Global {
+	raw, err := wasm.Decompress(module)
+	if err != nil {
+		return nil // a missing fixture: the screens (and the checks) report it
+	}
+	mod, err := wasm.Parse(raw)
+	if err != nil {
+		return nil
+	}
+	var out []snapshots.Global
+	for i, g := range wasm.SnapshotGlobals(mod) {
+		v := uint64(0)
+		if i < len(values) {
+			v = values[i]
+		}
+		out = append(out, snapshots.Global{Kind: snapshots.GlobalKind(g.Type.Type.String()), Bits: v})
+	}
+	return out
 }

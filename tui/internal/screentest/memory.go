@@ -7,8 +7,11 @@ import (
 	"sort"
 	"time"
 
+	"github.com/canscope/canscope/engine/snapcheck"
 	"github.com/canscope/canscope/snapshots"
 	"github.com/canscope/canscope/snapshots/dfx"
+	"github.com/canscope/canscope/tui/bridge"
+	"github.com/canscope/canscope/tui/source"
 )
 
 // Memory is an in-memory snapshot store for screen tests: a map of
@@ -96,16 +99,40 @@ func (s *Memory) Fork(_ context.Context, id snapshots.ID, name string) (snapshot
 	return s.Add(c), nil
 }
 
-// Export implements source.Exporter: it records the directory, writes
-// nothing, and returns the commands the real exporter returns (the same
-// dfx.RestoreCommands); TestFakesMatchReal keeps the two alike.
-func (s *Memory) Export(_ context.Context, id snapshots.ID, dir string) ([]string, error) {
+// Check implements source.Exporter with the real checks
+// (snapcheck.Run, converted as tui/bridge does) on the fake's manifests
+// and blobs.
+func (s *Memory) Check(_ context.Context, id snapshots.ID) (source.ExportReport, error) {
+	rep, err := s.check(id)
+	return bridge.ExportReport(rep), err
+}
+
+func (s *Memory) check(id snapshots.ID) (snapcheck.Report, error) {
 	m, err := s.Manifest(id)
 	if err != nil {
-		return nil, fmt.Errorf("export %s to %s: %w", id.Short(), dir, err)
+		return snapcheck.Report{}, err
+	}
+	return snapcheck.Run(s, snapcheck.ForExport(s, m), snapcheck.Settings{})
+}
+
+// Export implements source.Exporter: it refuses what Check fails unless
+// forced (the same *snapcheck.RefusedError), records the directory,
+// writes nothing, and returns the commands the real exporter returns (the
+// same dfx.Commands); TestFakesMatchReal keeps the two alike.
+func (s *Memory) Export(_ context.Context, id snapshots.ID, dir string, req source.ExportRequest) (dfx.Sequence, error) {
+	m, err := s.Manifest(id)
+	if err != nil {
+		return dfx.Sequence{}, fmt.Errorf("export %s to %s: %w", id.Short(), dir, err)
+	}
+	rep, err := s.check(id)
+	if err != nil {
+		return dfx.Sequence{}, err
+	}
+	if !rep.OK && !req.Force {
+		return dfx.Sequence{}, &snapcheck.RefusedError{Ref: m.Ref(), Report: rep}
 	}
 	s.Exported = append(s.Exported, dir)
-	return dfx.RestoreCommands(m.CanisterID, dir), nil
+	return dfx.Commands(dfx.ToolICP, m.CanisterID, dir, req.Upgrade), nil
 }
 
 // Commit implements Committer.

@@ -1,6 +1,7 @@
 // Package restore is the fork / restore screen: fork a snapshot into a new
 // branch of the lineage, restore it by exporting a dfx snapshot directory
-// and showing the exact dfx commands that upload and load it, or repair it
+// and showing the exact icp-cli commands that upload and load it (after
+// the IC's checks, `canscope check`: a failing one needs a force), or repair it
 // by transplanting a fixed module onto its state: compatibility report,
 // confirmation, the transplant, a rehearsed upgrade, then the export.
 // Nothing is written before the operator confirms.
@@ -23,6 +24,7 @@ import (
 	"github.com/canscope/canscope/snapshots/dfx"
 	"github.com/canscope/canscope/tui/frame"
 	"github.com/canscope/canscope/tui/render"
+	"github.com/canscope/canscope/tui/source"
 )
 
 // action is what the screen will do.
@@ -69,10 +71,10 @@ type (
 	}
 	exportedMsg struct {
 		origin
-		job      int
-		dir      string
-		commands []string
-		err      error
+		job int
+		dir string
+		seq dfx.Sequence
+		err error
 	}
 )
 
@@ -94,10 +96,12 @@ type Model struct {
 	// job is the export, check or rehearsal running in the background.
 	job frame.Job
 
-	forked   *snapshots.Snapshot
-	exported string   // absolute export directory
-	commands []string // what loads the export into the canister
-	copied   bool
+	forked       *snapshots.Snapshot
+	icCheck      *source.ExportReport // the IC's checks on the export, before confirming
+	exportForced bool                 // the operator exports past a failing check
+	exported     string               // absolute export directory
+	seq          dfx.Sequence         // what loads the export into the canister
+	copied       bool
 }
 
 // New returns the fork / restore screen for a snapshot.
@@ -160,6 +164,9 @@ func (m *Model) Bindings() []key.Binding {
 	case stageNaming:
 		return []key.Binding{k.Submit, k.Back}
 	case stageConfirm:
+		if m.action == actionRestore && m.checkFailed() {
+			return []key.Binding{k.Force, k.Back}
+		}
 		return []key.Binding{k.Confirm, k.Back}
 	case stageDone:
 		switch m.action {
@@ -221,6 +228,8 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		}
 		m.stage, m.forked = stageDone, &msg.snap
 		return frame.Nav(frame.StoreChangedMsg{})
+	case exportCheckedMsg:
+		return m.exportChecked(msg)
 	case checkedMsg, transplantedMsg, stepMsg, rehearsedMsg, spinner.TickMsg:
 		return m.updateRepair(msg)
 	case exportedMsg:
@@ -231,7 +240,7 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 			m.stage, m.err = stageInput, msg.err // source.Exporter's errors name the snapshot and the directory
 			return m.dir.Focus()
 		}
-		m.stage, m.exported, m.commands = stageDone, msg.dir, msg.commands
+		m.stage, m.exported, m.seq = stageDone, msg.dir, msg.seq
 	case tea.KeyPressMsg:
 		return m.updateKey(msg)
 	}
@@ -295,7 +304,10 @@ func (m *Model) updateKey(msg tea.KeyPressMsg) tea.Cmd {
 		switch {
 		case key.Matches(msg, k.Confirm) && m.action == actionTransplant:
 			return m.transplant()
-		case key.Matches(msg, k.Confirm):
+		case key.Matches(msg, k.Force) && m.action == actionRestore && m.checkFailed():
+			m.exportForced = true // the operator saw what the IC will refuse
+			return m.execute()
+		case key.Matches(msg, k.Confirm) && !(m.action == actionRestore && m.checkFailed()):
 			return m.execute()
 		case key.Matches(msg, k.Back) && m.action == actionTransplant:
 			m.stage = stageNaming
@@ -343,6 +355,8 @@ func (m *Model) review() tea.Cmd {
 			return nil
 		}
 		m.dir.SetValue(abs)
+		m.input().Blur()
+		return m.checkExport() // the confirmation shows the IC's checks
 	}
 	m.input().Blur()
 	m.stage = stageConfirm
@@ -363,10 +377,11 @@ func (m *Model) execute() tea.Cmd {
 	// An export of a large memory takes a while: x or closing the screen
 	// cancels it, and the exporter removes what it had written.
 	exporter, dir := m.ctx.Sources.Exporter, m.dir.Value()
+	req := source.ExportRequest{Force: m.exportForced, Upgrade: m.upgrade()}
 	ctx, job := m.startJob()
 	return tea.Batch(func() tea.Msg {
-		cmds, err := exporter.Export(ctx, id, dir)
-		return exportedMsg{origin: origin{m}, job: job, dir: dir, commands: cmds, err: err}
+		seq, err := exporter.Export(ctx, id, dir, req)
+		return exportedMsg{origin: origin{m}, job: job, dir: dir, seq: seq, err: err}
 	}, m.repair.spin.Tick)
 }
 
@@ -407,23 +422,20 @@ func (m *Model) View() string {
 				"", m.name.View())
 		default:
 			lines = append(lines,
-				"Restore writes this snapshot as a dfx snapshot directory, then shows the",
-				"dfx commands that upload it to the canister and load it.",
+				"Restore checks this snapshot against the IC's upload and load rules,",
+				"writes it as a snapshot directory, then shows the icp-cli commands that",
+				"upload it to the canister and load it.",
 				"", m.dir.View())
 		}
+	case m.stage == stageChecking:
+		lines = append(lines, m.repair.spin.View()+" "+st.Muted.Render("checking "+s.Ref()+" against the IC's snapshot upload and load rules …"))
+	case m.stage == stageConfirm && m.action == actionRestore:
+		lines = append(lines, m.exportConfirmLines()...)
 	case m.stage == stageConfirm:
-		lines = append(lines, st.Warn.Render("Please confirm:"), "")
-		if m.action == actionFork {
-			lines = append(lines,
-				fmt.Sprintf("  Fork %s as %s.", s.Ref(), st.Accent.Render(strings.TrimSpace(m.name.Value()))),
-				"  This writes one new snapshot to the store at "+m.ctx.StorePath+".")
-		} else {
-			lines = append(lines,
-				fmt.Sprintf("  Export %s to %s", s.Ref(), st.Accent.Render(m.dir.Value())),
-				"  (metadata.json, wasm_module.bin, wasm_memory.bin, stable_memory.bin,",
-				"  wasm_chunk_store/). Nothing is sent to the Internet Computer.")
-		}
-		lines = append(lines, "", "Press "+st.Accent.Render("y")+" to go ahead, esc to change it.")
+		lines = append(lines, st.Warn.Render("Please confirm:"), "",
+			fmt.Sprintf("  Fork %s as %s.", s.Ref(), st.Accent.Render(strings.TrimSpace(m.name.Value()))),
+			"  This writes one new snapshot to the store at "+m.ctx.StorePath+".",
+			"", "Press "+st.Accent.Render("y")+" to go ahead, esc to change it.")
 	case m.stage == stageWorking:
 		lines = append(lines, m.repair.spin.View()+" "+st.Muted.Render("writing …"))
 	case m.stage == stageDone:
@@ -478,15 +490,15 @@ func commandLines(cmd string, width int, muted func(...string) string) []string 
 	return append(out, line)
 }
 
-// allCommands is what loads the export, and after a repair also the
-// upgrade that was rehearsed: the fixed module upgraded onto itself, so
-// the next real upgrade has run once under supervision.
+// allCommands is what loads the export (dfx.Commands, as `canscope
+// restore` prints it), and after a repair also the upgrade that was
+// rehearsed: the fixed module upgraded onto itself, so the next real
+// upgrade has run once under supervision.
 func (m *Model) allCommands() []string {
-	r := m.repair.made
-	if r == nil || m.repair.path == "" {
-		return m.commands
+	if m.upgrade().Wasm == "" {
+		return m.seq.Commands
 	}
-	return append(append([]string(nil), m.commands...), dfx.UpgradeCommand(r.CanisterID, m.repair.path))
+	return append(append([]string(nil), m.seq.Commands...), m.seq.Upgrade+"   # the upgrade you rehearsed")
 }
 
 func (m *Model) doneLines() []string {
@@ -498,17 +510,19 @@ func (m *Model) doneLines() []string {
 			"It is in the snapshots list; esc goes back.",
 		}
 	}
-	lines := []string{
-		st.OK.Render("Exported to " + m.exported + "."),
-		"",
-		"To load it into the canister, run in order:",
-		"",
+	lines := []string{st.OK.Render("Exported to " + m.exported + ".")}
+	if m.exportForced {
+		lines = append(lines, m.wrapIn(st.Error, "Forced: the IC will refuse it: "+m.icCheck.Summary)...)
 	}
+	lines = append(lines, "", "To load it into the canister, run in order:", "")
 	// The commands are plain text on their own lines, so they can be
 	// selected and copied with the mouse as well as with c; a command
 	// wider than the screen wraps rather than losing its end.
 	for _, c := range m.allCommands() {
 		lines = append(lines, commandLines(c, m.width, st.Muted.Render)...)
+	}
+	for _, n := range m.seq.Notes {
+		lines = append(lines, m.wrapIn(st.Muted, "Note: "+n)...)
 	}
 	lines = append(lines, "")
 	switch {

@@ -9,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/canscope/canscope/snapshots"
+	"github.com/canscope/canscope/snapshots/dfx"
 	"github.com/canscope/canscope/tui/frame"
 	st "github.com/canscope/canscope/tui/internal/screentest"
 	"github.com/canscope/canscope/tui/source"
@@ -35,11 +36,16 @@ func TestRestore(t *testing.T) {
 		{"restore_confirm_80x24", 80, 24, append(append(st.Keys("tab"), st.Type("restore-ledger")...), st.Key("enter"))},
 		{"restore_commands_160x48", 160, 48, append(append(st.Keys("tab"), st.Type("restore-ledger")...), st.Keys("enter", "y", "c")...)},
 		{"fork_bad_name_80x24", 80, 24, append(st.Type("a@b"), st.Key("enter"))},
+		{"restore_refused_80x24", 80, 24, append(append(st.Keys("tab"), st.Type("restore-counter")...), st.Key("enter"))},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			store := st.Incident()
-			m := open(t, "dark", tt.w, tt.h, source.Set{Catalog: store, Forker: store, Exporter: store}, store.ID(t, "ledger@3"))
+			ref := "ledger@3"
+			if strings.Contains(tt.name, "refused") {
+				ref = "counter@1" // its module is not wasm: the IC refuses it
+			}
+			m := open(t, "dark", tt.w, tt.h, source.Set{Catalog: store, Forker: store, Exporter: store}, store.ID(t, ref))
 			st.Run(m, tt.keys...)
 			st.Shot(t, m, tt.w, tt.h)
 		})
@@ -80,14 +86,14 @@ func TestRestoreExports(t *testing.T) {
 	}
 	// At 80 columns the long upload command continues on the next line
 	// with a shell continuation; pasted, it is the whole command.
-	if v := strings.ReplaceAll(st.Plain(m.View()), " \\\n    ", " "); !strings.Contains(v, "--dir "+dir) {
+	if v := strings.ReplaceAll(st.Plain(m.View()), " \\\n    ", " "); !strings.Contains(v, "-i "+dir) {
 		t.Errorf("the upload command lost its end at 80 columns:\n%s", st.Plain(m.View()))
 	}
 	m.SetSize(300, 20)
 	v := st.Plain(m.View())
 	for _, want := range []string{
-		"dfx canister snapshot upload " + st.LedgerCanister + " --dir " + dir,
-		"dfx canister snapshot load " + st.LedgerCanister + " <uploaded-snapshot-id>",
+		"icp canister snapshot upload " + st.LedgerCanister + " -i " + dir + " -n ic",
+		"icp canister snapshot restore " + st.LedgerCanister + " <uploaded-snapshot-id> -n ic",
 	} {
 		if !strings.Contains(v, want) {
 			t.Errorf("view lacks %q:\n%s", want, v)
@@ -138,9 +144,13 @@ func TestRestoreIgnoresAnotherScreensResult(t *testing.T) {
 // ctxExporter records the context of the export it was asked for.
 type ctxExporter struct{ ctx context.Context }
 
-func (e *ctxExporter) Export(ctx context.Context, _ snapshots.ID, _ string) ([]string, error) {
+func (e *ctxExporter) Check(context.Context, snapshots.ID) (source.ExportReport, error) {
+	return source.ExportReport{OK: true}, nil
+}
+
+func (e *ctxExporter) Export(ctx context.Context, _ snapshots.ID, _ string, _ source.ExportRequest) (dfx.Sequence, error) {
 	e.ctx = ctx
-	return nil, ctx.Err()
+	return dfx.Sequence{}, ctx.Err()
 }
 
 // TestExportCancel: an export can be long; x cancels it and so does
@@ -195,5 +205,31 @@ func TestRestoreCopyClaims(t *testing.T) {
 		case !clip && (cmd != nil || strings.Contains(v, "copied") || !strings.Contains(v, "select the text to copy")):
 			t.Errorf("without OSC 52: cmd %v, view:\n%s", cmd != nil, v)
 		}
+	}
+}
+
+// TestRefusedExportNeedsForce: a snapshot the IC would refuse is not
+// written on y; the confirmation says what fails, and only F (the
+// operator's force) writes it, saying again that the IC will refuse it.
+func TestRefusedExportNeedsForce(t *testing.T) {
+	store := st.Incident()
+	dir := filepath.Join(t.TempDir(), "out")
+	m := open(t, "dark", 80, 24, source.Set{Catalog: store, Forker: store, Exporter: store}, store.ID(t, "counter@1"))
+	st.Run(m, append(append(st.Keys("tab"), st.Type(dir)...), st.Keys("enter", "y")...)...)
+	if len(store.Exported) != 0 || m.stage != stageConfirm {
+		t.Fatalf("y exported a snapshot the IC refuses: exported %v, stage %d", store.Exported, m.stage)
+	}
+	v := st.Plain(m.View())
+	for _, want := range []string{"FAIL module valid at load_canister_snapshot", "The IC will refuse it", "F exports it anyway"} {
+		if !strings.Contains(strings.Join(strings.Fields(v), " "), want) {
+			t.Errorf("the confirmation lacks %q:\n%s", want, v)
+		}
+	}
+	st.Run(m, st.Key("F"))
+	if len(store.Exported) != 1 || m.stage != stageDone {
+		t.Fatalf("F did not export: exported %v, stage %d, err %v", store.Exported, m.stage, m.err)
+	}
+	if v := st.Plain(m.View()); !strings.Contains(v, "Forced: the IC will refuse it") {
+		t.Errorf("the forced export does not say the IC will refuse it:\n%s", v)
 	}
 }

@@ -233,7 +233,7 @@ func (m *Model) repairKey(msg tea.KeyPressMsg) tea.Cmd {
 		if key.Matches(msg, k.Cancel) {
 			m.stopJob()
 			m.stage, m.notice = stageInput, "check cancelled"
-			return r.wasm.Focus()
+			return m.input().Focus() // the module path, or an export's directory
 		}
 	case stageRehearsing:
 		if key.Matches(msg, k.Cancel) {

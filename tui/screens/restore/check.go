@@ -1,0 +1,113 @@
+package restore
+
+import (
+	"fmt"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/canscope/canscope/snapshots/dfx"
+	"github.com/canscope/canscope/tui/source"
+)
+
+// exportCheckedMsg is the IC's checks on the snapshot about to be
+// exported (source.Exporter.Check, `canscope check`).
+type exportCheckedMsg struct {
+	origin
+	job    int
+	report source.ExportReport
+	err    error
+}
+
+// checkExport runs the IC's upload and load checks on the export's
+// subject in the background; the confirmation shows the report, and a
+// failing one needs a force to be written.
+func (m *Model) checkExport() tea.Cmd {
+	m.stage, m.icCheck, m.exportForced = stageChecking, nil, false
+	exporter, id := m.ctx.Sources.Exporter, m.subject().ID
+	ctx, job := m.startJob()
+	return tea.Batch(func() tea.Msg {
+		rep, err := exporter.Check(ctx, id)
+		return exportCheckedMsg{origin: origin{m}, job: job, report: rep, err: err}
+	}, m.repair.spin.Tick)
+}
+
+// exportChecked takes the report to the confirmation.
+func (m *Model) exportChecked(msg exportCheckedMsg) tea.Cmd {
+	if m.stage != stageChecking || m.action != actionRestore || !m.job.Finish(msg.job) {
+		return nil // cancelled
+	}
+	if msg.err != nil {
+		m.stage, m.err = stageInput, msg.err // it names the snapshot
+		return m.dir.Focus()
+	}
+	m.icCheck, m.stage = &msg.report, stageConfirm
+	return nil
+}
+
+// checkFailed reports whether the export's check found what the IC
+// will refuse.
+func (m *Model) checkFailed() bool { return m.icCheck != nil && !m.icCheck.OK }
+
+// upgrade is the rehearsed upgrade the restore sequence ends with: the
+// fixed module of a repair, upgraded onto itself; none without one.
+func (m *Model) upgrade() dfx.Upgrade {
+	if m.repair.made == nil || m.repair.path == "" {
+		return dfx.Upgrade{}
+	}
+	return dfx.Upgrade{Wasm: m.repair.path}
+}
+
+// checkLines draws the check report compactly enough for 80x24: every
+// passing check by name under its stage, each failure with its stage, the
+// replica's error text and canscope's explanation, and how many
+// conditions were not checked offline. The passing checks' details and
+// the not-checked list are left to `canscope check`, and the view says
+// so.
+func (m *Model) checkLines() []string {
+	st, rep := m.ctx.Styles, m.icCheck
+	if rep == nil {
+		return nil
+	}
+	pass := len(rep.Checks) - len(rep.Failed())
+	head := fmt.Sprintf("The IC's snapshot upload and load checks (canscope check): %d of %d pass", pass, len(rep.Checks))
+	lines := []string{st.Header.Render(head)}
+	// Passing checks by name under their stage; the failures follow,
+	// each with the replica's error text.
+	var stages []string
+	byStage := map[string][]string{}
+	for _, c := range rep.Checks {
+		if !c.OK {
+			continue
+		}
+		if _, ok := byStage[c.Stage]; !ok {
+			stages = append(stages, c.Stage)
+		}
+		byStage[c.Stage] = append(byStage[c.Stage], c.Name)
+	}
+	for _, s := range stages {
+		lines = append(lines, m.wrap("  ok "+s+": "+strings.Join(byStage[s], ", "))...)
+	}
+	for _, c := range rep.Failed() {
+		lines = append(lines, m.wrapIn(st.Error, "FAIL "+c.Name+" at "+c.Stage+": "+c.Detail)...)
+		if c.Explain != "" {
+			lines = append(lines, m.wrap("  "+c.Explain)...)
+		}
+	}
+	lines = append(lines, m.wrapIn(st.Muted, fmt.Sprintf("Not checked offline: %d conditions of the live canister (canscope check lists them).", len(rep.NotChecked)))...)
+	return lines
+}
+
+// exportConfirmLines is the export's confirmation: the check report,
+// what will be written, and the key that writes it: y, or F when the IC
+// will refuse the snapshot (the FAIL lines say at which stage and why).
+func (m *Model) exportConfirmLines() []string {
+	st := m.ctx.Styles
+	lines := append(m.checkLines(), "")
+	lines = append(lines, m.wrap(fmt.Sprintf("Export %s to %s. Nothing is sent to the Internet Computer.", m.subject().Ref(), m.dir.Value()))...)
+	lines = append(lines, "")
+	if m.checkFailed() {
+		return append(lines, m.wrapIn(st.Warn, fmt.Sprintf("The IC will refuse it (%d FAIL above): F exports it anyway, esc changes it.", len(m.icCheck.Failed())))...)
+	}
+	return append(lines, "Press "+st.Accent.Render("y")+" to export it, esc to change it.")
+}
