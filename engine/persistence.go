@@ -4,22 +4,7 @@ import (
 	"fmt"
 
 	"github.com/canscope/canscope/engine/ic0"
-	"github.com/canscope/canscope/engine/wasm"
 )
-
-// EOPMetadata is the metadata name (custom section
-// `icp:private enhanced-orthogonal-persistence` or `icp:public ...`) that
-// marks a module built for Motoko's enhanced orthogonal persistence; the
-// replica's ENHANCED_ORTHOGONAL_PERSISTENCE_SECTION.
-const EOPMetadata = "enhanced-orthogonal-persistence"
-
-// ExpectsEOP reports whether a module carries the enhanced orthogonal
-// persistence metadata, as the replica's
-// expects_enhanced_orthogonal_persistence checks it.
-func ExpectsEOP(m *wasm.Module) bool {
-	_, _, ok := m.Metadata(EOPMetadata)
-	return ok
-}
 
 // Values of the install_code upgrade option wasm_memory_persistence;
 // PersistenceUnset is the option left out.
@@ -45,7 +30,8 @@ func (e *UpgradeOptionError) Error() string { return fmt.Sprintf("%s %s", e.Code
 // MainMemoryHandling decides, as the replica's determine_main_memory_handling
 // does (rs/execution_environment/src/execution/upgrade.rs), whether an
 // upgrade keeps the main memory (heap) or replaces it, given whether the
-// old and the new module expect enhanced orthogonal persistence and the
+// old and the new module expect enhanced orthogonal persistence
+// (wasm.Module.ExpectsEOP) and the
 // wasm_memory_persistence option (PersistenceUnset, PersistenceKeep or
 // PersistenceReplace). Its two safety checks refuse an upgrade of an EOP
 // canister that leaves the option out, and keep onto a module without EOP;

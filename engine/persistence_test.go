@@ -23,8 +23,8 @@ func TestMainMemoryHandling(t *testing.T) {
 		return m
 	}
 	eop, classical := parse("testdata/eop_counter.wasm"), parse("testdata/counter.wasm")
-	if !ExpectsEOP(eop) || ExpectsEOP(classical) {
-		t.Fatalf("ExpectsEOP: eop_counter %v, counter %v", ExpectsEOP(eop), ExpectsEOP(classical))
+	if !eop.ExpectsEOP() || classical.ExpectsEOP() {
+		t.Fatalf("ExpectsEOP: eop_counter %v, counter %v", eop.ExpectsEOP(), classical.ExpectsEOP())
 	}
 	const missing = "IC0504 Missing upgrade option: Enhanced orthogonal persistence requires the `wasm_memory_persistence` upgrade option."
 	const invalid = "IC0504 Invalid upgrade option: The `wasm_memory_persistence: opt Keep` upgrade option requires that the new canister module supports enhanced orthogonal persistence."
@@ -45,7 +45,7 @@ func TestMainMemoryHandling(t *testing.T) {
 		{"classical onto classical, keep", classical, classical, PersistenceKeep, false, invalid},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			keep, err := MainMemoryHandling(ExpectsEOP(tt.old), ExpectsEOP(tt.new), tt.persistence)
+			keep, err := MainMemoryHandling(tt.old.ExpectsEOP(), tt.new.ExpectsEOP(), tt.persistence)
 			if tt.err != "" {
 				var uo *UpgradeOptionError
 				if !errors.As(err, &uo) || err.Error() != tt.err {

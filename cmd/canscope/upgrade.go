@@ -186,7 +186,7 @@ func (a *app) checkPersistence(ref, wasmPath, persistence string) error {
 	if err != nil {
 		return err
 	}
-	keep, err := engine.MainMemoryHandling(engine.ExpectsEOP(oldMod), engine.ExpectsEOP(newMod), persistence)
+	keep, err := engine.MainMemoryHandling(oldMod.ExpectsEOP(), newMod.ExpectsEOP(), persistence)
 	if err != nil {
 		return fmt.Errorf("upgrade %s: the IC refuses this upgrade: %w", m.Ref(), err)
 	}

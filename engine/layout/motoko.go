@@ -58,6 +58,21 @@ type Motoko struct {
 	// Note says why.
 	Decoded bool   `json:"decoded"`
 	Note    string `json:"note,omitempty"`
+	// Persistence is "enhanced" for a module with the
+	// enhanced-orthogonal-persistence metadata (the variables live in the
+	// heap), "classical" otherwise.
+	Persistence string `json:"persistence,omitempty"`
+}
+
+// enhanced marks mo as enhanced orthogonal persistence: the variables live
+// in the (wasm64) heap, which the IC keeps across an upgrade with
+// wasm_memory_persistence keep; stable memory holds them only during a
+// graph-copy stabilisation.
+func (mo *Motoko) enhanced() {
+	mo.Persistence = "enhanced"
+	if mo.Version < 0 {
+		mo.Note = "enhanced orthogonal persistence: the stable variables live in the heap, which the IC keeps across an upgrade with wasm_memory_persistence keep (moc's runtime then checks the new module's stable types against these); their values in the heap are not decoded"
+	}
 }
 
 // Variable is one Motoko stable variable.
@@ -279,12 +294,18 @@ func (mo *Motoko) summary() string {
 		names[i] = v.Name
 	}
 	s := fmt.Sprintf("Motoko: %d stable variables", len(mo.Variables))
+	if mo.Persistence == "enhanced" {
+		s = fmt.Sprintf("Motoko (enhanced orthogonal persistence): %d stable variables", len(mo.Variables))
+	}
 	if len(names) > 0 {
 		s += " (" + strings.Join(names, ", ") + ")"
 	}
-	if mo.Version >= 0 {
+	switch {
+	case mo.Persistence == "enhanced" && mo.Version < 0:
+		s += ", kept in the heap"
+	case mo.Version >= 0:
 		s += fmt.Sprintf(", format v%d, %d bytes serialised", mo.Version, mo.DataBytes)
-	} else {
+	default:
 		s += ", none serialised"
 	}
 	return s

@@ -32,7 +32,8 @@ const (
 // `canscope diff --bytes` and the UI's diff screen all use it. A module
 // that cannot be read only loses the Motoko names.
 func Read(st Store, m *snapshots.Manifest, d Depth) (*Layout, error) {
-	r, types := snapshots.NewMemoryReader(st, m.Stable), stableTypes(st, m)
+	types, eop := stableTypes(st, m)
+	r := snapshots.NewMemoryReader(st, m.Stable)
 	var (
 		l   *Layout
 		err error
@@ -45,26 +46,31 @@ func Read(st Store, m *snapshots.Manifest, d Depth) (*Layout, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read the stable memory layout of %s: %w", m.Ref(), err)
 	}
+	if eop && l.Motoko != nil {
+		l.Motoko.enhanced()
+		l.Summary = l.Motoko.summary()
+	}
 	return l, nil
 }
 
 // stableTypes returns the motoko:stable-types text of m's module, "" when
-// the module has none or cannot be read.
-func stableTypes(st Store, m *snapshots.Manifest) string {
+// the module has none or cannot be read, and whether the module expects
+// enhanced orthogonal persistence.
+func stableTypes(st Store, m *snapshots.Manifest) (string, bool) {
 	if m.Module.IsZero() {
-		return ""
+		return "", false
 	}
 	code, err := st.ReadBlob(m.Module)
 	if err != nil {
-		return ""
+		return "", false
 	}
 	if code, err = wasm.Decompress(code); err != nil {
-		return ""
+		return "", false
 	}
 	mod, err := wasm.Parse(code)
 	if err != nil {
-		return ""
+		return "", false
 	}
 	text, _, _ := mod.Metadata("motoko:stable-types")
-	return string(text)
+	return string(text), mod.ExpectsEOP()
 }

@@ -73,7 +73,31 @@ func TestRead(t *testing.T) {
 	}
 	mo := &snapshots.Manifest{Snapshot: snapshots.Snapshot{Name: "mo"}, Module: snapshots.HashOf(code)}
 	st[mo.Module] = code
-	if got := stableTypes(st, mo); !strings.Contains(got, "actor") {
-		t.Errorf("stable types of motoko_v1 = %q", got)
+	if got, eop := stableTypes(st, mo); !strings.Contains(got, "actor") || eop {
+		t.Errorf("stable types of motoko_v1 = %q, enhanced orthogonal persistence %v", got, eop)
+	}
+}
+
+// TestReadEOP: a moc 4.x canister (enhanced orthogonal persistence) keeps
+// its stable variables in the heap; its empty stable memory is described
+// as that, not as "none serialised".
+func TestReadEOP(t *testing.T) {
+	code, err := os.ReadFile("../testdata/eop_counter_v2.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := blobs{}
+	m := &snapshots.Manifest{Snapshot: snapshots.Snapshot{Name: "eop"}, Module: snapshots.HashOf(code)}
+	st[m.Module] = code
+	l, err := Read(st, m, Deep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = "Motoko (enhanced orthogonal persistence): 3 stable variables (count, note, upgrades), kept in the heap"
+	if l.Kind != KindMotoko || l.Summary != want || l.Motoko.Persistence != "enhanced" || !strings.Contains(l.Motoko.Note, "wasm_memory_persistence keep") {
+		t.Fatalf("layout %+v\nsummary %q\nwant    %q", l, l.Summary, want)
+	}
+	if v := l.Motoko.Variables; len(v) != 3 || v[1].Name != "note" || v[1].Type != "Text" {
+		t.Errorf("variables %+v", v)
 	}
 }

@@ -588,6 +588,21 @@ func (m *Module) IsMemory64() bool {
 	return ok && l.Is64
 }
 
+// EOPMetadata is the metadata name (custom section
+// `icp:private enhanced-orthogonal-persistence` or `icp:public ...`) that
+// marks a module built for Motoko's enhanced orthogonal persistence; the
+// replica's ENHANCED_ORTHOGONAL_PERSISTENCE_SECTION.
+const EOPMetadata = "enhanced-orthogonal-persistence"
+
+// ExpectsEOP reports whether the module carries the enhanced orthogonal
+// persistence metadata, as the replica's
+// expects_enhanced_orthogonal_persistence checks it
+// (rs/execution_environment/src/execution/upgrade.rs).
+func (m *Module) ExpectsEOP() bool {
+	_, _, ok := m.Metadata(EOPMetadata)
+	return ok
+}
+
 // FuncType returns the signature of function idx in the function index
 // space.
 func (m *Module) FuncType(idx uint32) (FuncType, error) {
