@@ -211,6 +211,27 @@ func (s *Session) Seek(ctx context.Context, i int) (source.State, error) {
 	if err != nil {
 		return source.State{}, err
 	}
+	return s.state(v)
+}
+
+// SeekInstructions moves to the first event at or after instruction
+// count n (the last one when the run used fewer) and returns its index and
+// the state there: a jump to an instruction count, which the run screen
+// can offer next to event indexes.
+func (s *Session) SeekInstructions(ctx context.Context, n uint64) (int, source.State, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, err := s.s.SeekInstructions(ctx, n)
+	if err != nil {
+		return 0, source.State{}, err
+	}
+	st, err := s.state(v)
+	return v.Index(), st, err
+}
+
+// state reads the run screen's State from a view.
+func (s *Session) state(v *trace.View) (source.State, error) {
+	i := v.Index()
 	heap, err := v.HeapPagesChanged()
 	if err != nil {
 		return source.State{}, err

@@ -87,6 +87,12 @@ func TestIncidentOnRunScreen(t *testing.T) {
 	if trapState.StablePagesChanged == 0 || trapState.Instructions != o.Instructions || trapState.Limit != o.Limit {
 		t.Errorf("state at the trap = %+v, outcome %+v", trapState, o)
 	}
+	// A jump to an instruction count lands on the first event at or
+	// after it: here the failing System API call, just before the trap.
+	if at, st, err := sess.(*Session).SeekInstructions(ctx, o.Instructions); err != nil || at != sess.Len()-2 ||
+		sess.Event(at).Instructions != o.Instructions || sess.Event(at-1).Instructions >= o.Instructions || st.Instructions != o.Instructions {
+		t.Errorf("seek to instruction %d: event %d of %d, state %+v, %v", o.Instructions, at, sess.Len(), st, err)
+	}
 	first, err := sess.Seek(ctx, 0)
 	if err != nil {
 		t.Fatal(err)
