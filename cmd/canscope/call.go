@@ -56,15 +56,25 @@ func newCallCmd(a *app) *cobra.Command {
 			var out runJSON
 			note := "call " + method
 			if entry.system() {
+				done := a.watchRun(r.Canister, snap.ID, "running --"+entry.systemName(), "call --"+entry.systemName(), asJSON)
 				res, err := entry.runSystem(ctx, r.Canister, snap, answer.calls())
 				if err != nil {
+					done(0)
 					return err
 				}
+				done(res.Instructions)
 				out, note = resultJSON(res, r.Canister.ID(), nil), "call --"+entry.systemName()
 			} else {
+				done := a.watchRun(r.Canister, snap.ID, "running "+method, "call "+method, asJSON)
 				out, err = runMethod(ctx, r.Canister, snap, method, &args, &entry, &answer, query)
 				if err != nil {
+					done(0)
 					return err
+				}
+				if out.Inspect == nil || out.Inspect.Verdict == "accepted" {
+					done(out.Instructions)
+				} else {
+					done(0) // the method did not run: inspect_message's count is not its
 				}
 			}
 			if unused := answer.unused(); len(unused) > 0 {

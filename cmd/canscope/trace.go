@@ -122,7 +122,22 @@ is always shown.`,
 			}
 			tr := trace.New(s.bench, s.store)
 			defer tr.Close(ctx)
+			var live laterCanister
+			req.Watch = live.c.Store
+			what, key := "tracing "+method, "call "+method // tracing does not change the count
+			if upgrade {
+				what, key = "tracing upgrade", upgradeKey(workbench.StepUpgrade, mod, skip)
+			}
+			done := a.watchRun(&live, snap.ID, what, key, asJSON)
 			sess, err := tr.Open(ctx, snap.ID, req)
+			switch {
+			case err != nil:
+				done(0)
+			case upgrade && rehearse:
+				done(0) // the count is the second step's: no estimate for the first
+			default:
+				done(sess.Result().Instructions)
+			}
 			if err != nil {
 				return err
 			}

@@ -93,8 +93,20 @@ upgrade would produce).`,
 				return err
 			}
 			var child *snapshots.Snapshot
+			// Each step has its own progress line and previous count.
+			watch := func(step string) func(uint64) {
+				return a.watchRun(r.Canister, snap.ID, "rehearsing "+step, upgradeKey(step, newMod, skip && step == workbench.StepUpgrade), asJSON)
+			}
+			done := watch(workbench.StepUpgrade)
 			reh, err := r.Rehearse(ctx, workbench.RehearsalOptions{
 				Module: newMod, Arg: arg, SkipPreUpgrade: skip, Again: rehearse, Verify: queries,
+				Progress: func(st workbench.UpgradeStep) {
+					done(st.Result.Instructions)
+					done = func(uint64) {}
+					if st.Name == workbench.StepUpgrade && st.OK() && rehearse {
+						done = watch(workbench.StepUpgradeAgain)
+					}
+				},
 				AfterUpgrade: func(ctx context.Context) error {
 					if !commit {
 						return nil
@@ -107,6 +119,8 @@ upgrade would produce).`,
 					return err
 				},
 			})
+			done(0) // clear the line before the result prints
+			done = func(uint64) {}
 			if err != nil {
 				return fmt.Errorf("upgrade %s: %w", snap.Ref(), err)
 			}

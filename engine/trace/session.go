@@ -82,6 +82,11 @@ type Request struct {
 	// the snapshot may take (its stored heap and stable pages per anchor):
 	// a large snapshot gets fewer anchors or none.
 	AnchorMemory uint64
+	// Watch, when set, is called with the canister of the recorded run
+	// just before that run starts, so a progress display can poll its
+	// LiveInstructions from another goroutine until Open returns (nothing
+	// else of the canister is safe to touch there).
+	Watch func(c *engine.Canister)
 }
 
 // Tracer opens sessions over the snapshots of a store. It may be used by
@@ -234,6 +239,9 @@ func (t *Tracer) Open(ctx context.Context, id snapshots.ID, req Request) (*Sessi
 			s.Close(ctx)
 			return nil, fmt.Errorf("trace %s: %w", id.Short(), err)
 		}
+	}
+	if req.Watch != nil {
+		req.Watch(run.Canister)
 	}
 	r := s.exec(ctx, run, rec)
 	s.release(ctx, run, r.committed)
