@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/canscope/canscope/engine"
 	"github.com/canscope/canscope/engine/candid"
@@ -49,8 +50,9 @@ func NewRunner(tracer *trace.Tracer) *Runner { return &Runner{tracer: tracer} }
 var _ source.Runner = (*Runner)(nil)
 
 // Start implements source.Runner: it runs and records req and returns the
-// session over it. progress hears 0 when the run starts and 1 when its
-// recording is done.
+// session over it. progress hears 0 when the run starts, the fraction of
+// the instruction limit used while it runs, and 1 when its recording is
+// done.
 func (r *Runner) Start(ctx context.Context, req source.RunRequest, progress func(float64)) (source.Session, error) {
 	tr := trace.Request{
 		Method:         req.Method,
@@ -84,10 +86,17 @@ func (r *Runner) Start(ctx context.Context, req source.RunRequest, progress func
 		}
 		tr.Module = code
 	}
+	stop := func() {}
 	if progress != nil {
 		progress(0)
+		steps := 1
+		if req.Upgrade && req.Rehearse {
+			steps = 2
+		}
+		stop = watchRun(&tr, steps, progress)
 	}
 	s, err := r.tracer.Open(ctx, req.Snapshot, tr)
+	stop() // no fraction after the 1 below
 	var argErr *trace.ArgError
 	if errors.As(err, &argErr) {
 		return nil, &source.FieldError{Field: source.FieldArg, Err: argErr.Err}
@@ -99,6 +108,49 @@ func (r *Runner) Start(ctx context.Context, req source.RunRequest, progress func
 		progress(1)
 	}
 	return &Session{s: s, method: req.Method}, nil
+}
+
+// progressEvery is how often a run's progress is read while it runs.
+const progressEvery = 100 * time.Millisecond
+
+// watchRun makes tr report the recorded run's progress as the fraction of
+// its instruction limit used (engine.Canister.LiveInstructions, published
+// at every metering slice), every progressEvery until stop. A rehearsal
+// runs steps messages, each with its own limit and count: the fraction is
+// over all of them, so the bar never moves back when a step starts. It
+// stays below 1, which Start reports when the recording is done.
+func watchRun(tr *trace.Request, steps int, progress func(float64)) (stop func()) {
+	started := make(chan *engine.Canister, 1)
+	tr.Watch = func(c *engine.Canister) { started <- c }
+	quit, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		var c *engine.Canister
+		select {
+		case c = <-started:
+		case <-quit:
+			return
+		}
+		tick := time.NewTicker(progressEvery)
+		defer tick.Stop()
+		var base, last uint64
+		for {
+			select {
+			case <-tick.C:
+			case <-quit:
+				return
+			}
+			used, limit := c.LiveInstructions()
+			if used < last { // the next step's message began
+				base += last
+			}
+			last = used
+			if limit > 0 {
+				progress(min(float64(base+used)/(float64(limit)*float64(steps)), 0.999))
+			}
+		}
+	}()
+	return func() { close(quit); <-finished }
 }
 
 // envOf is the environment adjustment for the request's caller and time,

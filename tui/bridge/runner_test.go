@@ -62,8 +62,8 @@ func TestIncidentOnRunScreen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sess.(*Session).Close(ctx)
-	if !slices.Equal(progress, []float64{0, 1}) {
-		t.Errorf("progress = %v", progress)
+	if len(progress) < 2 || progress[0] != 0 || progress[len(progress)-1] != 1 || !slices.IsSorted(progress) {
+		t.Errorf("progress = %v, want 0, rising fractions of the limit, 1", progress)
 	}
 	o := sess.Outcome()
 	if o.Status != "trapped" || o.TrapFunction != "ic_cdk::api::stable::stable_size" {
@@ -168,4 +168,57 @@ func TestCallReply(t *testing.T) {
 			t.Errorf("%+v: error %v, want one under %s", c.req, err, c.field)
 		}
 	}
+}
+
+// TestRunProgress: a long traced call reports the fraction of its limit
+// it has used while it runs, rising, below 1 until the recording is done.
+func TestRunProgress(t *testing.T) {
+	ctx := context.Background()
+	st, err := fsstore.Open(filepath.Join(t.TempDir(), "store"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	eng, err := engine.New(engine.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close(ctx)
+	bench := workbench.New(st, eng)
+	code, err := os.ReadFile("../../engine/testdata/compute.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, res, err := bench.Install(ctx, code, nil, "")
+	if err != nil || res.Status != engine.StatusOK {
+		t.Fatalf("install: %v %+v", err, res)
+	}
+	snap, err := run.Commit(ctx, workbench.CommitOptions{Name: "c", MadeBy: snapshots.MadeByInstall})
+	run.Close(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var progress []float64
+	// burn(500,000): about 21 M instructions, about a second traced,
+	// against a limit of 50 M.
+	sess, err := NewRunner(trace.New(bench, st)).Start(ctx, source.RunRequest{Snapshot: snap.ID, Method: "burn", ArgHex: true, Arg: "20a10700", Limit: 50_000_000},
+		func(f float64) { progress = append(progress, f) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := sess.Outcome()
+	sess.(*Session).Close(ctx)
+	if o.Status != "ok" {
+		t.Fatalf("burn: %+v", o)
+	}
+	var during []float64
+	for _, f := range progress[1 : len(progress)-1] {
+		if f > 0 {
+			during = append(during, f)
+		}
+	}
+	if len(during) < 2 || !slices.IsSorted(progress) || progress[len(progress)-1] != 1 || slices.Max(during) >= 1 {
+		t.Errorf("progress = %v; want 0, at least two rising fractions below 1, then 1", progress)
+	}
+	t.Logf("%d fractions during %d instructions", len(during), o.Instructions)
 }
