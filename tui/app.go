@@ -18,6 +18,7 @@ import (
 	"github.com/canscope/canscope/tui/render"
 	"github.com/canscope/canscope/tui/screens/detail"
 	"github.com/canscope/canscope/tui/screens/diff"
+	"github.com/canscope/canscope/tui/screens/headroom"
 	"github.com/canscope/canscope/tui/screens/lineage"
 	"github.com/canscope/canscope/tui/screens/restore"
 	"github.com/canscope/canscope/tui/screens/run"
@@ -183,6 +184,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.push(run.New(m.ctx, msg.ID))
 	case frame.OpenRestoreMsg:
 		return m, m.push(restore.New(m.ctx, msg.ID))
+	case frame.OpenHeadroomMsg:
+		return m, m.push(headroom.New(m.ctx, msg.Name))
 	case frame.BackMsg:
 		m.pop()
 		return m, nil

@@ -80,6 +80,7 @@ func TestRoot(t *testing.T) {
 		{"fork_confirm_80x24", 80, 24, append(append(st.Keys("down", "down", "down", "f"), st.Type("hotfix-2")...), st.Key("enter"))},
 		{"restore_done_80x24", 80, 24, append(append(st.Keys("down", "down", "down", "f", "tab"), st.Type("/tmp/restore-ledger")...), st.Keys("enter", "y")...)},
 		{"transplant_report_80x24", 80, 24, transplantKeys()},
+		{"headroom_80x24", 80, 24, st.Keys("down", "down", "down", "H")},
 		{"transplant_rehearsed_160x48", 160, 48, append(transplantKeys(), st.Keys("enter", "enter", "y")...)},
 	}
 	for _, tt := range tests {

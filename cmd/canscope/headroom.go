@@ -5,13 +5,11 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/canscope/canscope/engine"
 	"github.com/canscope/canscope/engine/validation"
 	"github.com/canscope/canscope/engine/workbench"
 	"github.com/canscope/canscope/tui/chart"
-	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 )
 
@@ -84,10 +82,7 @@ cached per snapshot and module in $XDG_CACHE_HOME/canscope/headroom (else
 }
 
 func printHeadroom(w io.Writer, h headroomJSON) {
-	first, last := h.Points[0], h.Points[len(h.Points)-1]
-	fmt.Fprintf(w, "headroom of %s: %d snapshots (%d from the cache), %s to %s, memory %s → %s\n",
-		h.Name, len(h.Points), h.Cached, dateOf(first.Time), dateOf(last.Time),
-		humanize.IBytes(first.MemoryBytes), humanize.IBytes(last.MemoryBytes))
+	fmt.Fprintln(w, h.Summary())
 	for _, p := range h.Points {
 		if p.Status != engine.StatusOK.String() {
 			fmt.Fprintf(w, "%s: the rehearsal %s: %s\n", p.Snapshot.Ref(), p.Status, p.Error)
@@ -107,27 +102,13 @@ func printHeadroom(w io.Writer, h headroomJSON) {
 	}
 }
 
-func dateOf(ns uint64) string {
-	return time.Unix(0, int64(ns)).UTC().Format("2006-01-02")
-}
-
 // headroomChart draws the use of the limits nearest to theirs, in percent
 // of each limit, over the snapshots (oldest left), in at most width
 // columns and rows rows (tui/chart, which the UI draws with too).
 func headroomChart(h headroomJSON, width, rows int) string {
 	var series []chart.Series
 	for _, pr := range h.Projections {
-		s := chart.Series{Name: pr.Name}
-		for _, p := range h.Points {
-			v := 0.0
-			for _, u := range p.Uses {
-				if u.Name == pr.Name {
-					v = 100 * u.Fraction()
-				}
-			}
-			s.Percent = append(s.Percent, v)
-		}
-		series = append(series, s)
+		series = append(series, chart.Series{Name: pr.Name, Percent: h.Percent(pr.Name)})
 	}
 	return chart.Usage(series, chart.Caption(len(h.Points), h.Name), width, rows)
 }

@@ -193,3 +193,35 @@ func Amount(name string, v float64) string {
 	}
 	return humanize.Comma(int64(v))
 }
+
+// Summary is one line on the lineage: how many snapshots (and how many
+// from the cache), the days they span and the memory they grew through.
+func (h Headroom) Summary() string {
+	if len(h.Points) == 0 {
+		return "headroom of " + h.Name + ": no snapshot"
+	}
+	first, last := h.Points[0], h.Points[len(h.Points)-1]
+	return fmt.Sprintf("headroom of %s: %d snapshots (%d from the cache), %s to %s, memory %s → %s",
+		h.Name, len(h.Points), h.Cached, dateOf(first.Time), dateOf(last.Time),
+		humanize.IBytes(first.MemoryBytes), humanize.IBytes(last.MemoryBytes))
+}
+
+// Percent is limit name's use at each point, in percent of the limit (0
+// where a point does not have it), oldest first: a chart's series.
+func (h Headroom) Percent(name string) []float64 {
+	out := make([]float64, 0, len(h.Points))
+	for _, p := range h.Points {
+		v := 0.0
+		for _, u := range p.Uses {
+			if u.Name == name {
+				v = 100 * u.Fraction()
+			}
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func dateOf(ns uint64) string {
+	return time.Unix(0, int64(ns)).UTC().Format("2006-01-02")
+}

@@ -10,6 +10,7 @@ package bridge
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/canscope/canscope/engine/snapcheck"
 	"github.com/canscope/canscope/engine/trace"
@@ -30,8 +31,10 @@ func New(store snapshots.Store, bench *workbench.Bench, tracer *trace.Tracer) so
 		Exporter:     exporter{store},
 		Runner:       NewRunner(tracer),
 		Transplanter: transplanter{bench},
-		Inspect:      Inspect,
-		Labeller:     StableLayout,
+		// The CLI's headroom cache ($XDG_CACHE_HOME/canscope/headroom).
+		Headroom: headroom{store: store, bench: bench, cache: workbench.HeadroomCache{Dir: workbench.HeadroomCacheDir(os.Getenv)}},
+		Inspect:  Inspect,
+		Labeller: StableLayout,
 		// The same story as `canscope demo`, into the (empty) store.
 		Demo: func(ctx context.Context) error {
 			_, err := demo.Load(ctx, bench, store)

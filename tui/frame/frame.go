@@ -110,6 +110,10 @@ type OpenRunMsg struct{ ID snapshots.ID }
 // OpenRestoreMsg asks the root to open fork/restore for a snapshot.
 type OpenRestoreMsg struct{ ID snapshots.ID }
 
+// OpenHeadroomMsg asks the root to open the headroom of the lineage
+// (the snapshots named Name).
+type OpenHeadroomMsg struct{ Name string }
+
 // BackMsg asks the root to close the current screen.
 type BackMsg struct{}
 

@@ -40,6 +40,7 @@ type KeyMap struct {
 	Diff        key.Binding
 	Run         key.Binding
 	Fork        key.Binding
+	Headroom    key.Binding
 	Demo        key.Binding
 	Reload      key.Binding
 
@@ -104,6 +105,7 @@ func DefaultKeyMap() KeyMap {
 		Diff:        b([]string{"d"}, "d", "diff marked"),
 		Run:         b([]string{"r"}, "r", "run / upgrade"),
 		Fork:        b([]string{"f"}, "f", "fork / restore"),
+		Headroom:    b([]string{"H"}, "H", "headroom"),
 		Demo:        b([]string{"D"}, "D", "load demo"),
 		Reload:      b([]string{"ctrl+r"}, "ctrl+r", "reload"),
 

@@ -136,7 +136,9 @@ type Set struct {
 	Runner   Runner
 	// Transplanter is the restore screen's "transplant a module" repair.
 	Transplanter Transplanter
-	Demo         DemoLoader
-	Inspect      ModuleInspector
-	Labeller     StableLabeller
+	// Headroom is the headroom screen's rehearsals of a lineage.
+	Headroom Headroom
+	Demo     DemoLoader
+	Inspect  ModuleInspector
+	Labeller StableLabeller
 }

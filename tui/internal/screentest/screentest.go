@@ -118,7 +118,7 @@ func Run(s frame.Screen, msgs ...tea.Msg) []tea.Msg {
 			for _, c := range msg {
 				exec(c, depth)
 			}
-		case frame.OpenDetailMsg, frame.OpenDiffMsg, frame.OpenRunMsg, frame.OpenRestoreMsg, frame.BackMsg, frame.StoreChangedMsg:
+		case frame.OpenDetailMsg, frame.OpenDiffMsg, frame.OpenRunMsg, frame.OpenRestoreMsg, frame.OpenHeadroomMsg, frame.BackMsg, frame.StoreChangedMsg:
 			nav = append(nav, msg)
 		default:
 			exec(s.Update(msg), depth)

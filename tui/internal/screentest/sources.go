@@ -11,7 +11,7 @@ import (
 // Complete fills every source a test left out with a fake, as the
 // program always wires all of them (tui/bridge.New): the store (src's
 // Catalog when it is a *Memory, else an empty one) forks and exports, the
-// incident's failing upgrade runs, a passing transplant, the real module
+// incident's failing upgrade runs, a passing transplant, the incident's headroom, the real module
 // inspector and stable labeller; the demo loader refuses (tests that load
 // the demo give their own).
 func Complete(src source.Set) source.Set {
@@ -33,6 +33,9 @@ func Complete(src source.Set) source.Set {
 	}
 	if src.Transplanter == nil {
 		src.Transplanter = &Transplanter{Store: mem, Report: PassingReport(), Steps: OKSteps()}
+	}
+	if src.Headroom == nil {
+		src.Headroom = IncidentHeadroom(mem)
 	}
 	if src.Inspect == nil {
 		src.Inspect = bridge.Inspect

@@ -99,7 +99,7 @@ func (m *Model) Bindings() []key.Binding {
 	if m.loaded && len(m.all) == 0 {
 		return []key.Binding{k.Demo, k.Reload}
 	}
-	return []key.Binding{k.Open, k.Filter, k.Mark, k.Diff, k.Run, k.Fork, k.Reload}
+	return []key.Binding{k.Open, k.Filter, k.Mark, k.Diff, k.Run, k.Fork, k.Headroom, k.Reload}
 }
 
 // Selected returns the snapshot under the cursor.
@@ -209,6 +209,10 @@ func (m *Model) updateKey(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Fork):
 		if s, ok := m.Selected(); ok {
 			return frame.Nav(frame.OpenRestoreMsg{ID: s.ID})
+		}
+	case key.Matches(msg, k.Headroom):
+		if s, ok := m.Selected(); ok {
+			return frame.Nav(frame.OpenHeadroomMsg{Name: s.Name})
 		}
 	}
 	return nil
