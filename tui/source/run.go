@@ -55,8 +55,9 @@ func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
 func (e *FieldError) Unwrap() error { return e.Err }
 
 // Runner starts engine runs that record an event timeline. Start returns
-// when the run has finished (or ctx was cancelled); progress receives the
-// fraction done in [0, 1] from the running goroutine.
+// when the run has finished (or ctx was cancelled); progress receives,
+// from any goroutine, 0 at the start, then the fraction of the run's
+// instruction limit used so far, and 1 when it is done.
 type Runner interface {
 	Start(ctx context.Context, req RunRequest, progress func(float64)) (Session, error)
 }

@@ -607,8 +607,10 @@ func (m *Model) formView() string {
 
 func (m *Model) runningView() string {
 	st := m.ctx.Styles
-	w := max(m.width-12, 10)
-	progress := render.Bar(w, m.frac, st) + fmt.Sprintf(" %3.0f%%", m.frac*100)
+	// The fraction is of the instruction limit (the engine knows no
+	// other total), and the label says so.
+	w := max(m.width-34, 10)
+	progress := render.Bar(w, m.frac, st) + fmt.Sprintf(" %3.0f%% of the instruction limit", m.frac*100)
 	if !m.measured {
 		elapsed := m.ctx.Now().Sub(m.started).Truncate(time.Second)
 		progress = m.spin.View() + " running · " + elapsed.String() + st.Muted.Render(" · the engine gives no estimate of the remaining work")
