@@ -214,7 +214,7 @@ func newRootCmd(a *app) *cobra.Command {
 		},
 	}
 	root.PersistentFlags().StringVar(&a.storeFlag, "store", "", "snapshot store: a directory or s3://BUCKET/PREFIX (default $CANSCOPE_STORE, else $XDG_DATA_HOME/canscope)")
-	root.PersistentFlags().StringVar(&a.cacheDir, "cache-dir", "", "local cache of compiled modules, heap images (at most 8 GiB) and an s3:// store's blobs (default $XDG_CACHE_HOME/canscope; none: no cache)")
+	root.PersistentFlags().StringVar(&a.cacheDir, "cache-dir", "", "local cache of compiled modules, heap images (at most 8 GiB), the last instruction count of each run (the estimate of progress lines) and an s3:// store's blobs (default $XDG_CACHE_HOME/canscope; none: no cache)")
 	root.PersistentFlags().StringVar(&a.cacheSize, "cache-size", "", "bound of the --cache-dir cache (default 20GiB)")
 	root.PersistentFlags().String(themeFlag, "", "terminal UI theme: dark, light or high-contrast (default $CANSCOPE_THEME, else dark; NO_COLOR turns colour off)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {

@@ -57,7 +57,7 @@ func (a *app) compileCacheDir() string {
 }
 
 // cacheRoot is the cache location for the engine's caches (compiled
-// modules in wasm/, heap images in heaps/); "" for none.
+// modules in wasm/, heap images in heaps/, run counts in runs/); "" for none.
 func (a *app) cacheRoot() string {
 	dir, err := a.cacheLocation()
 	if err != nil {
