@@ -427,7 +427,7 @@ func (m *Model) emptyView() []string {
 			"Press "+st.Accent.Render("D")+" to load the demo: two canisters and an upgrade",
 			"that traps, the same as running `canscope demo`.")
 	}
-	lines = append(lines, "", st.Muted.Render("Or import a dfx snapshot download: canscope import DIR --name NAME"))
+	lines = append(lines, "", st.Muted.Render("Or import an icp (or dfx) snapshot download: canscope import DIR --name NAME"))
 	if m.err != nil {
 		lines = append(lines, "", st.Error.Render("error: "+m.err.Error()))
 	}
