@@ -32,7 +32,7 @@ func Complete(src source.Set) source.Set {
 		src.Runner = FailingUpgrade(mem)
 	}
 	if src.Transplanter == nil {
-		src.Transplanter = &Transplanter{Store: mem, Report: PassingReport(), Steps: OKSteps()}
+		src.Transplanter = &Transplanter{Store: mem, Report: PassingReport(), Steps: OKSteps(), Verify: SurvivedVerify()}
 	}
 	if src.Headroom == nil {
 		src.Headroom = IncidentHeadroom(mem)

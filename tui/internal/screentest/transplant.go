@@ -20,6 +20,8 @@ type Transplanter struct {
 	Store  *Memory
 	Report source.CompatReport
 	Steps  []source.RehearsalStep
+	// Verify is the rehearsal's data-survival check Rehearse returns.
+	Verify []source.VerifiedQuery
 	// Block makes Check and Rehearse (not Transplant) wait for their
 	// context to be cancelled, to test cancelling.
 	Block bool
@@ -35,8 +37,26 @@ func PassingReport() source.CompatReport {
 			{Name: "memory limits", OK: true, Detail: "heap of 64 pages within [2, 65536]"},
 			{Name: "globals", OK: true, Detail: "3 globals match (i32, i64, i64)"},
 		},
-		CandidDiff: []string{"- get_status : () -> (text) query;", "+ get_status : () -> (Status) query;"},
+		CandidDiff:       []string{"- get_status : () -> (text) query;", "+ get_status : () -> (Status) query;"},
+		ChangedFunctions: []string{"changed canister_pre_upgrade", "changed canister_query get_status"},
 	}
+}
+
+// SurvivedVerify is a rehearsal's data check whose queries reply the
+// same before and after both upgrades.
+func SurvivedVerify() []source.VerifiedQuery {
+	return []source.VerifiedQuery{
+		{Method: "count", Before: "(3 : nat64)", After: []string{"(3 : nat64)", "(3 : nat64)"}, Same: true},
+		{Method: "checksum", Before: "(1_234_567 : nat64)", After: []string{"(1_234_567 : nat64)", "(1_234_567 : nat64)"}, Same: true},
+	}
+}
+
+// LostVerify is a rehearsal's data check where the upgrade lost the
+// entries count returns.
+func LostVerify() []source.VerifiedQuery {
+	v := SurvivedVerify()
+	v[0].After, v[0].Same = []string{"(0 : nat64)", "(0 : nat64)"}, false
+	return v
 }
 
 // FailingReport is what the workbench reports for a module with other
@@ -136,5 +156,6 @@ func (t *Transplanter) Rehearse(ctx context.Context, id snapshots.ID, progress f
 		progress(s)
 		r.Steps = append(r.Steps, s)
 	}
+	r.Verify = t.Verify
 	return r, nil
 }

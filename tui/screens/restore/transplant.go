@@ -356,6 +356,12 @@ func (m *Model) reportLines() []string {
 	} else {
 		head = append(head, m.wrapIn(st.Warn, "Removed exports: "+strings.Join(r.RemovedExports, ", "))...)
 	}
+	// The heap-layout check's function-level diff: what the fix touches.
+	if len(r.ChangedFunctions) == 0 {
+		head = append(head, "Changed functions: none")
+	} else {
+		head = append(head, m.wrap("Changed functions: "+strings.Join(r.ChangedFunctions, ", "))...)
+	}
 	tail := append([]string{""}, m.verdict()...)
 	if len(r.CandidDiff) == 0 {
 		return append(append(head, "candid:service: unchanged"), tail...)
@@ -432,10 +438,15 @@ func (m *Model) rehearsalLines() []string {
 		lines = append(lines, fmt.Sprintf("  %s  %-13s  %s", r.spin.View(), next, st.Muted.Render("running …")),
 			"", st.Muted.Render("press x to cancel"))
 	case !r.rehearsed:
+	case r.rehearsal.OK() && !r.rehearsal.DataSurvived():
+		lines = append(lines, m.verifyLines()...)
+		lines = append(lines, "")
+		lines = append(lines, m.wrapIn(st.Error, "The upgrades succeed but the data did not survive: the queries above reply differently after them. Loading "+r.made.Ref()+" loses that data; e exports it anyway, r rehearses again.")...)
 	case r.rehearsal.OK():
+		lines = append(lines, m.verifyLines()...)
 		lines = append(lines, "")
 		lines = append(lines, m.wrapIn(st.OK, "The next upgrade succeeds on this state: the fixed pre_upgrade ran and post_upgrade took the data back.")...)
-		lines = append(lines, m.wrap("e exports "+r.made.Ref()+" for dfx; r rehearses again.")...)
+		lines = append(lines, m.wrap("e exports "+r.made.Ref()+"; r rehearses again.")...)
 	default:
 		lines = append(lines, "")
 		lines = append(lines, m.wrapIn(st.Error, "The rehearsed upgrade fails: do not load "+r.made.Ref()+" into the canister. esc goes back; transplant another module.")...)
@@ -496,6 +507,32 @@ func (m *Model) wrapIn(style lipgloss.Style, text string) []string {
 	lines := m.wrap(text)
 	for i, l := range lines {
 		lines[i] = style.Render(l)
+	}
+	return lines
+}
+
+// verifyLines are the rehearsal's data-survival check (as `canscope
+// upgrade --verify`): each argument-less query's reply before the upgrade
+// and after each step, or why none was called.
+func (m *Model) verifyLines() []string {
+	st, r := m.ctx.Styles, m.repair.rehearsal
+	if len(r.Verify) == 0 {
+		return append([]string{""}, m.wrapIn(st.Warn, "Data not verified: the module has no argument-less query in its candid:service to call before and after the upgrades.")...)
+	}
+	lines := []string{""}
+	same := 0
+	for _, v := range r.Verify {
+		if v.Same {
+			same++
+		}
+	}
+	lines = append(lines, st.Header.Render(fmt.Sprintf("Data check: %d of %d queries reply the same before and after each upgrade", same, len(r.Verify))))
+	for _, v := range r.Verify {
+		if v.Same {
+			lines = append(lines, m.wrap("  ok    "+v.Method+" = "+v.Before)...)
+			continue
+		}
+		lines = append(lines, m.wrapIn(st.Error, "  DIFF  "+v.Method+": before "+v.Before+", after "+strings.Join(v.After, ", then "))...)
 	}
 	return lines
 }

@@ -56,10 +56,15 @@ func TestTransplant(t *testing.T) {
 		{"rehearsal_trapped_80x24", 80, 24, ok, st.TrappedSteps(), then(st.Keys("enter", "enter", "y"))},
 		{"rehearsal_trapped_160x48", 160, 48, ok, st.TrappedSteps(), then(st.Keys("enter", "enter", "y"))},
 		{"export_input_80x24", 80, 24, ok, st.OKSteps(), then(st.Keys("enter", "enter", "y", "e"), st.Type("repaired"))},
+		{"rehearsal_data_lost_80x24", 80, 24, ok, st.OKSteps(), then(st.Keys("enter", "enter", "y"))},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tr := &st.Transplanter{Store: st.Incident(), Report: tt.report, Steps: tt.steps}
+			verify := st.SurvivedVerify()
+			if strings.Contains(tt.name, "data_lost") {
+				verify = st.LostVerify()
+			}
+			tr := &st.Transplanter{Store: st.Incident(), Report: tt.report, Steps: tt.steps, Verify: verify}
 			m := openTransplant(t, "dark", tt.w, tt.h, tr)
 			st.Run(m, tt.keys...)
 			st.Shot(t, m, tt.w, tt.h)
