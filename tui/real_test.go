@@ -107,6 +107,30 @@ func TestReal(t *testing.T) {
 
 	// The fake exporter checks and returns what the real one does for the
 	// same snapshot and directory.
+	// The headroom screen's adapter rehearses the lineage with the CLI's
+	// cache: the second run reads every point from it.
+	t.Run("headroom", func(t *testing.T) {
+		t.Setenv("XDG_CACHE_HOME", t.TempDir())
+		h := bridge.New(fs, bench, tracer).Headroom
+		first, err := h.Headroom(ctx, demo.MotokoName)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first.Points != 4 || len(first.Limits) == 0 || len(first.Series) != len(first.Limits) || !strings.Contains(first.Summary, "(0 from the cache)") {
+			t.Fatalf("first run: %+v", first)
+		}
+		again, err := h.Headroom(ctx, demo.MotokoName)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(again.Summary, "(4 from the cache)") || !reflect.DeepEqual(again.Limits, first.Limits) {
+			t.Errorf("second run: %q, limits %v, want the first run's from the cache", again.Summary, again.Limits)
+		}
+		if _, err := h.Headroom(ctx, "nope"); err == nil || !strings.Contains(err.Error(), `no snapshot is named "nope"`) {
+			t.Errorf("unknown lineage: %v", err)
+		}
+	})
+
 	t.Run("fake_exporter", func(t *testing.T) {
 		wallet, err := fs.Resolve(demo.MotokoName)
 		if err != nil {
