@@ -103,11 +103,21 @@ func (m *Model) checkLines() []string {
 // will refuse the snapshot (the FAIL lines say at which stage and why).
 func (m *Model) exportConfirmLines() []string {
 	st := m.ctx.Styles
-	lines := append(m.checkLines(), "")
-	lines = append(lines, m.wrap(fmt.Sprintf("Export %s to %s. Nothing is sent to the Internet Computer.", m.subject().Ref(), m.dir.Value()))...)
-	lines = append(lines, "")
+	tail := append([]string{""}, m.wrap(fmt.Sprintf("Export %s to %s. Nothing is sent to the Internet Computer.", m.subject().Ref(), m.dir.Value()))...)
+	tail = append(tail, "")
 	if m.checkFailed() {
-		return append(lines, m.wrapIn(st.Warn, fmt.Sprintf("The IC will refuse it (%d FAIL above): F exports it anyway, esc changes it.", len(m.icCheck.Failed())))...)
+		tail = append(tail, m.wrapIn(st.Warn, fmt.Sprintf("The IC will refuse it (%d FAIL above): F exports it anyway, esc changes it.", len(m.icCheck.Failed())))...)
+	} else {
+		tail = append(tail, "Press "+st.Accent.Render("y")+" to export it, esc to change it.")
 	}
-	return append(lines, "Press "+st.Accent.Render("y")+" to export it, esc to change it.")
+	// The report gets the rows the header (2) and the prompt leave; what
+	// does not fit is named, never dropped silently, and the key to go
+	// on is never cut.
+	report := m.checkLines()
+	if room := m.height - 2 - len(tail); m.height > 0 && len(report) > room {
+		room = max(room, 1)
+		cut := len(report) - room + 1
+		report = append(report[:room-1:room-1], st.Muted.Render(fmt.Sprintf("… %d more lines of the report: canscope check %s shows it whole", cut, m.subject().Ref())))
+	}
+	return append(report, tail...)
 }

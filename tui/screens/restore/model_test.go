@@ -233,3 +233,17 @@ func TestRefusedExportNeedsForce(t *testing.T) {
 		t.Errorf("the forced export does not say the IC will refuse it:\n%s", v)
 	}
 }
+
+// TestRefusedExportCutSaysSo: on a screen too short for the whole report
+// the cut is named and the force prompt stays.
+func TestRefusedExportCutSaysSo(t *testing.T) {
+	store := st.Incident()
+	m := open(t, "dark", 80, 16, source.Set{Catalog: store, Forker: store, Exporter: store}, store.ID(t, "counter@1"))
+	st.Run(m, append(append(st.Keys("tab"), st.Type("/tmp/out")...), st.Key("enter"))...)
+	v := strings.Join(strings.Fields(st.Plain(m.View())), " ")
+	for _, want := range []string{"more lines of the report: canscope check counter@1 shows it whole", "F exports it anyway"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("the view lacks %q:\n%s", want, st.Plain(m.View()))
+		}
+	}
+}
