@@ -112,21 +112,25 @@ func TestReal(t *testing.T) {
 	t.Run("headroom", func(t *testing.T) {
 		t.Setenv("XDG_CACHE_HOME", t.TempDir())
 		h := bridge.New(fs, bench, tracer).Headroom
-		first, err := h.Headroom(ctx, demo.MotokoName)
+		var counts []int
+		first, err := h.Headroom(ctx, demo.MotokoName, func(done, total int) { counts = append(counts, done, total) })
 		if err != nil {
 			t.Fatal(err)
+		}
+		if !slices.Equal(counts, []int{1, 4, 2, 4, 3, 4, 4, 4}) {
+			t.Errorf("progress = %v, want each of the 4 snapshots", counts)
 		}
 		if first.Points != 4 || len(first.Limits) == 0 || len(first.Series) != len(first.Limits) || !strings.Contains(first.Summary, "(0 from the cache)") {
 			t.Fatalf("first run: %+v", first)
 		}
-		again, err := h.Headroom(ctx, demo.MotokoName)
+		again, err := h.Headroom(ctx, demo.MotokoName, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !strings.Contains(again.Summary, "(4 from the cache)") || !reflect.DeepEqual(again.Limits, first.Limits) {
 			t.Errorf("second run: %q, limits %v, want the first run's from the cache", again.Summary, again.Limits)
 		}
-		if _, err := h.Headroom(ctx, "nope"); err == nil || !strings.Contains(err.Error(), `no snapshot is named "nope"`) {
+		if _, err := h.Headroom(ctx, "nope", nil); err == nil || !strings.Contains(err.Error(), `no snapshot is named "nope"`) {
 			t.Errorf("unknown lineage: %v", err)
 		}
 	})

@@ -20,7 +20,7 @@ type headroom struct {
 }
 
 // Headroom implements source.Headroom.
-func (h headroom) Headroom(ctx context.Context, name string) (source.HeadroomReport, error) {
+func (h headroom) Headroom(ctx context.Context, name string, progress func(done, total int)) (source.HeadroomReport, error) {
 	all, err := h.store.List()
 	if err != nil {
 		return source.HeadroomReport{}, fmt.Errorf("list snapshots: %w", err)
@@ -29,7 +29,7 @@ func (h headroom) Headroom(ctx context.Context, name string) (source.HeadroomRep
 	if len(lineage) == 0 {
 		return source.HeadroomReport{}, fmt.Errorf("no snapshot is named %q", name)
 	}
-	r, err := h.bench.Headroom(ctx, lineage, nil, h.cache, nil)
+	r, err := h.bench.Headroom(ctx, lineage, nil, h.cache, progress)
 	if err != nil {
 		return source.HeadroomReport{}, err
 	}

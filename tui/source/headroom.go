@@ -31,7 +31,8 @@ type HeadroomReport struct {
 
 // Headroom rehearses the upgrade of every snapshot named name (cached
 // per snapshot and module, as the CLI caches them) and fits each limit.
-// It writes no snapshot; cancelling ctx stops it.
+// It writes no snapshot; cancelling ctx stops it. progress is told each
+// finished snapshot (from the running goroutine).
 type Headroom interface {
-	Headroom(ctx context.Context, name string) (HeadroomReport, error)
+	Headroom(ctx context.Context, name string, progress func(done, total int)) (HeadroomReport, error)
 }

@@ -20,7 +20,7 @@ type Headroom struct {
 }
 
 // Headroom implements source.Headroom.
-func (h *Headroom) Headroom(ctx context.Context, name string) (source.HeadroomReport, error) {
+func (h *Headroom) Headroom(ctx context.Context, name string, progress func(done, total int)) (source.HeadroomReport, error) {
 	h.Asked = append(h.Asked, name)
 	if err := ctx.Err(); err != nil {
 		return source.HeadroomReport{}, err
@@ -33,6 +33,11 @@ func (h *Headroom) Headroom(ctx context.Context, name string) (source.HeadroomRe
 	for _, p := range h.Points {
 		if p.Snapshot.Name == name {
 			points = append(points, p)
+		}
+	}
+	for i := range points {
+		if progress != nil {
+			progress(i+1, len(points))
 		}
 	}
 	r := workbench.Headroom{Name: name, Points: points, Projections: workbench.Project(points)}

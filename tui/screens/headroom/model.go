@@ -35,6 +35,14 @@ type doneMsg struct {
 	err    error
 }
 
+// progressMsg is how many snapshots of the lineage are rehearsed.
+type progressMsg struct {
+	owner       *Model
+	job         int
+	done, total int
+	next        tea.Cmd // waits for what follows
+}
+
 // Model is the headroom screen of one lineage.
 type Model struct {
 	ctx           *frame.Context
@@ -47,6 +55,8 @@ type Model struct {
 	err    error
 	notice string
 	offset int
+
+	done, total int // snapshots rehearsed so far, of total
 }
 
 // New returns the headroom screen of the snapshots named name; Init
@@ -88,11 +98,45 @@ func (m *Model) Init() tea.Cmd { return m.start() }
 func (m *Model) start() tea.Cmd {
 	src, name := m.ctx.Sources.Headroom, m.name
 	ctx, job := m.job.Start(context.Background())
-	m.err, m.notice = nil, ""
-	return tea.Batch(func() tea.Msg {
-		rep, err := src.Headroom(ctx, name)
-		return doneMsg{owner: m, job: job, report: rep, err: err}
-	}, m.spin.Tick)
+	m.err, m.notice, m.done, m.total = nil, "", 0, 0
+	// Progress goes through a small buffer and is dropped when it is
+	// full (a newer count follows); the end always arrives.
+	updates := make(chan tea.Msg, 4)
+	end := make(chan tea.Msg, 1)
+	go func() {
+		rep, err := src.Headroom(ctx, name, func(done, total int) {
+			select {
+			case updates <- progressMsg{owner: m, job: job, done: done, total: total}:
+			default:
+			}
+		})
+		end <- doneMsg{owner: m, job: job, report: rep, err: err}
+	}()
+	return tea.Batch(m.wait(updates, end), m.spin.Tick)
+}
+
+// wait delivers the next progress count (carrying the wait for the one
+// after it), or the end once the counts sent before it are delivered.
+func (m *Model) wait(updates, end chan tea.Msg) tea.Cmd {
+	next := func(u tea.Msg) tea.Msg {
+		p := u.(progressMsg)
+		p.next = m.wait(updates, end)
+		return p
+	}
+	return func() tea.Msg {
+		select {
+		case u := <-updates:
+			return next(u)
+		case d := <-end:
+			select {
+			case u := <-updates:
+				end <- d
+				return next(u)
+			default:
+				return d
+			}
+		}
+	}
 }
 
 // Close implements frame.Closer: rehearsals still running are cancelled.
@@ -110,6 +154,12 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		m.report, m.offset = &msg.report, 0
+	case progressMsg:
+		if msg.owner != m || !m.job.Current(msg.job) {
+			return nil
+		}
+		m.done, m.total = msg.done, msg.total
+		return msg.next
 	case spinner.TickMsg:
 		if m.job.Running() {
 			var cmd tea.Cmd
@@ -175,8 +225,12 @@ func (m *Model) lines() []string {
 	case m.err != nil:
 		return m.wrapIn(st.Error, "error: "+m.err.Error())
 	case m.report == nil && m.job.Running():
+		count := ""
+		if m.total > 0 {
+			count = fmt.Sprintf(": %d of %d done", m.done, m.total)
+		}
 		return append(m.wrap(m.spin.View()+" rehearsing the upgrade of every snapshot named "+m.name+
-			" (each twice, as upgrade --rehearse; cached ones are instant) …"), "", st.Muted.Render("x cancels"))
+			" (each twice, as upgrade --rehearse; cached ones are instant)"+count+" …"), "", st.Muted.Render("x cancels"))
 	case m.report == nil:
 		return []string{st.Warn.Render(m.notice)}
 	}

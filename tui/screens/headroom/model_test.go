@@ -1,6 +1,7 @@
 package headroom
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -58,5 +59,33 @@ func TestHeadroomUnknownName(t *testing.T) {
 	m := open(t, 80, 24, source.Set{Catalog: store}, "nope")
 	if v := st.Plain(m.View()); !strings.Contains(v, `error: headroom of nope: no snapshot is named "nope"`) {
 		t.Errorf("view:\n%s", v)
+	}
+}
+
+// blocking reports one snapshot of three, then waits to be cancelled.
+type blocking struct{}
+
+func (blocking) Headroom(ctx context.Context, _ string, progress func(done, total int)) (source.HeadroomReport, error) {
+	progress(1, 3)
+	<-ctx.Done()
+	return source.HeadroomReport{}, ctx.Err()
+}
+
+// TestHeadroomProgressAndCancel: the view counts the snapshots rehearsed
+// while the rehearsals run; x cancels them and their late end is dropped.
+func TestHeadroomProgressAndCancel(t *testing.T) {
+	store := st.Incident()
+	c := st.Context(t, "dark", 80, 24, source.Set{Catalog: store, Headroom: blocking{}})
+	m := New(c, "ledger")
+	m.SetSize(80, 22)
+	batch := m.Init()().(tea.BatchMsg)
+	next := m.Update(batch[0]()) // the first count
+	if v := st.Plain(m.View()); !strings.Contains(v, "1 of 3 done") {
+		t.Fatalf("the view does not count the rehearsals:\n%s", v)
+	}
+	m.Update(st.Key("x"))
+	m.Update(next()) // the end, under the cancelled context
+	if m.report != nil || m.err != nil || m.job.Running() || !strings.Contains(st.Plain(m.View()), "headroom cancelled") {
+		t.Errorf("after x: report %v err %v running %v\n%s", m.report, m.err, m.job.Running(), st.Plain(m.View()))
 	}
 }
