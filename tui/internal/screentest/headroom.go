@@ -80,7 +80,7 @@ func IncidentHeadroom(s *Memory) *Headroom {
 	}
 	if len(h.Points) > 0 {
 		last := &h.Points[len(h.Points)-1]
-		last.Status, last.Error = "trapped", "Canister trapped: heap out of bounds"
+		last.Status, last.Error = "trapped", "Canister trapped: heap out of bounds\nCanister Backtrace:\nledger::pre_upgrade"
 	}
 	return h
 }

@@ -236,8 +236,16 @@ func (m *Model) lines() []string {
 	}
 	r := m.report
 	lines = append(lines, m.wrapIn(st.Header, r.Summary)...)
+	// A failure's first line here; a longer error (a backtrace, the
+	// replica's advice) follows whole at the bottom, and the line says so.
+	var long []string
 	for _, f := range r.Failures {
-		lines = append(lines, m.wrapIn(st.Error, f)...)
+		first, _, more := strings.Cut(f, "\n")
+		if more {
+			first += " (whole error at the bottom)"
+			long = append(long, f)
+		}
+		lines = append(lines, m.wrapIn(st.Error, first)...)
 	}
 	if r.Note != "" {
 		lines = append(lines, m.wrapIn(st.Warn, "note: "+r.Note)...)
@@ -255,6 +263,12 @@ func (m *Model) lines() []string {
 	for _, l := range r.Limits {
 		lines = append(lines, m.wrap(st.Accent.Render(l.Name)+": "+l.Use)...)
 		lines = append(lines, m.wrap("  "+strings.Join(l.Trend, "; "))...)
+	}
+	for _, f := range long {
+		lines = append(lines, "")
+		for _, l := range strings.Split(f, "\n") {
+			lines = append(lines, m.wrapIn(st.Muted, l)...)
+		}
 	}
 	return lines
 }
