@@ -42,10 +42,14 @@ const RecentSyscalls = 8
 // UI's packages.
 type Runner struct {
 	tracer *trace.Tracer
+	// every is how often a run's progress is read (progressEvery; tests
+	// poll faster so they see a short run's progress without depending on
+	// how fast the machine is).
+	every time.Duration
 }
 
 // NewRunner returns a runner over tracer.
-func NewRunner(tracer *trace.Tracer) *Runner { return &Runner{tracer: tracer} }
+func NewRunner(tracer *trace.Tracer) *Runner { return &Runner{tracer: tracer, every: progressEvery} }
 
 var _ source.Runner = (*Runner)(nil)
 
@@ -93,7 +97,7 @@ func (r *Runner) Start(ctx context.Context, req source.RunRequest, progress func
 		if req.Upgrade && req.Rehearse {
 			steps = 2
 		}
-		stop = watchRun(&tr, steps, progress)
+		stop = watchRun(&tr, steps, r.every, progress)
 	}
 	s, err := r.tracer.Open(ctx, req.Snapshot, tr)
 	stop() // no fraction after the 1 below
@@ -115,11 +119,11 @@ const progressEvery = 100 * time.Millisecond
 
 // watchRun makes tr report the recorded run's progress as the fraction of
 // its instruction limit used (engine.Canister.LiveInstructions, published
-// at every metering slice), every progressEvery until stop. A rehearsal
+// at every metering slice), every interval until stop. A rehearsal
 // runs steps messages, each with its own limit and count: the fraction is
 // over all of them, so the bar never moves back when a step starts. It
 // stays below 1, which Start reports when the recording is done.
-func watchRun(tr *trace.Request, steps int, progress func(float64)) (stop func()) {
+func watchRun(tr *trace.Request, steps int, every time.Duration, progress func(float64)) (stop func()) {
 	started := make(chan *engine.Canister, 1)
 	tr.Watch = func(c *engine.Canister) { started <- c }
 	quit, finished := make(chan struct{}), make(chan struct{})
@@ -131,7 +135,7 @@ func watchRun(tr *trace.Request, steps int, progress func(float64)) (stop func()
 		case <-quit:
 			return
 		}
-		tick := time.NewTicker(progressEvery)
+		tick := time.NewTicker(every)
 		defer tick.Stop()
 		var base, last uint64
 		for {

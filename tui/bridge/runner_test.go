@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/canscope/canscope/engine"
 	"github.com/canscope/canscope/engine/trace"
@@ -199,9 +200,13 @@ func TestRunProgress(t *testing.T) {
 		t.Fatal(err)
 	}
 	var progress []float64
-	// burn(500,000): about 21 M instructions, about a second traced,
-	// against a limit of 50 M.
-	sess, err := NewRunner(trace.New(bench, st)).Start(ctx, source.RunRequest{Snapshot: snap.ID, Method: "burn", ArgHex: true, Arg: "20a10700", Limit: 50_000_000},
+	// burn(5,000,000): about 215 M instructions (21 metering slices, so
+	// 21 published counts) against a limit of 500 M, polled every
+	// millisecond: tens of polls however fast the machine runs the loop
+	// (polling every 100 ms, a fast run ended before the second poll).
+	r := NewRunner(trace.New(bench, st))
+	r.every = time.Millisecond
+	sess, err := r.Start(ctx, source.RunRequest{Snapshot: snap.ID, Method: "burn", ArgHex: true, Arg: "404b4c00", Limit: 500_000_000},
 		func(f float64) { progress = append(progress, f) })
 	if err != nil {
 		t.Fatal(err)
