@@ -2,12 +2,11 @@ package engine
 
 import (
 	"context"
-	"os"
-	"runtime/debug"
 	"strings"
 	"testing"
 
 	"github.com/canscope/canscope/engine/ic0"
+	"github.com/canscope/canscope/engine/internal/peakrss"
 	"github.com/canscope/canscope/engine/meter"
 )
 
@@ -328,8 +327,7 @@ func TestBoundedOutput(t *testing.T) {
 	ctx := context.Background()
 	e := newEngine(t, Config{})
 	c := limitsCanister(t, e, Options{})
-	resetPeakRSS(t)
-	before := peakRSS(t)
+	before := peakrss.Reset(t)
 	res, err := c.Query(ctx, "print_loop", u64(100_000))
 	mustOK(t, res, err)
 	var kept int
@@ -348,19 +346,10 @@ func TestBoundedOutput(t *testing.T) {
 	if len(res.Trap.Reason) != 16<<10 {
 		t.Errorf("trap message of %d bytes, want 16 KiB", len(res.Trap.Reason))
 	}
-	grew := peakRSS(t) - before
+	grew := peakrss.Read(t) - before
 	t.Logf("peak RSS grew by %d KiB", grew>>10)
 	if grew > 64<<20 {
 		t.Errorf("peak RSS grew by %d MiB for 400 MiB of prints and a 64 MiB trap message", grew>>20)
-	}
-}
-
-// resetPeakRSS makes VmHWM start again from the current RSS (Linux 4.0+),
-// after returning the Go heap's free memory to the system.
-func resetPeakRSS(t *testing.T) {
-	debug.FreeOSMemory()
-	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
-		t.Skip("cannot reset VmHWM:", err)
 	}
 }
 

@@ -7,14 +7,13 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
 	"reflect"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/canscope/canscope/engine/ic0"
+	"github.com/canscope/canscope/engine/internal/peakrss"
 	"github.com/canscope/canscope/engine/meter"
 )
 
@@ -285,28 +284,9 @@ func TestIncidentUpgradeTraps(t *testing.T) {
 			}
 		})
 	}
-	if hwm := peakRSS(t); hwm > 1<<30 {
+	if hwm := peakrss.Read(t); hwm > 1<<30 {
 		t.Errorf("peak RSS %d MiB, want under 1 GiB", hwm>>20)
 	}
-}
-
-// peakRSS returns the process's peak resident set size (VmHWM).
-func peakRSS(t *testing.T) uint64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		t.Skip("no /proc/self/status:", err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return kb << 10
-		}
-	}
-	t.Skip("no VmHWM")
-	return 0
 }
 
 func TestDeterminism(t *testing.T) {

@@ -2,31 +2,10 @@ package stable
 
 import (
 	"bytes"
-	"os"
-	"runtime/debug"
-	"strconv"
-	"strings"
 	"testing"
-)
 
-// peakRSS returns the process's peak resident set size (VmHWM).
-func peakRSS(t *testing.T) uint64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		t.Skip("no /proc/self/status:", err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return kb << 10
-		}
-	}
-	t.Skip("no VmHWM")
-	return 0
-}
+	"github.com/canscope/canscope/engine/internal/peakrss"
+)
 
 // A message writing far more stable memory than the RAM bound keeps the
 // process's peak RSS near the bound (issue 21): pages beyond it live in
@@ -40,11 +19,7 @@ func TestSpillKeepsRSSBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	debug.FreeOSMemory()
-	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
-		t.Skip("cannot reset VmHWM:", err)
-	}
-	before := peakRSS(t)
+	before := peakrss.Reset(t)
 	buf := bytes.Repeat([]byte{0xab}, PageSize)
 	write := func() {
 		m.Begin()
@@ -62,7 +37,7 @@ func TestSpillKeepsRSSBounded(t *testing.T) {
 	}
 	write()
 	m.Commit()
-	grew := peakRSS(t) - before
+	grew := peakrss.Read(t) - before
 	t.Logf("wrote %d MiB twice, %d pages spilled, peak RSS grew %d MiB", pages*PageSize>>20, m.Spilled(), grew>>20)
 	// Without the spill file the pages written stay resident (325 MiB
 	// measured with the spill turned off), so the bound sits below that.

@@ -2,33 +2,11 @@ package trace
 
 import (
 	"context"
-	"os"
-	"runtime/debug"
-	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/canscope/canscope/engine"
+	"github.com/canscope/canscope/engine/internal/peakrss"
 )
-
-// peakRSS returns the process's peak resident set size (VmHWM).
-func peakRSS(t testing.TB) uint64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		t.Skip("no /proc/self/status:", err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return kb << 10
-		}
-	}
-	t.Skip("no VmHWM")
-	return 0
-}
 
 // TestLogMemory: recording a run of millions of events keeps the
 // process's memory bounded, whatever the run's length: the event log goes
@@ -39,13 +17,7 @@ func peakRSS(t testing.TB) uint64 {
 func TestLogMemory(t *testing.T) {
 	f := newFixture(t)
 	snap := f.install(t, "../testdata/incident.wasm", call{"add_chunks", u64(256)})
-	reset := func() uint64 {
-		debug.FreeOSMemory()
-		if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
-			t.Skip("cannot reset VmHWM:", err)
-		}
-		return peakRSS(t)
-	}
+	reset := func() uint64 { return peakrss.Reset(t) }
 	// What the same upgrade takes untraced: the canister's own memory.
 	ctx := context.Background()
 	base := reset()
@@ -57,13 +29,13 @@ func TestLogMemory(t *testing.T) {
 		t.Fatal(err, res.Trap)
 	}
 	run.Close(ctx)
-	plain := peakRSS(t) - base
+	plain := peakrss.Read(t) - base
 
 	// Compile the traced module first: that is not the log's memory.
 	f.open(t, snap.ID, Request{Method: "memory_stats"})
 	base = reset()
 	s := f.open(t, snap.ID, Request{Upgrade: true})
-	traced := peakRSS(t) - base
+	traced := peakrss.Read(t) - base
 	logBytes := s.log.size()
 	if s.Len() < 4_000_000 || s.Truncated() || s.log.file == nil {
 		t.Fatalf("%d events, truncated %v, log of %d bytes not spilled", s.Len(), s.Truncated(), logBytes)

@@ -4,41 +4,12 @@ import (
 	"context"
 	"os"
 	"runtime"
-	"runtime/debug"
-	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/canscope/canscope/engine/internal/peakrss"
 	"github.com/canscope/canscope/snapshots"
 )
-
-// peakRSS returns the process's peak resident set size (VmHWM).
-func peakRSS(t testing.TB) uint64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		t.Skip("no /proc/self/status:", err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return kb << 10
-		}
-	}
-	t.Skip("no VmHWM")
-	return 0
-}
-
-// resetPeakRSS makes VmHWM start again from the current RSS (Linux 4.0+),
-// after returning the Go heap's free memory to the system.
-func resetPeakRSS(t testing.TB) {
-	debug.FreeOSMemory()
-	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
-		t.Skip("cannot reset VmHWM:", err)
-	}
-}
 
 // TestRehearsalMemory: a two-step rehearsal of a canister whose upgrade
 // moves its data through stable memory (pre_upgrade writes the heap's data
@@ -76,8 +47,7 @@ func TestRehearsalMemory(t *testing.T) {
 	heap := run.Canister.HeapSize()
 	run.Close(ctx)
 
-	resetPeakRSS(t)
-	base := peakRSS(t)
+	base := peakrss.Reset(t)
 	run, err = b.Open(ctx, snap.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +73,7 @@ func TestRehearsalMemory(t *testing.T) {
 		t.Fatalf("rehearsal failed: %+v", reh.Last().Result.Trap)
 	}
 	moved := reh.Steps[0].StableBytesWritten
-	peak := peakRSS(t) - base
+	peak := peakrss.Read(t) - base
 	bound := heap + 3*moved + overhead
 	t.Logf("heap %d MiB, moved %d MiB per step, peak RSS %d MiB above the %d MiB before opening (bound %d MiB)",
 		heap>>20, moved>>20, peak>>20, base>>20, bound>>20)
