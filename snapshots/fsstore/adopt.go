@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 
 	"github.com/canscope/canscope/snapshots"
 )
@@ -38,45 +37,9 @@ func (s *Store) Adopt(ctx context.Context, m *snapshots.Manifest) (snapshots.Sna
 	if s.roErr != nil {
 		return fail(s.roErr)
 	}
-	if err := s.flush(); err != nil { // pending blobs become visible (batch.go)
+	encode := func(all []snapshots.Snapshot) ([]byte, bool, error) { return snapshots.CheckAdopt(m, all) }
+	if err := s.writeManifest(ctx, m, encode); err != nil {
 		return fail(err)
 	}
-	s.commitMu.Lock()
-	defer s.commitMu.Unlock()
-	unlock, err := s.lock(ctx)
-	if err != nil {
-		return fail(err)
-	}
-	defer unlock()
-	var parent *snapshots.Manifest
-	if m.Parent != nil {
-		p, err := s.Manifest(*m.Parent)
-		if err != nil {
-			return fail(fmt.Errorf("parent: %w", err))
-		}
-		parent = p
-	}
-	if err := s.checkBlobs(m, parent); err != nil {
-		return fail(err)
-	}
-	all, err := s.List()
-	if err != nil {
-		return fail(err)
-	}
-	enc, done, err := snapshots.CheckAdopt(m, all)
-	if err != nil || done {
-		if err != nil {
-			return fail(err)
-		}
-		return m.Snapshot, nil
-	}
-	dir := filepath.Join(s.dir, manifestsDir)
-	if err := writeFileAtomic(dir, m.ID.String(), enc); err != nil {
-		return fail(err)
-	}
-	if err := syncDir(dir); err != nil {
-		return fail(err)
-	}
-	s.releaseIfIdle()
 	return m.Snapshot, nil
 }

@@ -33,50 +33,62 @@ func (s *Store) Commit(ctx context.Context, m *snapshots.Manifest) (snapshots.Sn
 	if err := m.CheckCommittable(); err != nil {
 		return fail(err)
 	}
-	// The batch of blobs becomes durable and visible before the lock is
-	// taken: the flush is the slow part, and needs no lock.
-	if err := s.flush(); err != nil {
+	enc := func(all []snapshots.Snapshot) ([]byte, bool, error) {
+		b, err := m.Seal(all)
+		return b, false, err
+	}
+	if err := s.writeManifest(ctx, m, enc); err != nil {
 		return fail(err)
 	}
+	return m.Snapshot, nil
+}
 
+// writeManifest is the write of Commit and Adopt: the batch of blobs
+// becomes durable and visible (batch.go) before the lock is taken (the
+// flush is the slow part and needs no lock); then, under the lock rm and
+// prune also hold, so the parent and the blobs it shares cannot be
+// removed between the check and the manifest, it checks the parent and
+// the new blobs, lets encode see every snapshot (to assign NAME@N, or to
+// find m already there: done), and writes the manifest atomically.
+func (s *Store) writeManifest(ctx context.Context, m *snapshots.Manifest, encode func(all []snapshots.Snapshot) (enc []byte, done bool, err error)) error {
+	if err := s.flush(); err != nil {
+		return err
+	}
 	s.commitMu.Lock()
 	defer s.commitMu.Unlock()
 	unlock, err := s.lock(ctx)
 	if err != nil {
-		return fail(err)
+		return err
 	}
 	defer unlock()
-	// Checked under the lock, which rm and prune also hold: the parent and
-	// the blobs it shares cannot be removed between the check and the
-	// manifest.
 	var parent *snapshots.Manifest
 	if m.Parent != nil {
 		p, err := s.Manifest(*m.Parent)
 		if err != nil {
-			return fail(fmt.Errorf("parent: %w", err))
+			return fmt.Errorf("parent: %w", err)
 		}
 		parent = p
 	}
 	if err := s.checkBlobs(m, parent); err != nil {
-		return fail(err)
+		return err
 	}
 	all, err := s.List()
 	if err != nil {
-		return fail(err)
+		return err
 	}
-	enc, err := m.Seal(all)
-	if err != nil {
-		return fail(err)
+	enc, done, err := encode(all)
+	if err != nil || done {
+		return err
 	}
 	dir := filepath.Join(s.dir, manifestsDir)
 	if err := writeFileAtomic(dir, m.ID.String(), enc); err != nil {
-		return fail(err)
+		return err
 	}
 	if err := syncDir(dir); err != nil {
-		return fail(err)
+		return err
 	}
 	s.releaseIfIdle()
-	return m.Snapshot, nil
+	return nil
 }
 
 // checkBlobs verifies that every blob m references and its parent does
