@@ -24,6 +24,15 @@ func PreparePage(data []byte) (page []byte, h Hash, err error) {
 	return data, HashOf(data), nil
 }
 
+// PrepareBlob applies every backend's PutBlob rule to data: at most
+// MaxModuleBytes (the largest blob, a module). It returns data's hash.
+func PrepareBlob(data []byte) (Hash, error) {
+	if len(data) > MaxModuleBytes {
+		return Hash{}, fmt.Errorf("store blob: %d bytes exceeds the %d-byte blob limit", len(data), MaxModuleBytes)
+	}
+	return HashOf(data), nil
+}
+
 // AllZero reports whether b is all zero bytes. Comparing b with itself
 // shifted by one runs at memcmp speed without a zero buffer: every byte
 // equals its predecessor, and the first is zero.

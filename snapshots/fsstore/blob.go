@@ -15,10 +15,10 @@ import (
 // next Commit makes it durable and gives it its name (batch.go); it reads
 // back before that.
 func (s *Store) PutBlob(data []byte) (snapshots.Hash, error) {
-	if len(data) > snapshots.MaxModuleBytes {
-		return snapshots.Hash{}, fmt.Errorf("store blob: %d bytes exceeds the %d-byte blob limit", len(data), snapshots.MaxModuleBytes)
+	h, err := snapshots.PrepareBlob(data)
+	if err != nil {
+		return h, err
 	}
-	h := snapshots.HashOf(data)
 	return h, s.put(h, data)
 }
 

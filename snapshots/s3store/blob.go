@@ -216,10 +216,10 @@ func (s *Store) putBlobObject(ctx context.Context, h snapshots.Hash, comp []byte
 // PutBlob stores data under its SHA-256 unless the bucket has it. The
 // upload may finish after PutBlob returns; Commit waits for it.
 func (s *Store) PutBlob(data []byte) (snapshots.Hash, error) {
-	if len(data) > snapshots.MaxModuleBytes {
-		return snapshots.Hash{}, fmt.Errorf("store blob: %d bytes exceeds the %d-byte blob limit", len(data), snapshots.MaxModuleBytes)
+	h, err := snapshots.PrepareBlob(data)
+	if err != nil {
+		return h, err
 	}
-	h := snapshots.HashOf(data)
 	return h, s.put(h, data)
 }
 
