@@ -25,8 +25,22 @@ const seenEvents = 1 << 16
 
 // Request is the message or upgrade a session traces.
 type Request struct {
-	// Method is the method to call; empty with Upgrade.
+	// Method is the method to call; empty with Upgrade, Timer or
+	// Heartbeat.
 	Method string
+	// Timer runs canister_global_timer instead of a method; Open refuses
+	// a timer that is not set or not due at the run's time (a
+	// *TimerNotDueError), as the IC would not run it.
+	Timer bool
+	// Heartbeat runs canister_heartbeat instead of a method.
+	Heartbeat bool
+	// Inspect runs canister_inspect_message before an update method, as
+	// for an ingress message; the update runs only if it accepts
+	// (Session.Inspect is its verdict).
+	Inspect bool
+	// Cycles are attached to an update method, as a call from another
+	// canister attaches them (engine.UpdateOptions.Cycles).
+	Cycles ic0.Cycles
 	// Arg is the argument of the method, or of canister_post_upgrade.
 	// nil sends what dfx sends without an argument: candid.DefaultArg.
 	Arg []byte
@@ -168,7 +182,8 @@ type Session struct {
 	logErr   error
 	result   engine.Result
 	skipped  *workbench.SkippedPreUpgrade
-	labelMu  sync.Mutex // label runs in executions and readers alike
+	inspect  *engine.Result // Request.Inspect's verdict
+	labelMu  sync.Mutex     // label runs in executions and readers alike
 	labels   map[funcRef][2]string
 	cur      *cursor   // the position, paused at an event
 	anchors  []*cursor // paused (or on their way) at fixed events
@@ -193,13 +208,18 @@ type execResult struct {
 	committed bool
 	// skipped is an upgrade's skip_pre_upgrade report.
 	skipped *workbench.SkippedPreUpgrade
+	// inspect is canister_inspect_message's result with Request.Inspect.
+	inspect *engine.Result
 }
 
 // Open restores snapshot id, runs req on it once while recording its
 // events, and returns the session. The snapshot itself is never changed.
 func (t *Tracer) Open(ctx context.Context, id snapshots.ID, req Request) (*Session, error) {
-	if req.Upgrade == (req.Method != "") {
-		return nil, errors.New("trace: give either a method or an upgrade")
+	if n := countTrue(req.Upgrade, req.Method != "", req.Timer, req.Heartbeat); n != 1 {
+		return nil, errors.New("trace: give either a method, an upgrade, the timer or the heartbeat")
+	}
+	if (req.Inspect || !req.Cycles.IsZero()) && req.Method == "" {
+		return nil, errors.New("trace: inspect_message and cycles apply to a method call")
 	}
 	if req.Rehearse && !req.Upgrade {
 		return nil, errors.New("trace: only an upgrade can be rehearsed")
@@ -220,7 +240,7 @@ func (t *Tracer) Open(ctx context.Context, id snapshots.ID, req Request) (*Sessi
 		return nil, fmt.Errorf("trace %s: %w", id.Short(), err)
 	}
 	s.module, s.id = run.Canister.Module(), run.Canister.ID()
-	if err := s.prepare(); err != nil {
+	if err := s.prepare(run.Canister); err != nil {
 		run.Close(ctx)
 		s.Close(ctx)
 		return nil, fmt.Errorf("trace %s: %w", id.Short(), err)
@@ -249,7 +269,7 @@ func (t *Tracer) Open(ctx context.Context, id snapshots.ID, req Request) (*Sessi
 		s.Close(ctx)
 		return nil, fmt.Errorf("trace %s: %w", id.Short(), r.err)
 	}
-	s.result, s.total, s.final, s.logErr, s.skipped = r.res, rec.n, rec.final, rec.logErr, r.skipped
+	s.result, s.total, s.final, s.logErr, s.skipped, s.inspect = r.res, rec.n, rec.final, rec.logErr, r.skipped, r.inspect
 	if err := s.log.sync(); err != nil && s.logErr == nil {
 		s.logErr = err
 	}
@@ -291,10 +311,25 @@ func (t *Tracer) Open(ctx context.Context, id snapshots.ID, req Request) (*Sessi
 	return s, nil
 }
 
-// prepare loads an upgrade's new module, checks a method exists, and
-// fills in the default argument.
-func (s *Session) prepare() error {
+// prepare loads an upgrade's new module, checks a method or system task
+// exists (and a timer is due on c), and fills in the default argument.
+func (s *Session) prepare(c *engine.Canister) error {
 	recv := s.module
+	switch {
+	case s.req.Heartbeat:
+		if !s.module.HasExport("canister_heartbeat") {
+			return errors.New("the module exports no canister_heartbeat: the IC never runs a heartbeat on it")
+		}
+		return nil
+	case s.req.Timer:
+		if !s.module.HasExport("canister_global_timer") {
+			return errors.New("the module exports no canister_global_timer: the IC never runs a timer on it")
+		}
+		if !c.TimerDue() {
+			return &TimerNotDueError{Deadline: c.TimerDeadline(), Now: c.Env().Time}
+		}
+		return nil
+	}
 	if s.req.Upgrade {
 		if s.req.Module != nil {
 			m, err := s.t.module(s.ctx, s.req.Module)
@@ -310,6 +345,9 @@ func (s *Session) prepare() error {
 			return fmt.Errorf("the module exports no method %q", s.req.Method)
 		}
 		s.query = m.Kind != engine.Update
+		if s.query && (s.req.Inspect || !s.req.Cycles.IsZero()) {
+			return fmt.Errorf("inspect_message and cycles apply to update calls: %s is a %s", s.req.Method, m.Kind)
+		}
 	}
 	switch {
 	case s.req.Arg != nil:
@@ -329,6 +367,28 @@ func (s *Session) prepare() error {
 		s.req.Arg = candid.DefaultArg()
 	}
 	return nil
+}
+
+// countTrue counts the true values.
+func countTrue(bs ...bool) int {
+	n := 0
+	for _, b := range bs {
+		if b {
+			n++
+		}
+	}
+	return n
+}
+
+// TimerNotDueError is a Request.Timer the IC would not run: the global
+// timer is not set (Deadline 0) or its deadline is after the run's time.
+type TimerNotDueError struct{ Deadline, Now uint64 }
+
+func (e *TimerNotDueError) Error() string {
+	if e.Deadline == 0 {
+		return "the global timer is not set (deadline 0): the IC would not run canister_global_timer"
+	}
+	return fmt.Sprintf("the global timer is not due: its deadline %d ns is after the time %d ns; run at %d or later", e.Deadline, e.Now, e.Deadline)
 }
 
 // ArgError is a Request.ArgText that does not encode as the module's
@@ -437,10 +497,24 @@ func (s *Session) exec(ctx context.Context, run *workbench.Run, rec *recorder) e
 		r.res, r.err, r.skipped = reh.Last().Result, err, reh.Skipped
 		r.committed = len(reh.Steps) > 0 && reh.Steps[0].OK()
 		return r
+	case s.req.Timer:
+		r.res, r.err = c.GlobalTimer(rctx)
+	case s.req.Heartbeat:
+		r.res, r.err = c.Heartbeat(rctx)
 	case s.query:
 		r.res, r.err = c.Query(rctx, s.req.Method, s.req.Arg)
 	default:
-		r.res, r.err = c.Update(rctx, s.req.Method, s.req.Arg)
+		if s.req.Inspect {
+			// As an ingress message: the update never reaches the
+			// canister unless inspect_message accepts it.
+			in, err := c.InspectMessage(rctx, s.req.Method, s.req.Arg)
+			r.inspect = &in
+			if err != nil || in.Status != engine.StatusOK {
+				r.res, r.err = in, err
+				return r
+			}
+		}
+		r.res, r.err = c.UpdateWith(rctx, s.req.Method, s.req.Arg, engine.UpdateOptions{Cycles: s.req.Cycles})
 	}
 	// An update that rejects or does not reply keeps its changes too;
 	// only a trap rolls back.
@@ -649,6 +723,10 @@ func (s *Session) Result() engine.Result { return s.result }
 // SkippedPreUpgrade is what an upgrade with SkipPreUpgrade read in place
 // of the discarded heap (workbench.Rehearsal.Skipped); nil otherwise.
 func (s *Session) SkippedPreUpgrade() *workbench.SkippedPreUpgrade { return s.skipped }
+
+// Inspect is canister_inspect_message's result for a Request.Inspect run
+// (StatusOK: it accepted, and Result is the update's), nil otherwise.
+func (s *Session) Inspect() *engine.Result { return s.inspect }
 
 // Base returns the snapshot the run started from.
 func (s *Session) Base() snapshots.ID { return s.baseID }
