@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"slices"
 	"strconv"
@@ -60,6 +61,9 @@ var _ source.Runner = (*Runner)(nil)
 func (r *Runner) Start(ctx context.Context, req source.RunRequest, progress func(float64)) (source.Session, error) {
 	tr := trace.Request{
 		Method:         req.Method,
+		Timer:          req.Timer,
+		Heartbeat:      req.Heartbeat,
+		Inspect:        req.Inspect,
 		Upgrade:        req.Upgrade,
 		SkipPreUpgrade: req.SkipPreUpgrade,
 		Rehearse:       req.Rehearse,
@@ -76,6 +80,13 @@ func (r *Runner) Start(ctx context.Context, req source.RunRequest, progress func
 		tr.Arg = b
 	case arg != "":
 		tr.ArgText = arg
+	}
+	if c := strings.TrimSpace(req.Cycles); c != "" {
+		n, err := ic0.ParseCycles(c)
+		if err != nil {
+			return nil, &source.FieldError{Field: source.FieldCycles, Err: err}
+		}
+		tr.Cycles = n
 	}
 	env, err := envOf(req)
 	if err != nil {
@@ -104,6 +115,10 @@ func (r *Runner) Start(ctx context.Context, req source.RunRequest, progress func
 	var argErr *trace.ArgError
 	if errors.As(err, &argErr) {
 		return nil, &source.FieldError{Field: source.FieldArg, Err: argErr.Err}
+	}
+	var notDue *trace.TimerNotDueError
+	if errors.As(err, &notDue) {
+		return nil, &source.FieldError{Field: source.FieldTime, Err: timerNotDue(notDue)}
 	}
 	if err != nil {
 		return nil, err
@@ -189,6 +204,19 @@ func envOf(req source.RunRequest) (func(*ic0.Env), error) {
 	}, nil
 }
 
+// timerNotDue says, as `canscope call --timer` does, that the IC would
+// not run the timer at the run's time, and which time would run it.
+func timerNotDue(e *trace.TimerNotDueError) error {
+	if e.Deadline == 0 {
+		return errors.New("the global timer is not set (deadline 0): the IC would not run canister_global_timer")
+	}
+	at := func(ns uint64) string {
+		return time.Unix(0, int64(min(ns, math.MaxInt64))).UTC().Format(time.RFC3339Nano)
+	}
+	return fmt.Errorf("the global timer is not due: its deadline %s (%d ns) is after the time %s (%d ns); set the time to %d or later to run it",
+		at(e.Deadline), e.Deadline, at(e.Now), e.Now, e.Deadline)
+}
+
 // Session is a recorded run for the run screen. Its methods may be called
 // from several tea.Cmd goroutines; they take turns.
 type Session struct {
@@ -243,6 +271,15 @@ func (s *Session) Outcome() source.Outcome {
 	}
 	for _, c := range res.OfflineCalls() {
 		o.OfflineCalls = append(o.OfflineCalls, principal.Text(c.Callee)+"."+c.Method)
+	}
+	if in := s.s.Inspect(); in != nil {
+		o.Inspect = "accepted"
+		if in.Status != engine.StatusOK {
+			o.Inspect = "rejected, the method did not run"
+		}
+	}
+	if c := res.Cycles; c != nil {
+		o.Cycles = fmt.Sprintf("%s attached, %s accepted, %s refunded to the caller", c.Attached, c.Accepted, c.Refunded)
 	}
 	if sk := s.s.SkippedPreUpgrade(); sk != nil {
 		o.SkippedPreUpgrade = sk.String()

@@ -13,6 +13,15 @@ type RunRequest struct {
 	Snapshot snapshots.ID
 	Upgrade  bool
 	Method   string // for a call: the exported method name
+	// Timer runs canister_global_timer instead (refused, under
+	// FieldTime, when the timer is not due at the run's time), Heartbeat
+	// canister_heartbeat, as `canscope call --timer | --heartbeat` do.
+	Timer, Heartbeat bool
+	// Inspect runs canister_inspect_message before a method call, as for
+	// an ingress message (`canscope call --inspect`); Cycles are attached
+	// to it as a decimal number ("" none; `canscope call --cycles`).
+	Inspect bool
+	Cycles  string
 	// Arg is the argument as Candid text, typed by the method's declared
 	// argument types (an upgrade's: the new module's init arguments), or
 	// hex bytes with ArgHex; "" sends (), as dfx does.
@@ -40,6 +49,7 @@ const (
 	FieldWasm   = "wasm"
 	FieldCaller = "caller"
 	FieldTime   = "time"
+	FieldCycles = "cycles"
 )
 
 // FieldError is a request field the runner cannot use; the form shows the
@@ -115,6 +125,14 @@ type Outcome struct {
 	// prints it; when it does not decode, ReplyHex alone is set.
 	Reply    string
 	ReplyHex string
+	// Inspect is canister_inspect_message's verdict for a call run with
+	// RunRequest.Inspect: "accepted", or "rejected, the method did not
+	// run" (Status and Error are then inspect_message's); "" without it.
+	Inspect string
+	// Cycles is what an update did with the cycles attached to it
+	// ("1000 attached, 500 accepted, 500 refunded to the caller"), as
+	// `canscope call --cycles` reports it; "" when none were attached.
+	Cycles string
 	// RejectCode is the reject code of a rejected call ("CanisterReject").
 	RejectCode string
 	// Error is the replica's error text for a trap or reject.

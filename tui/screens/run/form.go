@@ -29,11 +29,29 @@ const (
 	fieldWasmLimit
 	fieldSkip
 	fieldRehearse
+	fieldInspect
+	fieldCycles
 )
+
+// mode is what the form runs.
+type mode int
+
+const (
+	modeCall mode = iota
+	modeUpgrade
+	modeTimer
+	modeHeartbeat
+	modes // how many there are
+)
+
+// modeLabels name the modes on the form's first row.
+var modeLabels = [modes]string{"call a method", "upgrade", "global timer", "heartbeat"}
 
 // form is the run form: a call or an upgrade and its options.
 type form struct {
-	upgrade        bool
+	mode           mode
+	inspect        bool // canister_inspect_message first (a call)
+	cycles         textinput.Model
 	skipPreUpgrade bool
 	rehearse       bool
 	method         textinput.Model
@@ -60,15 +78,19 @@ func newForm(ctx *frame.Context) form {
 		time:      input("time    ", "RFC 3339 or ns; empty: the snapshot's time"),
 		limit:     input("limit   ", "instructions, e.g. 40e9; empty: the IC's"),
 		wasmLimit: input("wasm mem ", "wasm_memory_limit bytes, e.g. 3GiB; 0: none"),
+		cycles:    input("cycles  ", "attached to an update, e.g. 1_000_000; empty: none"),
 	}
 }
 
 // fields lists the rows the form shows for its mode, in focus order.
 func (f *form) fields() []field {
-	if f.upgrade {
+	switch f.mode {
+	case modeUpgrade:
 		return []field{fieldMode, fieldWasm, fieldArg, fieldArgHex, fieldSkip, fieldRehearse, fieldCaller, fieldTime, fieldLimit, fieldWasmLimit}
+	case modeTimer, modeHeartbeat:
+		return []field{fieldMode, fieldCaller, fieldTime, fieldLimit, fieldWasmLimit}
 	}
-	return []field{fieldMode, fieldMethod, fieldArg, fieldArgHex, fieldCaller, fieldTime, fieldLimit, fieldWasmLimit}
+	return []field{fieldMode, fieldMethod, fieldArg, fieldArgHex, fieldInspect, fieldCycles, fieldCaller, fieldTime, fieldLimit, fieldWasmLimit}
 }
 
 // input returns the text input of the focused field, nil for toggles.
@@ -88,6 +110,8 @@ func (f *form) input() *textinput.Model {
 		return &f.limit
 	case fieldWasmLimit:
 		return &f.wasmLimit
+	case fieldCycles:
+		return &f.cycles
 	}
 	return nil
 }
@@ -114,19 +138,21 @@ func (f *form) move(delta int) {
 func (f *form) toggle() {
 	switch f.focus {
 	case fieldMode:
-		f.upgrade = !f.upgrade
+		f.mode = (f.mode + 1) % modes
 	case fieldSkip:
 		f.skipPreUpgrade = !f.skipPreUpgrade
 	case fieldRehearse:
 		f.rehearse = !f.rehearse
 	case fieldArgHex:
 		f.argHex = !f.argHex
+	case fieldInspect:
+		f.inspect = !f.inspect
 	}
 }
 
 // inputs are every text input of the form, for restyling.
 func (f *form) inputs() []*textinput.Model {
-	return []*textinput.Model{&f.method, &f.wasm, &f.arg, &f.caller, &f.time, &f.limit, &f.wasmLimit}
+	return []*textinput.Model{&f.method, &f.wasm, &f.arg, &f.caller, &f.time, &f.limit, &f.wasmLimit, &f.cycles}
 }
 
 // fieldOf is the form field a runner's FieldError names.
@@ -138,6 +164,8 @@ func fieldOf(name string) field {
 		return fieldCaller
 	case source.FieldTime:
 		return fieldTime
+	case source.FieldCycles:
+		return fieldCycles
 	}
 	return fieldArg
 }
@@ -148,7 +176,7 @@ func (f *form) request(id snapshots.ID) (source.RunRequest, bool) {
 	f.errs = nil
 	r := source.RunRequest{
 		Snapshot: id,
-		Upgrade:  f.upgrade,
+		Upgrade:  f.mode == modeUpgrade,
 		Arg:      strings.TrimSpace(f.arg.Value()),
 		ArgHex:   f.argHex,
 		Caller:   strings.TrimSpace(f.caller.Value()),
@@ -170,20 +198,39 @@ func (f *form) request(id snapshots.ID) (source.RunRequest, bool) {
 		}
 		r.WasmMemoryLimit = &n
 	}
-	if f.upgrade {
+	switch f.mode {
+	case modeUpgrade:
 		r.WasmPath = strings.TrimSpace(f.wasm.Value())
 		r.SkipPreUpgrade = f.skipPreUpgrade
 		r.Rehearse = f.rehearse
-	} else {
+	case modeTimer:
+		r.Timer, r.Arg, r.ArgHex = true, "", false
+	case modeHeartbeat:
+		r.Heartbeat, r.Arg, r.ArgHex = true, "", false
+	default:
 		r.Method = strings.TrimSpace(f.method.Value())
+		r.Inspect = f.inspect
+		r.Cycles = strings.TrimSpace(f.cycles.Value())
 	}
 	return r, true
 }
 
 // describe is a one-line summary of a request for the timeline header.
 func describe(r source.RunRequest) string {
-	if !r.Upgrade {
-		return "call " + r.Method
+	switch {
+	case r.Timer:
+		return "global timer"
+	case r.Heartbeat:
+		return "heartbeat"
+	case !r.Upgrade:
+		d := "call " + r.Method
+		if r.Inspect {
+			d += " (inspect_message first)"
+		}
+		if r.Cycles != "" {
+			d += " with " + r.Cycles + " cycles"
+		}
+		return d
 	}
 	parts := []string{"upgrade"}
 	if r.WasmPath != "" {

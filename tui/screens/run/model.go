@@ -306,7 +306,7 @@ func (m *Model) start() tea.Cmd {
 	if !ok {
 		return nil // the error is under its field
 	}
-	if !req.Upgrade && req.Method == "" {
+	if req.Method == "" && !req.Upgrade && !req.Timer && !req.Heartbeat {
 		m.err = errors.New("name the method to call")
 		return nil
 	}
@@ -570,15 +570,25 @@ func (m *Model) formView() string {
 		}
 		return "[ ] " + label
 	}
-	mode := "( ) call a method   (•) upgrade"
-	if !f.upgrade {
-		mode = "(•) call a method   ( ) upgrade"
+	var modes []string
+	for i, label := range modeLabels {
+		if mode(i) == f.mode {
+			modes = append(modes, "(•) "+label)
+		} else {
+			modes = append(modes, "( ) "+label)
+		}
 	}
 	lines = append(lines, st.Header.Render("What should the engine run on this snapshot?"), "")
-	row(fieldMode, mode)
-	if f.upgrade {
+	row(fieldMode, strings.Join(modes, "  "))
+	switch f.mode {
+	case modeUpgrade:
 		row(fieldWasm, f.wasm.View())
-	} else {
+	case modeTimer:
+		// As the IC: the timer runs only when due at the run's time.
+		lines = append(lines, st.Muted.Render("    runs canister_global_timer if its deadline has come at the time below"))
+	case modeHeartbeat:
+		lines = append(lines, st.Muted.Render("    runs canister_heartbeat, as the IC does every round"))
+	default:
 		row(fieldMethod, f.method.View())
 		if len(m.methods) > 0 {
 			lines = append(lines, st.Muted.Render("    methods: "+strings.Join(m.methods, " · ")))
@@ -587,9 +597,15 @@ func (m *Model) formView() string {
 			lines = append(lines, st.Muted.Render("    "+strings.TrimSpace(f.method.Value())+" : "+sig))
 		}
 	}
-	row(fieldArg, f.arg.View())
-	row(fieldArgHex, check(f.argHex, "the argument is hex bytes (sent raw, not encoded)"))
-	if f.upgrade {
+	if f.mode == modeCall || f.mode == modeUpgrade {
+		row(fieldArg, f.arg.View())
+		row(fieldArgHex, check(f.argHex, "the argument is hex bytes (sent raw, not encoded)"))
+	}
+	if f.mode == modeCall {
+		row(fieldInspect, check(f.inspect, "run canister_inspect_message first, as for an ingress message"))
+		row(fieldCycles, f.cycles.View())
+	}
+	if f.mode == modeUpgrade {
 		row(fieldSkip, check(f.skipPreUpgrade, "skip_pre_upgrade"))
 		lines = append(lines, st.Muted.Render("      the heap is discarded: post_upgrade reads what an earlier"),
 			st.Muted.Render("      pre_upgrade left in stable memory"))
@@ -655,6 +671,16 @@ func (m *Model) headView() []string {
 			}
 			head = append(head, wrapped("✗ "+out.Status+where+": "+out.TrapMessage, m.width, 2, st.Error)...)
 		}
+	}
+	if out.Inspect != "" {
+		style := st.OK
+		if out.Inspect != "accepted" {
+			style = st.Error
+		}
+		head = append(head, wrapped("inspect_message "+out.Inspect, m.width, 2, style)...)
+	}
+	if out.Cycles != "" {
+		head = append(head, wrapped("cycles "+out.Cycles, m.width, 1, st.Muted)...)
 	}
 	if out.SkippedPreUpgrade != "" {
 		// "ok" alone would hide that the heap's data is gone.

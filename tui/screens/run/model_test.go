@@ -26,6 +26,14 @@ func upgradeKeys() []tea.Msg {
 	return append(keys, st.Keys("tab", "tab", "tab", "space", "enter")...)
 }
 
+// callOptionKeys fill the call form: method transfer, inspect_message
+// first, 1_000_000 cycles attached.
+func callOptionKeys() []tea.Msg {
+	keys := append(st.Keys("tab"), st.Type("transfer")...)
+	keys = append(keys, st.Keys("tab", "tab", "tab", "space", "tab")...)
+	return append(keys, st.Type("1_000_000")...)
+}
+
 func TestRun(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -34,16 +42,26 @@ func TestRun(t *testing.T) {
 		keys   []tea.Msg
 		// offline: calls the run made that were not performed.
 		offline []string
+		// edit changes the scripted outcome.
+		edit func(*source.Outcome)
 	}{
-		{"form_call_80x24", 80, 24, true, append(st.Keys("tab"), st.Type("transfer")...), nil},
-		{"form_upgrade_80x24", 80, 24, true, append(append(st.Keys("space", "tab"), st.Type("incident_v2.wasm")...), st.Keys("tab", "tab", "tab", "space", "tab")...), nil},
-		{"timeline_at_trap_80x24", 80, 24, true, upgradeKeys(), nil},
-		{"timeline_stepped_160x48", 160, 48, true, append(upgradeKeys(), st.Keys("home", "]", "]", "right")...), nil},
-		{"timeline_prev_call_80x24", 80, 24, true, append(upgradeKeys(), st.Keys("[", "left")...), nil},
+		{"form_call_80x24", 80, 24, true, append(st.Keys("tab"), st.Type("transfer")...), nil, nil},
+		{"form_upgrade_80x24", 80, 24, true, append(append(st.Keys("space", "tab"), st.Type("incident_v2.wasm")...), st.Keys("tab", "tab", "tab", "space", "tab")...), nil, nil},
+		{"timeline_at_trap_80x24", 80, 24, true, upgradeKeys(), nil, nil},
+		{"timeline_stepped_160x48", 160, 48, true, append(upgradeKeys(), st.Keys("home", "]", "]", "right")...), nil, nil},
+		{"timeline_prev_call_80x24", 80, 24, true, append(upgradeKeys(), st.Keys("[", "left")...), nil, nil},
 		// The detail pane shows the debug_print the list cuts, in full.
-		{"timeline_detail_80x24", 80, 24, true, append(upgradeKeys(), st.Keys("left", "left")...), nil},
+		{"timeline_detail_80x24", 80, 24, true, append(upgradeKeys(), st.Keys("left", "left")...), nil, nil},
 		// A verdict that followed a call not performed says so.
-		{"timeline_offline_call_80x24", 80, 24, true, upgradeKeys(), []string{"ryjl3-tyaaa-aaaaa-aaaba-cai.transfer"}},
+		{"timeline_offline_call_80x24", 80, 24, true, upgradeKeys(), []string{"ryjl3-tyaaa-aaaaa-aaaba-cai.transfer"}, nil},
+		// The entry points of issue 20: inspect_message and cycles on a
+		// call, the timer and the heartbeat.
+		{"form_call_inspect_cycles_80x24", 80, 24, true, callOptionKeys(), nil, nil},
+		{"form_timer_80x24", 80, 24, true, st.Keys("space", "space"), nil, nil},
+		{"form_heartbeat_80x24", 80, 24, true, st.Keys("space", "space", "space"), nil, nil},
+		{"timeline_inspect_cycles_80x24", 80, 24, true, append(callOptionKeys(), st.Key("enter")), nil, func(o *source.Outcome) {
+			o.Inspect, o.Cycles = "accepted", "1000000 attached, 500000 accepted, 500000 refunded to the caller"
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -52,6 +70,9 @@ func TestRun(t *testing.T) {
 			if tt.runner {
 				sc := st.FailingUpgrade(store)
 				sc.Outcome.OfflineCalls = tt.offline
+				if tt.edit != nil {
+					tt.edit(&sc.Outcome)
+				}
 				src.Runner = sc
 			}
 			m := open(t, "dark", tt.w, tt.h, src, store.ID(t, "ledger@3"))
@@ -259,5 +280,28 @@ func TestRunCloseStopsSeek(t *testing.T) {
 	m.Close()
 	if rec.ctx.Err() == nil {
 		t.Error("closing the screen left the seek's context running")
+	}
+}
+
+// TestRunRequestEntryPoints: the form's timer and call options reach the
+// runner as the request's fields.
+func TestRunRequestEntryPoints(t *testing.T) {
+	store := st.Incident()
+	id := store.ID(t, "ledger@3")
+	for _, c := range []struct {
+		keys []tea.Msg
+		want source.RunRequest
+	}{
+		{st.Keys("space", "space", "enter"), source.RunRequest{Snapshot: id, Timer: true}},
+		{st.Keys("space", "space", "space", "enter"), source.RunRequest{Snapshot: id, Heartbeat: true}},
+		{append(callOptionKeys(), st.Key("enter")), source.RunRequest{Snapshot: id, Method: "transfer", Inspect: true, Cycles: "1_000_000"}},
+	} {
+		script := st.FailingUpgrade(store)
+		m := open(t, "dark", 80, 24, source.Set{Catalog: store, Runner: script}, id)
+		st.Run(m, c.keys...)
+		if len(script.Requests) != 1 || script.Requests[0] != c.want {
+			t.Errorf("requests = %+v, want %+v", script.Requests, c.want)
+		}
+		m.Close()
 	}
 }

@@ -1,0 +1,90 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/canscope/canscope/engine"
+	"github.com/canscope/canscope/engine/trace"
+	"github.com/canscope/canscope/engine/workbench"
+	"github.com/canscope/canscope/snapshots"
+	"github.com/canscope/canscope/snapshots/fsstore"
+	"github.com/canscope/canscope/tui/source"
+)
+
+// TestEntryPointsOnRunScreen runs the run form's entry points on the
+// entry fixture: the timer refused before its deadline (under the time
+// field) and run at it, the heartbeat, inspect_message's verdict, and
+// cycles attached to an update.
+func TestEntryPointsOnRunScreen(t *testing.T) {
+	ctx := context.Background()
+	st, err := fsstore.Open(filepath.Join(t.TempDir(), "store"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	eng, err := engine.New(engine.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close(ctx)
+	bench := workbench.New(st, eng)
+	code, err := os.ReadFile("../../engine/testdata/entry.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, res, err := bench.Install(ctx, code, nil, "")
+	if err != nil || res.Status != engine.StatusOK {
+		t.Fatalf("install: %v %+v", err, res)
+	}
+	if res, err := run.Canister.Update(ctx, "arm", nil); err != nil || res.Status != engine.StatusOK {
+		t.Fatalf("arm: %v %+v", err, res)
+	}
+	deadline := run.Canister.TimerDeadline()
+	snap, err := run.Commit(ctx, workbench.CommitOptions{Name: "entry", MadeBy: snapshots.MadeByCall})
+	run.Close(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewRunner(trace.New(bench, st))
+	outcome := func(req source.RunRequest) source.Outcome {
+		t.Helper()
+		req.Snapshot = snap.ID
+		sess, err := r.Start(ctx, req, nil)
+		if err != nil {
+			t.Fatalf("%+v: %v", req, err)
+		}
+		defer sess.(*Session).Close(ctx)
+		return sess.Outcome()
+	}
+
+	_, err = r.Start(ctx, source.RunRequest{Snapshot: snap.ID, Timer: true}, nil)
+	var fe *source.FieldError
+	if !errors.As(err, &fe) || fe.Field != source.FieldTime || !strings.Contains(err.Error(), "not due") {
+		t.Fatalf("timer before its deadline: %v, want 'not due' under the time field", err)
+	}
+	if o := outcome(source.RunRequest{Timer: true, Time: strconv.FormatUint(deadline, 10)}); o.Status != "ok" || len(o.DebugPrints) != 1 {
+		t.Errorf("timer at its deadline: %+v", o)
+	}
+	if o := outcome(source.RunRequest{Heartbeat: true}); o.Status != "ok" {
+		t.Errorf("heartbeat: %+v", o)
+	}
+	if o := outcome(source.RunRequest{Method: "forbidden", Inspect: true}); o.Status == "ok" || !strings.HasPrefix(o.Inspect, "rejected") {
+		t.Errorf("forbidden with inspect_message: %+v", o)
+	}
+	if o := outcome(source.RunRequest{Method: "arm", Inspect: true}); o.Status != "ok" || o.Inspect != "accepted" {
+		t.Errorf("arm with inspect_message: %+v", o)
+	}
+	if o := outcome(source.RunRequest{Method: "take_half", Cycles: "1_000"}); o.Cycles != "1000 attached, 500 accepted, 500 refunded to the caller" {
+		t.Errorf("take_half with 1000 cycles: %q", o.Cycles)
+	}
+	_, err = r.Start(ctx, source.RunRequest{Snapshot: snap.ID, Method: "take_half", Cycles: "lots"}, nil)
+	if !errors.As(err, &fe) || fe.Field != source.FieldCycles {
+		t.Errorf("cycles 'lots': %v, want an error under the cycles field", err)
+	}
+}
