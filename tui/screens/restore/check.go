@@ -1,14 +1,17 @@
 package restore
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/canscope/canscope/snapshots/dfx"
 	"github.com/canscope/canscope/tui/source"
 )
+
+// The restore flow's check step: the IC's upload and load checks
+// (`canscope check`) on what is about to be exported, and their report.
 
 // exportCheckedMsg is the IC's checks on the snapshot about to be
 // exported (source.Exporter.Check, `canscope check`).
@@ -19,44 +22,36 @@ type exportCheckedMsg struct {
 	err    error
 }
 
-// checkExport runs the IC's upload and load checks on the export's
-// subject in the background; the confirmation shows the report, and a
-// failing one needs a force to be written.
-func (m *Model) checkExport() tea.Cmd {
-	m.stage, m.icCheck, m.exportForced = stageChecking, nil, false
+// check runs the IC's upload and load checks on the export's subject in
+// the background; the confirmation shows the report, and a failing one
+// needs a force to be written.
+func (r *restoreFlow) check() tea.Cmd {
+	m := r.m
+	r.stage, r.icCheck, r.forced = restoreChecking, nil, false
 	exporter, id := m.ctx.Sources.Exporter, m.subject().ID
-	ctx, job := m.startJob()
+	ctx, job := r.job.Start(context.Background())
 	return tea.Batch(func() tea.Msg {
 		rep, err := exporter.Check(ctx, id)
 		return exportCheckedMsg{origin: origin{m}, job: job, report: rep, err: err}
-	}, m.repair.spin.Tick)
+	}, m.spin.Tick)
 }
 
-// exportChecked takes the report to the confirmation.
-func (m *Model) exportChecked(msg exportCheckedMsg) tea.Cmd {
-	if m.stage != stageChecking || m.action != actionRestore || !m.job.Finish(msg.job) {
+// checked takes the report to the confirmation.
+func (r *restoreFlow) checked(msg exportCheckedMsg) tea.Cmd {
+	if r.stage != restoreChecking || r.m.action != actionRestore || !r.job.Finish(msg.job) {
 		return nil // cancelled
 	}
 	if msg.err != nil {
-		m.stage, m.err = stageInput, msg.err // it names the snapshot
-		return m.dir.Focus()
+		r.stage, r.m.err = restoreInput, msg.err // it names the snapshot
+		return r.dir.Focus()
 	}
-	m.icCheck, m.stage = &msg.report, stageConfirm
+	r.icCheck, r.stage = &msg.report, restoreConfirm
 	return nil
 }
 
 // checkFailed reports whether the export's check found what the IC
 // will refuse.
-func (m *Model) checkFailed() bool { return m.icCheck != nil && !m.icCheck.OK }
-
-// upgrade is the rehearsed upgrade the restore sequence ends with: the
-// fixed module of a repair, upgraded onto itself; none without one.
-func (m *Model) upgrade() dfx.Upgrade {
-	if m.repair.made == nil || m.repair.path == "" {
-		return dfx.Upgrade{}
-	}
-	return dfx.Upgrade{Wasm: m.repair.path}
-}
+func (r *restoreFlow) checkFailed() bool { return r.icCheck != nil && !r.icCheck.OK }
 
 // checkLines draws the check report compactly enough for 80x24: every
 // passing check by name under its stage, each failure with its stage, the
@@ -64,8 +59,8 @@ func (m *Model) upgrade() dfx.Upgrade {
 // conditions were not checked offline. The passing checks' details and
 // the not-checked list are left to `canscope check`, and the view says
 // so.
-func (m *Model) checkLines() []string {
-	st, rep := m.ctx.Styles, m.icCheck
+func (r *restoreFlow) checkLines() []string {
+	m, st, rep := r.m, r.m.ctx.Styles, r.icCheck
 	if rep == nil {
 		return nil
 	}
@@ -98,22 +93,22 @@ func (m *Model) checkLines() []string {
 	return lines
 }
 
-// exportConfirmLines is the export's confirmation: the check report,
+// confirmLines is the export's confirmation: the check report,
 // what will be written, and the key that writes it: y, or F when the IC
 // will refuse the snapshot (the FAIL lines say at which stage and why).
-func (m *Model) exportConfirmLines() []string {
-	st := m.ctx.Styles
-	tail := append([]string{""}, m.wrap(fmt.Sprintf("Export %s to %s. Nothing is sent to the Internet Computer.", m.subject().Ref(), m.dir.Value()))...)
+func (r *restoreFlow) confirmLines() []string {
+	m, st := r.m, r.m.ctx.Styles
+	tail := append([]string{""}, m.wrap(fmt.Sprintf("Export %s to %s. Nothing is sent to the Internet Computer.", m.subject().Ref(), r.dir.Value()))...)
 	tail = append(tail, "")
-	if m.checkFailed() {
-		tail = append(tail, m.wrapIn(st.Warn, fmt.Sprintf("The IC will refuse it (%d FAIL above): F exports it anyway, esc changes it.", len(m.icCheck.Failed())))...)
+	if r.checkFailed() {
+		tail = append(tail, m.wrapIn(st.Warn, fmt.Sprintf("The IC will refuse it (%d FAIL above): F exports it anyway, esc changes it.", len(r.icCheck.Failed())))...)
 	} else {
 		tail = append(tail, "Press "+st.Accent.Render("y")+" to export it, esc to change it.")
 	}
 	// The report gets the rows the header (2) and the prompt leave; what
 	// does not fit is named, never dropped silently, and the key to go
 	// on is never cut.
-	report := m.checkLines()
+	report := r.checkLines()
 	if room := m.height - 2 - len(tail); m.height > 0 && len(report) > room {
 		room = max(room, 1)
 		cut := len(report) - room + 1

@@ -5,29 +5,31 @@
 // by transplanting a fixed module onto its state: compatibility report,
 // confirmation, the transplant, a rehearsed upgrade, then the export.
 // Nothing is written before the operator confirms.
+//
+// The screen (Model) is a shell over three flows, each a sub-model with its
+// own stages, keys and view: forkFlow (fork.go), restoreFlow (restore.go,
+// check.go) and transplantFlow (transplant.go, transplantview.go). The
+// shell owns what they share: the snapshot, the choice between them, the
+// input step's keys, the spinner, the notice and the error.
 package restore
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/spinner"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/canscope/canscope/snapshots"
-	"github.com/canscope/canscope/snapshots/dfx"
 	"github.com/canscope/canscope/tui/frame"
 	"github.com/canscope/canscope/tui/render"
-	"github.com/canscope/canscope/tui/source"
 )
 
-// action is what the screen will do.
+// action is what the screen will do: which flow is shown.
 type action int
 
 const (
@@ -37,19 +39,31 @@ const (
 	actionCount // how many actions tab cycles through
 )
 
-// stage is how far the operator has got.
-type stage int
-
-const (
-	stageInput      stage = iota // typing a name, directory or module path
-	stageChecking                // checking a module (transplant)
-	stageReport                  // reading the compatibility report (transplant)
-	stageNaming                  // naming the transplanted snapshot
-	stageConfirm                 // reviewing what will be written
-	stageWorking                 // writing
-	stageRehearsing              // upgrading the transplanted snapshot in memory
-	stageDone                    // written (and, for a transplant, rehearsed)
-)
+// flow is one of the screen's three sub-models. Each starts at its input
+// step (a text input the shell drives: typing, tab, esc, enter → submit)
+// and goes through stages of its own after it.
+type flow interface {
+	// atInput reports whether the flow is at its input step.
+	atInput() bool
+	// toInput puts the flow back at its input step (tab chose it).
+	toInput()
+	// input is the flow's text input.
+	input() *textinput.Model
+	// submit acts on the typed input.
+	submit() tea.Cmd
+	// intro is the input step's description and input.
+	intro() []string
+	// capturing, bindings, key and lines are frame.Screen's Capturing,
+	// Bindings, key handling and View past the input step.
+	capturing() bool
+	bindings() []key.Binding
+	key(tea.KeyPressMsg) tea.Cmd
+	lines() []string
+	// busy reports whether background work runs (the spinner turns).
+	busy() bool
+	// stop cancels the flow's background job, if any.
+	stop()
+}
 
 // origin names the screen a background result belongs to: the root hands
 // results to every open screen, and a closed restore screen's late result
@@ -58,25 +72,11 @@ type origin struct{ owner *Model }
 
 func (o origin) from() *Model { return o.owner }
 
-type (
-	snapshotMsg struct {
-		origin
-		snap snapshots.Snapshot
-		err  error
-	}
-	forkedMsg struct {
-		origin
-		snap snapshots.Snapshot
-		err  error
-	}
-	exportedMsg struct {
-		origin
-		job int
-		dir string
-		seq dfx.Sequence
-		err error
-	}
-)
+type snapshotMsg struct {
+	origin
+	snap snapshots.Snapshot
+	err  error
+}
 
 // Model is the fork / restore screen for one snapshot.
 type Model struct {
@@ -85,41 +85,35 @@ type Model struct {
 	snap          *snapshots.Snapshot
 	width, height int
 
-	action action
-	stage  stage
-	name   textinput.Model
-	dir    textinput.Model
+	action     action
+	fork       *forkFlow
+	restore    *restoreFlow
+	transplant *transplantFlow
+
+	spin   spinner.Model // shown while a flow's step runs in the background
 	err    error
 	notice string
-
-	repair repair // the transplant flow's state
-	// job is the export, check or rehearsal running in the background.
-	job frame.Job
-
-	forked       *snapshots.Snapshot
-	icCheck      *source.ExportReport // the IC's checks on the export, before confirming
-	exportForced bool                 // the operator exports past a failing check
-	exported     string               // absolute export directory
-	seq          dfx.Sequence         // what loads the export into the canister
-	copied       bool
 }
 
 // New returns the fork / restore screen for a snapshot.
 func New(ctx *frame.Context, id snapshots.ID) *Model {
-	input := ctx.NewInput
-	m := &Model{
-		ctx:  ctx,
-		id:   id,
-		name: input("new name: ", "e.g. hotfix"),
-		dir:  input("export to: ", "a new directory, e.g. ./restore-ledger"),
-		repair: repair{
-			wasm:  input("fixed module: ", "path to the fixed .wasm or .wasm.gz"),
-			tname: input("new name: ", "empty keeps the snapshot's name"),
-			spin:  ctx.NewSpinner(),
-		},
-	}
-	m.name.Focus()
+	m := &Model{ctx: ctx, id: id, spin: ctx.NewSpinner()}
+	m.fork = newForkFlow(m)
+	m.restore = newRestoreFlow(m)
+	m.transplant = newTransplantFlow(m)
+	m.fork.name.Focus()
 	return m
+}
+
+// current is the flow the operator chose.
+func (m *Model) current() flow {
+	switch m.action {
+	case actionRestore:
+		return m.restore
+	case actionTransplant:
+		return m.transplant
+	}
+	return m.fork
 }
 
 // Title implements frame.Screen.
@@ -137,59 +131,35 @@ func (m *Model) Scrolls() bool { return false }
 // Capturing implements frame.Screen: the inputs take printable keys, and
 // the report, naming and confirmation steps keep esc to go back a step.
 func (m *Model) Capturing() bool {
-	switch m.stage {
-	case stageInput, stageReport, stageNaming, stageConfirm:
-		return true
-	}
-	return false
+	f := m.current()
+	return f.atInput() || f.capturing()
 }
 
 // Bindings implements frame.Screen.
 func (m *Model) Bindings() []key.Binding {
-	k := m.ctx.Keys
-	switch m.stage {
-	case stageInput:
-		return []key.Binding{k.Submit, k.SwitchAction, k.Back}
-	case stageChecking, stageRehearsing:
-		return []key.Binding{k.Cancel}
-	case stageWorking:
-		if m.action == actionRestore {
-			return []key.Binding{k.Cancel}
-		}
-	case stageReport:
-		if m.repair.report.OK() {
-			return []key.Binding{k.Submit, k.Back}
-		}
-		return []key.Binding{k.Force, k.Back}
-	case stageNaming:
-		return []key.Binding{k.Submit, k.Back}
-	case stageConfirm:
-		if m.action == actionRestore && m.checkFailed() {
-			return []key.Binding{k.Force, k.Back}
-		}
-		return []key.Binding{k.Confirm, k.Back}
-	case stageDone:
-		switch m.action {
-		case actionRestore:
-			return []key.Binding{k.Copy}
-		case actionTransplant:
-			if m.repair.rehearsal.OK() {
-				return []key.Binding{k.Export, k.Rehearse}
-			}
-			return []key.Binding{k.Rehearse}
-		}
+	if f := m.current(); !f.atInput() {
+		return f.bindings()
 	}
-	return nil
+	k := m.ctx.Keys
+	return []key.Binding{k.Submit, k.SwitchAction, k.Back}
 }
 
 // SetSize implements frame.Screen.
 func (m *Model) SetSize(w, h int) {
 	m.width, m.height = w, h
-	m.repair.spin.Style = m.ctx.Styles.Accent
-	for _, in := range []*textinput.Model{&m.name, &m.dir, &m.repair.wasm, &m.repair.tname} {
+	m.spin.Style = m.ctx.Styles.Accent
+	for _, in := range []*textinput.Model{&m.fork.name, &m.restore.dir, &m.transplant.wasm, &m.transplant.tname} {
 		// Room for the prompt and the cursor.
 		in.SetWidth(max(w-ansi.StringWidth(in.Prompt)-2, 10))
 		in.SetStyles(m.ctx.Styles.Input) // the theme may have changed
+	}
+}
+
+// Close implements frame.Closer: it stops a check, export or rehearsal
+// still running when the screen is closed.
+func (m *Model) Close() {
+	for _, f := range []flow{m.fork, m.restore, m.transplant} {
+		f.stop()
 	}
 }
 
@@ -210,7 +180,8 @@ func (m *Model) Init() tea.Cmd {
 	}
 }
 
-// Update implements frame.Screen.
+// Update implements frame.Screen: each background result goes to the flow
+// that started it.
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	if o, ok := msg.(interface{ from() *Model }); ok && o.from() != m {
 		return nil
@@ -222,167 +193,63 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 			m.snap = &msg.snap
 		}
 	case forkedMsg:
-		if msg.err != nil {
-			m.stage, m.err = stageInput, msg.err // the store's error names the fork and the snapshot
-			return m.name.Focus()
-		}
-		m.stage, m.forked = stageDone, &msg.snap
-		return frame.Nav(frame.StoreChangedMsg{})
+		return m.fork.forked(msg)
 	case exportCheckedMsg:
-		return m.exportChecked(msg)
-	case checkedMsg, transplantedMsg, stepMsg, rehearsedMsg, spinner.TickMsg:
-		return m.updateRepair(msg)
+		return m.restore.checked(msg)
 	case exportedMsg:
-		if m.stage != stageWorking || !m.job.Finish(msg.job) {
-			return nil // cancelled
+		return m.restore.written(msg)
+	case checkedMsg, transplantedMsg, stepMsg, rehearsedMsg:
+		return m.transplant.update(msg)
+	case spinner.TickMsg:
+		if m.current().busy() {
+			var cmd tea.Cmd
+			m.spin, cmd = m.spin.Update(msg)
+			return cmd
 		}
-		if msg.err != nil {
-			m.stage, m.err = stageInput, msg.err // source.Exporter's errors name the snapshot and the directory
-			return m.dir.Focus()
-		}
-		m.stage, m.exported, m.seq = stageDone, msg.dir, msg.seq
 	case tea.KeyPressMsg:
-		return m.updateKey(msg)
+		if f := m.current(); !f.atInput() {
+			return f.key(msg)
+		}
+		return m.inputKey(msg)
 	}
 	return nil
 }
 
-func (m *Model) input() *textinput.Model {
-	switch m.action {
-	case actionRestore:
-		return &m.dir
-	case actionTransplant:
-		return &m.repair.wasm
+// inputKey handles a key at a flow's input step.
+func (m *Model) inputKey(msg tea.KeyPressMsg) tea.Cmd {
+	k := m.ctx.Keys
+	switch {
+	case key.Matches(msg, k.Back) && m.action == actionRestore && m.transplant.rehearsal.OK():
+		// Back from the export to the repair it continues.
+		m.restore.dir.Blur()
+		m.action, m.err = actionTransplant, nil
+		m.transplant.stage = transplantDone
+		return nil
+	case key.Matches(msg, k.Back):
+		return frame.Nav(frame.BackMsg{})
+	case key.Matches(msg, k.SwitchAction):
+		m.current().input().Blur()
+		m.action = (m.action + 1) % actionCount
+		m.err, m.notice = nil, ""
+		f := m.current()
+		f.toInput()
+		return f.input().Focus()
+	case key.Matches(msg, k.Submit):
+		return m.current().submit()
 	}
-	return &m.name
+	var cmd tea.Cmd
+	in := m.current().input()
+	*in, cmd = in.Update(msg)
+	return cmd
 }
 
 // subject is the snapshot a fork or an export acts on: the transplanted
 // one once a repair has been made, else the screen's snapshot.
 func (m *Model) subject() *snapshots.Snapshot {
-	if m.repair.made != nil {
-		return m.repair.made
+	if m.transplant.made != nil {
+		return m.transplant.made
 	}
 	return m.snap
-}
-
-func (m *Model) updateKey(msg tea.KeyPressMsg) tea.Cmd {
-	k := m.ctx.Keys
-	switch m.stage {
-	case stageInput:
-		switch {
-		case key.Matches(msg, k.Back) && m.action == actionRestore && m.repair.rehearsal.OK():
-			// Back from the export to the repair it continues.
-			m.dir.Blur()
-			m.action, m.stage, m.err = actionTransplant, stageDone, nil
-			return nil
-		case key.Matches(msg, k.Back):
-			return frame.Nav(frame.BackMsg{})
-		case key.Matches(msg, k.SwitchAction):
-			m.input().Blur()
-			m.action = (m.action + 1) % actionCount
-			m.err, m.notice = nil, ""
-			return m.input().Focus()
-		case key.Matches(msg, k.Submit) && m.action == actionTransplant:
-			return m.check()
-		case key.Matches(msg, k.Submit):
-			return m.review()
-		}
-		var cmd tea.Cmd
-		in := m.input()
-		*in, cmd = in.Update(msg)
-		return cmd
-	case stageChecking, stageReport, stageNaming, stageRehearsing:
-		return m.repairKey(msg)
-	case stageWorking:
-		if m.action == actionRestore && key.Matches(msg, k.Cancel) {
-			m.stopJob()
-			m.stage, m.notice = stageInput, "export cancelled"
-			return m.dir.Focus()
-		}
-	case stageConfirm:
-		switch {
-		case key.Matches(msg, k.Confirm) && m.action == actionTransplant:
-			return m.transplant()
-		case key.Matches(msg, k.Force) && m.action == actionRestore && m.checkFailed():
-			m.exportForced = true // the operator saw what the IC will refuse
-			return m.execute()
-		case key.Matches(msg, k.Confirm) && !(m.action == actionRestore && m.checkFailed()):
-			return m.execute()
-		case key.Matches(msg, k.Back) && m.action == actionTransplant:
-			m.stage = stageNaming
-			return m.repair.tname.Focus()
-		case key.Matches(msg, k.Back):
-			m.stage = stageInput
-			return m.input().Focus()
-		}
-	case stageDone:
-		if m.action == actionTransplant {
-			return m.repairKey(msg)
-		}
-		if key.Matches(msg, k.Copy) && m.action == actionRestore {
-			m.copied = true
-			if !m.ctx.Clipboard {
-				return nil // the view says to select the text instead
-			}
-			return tea.SetClipboard(strings.Join(m.allCommands(), "\n"))
-		}
-	}
-	return nil
-}
-
-// review checks the input and moves to the confirmation step.
-func (m *Model) review() tea.Cmd {
-	m.err, m.notice = nil, ""
-	value := strings.TrimSpace(m.input().Value())
-	switch {
-	case m.snap == nil:
-		m.err = errors.New("the snapshot is not loaded")
-	case value == "" && m.action == actionFork:
-		m.err = errors.New("name the fork")
-	case value == "":
-		m.err = errors.New("choose the directory to export to")
-	case m.action == actionFork:
-		m.err = snapshots.ValidateName(value) // the store's own rule, checked before confirming
-	}
-	if m.err != nil {
-		return nil
-	}
-	if m.action == actionRestore {
-		abs, err := filepath.Abs(value)
-		if err != nil {
-			m.err = fmt.Errorf("directory %s: %w", value, err)
-			return nil
-		}
-		m.dir.SetValue(abs)
-		m.input().Blur()
-		return m.checkExport() // the confirmation shows the IC's checks
-	}
-	m.input().Blur()
-	m.stage = stageConfirm
-	return nil
-}
-
-// execute performs the confirmed action.
-func (m *Model) execute() tea.Cmd {
-	m.stage = stageWorking
-	id := m.subject().ID
-	if m.action == actionFork {
-		forker, name := m.ctx.Sources.Forker, strings.TrimSpace(m.name.Value())
-		return func() tea.Msg {
-			s, err := forker.Fork(context.Background(), id, name)
-			return forkedMsg{origin: origin{m}, snap: s, err: err}
-		}
-	}
-	// An export of a large memory takes a while: x or closing the screen
-	// cancels it, and the exporter removes what it had written.
-	exporter, dir := m.ctx.Sources.Exporter, m.dir.Value()
-	req := source.ExportRequest{Force: m.exportForced, Upgrade: m.upgrade()}
-	ctx, job := m.startJob()
-	return tea.Batch(func() tea.Msg {
-		seq, err := exporter.Export(ctx, id, dir, req)
-		return exportedMsg{origin: origin{m}, job: job, dir: dir, seq: seq, err: err}
-	}, m.repair.spin.Tick)
 }
 
 // View implements frame.Screen.
@@ -402,44 +269,11 @@ func (m *Model) View() string {
 		st.Header.Render(fmt.Sprintf("%s · canister %s · %s", s.Ref(), s.CanisterID, s.ID.Short())),
 		"",
 	)
-	switch {
-	case m.action == actionTransplant && m.stage != stageInput:
-		lines = append(lines, m.repairLines()...)
-	case m.stage == stageInput:
+	if f := m.current(); f.atInput() {
 		lines = append(lines, m.choiceLine(), "")
-		switch m.action {
-		case actionTransplant:
-			lines = append(lines, m.wrap(
-				"A transplant puts a fixed module onto this snapshot's heap, stable memory and "+
-					"globals, the way an uploaded dfx snapshot replaces a stuck module without running "+
-					"its pre_upgrade. canscope checks that they fit, writes a new snapshot once you "+
-					"confirm, and rehearses the next upgrade in memory.")...)
-			lines = append(lines, "", m.repair.wasm.View())
-		case actionFork:
-			lines = append(lines,
-				"A fork is a new branch in the lineage starting from this snapshot's state,",
-				"for trying a fix without touching the original.",
-				"", m.name.View())
-		default:
-			lines = append(lines,
-				"Restore checks this snapshot against the IC's upload and load rules,",
-				"writes it as a snapshot directory, then shows the icp-cli commands that",
-				"upload it to the canister and load it.",
-				"", m.dir.View())
-		}
-	case m.stage == stageChecking:
-		lines = append(lines, m.repair.spin.View()+" "+st.Muted.Render("checking "+s.Ref()+" against the IC's snapshot upload and load rules …"))
-	case m.stage == stageConfirm && m.action == actionRestore:
-		lines = append(lines, m.exportConfirmLines()...)
-	case m.stage == stageConfirm:
-		lines = append(lines, st.Warn.Render("Please confirm:"), "",
-			fmt.Sprintf("  Fork %s as %s.", s.Ref(), st.Accent.Render(strings.TrimSpace(m.name.Value()))),
-			"  This writes one new snapshot to the store at "+m.ctx.StorePath+".",
-			"", "Press "+st.Accent.Render("y")+" to go ahead, esc to change it.")
-	case m.stage == stageWorking:
-		lines = append(lines, m.repair.spin.View()+" "+st.Muted.Render("writing …"))
-	case m.stage == stageDone:
-		lines = append(lines, m.doneLines()...)
+		lines = append(lines, f.intro()...)
+	} else {
+		lines = append(lines, f.lines()...)
 	}
 	if m.notice != "" {
 		lines = append(lines, "", st.Warn.Render(m.notice))
@@ -465,75 +299,24 @@ func (m *Model) choiceLine() string {
 	return strings.Join(parts, "   ") + st.Muted.Render("   (tab switches)")
 }
 
-// commandLines lays out one shell command for a width-column screen so
-// that a mouse copy still pastes as a working command: a trailing
-// "# comment" moves to its own line above the command, and a command
-// too wide for the screen breaks between words with " \" continuations.
-func commandLines(cmd string, width int, muted func(...string) string) []string {
-	var out []string
-	if code, comment, ok := strings.Cut(cmd, "   # "); ok {
-		out = append(out, muted("# "+comment))
-		cmd = code
+// wrap breaks text into lines that fit the screen; continuation lines
+// keep the first line's indentation.
+func (m *Model) wrap(text string) []string {
+	body := strings.TrimLeft(text, " ")
+	indent := text[:len(text)-len(body)]
+	lines := strings.Split(ansi.Wrap(body, max(m.width-len(indent), 10), ""), "\n")
+	for i := range lines {
+		lines[i] = indent + lines[i]
 	}
-	line := ""
-	for _, w := range strings.Fields(cmd) {
-		switch {
-		case line == "":
-			line = w
-		case ansi.StringWidth(line+" "+w+" \\") > width:
-			out = append(out, line+" \\")
-			line = "    " + w
-		default:
-			line += " " + w
-		}
-	}
-	return append(out, line)
+	return lines
 }
 
-// allCommands is what loads the export (dfx.Commands, as `canscope
-// restore` prints it), and after a repair also the upgrade that was
-// rehearsed: the fixed module upgraded onto itself, so the next real
-// upgrade has run once under supervision.
-func (m *Model) allCommands() []string {
-	if m.upgrade().Wasm == "" {
-		return m.seq.Commands
-	}
-	return append(append([]string(nil), m.seq.Commands...), m.seq.Upgrade+"   # the upgrade you rehearsed")
-}
-
-func (m *Model) doneLines() []string {
-	st := m.ctx.Styles
-	if m.action == actionFork {
-		return []string{
-			st.OK.Render("Forked as " + m.forked.Ref() + " (" + m.forked.ID.Short() + ")."),
-			"",
-			"It is in the snapshots list; esc goes back.",
-		}
-	}
-	lines := []string{st.OK.Render("Exported to " + m.exported + ".")}
-	if m.exportForced {
-		lines = append(lines, m.wrapIn(st.Error, "Forced: the IC will refuse it: "+m.icCheck.Summary)...)
-	}
-	lines = append(lines, "", "To load it into the canister, run in order:", "")
-	// The commands are plain text on their own lines, so they can be
-	// selected and copied with the mouse as well as with c; a command
-	// wider than the screen wraps rather than losing its end.
-	for _, c := range m.allCommands() {
-		lines = append(lines, commandLines(c, m.width, st.Muted.Render)...)
-	}
-	for _, n := range m.seq.Notes {
-		lines = append(lines, m.wrapIn(st.Muted, "Note: "+n)...)
-	}
-	lines = append(lines, "")
-	switch {
-	case !m.ctx.Clipboard && m.copied:
-		lines = append(lines, st.Warn.Render("this terminal did not report clipboard (OSC 52) support: select the text to copy (shift+drag)"))
-	case !m.ctx.Clipboard:
-		lines = append(lines, st.Muted.Render("select the text to copy (shift+drag); c copies where the terminal supports OSC 52"))
-	case m.copied:
-		lines = append(lines, st.Muted.Render("copied to the clipboard"))
-	default:
-		lines = append(lines, st.Muted.Render("c copies the commands to the clipboard"))
+// wrapIn is wrap with each line in style (styled after wrapping, so
+// every line carries its own colour).
+func (m *Model) wrapIn(style lipgloss.Style, text string) []string {
+	lines := m.wrap(text)
+	for i, l := range lines {
+		lines[i] = style.Render(l)
 	}
 	return lines
 }

@@ -60,8 +60,8 @@ func TestForkWritesOnlyAfterConfirm(t *testing.T) {
 		t.Fatalf("the store changed before confirmation: %d snapshots", len(list))
 	}
 	st.Run(m, st.Key("esc")) // back to the input, nothing written
-	if m.stage != stageInput {
-		t.Fatalf("esc at the confirmation should return to the input, stage %d", m.stage)
+	if m.fork.stage != forkInput {
+		t.Fatalf("esc at the confirmation should return to the input, stage %d", m.fork.stage)
 	}
 	nav := st.Run(m, st.Keys("enter", "y")...)
 	if len(nav) != 1 || nav[0] != (frame.StoreChangedMsg{}) {
@@ -136,8 +136,8 @@ func TestRestoreIgnoresAnotherScreensResult(t *testing.T) {
 
 	m := open(t, "dark", 80, 24, src, store.ID(t, "ledger@2"))
 	m.Update(fork())
-	if m.stage != stageInput || m.forked != nil {
-		t.Errorf("another screen's fork landed here: stage %d forked %v", m.stage, m.forked)
+	if m.fork.stage != forkInput || m.fork.result != nil {
+		t.Errorf("another screen's fork landed here: stage %d forked %v", m.fork.stage, m.fork.result)
 	}
 }
 
@@ -164,8 +164,8 @@ func TestExportCancel(t *testing.T) {
 			m := open(t, "dark", 80, 24, source.Set{Catalog: store, Exporter: exp}, store.ID(t, "ledger@3"))
 			st.Run(m, append(append(st.Keys("tab"), st.Type("out")...), st.Key("enter"))...)
 			batch := m.Update(st.Key("y"))().(tea.BatchMsg) // the export and the spinner
-			if m.stage != stageWorking {
-				t.Fatalf("after y: stage %d, want working", m.stage)
+			if m.restore.stage != restoreWorking {
+				t.Fatalf("after y: stage %d, want working", m.restore.stage)
 			}
 			if stop == "x" {
 				m.Update(st.Key("x"))
@@ -177,11 +177,11 @@ func TestExportCancel(t *testing.T) {
 				t.Fatalf("the export's context is still live after %s", stop)
 			}
 			m.Update(done)
-			if m.stage == stageDone || m.err != nil {
-				t.Errorf("a cancelled export's result landed: stage %d err %v", m.stage, m.err)
+			if m.restore.stage == restoreDone || m.err != nil {
+				t.Errorf("a cancelled export's result landed: stage %d err %v", m.restore.stage, m.err)
 			}
-			if stop == "x" && (m.stage != stageInput || m.notice != "export cancelled") {
-				t.Errorf("after x: stage %d notice %q", m.stage, m.notice)
+			if stop == "x" && (m.restore.stage != restoreInput || m.notice != "export cancelled") {
+				t.Errorf("after x: stage %d notice %q", m.restore.stage, m.notice)
 			}
 		})
 	}
@@ -216,8 +216,8 @@ func TestRefusedExportNeedsForce(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "out")
 	m := open(t, "dark", 80, 24, source.Set{Catalog: store, Forker: store, Exporter: store}, store.ID(t, "counter@1"))
 	st.Run(m, append(append(st.Keys("tab"), st.Type(dir)...), st.Keys("enter", "y")...)...)
-	if len(store.Exported) != 0 || m.stage != stageConfirm {
-		t.Fatalf("y exported a snapshot the IC refuses: exported %v, stage %d", store.Exported, m.stage)
+	if len(store.Exported) != 0 || m.restore.stage != restoreConfirm {
+		t.Fatalf("y exported a snapshot the IC refuses: exported %v, stage %d", store.Exported, m.restore.stage)
 	}
 	v := st.Plain(m.View())
 	for _, want := range []string{"FAIL module valid at load_canister_snapshot", "The IC will refuse it", "F exports it anyway"} {
@@ -226,8 +226,8 @@ func TestRefusedExportNeedsForce(t *testing.T) {
 		}
 	}
 	st.Run(m, st.Key("F"))
-	if len(store.Exported) != 1 || m.stage != stageDone {
-		t.Fatalf("F did not export: exported %v, stage %d, err %v", store.Exported, m.stage, m.err)
+	if len(store.Exported) != 1 || m.restore.stage != restoreDone {
+		t.Fatalf("F did not export: exported %v, stage %d, err %v", store.Exported, m.restore.stage, m.err)
 	}
 	if v := st.Plain(m.View()); !strings.Contains(v, "Forced: the IC will refuse it") {
 		t.Errorf("the forced export does not say the IC will refuse it:\n%s", v)

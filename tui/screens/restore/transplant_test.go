@@ -87,14 +87,14 @@ func TestTransplantWritesOnlyAfterConfirm(t *testing.T) {
 	count := func() int { list, _ := tr.Store.List(); return len(list) }
 
 	st.Run(m, toReport()...)
-	if m.stage != stageReport {
-		t.Fatalf("stage %d after the check, want the report", m.stage)
+	if m.transplant.stage != transplantReport {
+		t.Fatalf("stage %d after the check, want the report", m.transplant.stage)
 	}
 	st.Run(m, st.Key("enter"))
 	st.Run(m, st.Type("fixed")...)
 	st.Run(m, st.Keys("enter", "esc", "enter")...) // confirm, back to the name, confirm again
-	if m.stage != stageConfirm || count() != 6 {
-		t.Fatalf("stage %d with %d snapshots, want the confirmation and the store unchanged", m.stage, count())
+	if m.transplant.stage != transplantConfirm || count() != 6 {
+		t.Fatalf("stage %d with %d snapshots, want the confirmation and the store unchanged", m.transplant.stage, count())
 	}
 	nav := st.Run(m, st.Key("y"))
 	if len(nav) != 1 || nav[0] != (frame.StoreChangedMsg{}) {
@@ -107,8 +107,8 @@ func TestTransplantWritesOnlyAfterConfirm(t *testing.T) {
 	if made.MadeBy != snapshots.MadeByTransplant || made.Parent == nil || *made.Parent != base || made.Module != snapshots.HashOf(module) {
 		t.Errorf("transplanted snapshot = %+v", made.Snapshot)
 	}
-	if len(tr.Rehearsed) != 1 || tr.Rehearsed[0] != made.ID || !m.repair.rehearsal.OK() || m.stage != stageDone {
-		t.Fatalf("rehearsed %v, outcome %+v, stage %d", tr.Rehearsed, m.repair.rehearsal, m.stage)
+	if len(tr.Rehearsed) != 1 || tr.Rehearsed[0] != made.ID || !m.transplant.rehearsal.OK() || m.transplant.stage != transplantDone {
+		t.Fatalf("rehearsed %v, outcome %+v, stage %d", tr.Rehearsed, m.transplant.rehearsal, m.transplant.stage)
 	}
 
 	dir := filepath.Join(t.TempDir(), "upload")
@@ -119,7 +119,7 @@ func TestTransplantWritesOnlyAfterConfirm(t *testing.T) {
 	// globals, so the IC's load check refuses the repaired snapshot (as
 	// it would on the IC): y writes nothing, F forces it.
 	st.Run(m, st.Key("y"))
-	if !m.checkFailed() || len(tr.Store.Exported) != 0 {
+	if !m.restore.checkFailed() || len(tr.Store.Exported) != 0 {
 		t.Fatalf("the export check passed or y wrote a refused snapshot: %v", tr.Store.Exported)
 	}
 	st.Run(m, st.Key("F"))
@@ -157,8 +157,8 @@ func TestTransplantRefusedUnlessForced(t *testing.T) {
 	m := openTransplant(t, "dark", 80, 24, tr)
 	st.Run(m, toReport()...)
 	st.Run(m, st.Key("enter"))
-	if m.stage != stageReport {
-		t.Fatalf("enter on a failing report moved to stage %d", m.stage)
+	if m.transplant.stage != transplantReport {
+		t.Fatalf("enter on a failing report moved to stage %d", m.transplant.stage)
 	}
 	for _, b := range m.Bindings() {
 		if b.Help().Key == "enter" {
@@ -166,8 +166,8 @@ func TestTransplantRefusedUnlessForced(t *testing.T) {
 		}
 	}
 	st.Run(m, st.Keys("F", "enter")...)
-	if !m.repair.forced || m.stage != stageConfirm {
-		t.Fatalf("forced %v stage %d", m.repair.forced, m.stage)
+	if !m.transplant.forced || m.transplant.stage != transplantConfirm {
+		t.Fatalf("forced %v stage %d", m.transplant.forced, m.transplant.stage)
 	}
 	if v := st.Plain(m.View()); !strings.Contains(v, "FORCED past failed checks: globals") {
 		t.Errorf("the confirmation does not warn about the forced checks:\n%s", v)
@@ -186,12 +186,12 @@ func TestTransplantTrappedOffersNoExport(t *testing.T) {
 	m := openTransplant(t, "dark", 80, 24, tr)
 	st.Run(m, toReport()...)
 	st.Run(m, st.Keys("enter", "enter", "y", "e")...)
-	if m.action != actionTransplant || m.stage != stageDone {
-		t.Fatalf("e after a trapped rehearsal moved to action %d stage %d", m.action, m.stage)
+	if m.action != actionTransplant || m.transplant.stage != transplantDone {
+		t.Fatalf("e after a trapped rehearsal moved to action %d stage %d", m.action, m.transplant.stage)
 	}
 	st.Run(m, st.Key("r")) // rehearse again: same outcome, still no export
-	if len(tr.Rehearsed) != 2 || m.repair.rehearsal.OK() {
-		t.Errorf("rehearsed %d times, outcome %+v", len(tr.Rehearsed), m.repair.rehearsal)
+	if len(tr.Rehearsed) != 2 || m.transplant.rehearsal.OK() {
+		t.Errorf("rehearsed %d times, outcome %+v", len(tr.Rehearsed), m.transplant.rehearsal)
 	}
 }
 
@@ -200,8 +200,8 @@ func TestTransplantUnreadableModule(t *testing.T) {
 	tr := &st.Transplanter{Store: st.Incident(), Report: st.PassingReport()}
 	m := openTransplant(t, "dark", 80, 24, tr)
 	st.Run(m, append(append(st.Keys("tab", "tab"), st.Type("missing.wasm")...), st.Key("enter"))...)
-	if m.stage != stageInput || m.err == nil || !strings.Contains(m.err.Error(), "check missing.wasm against ledger@3: read the fixed module") {
-		t.Fatalf("stage %d err %v", m.stage, m.err)
+	if m.transplant.stage != transplantInput || m.err == nil || !strings.Contains(m.err.Error(), "check missing.wasm against ledger@3: read the fixed module") {
+		t.Fatalf("stage %d err %v", m.transplant.stage, m.err)
 	}
 	st.CheckSize(t, m.View(), 80, 22)
 	if v := st.Plain(m.View()); !strings.Contains(v, "no such file") {
@@ -219,16 +219,16 @@ func TestTransplantCancel(t *testing.T) {
 	batch := m.Update(st.Key("enter"))().(tea.BatchMsg)
 	late := make(chan tea.Msg)
 	go func() { late <- batch[0]() }()
-	if m.stage != stageChecking || !strings.Contains(st.Plain(m.View()), "checking fixed.wasm against ledger@3") {
-		t.Fatalf("stage %d:\n%s", m.stage, st.Plain(m.View()))
+	if m.transplant.stage != transplantChecking || !strings.Contains(st.Plain(m.View()), "checking fixed.wasm against ledger@3") {
+		t.Fatalf("stage %d:\n%s", m.transplant.stage, st.Plain(m.View()))
 	}
 	st.Run(m, st.Key("x"))
-	if m.stage != stageInput || m.notice != "check cancelled" {
-		t.Fatalf("after x: stage %d notice %q", m.stage, m.notice)
+	if m.transplant.stage != transplantInput || m.notice != "check cancelled" {
+		t.Fatalf("after x: stage %d notice %q", m.transplant.stage, m.notice)
 	}
 	st.Run(m, <-late) // the check saw the cancellation; its result is ignored
-	if m.stage != stageInput || m.err != nil {
-		t.Fatalf("the cancelled check's result was applied: stage %d err %v", m.stage, m.err)
+	if m.transplant.stage != transplantInput || m.err != nil {
+		t.Fatalf("the cancelled check's result was applied: stage %d err %v", m.transplant.stage, m.err)
 	}
 
 	tr.Block = false
@@ -236,12 +236,12 @@ func TestTransplantCancel(t *testing.T) {
 	tr.Block = true
 	transplanted := m.Update(st.Key("y"))().(tea.BatchMsg)[0]()
 	m.Update(transplanted) // starts the rehearsal, which blocks
-	if m.stage != stageRehearsing {
-		t.Fatalf("stage %d, want the rehearsal running", m.stage)
+	if m.transplant.stage != transplantRehearsing {
+		t.Fatalf("stage %d, want the rehearsal running", m.transplant.stage)
 	}
 	st.Run(m, st.Key("x"))
-	if m.stage != stageDone || !strings.Contains(m.notice, "rehearsal cancelled") || m.repair.rehearsal.OK() {
-		t.Errorf("after x: stage %d notice %q", m.stage, m.notice)
+	if m.transplant.stage != transplantDone || !strings.Contains(m.notice, "rehearsal cancelled") || m.transplant.rehearsal.OK() {
+		t.Errorf("after x: stage %d notice %q", m.transplant.stage, m.notice)
 	}
 	for _, b := range m.Bindings() {
 		if b.Help().Key == "e" {
@@ -249,4 +249,27 @@ func TestTransplantCancel(t *testing.T) {
 		}
 	}
 	m.Close() // nothing running any more; must not panic
+}
+
+// TestTransplantFlowsHandOver walks the hand-overs between the flows'
+// own stages: e takes a rehearsed repair into the restore flow, esc there
+// returns to the repair, and tab from the export to the transplant starts it
+// at its input again (the repaired snapshot stays the subject).
+func TestTransplantFlowsHandOver(t *testing.T) {
+	t.Chdir("testdata")
+	tr := &st.Transplanter{Store: st.Incident(), Report: st.PassingReport(), Steps: st.OKSteps()}
+	m := openTransplant(t, "dark", 80, 24, tr)
+	st.Run(m, toReport()...)
+	st.Run(m, st.Keys("enter", "enter", "y", "e")...)
+	if m.action != actionRestore || m.restore.stage != restoreInput || m.transplant.stage != transplantDone {
+		t.Fatalf("after e: action %d restore stage %d transplant stage %d", m.action, m.restore.stage, m.transplant.stage)
+	}
+	st.Run(m, st.Key("esc"))
+	if m.action != actionTransplant || !strings.Contains(st.Plain(m.View()), "e exports") {
+		t.Fatalf("esc from the export did not return to the repair: action %d\n%s", m.action, st.Plain(m.View()))
+	}
+	st.Run(m, st.Keys("e", "tab")...)
+	if m.action != actionTransplant || m.transplant.stage != transplantInput || !strings.Contains(st.Plain(m.View()), "fixed module:") {
+		t.Fatalf("tab back to the transplant: action %d stage %d\n%s", m.action, m.transplant.stage, st.Plain(m.View()))
+	}
 }
