@@ -41,6 +41,13 @@ type Request struct {
 	// Cycles are attached to an update method, as a call from another
 	// canister attaches them (engine.UpdateOptions.Cycles).
 	Cycles ic0.Cycles
+	// Calls, when set, gives each execution of the run (the recording and
+	// every re-execution, which may run concurrently) a fresh rule for
+	// answering the calls the message makes (engine.Calls, e.g.
+	// workbench.Answers.Calls); nil fails each call at once with
+	// SYS_TRANSIENT, as engine.Canister.Update does. A plain query,
+	// which cannot call, ignores it.
+	Calls func() *engine.Calls
 	// Arg is the argument of the method, or of canister_post_upgrade.
 	// nil sends what dfx sends without an argument: candid.DefaultArg.
 	Arg []byte
@@ -161,9 +168,12 @@ type Session struct {
 	baseID snapshots.ID
 	req    Request
 	query  bool
-	newMod *engine.Module
-	module *engine.Module
-	id     string
+	// composite: the method is a composite query (its calls answered by
+	// Request.Calls).
+	composite bool
+	newMod    *engine.Module
+	module    *engine.Module
+	id        string
 
 	// idle holds canisters at the snapshot's state, ready to run.
 	idle []*workbench.Run
@@ -345,6 +355,7 @@ func (s *Session) prepare(c *engine.Canister) error {
 			return fmt.Errorf("the module exports no method %q", s.req.Method)
 		}
 		s.query = m.Kind != engine.Update
+		s.composite = m.Kind == engine.CompositeQuery
 		if s.query && (s.req.Inspect || !s.req.Cycles.IsZero()) {
 			return fmt.Errorf("inspect_message and cycles apply to update calls: %s is a %s", s.req.Method, m.Kind)
 		}
@@ -498,9 +509,11 @@ func (s *Session) exec(ctx context.Context, run *workbench.Run, rec *recorder) e
 		r.committed = len(reh.Steps) > 0 && reh.Steps[0].OK()
 		return r
 	case s.req.Timer:
-		r.res, r.err = c.GlobalTimer(rctx)
+		r.res, r.err = c.GlobalTimerWith(rctx, s.calls())
 	case s.req.Heartbeat:
-		r.res, r.err = c.Heartbeat(rctx)
+		r.res, r.err = c.HeartbeatWith(rctx, s.calls())
+	case s.query && s.composite && s.req.Calls != nil:
+		r.res, r.err = c.QueryWith(rctx, s.req.Method, s.req.Arg, s.calls())
 	case s.query:
 		r.res, r.err = c.Query(rctx, s.req.Method, s.req.Arg)
 	default:
@@ -514,7 +527,7 @@ func (s *Session) exec(ctx context.Context, run *workbench.Run, rec *recorder) e
 				return r
 			}
 		}
-		r.res, r.err = c.UpdateWith(rctx, s.req.Method, s.req.Arg, engine.UpdateOptions{Cycles: s.req.Cycles})
+		r.res, r.err = c.UpdateWith(rctx, s.req.Method, s.req.Arg, engine.UpdateOptions{Cycles: s.req.Cycles, Calls: s.calls()})
 	}
 	// An update that rejects or does not reply keeps its changes too;
 	// only a trap rolls back.
@@ -522,6 +535,14 @@ func (s *Session) exec(ctx context.Context, run *workbench.Run, rec *recorder) e
 		r.committed = true
 	}
 	return r
+}
+
+// calls is a fresh Request.Calls rule for one execution, nil without.
+func (s *Session) calls() *engine.Calls {
+	if s.req.Calls == nil {
+		return nil
+	}
+	return s.req.Calls()
 }
 
 // acquire returns a canister at the snapshot's state.

@@ -88,3 +88,65 @@ func TestEntryPointsOnRunScreen(t *testing.T) {
 		t.Errorf("cycles 'lots': %v, want an error under the cycles field", err)
 	}
 }
+
+// TestRepliesOnRunScreen: a call with no answer is awaiting; a scripted
+// reply (typed, or from a replies file) runs the callback; a bad answer
+// is reported under the replies field.
+func TestRepliesOnRunScreen(t *testing.T) {
+	ctx := context.Background()
+	st, err := fsstore.Open(filepath.Join(t.TempDir(), "store"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	eng, err := engine.New(engine.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close(ctx)
+	bench := workbench.New(st, eng)
+	code, err := os.ReadFile("../../engine/testdata/caller.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, res, err := bench.Install(ctx, code, nil, "")
+	if err != nil || res.Status != engine.StatusOK {
+		t.Fatalf("install: %v %+v", err, res)
+	}
+	snap, err := run.Commit(ctx, workbench.CommitOptions{Name: "cl", MadeBy: snapshots.MadeByInstall})
+	run.Close(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewRunner(trace.New(bench, st))
+	outcome := func(replies string) source.Outcome {
+		t.Helper()
+		sess, err := r.Start(ctx, source.RunRequest{Snapshot: snap.ID, Method: "fetch", Replies: replies}, nil)
+		if err != nil {
+			t.Fatalf("replies %q: %v", replies, err)
+		}
+		defer sess.(*Session).Close(ctx)
+		return sess.Outcome()
+	}
+	if o := outcome(""); o.Status != "awaiting" || o.Awaiting != 1 || len(o.Calls) != 1 || !strings.Contains(o.Calls[0], "held") {
+		t.Errorf("fetch unanswered: %+v", o)
+	}
+	want := "ryjl3-tyaaa-aaaaa-aaaba-cai.get: reply (42 : nat64) → reply callback ok"
+	if o := outcome("ryjl3-tyaaa-aaaaa-aaaba-cai.get=(42 : nat64)"); o.Status != "ok" || o.Awaiting != 0 || len(o.Calls) != 1 || o.Calls[0] != want {
+		t.Errorf("fetch with a reply: %+v", o)
+	}
+	file := filepath.Join(t.TempDir(), "answers.txt")
+	if err := os.WriteFile(file, []byte("# answers\nreject ryjl3-tyaaa-aaaaa-aaaba-cai.get=CANISTER_REJECT:nope\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if o := outcome(file); o.Status != "rejected" || len(o.Calls) != 1 || !strings.Contains(o.Calls[0], `reject CANISTER_REJECT "nope"`) {
+		t.Errorf("fetch with a replies file: %+v", o)
+	}
+	var fe *source.FieldError
+	for _, bad := range []string{"ryjl3-tyaaa-aaaaa-aaaba-cai=(1)", "no-such-file"} {
+		_, err := r.Start(ctx, source.RunRequest{Snapshot: snap.ID, Method: "fetch", Replies: bad}, nil)
+		if !errors.As(err, &fe) || fe.Field != source.FieldReplies {
+			t.Errorf("replies %q: %v, want an error under the replies field", bad, err)
+		}
+	}
+}

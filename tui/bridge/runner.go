@@ -88,6 +88,16 @@ func (r *Runner) Start(ctx context.Context, req source.RunRequest, progress func
 		}
 		tr.Cycles = n
 	}
+	// As `canscope call`: calls no answer matches are held, and the
+	// outcome says it is awaiting them.
+	answers := &workbench.Answers{}
+	if r := strings.TrimSpace(req.Replies); r != "" {
+		var err error
+		if answers, err = answersOf(r); err != nil {
+			return nil, &source.FieldError{Field: source.FieldReplies, Err: err}
+		}
+	}
+	tr.Calls = func() *engine.Calls { calls, _ := answers.Calls(); return calls }
 	env, err := envOf(req)
 	if err != nil {
 		return nil, err
@@ -204,6 +214,29 @@ func envOf(req source.RunRequest) (func(*ic0.Env), error) {
 	}, nil
 }
 
+// answersOf reads the replies field: a replies file (as `canscope call
+// --replies` reads it) when one is at that path, else one answer,
+// 'CANISTER.METHOD=CANDID' or 'reject CANISTER.METHOD=CODE:TEXT'.
+func answersOf(text string) (*workbench.Answers, error) {
+	var a workbench.Answers
+	if _, err := os.Stat(text); err == nil {
+		return &a, a.ReadAnswersFile(text)
+	}
+	kind, rest := "reply", text
+	if k, r, ok := strings.Cut(text, " "); ok && (k == "reply" || k == "reject") {
+		kind, rest = k, strings.TrimSpace(r)
+	}
+	if !strings.Contains(rest, "=") {
+		return nil, fmt.Errorf("%q is neither a replies file nor CANISTER.METHOD=CANDID", text)
+	}
+	ans, err := workbench.ParseAnswer(kind, rest)
+	if err != nil {
+		return nil, err
+	}
+	a.List = append(a.List, ans)
+	return &a, nil
+}
+
 // timerNotDue says, as `canscope call --timer` does, that the IC would
 // not run the timer at the run's time, and which time would run it.
 func timerNotDue(e *trace.TimerNotDueError) error {
@@ -269,6 +302,12 @@ func (s *Session) Outcome() source.Outcome {
 		o.Limits = append(o.Limits, source.LimitUse{Name: l.Name, Used: l.Used, Limit: l.Limit,
 			Bytes: l.Name != engine.LimitInstructions && l.Name != engine.LimitLargestSliceCharge})
 	}
+	if res.Status == engine.StatusAwaiting {
+		o.Awaiting = res.Awaiting
+	}
+	for _, c := range res.CallOutcomes {
+		o.Calls = append(o.Calls, principal.Text(c.Call.Callee)+"."+c.Call.Method+": "+answered(c))
+	}
 	for _, c := range res.OfflineCalls() {
 		o.OfflineCalls = append(o.OfflineCalls, principal.Text(c.Callee)+"."+c.Method)
 	}
@@ -294,6 +333,38 @@ func (s *Session) Outcome() source.Outcome {
 		}
 	}
 	return o
+}
+
+// answered says what completed a call and how its callback ran, in the
+// words of `canscope call`.
+func answered(c engine.CallOutcome) string {
+	r := c.Response
+	switch {
+	case r == nil && c.HeldReason != "":
+		return "held: " + c.HeldReason + ", its callback has not run"
+	case r == nil && c.Call.Offline():
+		return fmt.Sprintf("not performed offline: call_perform returned %d (SYS_TRANSIENT)", c.Call.RejectCode)
+	case r == nil:
+		return "held: no answer given, its callback has not run"
+	}
+	var out string
+	if r.Reject {
+		out = fmt.Sprintf("reject %s %q", workbench.RejectCodeName(r.RejectCode), r.RejectMessage)
+	} else if text, err := candid.DecodeText(r.Payload, nil); err == nil {
+		out = "reply " + text
+	} else {
+		out = "reply 0x" + hex.EncodeToString(r.Payload)
+	}
+	if c.SelfCall != nil {
+		out = fmt.Sprintf("self-call executed by canscope (%s %s): %s", c.Call.Method, c.SelfCall.Status, out)
+	}
+	if e := c.Callback; e != nil {
+		out += fmt.Sprintf(" → %s %s", e.Name, e.Status)
+		if e.Trap != nil {
+			out += ": " + e.Trap.Message + " (its changes rolled back)"
+		}
+	}
+	return out
 }
 
 // Seek implements source.Session: the state after event i.

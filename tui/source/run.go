@@ -22,6 +22,11 @@ type RunRequest struct {
 	// to it as a decimal number ("" none; `canscope call --cycles`).
 	Inspect bool
 	Cycles  string
+	// Replies answers the calls the message makes, as `canscope call
+	// --replies FILE` does: a path to such a file, or one answer
+	// 'CANISTER.METHOD=CANDID' (or 'reject CANISTER.METHOD=CODE:TEXT');
+	// "" answers none. Unanswered calls are held (Outcome.Awaiting).
+	Replies string
 	// Arg is the argument as Candid text, typed by the method's declared
 	// argument types (an upgrade's: the new module's init arguments), or
 	// hex bytes with ArgHex; "" sends (), as dfx does.
@@ -45,11 +50,12 @@ type RunRequest struct {
 
 // The form fields a FieldError can name.
 const (
-	FieldArg    = "arg"
-	FieldWasm   = "wasm"
-	FieldCaller = "caller"
-	FieldTime   = "time"
-	FieldCycles = "cycles"
+	FieldArg     = "arg"
+	FieldWasm    = "wasm"
+	FieldCaller  = "caller"
+	FieldTime    = "time"
+	FieldCycles  = "cycles"
+	FieldReplies = "replies"
 )
 
 // FieldError is a request field the runner cannot use; the form shows the
@@ -143,6 +149,12 @@ type Outcome struct {
 	// performed ("CANISTER.METHOD"; engine.Result.OfflineCalls): the
 	// outcome followed a failure the IC would not have produced.
 	OfflineCalls []string
+	// Awaiting counts the calls nothing answered (Status "awaiting"):
+	// their callbacks have not run, so the outcome is not known.
+	Awaiting int
+	// Calls say what answered each call the run made and how its
+	// callback ran ("ryjl3-….get: reply (42) → reply callback ok").
+	Calls []string
 	// SkippedPreUpgrade is, for an upgrade with skip_pre_upgrade, what
 	// post_upgrade read in place of the discarded heap, as the CLI's
 	// verdict says it ("heap discarded; post_upgrade read …").

@@ -31,6 +31,7 @@ const (
 	fieldRehearse
 	fieldInspect
 	fieldCycles
+	fieldReplies
 )
 
 // mode is what the form runs.
@@ -52,6 +53,7 @@ type form struct {
 	mode           mode
 	inspect        bool // canister_inspect_message first (a call)
 	cycles         textinput.Model
+	replies        textinput.Model
 	skipPreUpgrade bool
 	rehearse       bool
 	method         textinput.Model
@@ -79,6 +81,7 @@ func newForm(ctx *frame.Context) form {
 		limit:     input("limit   ", "instructions, e.g. 40e9; empty: the IC's"),
 		wasmLimit: input("wasm mem ", "wasm_memory_limit bytes, e.g. 3GiB; 0: none"),
 		cycles:    input("cycles  ", "attached to an update, e.g. 1_000_000; empty: none"),
+		replies:   input("replies ", "FILE as call --replies reads it, or CANISTER.METHOD=CANDID"),
 	}
 }
 
@@ -88,9 +91,9 @@ func (f *form) fields() []field {
 	case modeUpgrade:
 		return []field{fieldMode, fieldWasm, fieldArg, fieldArgHex, fieldSkip, fieldRehearse, fieldCaller, fieldTime, fieldLimit, fieldWasmLimit}
 	case modeTimer, modeHeartbeat:
-		return []field{fieldMode, fieldCaller, fieldTime, fieldLimit, fieldWasmLimit}
+		return []field{fieldMode, fieldReplies, fieldCaller, fieldTime, fieldLimit, fieldWasmLimit}
 	}
-	return []field{fieldMode, fieldMethod, fieldArg, fieldArgHex, fieldInspect, fieldCycles, fieldCaller, fieldTime, fieldLimit, fieldWasmLimit}
+	return []field{fieldMode, fieldMethod, fieldArg, fieldArgHex, fieldInspect, fieldCycles, fieldReplies, fieldCaller, fieldTime, fieldLimit, fieldWasmLimit}
 }
 
 // input returns the text input of the focused field, nil for toggles.
@@ -112,6 +115,8 @@ func (f *form) input() *textinput.Model {
 		return &f.wasmLimit
 	case fieldCycles:
 		return &f.cycles
+	case fieldReplies:
+		return &f.replies
 	}
 	return nil
 }
@@ -152,7 +157,7 @@ func (f *form) toggle() {
 
 // inputs are every text input of the form, for restyling.
 func (f *form) inputs() []*textinput.Model {
-	return []*textinput.Model{&f.method, &f.wasm, &f.arg, &f.caller, &f.time, &f.limit, &f.wasmLimit, &f.cycles}
+	return []*textinput.Model{&f.method, &f.wasm, &f.arg, &f.caller, &f.time, &f.limit, &f.wasmLimit, &f.cycles, &f.replies}
 }
 
 // fieldOf is the form field a runner's FieldError names.
@@ -166,6 +171,8 @@ func fieldOf(name string) field {
 		return fieldTime
 	case source.FieldCycles:
 		return fieldCycles
+	case source.FieldReplies:
+		return fieldReplies
 	}
 	return fieldArg
 }
@@ -205,9 +212,12 @@ func (f *form) request(id snapshots.ID) (source.RunRequest, bool) {
 		r.Rehearse = f.rehearse
 	case modeTimer:
 		r.Timer, r.Arg, r.ArgHex = true, "", false
+		r.Replies = strings.TrimSpace(f.replies.Value())
 	case modeHeartbeat:
 		r.Heartbeat, r.Arg, r.ArgHex = true, "", false
+		r.Replies = strings.TrimSpace(f.replies.Value())
 	default:
+		r.Replies = strings.TrimSpace(f.replies.Value())
 		r.Method = strings.TrimSpace(f.method.Value())
 		r.Inspect = f.inspect
 		r.Cycles = strings.TrimSpace(f.cycles.Value())

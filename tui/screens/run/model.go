@@ -605,6 +605,9 @@ func (m *Model) formView() string {
 		row(fieldInspect, check(f.inspect, "run canister_inspect_message first, as for an ingress message"))
 		row(fieldCycles, f.cycles.View())
 	}
+	if f.mode != modeUpgrade {
+		row(fieldReplies, f.replies.View())
+	}
 	if f.mode == modeUpgrade {
 		row(fieldSkip, check(f.skipPreUpgrade, "skip_pre_upgrade"))
 		lines = append(lines, st.Muted.Render("      the heap is discarded: post_upgrade reads what an earlier"),
@@ -685,6 +688,18 @@ func (m *Model) headView() []string {
 	if out.SkippedPreUpgrade != "" {
 		// "ok" alone would hide that the heap's data is gone.
 		head = append(head, wrapped("⚠ "+out.SkippedPreUpgrade, m.width, 2, st.Warn)...)
+	}
+	if out.Awaiting > 0 {
+		// Not "ok": the callbacks have not run.
+		head = append(head, wrapped(fmt.Sprintf("⚠ awaiting %s: nothing answered them, so their callbacks have not run and the outcome is not known; answer them in the replies field", render.Count(out.Awaiting, "call")), m.width, 2, st.Warn)...)
+	}
+	const shownCalls = 3 // the timeline needs the rest of the screen
+	for i, c := range out.Calls {
+		if i == shownCalls {
+			head = append(head, st.Muted.Render(fmt.Sprintf("  … %s not listed here", render.Count(len(out.Calls)-shownCalls, "more call"))))
+			break
+		}
+		head = append(head, wrapped("call "+c, m.width, 2, st.Muted)...)
 	}
 	if n := len(out.OfflineCalls); n > 0 {
 		// The verdict is not the IC's: say so next to it.

@@ -62,6 +62,11 @@ func TestRun(t *testing.T) {
 		{"timeline_inspect_cycles_80x24", 80, 24, true, append(callOptionKeys(), st.Key("enter")), nil, func(o *source.Outcome) {
 			o.Inspect, o.Cycles = "accepted", "1000000 attached, 500000 accepted, 500000 refunded to the caller"
 		}},
+		// Calls nothing answered: the outcome is not known, and says so.
+		{"timeline_awaiting_80x24", 80, 24, true, upgradeKeys(), nil, func(o *source.Outcome) {
+			o.Status, o.Awaiting, o.TrapMessage, o.TrapFunction, o.Error = "awaiting", 1, "", "", ""
+			o.Calls = []string{"ryjl3-tyaaa-aaaaa-aaaba-cai.get: held: no answer given, its callback has not run"}
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
