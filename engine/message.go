@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"time"
 
 	"github.com/canscope/canscope/engine/ic0"
 	"github.com/canscope/canscope/engine/meter"
@@ -439,6 +440,52 @@ func (c *Canister) HeartbeatWith(ctx context.Context, calls *Calls) (Result, err
 // deadline 0 is inactive).
 func (c *Canister) TimerDue() bool {
 	return c.st.GlobalTimer != 0 && c.host.Env().Time >= c.st.GlobalTimer
+}
+
+// ErrNoHeartbeat and ErrNoGlobalTimer say that the module does not export
+// the system task's entry point, so the IC never runs it.
+var (
+	ErrNoHeartbeat   = errors.New("the module exports no canister_heartbeat: the IC never runs a heartbeat on it")
+	ErrNoGlobalTimer = errors.New("the module exports no canister_global_timer: the IC never runs a timer on it")
+)
+
+// TimerNotDueError is a global timer the IC would not run at the
+// environment's time: not set (Deadline 0) or its deadline is after Now
+// (ns since the epoch). Front ends add how to run it (a later time).
+type TimerNotDueError struct{ Deadline, Now uint64 }
+
+func (e *TimerNotDueError) Error() string {
+	if e.Deadline == 0 {
+		return "the global timer is not set (deadline 0): the IC would not run canister_global_timer"
+	}
+	return fmt.Sprintf("the global timer is not due: its deadline %s (%d ns) is after the time %s (%d ns)",
+		nsText(e.Deadline), e.Deadline, nsText(e.Now), e.Now)
+}
+
+// nsText renders an ic0.time value as RFC 3339 (UTC).
+func nsText(ns uint64) string {
+	return time.Unix(0, int64(min(ns, math.MaxInt64))).UTC().Format(time.RFC3339Nano)
+}
+
+// CheckHeartbeat returns ErrNoHeartbeat unless the IC would run
+// canister_heartbeat on c (its module exports it).
+func (c *Canister) CheckHeartbeat() error {
+	if m := c.Module(); m == nil || !m.HasExport("canister_heartbeat") {
+		return ErrNoHeartbeat
+	}
+	return nil
+}
+
+// CheckGlobalTimer returns why the IC would not run canister_global_timer
+// on c now: ErrNoGlobalTimer, or a *TimerNotDueError (TimerDue is false).
+func (c *Canister) CheckGlobalTimer() error {
+	if m := c.Module(); m == nil || !m.HasExport("canister_global_timer") {
+		return ErrNoGlobalTimer
+	}
+	if !c.TimerDue() {
+		return &TimerNotDueError{Deadline: c.st.GlobalTimer, Now: c.host.Env().Time}
+	}
+	return nil
 }
 
 // GlobalTimer runs canister_global_timer, due or not (see TimerDue). The

@@ -5,9 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math"
 	"strings"
-	"time"
 
 	"github.com/canscope/canscope/engine"
 	"github.com/canscope/canscope/engine/candid"
@@ -215,28 +213,19 @@ func (f *entryFlags) check(method string, query bool) error {
 // as on the IC.
 func (f *entryFlags) runSystem(ctx context.Context, c *engine.Canister, snap snapshots.Snapshot, calls *engine.Calls) (engine.Result, error) {
 	if f.heartbeat {
-		if !c.Module().HasExport("canister_heartbeat") {
-			return engine.Result{}, fmt.Errorf("%s exports no canister_heartbeat: the IC never runs a heartbeat on it", snap.Ref())
+		if err := c.CheckHeartbeat(); err != nil {
+			return engine.Result{}, fmt.Errorf("%s: %w", snap.Ref(), err)
 		}
 		return c.HeartbeatWith(ctx, calls)
 	}
-	if !c.Module().HasExport("canister_global_timer") {
-		return engine.Result{}, fmt.Errorf("%s exports no canister_global_timer: the IC never runs a timer on it", snap.Ref())
-	}
-	deadline, now := c.TimerDeadline(), c.Env().Time
-	if deadline == 0 {
-		return engine.Result{}, fmt.Errorf("the global timer of %s is not set (deadline 0): the IC would not run canister_global_timer", snap.Ref())
-	}
-	if !c.TimerDue() {
-		return engine.Result{}, fmt.Errorf("the global timer of %s is not due: its deadline %s (%d ns) is after the time %s (%d ns); pass --time %d or later to run it",
-			snap.Ref(), timeText(deadline), deadline, timeText(now), now, deadline)
+	if err := c.CheckGlobalTimer(); err != nil {
+		var notDue *engine.TimerNotDueError
+		if errors.As(err, &notDue) && notDue.Deadline != 0 {
+			return engine.Result{}, fmt.Errorf("%s: %w; pass --time %d or later to run it", snap.Ref(), err, notDue.Deadline)
+		}
+		return engine.Result{}, fmt.Errorf("%s: %w", snap.Ref(), err)
 	}
 	return c.GlobalTimerWith(ctx, calls)
-}
-
-// timeText renders an ic0.time value as RFC 3339 (UTC).
-func timeText(ns uint64) string {
-	return time.Unix(0, int64(min(ns, math.MaxInt64))).UTC().Format(time.RFC3339Nano)
 }
 
 // errNoMethod is the error for a method snap's module does not export; it

@@ -18,7 +18,7 @@ func TestEntryPoints(t *testing.T) {
 
 	// The timer is armed for time + 60 s: not due at the snapshot's time.
 	_, err := f.tracer.Open(context.Background(), armed.ID, Request{Timer: true})
-	var notDue *TimerNotDueError
+	var notDue *engine.TimerNotDueError
 	if !errors.As(err, &notDue) || notDue.Deadline <= notDue.Now {
 		t.Fatalf("timer before its deadline: %v, want a TimerNotDueError", err)
 	}

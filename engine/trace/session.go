@@ -29,8 +29,8 @@ type Request struct {
 	// Heartbeat.
 	Method string
 	// Timer runs canister_global_timer instead of a method; Open refuses
-	// a timer that is not set or not due at the run's time (a
-	// *TimerNotDueError), as the IC would not run it.
+	// a timer that is not set or not due at the run's time (an
+	// *engine.TimerNotDueError), as the IC would not run it.
 	Timer bool
 	// Heartbeat runs canister_heartbeat instead of a method.
 	Heartbeat bool
@@ -327,18 +327,9 @@ func (s *Session) prepare(c *engine.Canister) error {
 	recv := s.module
 	switch {
 	case s.req.Heartbeat:
-		if !s.module.HasExport("canister_heartbeat") {
-			return errors.New("the module exports no canister_heartbeat: the IC never runs a heartbeat on it")
-		}
-		return nil
+		return c.CheckHeartbeat()
 	case s.req.Timer:
-		if !s.module.HasExport("canister_global_timer") {
-			return errors.New("the module exports no canister_global_timer: the IC never runs a timer on it")
-		}
-		if !c.TimerDue() {
-			return &TimerNotDueError{Deadline: c.TimerDeadline(), Now: c.Env().Time}
-		}
-		return nil
+		return c.CheckGlobalTimer() // an *engine.TimerNotDueError when not due
 	}
 	if s.req.Upgrade {
 		if s.req.Module != nil {
@@ -389,17 +380,6 @@ func countTrue(bs ...bool) int {
 		}
 	}
 	return n
-}
-
-// TimerNotDueError is a Request.Timer the IC would not run: the global
-// timer is not set (Deadline 0) or its deadline is after the run's time.
-type TimerNotDueError struct{ Deadline, Now uint64 }
-
-func (e *TimerNotDueError) Error() string {
-	if e.Deadline == 0 {
-		return "the global timer is not set (deadline 0): the IC would not run canister_global_timer"
-	}
-	return fmt.Sprintf("the global timer is not due: its deadline %d ns is after the time %d ns; run at %d or later", e.Deadline, e.Now, e.Deadline)
 }
 
 // ArgError is a Request.ArgText that does not encode as the module's

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"slices"
 	"strconv"
@@ -126,7 +125,7 @@ func (r *Runner) Start(ctx context.Context, req source.RunRequest, progress func
 	if errors.As(err, &argErr) {
 		return nil, &source.FieldError{Field: source.FieldArg, Err: argErr.Err}
 	}
-	var notDue *trace.TimerNotDueError
+	var notDue *engine.TimerNotDueError
 	if errors.As(err, &notDue) {
 		return nil, &source.FieldError{Field: source.FieldTime, Err: timerNotDue(notDue)}
 	}
@@ -239,15 +238,11 @@ func answersOf(text string) (*workbench.Answers, error) {
 
 // timerNotDue says, as `canscope call --timer` does, that the IC would
 // not run the timer at the run's time, and which time would run it.
-func timerNotDue(e *trace.TimerNotDueError) error {
+func timerNotDue(e *engine.TimerNotDueError) error {
 	if e.Deadline == 0 {
-		return errors.New("the global timer is not set (deadline 0): the IC would not run canister_global_timer")
+		return e
 	}
-	at := func(ns uint64) string {
-		return time.Unix(0, int64(min(ns, math.MaxInt64))).UTC().Format(time.RFC3339Nano)
-	}
-	return fmt.Errorf("the global timer is not due: its deadline %s (%d ns) is after the time %s (%d ns); set the time to %d or later to run it",
-		at(e.Deadline), e.Deadline, at(e.Now), e.Now, e.Deadline)
+	return fmt.Errorf("%w; set the time to %d or later to run it", e, e.Deadline)
 }
 
 // Session is a recorded run for the run screen. Its methods may be called
