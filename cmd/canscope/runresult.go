@@ -10,8 +10,8 @@ import (
 
 	"github.com/canscope/canscope/engine"
 	"github.com/canscope/canscope/engine/candid"
-	"github.com/canscope/canscope/engine/ic0"
 	"github.com/canscope/canscope/engine/principal"
+	"github.com/canscope/canscope/engine/workbench"
 	"github.com/dustin/go-humanize"
 )
 
@@ -68,7 +68,7 @@ func resultJSON(res engine.Result, canisterID string, want []*candid.Type) runJS
 	}
 	out.OfflineCalls = []callJSON{}
 	for i, c := range res.Calls {
-		j := callJSON{Callee: principal.Text(c.Callee), Method: c.Method, ArgHex: hex.EncodeToString(c.Arg), Answer: answerOf(c)}
+		j := callJSON{Callee: principal.Text(c.Callee), Method: c.Method, ArgHex: hex.EncodeToString(c.Arg), Answer: workbench.CallAnswer(engine.CallOutcome{Call: c})}
 		if i < len(res.CallOutcomes) {
 			outcomeInto(&j, res.CallOutcomes[i])
 		}
@@ -83,15 +83,6 @@ func resultJSON(res engine.Result, canisterID string, want []*candid.Type) runJS
 	return out
 }
 
-// answerOf says what completed an outgoing call that ran without
-// scripted answers.
-func answerOf(c ic0.OutgoingCall) string {
-	if c.Offline() {
-		return fmt.Sprintf("not performed offline: call_perform returned %d (SYS_TRANSIENT)", c.RejectCode)
-	}
-	return "held: no answer given, its callback has not run"
-}
-
 // outcomeInto adds what answered a call and how its callbacks ran.
 func outcomeInto(j *callJSON, o engine.CallOutcome) {
 	exec := func(e *engine.Execution) *executionJSON {
@@ -101,40 +92,21 @@ func outcomeInto(j *callJSON, o engine.CallOutcome) {
 		return &executionJSON{Name: e.Name, Status: e.Status.String(), Trap: trapOf(e.Trap), Instructions: e.Instructions}
 	}
 	j.Callback, j.Cleanup = exec(o.Callback), exec(o.Cleanup)
-	if o.HeldReason != "" {
-		j.Answer = "held: " + o.HeldReason + ", its callback has not run"
+	j.Answer = workbench.CallAnswer(o)
+	if o.SelfCall != nil {
+		j.SelfCall = o.SelfCall.Status.String()
 	}
 	r := o.Response
 	if r == nil {
 		return
 	}
-	defer func() {
-		if o.SelfCall != nil {
-			j.SelfCall = o.SelfCall.Status.String()
-			j.Answer = fmt.Sprintf("self-call executed by canscope (%s %s): %s", o.Call.Method, j.SelfCall, j.Answer)
-		}
-	}()
 	if r.Reject {
 		j.Response = &responseJSON{Kind: "reject", RejectCode: r.RejectCode, RejectMessage: r.RejectMessage}
-		j.Answer = fmt.Sprintf("reject %s %q", rejectCodeName(r.RejectCode), r.RejectMessage)
-	} else {
-		j.Response = &responseJSON{Kind: "reply", ReplyHex: hex.EncodeToString(r.Payload)}
-		if text, err := candid.DecodeText(r.Payload, nil); err == nil {
-			j.Response.ReplyCandid = text
-		}
-		j.Answer = "reply " + j.Response.ReplyCandid
-		if j.Response.ReplyCandid == "" {
-			j.Answer = "reply 0x" + j.Response.ReplyHex
-		}
+		return
 	}
-	if e := j.Callback; e != nil {
-		j.Answer += fmt.Sprintf(" → %s %s", e.Name, e.Status)
-		if e.Trap != nil {
-			j.Answer += ": " + e.Trap.Message + " (its changes rolled back)"
-		}
-	}
-	if e := j.Cleanup; e != nil {
-		j.Answer += fmt.Sprintf(" → cleanup %s", e.Status)
+	j.Response = &responseJSON{Kind: "reply", ReplyHex: hex.EncodeToString(r.Payload)}
+	if text, err := candid.DecodeText(r.Payload, nil); err == nil {
+		j.Response.ReplyCandid = text
 	}
 }
 

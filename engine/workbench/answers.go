@@ -3,6 +3,7 @@ package workbench
 import (
 	"bufio"
 	"bytes"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"strconv"
@@ -143,4 +144,44 @@ func (a *Answers) Calls() (*engine.Calls, func() []string) {
 		return out
 	}
 	return calls, unused
+}
+
+// CallAnswer says what completed an outgoing call and how its callbacks
+// ran — the words `canscope call` prints and the UI's run screen shows:
+// "not performed offline: …" for a call answered at once with
+// SYS_TRANSIENT, "held: …" for one nothing answered, else the reply
+// (Candid text, or hex) or reject, then "→ callback status" (with the
+// trap, whose changes were rolled back) and "→ cleanup status"; a call to
+// the canister itself is marked as executed by canscope.
+func CallAnswer(c engine.CallOutcome) string {
+	r := c.Response
+	switch {
+	case r == nil && c.HeldReason != "":
+		return "held: " + c.HeldReason + ", its callback has not run"
+	case r == nil && c.Call.Offline():
+		return fmt.Sprintf("not performed offline: call_perform returned %d (SYS_TRANSIENT)", c.Call.RejectCode)
+	case r == nil:
+		return "held: no answer given, its callback has not run"
+	}
+	var out string
+	if r.Reject {
+		out = fmt.Sprintf("reject %s %q", RejectCodeName(r.RejectCode), r.RejectMessage)
+	} else if text, err := candid.DecodeText(r.Payload, nil); err == nil {
+		out = "reply " + text
+	} else {
+		out = "reply 0x" + hex.EncodeToString(r.Payload)
+	}
+	if e := c.Callback; e != nil {
+		out += fmt.Sprintf(" → %s %s", e.Name, e.Status)
+		if e.Trap != nil {
+			out += ": " + e.Trap.Message + " (its changes rolled back)"
+		}
+	}
+	if e := c.Cleanup; e != nil {
+		out += fmt.Sprintf(" → cleanup %s", e.Status)
+	}
+	if c.SelfCall != nil {
+		out = fmt.Sprintf("self-call executed by canscope (%s %s): %s", c.Call.Method, c.SelfCall.Status, out)
+	}
+	return out
 }

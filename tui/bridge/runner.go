@@ -301,7 +301,7 @@ func (s *Session) Outcome() source.Outcome {
 		o.Awaiting = res.Awaiting
 	}
 	for _, c := range res.CallOutcomes {
-		o.Calls = append(o.Calls, principal.Text(c.Call.Callee)+"."+c.Call.Method+": "+answered(c))
+		o.Calls = append(o.Calls, principal.Text(c.Call.Callee)+"."+c.Call.Method+": "+workbench.CallAnswer(c))
 	}
 	for _, c := range res.OfflineCalls() {
 		o.OfflineCalls = append(o.OfflineCalls, principal.Text(c.Callee)+"."+c.Method)
@@ -328,38 +328,6 @@ func (s *Session) Outcome() source.Outcome {
 		}
 	}
 	return o
-}
-
-// answered says what completed a call and how its callback ran, in the
-// words of `canscope call`.
-func answered(c engine.CallOutcome) string {
-	r := c.Response
-	switch {
-	case r == nil && c.HeldReason != "":
-		return "held: " + c.HeldReason + ", its callback has not run"
-	case r == nil && c.Call.Offline():
-		return fmt.Sprintf("not performed offline: call_perform returned %d (SYS_TRANSIENT)", c.Call.RejectCode)
-	case r == nil:
-		return "held: no answer given, its callback has not run"
-	}
-	var out string
-	if r.Reject {
-		out = fmt.Sprintf("reject %s %q", workbench.RejectCodeName(r.RejectCode), r.RejectMessage)
-	} else if text, err := candid.DecodeText(r.Payload, nil); err == nil {
-		out = "reply " + text
-	} else {
-		out = "reply 0x" + hex.EncodeToString(r.Payload)
-	}
-	if c.SelfCall != nil {
-		out = fmt.Sprintf("self-call executed by canscope (%s %s): %s", c.Call.Method, c.SelfCall.Status, out)
-	}
-	if e := c.Callback; e != nil {
-		out += fmt.Sprintf(" → %s %s", e.Name, e.Status)
-		if e.Trap != nil {
-			out += ": " + e.Trap.Message + " (its changes rolled back)"
-		}
-	}
-	return out
 }
 
 // Seek implements source.Session: the state after event i.
