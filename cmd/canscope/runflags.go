@@ -139,28 +139,6 @@ func (f *envFlags) limits() meter.Limits {
 	return meter.Limits{Update: f.limit, Query: f.limit, Install: f.limit, InspectMessage: f.limit}
 }
 
-// localCertificates gives non-replicated queries data certificates signed
-// with canscope's local key (engine/certify), whose public key becomes
-// ic0.root_key: they verify against it, never against mainnet's root key.
-func localCertificates(env *ic0.Env) error {
-	if env.Certify != nil || env.DataCertificate != nil || len(env.RootKey) > 0 {
-		return nil // the environment brought its own
-	}
-	signer, err := certify.NewSigner(certify.DefaultSeed)
-	if err != nil {
-		return err
-	}
-	env.RootKey = signer.RootKey()
-	env.Certify = func(id, data []byte, time uint64) []byte {
-		cert, err := signer.Certificate(id, data, time)
-		if err != nil {
-			return nil // CBOR of byte strings and integers cannot fail
-		}
-		return cert
-	}
-	return nil
-}
-
 // setOn applies the flags to c's environment for the following messages.
 func (f *envFlags) setOn(c *engine.Canister) error {
 	env := *c.Env()
@@ -181,9 +159,11 @@ func (f *envFlags) setOn(c *engine.Canister) error {
 // apply sets the flagged fields of env and leaves the rest (canister id,
 // the snapshot's clock) as the workbench chose them.
 func (f *envFlags) apply(env *ic0.Env) error {
-	if err := localCertificates(env); err != nil {
+	local, err := certify.LocalCertificates()
+	if err != nil {
 		return err
 	}
+	local(env)
 	if f.caller != "" {
 		id, err := principal.Parse(f.caller)
 		if err != nil {

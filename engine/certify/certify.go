@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/canscope/canscope/engine/ic0"
 	"github.com/cloudflare/circl/sign/bls"
 	"github.com/fxamacker/cbor/v2"
 )
@@ -232,4 +233,30 @@ func parse(v any) (*node, error) {
 		return &node{kind: kind, data: bs(1)}, nil
 	}
 	return nil, errors.New("certificate: malformed tree")
+}
+
+// LocalCertificates returns an environment adjustment that gives
+// non-replicated queries data certificates signed with canscope's local
+// key (DefaultSeed), whose public key becomes ic0.root_key: they verify
+// against it, never against mainnet's root key. An environment that
+// brings its own certificate, certifier or root key is left as it is.
+// canscope call and the UI's runs use it alike.
+func LocalCertificates() (func(env *ic0.Env), error) {
+	signer, err := NewSigner(DefaultSeed)
+	if err != nil {
+		return nil, err
+	}
+	return func(env *ic0.Env) {
+		if env.Certify != nil || env.DataCertificate != nil || len(env.RootKey) > 0 {
+			return
+		}
+		env.RootKey = signer.RootKey()
+		env.Certify = func(id, data []byte, time uint64) []byte {
+			cert, err := signer.Certificate(id, data, time)
+			if err != nil {
+				return nil // CBOR of byte strings and integers cannot fail
+			}
+			return cert
+		}
+	}, nil
 }

@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
@@ -148,5 +149,51 @@ func TestRepliesOnRunScreen(t *testing.T) {
 		if !errors.As(err, &fe) || fe.Field != source.FieldReplies {
 			t.Errorf("replies %q: %v, want an error under the replies field", bad, err)
 		}
+	}
+}
+
+// A query run from the run screen reads the same local data certificate
+// canscope call gives it (certify.LocalCertificates), holding the
+// canister's certified data; without it the UI showed "not present"
+// where the CLI answered.
+func TestQueryGetsLocalCertificate(t *testing.T) {
+	ctx := context.Background()
+	st, err := fsstore.Open(filepath.Join(t.TempDir(), "store"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	eng, err := engine.New(engine.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close(ctx)
+	bench := workbench.New(st, eng)
+	code, err := os.ReadFile("../../engine/testdata/ic0_all.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, res, err := bench.Install(ctx, code, nil, "")
+	if err != nil || res.Status != engine.StatusOK {
+		t.Fatalf("install: %v %+v", err, res)
+	}
+	if res, err := run.Canister.Update(ctx, "certified_data_set", nil); err != nil || res.Status != engine.StatusOK {
+		t.Fatalf("certified_data_set: %v %+v", err, res)
+	}
+	snap, err := run.Commit(ctx, workbench.CommitOptions{Name: "all", MadeBy: snapshots.MadeByCall})
+	run.Close(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := NewRunner(trace.New(bench, st)).Start(ctx, source.RunRequest{Snapshot: snap.ID, Method: "data_certificate_query", ArgHex: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.(*Session).Close(ctx)
+	o := sess.Outcome()
+	// u32 present = 1, u32 n, then the certificate, whose tree holds the
+	// certified data "ic0_all certified data".
+	if !strings.HasPrefix(o.ReplyHex, "01000000") || !strings.Contains(o.ReplyHex, hex.EncodeToString([]byte("ic0_all certified data"))) {
+		t.Fatalf("data_certificate_query on the run screen replied %q, want a certificate holding the certified data", o.ReplyHex)
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/canscope/canscope/engine"
 	"github.com/canscope/canscope/engine/candid"
+	"github.com/canscope/canscope/engine/certify"
 	"github.com/canscope/canscope/engine/ic0"
 	"github.com/canscope/canscope/engine/meter"
 	"github.com/canscope/canscope/engine/principal"
@@ -200,10 +201,13 @@ func envOf(req source.RunRequest) (func(*ic0.Env), error) {
 		}
 		at = ns
 	}
-	if caller == nil && at == 0 {
-		return nil, nil
+	// Queries get the local data certificates canscope call gives them.
+	local, err := certify.LocalCertificates()
+	if err != nil {
+		return nil, err
 	}
 	return func(env *ic0.Env) {
+		local(env)
 		if caller != nil {
 			env.Caller = caller
 		}
