@@ -3,17 +3,13 @@ package bridge
 import (
 	"context"
 	"encoding/binary"
-	"os"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/canscope/canscope/engine"
 	"github.com/canscope/canscope/engine/trace"
 	"github.com/canscope/canscope/engine/workbench"
 	"github.com/canscope/canscope/snapshots"
-	"github.com/canscope/canscope/snapshots/fsstore"
 	"github.com/canscope/canscope/tui/source"
 )
 
@@ -26,44 +22,14 @@ import (
 // per 64 KiB page).
 func BenchmarkRunScreenVsCLI(b *testing.B) {
 	ctx := context.Background()
-	st, err := fsstore.Open(filepath.Join(b.TempDir(), "store"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	eng, err := engine.New(engine.Config{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer eng.Close(ctx)
-	bench := workbench.New(st, eng)
-	install := func(path, method string, arg []byte) snapshots.ID {
-		code, err := os.ReadFile(path)
-		if err != nil {
-			b.Fatal(err)
-		}
-		run, res, err := bench.Install(ctx, code, nil, "")
-		if err != nil || res.Status != engine.StatusOK {
-			b.Fatalf("install %s: %v %+v", path, err, res)
-		}
-		defer run.Close(ctx)
-		if method != "" {
-			if res, err := run.Canister.Update(ctx, method, arg); err != nil || res.Status != engine.StatusOK {
-				b.Fatalf("%s: %v %+v", method, err, res)
-			}
-		}
-		snap, err := run.Commit(ctx, workbench.CommitOptions{Name: "prod", MadeBy: snapshots.MadeByInstall})
-		if err != nil {
-			b.Fatal(err)
-		}
-		return snap.ID
-	}
+	f := newRunFixture(b)
+	st, bench := f.st, f.bench
 	for _, w := range []struct {
 		name string
 		id   snapshots.ID
 	}{
-		{"incident", install("../../engine/testdata/incident.wasm", "add_chunks", binary.LittleEndian.AppendUint64(nil, 64))},
-		{"longrun", install("../../engine/trace/testdata/longrun.wasm", "", nil)},
+		{"incident", f.snapshot(b, "../../engine/testdata/incident.wasm", "prod", update{"add_chunks", binary.LittleEndian.AppendUint64(nil, 64)}).ID},
+		{"longrun", f.snapshot(b, "../../engine/trace/testdata/longrun.wasm", "prod").ID},
 	} {
 		b.Run(w.name+"/cli", func(b *testing.B) {
 			defer reportCPU(b, cpuTime())

@@ -10,11 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/canscope/canscope/engine"
 	"github.com/canscope/canscope/engine/trace"
-	"github.com/canscope/canscope/engine/workbench"
-	"github.com/canscope/canscope/snapshots"
-	"github.com/canscope/canscope/snapshots/fsstore"
 	"github.com/canscope/canscope/tui/source"
 )
 
@@ -24,34 +20,14 @@ import (
 // cycles attached to an update.
 func TestEntryPointsOnRunScreen(t *testing.T) {
 	ctx := context.Background()
-	st, err := fsstore.Open(filepath.Join(t.TempDir(), "store"))
+	f := newRunFixture(t)
+	st, bench := f.st, f.bench
+	snap := f.snapshot(t, "../../engine/testdata/entry.wasm", "entry", update{"arm", nil})
+	m, err := st.Manifest(snap.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
-	eng, err := engine.New(engine.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close(ctx)
-	bench := workbench.New(st, eng)
-	code, err := os.ReadFile("../../engine/testdata/entry.wasm")
-	if err != nil {
-		t.Fatal(err)
-	}
-	run, res, err := bench.Install(ctx, code, nil, "")
-	if err != nil || res.Status != engine.StatusOK {
-		t.Fatalf("install: %v %+v", err, res)
-	}
-	if res, err := run.Canister.Update(ctx, "arm", nil); err != nil || res.Status != engine.StatusOK {
-		t.Fatalf("arm: %v %+v", err, res)
-	}
-	deadline := run.Canister.TimerDeadline()
-	snap, err := run.Commit(ctx, workbench.CommitOptions{Name: "entry", MadeBy: snapshots.MadeByCall})
-	run.Close(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	deadline := m.GlobalTimer.Deadline
 	r := NewRunner(trace.New(bench, st))
 	outcome := func(req source.RunRequest) source.Outcome {
 		t.Helper()
@@ -95,30 +71,9 @@ func TestEntryPointsOnRunScreen(t *testing.T) {
 // is reported under the replies field.
 func TestRepliesOnRunScreen(t *testing.T) {
 	ctx := context.Background()
-	st, err := fsstore.Open(filepath.Join(t.TempDir(), "store"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	eng, err := engine.New(engine.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close(ctx)
-	bench := workbench.New(st, eng)
-	code, err := os.ReadFile("../../engine/testdata/caller.wasm")
-	if err != nil {
-		t.Fatal(err)
-	}
-	run, res, err := bench.Install(ctx, code, nil, "")
-	if err != nil || res.Status != engine.StatusOK {
-		t.Fatalf("install: %v %+v", err, res)
-	}
-	snap, err := run.Commit(ctx, workbench.CommitOptions{Name: "cl", MadeBy: snapshots.MadeByInstall})
-	run.Close(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := newRunFixture(t)
+	st, bench := f.st, f.bench
+	snap := f.snapshot(t, "../../engine/testdata/caller.wasm", "cl")
 	r := NewRunner(trace.New(bench, st))
 	outcome := func(replies string) source.Outcome {
 		t.Helper()
@@ -158,33 +113,9 @@ func TestRepliesOnRunScreen(t *testing.T) {
 // where the CLI answered.
 func TestQueryGetsLocalCertificate(t *testing.T) {
 	ctx := context.Background()
-	st, err := fsstore.Open(filepath.Join(t.TempDir(), "store"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	eng, err := engine.New(engine.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close(ctx)
-	bench := workbench.New(st, eng)
-	code, err := os.ReadFile("../../engine/testdata/ic0_all.wasm")
-	if err != nil {
-		t.Fatal(err)
-	}
-	run, res, err := bench.Install(ctx, code, nil, "")
-	if err != nil || res.Status != engine.StatusOK {
-		t.Fatalf("install: %v %+v", err, res)
-	}
-	if res, err := run.Canister.Update(ctx, "certified_data_set", nil); err != nil || res.Status != engine.StatusOK {
-		t.Fatalf("certified_data_set: %v %+v", err, res)
-	}
-	snap, err := run.Commit(ctx, workbench.CommitOptions{Name: "all", MadeBy: snapshots.MadeByCall})
-	run.Close(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := newRunFixture(t)
+	st, bench := f.st, f.bench
+	snap := f.snapshot(t, "../../engine/testdata/ic0_all.wasm", "all", update{"certified_data_set", nil})
 	sess, err := NewRunner(trace.New(bench, st)).Start(ctx, source.RunRequest{Snapshot: snap.ID, Method: "data_certificate_query", ArgHex: true}, nil)
 	if err != nil {
 		t.Fatal(err)

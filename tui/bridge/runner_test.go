@@ -4,17 +4,13 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/canscope/canscope/engine"
 	"github.com/canscope/canscope/engine/trace"
-	"github.com/canscope/canscope/engine/workbench"
 	"github.com/canscope/canscope/snapshots"
-	"github.com/canscope/canscope/snapshots/fsstore"
 	"github.com/canscope/canscope/tui/source"
 )
 
@@ -23,38 +19,11 @@ import (
 // keep a checkpoint.
 func TestIncidentOnRunScreen(t *testing.T) {
 	ctx := context.Background()
-	st, err := fsstore.Open(filepath.Join(t.TempDir(), "store"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	eng, err := engine.New(engine.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close(ctx)
-	bench := workbench.New(st, eng)
-	code, err := os.ReadFile("../../engine/testdata/incident.wasm")
-	if err != nil {
-		t.Fatal(err)
-	}
-	run, res, err := bench.Install(ctx, code, nil, "")
-	if err != nil || res.Status != engine.StatusOK {
-		t.Fatalf("install: %v %+v", err, res)
-	}
-	defer run.Close(ctx)
-	for _, c := range []struct {
-		method string
-		arg    uint64
-	}{{"add_chunks", 4}, {"grow_stable", 65537}} {
-		if res, err := run.Canister.Update(ctx, c.method, binary.LittleEndian.AppendUint64(nil, c.arg)); err != nil || res.Status != engine.StatusOK {
-			t.Fatalf("%s: %v %+v", c.method, err, res)
-		}
-	}
-	snap, err := run.Commit(ctx, workbench.CommitOptions{Name: "prod", MadeBy: snapshots.MadeByInstall})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := newRunFixture(t)
+	st, bench := f.st, f.bench
+	snap := f.snapshot(t, "../../engine/testdata/incident.wasm", "prod",
+		update{"add_chunks", binary.LittleEndian.AppendUint64(nil, 4)},
+		update{"grow_stable", binary.LittleEndian.AppendUint64(nil, 65537)})
 
 	var progress []float64
 	var r source.Runner = NewRunner(trace.New(bench, st))
@@ -115,30 +84,9 @@ func TestIncidentOnRunScreen(t *testing.T) {
 // bad argument, caller or time comes back as the form field's error.
 func TestCallReply(t *testing.T) {
 	ctx := context.Background()
-	st, err := fsstore.Open(filepath.Join(t.TempDir(), "store"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	eng, err := engine.New(engine.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close(ctx)
-	bench := workbench.New(st, eng)
-	code, err := os.ReadFile("../../engine/testdata/motoko_v2.wasm.gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	run, res, err := bench.Install(ctx, code, nil, "")
-	if err != nil || res.Status != engine.StatusOK {
-		t.Fatalf("install: %v %+v", err, res)
-	}
-	snap, err := run.Commit(ctx, workbench.CommitOptions{Name: "wallet", MadeBy: snapshots.MadeByInstall})
-	run.Close(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := newRunFixture(t)
+	st, bench := f.st, f.bench
+	snap := f.snapshot(t, "../../engine/testdata/motoko_v2.wasm.gz", "wallet")
 	r := NewRunner(trace.New(bench, st))
 	wasmLimit := uint64(5 << 30)
 	sess, err := r.Start(ctx, source.RunRequest{Snapshot: snap.ID, Method: "add", Arg: `(5, "deposit")`,
@@ -175,30 +123,9 @@ func TestCallReply(t *testing.T) {
 // it has used while it runs, rising, below 1 until the recording is done.
 func TestRunProgress(t *testing.T) {
 	ctx := context.Background()
-	st, err := fsstore.Open(filepath.Join(t.TempDir(), "store"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	eng, err := engine.New(engine.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close(ctx)
-	bench := workbench.New(st, eng)
-	code, err := os.ReadFile("../../engine/testdata/compute.wasm")
-	if err != nil {
-		t.Fatal(err)
-	}
-	run, res, err := bench.Install(ctx, code, nil, "")
-	if err != nil || res.Status != engine.StatusOK {
-		t.Fatalf("install: %v %+v", err, res)
-	}
-	snap, err := run.Commit(ctx, workbench.CommitOptions{Name: "c", MadeBy: snapshots.MadeByInstall})
-	run.Close(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := newRunFixture(t)
+	st, bench := f.st, f.bench
+	snap := f.snapshot(t, "../../engine/testdata/compute.wasm", "c")
 	var progress []float64
 	// burn(5,000,000): about 215 M instructions (21 metering slices, so
 	// 21 published counts) against a limit of 500 M, polled every
