@@ -259,17 +259,6 @@ func (t *Tracer) Open(ctx context.Context, id snapshots.ID, req Request) (*Sessi
 	s.log = newEventLog(req.From, req.MaxEvents, req.LogBytes, s.label)
 	s.miles = newMilestones()
 	rec.log, rec.miles = s.log, s.miles
-	// With anchors, a second execution runs beside the recording (on the
-	// other core) and stops at the trap, if the run traps: the jump to the
-	// trap a UI makes first is then ready when the recording is.
-	var trapCur *cursor
-	if n, err := s.anchorCount(); err == nil && n > 0 {
-		if trapCur, err = s.start(ctx, command{target: -1, window: -1, trap: true}); err != nil {
-			run.Close(ctx)
-			s.Close(ctx)
-			return nil, fmt.Errorf("trace %s: %w", id.Short(), err)
-		}
-	}
 	if req.Watch != nil {
 		req.Watch(run.Canister)
 	}
@@ -289,17 +278,20 @@ func (t *Tracer) Open(ctx context.Context, id snapshots.ID, req Request) (*Sessi
 	if s.final != nil && s.final.Kind == Trap && r.res.Trap != nil {
 		s.final.Message = r.res.Trap.Message
 	}
+	// With anchors, one of them goes to the trap, if the run trapped: the
+	// jump a UI makes first. It starts once the recording is done rather
+	// than beside it, so a run that does not trap is executed once (the
+	// recording cannot stay at its trap: the engine rolls the canister
+	// back before it returns the result).
+	var trapCur *cursor
 	reserve := 0
-	if trapCur != nil {
-		if at, ok := s.Trap(); ok {
-			trapCur.target, reserve = at, 1
-		} else {
-			err := s.stop(ctx, trapCur)
-			trapCur = nil
-			if err != nil {
+	if at, ok := s.Trap(); ok {
+		if n, err := s.anchorCount(); err == nil && n > 0 {
+			if trapCur, err = s.start(ctx, command{target: at, window: -1}); err != nil {
 				s.Close(ctx)
 				return nil, fmt.Errorf("trace %s: %w", id.Short(), err)
 			}
+			reserve = 1
 		}
 	}
 	targets, err := s.anchorTargets(reserve)
