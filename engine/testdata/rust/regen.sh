@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Rebuilds the Rust test canisters (engine/testdata/rust_ledger*.wasm) from
-# rust/ledger with Debian's rustc 1.63 and the serde/bincode crates from
+# Rebuilds the Rust test canisters (engine/testdata/rust_ledger*.wasm from
+# rust/ledger, rust_assets.wasm from rust/assets) with Debian's rustc 1.63 and the serde/bincode crates from
 # Debian's crate registry, offline (ledger/.cargo/config.toml). Tests never
 # run this; they read the committed .wasm files.
 #
@@ -24,15 +24,16 @@ esac
 target=$(mktemp -d)
 trap 'rm -rf "$target"' EXIT
 
-build() { # output name, extra RUSTFLAGS
-  local name=$1; shift
+build() { # crate, output name, extra RUSTFLAGS
+  local crate=$1 name=$2; shift 2
   echo "rustc $name ${*:-}" >&2
-  (cd "$here/ledger" && RUSTFLAGS="$*" "$cargo" build --quiet --release --locked \
+  (cd "$here/$crate" && RUSTFLAGS="$*" "$cargo" build --quiet --release --locked \
     --target wasm32-unknown-unknown --target-dir "$target/$name")
-  cp "$target/$name/wasm32-unknown-unknown/release/rust_ledger.wasm" "$out/$name.wasm"
+  cp "$target/$name/wasm32-unknown-unknown/release/rust_$crate.wasm" "$out/$name.wasm"
 }
 
-build rust_ledger                                   # legacy symbol mangling (rustc's default)
-build rust_ledger_v0 -C symbol-mangling-version=v0  # v0 mangling, for the demangler
-build rust_ledger_moved --cfg moved_data            # data segments moved: layout-incompatible
-build rust_ledger_changed --cfg changed_checksum    # one function body changed, same layout
+build ledger rust_ledger                                   # legacy symbol mangling (rustc's default)
+build ledger rust_ledger_v0 -C symbol-mangling-version=v0  # v0 mangling, for the demangler
+build ledger rust_ledger_moved --cfg moved_data            # data segments moved: layout-incompatible
+build ledger rust_ledger_changed --cfg changed_checksum    # one function body changed, same layout
+build assets rust_assets                                 # the asset canister pattern (certified http_request)
