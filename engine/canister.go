@@ -510,13 +510,15 @@ func (inc *incarnation) close(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Close releases the canister's memory and runtime.
+// Close releases the canister's memory and runtime; slices StablePage
+// returned are invalid after.
 func (c *Canister) Close(ctx context.Context) error {
 	var errs []error
 	if c.code != nil {
 		errs = append(errs, c.code.close(ctx))
 		c.code = nil
 	}
+	c.st.Stable.Close() // its spill file, which a message writing more than stable.DefaultRAMPages made
 	errs = append(errs, c.rt.Close(context.WithoutCancel(ctx)))
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("close canister: %w", err)

@@ -40,6 +40,7 @@ func (c *Canister) Reinstall(ctx context.Context, mod *Module, arg []byte) (Resu
 	res, err := c.install(ctx, mod, arg)
 	if err != nil || res.Status != StatusOK {
 		c.st.Stable, c.st.CertifiedData, c.st.GlobalTimer = oldStable, oldData, oldTimer
+		fresh.Close()
 		return res, err
 	}
 	// Every page the old stable memory held, or changed since the last
@@ -50,6 +51,7 @@ func (c *Canister) Reinstall(ctx context.Context, mod *Module, arg []byte) (Resu
 	for _, idx := range oldStable.Indices() {
 		c.stableDropped[idx] = struct{}{}
 	}
+	oldStable.Close() // its spill file, if it has one
 	return res, nil
 }
 
@@ -268,6 +270,13 @@ func (c *Canister) Upgrade(ctx context.Context, mod *Module, arg []byte, opts Up
 		if err != nil || trap != nil {
 			return fail(trap, err, nil)
 		}
+	}
+	// The old heap runs nothing more: a failed upgrade rolls it back, a
+	// successful one closes it. Rolling it back now releases the pages
+	// pre_upgrade wrote or mapped (the whole heap, for one that saves it
+	// all), so they are not held beside the new heap post_upgrade fills.
+	if _, err := old.heap.Rollback(); err != nil {
+		return fail(nil, fmt.Errorf("discard pre_upgrade's heap: %w", err), nil)
 	}
 	// The new module is compiled after pre_upgrade (upgrade.rs, stage 2).
 	compile := c.installBudget(mod)

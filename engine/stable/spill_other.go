@@ -11,3 +11,4 @@ func newArena() (*arena, error)        { return nil, errors.New("no spill file o
 func (a *arena) alloc() (*page, error) { return nil, errors.New("no spill file") }
 func (a *arena) owns(*page) bool       { return false }
 func (a *arena) close()                {}
+func (a *arena) touch()                {}

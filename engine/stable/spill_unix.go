@@ -14,23 +14,25 @@ import (
 const spillChunk = 1 << 30
 
 // arena holds page buffers in a shared mapping of an unlinked temporary
-// file instead of the Go heap. Every dropEvery allocations the whole
-// mapping is released from the process with MADV_DONTNEED: the contents
-// stay in the file (the kernel's page cache, written back under memory
+// file instead of the Go heap. Every dropEvery page accesses (allocations,
+// reads, writes, comparisons: see Memory.touch) the whole mapping is
+// released from the process with MADV_DONTNEED: the contents stay in the
+// file (the kernel's page cache, written back and reclaimed under memory
 // pressure) and come back on the next access, so the process keeps only
-// the pages it touched recently.
+// the pages it touched recently. A post_upgrade reading a GiB back from
+// stable memory would otherwise map all of it again.
 type arena struct {
 	f        *os.File
 	chunks   [][]byte
 	used     int // page slots handed out, over all chunks
 	free     []*page
-	allocs   int
+	touches  int
 	released int // pages dropped from RSS so far (for tests and reports)
 }
 
-// dropEvery is how many arena pages are allocated between two releases
-// of the mapping from RSS (64 MiB).
-const dropEvery = 1024
+// dropEvery is how many arena page accesses pass between two releases of
+// the mapping from RSS (16 MiB).
+const dropEvery = 256
 
 func newArena() (*arena, error) {
 	f, err := os.CreateTemp("", "canscope-stable-*")
@@ -43,10 +45,7 @@ func newArena() (*arena, error) {
 
 // alloc returns a page buffer in the file.
 func (a *arena) alloc() (*page, error) {
-	a.allocs++
-	if a.allocs%dropEvery == 0 {
-		a.drop()
-	}
+	a.touch()
 	if n := len(a.free); n > 0 {
 		p := a.free[n-1]
 		a.free = a.free[:n-1]
@@ -66,6 +65,15 @@ func (a *arena) alloc() (*page, error) {
 	c, i := a.used/perChunk, a.used%perChunk
 	a.used++
 	return (*page)(unsafe.Pointer(&a.chunks[c][i*PageSize])), nil
+}
+
+// touch counts one access to an arena page, releasing the mapping from
+// RSS every dropEvery accesses.
+func (a *arena) touch() {
+	a.touches++
+	if a.touches%dropEvery == 0 {
+		a.drop()
+	}
 }
 
 // drop releases every mapped page from the process's resident set.

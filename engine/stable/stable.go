@@ -71,8 +71,12 @@ type Options struct {
 const DefaultCachePages = 4096
 
 // DefaultRAMPages is the default bound of written pages in the Go heap:
-// 512 MiB.
-const DefaultRAMPages = 8192
+// 64 MiB. Beyond it pages live in the spill file, whose pages the process
+// maps only while it uses them: a pre_upgrade saving a GiB holds neither
+// that GiB nor the committed pages it overwrites in RAM (issue 14's
+// rehearsal bound), and the Go heap does not grow by the garbage the
+// released pages would leave for its collector.
+const DefaultRAMPages = 1024
 
 // Backing supplies the initial pages of a memory, e.g. a snapshot's pages
 // in a store.
@@ -255,6 +259,7 @@ func (m *Memory) Read(dst []byte, off uint64) error {
 			return err
 		}
 		if p != nil {
+			m.touch(p)
 			copy(dst[:n], p[in:in+n])
 		} else {
 			clear(dst[:n])
@@ -298,6 +303,7 @@ func (m *Memory) writeDirect(idx uint64, in uint64, src []byte) {
 		p = m.newZeroPage()
 		m.pages[idx] = p
 	}
+	m.touch(p)
 	copy(p[in:], src)
 	m.marked[idx] = struct{}{}
 }
@@ -336,6 +342,25 @@ func (m *Memory) Spilled() int {
 		return 0
 	}
 	return m.arena.used - len(m.arena.free)
+}
+
+// touch counts an access to page p for the spill file, which releases its
+// mapping from RSS every so many accesses (see arena).
+func (m *Memory) touch(p *page) {
+	if m.arena != nil && m.arena.owns(p) {
+		m.arena.touch()
+	}
+}
+
+// Close releases the spill file and every page. The memory must not be
+// used after, nor slices Page or Pages returned.
+func (m *Memory) Close() {
+	if m.arena != nil {
+		m.arena.close()
+		m.arena = nil
+	}
+	m.pages, m.free, m.undo = map[uint64]*page{}, nil, newUndoLog()
+	m.ramPages = -1
 }
 
 // newZeroPage returns a zeroed page buffer.
@@ -385,6 +410,10 @@ func (m *Memory) Commit() {
 	changed := make([]uint64, 0, len(m.undo.pages))
 	for idx, t := range m.undo.pages {
 		p := m.pages[idx]
+		m.touch(p)
+		if t.saved != nil {
+			m.touch(t.saved)
+		}
 		if m.pageChanged(t, p) {
 			changed = append(changed, idx)
 			m.marked[idx] = struct{}{}
