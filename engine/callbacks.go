@@ -85,6 +85,35 @@ type CallOutcome struct {
 	// Callback is its reply or reject callback's execution, Cleanup the
 	// cleanup's (run when the callback trapped); nil when none ran.
 	Callback, Cleanup *Execution
+	// FeesRefunded is what came back of Call.Fees' reservations with the
+	// response: the unused response transmission and the instructions
+	// the callback and cleanup left of the execution reservation.
+	FeesRefunded ic0.Cycles
+}
+
+// CallFeesUse is what a message's outgoing calls paid: the fees
+// call_perform withdrew (ic0.CallFees) and what came back of the
+// reservations with the responses. Held calls keep their reservations.
+type CallFeesUse struct {
+	Withdrawn, Refunded ic0.Cycles
+}
+
+// Charged is what the calls cost the canister.
+func (u CallFeesUse) Charged() ic0.Cycles { return u.Withdrawn.Sub(u.Refunded) }
+
+// callFeesOf sums the fees of res's calls; nil when none paid any.
+func callFeesOf(res *Result) *CallFeesUse {
+	var u CallFeesUse
+	for i, call := range res.Calls {
+		u.Withdrawn = u.Withdrawn.Add(call.Fees.Total())
+		if i < len(res.CallOutcomes) {
+			u.Refunded = u.Refunded.Add(res.CallOutcomes[i].FeesRefunded)
+		}
+	}
+	if u.Withdrawn.IsZero() {
+		return nil
+	}
+	return &u
 }
 
 // Execution is one callback or cleanup execution: its own instruction
@@ -209,6 +238,7 @@ func (c *Canister) answerCalls(ctx context.Context, res *Result, msg *ic0.Messag
 		res.CallOutcomes = append(res.CallOutcomes, out)
 	}
 	res.Awaiting = awaiting
+	res.CallFees = callFeesOf(res)
 	switch {
 	case awaiting > 0:
 		res.Status = StatusAwaiting
@@ -285,7 +315,10 @@ func (c *Canister) respond(ctx context.Context, cc *callContext, out *CallOutcom
 	// accepts none); the refund is the canister's even if the callback
 	// traps.
 	refund := call.Cycles.Sub(r.Accepted)
-	c.st.Cycles = c.st.Cycles.Add(refund)
+	// So does the unused part of the response transmission reservation
+	// (refund_for_response_transmission).
+	feeRefund := call.Fees.TransmissionRefund(ic0.ResponseBytes(r.Reject, r.Payload, r.RejectMessage))
+	c.st.Cycles = c.st.Cycles.Add(refund).Add(feeRefund)
 	reply, reject, cleanupCtx := ic0.ReplyCallback, ic0.RejectCallback, ic0.Cleanup
 	if cc.graph {
 		reply, reject, cleanupCtx = ic0.CompositeReplyCallback, ic0.CompositeRejectCallback, ic0.CompositeCleanup
@@ -312,6 +345,16 @@ func (c *Canister) respond(ctx context.Context, cc *callContext, out *CallOutcom
 		}
 		out.Cleanup = cexec
 	}
+	// The execution reservation pays for the instructions the callback
+	// and cleanup used; the rest comes back, kept even after a trap
+	// (refund_unused_execution_cycles, execution/response.rs).
+	used := exec.Instructions
+	if out.Cleanup != nil {
+		used += out.Cleanup.Instructions
+	}
+	execRefund := call.Fees.ExecutionRefund(used)
+	c.st.Cycles = c.st.Cycles.Add(execRefund)
+	out.FeesRefunded = feeRefund.Add(execRefund)
 	return made, nil
 }
 

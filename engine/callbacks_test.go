@@ -172,3 +172,44 @@ func TestCompositeQueryCall(t *testing.T) {
 		t.Fatalf("%+v, %v", res, err)
 	}
 }
+
+// call_perform withdraws the transmission fee and reserves the largest
+// response's transmission and the longest callback's execution; the
+// response brings back the unused part (withdraw_request_cycles,
+// refund_for_response_transmission, refund_unused_execution_cycles). A
+// canister whose balance does not cover the fees gets SYS_TRANSIENT, as on
+// the IC — not an offline failure.
+func TestCallFees(t *testing.T) {
+	ctx := context.Background()
+	e := newEngine(t, Config{})
+	c := installed(t, e, load(t, e, "caller.wasm"), nil)
+	before := c.Cycles()
+	res, err := c.UpdateWith(ctx, "fetch", candid.DefaultArg(), UpdateOptions{Calls: script(Response{Payload: nat64(42)})})
+	mustOK(t, res, err)
+	o := res.CallOutcomes[0]
+	request := uint64(len(o.Call.Method) + len(o.Call.Arg))
+	withdrawn := 260_000 + 1_000*request + 1_000*2_097_152 + 5_000_000 + 40_000_000_000
+	charged := 260_000 + 1_000*request + 1_000*uint64(len(nat64(42))) + 5_000_000 + o.Callback.Instructions
+	if res.CallFees == nil || res.CallFees.Withdrawn != ic0.CyclesFrom(withdrawn) || res.CallFees.Charged() != ic0.CyclesFrom(charged) {
+		t.Fatalf("call fees %+v, want %d withdrawn, %d charged", res.CallFees, withdrawn, charged)
+	}
+	if got := before.Sub(c.Cycles()); got != ic0.CyclesFrom(charged) {
+		t.Fatalf("balance fell by %v, want the %d charged", got, charged)
+	}
+
+	poor, err := e.NewCanister(ctx, Options{Cycles: ic0.CyclesFrom(1_000_000)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer poor.Close(ctx)
+	res, err = poor.Install(ctx, load(t, e, "caller.wasm"), nil)
+	mustOK(t, res, err)
+	res, err = poor.UpdateWith(ctx, "fetch", candid.DefaultArg(), UpdateOptions{Calls: script(Response{Payload: nat64(42)})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := res.Calls[0]
+	if call.RejectCode != 2 || call.OutOfCycles == "" || call.Offline() || res.CallFees != nil || poor.Cycles() != ic0.CyclesFrom(1_000_000) {
+		t.Fatalf("poor canister: call %+v, fees %+v, balance %v", call, res.CallFees, poor.Cycles())
+	}
+}

@@ -139,6 +139,10 @@ type Result struct {
 	// Cycles is set when the message came with cycles attached: what the
 	// canister accepted and what went back to the caller.
 	Cycles *CyclesUse
+	// CallFees is set when the message's calls paid fees (ic0.CallFees):
+	// withdrawn at call_perform, the unused reservations refunded with the
+	// responses.
+	CallFees *CallFeesUse
 	// Limits lists every limit of the replica the operation is subject to
 	// with what it used (names LimitInstructions, ...): the headroom
 	// report. Stable page use is that of the execution closest to its

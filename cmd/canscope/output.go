@@ -130,6 +130,17 @@ type cyclesJSON struct {
 	Attached json.Number `json:"attached"`
 	Accepted json.Number `json:"accepted"`
 	Refunded json.Number `json:"refunded"`
+	// CallFees is what the message's outgoing calls paid.
+	CallFees *callFeesJSON `json:"call_fees,omitempty"`
+}
+
+// callFeesJSON is what outgoing calls paid: withdrawn at call_perform
+// (transmission fee and the reservations for the largest response and the
+// longest callback), refunded with the responses, and the difference.
+type callFeesJSON struct {
+	Withdrawn json.Number `json:"withdrawn"`
+	Refunded  json.Number `json:"refunded"`
+	Charged   json.Number `json:"charged"`
 }
 
 type rejectJSON struct {
@@ -154,6 +165,8 @@ type callJSON struct {
 	// SelfCall is the status of the call's method when the call went to
 	// the canister itself and canscope executed it.
 	SelfCall string `json:"self_call,omitempty"`
+	// Fees is what the call paid (absent when call_perform made none).
+	Fees *callFeesJSON `json:"fees,omitempty"`
 }
 
 // responseJSON is a scripted answer to a call: a reply (hex, and Candid

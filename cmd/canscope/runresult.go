@@ -10,6 +10,7 @@ import (
 
 	"github.com/canscope/canscope/engine"
 	"github.com/canscope/canscope/engine/candid"
+	"github.com/canscope/canscope/engine/ic0"
 	"github.com/canscope/canscope/engine/principal"
 	"github.com/canscope/canscope/engine/workbench"
 	"github.com/dustin/go-humanize"
@@ -66,11 +67,20 @@ func resultJSON(res engine.Result, canisterID string, want []*candid.Type) runJS
 	if c := res.Cycles; c != nil {
 		out.Cycles = &cyclesJSON{Attached: json.Number(c.Attached.String()), Accepted: json.Number(c.Accepted.String()), Refunded: json.Number(c.Refunded.String())}
 	}
+	if f := res.CallFees; f != nil {
+		if out.Cycles == nil {
+			out.Cycles = &cyclesJSON{Attached: "0", Accepted: "0", Refunded: "0"}
+		}
+		out.Cycles.CallFees = feesJSON(*f)
+	}
 	out.OfflineCalls = []callJSON{}
 	for i, c := range res.Calls {
 		j := callJSON{Callee: principal.Text(c.Callee), Method: c.Method, ArgHex: hex.EncodeToString(c.Arg), Answer: workbench.CallAnswer(engine.CallOutcome{Call: c})}
 		if i < len(res.CallOutcomes) {
 			outcomeInto(&j, res.CallOutcomes[i])
+			if w := c.Fees.Total(); !w.IsZero() {
+				j.Fees = feesJSON(engine.CallFeesUse{Withdrawn: w, Refunded: res.CallOutcomes[i].FeesRefunded})
+			}
 		}
 		out.Calls = append(out.Calls, j)
 		if c.Offline() {
@@ -81,6 +91,11 @@ func resultJSON(res engine.Result, canisterID string, want []*candid.Type) runJS
 		out.Awaiting, out.Error = res.Awaiting, awaitingText(res.Awaiting)
 	}
 	return out
+}
+
+// feesJSON is u in the JSON shape.
+func feesJSON(u engine.CallFeesUse) *callFeesJSON {
+	return &callFeesJSON{Withdrawn: json.Number(u.Withdrawn.String()), Refunded: json.Number(u.Refunded.String()), Charged: json.Number(u.Charged().String())}
 }
 
 // outcomeInto adds what answered a call and how its callbacks ran.
@@ -192,8 +207,13 @@ func printRun(w io.Writer, r runJSON) {
 			row("candid", "%s", r.ReplyCandid)
 		}
 	}
-	if c := r.Cycles; c != nil {
+	if c := r.Cycles; c != nil && c.Attached != "0" {
 		row("cycles", "%s attached, %s accepted, %s refunded to the caller", c.Attached, c.Accepted, c.Refunded)
+	}
+	if c := r.Cycles; c != nil && c.CallFees != nil {
+		w, _ := ic0.ParseCycles(c.CallFees.Withdrawn.String()) // written by feesJSON
+		f, _ := ic0.ParseCycles(c.CallFees.Refunded.String())
+		row("call fees", "%s", workbench.CallFeesText(engine.CallFeesUse{Withdrawn: w, Refunded: f}))
 	}
 	for _, p := range r.DebugPrints {
 		row("debug", "%s", p)

@@ -97,21 +97,40 @@ func (h *Host) callCyclesAdd(_ api.Module, s []uint64) {
 }
 
 // callPerform: call_perform() -> i32 records the call in Message.Calls.
-// When Message.Perform makes it, it returns 0 and the cycles go with the
-// call; otherwise it returns SYS_TRANSIENT: the call is not made, its
-// cycles go back to the balance and no callback will run (see
+// It first withdraws the call's fees (CallFees) as the replica's
+// push_output_request does (rs/system_api/src/lib.rs): when the balance
+// does not cover them it returns SYS_TRANSIENT, the attached cycles go back
+// to the balance and the call is not made — the IC's own failure. Then,
+// when Message.Perform makes it, it returns 0 and the cycles go with the
+// call; otherwise it returns SYS_TRANSIENT: the call is not made offline,
+// fees and cycles go back to the balance and no callback will run (see
 // OutgoingCall).
 func (h *Host) callPerform(_ api.Module, s []uint64) {
 	c := h.building("call_perform")
 	h.pending = nil
+	c.Performed = true
+	fees := callFees(uint64(len(c.Method)) + uint64(len(c.Arg)))
+	if need := fees.Total(); h.state.Cycles.Less(need) {
+		// CanisterOutOfCyclesError (no freezing threshold offline).
+		c.OutOfCycles = "Canister " + principal.Text(h.env.CanisterID) + " is out of cycles: please top up the canister with at least " +
+			need.Sub(h.state.Cycles).String() + " additional cycles"
+		h.fail(c, s)
+		return
+	}
 	if h.msg.Perform != nil && h.msg.Perform(c) {
-		c.Performed = true
+		h.state.Cycles = h.state.Cycles.Sub(fees.Total())
+		c.Fees = fees
 		h.msg.Calls = append(h.msg.Calls, *c)
 		s[0] = 0
 		return
 	}
+	h.fail(c, s)
+}
+
+// fail completes call_perform with SYS_TRANSIENT: the call is not made and
+// its cycles go back to the balance.
+func (h *Host) fail(c *OutgoingCall, s []uint64) {
 	h.state.Cycles = h.state.Cycles.Add(c.Cycles)
-	c.Performed = true
 	c.RejectCode = rejectSysTransient
 	h.msg.Calls = append(h.msg.Calls, *c)
 	s[0] = rejectSysTransient

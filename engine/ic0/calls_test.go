@@ -66,9 +66,45 @@ func TestCallPerformRecordsAndRejects(t *testing.T) {
 		Callee: []byte{1, 2, 3}, Method: "greet", Arg: []byte("argument"), Cycles: CyclesFrom(150),
 		ReplyFn: 1, ReplyEnv: 2, RejectFn: 3, RejectEnv: 4, CleanupFn: 5, CleanupEnv: 6, HasCleanup: true,
 		TimeoutSeconds: maxBestEffortTimeout, BestEffort: true, Performed: true, RejectCode: rejectSysTransient,
+		// 1000 cycles do not cover the fees (42,102,425,000): the IC fails
+		// the call too, so it is not an offline failure.
+		OutOfCycles: "Canister rrkah-fqaaa-aaaaa-aaaaq-cai is out of cycles: please top up the canister with at least 42102424150 additional cycles",
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("call = %+v\nwant %+v", c, want)
+	}
+	if c.Offline() {
+		t.Fatal("a call refused for want of cycles counts as offline")
+	}
+}
+
+// A call made withdraws the transmission fee and both reservations
+// (withdraw_request_cycles); a call canscope does not make offline gives
+// them back with its cycles.
+func TestCallPerformFees(t *testing.T) {
+	h := newHarness(t)
+	h.write(10, []byte("greet"))
+	for _, made := range []bool{true, false} {
+		h.state.Cycles = CyclesFrom(DefaultCycles)
+		msg := msgIn(Update)
+		msg.Perform = func(*OutgoingCall) bool { return made }
+		res, err := h.runAll(msg,
+			call{"call_new", []uint64{0, 3, 10, 5, 0, 0, 0, 0}},
+			call{"call_cycles_add", []uint64{100}},
+			call{"call_perform", nil},
+			call{"canister_cycle_balance", nil},
+		)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fees := CallFees{Transmission: CyclesFrom(260_000 + 1_000*5), ResponseTransmission: CyclesFrom(2_097_152_000), ResponseExecution: CyclesFrom(40_005_000_000)}
+		want, code := DefaultCycles-100-fees.Total().Uint64(), uint64(0)
+		if !made {
+			want, code, fees = DefaultCycles, rejectSysTransient, CallFees{}
+		}
+		if res[2][0] != code || res[3][0] != want || msg.Calls[0].Fees != fees {
+			t.Errorf("made=%v: call_perform %d, balance %d, fees %+v; want %d, %d, %+v", made, res[2][0], res[3][0], msg.Calls[0].Fees, code, want, fees)
+		}
 	}
 }
 

@@ -186,12 +186,19 @@ type OutgoingCall struct {
 	// what call_perform returned.
 	Performed  bool
 	RejectCode uint32
+	// Fees are what call_perform withdrew for the call (zero when it was
+	// not made).
+	Fees CallFees
+	// OutOfCycles is set when call_perform failed as on the IC: the
+	// balance did not cover Fees' total (the text says by how much).
+	OutOfCycles string
 }
 
 // Offline reports whether the call was not really performed: call_perform
 // answered it at once with a reject code (SYS_TRANSIENT), so whatever the
-// canister did next followed a failure the IC would not have produced.
-func (c *OutgoingCall) Offline() bool { return c.Performed && c.RejectCode != 0 }
+// canister did next followed a failure the IC would not have produced. A
+// call refused for want of cycles is the IC's own failure, not offline.
+func (c *OutgoingCall) Offline() bool { return c.Performed && c.RejectCode != 0 && c.OutOfCycles == "" }
 
 // Message is one execution: its inputs, set by the engine before
 // Host.Begin, and its outputs, filled by the System API during it.

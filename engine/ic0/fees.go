@@ -2,10 +2,13 @@ package ic0
 
 import (
 	"github.com/tetratelabs/wazero/api"
+
+	"github.com/canscope/canscope/engine/meter"
 )
 
-// This file holds the cycles fees the ic0.cost_* calls report; the
-// instructions a canister is charged live in engine/meter/costs.go.
+// This file holds the cycles fees the ic0.cost_* calls report and
+// call_perform withdraws; the instructions a canister is charged live in
+// engine/meter/costs.go.
 
 // Fees as the replica's CyclesAccountManager computes them for a 13-node
 // application subnet (fees scale with the subnet size; canscope assumes the
@@ -21,7 +24,82 @@ const (
 	httpResponseByteFee = 800
 	thresholdKeyFee     = 26_153_846_153 // "key_1" (fiduciary subnet)
 	thresholdTestKeyFee = 10_000_000_000 // "test_key_1", "dfx_test_key"
+
+	// rs/config/src/subnet_config.rs, CyclesAccountManagerConfig::
+	// application_subnet: update_message_execution_fee and
+	// ten_update_instructions_execution_fee (10 cycles per 10
+	// instructions; wasm64 pays WASM64_INSTRUCTION_COST_OVERHEAD = 2 times
+	// that, which matters once wasm64 modules execute).
+	updateMessageExecutionFee    = 5_000_000
+	tenUpdateInstructionsFee     = 10
+	maxInterCanisterPayloadBytes = 2 * 1024 * 1024 // MAX_INTER_CANISTER_PAYLOAD_IN_BYTES
+	// rejectCodeBytes is size_of::<RejectCode>(): a reject response's
+	// size is it plus the message (RejectContext::size_bytes).
+	rejectCodeBytes = 1
 )
+
+// CallFees are the cycles call_perform withdraws for a call, as the
+// replica's CyclesAccountManager::withdraw_request_cycles
+// (rs/cycles_account_manager/src/lib.rs): the transmission fee
+// (xnet_call_fee + xnet_byte_transmission_fee per byte of method name and
+// argument, rs/system_api into_request) and two reservations made because
+// the response is not known yet — the transmission of the largest response
+// (prepayment_for_response_transmission, MAX_INTER_CANISTER_PAYLOAD_IN_BYTES
+// bytes) and the execution of the longest callback
+// (prepayment_for_response_execution: the execution cost of
+// max_instructions_per_message). The unused part of the reservations comes
+// back when the response arrives and its callback has run.
+type CallFees struct {
+	Transmission         Cycles
+	ResponseTransmission Cycles
+	ResponseExecution    Cycles
+}
+
+// callFees returns the fees of a call whose method name and argument
+// are requestBytes long.
+func callFees(requestBytes uint64) CallFees {
+	return CallFees{
+		Transmission:         CyclesFrom(xnetCallFee + xnetByteFee*requestBytes),
+		ResponseTransmission: CyclesFrom(xnetByteFee * maxInterCanisterPayloadBytes),
+		ResponseExecution:    CyclesFrom(executionCost(meter.UpdateLimit)),
+	}
+}
+
+// executionCost is CyclesAccountManager::execution_cost of n instructions
+// on a 13-node subnet (scale factor 1).
+func executionCost(n uint64) uint64 {
+	return updateMessageExecutionFee + tenUpdateInstructionsFee*n/10
+}
+
+// Total is what call_perform needs: all of it is withdrawn at once.
+func (f CallFees) Total() Cycles {
+	return f.Transmission.Add(f.ResponseTransmission).Add(f.ResponseExecution)
+}
+
+// ResponseBytes is the size the replica charges a response's transmission
+// for (Payload::size_bytes): the reply's payload, or a reject's code and
+// message.
+func ResponseBytes(reject bool, payload []byte, message string) uint64 {
+	if reject {
+		return rejectCodeBytes + uint64(len(message))
+	}
+	return uint64(len(payload))
+}
+
+// TransmissionRefund is what comes back of the response transmission
+// reservation when a response of n bytes arrives
+// (refund_for_response_transmission).
+func (f CallFees) TransmissionRefund(n uint64) Cycles {
+	return f.ResponseTransmission.Sub(CyclesFrom(xnetByteFee * n).Min(f.ResponseTransmission))
+}
+
+// ExecutionRefund is what comes back of the execution reservation after
+// the response's callback (and cleanup) ran n instructions
+// (refund_unused_execution_cycles: the instructions left of the
+// reservation's max_instructions_per_message, the per-message fee kept).
+func (f CallFees) ExecutionRefund(n uint64) Cycles {
+	return f.ResponseExecution.Sub(CyclesFrom(executionCost(n)).Min(f.ResponseExecution))
+}
 
 // Results of the cost_sign_with_* and cost_vetkd_derive_key calls, and the
 // curves and algorithms they know.
@@ -40,12 +118,11 @@ func writeCost(mod api.Module, name string, dst uint32, fee uint64) {
 	writeCycles(mod, name, dst, CyclesFrom(fee))
 }
 
-// costCall: cost_call(method_name_size, payload_size, dst) writes the fee
-// of an inter-canister call.
+// costCall: cost_call(method_name_size, payload_size, dst) writes what
+// call_perform needs for such a call: the transmission fee and both
+// reservations (xnet_call_total_fee, rs/system_api ic0_cost_call).
 func (h *Host) costCall(mod api.Module, s []uint64) {
-	bytes := s[0] + s[1]
-	fee := xnetCallFee + xnetByteFee*bytes
-	writeCost(mod, "cost_call", uint32(s[2]), fee)
+	writeCycles(mod, "cost_call", uint32(s[2]), callFees(s[0]+s[1]).Total())
 }
 
 // costCreateCanister: cost_create_canister(dst).

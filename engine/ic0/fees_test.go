@@ -11,7 +11,9 @@ func TestCosts(t *testing.T) {
 		args []uint64
 		want uint64
 	}{
-		{"cost_call", []uint64{5, 10, 0}, 260_000 + 1_000*15},
+		// xnet_call_fee + bytes, the 2 MiB response reservation, the
+		// execution of 40 B instructions plus the per-message fee.
+		{"cost_call", []uint64{5, 10, 0}, 260_000 + 1_000*15 + 1_000*2_097_152 + 5_000_000 + 40_000_000_000},
 		{"cost_create_canister", []uint64{0}, 500_000_000_000},
 		{"cost_http_request", []uint64{100, 2000, 0}, (3_000_000+60_000*13)*13 + 400*13*100 + 800*13*2000},
 	}

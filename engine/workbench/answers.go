@@ -149,13 +149,16 @@ func (a *Answers) Calls() (*engine.Calls, func() []string) {
 // CallAnswer says what completed an outgoing call and how its callbacks
 // ran — the words `canscope call` prints and the UI's run screen shows:
 // "not performed offline: …" for a call answered at once with
-// SYS_TRANSIENT, "held: …" for one nothing answered, else the reply
+// SYS_TRANSIENT, "failed as on the IC: …" for one the balance could not
+// pay for, "held: …" for one nothing answered, else the reply
 // (Candid text, or hex) or reject, then "→ callback status" (with the
 // trap, whose changes were rolled back) and "→ cleanup status"; a call to
 // the canister itself is marked as executed by canscope.
 func CallAnswer(c engine.CallOutcome) string {
 	r := c.Response
 	switch {
+	case r == nil && c.Call.OutOfCycles != "":
+		return fmt.Sprintf("failed as on the IC: call_perform returned %d (SYS_TRANSIENT): %s", c.Call.RejectCode, c.Call.OutOfCycles)
 	case r == nil && c.HeldReason != "":
 		return "held: " + c.HeldReason + ", its callback has not run"
 	case r == nil && c.Call.Offline():
@@ -184,4 +187,11 @@ func CallAnswer(c engine.CallOutcome) string {
 		out = fmt.Sprintf("self-call executed by canscope (%s %s): %s", c.Call.Method, c.SelfCall.Status, out)
 	}
 	return out
+}
+
+// CallFeesText says what a message's outgoing calls paid, the words
+// `canscope call` prints and the UI's run screen shows.
+func CallFeesText(u engine.CallFeesUse) string {
+	return fmt.Sprintf("%s withdrawn at call_perform (transmission fee, reservations for the largest response and the longest callback), %s refunded with the responses: %s charged",
+		u.Withdrawn, u.Refunded, u.Charged())
 }
