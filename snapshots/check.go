@@ -15,6 +15,7 @@ const (
 	ProblemCorruptManifest ProblemKind = "corrupt_manifest" // unreadable, or its hash is not its name
 	ProblemMissingParent   ProblemKind = "missing_parent"   // the lineage points to an absent snapshot
 	ProblemDuplicateRef    ProblemKind = "duplicate_ref"    // two snapshots claim the same NAME@N
+	ProblemCorruptPack     ProblemKind = "corrupt_pack"     // a pack file's index is unreadable: its blobs count as missing
 )
 
 // Problem is one thing fsck found wrong. Snapshot is the damaged

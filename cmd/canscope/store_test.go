@@ -16,6 +16,7 @@ import (
 
 	"github.com/canscope/canscope/snapshots"
 	"github.com/canscope/canscope/snapshots/dfx/dfxtest"
+	"github.com/canscope/canscope/snapshots/fsstore"
 )
 
 // mkdfxMain is the `mkdfx DIR [key=value|flag]...` testscript command: it
@@ -209,8 +210,7 @@ func TestFsckReportsDamage(t *testing.T) {
 	dfxtest.FillPage(page[:], 5, 2)
 	h := sha256.Sum256(page[:])
 	x := hex.EncodeToString(h[:])
-	blob := filepath.Join(store, "blobs", x[:2], x)
-	if err := os.WriteFile(blob, []byte("rotten"), 0o644); err != nil {
+	if err := fsstore.Damage(store, h, []byte("rotten")); err != nil {
 		t.Fatal(err)
 	}
 	var out, errOut bytes.Buffer

@@ -351,8 +351,7 @@ func TestCommitRefusesADamagedBase(t *testing.T) {
 	if err != nil || len(m.Stable.Pages) == 0 {
 		t.Fatalf("base has %d stable pages (%v), want some", len(m.Stable.Pages), err)
 	}
-	h := m.Stable.Pages[0].Hash.String()
-	if err := os.Remove(filepath.Join(store.Dir(), "blobs", h[:2], h)); err != nil {
+	if err := fsstore.Lose(store.Dir(), m.Stable.Pages[0].Hash); err != nil {
 		t.Fatal(err)
 	}
 	r, err := b.Open(ctx, base.ID)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/canscope/canscope/snapshots"
 	"github.com/canscope/canscope/snapshots/dfx/dfxtest"
 	"github.com/canscope/canscope/snapshots/fsstore"
 )
@@ -207,12 +208,21 @@ func TestImportSurvivesKill(t *testing.T) {
 	}
 }
 
+// countBlobs estimates the blobs an import has written so far: loose
+// files, and the pages in its packs (written or pending) at a page each
+// (the test data does not compress).
 func countBlobs(store string) int {
 	n := 0
 	shards, _ := os.ReadDir(filepath.Join(store, "blobs"))
 	for _, s := range shards {
 		entries, _ := os.ReadDir(filepath.Join(store, "blobs", s.Name()))
 		n += len(entries)
+	}
+	packs, _ := os.ReadDir(filepath.Join(store, "packs"))
+	for _, p := range packs {
+		if fi, err := p.Info(); err == nil {
+			n += int(fi.Size() / snapshots.PageSize)
+		}
 	}
 	return n
 }

@@ -2,27 +2,26 @@ package fsstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 
 	"github.com/canscope/canscope/snapshots"
 )
 
 var _ snapshots.Receiver = (*Store)(nil)
 
-// HasBlobs reports, for each hash, whether its blob file exists.
+// HasBlobs reports, for each hash, whether the store holds its blob
+// (in a pack or as a loose file).
 func (s *Store) HasBlobs(_ context.Context, hs []snapshots.Hash) ([]bool, error) {
 	out := make([]bool, len(hs))
+	if err := s.packs.scan(s.packsPath()); err != nil {
+		return nil, err
+	}
 	for i, h := range hs {
-		_, err := os.Stat(s.blobPath(h))
-		switch {
-		case err == nil:
-			out[i] = true
-		case !errors.Is(err, fs.ErrNotExist):
+		ok, err := s.stored(h)
+		if err != nil {
 			return nil, fmt.Errorf("blob %s: %w", h.Short(), err)
 		}
+		out[i] = ok
 	}
 	return out, nil
 }

@@ -30,8 +30,54 @@ func (s *Store) PutPage(data []byte) (snapshots.Hash, error) {
 	if err != nil || page == nil {
 		return h, err
 	}
-	return h, s.put(h, page)
+	return h, s.putPacked(h, page)
 }
+
+// putPacked stores page h in the pack being written (pack.go) unless the
+// store has it already, committed or pending.
+func (s *Store) putPacked(h snapshots.Hash, page []byte) error {
+	if s.roErr != nil {
+		return s.roErr
+	}
+	if err := s.holdWriters(); err != nil { // as in put
+		return err
+	}
+	if s.pendingPage(h) {
+		return nil
+	}
+	if ok, err := s.stored(h); err != nil || ok {
+		return err
+	}
+	bp := s.getBuf()
+	defer s.bufs.Put(bp)
+	*bp = s.enc.EncodeAll(page, (*bp)[:0])
+	if err := s.appendPending(h, *bp); err != nil {
+		return fmt.Errorf("store page %s: %w", h.Short(), err)
+	}
+	return nil
+}
+
+// stored reports whether blob h is committed: in a pack the index knows
+// or as a loose file. It does not rescan the packs (callers checking many
+// hashes rescan once first).
+func (s *Store) stored(h snapshots.Hash) (bool, error) {
+	if err := s.packs.ensure(s.packsPath()); err != nil {
+		return false, err
+	}
+	if _, _, ok := s.packs.lookup(h); ok {
+		return true, nil
+	}
+	_, err := os.Stat(s.blobPath(h))
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	}
+	return false, err
+}
+
+func (s *Store) packsPath() string { return filepath.Join(s.dir, packsDir) }
 
 func (s *Store) put(h snapshots.Hash, data []byte) error {
 	if s.roErr != nil {
@@ -89,24 +135,23 @@ func (s *Store) read(h snapshots.Hash, dst []byte) ([]byte, error) {
 	return out, nil
 }
 
-// load is read without the advice, for fsck's own report.
+// load reads blob h (pending, packed or loose), decompresses it and
+// checks its hash.
 func (s *Store) load(h snapshots.Hash, dst []byte) ([]byte, error) {
 	bp := s.getBuf()
 	defer s.bufs.Put(bp)
-	comp, err := readFileInto(s.blobPath(h), (*bp)[:0])
-	if errors.Is(err, fs.ErrNotExist) {
-		if tmp, ok := s.pendingPath(h); ok { // written, not yet committed
-			comp, err = readFileInto(tmp, (*bp)[:0])
-		} else { // or renamed by a flush since the first try
-			comp, err = readFileInto(s.blobPath(h), (*bp)[:0])
-		}
-	}
+	comp, err := s.frame(h, (*bp)[:0])
 	if err != nil {
 		return nil, err
 	}
 	if cap(comp) <= 2*snapshots.PageSize {
 		*bp = comp // keep page-sized buffers only; modules are rare
 	}
+	return s.decode(h, comp, dst)
+}
+
+// decode decompresses the stored frame of blob h and checks its hash.
+func (s *Store) decode(h snapshots.Hash, comp, dst []byte) ([]byte, error) {
 	out, err := s.dec.DecodeAll(comp, dst)
 	if err != nil {
 		return nil, fmt.Errorf("corrupt: does not decompress (%w)", err)
@@ -115,6 +160,45 @@ func (s *Store) load(h snapshots.Hash, dst []byte) ([]byte, error) {
 		return nil, fmt.Errorf("corrupt: content hashes to %s", got.Short())
 	}
 	return out, nil
+}
+
+// frame returns blob h as stored (its zstd frame), wherever it is: a
+// pending pack, a committed pack, a loose file or a pending loose file.
+// A blob found nowhere is looked for once more after rescanning the
+// packs: another process may have committed it, or a prune repacked it.
+func (s *Store) frame(h snapshots.Hash, dst []byte) ([]byte, error) {
+	if comp, ok, err := s.pendingFrame(h, dst); ok {
+		return comp, err
+	}
+	if err := s.packs.ensure(s.packsPath()); err != nil {
+		return nil, err
+	}
+	for try := 0; ; try++ {
+		if p, e, ok := s.packs.lookup(h); ok {
+			comp, err := p.readFrame(e, dst)
+			if !errors.Is(err, fs.ErrNotExist) || try > 0 {
+				return comp, err
+			}
+		} else if comp, err := s.looseFrame(h, dst); !errors.Is(err, fs.ErrNotExist) || try > 0 {
+			return comp, err
+		}
+		if err := s.packs.scan(s.packsPath()); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// looseFrame reads the loose blob file of h, or its pending temp file.
+func (s *Store) looseFrame(h snapshots.Hash, dst []byte) ([]byte, error) {
+	comp, err := readFileInto(s.blobPath(h), dst)
+	if errors.Is(err, fs.ErrNotExist) {
+		if tmp, ok := s.pendingPath(h); ok { // written, not yet committed
+			comp, err = readFileInto(tmp, dst)
+		} else { // or renamed by a flush since the first try
+			comp, err = readFileInto(s.blobPath(h), dst)
+		}
+	}
+	return comp, err
 }
 
 func (s *Store) blobPath(h snapshots.Hash) string {

@@ -47,19 +47,45 @@ func (s *Store) CheckProgress(ctx context.Context, p *snapshots.Progress) (*snap
 	if err != nil {
 		return nil, fmt.Errorf("fsck: %w", err)
 	}
-	p.SetTotal(uint64(len(files)))
-	bad, good, err := s.checkAllBlobs(ctx, files, p)
+	// A fresh index: fsck reads every pack on disk, not what this Store
+	// loaded earlier.
+	var ix packIndex
+	if err := ix.scan(s.packsPath()); err != nil {
+		return nil, fmt.Errorf("fsck: %w", err)
+	}
+	packs := ix.all()
+	total := len(files)
+	for _, pk := range packs {
+		total += len(pk.entries)
+	}
+	p.SetTotal(uint64(total))
+	bad, good, err := s.checkAllBlobs(ctx, files, packs, p)
 	if err != nil {
 		return nil, err
 	}
 	rep.BlobsChecked = len(bad) + len(good)
+	for name, err := range ix.broken {
+		rep.Problems = append(rep.Problems, snapshots.Problem{
+			What:   snapshots.ProblemCorruptPack,
+			Detail: fmt.Sprintf("%v; the blobs it holds count as missing: delete %s and re-import the snapshots that need them", err, filepath.Join(s.packsPath(), name+packSuffix)),
+		})
+	}
 
-	rep.Judge(ids, manifests, bad, good, func(h snapshots.Hash) string { return "delete " + s.blobPath(h) })
+	fix := func(h snapshots.Hash) string {
+		if _, _, ok := ix.lookup(h); ok {
+			return "run `canscope prune` to drop it"
+		}
+		return "delete " + s.blobPath(h)
+	}
+	rep.Judge(ids, manifests, bad, good, fix)
 	used := snapshots.Referenced(manifests)
 	for _, f := range files {
 		if good[f.hash] && !used[f.hash] {
 			rep.UnreferencedBytes += f.size
 		}
+	}
+	for _, pk := range packs {
+		rep.UnreferencedBytes += pk.unreferencedBytes(used)
 	}
 	return rep, nil
 }
@@ -115,10 +141,18 @@ func (s *Store) blobFiles() ([]blobFile, error) {
 	return out, nil
 }
 
-// checkAllBlobs reads and verifies the blob files in parallel, returning
-// the corrupt ones with a reason and the set of intact ones.
-func (s *Store) checkAllBlobs(ctx context.Context, files []blobFile, p *snapshots.Progress) (bad map[snapshots.Hash]string, good map[snapshots.Hash]bool, err error) {
-	hashes := make(chan snapshots.Hash)
+// blobJob is one blob fsck verifies: a loose file, or an entry of a pack.
+type blobJob struct {
+	hash  snapshots.Hash
+	pack  *pack
+	entry packEntry
+}
+
+// checkAllBlobs reads and verifies the loose blob files and every pack
+// entry in parallel, returning the corrupt ones with a reason and the
+// set of intact ones. A hash stored twice is bad if either copy is.
+func (s *Store) checkAllBlobs(ctx context.Context, files []blobFile, packs []*pack, p *snapshots.Progress) (bad map[snapshots.Hash]string, good map[snapshots.Hash]bool, err error) {
+	jobs := make(chan blobJob)
 	bad, good = map[snapshots.Hash]string{}, map[snapshots.Hash]bool{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -126,15 +160,31 @@ func (s *Store) checkAllBlobs(ctx context.Context, files []blobFile, p *snapshot
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for h := range hashes {
-				_, err := s.load(h, nil)
-				mu.Lock()
-				if errors.Is(err, fs.ErrNotExist) {
-					// removed since the listing (a prune): neither
-				} else if err != nil {
-					bad[h] = err.Error()
+			var buf []byte
+			for j := range jobs {
+				var err error
+				if j.pack == nil {
+					var comp []byte
+					if comp, err = readFileInto(s.blobPath(j.hash), buf[:0]); err == nil {
+						buf = comp
+						_, err = s.decode(j.hash, comp, nil)
+					}
 				} else {
-					good[h] = true
+					var comp []byte
+					if comp, err = j.pack.readFrame(j.entry, buf[:0]); err == nil {
+						buf = comp
+						_, err = s.decode(j.hash, comp, nil)
+					}
+				}
+				mu.Lock()
+				switch {
+				case errors.Is(err, fs.ErrNotExist):
+					// removed since the listing (a prune): neither
+				case err != nil:
+					bad[j.hash] = err.Error()
+					delete(good, j.hash)
+				case bad[j.hash] == "":
+					good[j.hash] = true
 				}
 				mu.Unlock()
 				p.Add(1)
@@ -142,14 +192,30 @@ func (s *Store) checkAllBlobs(ctx context.Context, files []blobFile, p *snapshot
 		}()
 	}
 	defer func() {
-		close(hashes)
+		close(jobs)
 		wg.Wait()
+		for _, pk := range packs {
+			pk.close()
+		}
 	}()
-	for _, f := range files {
+	send := func(j blobJob) error {
 		select {
-		case hashes <- f.hash:
+		case jobs <- j:
+			return nil
 		case <-ctx.Done():
-			return nil, nil, ctx.Err()
+			return ctx.Err()
+		}
+	}
+	for _, f := range files {
+		if err := send(blobJob{hash: f.hash}); err != nil {
+			return nil, nil, err
+		}
+	}
+	for _, pk := range packs {
+		for _, e := range pk.entries {
+			if err := send(blobJob{hash: e.hash, pack: pk, entry: e}); err != nil {
+				return nil, nil, err
+			}
 		}
 	}
 	return bad, good, nil

@@ -2,10 +2,7 @@ package fsstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 
 	"github.com/canscope/canscope/snapshots"
@@ -94,13 +91,16 @@ func (s *Store) writeManifest(ctx context.Context, m *snapshots.Manifest, encode
 // checkBlobs verifies that every blob m references and its parent does
 // not is in the store.
 func (s *Store) checkBlobs(m, parent *snapshots.Manifest) error {
+	if err := s.packs.scan(s.packsPath()); err != nil { // others' commits too
+		return err
+	}
 	for _, r := range snapshots.NewBlobs(m, parent) {
-		_, err := os.Stat(s.blobPath(r.Hash))
-		if errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("%s: blob %s is not in the store (store it with PutPage/PutBlob before Commit)", r.What, r.Hash.Short())
-		}
+		ok, err := s.stored(r.Hash)
 		if err != nil {
 			return err
+		}
+		if !ok {
+			return fmt.Errorf("%s: blob %s is not in the store (store it with PutPage/PutBlob before Commit)", r.What, r.Hash.Short())
 		}
 	}
 	return nil

@@ -177,6 +177,9 @@ func (s *Store) Prune(ctx context.Context) (PruneReport, error) {
 			}
 		}
 	}
+	if err := s.prunePacks(ctx, used, &rep); err != nil {
+		return rep, err
+	}
 	// Temp files of manifest writes (taken under the commit lock we hold).
 	mdir := filepath.Join(s.dir, manifestsDir)
 	entries, err := os.ReadDir(mdir)
@@ -192,4 +195,81 @@ func (s *Store) Prune(ctx context.Context) (PruneReport, error) {
 		}
 	}
 	return rep, nil
+}
+
+// prunePacks removes the packs none of whose blobs is used and rewrites
+// those holding some unused ones: the used frames are copied as they are
+// (a corrupt one stays corrupt, for fsck to report) into a new pack made
+// durable under its name before the old one is removed, so every used
+// blob is in some named pack at every moment. It also removes the temp
+// files of pack writers (none is active: prune holds the writers lock).
+func (s *Store) prunePacks(ctx context.Context, used map[snapshots.Hash]bool, rep *PruneReport) error {
+	dir := s.packsPath()
+	var ix packIndex
+	if err := ix.scan(dir); err != nil {
+		return fmt.Errorf("prune: %w", err)
+	}
+	defer ix.closeAll()
+	changed := false
+	for _, p := range ix.all() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var live []packEntry
+		for _, e := range p.entries {
+			if used[e.hash] {
+				live = append(live, e)
+			}
+		}
+		switch {
+		case len(live) == len(p.entries):
+			rep.BlobsKept += len(live)
+			continue
+		case len(live) > 0:
+			hashes := make([]snapshots.Hash, len(live))
+			frames := make([][]byte, len(live))
+			for i, e := range live {
+				f, err := p.readFrame(e, nil)
+				if err != nil {
+					return fmt.Errorf("prune: %w", err)
+				}
+				hashes[i], frames[i] = e.hash, f
+			}
+			np, err := writePack(dir, hashes, frames)
+			if err != nil {
+				return fmt.Errorf("prune: rewrite pack %s: %w", p.name[:12], err)
+			}
+			np.close()
+			if err := syncDir(dir); err != nil {
+				return fmt.Errorf("prune: %w", err)
+			}
+			rep.BytesFreed -= np.size
+		}
+		if err := os.Remove(p.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("prune: %w", err)
+		}
+		changed = true
+		rep.BytesFreed += p.size
+		rep.BlobsRemoved += len(p.entries) - len(live)
+		rep.BlobsKept += len(live)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("prune: %w", err)
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), tempPrefix) {
+			if fi, err := e.Info(); err == nil && os.Remove(filepath.Join(dir, e.Name())) == nil {
+				rep.BytesFreed += fi.Size()
+				rep.TempRemoved++
+			}
+		}
+	}
+	if changed {
+		if err := syncDir(dir); err != nil {
+			return fmt.Errorf("prune: %w", err)
+		}
+		return s.packs.scan(dir) // this Store's own view
+	}
+	return nil
 }

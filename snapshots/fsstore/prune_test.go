@@ -56,7 +56,7 @@ func TestUncommittedBlobsReadBackAndVanishOnClose(t *testing.T) {
 		t.Error("an uncommitted blob already has its name")
 	}
 	s.Close()
-	if n := countFiles(t, filepath.Join(dir, blobsDir)); n != 0 {
+	if n := countFiles(t, filepath.Join(dir, blobsDir)) + countFiles(t, filepath.Join(dir, packsDir)); n != 0 {
 		t.Errorf("closing without a commit left %d files", n)
 	}
 }
@@ -208,7 +208,7 @@ func TestForkRefusesADamagedSnapshot(t *testing.T) {
 	s := openTemp(t)
 	a := commitPages(t, s, "a", nil, page(1), page(2))
 	m, _ := s.Manifest(a.ID)
-	os.Remove(s.blobPath(m.Heap.Pages[1].Hash))
+	removeBlob(t, s, m.Heap.Pages[1].Hash)
 	if _, err := s.Fork(context.Background(), "a", "b"); !errors.Is(err, snapshots.ErrDamaged) || !strings.Contains(err.Error(), "heap page 1") {
 		t.Errorf("fork of a snapshot with a missing page: %v", err)
 	}

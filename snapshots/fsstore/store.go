@@ -25,7 +25,7 @@ import (
 // Layout names inside the store directory.
 const (
 	markerFile   = "canscope-store"
-	markerText   = "canscope snapshot store, format 1 (see snapshots/FORMAT.md)\n"
+	markerText   = "canscope snapshot store, format 2 (see snapshots/FORMAT.md)\n"
 	blobsDir     = "blobs"
 	manifestsDir = "manifests"
 	lockFile     = "lock"
@@ -52,6 +52,17 @@ type Store struct {
 	// not yet durable nor visible under their names (batch.go).
 	pendMu  sync.Mutex
 	pending map[snapshots.Hash]pendingBlob
+
+	// Pages go to packs (pack.go): packMu guards the pack being written
+	// (cur), the full ones awaiting the commit and the pending pages'
+	// places in them.
+	packMu    sync.Mutex
+	cur       *packWriter
+	full      []*packWriter
+	pendPages map[snapshots.Hash]pendingPage
+	packErr   error // a failed pack write: the batch is lost
+	// packs indexes the committed packs.
+	packs packIndex
 
 	wlMu   sync.Mutex
 	wlFile *os.File // shared writers lock while blobs are uncommitted
@@ -99,7 +110,7 @@ func Open(dir string) (*Store, error) {
 		enc.Close()
 		return nil, fmt.Errorf("open store %s: zstd decoder: %w", dir, err)
 	}
-	s := &Store{dir: dir, enc: enc, dec: dec, pending: map[snapshots.Hash]pendingBlob{}}
+	s := &Store{dir: dir, enc: enc, dec: dec, pending: map[snapshots.Hash]pendingBlob{}, pendPages: map[snapshots.Hash]pendingPage{}}
 	if err := unix.Access(dir, unix.W_OK); err != nil {
 		s.roErr = fmt.Errorf("store %s is read-only (%w): %w", dir, err, ErrUnusableDir)
 	}
@@ -118,15 +129,17 @@ func initLayout(dir string) error {
 		return fmt.Errorf("open store %s: %w: %w", dir, err, ErrUnusableDir)
 	case slices.ContainsFunc(entries, func(e fs.DirEntry) bool {
 		n := e.Name() // an interrupted first run leaves only these
-		return n != blobsDir && n != manifestsDir && !strings.HasPrefix(n, tempPrefix)
+		return n != blobsDir && n != manifestsDir && n != packsDir && !strings.HasPrefix(n, tempPrefix)
 	}):
 		return fmt.Errorf("open store %s: the directory is not empty and not a canscope store: %w", dir, ErrNotAStore)
 	}
 	fail := func(err error) error {
 		return fmt.Errorf("create store %s: %w: %w", dir, err, ErrUnusableDir)
 	}
-	if err := os.MkdirAll(filepath.Join(dir, manifestsDir), 0o755); err != nil {
-		return fail(err)
+	for _, d := range []string{manifestsDir, packsDir} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			return fail(err)
+		}
 	}
 	for i := range 256 {
 		if err := os.MkdirAll(filepath.Join(dir, blobsDir, fmt.Sprintf("%02x", i)), 0o755); err != nil {
@@ -157,6 +170,7 @@ func (s *Store) Location() string { return s.dir }
 func (s *Store) Close() error {
 	s.dropPending()
 	s.releaseWriters()
+	s.packs.closeAll()
 	s.dec.Close()
 	return s.enc.Close()
 }
