@@ -17,6 +17,15 @@ import (
 // reports them as present and not file-backed. Commit writes them into the
 // memfd; both commit and rollback then drop them with MADV_DONTNEED, after
 // which the mapping reads the memfd again.
+//
+// Only the chunks (mapChunk bytes) holding committed bytes map the memfd;
+// the rest of the reservation is anonymous memory, reading zero. A write
+// fault on a hole of a shmem file mapped MAP_PRIVATE first allocates the
+// file's page (zeroed) to copy it, so a post_upgrade filling a fresh GiB
+// heap held it twice (the private copies and the memfd's zero pages)
+// until the commit overwrote the latter. Anonymous chunks give private
+// pages alone; a commit maps the memfd over a chunk once its pages are
+// written there.
 type memfd struct {
 	fd      int
 	pagemap *os.File
@@ -31,7 +40,17 @@ type memfd struct {
 	// and maps the memfd back (migrate); reads and rollbacks never do.
 	image    int
 	imageLen uint64
+
+	// mapped[c] says chunk c of the reservation maps the memfd (outside
+	// the image's range, which maps the image until migrate).
+	mapped []bool
 }
+
+// mapChunk is the granularity at which the memfd replaces anonymous
+// memory in the reservation (2 MiB): a commit holds at most this much of
+// a chunk twice, and a heap maps few enough ranges to stay far below the
+// kernel's map count limit.
+const mapChunk = 2 << 20
 
 func newBackend() backend { return &memfd{fd: -1, image: -1} }
 
@@ -56,11 +75,49 @@ func (m *memfd) useImage(mem []byte, f *os.File, size uint64) error {
 
 // mapFixed maps fd from offset 0 MAP_PRIVATE over mem, at mem's address.
 func mapFixed(mem []byte, fd int) error {
-	addr := uintptr(unsafe.Pointer(unsafe.SliceData(mem)))
-	_, _, errno := unix.Syscall6(unix.SYS_MMAP, addr, uintptr(len(mem)), unix.PROT_READ|unix.PROT_WRITE,
-		unix.MAP_PRIVATE|unix.MAP_FIXED|unix.MAP_NORESERVE, uintptr(fd), 0)
+	return mapFixedAt(mem, 0, uint64(len(mem)), fd)
+}
+
+// mapFixedAt maps [off, off+n) of fd MAP_PRIVATE over mem[off:off+n].
+func mapFixedAt(mem []byte, off, n uint64, fd int) error {
+	addr := uintptr(unsafe.Pointer(unsafe.SliceData(mem))) + uintptr(off)
+	_, _, errno := unix.Syscall6(unix.SYS_MMAP, addr, uintptr(n), unix.PROT_READ|unix.PROT_WRITE,
+		unix.MAP_PRIVATE|unix.MAP_FIXED|unix.MAP_NORESERVE, uintptr(fd), uintptr(off))
 	if errno != 0 {
 		return fmt.Errorf("mmap: %w", errno)
+	}
+	return nil
+}
+
+// mapMemfd makes every chunk meeting [off, off+n) map the memfd, and
+// drops the private pages of [off, off+n) in chunks that did already. A
+// chunk's private pages are lost either way: callers first write into the
+// memfd every page of those chunks that they keep. Chunks wholly in the
+// image's range keep mapping the image (commit copies it into the memfd
+// and maps the memfd over the range after).
+func (m *memfd) mapMemfd(mem []byte, off, n uint64) error {
+	end := off + n
+	inImage := func(c uint64) bool { return m.image >= 0 && (c+1)*mapChunk <= m.imageLen }
+	for c := off / mapChunk; c*mapChunk < end; {
+		if m.mapped[c] || inImage(c) {
+			from, to := max(off, c*mapChunk), min(end, (c+1)*mapChunk)
+			if err := m.drop(mem[from:], to-from); err != nil {
+				return err
+			}
+			c++
+			continue
+		}
+		// One mmap for a run of unmapped chunks.
+		d := c
+		for d*mapChunk < end && !m.mapped[d] && !inImage(d) {
+			m.mapped[d] = true
+			d++
+		}
+		from, to := c*mapChunk, min(d*mapChunk, uint64(len(mem)))
+		if err := mapFixedAt(mem, from, to-from, m.fd); err != nil {
+			return fmt.Errorf("map memfd: %w", err)
+		}
+		c = d
 	}
 	return nil
 }
@@ -84,6 +141,11 @@ func (m *memfd) remap(mem []byte) error {
 	if err := mapFixed(mem[:m.imageLen], m.fd); err != nil {
 		return fmt.Errorf("migrate heap image: %w", err)
 	}
+	// A chunk only partly in the range stays as it was: its anonymous
+	// rest holds no private page now, and the next commit there maps it.
+	for c := uint64(0); (c+1)*mapChunk <= m.imageLen; c++ {
+		m.mapped[c] = true
+	}
 	unix.Close(m.image)
 	m.image, m.imageLen = -1, 0
 	return nil
@@ -100,11 +162,13 @@ func (m *memfd) reserve(max uint64) ([]byte, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("size memfd: %w", err)
 	}
-	mem, err := unix.Mmap(fd, 0, int(max), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_NORESERVE)
+	// Anonymous until a commit maps the memfd over a chunk (mapMemfd).
+	mem, err := unix.Mmap(-1, 0, int(max), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_NORESERVE)
 	if err != nil {
 		unix.Close(fd)
-		return nil, fmt.Errorf("map memfd: %w", err)
+		return nil, fmt.Errorf("reserve heap: %w", err)
 	}
+	m.mapped = make([]bool, (max+mapChunk-1)/mapChunk)
 	pm, err := os.Open("/proc/self/pagemap")
 	if err != nil {
 		unix.Munmap(mem)
@@ -182,8 +246,9 @@ func (m *memfd) scanDirty(mem []byte, out []uint32) ([]uint32, error) {
 
 // Bits of a /proc/self/pagemap entry.
 const (
-	pmPresent = 1 << 63
-	pmFile    = 1 << 61
+	pmPresent   = 1 << 63
+	pmFile      = 1 << 61
+	pmExclusive = 1 << 56
 )
 
 // readDirty lists private pages by reading one pagemap entry per page:
@@ -204,7 +269,9 @@ func (m *memfd) readDirty(mem []byte, out []uint32) ([]uint32, error) {
 		for i := uint64(0); i < n; i++ {
 			e := uint64(buf[i*8]) | uint64(buf[i*8+1])<<8 | uint64(buf[i*8+2])<<16 | uint64(buf[i*8+3])<<24 |
 				uint64(buf[i*8+4])<<32 | uint64(buf[i*8+5])<<40 | uint64(buf[i*8+6])<<48 | uint64(buf[i*8+7])<<56
-			if e&pmPresent != 0 && e&pmFile == 0 {
+			// Exclusive: the shared zero page an anonymous read maps is
+			// present and not file-backed too.
+			if e&pmPresent != 0 && e&pmFile == 0 && e&pmExclusive != 0 {
 				out = append(out, uint32(first+i))
 			}
 		}
@@ -218,11 +285,6 @@ func (m *memfd) dirty(mem []byte, size uint64, out []uint32) ([]uint32, error) {
 	}
 	return m.readDirty(mem[:size], out)
 }
-
-// commitRun bounds one pwrite of commit, in OS pages (64 MiB): the
-// private copies of a run are dropped after it, so a commit holds at most
-// this much twice.
-const commitRun = 16384
 
 func (m *memfd) commit(mem []byte, size uint64, pages []uint32) error {
 	if m.image >= 0 && len(pages) > 0 {
@@ -274,26 +336,36 @@ func (m *memfd) copyData() error {
 	return nil
 }
 
-// writeRuns writes the given dirty pages of mem into the memfd.
+// writeRuns writes the given dirty pages of mem into the memfd, one
+// chunk at a time, and then makes each chunk map the memfd, dropping its
+// private pages: a message that wrote a GiB is not held twice until the
+// end of the commit.
 func (m *memfd) writeRuns(mem []byte, pages []uint32) error {
+	const perChunk = mapChunk / OSPageSize
 	for i := 0; i < len(pages); {
-		// Write runs of consecutive pages with one pwrite each.
-		j := i + 1
-		for j < len(pages) && pages[j] == pages[j-1]+1 && j-i < commitRun {
-			j++
+		c := pages[i] / perChunk
+		k := i
+		for k < len(pages) && pages[k]/perChunk == c {
+			k++
 		}
-		off := uint64(pages[i]) * OSPageSize
-		end := (uint64(pages[j-1]) + 1) * OSPageSize
-		if err := pwriteAll(m.fd, mem[off:end], off); err != nil {
+		// One pwrite per run of consecutive pages.
+		for j := i; j < k; {
+			e := j + 1
+			for e < k && pages[e] == pages[e-1]+1 {
+				e++
+			}
+			off := uint64(pages[j]) * OSPageSize
+			end := (uint64(pages[e-1]) + 1) * OSPageSize
+			if err := pwriteAll(m.fd, mem[off:end], off); err != nil {
+				return err
+			}
+			j = e
+		}
+		from := uint64(c) * mapChunk
+		if err := m.mapMemfd(mem, from, min(mapChunk, uint64(len(mem))-from)); err != nil {
 			return err
 		}
-		// Drop the private copies now that the memfd holds the bytes, so
-		// a message that wrote a GiB does not hold it twice until the end
-		// of the commit.
-		if err := m.drop(mem[off:], end-off); err != nil {
-			return err
-		}
-		i = j
+		i = k
 	}
 	return nil
 }
@@ -348,8 +420,9 @@ func (m *memfd) writeCommitted(mem []byte, p []byte, off uint64) error {
 	if err := pwriteAll(m.fd, p, off); err != nil {
 		return err
 	}
-	// Drop any page the mapping still holds for this range.
-	return m.drop(mem[off:], uint64(len(p)))
+	// Map the memfd there (no private page is kept: the working memory
+	// holds no uncommitted change).
+	return m.mapMemfd(mem, off, uint64(len(p)))
 }
 
 func (m *memfd) zeroFrom(mem []byte, off uint64) error {
