@@ -16,6 +16,10 @@ type UpgradeOptions struct {
 	// (install_code's skip_pre_upgrade = opt true), the way out when it
 	// traps.
 	SkipPreUpgrade bool
+	// KeepMainMemory keeps the heap: the new module runs on the old heap
+	// (wasm_memory_persistence keep, as MainMemoryHandling decides),
+	// without its data segments.
+	KeepMainMemory bool
 }
 
 // Install installs mod on a canister without code: the start function,
@@ -220,8 +224,9 @@ func (c *Canister) swap(ctx context.Context, inc *incarnation, res Result) (Resu
 
 // Upgrade upgrades the canister to mod (nil: the installed module again):
 // the old module's canister_pre_upgrade (unless opts.SkipPreUpgrade),
-// then the heap and globals are discarded, mod is instantiated, its start
-// function and canister_post_upgrade with arg run. Stable memory is kept.
+// then the heap (unless opts.KeepMainMemory) and globals are discarded, mod
+// is instantiated, its start function and canister_post_upgrade with arg
+// run. Stable memory is kept.
 // A trap in any step leaves the old module and the whole state as they
 // were; the instruction limit covers all steps together.
 func (c *Canister) Upgrade(ctx context.Context, mod *Module, arg []byte, opts UpgradeOptions) (out Result, err error) {
@@ -286,11 +291,17 @@ func (c *Canister) Upgrade(ctx context.Context, mod *Module, arg []byte, opts Up
 	if err != nil {
 		return fail(nil, err, nil)
 	}
-	if err := c.instantiate(ctx, inc, true); err != nil {
-		return fail(nil, err, inc)
-	}
-	if err := inc.settleData(); err != nil {
-		return fail(nil, err, inc)
+	if opts.KeepMainMemory {
+		if err := c.instantiateOnKept(ctx, inc, old); err != nil {
+			return fail(nil, err, inc)
+		}
+	} else {
+		if err := c.instantiate(ctx, inc, true); err != nil {
+			return fail(nil, err, inc)
+		}
+		if err := inc.settleData(); err != nil {
+			return fail(nil, err, inc)
+		}
 	}
 	// An upgrade deactivates the global timer; post_upgrade may set it.
 	c.st.GlobalTimer = 0

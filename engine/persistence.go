@@ -1,8 +1,11 @@
 package engine
 
 import (
+	"context"
 	"fmt"
+	"slices"
 
+	"github.com/canscope/canscope/engine/heap"
 	"github.com/canscope/canscope/engine/ic0"
 )
 
@@ -55,4 +58,99 @@ func MainMemoryHandling(oldEOP, newEOP bool, persistence string) (keep bool, err
 		return false, nil
 	}
 	return false, fmt.Errorf("wasm_memory_persistence %q: want keep or replace", persistence)
+}
+
+// ExpectsEOP reports whether m carries the enhanced-orthogonal-persistence
+// metadata (wasm.Module.ExpectsEOP): the replica then keeps its heap on
+// an upgrade with wasm_memory_persistence keep and requires the option.
+func (m *Module) ExpectsEOP() bool { return m.info.ExpectsEOP() }
+
+// instantiateOnKept instantiates inc over a copy of old's committed heap,
+// as the replica upgrades with main memory handling Keep: it builds the
+// new execution state (a fresh memory with the data segments) and then
+// replaces its memory with the old one
+// (rs/execution_environment/src/execution/install_code.rs,
+// replace_execution_state_and_allocations: `MemoryHandling::Keep =>
+// execution_state.wasm_memory = old.wasm_memory`). So the data segments
+// are not applied, the globals are the new module's initial values, and
+// the start function and canister_post_upgrade then run on the kept heap
+// (upgrade.rs, stages 3b and 3c).
+func (c *Canister) instantiateOnKept(ctx context.Context, inc, old *incarnation) error {
+	pages, size, err := old.livePages()
+	if err != nil {
+		return fmt.Errorf("keep the heap: %w", err)
+	}
+	minPages, _, _ := inc.mod.Memory()
+	if size < minPages*PageSize {
+		return fmt.Errorf("keep the heap: the kept heap of %d pages is smaller than the new module's minimum memory of %d pages", size/PageSize, minPages)
+	}
+	if size > inc.heap.Max() {
+		return fmt.Errorf("keep the heap: the kept heap of %d pages exceeds the new module's maximum memory of %d pages", size/PageSize, inc.heap.Max()/PageSize)
+	}
+	if err := inc.heap.SetSize(size); err != nil {
+		return fmt.Errorf("keep the heap: %w", err)
+	}
+	mem := old.inst.Memory()
+	for _, p := range pages {
+		buf, ok := mem.Read(uint32(p*PageSize), PageSize)
+		if !ok {
+			return fmt.Errorf("keep the heap: page %d lies beyond the old memory", p)
+		}
+		if err := inc.heap.WriteAt(buf, p*PageSize); err != nil {
+			return fmt.Errorf("keep the heap: %w", err)
+		}
+	}
+	if err := c.instantiate(ctx, inc, true); err != nil {
+		return err
+	}
+	// The instance's globals are the new module's initial values; its
+	// data segments went into the memory the replica discards.
+	inc.readGlobals()
+	if _, err := inc.heap.Rollback(); err != nil {
+		return fmt.Errorf("keep the heap: %w", err)
+	}
+	if mem := inc.inst.Memory(); mem != nil {
+		want := uint32(size / PageSize)
+		if have := uint32(ic0.MemoryBytes(mem) / PageSize); have < want {
+			if _, ok := mem.Grow(want - have); !ok {
+				return fmt.Errorf("keep the heap: cannot grow memory from %d to %d pages", have, want)
+			}
+		}
+	}
+	return nil
+}
+
+// livePages lists the 64 KiB pages of inc's memory as the last execution
+// left it (pre_upgrade's writes are part of the heap the replica keeps,
+// though canscope has not committed them yet) that may hold data: the
+// committed non-zero pages, the pages written since the commit and the
+// pages grown since; and the memory's size in bytes.
+func (inc *incarnation) livePages() ([]uint64, uint64, error) {
+	size := ic0.MemoryBytes(inc.inst.Memory())
+	nonZero, err := inc.heap.NonZeroPages()
+	if err != nil {
+		return nil, 0, err
+	}
+	dirty, err := inc.heap.Dirty()
+	if err != nil {
+		return nil, 0, err
+	}
+	set := make(map[uint64]struct{}, len(nonZero)+len(dirty))
+	for _, p := range nonZero {
+		set[uint64(p)] = struct{}{}
+	}
+	for _, p := range dirty {
+		set[uint64(p)*heap.OSPageSize/PageSize] = struct{}{}
+	}
+	for p := inc.heap.Size() / PageSize; p < size/PageSize; p++ {
+		set[p] = struct{}{}
+	}
+	pages := make([]uint64, 0, len(set))
+	for p := range set {
+		if p < size/PageSize {
+			pages = append(pages, p)
+		}
+	}
+	slices.Sort(pages)
+	return pages, size, nil
 }

@@ -1,12 +1,11 @@
 package layout
 
 import (
-	"bytes"
 	"fmt"
 	"strings"
-	"unicode"
 
 	"github.com/canscope/canscope/engine/candid"
+	"github.com/canscope/canscope/engine/motoko"
 )
 
 // Motoko classical persistence (moc's Stabilization module,
@@ -62,6 +61,25 @@ type Motoko struct {
 	// enhanced-orthogonal-persistence metadata (the variables live in the
 	// heap), "classical" otherwise.
 	Persistence string `json:"persistence,omitempty"`
+	// SignatureVersion is the stable-types format version ("1.0.0", or
+	// "3.0.0" with a migration function's pre-signature).
+	SignatureVersion string `json:"signature_version,omitempty"`
+	// TypeDefinitions are the signature's type definitions, e.g.
+	// List<T> = ?(T, List<T>).
+	TypeDefinitions []TypeDefinition `json:"type_definitions,omitempty"`
+	// MigrationInputs are the variables an upgrade to this module reads
+	// through its migration function (version 3.0.0 signatures).
+	MigrationInputs []Variable `json:"migration_inputs,omitempty"`
+	// StableTypesError says why the stable-types text did not parse
+	// (Variables is then empty).
+	StableTypesError string `json:"stable_types_error,omitempty"`
+}
+
+// TypeDefinition is one `type Name<T> = Definition` of a stable
+// signature.
+type TypeDefinition struct {
+	Name       string `json:"name"`
+	Definition string `json:"definition"`
 }
 
 // enhanced marks mo as enhanced orthogonal persistence: the variables live
@@ -80,6 +98,11 @@ type Variable struct {
 	Name string `json:"name"`
 	// Type is the Motoko type from the stable-types text ("" if unknown).
 	Type string `json:"type,omitempty"`
+	// Mutable: declared `stable var`.
+	Mutable bool `json:"mutable,omitempty"`
+	// Required: a migration function's input (`in`, only in
+	// MigrationInputs).
+	Required bool `json:"required,omitempty"`
 	// Bytes is the variable's share of the serialised data, -1 when not
 	// decoded.
 	Bytes int64 `json:"bytes"`
@@ -90,7 +113,9 @@ type Variable struct {
 // readMotoko finds the stable variable area. It returns nil when
 // stableTypes is empty and memory does not look like Motoko's.
 func readMotoko(mr *memReader, stableTypes string, deep bool) (*Motoko, error) {
-	mo := &Motoko{StableTypes: stableTypes, Version: -1, Variables: ParseStableTypes(stableTypes)}
+	vars, sig, perr := parseStableTypes(stableTypes)
+	mo := &Motoko{StableTypes: stableTypes, Version: -1, Variables: vars}
+	mo.describeSignature(sig, perr)
 	found, err := mo.locate(mr)
 	if err != nil {
 		return nil, err
@@ -218,24 +243,42 @@ func (mo *Motoko) decode(data []byte) {
 // hash) can be shown by name.
 func labelsIn(stableTypes string) map[uint32]string {
 	labels := map[uint32]string{}
-	text := stripComments(stableTypes)
-	for i := 0; i < len(text); {
-		r := rune(text[i])
-		if !isIdentRune(r) {
-			i++
-			continue
+	sig, err := motoko.Parse(stableTypes)
+	if err != nil {
+		return labels
+	}
+	var walk func(t *motoko.Type)
+	walk = func(t *motoko.Type) {
+		if t == nil {
+			return
 		}
-		j := i
-		for j < len(text) && isIdentRune(rune(text[j])) {
-			j++
+		for _, f := range t.Fields {
+			labels[candid.Hash(f.Name)] = f.Name
+			walk(f.Type)
 		}
-		word := text[i:j]
-		rest := strings.TrimLeft(text[j:], " \t\n")
-		tagged := i > 0 && text[i-1] == '#'
-		if tagged || strings.HasPrefix(rest, ":") {
-			labels[candid.Hash(word)] = word
+		walk(t.Elem)
+		walk(t.Bound)
+		for _, ts := range [][]*motoko.Type{t.Args, t.Elems} {
+			for _, e := range ts {
+				walk(e)
+			}
 		}
-		i = j
+		if t.Func != nil {
+			for _, ts := range [][]*motoko.Type{t.Func.Args, t.Func.Results} {
+				for _, e := range ts {
+					walk(e)
+				}
+			}
+		}
+	}
+	for _, d := range sig.Defs {
+		walk(d.Body)
+	}
+	for _, vs := range [][]motoko.Variable{sig.Pre, sig.Post} {
+		for _, v := range vs {
+			labels[candid.Hash(v.Name)] = v.Name
+			walk(v.Type)
+		}
 	}
 	return labels
 }
@@ -319,110 +362,63 @@ func (mo *Motoko) summary() string {
 //	  stable title : Text
 //	};
 //
-// it returns count : Nat and title : Text. Type definitions before the
-// actor are skipped; variable sizes are left at -1.
+// it returns count : Nat and title : Text (engine/motoko reads the
+// text); variable sizes are left at -1. A text that does not parse gives
+// no variables.
 func ParseStableTypes(text string) []Variable {
-	body, ok := actorBody(text)
-	if !ok {
-		return []Variable{}
-	}
-	vars := []Variable{}
-	for _, item := range splitTopLevel(body, ';') {
-		words := strings.Fields(item)
-		for len(words) > 0 && (words[0] == "stable" || words[0] == "var" || words[0] == "let" || words[0] == "transient") {
-			words = words[1:]
-		}
-		rest := strings.Join(words, " ")
-		name, typ, ok := strings.Cut(rest, ":")
-		name = strings.TrimSpace(name)
-		if !ok || !isMotokoIdent(name) {
-			continue
-		}
-		vars = append(vars, Variable{Name: name, Type: strings.TrimSpace(typ), Bytes: -1})
-	}
+	vars, _, _ := parseStableTypes(text)
 	return vars
 }
 
-// actorBody returns the text between the braces of the actor.
-func actorBody(text string) (string, bool) {
-	text = stripComments(text)
-	i := strings.Index(text, "actor")
-	for i >= 0 && i > 0 && isIdentRune(rune(text[i-1])) {
-		j := strings.Index(text[i+5:], "actor")
-		if j < 0 {
-			return "", false
-		}
-		i += 5 + j
+// parseStableTypes reads text with engine/motoko: the declared variables
+// (in name order, as moc prints them), the signature, or why the text
+// does not parse.
+func parseStableTypes(text string) ([]Variable, *motoko.Signature, error) {
+	if strings.TrimSpace(text) == "" {
+		return []Variable{}, nil, nil
 	}
-	if i < 0 {
-		return "", false
+	sig, err := motoko.Parse(text)
+	if err != nil {
+		return []Variable{}, nil, err
 	}
-	open := strings.IndexByte(text[i:], '{')
-	if open < 0 {
-		return "", false
+	return variablesOf(sig.Post), sig, nil
+}
+
+func variablesOf(vs []motoko.Variable) []Variable {
+	out := make([]Variable, len(vs))
+	for i, v := range vs {
+		out[i] = Variable{Name: v.Name, Type: v.Type.String(), Bytes: -1, Mutable: v.Mutable, Required: v.Required}
 	}
-	start := i + open + 1
-	depth := 1
-	for j := start; j < len(text); j++ {
-		switch text[j] {
-		case '{', '(', '[':
-			depth++
-		case '}', ')', ']':
-			depth--
-			if depth == 0 {
-				return text[start:j], true
+	return out
+}
+
+// describeSignature fills in what the signature says beyond the
+// variables: its format version, type definitions and a migration's
+// inputs.
+func (mo *Motoko) describeSignature(sig *motoko.Signature, err error) {
+	if err != nil {
+		mo.StableTypesError = err.Error()
+		return
+	}
+	if sig == nil {
+		return
+	}
+	mo.SignatureVersion = sig.Version
+	for _, d := range sig.Defs {
+		name := d.Name
+		if len(d.Params) > 0 {
+			ps := make([]string, len(d.Params))
+			for i, p := range d.Params {
+				ps[i] = p.Name
+				if p.Bound != nil {
+					ps[i] += " <: " + p.Bound.String()
+				}
 			}
+			name += "<" + strings.Join(ps, ", ") + ">"
 		}
+		mo.TypeDefinitions = append(mo.TypeDefinitions, TypeDefinition{Name: name, Definition: d.Body.String()})
 	}
-	return "", false
+	if sig.Pre != nil {
+		mo.MigrationInputs = variablesOf(sig.Pre)
+	}
 }
-
-func stripComments(text string) string {
-	var b bytes.Buffer
-	for _, line := range strings.Split(text, "\n") {
-		if i := strings.Index(line, "//"); i >= 0 {
-			line = line[:i]
-		}
-		b.WriteString(line)
-		b.WriteByte('\n')
-	}
-	return b.String()
-}
-
-// splitTopLevel splits s at sep outside brackets.
-func splitTopLevel(s string, sep byte) []string {
-	var parts []string
-	depth, start := 0, 0
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '{', '(', '[', '<':
-			depth++
-		case '}', ')', ']':
-			depth--
-		case '>':
-			if i == 0 || s[i-1] != '-' { // not the arrow of a function type
-				depth--
-			}
-		case sep:
-			if depth == 0 {
-				parts = append(parts, s[start:i])
-				start = i + 1
-			}
-		}
-	}
-	return append(parts, s[start:])
-}
-
-func isMotokoIdent(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, r := range s {
-		if !isIdentRune(r) || (i == 0 && unicode.IsDigit(r)) {
-			return false
-		}
-	}
-	return true
-}
-
-func isIdentRune(r rune) bool { return r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r) }

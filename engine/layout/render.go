@@ -105,7 +105,65 @@ func renderMotoko(b *strings.Builder, mo *Motoko) {
 		}
 		b.WriteByte('\n')
 	}
+	for _, line := range mo.signatureLines() {
+		fmt.Fprintf(b, "  %s\n", line)
+	}
 	if mo.Note != "" {
 		fmt.Fprintf(b, "  note: %s\n", mo.Note)
 	}
+}
+
+// signatureLines describe what the stable signature says besides the
+// variable list: its type definitions, a migration's inputs, or why it
+// does not parse.
+func (mo *Motoko) signatureLines() []string {
+	var out []string
+	for _, d := range mo.TypeDefinitions {
+		out = append(out, fmt.Sprintf("type %s = %s", d.Name, d.Definition))
+	}
+	if mo.MigrationInputs != nil {
+		out = append(out, fmt.Sprintf("migration function reads (stable types format %s):", mo.SignatureVersion))
+		for _, v := range mo.MigrationInputs {
+			how := "stable"
+			if v.Required {
+				how = "in"
+			}
+			out = append(out, fmt.Sprintf("  %s %s : %s", how, v.Name, v.Type))
+		}
+	}
+	if mo.StableTypesError != "" {
+		out = append(out, "motoko:stable-types does not parse: "+mo.StableTypesError)
+	}
+	return out
+}
+
+// MotokoLines describes a Motoko canister's stable variables in Motoko
+// syntax, one declaration a line (`stable var count : Nat`), then the
+// signature's type definitions and the layout's note: the detail screen's
+// lines under the layout summary. Empty for other layouts.
+func (l *Layout) MotokoLines() []string {
+	mo := l.Motoko
+	if mo == nil {
+		return nil
+	}
+	var out []string
+	for _, v := range mo.Variables {
+		decl := "stable "
+		if v.Mutable {
+			decl += "var "
+		}
+		line := decl + v.Name + " : " + v.Type
+		if v.Type == "" {
+			line = v.Name + " (not declared by this module's stable types)"
+		}
+		if v.Value != "" {
+			line += " = " + v.Value
+		}
+		out = append(out, line)
+	}
+	out = append(out, mo.signatureLines()...)
+	if mo.Note != "" {
+		out = append(out, "note: "+mo.Note)
+	}
+	return out
 }
