@@ -280,8 +280,11 @@ func (c *Canister) Upgrade(ctx context.Context, mod *Module, arg []byte, opts Up
 	// successful one closes it. Rolling it back now releases the pages
 	// pre_upgrade wrote or mapped (the whole heap, for one that saves it
 	// all), so they are not held beside the new heap post_upgrade fills.
-	if _, err := old.heap.Rollback(); err != nil {
-		return fail(nil, fmt.Errorf("discard pre_upgrade's heap: %w", err), nil)
+	// A kept heap is copied first (instantiateOnKept rolls it back then).
+	if !opts.KeepMainMemory {
+		if _, err := old.heap.Rollback(); err != nil {
+			return fail(nil, fmt.Errorf("discard pre_upgrade's heap: %w", err), nil)
+		}
 	}
 	// The new module is compiled after pre_upgrade (upgrade.rs, stage 2).
 	compile := c.installBudget(mod)

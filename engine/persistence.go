@@ -74,7 +74,9 @@ func (m *Module) ExpectsEOP() bool { return m.info.ExpectsEOP() }
 // execution_state.wasm_memory = old.wasm_memory`). So the data segments
 // are not applied, the globals are the new module's initial values, and
 // the start function and canister_post_upgrade then run on the kept heap
-// (upgrade.rs, stages 3b and 3c).
+// (upgrade.rs, stages 3b and 3c). The heap kept is old's as pre_upgrade
+// left it (upgrade.rs stage 1 applies pre_upgrade's changes to the old
+// execution state first).
 func (c *Canister) instantiateOnKept(ctx context.Context, inc, old *incarnation) error {
 	pages, size, err := old.livePages()
 	if err != nil {
@@ -99,6 +101,11 @@ func (c *Canister) instantiateOnKept(ctx context.Context, inc, old *incarnation)
 		if err := inc.heap.WriteAt(buf, p*PageSize); err != nil {
 			return fmt.Errorf("keep the heap: %w", err)
 		}
+	}
+	// Copied: release the pages pre_upgrade wrote, as Upgrade does for a
+	// replaced heap.
+	if _, err := old.heap.Rollback(); err != nil {
+		return fmt.Errorf("keep the heap: discard pre_upgrade's heap: %w", err)
 	}
 	if err := c.instantiate(ctx, inc, true); err != nil {
 		return err
