@@ -20,13 +20,18 @@ const callbackExport = "canscope callback"
 
 // addCallbackEntry appends callbackExport to m (already instrumented:
 // its body is not metered, it is three instructions the replica does not
-// run). A module without a table gets none: its callbacks cannot run.
-func addCallbackEntry(m *wasm.Module) {
+// run). A module without a table gets none: its callbacks cannot run. A
+// wasm64 module's callbacks take their env as an i64 (`I` in call_new).
+func addCallbackEntry(m *wasm.Module, memory64 bool) {
 	if len(m.Tables) == 0 || m.NumImported(wasm.KindTable) > 0 {
 		return
 	}
-	cb := m.AddType(wasm.FuncType{Params: []wasm.ValueType{wasm.I32}})
-	entry := m.AddType(wasm.FuncType{Params: []wasm.ValueType{wasm.I32, wasm.I32}})
+	env := wasm.I32
+	if memory64 {
+		env = wasm.I64
+	}
+	cb := m.AddType(wasm.FuncType{Params: []wasm.ValueType{env}})
+	entry := m.AddType(wasm.FuncType{Params: []wasm.ValueType{wasm.I32, env}})
 	body := &wasm.Body{Instrs: []wasm.Instr{
 		{Op: wasm.OpLocalGet, Index: 1},
 		{Op: wasm.OpLocalGet, Index: 0},

@@ -297,6 +297,9 @@ func (inc *incarnation) load(st State) error {
 	if st.HeapSize%PageSize != 0 {
 		return fmt.Errorf("heap size %d is not a multiple of %d", st.HeapSize, PageSize)
 	}
+	if inc.mod.IsMemory64() && st.HeapSize > meter.MaxHeap {
+		return fmt.Errorf("wasm64 heap of %d bytes (%.2f GiB): %w", st.HeapSize, float64(st.HeapSize)/(1<<30), ErrMemory64)
+	}
 	if min, _, _ := inc.mod.Memory(); st.HeapSize < min*PageSize {
 		return fmt.Errorf("heap of %d bytes is smaller than the module's minimum memory of %d pages", st.HeapSize, min)
 	}

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -18,8 +17,12 @@ import (
 	"github.com/canscope/canscope/engine/wasm"
 )
 
-// ErrMemory64 is returned by Load for a module with a 64-bit memory.
-var ErrMemory64 = errors.New("module uses 64-bit memory (wasm64, as Motoko enhanced orthogonal persistence builds); canscope cannot execute wasm64 modules yet (issue 17): it can import, show, diff, check and export their snapshots, and check an upgrade's wasm_memory_persistence option")
+// ErrMemory64 is wrapped by the errors of Load and Restore for a wasm64
+// module (Motoko enhanced orthogonal persistence) whose heap would be
+// above 4 GiB: canscope runs wasm64 modules by lowering their memory to a
+// 32-bit one (meter.Instrument), which holds up to 4 GiB. Their snapshots
+// can still be imported, shown, diffed, checked and exported.
+var ErrMemory64 = meter.ErrWasm64Heap
 
 // startExport is the export under which a prepared module offers its
 // start function, which the engine runs only on install and upgrade (the
@@ -89,9 +92,10 @@ type Module struct {
 }
 
 // Load decompresses (gzip), validates and compiles a canister module. It
-// rejects modules with a 64-bit memory (ErrMemory64), bytes that are not
-// wasm, and modules importing anything the IC does not provide, naming the
-// import. The module is prepared as the replica prepares it: mutable
+// rejects bytes that are not wasm, modules importing anything the IC does
+// not provide, naming the import, and wasm64 modules whose initial heap is
+// above 4 GiB (ErrMemory64; a wasm64 module is lowered to 32-bit memory,
+// see meter.Instrument). The module is prepared as the replica prepares it: mutable
 // globals are exported so snapshots can hold them, and the start function
 // runs only on install and upgrade.
 func (e *Engine) Load(ctx context.Context, b []byte) (*Module, error) {
@@ -102,9 +106,6 @@ func (e *Engine) Load(ctx context.Context, b []byte) (*Module, error) {
 	info, err := wasm.Parse(raw)
 	if err != nil {
 		return nil, fmt.Errorf("load module: %w", err)
-	}
-	if info.IsMemory64() {
-		return nil, fmt.Errorf("load module: %w", ErrMemory64)
 	}
 	// The replica's own rules first, in its words: a module the IC would
 	// refuse is refused here, before compiling.
@@ -190,7 +191,7 @@ func prepare(raw []byte, metered bool) (prepared, error) {
 	if err != nil {
 		return prepared{}, err
 	}
-	addCallbackEntry(im)
+	addCallbackEntry(im, m.IsMemory64())
 	_, hasCallbacks := im.Export(callbackExport)
 	p := prepared{bytes: im.Encode(), hasStart: info.HasStart, shift: info.FuncShift, instructions: info.Instructions, callbacks: hasCallbacks}
 	if !metered {
@@ -223,7 +224,7 @@ func checkImports(m *wasm.Module) error {
 		if im.Module != ic0.ModuleName || im.Kind != wasm.KindFunc {
 			return fmt.Errorf("module imports %s (%s), which the IC does not provide: canisters may import only ic0 functions", name, kindName(im.Kind))
 		}
-		f, ok := ic0.Lookup(im.Name)
+		f, ok := ic0.LookupMode(im.Name, m.IsMemory64())
 		if !ok {
 			return fmt.Errorf("module imports %s, which the IC does not provide", name)
 		}
@@ -357,6 +358,10 @@ func (m *Module) Memory() (min, max uint64, ok bool) {
 	}
 	return l.Min, max, true
 }
+
+// IsMemory64 reports a wasm64 module (64-bit main memory), which runs
+// lowered to 32-bit memory with heaps up to 4 GiB (ErrMemory64).
+func (m *Module) IsMemory64() bool { return m.info.IsMemory64() }
 
 // Globals returns the module's globals in snapshot order, without the
 // replica's trailing instruction counter.

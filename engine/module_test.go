@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"github.com/canscope/canscope/engine/wasm"
 	"os"
 	"path/filepath"
 	"slices"
@@ -30,7 +31,7 @@ func TestLoadRejects(t *testing.T) {
 		{"not wasm", []byte("hello, world"), "not a wasm module"},
 		{"empty", nil, "not a wasm module"},
 		{"truncated", read("counter.wasm")[:40], "parse wasm"},
-		{"memory64", read("core/memory64.wasm"), "module uses 64-bit memory (wasm64, as Motoko enhanced orthogonal persistence builds); canscope cannot execute wasm64 modules yet (issue 17): it can import, show, diff, check and export their snapshots, and check an upgrade's wasm_memory_persistence option"},
+		{"memory64", heap64(t, read("core/memory64.wasm"), 65537), "wasm64 module declares an initial heap of 65537 pages (4.00 GiB): canscope runs wasm64 heaps up to 4 GiB"},
 		{"foreign import", read("core/import_env.wasm"), "Wasm module has an invalid import section. Module imports function 'abort' from 'env' that is not exported by the runtime."},
 		{"unknown ic0 function", read("core/import_unknown.wasm"), "Wasm module has an invalid import section. Module imports function 'no_such_function' from 'ic0' that is not exported by the runtime."},
 		{"wrong signature", read("core/import_badtype.wasm"), "Wasm module has an invalid function signature. Expected input params [] for 'msg_reply', got [I32]."},
@@ -46,6 +47,19 @@ func TestLoadRejects(t *testing.T) {
 			}
 		})
 	}
+}
+
+// heap64 returns the wasm64 module b with an initial heap of pages.
+func heap64(t *testing.T, b []byte, pages uint64) []byte {
+	t.Helper()
+	m, err := wasm.Parse(b)
+	if err != nil || !m.IsMemory64() {
+		t.Fatalf("not a wasm64 module: %v", err)
+	}
+	mems := append([]wasm.Limits(nil), m.Memories...)
+	mems[0].Min, mems[0].HasMax = pages, false
+	m.SetMemories(mems)
+	return m.Encode()
 }
 
 func TestLoadInfo(t *testing.T) {

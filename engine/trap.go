@@ -25,7 +25,7 @@ func (m *Module) describeTrap(t *ic0.Trap, err error) *Trap {
 		if mod == meter.HostModule {
 			continue // the metering rewrite's out_of_instructions
 		}
-		if mod == ic0.ModuleName {
+		if mod == ic0.ModuleName || mod == meter.Wasm64SystemAPI {
 			idx, ok = m.importIndex(name)
 		} else {
 			idx, ok = m.lookupFunc(name)

@@ -208,11 +208,8 @@ func (a *app) checkPersistence(ref, wasmPath, persistence string) error {
 	if keep {
 		heap = "kept"
 	}
-	if oldMod.IsMemory64() || newMod.IsMemory64() {
-		return fmt.Errorf("upgrade %s: the IC accepts these upgrade options (the heap is %s), but the upgrade was not rehearsed: canscope cannot execute wasm64 modules yet (Motoko enhanced orthogonal persistence, issue 17); it can import, show --layout, diff, check and export this snapshot", m.Ref(), heap)
-	}
 	if keep {
-		return fmt.Errorf("upgrade %s: the IC would keep the heap (wasm_memory_persistence keep onto a module with enhanced orthogonal persistence); canscope's rehearsal replaces it, so the upgrade was not rehearsed", m.Ref())
+		return fmt.Errorf("upgrade %s: the IC accepts these upgrade options (the heap is %s): wasm_memory_persistence keep onto a module with enhanced orthogonal persistence; canscope's rehearsal replaces the heap, so the upgrade was not rehearsed", m.Ref(), heap)
 	}
 	return nil
 }

@@ -69,7 +69,8 @@ func (h *Host) SetEnv(env *Env) {
 }
 
 // Instantiate defines and instantiates the "ic0" host module in r, with
-// every function of Functions(). Instantiate it once per runtime, before the
+// every function of Functions(), and its wasm64 twin
+// (meter.Wasm64SystemAPI). Instantiate it once per runtime, before the
 // canister module.
 func (h *Host) Instantiate(ctx context.Context, r wazero.Runtime) (api.Module, error) {
 	b := r.NewHostModuleBuilder(ModuleName)
@@ -82,6 +83,11 @@ func (h *Host) Instantiate(ctx context.Context, r wazero.Runtime) (api.Module, e
 	mod, err := b.Instantiate(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("instantiate host module %s: %w", ModuleName, err)
+	}
+	// The same functions with the wasm64 signatures, for lowered wasm64
+	// modules (wasm64.go).
+	if err := h.instantiate64(ctx, r); err != nil {
+		return nil, err
 	}
 	return mod, nil
 }

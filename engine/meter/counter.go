@@ -138,7 +138,9 @@ func (c *Counter) Exceeded() bool { return c.left() < 0 }
 // nil to resume the module, typically after the caller's Counter.Refill
 // reported true (and after checking ctx for cancellation), or the error to
 // trap with (wazero turns it into the call's error), typically
-// &LimitError{Limit: counter.Limit()} or the host's own trap type.
+// &LimitError{Limit: counter.Limit()} or the host's own trap type. The
+// module also has HeapLimit, which lowered wasm64 modules import: it
+// stops the run with *HeapLimitError.
 func InstantiateHost(ctx context.Context, rt wazero.Runtime, out func(ctx context.Context, caller api.Module) error) (api.Module, error) {
 	if out == nil {
 		return nil, errors.New("meter: InstantiateHost needs an out_of_instructions handler")
@@ -152,6 +154,12 @@ func InstantiateHost(ctx context.Context, rt wazero.Runtime, out func(ctx contex
 		}), nil, nil).
 		WithName(OutOfInstructions).
 		Export(OutOfInstructions).
+		NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(func(_ context.Context, _ api.Module, stack []uint64) {
+			panic(&HeapLimitError{Bytes: stack[0]})
+		}), []api.ValueType{api.ValueTypeI64}, nil).
+		WithName(HeapLimit).
+		Export(HeapLimit).
 		Instantiate(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("meter: instantiate host module %q: %w", HostModule, err)

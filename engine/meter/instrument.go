@@ -101,15 +101,35 @@ func instrument(m *wasm.Module, checksOnly bool) (*wasm.Module, Info, error) {
 	mem64 := out.IsMemory64()
 
 	// The host import goes first in the function index space, as on the
-	// replica, so every function index simply moves up by one.
-	const shift = 1
+	// replica, so every function index simply moves up by one (two for a
+	// wasm64 module, which also imports HeapLimit: see lower64.go).
+	hostImports := []wasm.Import{{Module: HostModule, Name: OutOfInstructions, Kind: wasm.KindFunc, TypeIndex: out.AddType(wasm.FuncType{})}}
+	var replicaMax uint64
+	var table64 []bool
+	if mem64 {
+		if replicaMax, err = lowerMemory(out); err != nil {
+			return nil, Info{}, fmt.Errorf("instrument: %w", err)
+		}
+		if table64, err = lowerTables(out); err != nil {
+			return nil, Info{}, fmt.Errorf("instrument: %w", err)
+		}
+		if err := lowerData(out); err != nil {
+			return nil, Info{}, fmt.Errorf("instrument: %w", err)
+		}
+		hostImports = append(hostImports, wasm.Import{Module: HostModule, Name: HeapLimit, Kind: wasm.KindFunc,
+			TypeIndex: out.AddType(wasm.FuncType{Params: []wasm.ValueType{wasm.I64}})})
+	}
+	shift := uint32(len(hostImports))
 	shiftFunc := func(i uint32) uint32 { return i + shift }
-	oooType := out.AddType(wasm.FuncType{})
-	imports := append([]wasm.Import{{Module: HostModule, Name: OutOfInstructions, Kind: wasm.KindFunc, TypeIndex: oooType}}, out.Imports...)
+	imports := append(hostImports, out.Imports...)
+	if mem64 {
+		lowerImports(imports[shift:])
+	}
 	if err := out.SetImports(imports); err != nil {
 		return nil, Info{}, fmt.Errorf("instrument: %w", err)
 	}
 	const oooFunc = 0
+	const limitFunc = 1 // wasm64 only
 
 	counter := uint32(out.NumImportedGlobals() + len(out.Globals))
 	decrFunc := uint32(out.NumImportedFuncs() + len(out.Functions)) // if needed
@@ -120,7 +140,7 @@ func instrument(m *wasm.Module, checksOnly bool) (*wasm.Module, Info, error) {
 	for i, c := range out.Code {
 		body, err := wasm.DecodeBody(c.Body)
 		if err != nil {
-			return nil, Info{}, fmt.Errorf("instrument function %d: %w", out.NumImportedFuncs()-shift+i, err)
+			return nil, Info{}, fmt.Errorf("instrument function %d: %w", out.NumImportedFuncs()-int(shift)+i, err)
 		}
 		shiftCalls(body.Instrs, shiftFunc)
 		var points []injection
@@ -133,7 +153,15 @@ func instrument(m *wasm.Module, checksOnly bool) (*wasm.Module, Info, error) {
 			needDecr = needDecr || p.dynamic
 		}
 		body.Instrs = inject(body.Instrs, points, counter, oooFunc, decrFunc)
+		// The replica counts its instrumented wasm64 module, without
+		// the lowering's instructions.
 		instructions += uint64(len(body.Instrs))
+		if mem64 {
+			nParams := len(out.Types[out.Functions[i]].Params)
+			if err := lowerBody(body, nParams, limitFunc, replicaMax, table64); err != nil {
+				return nil, Info{}, fmt.Errorf("instrument function %d: %w", out.NumImportedFuncs()-int(shift)+i, err)
+			}
+		}
 		code[i] = wasm.Code{Body: body.Encode()}
 	}
 
@@ -192,7 +220,7 @@ func instrument(m *wasm.Module, checksOnly bool) (*wasm.Module, Info, error) {
 	info := Info{
 		Counter:      CounterExport,
 		CounterIndex: counter,
-		Imports:      imports[:1],
+		Imports:      imports[:shift],
 		FuncShift:    shift,
 		Instructions: instructions + 2*uint64(len(globals)),
 	}

@@ -89,8 +89,10 @@ func imports(m *wasm.Module) error {
 	for _, im := range m.Imports {
 		switch im.Kind {
 		case wasm.KindFunc:
-			f, known := ic0.Lookup(im.Name)
-			if !known || !availableIn(im.Name, memory64) {
+			// A wasm64 module imports the wasm64 signatures (I = i64)
+			// and not the wasm32-only functions (ic0.LookupMode).
+			f, known := ic0.LookupMode(im.Name, memory64)
+			if !known {
 				return fail(invalid+"Module imports function '%s' from '%s' that is not exported by the runtime.", im.Name, im.Module)
 			}
 			if im.Module != ic0.ModuleName {
@@ -100,9 +102,6 @@ func imports(m *wasm.Module) error {
 				return fail("Failed to decode wasm module: function import %s has type index %d out of range", im.Name, im.TypeIndex)
 			}
 			params, results := apiTypes(f.Params), apiTypes(f.Results)
-			if memory64 {
-				params, results = wasm64Signature(im.Name, params, results)
-			}
 			if err := signature(im.Name, m.Types[im.TypeIndex], params, results); err != nil {
 				return err
 			}

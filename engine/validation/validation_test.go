@@ -3,7 +3,6 @@ package validation
 import (
 	"os"
 	"path/filepath"
-	"slices"
 	"testing"
 
 	"github.com/canscope/canscope/engine/wasm"
@@ -220,24 +219,5 @@ func TestWasm64Imports(t *testing.T) {
 	want := "Wasm module has an invalid function signature. Expected return type [I64] for 'msg_arg_data_size', got [I32]."
 	if err := Validate(m); err == nil || err.Error() != want {
 		t.Fatalf("wasm32 imports in a wasm64 module: %v\nwant %s", err, want)
-	}
-	for _, tt := range []struct {
-		name                string
-		params, results     []wasm.ValueType
-		wantParams, wantRes []wasm.ValueType
-	}{
-		{"msg_reply_data_append", []wasm.ValueType{wasm.I32, wasm.I32}, nil, []wasm.ValueType{wasm.I64, wasm.I64}, nil},
-		{"call_perform", nil, []wasm.ValueType{wasm.I32}, nil, []wasm.ValueType{wasm.I32}},
-		{"performance_counter", []wasm.ValueType{wasm.I32}, []wasm.ValueType{wasm.I64}, []wasm.ValueType{wasm.I32}, []wasm.ValueType{wasm.I64}},
-		{"cost_sign_with_ecdsa", []wasm.ValueType{wasm.I32, wasm.I32, wasm.I32, wasm.I32}, []wasm.ValueType{wasm.I32}, []wasm.ValueType{wasm.I64, wasm.I64, wasm.I32, wasm.I64}, []wasm.ValueType{wasm.I32}},
-		{"stable64_read", []wasm.ValueType{wasm.I64, wasm.I64, wasm.I64}, nil, []wasm.ValueType{wasm.I64, wasm.I64, wasm.I64}, nil},
-	} {
-		p, r := wasm64Signature(tt.name, tt.params, tt.results)
-		if !slices.Equal(p, tt.wantParams) || !slices.Equal(r, tt.wantRes) {
-			t.Errorf("%s: wasm64 signature %v -> %v, want %v -> %v", tt.name, p, r, tt.wantParams, tt.wantRes)
-		}
-	}
-	if availableIn("stable_write", true) || !availableIn("stable_write", false) || !availableIn("stable64_write", true) {
-		t.Error("stable_write must exist in wasm32 mode only, stable64_write in both")
 	}
 }

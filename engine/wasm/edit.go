@@ -273,3 +273,53 @@ func (m *Module) refreshNames(custom string) {
 	}
 	m.funcNames = names
 }
+
+// SetMemories replaces the memory section.
+func (m *Module) SetMemories(mems []Limits) {
+	m.Memories = mems
+	m.setSection(SectionMemory, encodeVec(8*len(mems), mems, appendLimits))
+}
+
+// SetData replaces the data section, writing each segment in the shortest
+// flags encoding of its mode and memory. Each active Offset must be a
+// constant expression ending in end (0x0b).
+func (m *Module) SetData(data []Data) error {
+	for i, d := range data {
+		if d.Mode != ModeActive {
+			continue
+		}
+		if _, err := readConstExpr(newReader(d.Offset, 0)); err != nil {
+			return fmt.Errorf("set data: segment %d offset: %w", i, err)
+		}
+	}
+	m.Data = data
+	n := 5
+	for _, d := range data {
+		n += 8 + len(d.Offset) + len(d.Init)
+	}
+	m.setSection(SectionData, encodeVec(n, data, func(b []byte, d Data) []byte {
+		switch {
+		case d.Mode != ModeActive:
+			b = append(b, 1)
+		case d.Memory == 0:
+			b = append(b, 0)
+		default:
+			b = append(b, 2)
+			b = binary.AppendUvarint(b, uint64(d.Memory))
+		}
+		if d.Mode == ModeActive {
+			b = append(b, d.Offset...)
+		}
+		b = binary.AppendUvarint(b, uint64(len(d.Init)))
+		return append(b, d.Init...)
+	}))
+	return nil
+}
+
+// SetTables replaces the table section.
+func (m *Module) SetTables(tables []TableType) {
+	m.Tables = tables
+	m.setSection(SectionTable, encodeVec(8*len(tables), tables, func(b []byte, t TableType) []byte {
+		return appendLimits(append(b, byte(t.Elem)), t.Limits)
+	}))
+}
