@@ -53,6 +53,9 @@ type Canister struct {
 	host *ic0.Host
 	st   *ic0.State
 	rec  ic0.Recorder
+	// ring records a traced canister's function events (WithTracing);
+	// nil when it is not traced.
+	ring *EventRing
 
 	version uint64
 	code    *incarnation // nil: no module installed
@@ -134,6 +137,14 @@ func (c *Canister) newRuntime(ctx context.Context, interpreter bool) error {
 		rt.Close(ctx)
 		return err
 	}
+	if c.ring != nil || tracing(ctx) {
+		ring, err := newEventRing(ctx, rt)
+		if err != nil {
+			rt.Close(ctx)
+			return err
+		}
+		c.ring = ring
+	}
 	c.rt, c.interpreted = rt, interpreter
 	return nil
 }
@@ -166,7 +177,11 @@ func (c *Canister) useInterpreter(ctx context.Context) error {
 	if inc == nil {
 		return nil
 	}
-	compiled, err := c.rt.CompileModule(ctx, inc.mod.prepared)
+	code, err := c.preparedFor(inc.mod)
+	if err != nil {
+		return fmt.Errorf("switch to the interpreter: %w", err)
+	}
+	compiled, err := c.rt.CompileModule(ctx, code)
 	if err != nil {
 		return fmt.Errorf("switch to the interpreter: compile module: %w", err)
 	}
@@ -186,6 +201,9 @@ func (c *Canister) outOfInstructions(ctx context.Context, mod api.Module) error 
 	b := c.running
 	if b == nil || b.slices == nil {
 		return ic0.InstructionLimit(0) // not reached: only a running message calls
+	}
+	if b.ring != nil {
+		b.ring.drain() // before the refill moves the counter
 	}
 	if t := b.wasmCharge(mod); t != nil {
 		return t
@@ -271,7 +289,11 @@ func (c *Canister) Limits() meter.Limits { return c.limits }
 // newIncarnation compiles mod in the canister's runtime and reserves an
 // empty heap for it.
 func (c *Canister) newIncarnation(ctx context.Context, mod *Module) (*incarnation, error) {
-	compiled, err := c.rt.CompileModule(ctx, mod.prepared)
+	code, err := c.preparedFor(mod)
+	if err != nil {
+		return nil, err
+	}
+	compiled, err := c.rt.CompileModule(ctx, code)
 	if err != nil {
 		return nil, fmt.Errorf("compile module: %w", err)
 	}

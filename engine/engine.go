@@ -91,7 +91,7 @@ func (e *Engine) runtimeConfig(interpreter bool) wazero.RuntimeConfig {
 // (Ctrl+C during a long compile): wazero cannot stop a compilation, so f
 // goes on in the background, drop releases its result, and nothing else
 // waits for it. f gets ctx's values without its cancellation: tracing
-// installs its function listeners through them.
+// asks for the traced variant through them (WithTracing).
 func abandonable[T any](ctx context.Context, e *Engine, f func(context.Context) (T, error), drop func(T)) (T, error) {
 	var zero T
 	if ctx.Done() == nil {

@@ -38,6 +38,8 @@ type budget struct {
 	dts   slicing
 	// use collects what the executions used, for the headroom report.
 	use usage
+	// ring is the running execution's event ring on a traced canister.
+	ring *EventRing
 }
 
 // begin starts an execution of inc with what is left of the limit.
@@ -63,6 +65,9 @@ func (b *budget) end() {
 
 // Charge implements ic0.Meter.
 func (b *budget) Charge(n uint64) bool {
+	if b.ring != nil {
+		b.ring.drain() // the records before the charge count without it
+	}
 	b.use.largestCharge = max(b.use.largestCharge, n)
 	if b.cur != nil {
 		return b.cur.Charge(n)
@@ -134,7 +139,13 @@ func (c *Canister) execute(k call) (*Trap, error) {
 	c.running = k.budget
 	c.live.publish(k.budget)
 	c.host.Begin(k.msg, k.budget, c.rec)
+	if c.ring != nil {
+		c.ring.begin(k)
+	}
 	_, err := fn.Call(k.ctx, k.params...)
+	if c.ring != nil {
+		c.ring.end(err)
+	}
 	c.host.End()
 	c.running = nil
 	k.budget.end()

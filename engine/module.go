@@ -89,6 +89,8 @@ type Module struct {
 	hasCallbackEntry bool
 	// labels caches FuncLabel by function index (demangling is not cheap).
 	labels sync.Map
+	// traced is the traced variant of prepared (trace_hooks.go).
+	traced tracedCode
 }
 
 // Load decompresses (gzip), validates and compiles a canister module. It
@@ -126,7 +128,15 @@ func (e *Engine) Load(ctx context.Context, b []byte) (*Module, error) {
 		if err != nil {
 			return built{}, fmt.Errorf("load module: %w", err)
 		}
-		compiled, err := e.rt.CompileModule(ctx, p.bytes)
+		code := p.bytes
+		if tracing(ctx) {
+			// Keep the traced variant's compilation, which traced
+			// canisters run (WithTracing).
+			if code, err = eventsVariant(p.bytes, info, p.shift); err != nil {
+				return built{}, fmt.Errorf("load module: %w", err)
+			}
+		}
+		compiled, err := e.rt.CompileModule(ctx, code)
 		if err != nil {
 			return built{}, fmt.Errorf("load module: invalid wasm: %w", err)
 		}

@@ -1,18 +1,28 @@
 package engine
 
 import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"strings"
+	"sync"
 	"sync/atomic"
 
+	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/canscope/canscope/engine/ic0"
+	"github.com/canscope/canscope/engine/meter"
+	"github.com/canscope/canscope/engine/wasm"
 )
 
 // This file holds the hooks engine/trace needs to observe a message while
-// it runs: a tracer installs wazero function listeners (which must be in
-// the context when a module is compiled, see experimental.
-// WithFunctionListenerFactory) and reads the canister's live state from
-// inside them.
+// it runs. Modules loaded and canisters created under WithTracing run a
+// variant of the prepared module whose functions record their calls and
+// returns in an event ring (meter.InstrumentEvents); the EventSink in an
+// execution's context (WithEvents) receives them, and reads the
+// canister's live state meanwhile.
 
 // SetRecorder replaces the System API recorder (Options.Recorder) for the
 // following messages; nil turns recording off.
@@ -40,18 +50,38 @@ func (c *Canister) DirtyHeapPages(inst api.Module) (pages []uint32, ok bool, err
 	return pages, err == nil, err
 }
 
-// OriginalFunc maps a function index of the module as prepared for
-// execution (what wazero reports to listeners) to its index in the module
-// as loaded; ok is false for the functions the metering rewrite added.
-func (m *Module) OriginalFunc(prepared uint32) (uint32, bool) {
-	if prepared < m.shift {
-		return 0, false
+// FuncType returns the parameter and result types of function idx of the
+// module as loaded.
+func (m *Module) FuncType(idx uint32) (params, results []api.ValueType, err error) {
+	t, err := m.info.FuncType(idx)
+	if err != nil {
+		return nil, nil, err
 	}
-	idx := prepared - m.shift
-	if idx >= m.numImported+uint32(len(m.codeOffsets)) {
-		return 0, false
+	conv := func(ts []wasm.ValueType) []api.ValueType {
+		out := make([]api.ValueType, len(ts))
+		for i, t := range ts {
+			out[i] = api.ValueType(t)
+		}
+		return out
 	}
-	return idx, true
+	return conv(t.Params), conv(t.Results), nil
+}
+
+// EntryPoint returns the entry point function idx (of the module as
+// loaded) is exported as, without its "canister_" prefix ("pre_upgrade",
+// "update add", "start"), or "" when it is none.
+func (m *Module) EntryPoint(idx uint32) string {
+	if m.info.Start != nil && *m.info.Start == idx {
+		return strings.TrimPrefix(meter.StartExport, "canister_")
+	}
+	for _, e := range m.info.Exports {
+		if e.Kind == wasm.KindFunc && e.Index == idx {
+			if p, ok := strings.CutPrefix(e.Name, "canister_"); ok {
+				return p
+			}
+		}
+	}
+	return ""
 }
 
 // FuncLabel returns the name operators read for function idx: the
@@ -95,3 +125,185 @@ func (l *liveCount) publish(b *budget) {
 func (c *Canister) LiveInstructions() (used, limit uint64) {
 	return c.live.used.Load(), c.live.limit.Load()
 }
+
+// tracingKey marks a context under which modules load, and canisters are
+// created, traced.
+type tracingKey struct{}
+
+// WithTracing returns ctx under which Engine.Load compiles a module's
+// traced variant and canisters created or restored run it: every function
+// of the module records its calls and returns for the EventSink of the
+// execution's context (WithEvents). The traced variant counts exactly the
+// instructions of the plain one.
+func WithTracing(ctx context.Context) context.Context {
+	return context.WithValue(ctx, tracingKey{}, true)
+}
+
+func tracing(ctx context.Context) bool {
+	v, _ := ctx.Value(tracingKey{}).(bool)
+	return v
+}
+
+// EventSink receives the function events of a traced canister's
+// executions.
+type EventSink interface {
+	// BeginEvents is called when an execution of mod starts on instance
+	// inst, before any of its events. ring sets the countdown of events
+	// after which the ring hands over its records at the latest.
+	BeginEvents(mod *Module, inst api.Module, ring *EventRing)
+	// Events hands over the execution's next records, as the words the
+	// ring holds (meter.InstrumentEvents: each event's values, then its
+	// code and counter value). instr converts a record's counter value
+	// to the instructions the message had used there. It returns the
+	// new countdown (math.MaxInt64: none). words is reused afterwards.
+	Events(words []uint64, instr func(counter int64) uint64) (countdown int64)
+	// EndEvents is called when the execution returned (err nil) or
+	// failed with err, after its last records and before the engine
+	// rolls a failed execution back.
+	EndEvents(err error)
+}
+
+// eventsKey is the context key of an execution's EventSink.
+type eventsKey struct{}
+
+// WithEvents returns ctx whose executions on traced canisters report
+// their events to sink.
+func WithEvents(ctx context.Context, sink EventSink) context.Context {
+	return context.WithValue(ctx, eventsKey{}, sink)
+}
+
+// EventRing is a traced canister's event ring (meter.EventRing), one per
+// runtime.
+type EventRing struct {
+	mem       api.Memory
+	pos, left api.Global
+	words     []uint64
+	// The running execution's sink and budget; sink nil between
+	// executions or without a sink.
+	sink EventSink
+	b    *budget
+}
+
+// SetCountdown makes the ring hand its records over after n more events
+// at the latest (n >= 1; math.MaxInt64: only when it is full).
+func (r *EventRing) SetCountdown(n int64) {
+	r.left.(api.MutableGlobal).Set(uint64(max(n, 1)))
+}
+
+// newEventRing instantiates the ring module and its host function in rt.
+func newEventRing(ctx context.Context, rt wazero.Runtime) (*EventRing, error) {
+	r := &EventRing{}
+	_, err := rt.NewHostModuleBuilder(meter.EventHostModule).
+		NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(func(context.Context, api.Module, []uint64) { r.drain() }), nil, nil).
+		Export(meter.EventFlush).
+		Instantiate(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("event ring: %w", err)
+	}
+	mod, err := rt.InstantiateWithConfig(ctx, meter.EventRing(), wazero.NewModuleConfig().WithName(meter.EventModule))
+	if err != nil {
+		return nil, fmt.Errorf("event ring: %w", err)
+	}
+	r.mem, r.pos, r.left = mod.ExportedMemory(meter.EventMemory), mod.ExportedGlobal(meter.EventPos), mod.ExportedGlobal(meter.EventLeft)
+	return r, nil
+}
+
+// begin starts recording an execution of k.
+func (r *EventRing) begin(k call) {
+	r.sink, _ = k.ctx.Value(eventsKey{}).(EventSink)
+	r.b = k.budget
+	k.budget.ring = r
+	r.pos.(api.MutableGlobal).Set(0)
+	r.SetCountdown(math.MaxInt64)
+	if r.sink != nil {
+		r.sink.BeginEvents(k.inc.mod, k.inc.inst, r)
+	}
+}
+
+// end hands over the last records and the execution's end.
+func (r *EventRing) end(err error) {
+	r.drain()
+	if r.sink != nil {
+		r.sink.EndEvents(err)
+	}
+	r.b.ring = nil
+	r.sink, r.b = nil, nil
+}
+
+// drain hands the records in the ring to the sink and empties it. It runs
+// when the ring calls the host, and before every change of the counter's
+// reserve (System API charges, slice refills), which the counter values
+// of the records depend on.
+func (r *EventRing) drain() {
+	n := uint32(r.pos.Get())
+	if n == 0 {
+		return
+	}
+	r.pos.(api.MutableGlobal).Set(0)
+	if r.sink == nil {
+		return
+	}
+	buf, _ := r.mem.Read(0, n)
+	words := r.words[:0]
+	for off := 0; off+8 <= len(buf); off += 8 {
+		words = append(words, binary.LittleEndian.Uint64(buf[off:]))
+	}
+	r.words = words
+	b := r.b
+	instr := func(int64) uint64 { return b.used }
+	if b.cur != nil {
+		instr = func(g int64) uint64 { return b.used + b.cur.At(g) }
+	}
+	r.SetCountdown(r.sink.Events(words, instr))
+}
+
+// tracedCode is a module's traced variant, built once when a traced
+// canister first needs it.
+type tracedCode struct {
+	once  sync.Once
+	bytes []byte
+	err   error
+}
+
+// tracedBytes returns m's prepared module with event recording
+// (meter.InstrumentEvents over the module's own functions).
+func (m *Module) tracedBytes() ([]byte, error) {
+	m.traced.once.Do(func() {
+		m.traced.bytes, m.traced.err = eventsVariant(m.prepared, m.info, m.shift)
+	})
+	return m.traced.bytes, m.traced.err
+}
+
+func eventsVariant(prepared []byte, info *wasm.Module, shift uint32) ([]byte, error) {
+	pm, err := wasm.Parse(prepared)
+	if err != nil {
+		return nil, fmt.Errorf("trace: %w", err)
+	}
+	counter, ok := pm.Export(meter.CounterExport)
+	if !ok {
+		return nil, fmt.Errorf("trace: the prepared module has no %q", meter.CounterExport)
+	}
+	nImp := uint32(info.NumImportedFuncs())
+	out, err := meter.InstrumentEvents(pm, meter.EventsLayout{
+		First: nImp + shift, N: uint32(len(info.Functions)), Original: nImp, Counter: counter.Index,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("trace: %w", err)
+	}
+	return out.Encode(), nil
+}
+
+// preparedFor returns the bytes c compiles mod from: its traced variant when c
+// is traced.
+func (c *Canister) preparedFor(mod *Module) ([]byte, error) {
+	if c.ring == nil {
+		return mod.prepared, nil
+	}
+	return mod.tracedBytes()
+}
+
+// Flush hands the records in the ring to the sink now (the sink calls it
+// before a System API call's own event, so the events before it come
+// first).
+func (r *EventRing) Flush() { r.drain() }

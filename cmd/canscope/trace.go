@@ -83,8 +83,8 @@ is always shown.`,
 			}
 			req := trace.Request{Method: method, Upgrade: upgrade, SkipPreUpgrade: skip, Rehearse: rehearse, MaxEvents: maxEvents, From: from}
 			// The argument is encoded against the Candid interface of the
-			// module that receives it. Loading it under the trace
-			// listeners compiles the variant the session runs.
+			// module that receives it. Loading it traced compiles the
+			// variant the session runs.
 			var code []byte
 			if wasmPath != "" {
 				if code, err = validation.ReadModule(wasmPath); err != nil {
@@ -100,7 +100,7 @@ is always shown.`,
 					return fmt.Errorf("read module of %s: %w", snap.Ref(), err)
 				}
 			}
-			mod, err := s.eng.Load(trace.WithListeners(ctx), code)
+			mod, err := s.eng.Load(trace.WithTracing(ctx), code)
 			if err != nil {
 				return fmt.Errorf("load module: %w", err)
 			}

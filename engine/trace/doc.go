@@ -1,10 +1,11 @@
 // Package trace records what a canister does during one message or
 // upgrade and lets an operator travel through it.
 //
-// A Session runs the message once on a copy of a stored snapshot with
-// wazero function listeners compiled in (the traced variant of the module;
-// wazero's compilation cache keeps it beside the plain one) and the ic0
-// recorder attached, producing an Event stream: function enter and exit
+// A Session runs the message once on a copy of a stored snapshot running
+// the traced variant of its module (engine.WithTracing: every function
+// appends its calls and returns to an event ring in wasm, which the
+// recorder drains in batches, so a traced run costs close to a plain one)
+// and the ic0 recorder attached, producing an Event stream: function enter and exit
 // (names from the name section), System API calls with arguments and
 // results, heap and stable memory grows, and the trap, each with its
 // instruction count and call depth.
@@ -20,8 +21,8 @@
 // instruction count to the events around it.
 //
 // Time travel relies on determinism instead of copies: Seek(n) re-executes
-// the message from its start and pauses the running execution inside the
-// listener at event n, so the heap, stable memory and globals read through
+// the message from its start and pauses the running execution at event n
+// (the event ring calls the host exactly there), so the heap, stable memory and globals read through
 // the View are the live ones, exactly as they were at that event. Moving
 // forward resumes the paused execution; moving backward abandons it (the
 // engine's transaction rollback restores the canister) and re-executes.

@@ -3,14 +3,15 @@ package trace
 import (
 	"context"
 	"errors"
+	"math"
 	"slices"
-	"strings"
 
 	"github.com/tetratelabs/wazero/api"
-	"github.com/tetratelabs/wazero/experimental"
 
 	"github.com/canscope/canscope/engine"
 	"github.com/canscope/canscope/engine/ic0"
+	"github.com/canscope/canscope/engine/meter"
+	"github.com/canscope/canscope/engine/wasm"
 )
 
 // errAbandoned is the panic a paused execution is stopped with when the
@@ -39,7 +40,7 @@ type command struct {
 }
 
 // recorder follows one execution of a session's message: it numbers the
-// events (function listener and System API recorder together), keeps the
+// events (the event ring's and the System API recorder's together), keeps the
 // call stack, and records events or pauses at a target event. Every
 // execution of the same message produces the same events, which is what
 // makes an event index a position in time.
@@ -69,6 +70,10 @@ type recorder struct {
 	atTrap  bool // pause at the trap too
 	instr   uint64
 	stack   []frame
+	// ring is the running execution's event ring; starts is scratch
+	// space for Events.
+	ring    *engine.EventRing
+	starts  []int
 	phase   string
 	phaseID uint64
 	mod     *engine.Module // the module of the running phase
@@ -106,132 +111,183 @@ func newRecorder(ctx context.Context, c *engine.Canister, old, upgrade *engine.M
 	}
 }
 
-// recorderKey is the context key under which an execution's recorder
-// travels to the function listeners.
-type recorderKey struct{}
-
-// withRecorder returns ctx carrying r for the listeners, and the listener
-// factory so modules compiled under it get the traced variant.
+// withRecorder returns ctx under which the executions of traced
+// canisters report their events to r.
 func withRecorder(ctx context.Context, r *recorder) context.Context {
-	return context.WithValue(WithListeners(ctx), recorderKey{}, r)
+	return engine.WithEvents(WithTracing(ctx), r)
 }
 
-// WithListeners returns ctx with the trace function listeners: modules
-// loaded (engine.Engine.Load) and canisters restored or upgraded under it
-// run the traced variant of their code. Outside a traced execution the
-// listeners do nothing, but they still cost a call per function call.
-func WithListeners(ctx context.Context) context.Context {
-	return experimental.WithFunctionListenerFactory(ctx, listenerFactory{})
-}
-
-// listenerFactory installs one stateless listener on every function the
-// canister module defines. Compiled code is cached and shared between
-// canisters, so the listener finds its execution's recorder in the call
-// context instead of holding one.
-type listenerFactory struct{}
-
-func (listenerFactory) NewFunctionListener(def api.FunctionDefinition) experimental.FunctionListener {
-	if def.GoFunction() != nil {
-		return nil // host modules (ic0, the meter's): the recorder sees ic0 calls
-	}
-	return listener{}
-}
-
-type listener struct{}
-
-func (listener) Before(ctx context.Context, mod api.Module, def api.FunctionDefinition, params []uint64, _ experimental.StackIterator) {
-	if r, ok := ctx.Value(recorderKey{}).(*recorder); ok {
-		r.enter(mod, def, params)
-	}
-}
-
-func (listener) After(ctx context.Context, mod api.Module, def api.FunctionDefinition, results []uint64) {
-	if r, ok := ctx.Value(recorderKey{}).(*recorder); ok {
-		r.exit(mod, def, results)
-	}
-}
-
-func (listener) Abort(ctx context.Context, mod api.Module, _ api.FunctionDefinition, _ error) {
-	if r, ok := ctx.Value(recorderKey{}).(*recorder); ok {
-		r.abort(mod)
-	}
-}
+// WithTracing returns ctx under which modules loaded (engine.Engine.Load)
+// and canisters restored or upgraded run the traced variant of their
+// code (engine.WithTracing): its functions record their calls and returns
+// for the recorder of the execution. Outside a traced execution the
+// records go nowhere, at the cost of a few stores per call.
+func WithTracing(ctx context.Context) context.Context { return engine.WithTracing(ctx) }
 
 func (r *recorder) done() bool { return r.trapped || r.stopping }
 
-func (r *recorder) enter(mod api.Module, def api.FunctionDefinition, params []uint64) {
-	if r.done() {
-		return
-	}
-	if len(r.stack) == 0 {
-		r.startPhase(mod, def)
-	} else {
-		r.checkGrow(mod)
-	}
-	f := r.info(def)
-	if !f.ok {
-		return // the metering rewrite's helpers
-	}
-	depth := len(r.stack)
-	r.stack = append(r.stack, frame{mod: r.mod, ref: f.ref})
-	r.emit(Enter, depth, "", params, f.params, noValues, nil, false)
-}
-
-// fnInfo is what the listener needs of a function, looked up once per
-// execution (wazero allocates the type lists on every call).
+// fnInfo is what the recorder needs of a function of the running module,
+// looked up once per execution.
 type fnInfo struct {
-	set, ok         bool // ok: a function of the module, not of the metering rewrite
+	set             bool
 	ref             funcRef
 	params, results []api.ValueType
+	// paramWords and resultWords are the ring words of the values.
+	paramWords, resultWords int
 }
 
-// info returns the running module's fnInfo for def.
-func (r *recorder) info(def api.FunctionDefinition) *fnInfo {
+// info returns the running module's fnInfo for function fn (an index of
+// the module as loaded).
+func (r *recorder) info(fn uint32) *fnInfo {
 	k := 0
 	if r.mod == r.upgrade && r.upgrade != r.old {
 		k = 1
 	}
-	idx := int(def.Index())
+	idx := int(fn)
 	if idx >= len(r.fns[k]) {
 		r.fns[k] = append(r.fns[k], make([]fnInfo, idx+1-len(r.fns[k]))...)
 	}
 	f := &r.fns[k][idx]
 	if !f.set {
-		fn, ok := r.mod.OriginalFunc(def.Index())
-		*f = fnInfo{set: true, ok: ok, ref: funcRef{upgrade: k == 1, fn: fn}, params: def.ParamTypes(), results: def.ResultTypes()}
+		params, results, _ := r.mod.FuncType(fn)
+		*f = fnInfo{set: true, ref: funcRef{upgrade: k == 1, fn: fn}, params: params, results: results,
+			paramWords: words(params), resultWords: words(results)}
 	}
 	return f
+}
+
+// words counts the ring words of values of types ts.
+func words(ts []api.ValueType) int {
+	n := 0
+	for _, t := range ts {
+		n += meter.ValueWords(wasm.ValueType(t))
+	}
+	return n
 }
 
 // noValues is an empty, non-nil value list.
 var noValues = []uint64{}
 
-func (r *recorder) exit(mod api.Module, def api.FunctionDefinition, results []uint64) {
+// BeginEvents implements engine.EventSink: an execution of mod begins.
+func (r *recorder) BeginEvents(mod *engine.Module, inst api.Module, ring *engine.EventRing) {
+	r.ring, r.mod, r.inst = ring, mod, inst
+	r.pages = memPages(inst)
+	ring.SetCountdown(r.countdown())
+}
+
+// EndEvents implements engine.EventSink: a failed execution traps here,
+// before the engine rolls the canister back.
+func (r *recorder) EndEvents(err error) {
+	if err == nil || r.done() {
+		return
+	}
+	r.trapped = true
+	r.emit(Trap, len(r.stack), "", noValues, nil, noValues, nil, true, r.instructions())
+}
+
+// countdown is the number of events until the next one the recorder must
+// see as it happens: its target, or every one while it looks for an
+// instruction count.
+func (r *recorder) countdown() int64 {
+	switch {
+	case r.done():
+		return math.MaxInt64
+	case r.instr > 0:
+		return 1
+	case r.target >= r.n:
+		return int64(r.target-r.n) + 1
+	}
+	return math.MaxInt64
+}
+
+// Events implements engine.EventSink: it emits the records of the ring
+// in order. Each record is its values, then its code and counter value,
+// so they are delimited from the end.
+func (r *recorder) Events(ws []uint64, instr func(int64) uint64) int64 {
 	if r.done() {
+		return math.MaxInt64
+	}
+	starts := r.starts[:0]
+	for i := len(ws); i >= 2; {
+		code := ws[i-2]
+		n := 1 // a grow's size
+		switch code & 3 {
+		case meter.EventEnter:
+			n = r.info(uint32(code >> 2)).paramWords
+		case meter.EventExit:
+			n = r.info(uint32(code >> 2)).resultWords
+		}
+		i -= 2 + n
+		if i < 0 {
+			break
+		}
+		starts = append(starts, i)
+	}
+	r.starts = starts
+	for k := len(starts) - 1; k >= 0 && !r.done(); k-- {
+		i := starts[k]
+		end := len(ws)
+		if k > 0 {
+			end = starts[k-1]
+		}
+		code, at := ws[end-2], instr(int64(ws[end-1]))
+		vals := ws[i : end-2]
+		switch code & 3 {
+		case meter.EventGrow:
+			r.grow(uint32(vals[0]), at)
+		case meter.EventEnter:
+			r.enter(uint32(code>>2), vals, at)
+		case meter.EventExit:
+			r.exit(uint32(code>>2), vals, at)
+		}
+	}
+	return r.countdown()
+}
+
+func (r *recorder) enter(fn uint32, params []uint64, instr uint64) {
+	if len(r.stack) == 0 {
+		r.startPhase(fn)
+	}
+	f := r.info(fn)
+	depth := len(r.stack)
+	r.stack = append(r.stack, frame{mod: r.mod, ref: f.ref})
+	r.emit(Enter, depth, "", params, f.params, noValues, nil, false, instr)
+}
+
+func (r *recorder) exit(fn uint32, results []uint64, instr uint64) {
+	if len(r.stack) == 0 {
 		return
 	}
-	r.checkGrow(mod)
-	f := r.info(def)
-	if !f.ok || len(r.stack) == 0 {
-		return
-	}
-	r.emit(Exit, len(r.stack)-1, "", noValues, nil, results, f.results, false)
+	f := r.info(fn)
+	r.emit(Exit, len(r.stack)-1, "", noValues, nil, results, f.results, false, instr)
 	r.stack = r.stack[:len(r.stack)-1]
 }
 
-func (r *recorder) abort(mod api.Module) {
-	if r.done() {
-		return
+// grow emits a Grow event when the heap size recorded at a function
+// boundary differs from the last one seen (memory.grow is an
+// instruction, not a call, so it shows at the next function boundary).
+func (r *recorder) grow(pages uint32, instr uint64) {
+	if pages == r.pages {
+		return // already seen, at a System API call
 	}
-	r.inst = mod
-	r.trapped = true
-	r.emit(Trap, len(r.stack), "", noValues, nil, noValues, nil, true)
+	old := r.pages
+	r.pages = pages
+	r.emit(Grow, len(r.stack), HeapMemory, []uint64{uint64(pages - old)}, nil, []uint64{uint64(old)}, nil, false, instr)
+}
+
+// instructions returns the instructions the message has used so far.
+func (r *recorder) instructions() uint64 {
+	used, _, _ := r.c.Instructions()
+	return used
 }
 
 // SystemCall implements ic0.Recorder.
 func (r *recorder) SystemCall(name string, params, results []uint64) {
 	if r.done() {
 		return
+	}
+	if r.ring != nil {
+		r.ring.Flush() // the events before the call
 	}
 	if r.inst != nil {
 		r.checkGrow(r.inst)
@@ -249,37 +305,28 @@ func (r *recorder) SystemCall(name string, params, results []uint64) {
 		a := masked(params[:2], f.Params)
 		r.text = ic0.DebugText(r.inst, a[0], a[1])
 	}
-	r.emit(Syscall, len(r.stack), name, params, f.Params, results, f.Results, false)
+	r.emit(Syscall, len(r.stack), name, params, f.Params, results, f.Results, false, r.instructions())
 	r.text = ""
 	if trapped {
 		r.trapped = true
-		r.emit(Trap, len(r.stack), "", noValues, nil, noValues, nil, true)
+		r.emit(Trap, len(r.stack), "", noValues, nil, noValues, nil, true, r.instructions())
 		return
 	}
 	if grown, old, ok := stableGrow(name, params, results); ok {
-		r.emit(Grow, len(r.stack), StableMemory, []uint64{grown}, nil, []uint64{old}, nil, false)
+		r.emit(Grow, len(r.stack), StableMemory, []uint64{grown}, nil, []uint64{old}, nil, false, r.instructions())
+	}
+	if r.ring != nil {
+		r.ring.SetCountdown(r.countdown())
 	}
 }
 
-// startPhase notes a new entry point (depth 0): its name, the module it
-// belongs to and the instance's heap size.
-func (r *recorder) startPhase(mod api.Module, def api.FunctionDefinition) {
-	r.phase = ""
-	for _, n := range def.ExportNames() {
-		if p, ok := strings.CutPrefix(n, "canister_"); ok {
-			r.phase = p
-			break
-		}
-	}
+// startPhase notes a new entry point (depth 0): its name, and from an
+// upgrade's start function on that the heap is a new one.
+func (r *recorder) startPhase(fn uint32) {
+	r.phase = r.mod.EntryPoint(fn)
 	if r.upgrade != nil && r.phase != "pre_upgrade" {
 		r.replaced = true
 	}
-	r.mod = r.old
-	if r.replaced {
-		r.mod = r.upgrade
-	}
-	r.inst = mod
-	r.pages = memPages(mod)
 	if r.log != nil {
 		r.phaseID = r.log.intern(r.phase)
 	}
@@ -293,7 +340,7 @@ func (r *recorder) checkGrow(mod api.Module) {
 	if p := memPages(mod); p != r.pages {
 		old := r.pages
 		r.pages = p
-		r.emit(Grow, len(r.stack), HeapMemory, []uint64{uint64(p - old)}, nil, []uint64{uint64(old)}, nil, false)
+		r.emit(Grow, len(r.stack), HeapMemory, []uint64{uint64(p - old)}, nil, []uint64{uint64(old)}, nil, false, r.instructions())
 	}
 }
 
@@ -363,7 +410,7 @@ func masked(vs []uint64, types []api.ValueType) []uint64 {
 // emit numbers an event, records it where this execution records, and
 // pauses when it is the target. final marks the trap, after which the
 // execution unwinds and cannot be stopped. The value slices are only read.
-func (r *recorder) emit(kind Kind, depth int, name string, args []uint64, argTypes []api.ValueType, results []uint64, resTypes []api.ValueType, final bool) {
+func (r *recorder) emit(kind Kind, depth int, name string, args []uint64, argTypes []api.ValueType, results []uint64, resTypes []api.ValueType, final bool, instr uint64) {
 	idx := r.n
 	r.n++
 	if args == nil {
@@ -371,15 +418,6 @@ func (r *recorder) emit(kind Kind, depth int, name string, args []uint64, argTyp
 	}
 	if results == nil && kind != Syscall {
 		results = noValues // only a trapped System API call has no results
-	}
-	var instr uint64
-	haveInstr := false
-	instructions := func() uint64 {
-		if !haveInstr {
-			instr, _, _ = r.c.Instructions()
-			haveInstr = true
-		}
-		return instr
 	}
 	if r.log != nil {
 		if idx >= r.log.first && r.log.accepts() {
@@ -391,19 +429,19 @@ func (r *recorder) emit(kind Kind, depth int, name string, args []uint64, argTyp
 			if name != "" {
 				nameID = r.log.intern(name)
 			}
-			if err := r.log.append(kind, depth, r.phaseID, fn, nameID, args, argTypes, results, resTypes, instructions(), r.text); err != nil {
+			if err := r.log.append(kind, depth, r.phaseID, fn, nameID, args, argTypes, results, resTypes, instr, r.text); err != nil {
 				r.logErr, r.log.full = err, true
 			}
 		}
 		if r.miles.due(idx) {
-			r.miles.note(idx, instructions())
+			r.miles.note(idx, instr)
 		}
 	}
 	// The run's last event is kept whatever the log holds: it is the
 	// trap, or an entry point's exit.
 	last := final || kind == Exit && depth == 0
 	if last || r.winFrom >= 0 && idx >= r.winFrom {
-		ev := r.event(idx, kind, depth, name, masked(args, argTypes), masked(results, resTypes), instructions())
+		ev := r.event(idx, kind, depth, name, masked(args, argTypes), masked(results, resTypes), instr)
 		if last {
 			r.final = &ev
 		}
@@ -415,7 +453,7 @@ func (r *recorder) emit(kind Kind, depth int, name string, args []uint64, argTyp
 			r.win = append(r.win, ev)
 		}
 	}
-	if idx == r.target || r.instr > 0 && instructions() >= r.instr || final && r.atTrap {
+	if idx == r.target || r.instr > 0 && instr >= r.instr || final && r.atTrap {
 		r.pause(idx, final)
 	}
 }

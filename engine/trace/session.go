@@ -125,7 +125,7 @@ type Tracer struct {
 func New(bench *workbench.Bench, store workbench.Store) *Tracer {
 	t := &Tracer{bench: bench, store: store}
 	t.modules = workbench.NewModules(func(ctx context.Context, code []byte) (*engine.Module, error) {
-		return bench.Engine().Load(WithListeners(ctx), code)
+		return bench.Engine().Load(WithTracing(ctx), code)
 	})
 	return t
 }
@@ -164,7 +164,7 @@ func (t *Tracer) Close(ctx context.Context) error { return t.modules.Close(ctx) 
 // UI draws the timeline while a jump re-executes).
 type Session struct {
 	t      *Tracer
-	ctx    context.Context // carries the listener factory
+	ctx    context.Context // asks for traced canisters (WithTracing)
 	baseID snapshots.ID
 	req    Request
 	query  bool
@@ -240,7 +240,7 @@ func (t *Tracer) Open(ctx context.Context, id snapshots.ID, req Request) (*Sessi
 	if req.LogBytes == 0 {
 		req.LogBytes = DefaultLogBytes
 	}
-	s := &Session{t: t, ctx: WithListeners(context.WithoutCancel(ctx)), baseID: id, req: req,
+	s := &Session{t: t, ctx: WithTracing(context.WithoutCancel(ctx)), baseID: id, req: req,
 		seen: make(map[int]Event), labels: make(map[funcRef][2]string)}
 	if err := t.pin(s.ctx, id); err != nil {
 		return nil, fmt.Errorf("trace %s: %w", id.Short(), err)
@@ -591,7 +591,7 @@ func (s *Session) stop(ctx context.Context, c *cursor) error {
 		return nil
 	}
 	if c.parked() {
-		// Stopped from inside the listener: no need for wazero to close
+		// Stopped from inside the event ring: no need for wazero to close
 		// the instance as it does on a cancelled context.
 		c.rec.resume <- command{abandon: true}
 	}

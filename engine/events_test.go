@@ -1,0 +1,191 @@
+package engine
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/canscope/canscope/engine/meter"
+	"github.com/canscope/canscope/engine/wasm"
+)
+
+// countingSink checks the events of traced executions as engine/trace
+// reads them: records delimited from the end, calls and returns balanced,
+// instruction counts never going back.
+type countingSink struct {
+	t                    *testing.T
+	mod                  *Module
+	enters, exits, grows int
+	depth                int
+	last                 uint64
+	countdown            int64
+	flushes              int
+}
+
+func (s *countingSink) BeginEvents(mod *Module, _ api.Module, ring *EventRing) {
+	s.mod, s.depth, s.last = mod, 0, 0
+	if s.countdown > 0 {
+		ring.SetCountdown(s.countdown)
+	}
+}
+
+func (s *countingSink) Events(ws []uint64, instr func(int64) uint64) int64 {
+	s.flushes++
+	var ends []int
+	for i := len(ws); i >= 2; {
+		ends = append(ends, i)
+		code := ws[i-2]
+		params, results, err := s.mod.FuncType(uint32(code >> 2))
+		n := 1
+		switch code & 3 {
+		case meter.EventEnter:
+			n = len(params)
+		case meter.EventExit:
+			n = len(results)
+		}
+		if code&3 != meter.EventGrow && err != nil {
+			s.t.Fatalf("record of function %d: %v", code>>2, err)
+		}
+		i -= 2 + n
+		if i < 0 {
+			s.t.Fatalf("records do not delimit: %d words left", i+2+n)
+		}
+	}
+	for k := len(ends) - 1; k >= 0; k-- {
+		e := ends[k]
+		at := instr(int64(ws[e-1]))
+		if at < s.last {
+			s.t.Errorf("instructions went back from %d to %d", s.last, at)
+		}
+		s.last = at
+		switch ws[e-2] & 3 {
+		case meter.EventEnter:
+			s.enters++
+			s.depth++
+		case meter.EventExit:
+			s.exits++
+			s.depth--
+		default:
+			s.grows++
+		}
+	}
+	return s.countdown
+}
+
+func (s *countingSink) EndEvents(error) {}
+
+// TestTracedCountsAsPlain: the traced variant of a module (WithTracing)
+// replies, traps and counts exactly like the plain one, its trap names the
+// same function with the same backtrace (also without a name section),
+// and every call it makes is recorded with a matching return.
+func TestTracedCountsAsPlain(t *testing.T) {
+	ctx := context.Background()
+	e := newEngine(t, Config{})
+	type msg struct {
+		update bool
+		method string
+		arg    []byte
+	}
+	stripped := func(t *testing.T, name string) []byte {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := wasm.Parse(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.SetCustom("name", nil)
+		return m.Encode()
+	}
+	read := func(t *testing.T, name string) []byte {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	for _, tt := range []struct {
+		name      string
+		code      func(t *testing.T) []byte
+		msgs      []msg
+		upgrade   bool
+		countdown int64
+	}{
+		{"incident", func(t *testing.T) []byte { return read(t, "incident.wasm") }, []msg{{true, "add_chunks", u64(2)}}, true, 0},
+		{"incident every event", func(t *testing.T) []byte { return read(t, "incident.wasm") }, []msg{{true, "add_chunks", u64(1)}}, true, 1},
+		{"rust ledger", func(t *testing.T) []byte { return read(t, "rust_ledger.wasm") }, []msg{{true, "insert", candidNat64(300)}, {false, "checksum", nil}, {true, "fail", nil}}, true, 0},
+		{"traps unnamed", func(t *testing.T) []byte { return stripped(t, "traps.wasm") }, []msg{{true, "unreachable", nil}, {true, "div_zero", nil}, {true, "heap_oob", nil}, {true, "ic0_trap", nil}}, false, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			code := tt.code(t)
+			plainMod, err := e.Load(ctx, code)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tctx := WithTracing(ctx)
+			tracedMod, err := e.Load(tctx, code)
+			if err != nil {
+				t.Fatal(err)
+			}
+			plain := installed(t, e, plainMod, nil)
+			traced, err := e.NewCanister(tctx, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer traced.Close(ctx)
+			sink := &countingSink{t: t, countdown: tt.countdown}
+			ectx := WithEvents(tctx, sink)
+			if res, err := traced.Install(ectx, tracedMod, nil); err != nil || res.Status != StatusOK {
+				t.Fatalf("install traced: %v %v", err, res.Trap)
+			}
+			run := func(c *Canister, ctx context.Context, m msg) (Result, error) {
+				if m.update {
+					return c.Update(ctx, m.method, m.arg)
+				}
+				return c.Query(ctx, m.method, m.arg)
+			}
+			same := func(what string, p, tr Result) {
+				t.Helper()
+				if p.Status != tr.Status || p.Instructions != tr.Instructions || string(p.Reply) != string(tr.Reply) || !reflect.DeepEqual(p.Trap, tr.Trap) || !reflect.DeepEqual(p.Phases, tr.Phases) {
+					t.Errorf("%s: plain %s %d instructions %+v, traced %s %d instructions %+v", what, p.Status, p.Instructions, p.Trap, tr.Status, tr.Instructions, tr.Trap)
+				}
+				if p.Status == StatusOK && sink.depth != 0 {
+					t.Errorf("%s: %d calls without their return", what, sink.depth)
+				}
+			}
+			for _, m := range tt.msgs {
+				p, err := run(plain, ctx, m)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tr, err := run(traced, ectx, m)
+				if err != nil {
+					t.Fatal(err)
+				}
+				same(m.method, p, tr)
+			}
+			if tt.upgrade {
+				p, err := plain.Upgrade(ctx, nil, nil, UpgradeOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				tr, err := traced.Upgrade(ectx, nil, nil, UpgradeOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				same("upgrade", p, tr)
+			}
+			if sink.enters == 0 || sink.enters < sink.exits {
+				t.Errorf("%d calls, %d returns recorded", sink.enters, sink.exits)
+			}
+			if tt.countdown == 1 && sink.flushes < sink.enters+sink.exits {
+				t.Errorf("countdown 1: %d flushes for %d events", sink.flushes, sink.enters+sink.exits)
+			}
+		})
+	}
+}
