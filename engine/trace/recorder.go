@@ -65,11 +65,11 @@ type recorder struct {
 	// log holds it.
 	final *Event
 
-	n       int  // events so far
-	target  int  // pause after event target; -1: never
-	atTrap  bool // pause at the trap too
-	instr   uint64
-	stack   []frame
+	n      int  // events so far
+	target int  // pause after event target; -1: never
+	atTrap bool // pause at the trap too
+	instr  uint64
+	stack  []frame
 	// ring is the running execution's event ring; starts is scratch
 	// space for Events.
 	ring    *engine.EventRing
