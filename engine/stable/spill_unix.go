@@ -5,6 +5,7 @@ package stable
 import (
 	"fmt"
 	"os"
+	"slices"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -28,6 +29,8 @@ type arena struct {
 	free     []*page
 	touches  int
 	released int // pages dropped from RSS so far (for tests and reports)
+	// holes are the file offsets of recycled pages not punched yet.
+	holes []int64
 }
 
 // dropEvery is how many arena page accesses pass between two releases of
@@ -49,6 +52,7 @@ func newArena() (*arena, error) {
 // alloc returns a page buffer in the file.
 func (a *arena) alloc() (*page, error) {
 	a.touch()
+	a.punch() // before a recycled slot is used again
 	if n := len(a.free); n > 0 {
 		p := a.free[n-1]
 		a.free = a.free[:n-1]
@@ -110,11 +114,33 @@ func (a *arena) offset(p *page) (int64, bool) {
 // (the page cache drops it, and the next use starts from a fresh zero
 // page instead of faulting in whatever large folio held it) and joins the
 // free list.
+//
+// The holes are punched later, together (punch): one punch per page cost
+// an ext4 transaction each, 4 s for the 3,072 pages a 192 MiB pre_upgrade
+// overwrote.
 func (a *arena) recycle(p *page) {
 	if off, ok := a.offset(p); ok {
-		unix.Fallocate(int(a.f.Fd()), unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, off, PageSize)
+		a.holes = append(a.holes, off)
 	}
 	a.free = append(a.free, p)
+}
+
+// punch makes the recycled slots holes, one fallocate per run of
+// adjacent slots.
+func (a *arena) punch() {
+	if len(a.holes) == 0 {
+		return
+	}
+	slices.Sort(a.holes)
+	for i := 0; i < len(a.holes); {
+		j := i + 1
+		for j < len(a.holes) && a.holes[j] == a.holes[j-1]+PageSize {
+			j++
+		}
+		unix.Fallocate(int(a.f.Fd()), unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, a.holes[i], int64(j-i)*PageSize)
+		i = j
+	}
+	a.holes = a.holes[:0]
 }
 
 // close unmaps the file and closes it.

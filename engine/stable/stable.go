@@ -430,6 +430,9 @@ func (m *Memory) Commit() {
 	slices.Sort(changed)
 	m.lastChanged = changed
 	m.undo.reset()
+	if m.arena != nil {
+		m.arena.punch()
+	}
 }
 
 // Rollback undoes the open message: the size and every page written since
@@ -452,6 +455,9 @@ func (m *Memory) Rollback() {
 		}
 	}
 	m.undo.reset()
+	if m.arena != nil {
+		m.arena.punch()
+	}
 	m.size = m.startSize
 	m.lastChanged = nil
 }

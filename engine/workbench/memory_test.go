@@ -110,6 +110,9 @@ func TestRehearsalMemory(t *testing.T) {
 	}
 	wall, cpu := time.Since(start), cpuTime()-cpu
 	heldPeak, at := sampler.Stop()
+	for _, line := range sampler.Phases() {
+		t.Log(line)
+	}
 	verify("rehearsed")
 
 	touched := uint64(len(heapTouched))*4096 + uint64(len(rec.pages))*engine.PageSize

@@ -142,6 +142,8 @@ type Sampler struct {
 	at    string
 	stop  chan struct{}
 	done  chan struct{}
+	start time.Time
+	log   []string
 }
 
 // Sample starts a sampler; Stop ends it. It skips t where /proc does not
@@ -151,7 +153,7 @@ func Sample(t testing.TB, every time.Duration) *Sampler {
 	if _, err := Now(); err != nil {
 		t.Skip("no /proc readings:", err)
 	}
-	s := &Sampler{phase: "start", stop: make(chan struct{}), done: make(chan struct{})}
+	s := &Sampler{phase: "start", stop: make(chan struct{}), done: make(chan struct{}), start: time.Now()}
 	go func() {
 		defer close(s.done)
 		tick := time.NewTicker(every)
@@ -185,10 +187,19 @@ func (s *Sampler) take() {
 // it takes a reading first.
 func (s *Sampler) Phase(name string) {
 	s.take()
+	u, _ := Now()
 	s.mu.Lock()
+	s.log = append(s.log, fmt.Sprintf("%6.1fs %s: %s", time.Since(s.start).Seconds(), name, u))
 	s.phase = name
 	s.mu.Unlock()
 	s.take()
+}
+
+// Phases returns one line per phase: when it began and the usage then.
+func (s *Sampler) Phases() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.log...)
 }
 
 // Stop ends the sampling (once) and returns the peak reading and the
