@@ -67,6 +67,8 @@ type Calls struct {
 	RejectUnanswered bool
 
 	selfCalls int // self-calls executed so far in this run
+	// graph is the composite query call graph being answered, if any.
+	graph *queryGraph
 }
 
 // maxSelfCalls bounds the self-calls one run executes: a canister that
@@ -90,6 +92,10 @@ type CallOutcome struct {
 	// Callback is its reply or reject callback's execution, Cleanup the
 	// cleanup's (run when the callback trapped); nil when none ran.
 	Callback, Cleanup *Execution
+	// Skipped says why a composite query's call was not completed: the
+	// query had responded, or its call graph passed a limit (words for
+	// the output, starting "not executed", "answered" or "executed").
+	Skipped string
 	// FeesRefunded is what came back of Call.Fees' reservations with the
 	// response: the unused response transmission and the instructions
 	// the callback and cleanup left of the execution reservation.
@@ -143,8 +149,10 @@ type callContext struct {
 	// caller's error when nothing else responds.
 	lastTrap *Trap
 	// graph: the call context is a composite query's; its executions
-	// share one uncommitted unit, discarded by the caller at the end.
+	// share one uncommitted unit, discarded by the caller at the end, and
+	// the budget g.
 	graph bool
+	g     *queryGraph
 }
 
 // performer decides call_perform for one execution: every call is made,
@@ -203,33 +211,64 @@ func (p *performer) pending(msg *ic0.Message) []pendingCall {
 func (c *Canister) answerCalls(ctx context.Context, res *Result, msg *ic0.Message, p *performer, graph bool) error {
 	calls := p.calls
 	cc := &callContext{res: res, responded: msg.Replied || msg.Rejected, graph: graph}
+	if graph {
+		if calls.graph == nil {
+			// The query the user sent: its graph starts here.
+			calls.graph = &queryGraph{left: maxQueryCallGraphInstructions}
+			defer func() { calls.graph = nil }()
+		}
+		cc.g = calls.graph
+		cc.g.charge(res.Instructions) // the node's first execution
+		res.graphCharged = true
+	}
 	queue := p.pending(msg)
 	if len(queue) == 0 {
 		return nil
 	}
 	res.Calls = nil
 	awaiting := 0
+	if g := cc.g; g != nil && g.depth >= maxQueryCallDepth && g.code == "" {
+		g.code, g.message = CodeQueryCallGraphTooDeep, "Composite query calls exceeded the maximum call depth."
+	}
 	for len(queue) > 0 {
 		call, resp := queue[0].call, queue[0].resp
 		queue = queue[1:]
 		out := CallOutcome{Call: call}
+		if g := cc.g; g != nil && (cc.responded || !g.check()) {
+			// The replica's traversal ends a node's calls once it has
+			// responded (the rest cannot change the response), and the
+			// whole query once a limit is passed.
+			out.Skipped = "not executed: the composite query had already responded (the replica drops the rest of its call graph)"
+			if g.code != "" {
+				out.Skipped = "not executed: the call graph ended: " + g.message
+			}
+			res.Calls = append(res.Calls, call)
+			res.CallOutcomes = append(res.CallOutcomes, out)
+			continue
+		}
 		if !call.Offline() {
 			if resp == nil {
 				if r, ok := calls.Answer(call); ok {
 					resp = &r
-				} else if bytes.Equal(call.Callee, c.host.Env().CanisterID) && graph {
-					out.HeldReason = "canscope does not execute a composite query's calls to its own canister"
 				} else if bytes.Equal(call.Callee, c.host.Env().CanisterID) {
 					var err error
-					if resp, err = c.selfCall(ctx, call, calls, &out); err != nil {
+					if resp, err = c.selfCall(ctx, call, calls, &out, graph); err != nil {
 						return err
 					}
 				}
 			}
 			out.Response = resp
-			if resp == nil {
+			if resp == nil && out.Skipped == "" {
 				out.Held = true
 				awaiting++
+			}
+		}
+		if g := cc.g; g != nil && out.Response != nil {
+			// The callee ran: each call costs the overhead besides its
+			// instructions (handle_request), checked before the callback.
+			g.left -= instructionOverheadPerQueryCall
+			if !g.check() {
+				out.Skipped, out.Response = "answered, but its callback did not run: "+g.message, nil
 			}
 		}
 		if out.Response != nil {
@@ -243,8 +282,16 @@ func (c *Canister) answerCalls(ctx context.Context, res *Result, msg *ic0.Messag
 		res.CallOutcomes = append(res.CallOutcomes, out)
 	}
 	res.Awaiting = awaiting
-	res.CallFees = callFeesOf(res)
+	if !graph {
+		// A composite query's state, its balance included, is
+		// discarded: its calls cost it nothing in the end.
+		res.CallFees = callFeesOf(res)
+	}
 	switch {
+	case cc.g != nil && cc.g.code != "":
+		// A limit ends the whole query with the replica's error
+		// (a UserError, not a canister's reject).
+		res.Status, res.Code, res.RejectMessage, res.Reply, res.Trap = StatusRejected, cc.g.code, cc.g.message, nil, nil
 	case awaiting > 0:
 		res.Status = StatusAwaiting
 	case cc.responded:
@@ -266,22 +313,31 @@ func (c *Canister) answerCalls(ctx context.Context, res *Result, msg *ic0.Messag
 // would run it as a message of its own after the current one: the method
 // with the call's argument and cycles, from the canister as caller, its
 // calls answered by the same rule. It returns the response, or nil while
-// the method awaits calls of its own (out.Held then says why).
-func (c *Canister) selfCall(ctx context.Context, call ic0.OutgoingCall, calls *Calls, out *CallOutcome) (*Response, error) {
+// the method awaits calls of its own (out.Held then says why). In a
+// composite query's graph (graph) the method runs as the replica's query
+// handler runs a call to a canister (handle_request): as a query, on the
+// canister's state as the graph found it, in the same graph.
+func (c *Canister) selfCall(ctx context.Context, call ic0.OutgoingCall, calls *Calls, out *CallOutcome, graph bool) (*Response, error) {
 	if calls.selfCalls >= maxSelfCalls {
 		out.HeldReason = fmt.Sprintf("not executed: canscope runs at most %d self-calls in one run", maxSelfCalls)
 		return nil, nil
 	}
 	calls.selfCalls++
 	self := c.host.Env().CanisterID
-	kind, ictx, keep := Update, ic0.Update, true
-	if m, ok := c.code.mod.Method(call.Method); ok && m.Kind != Update {
-		// A query called by a canister runs replicated; its changes
-		// are discarded.
-		kind, ictx, keep = m.Kind, ic0.ReplicatedQuery, false
+	var sub Result
+	var err error
+	if graph {
+		sub, err = c.graphSelfCall(ctx, call, calls)
+	} else {
+		kind, ictx, keep := Update, ic0.Update, true
+		if m, ok := c.code.mod.Method(call.Method); ok && m.Kind != Update {
+			// A query called by a canister runs replicated; its changes
+			// are discarded.
+			kind, ictx, keep = m.Kind, ic0.ReplicatedQuery, false
+		}
+		opts := UpdateOptions{Cycles: call.Cycles, Calls: calls, Caller: self}
+		sub, err = c.method(ctx, kind, call.Method, call.Arg, opts, ictx, c.limits.Update, keep)
 	}
-	opts := UpdateOptions{Cycles: call.Cycles, Calls: calls, Caller: self}
-	sub, err := c.method(ctx, kind, call.Method, call.Arg, opts, ictx, c.limits.Update, keep)
 	if err != nil {
 		return nil, fmt.Errorf("self-call %s: %w", call.Method, err)
 	}
@@ -291,6 +347,9 @@ func (c *Canister) selfCall(ctx context.Context, call ic0.OutgoingCall, calls *C
 		r.Accepted = sub.Cycles.Accepted
 	}
 	switch {
+	case graph && calls.graph.code != "":
+		out.Skipped = "executed, but the call graph ended: " + calls.graph.message
+		return nil, nil
 	case sub.Status == StatusAwaiting:
 		out.HeldReason = "its method awaits calls of its own"
 		return nil, nil
@@ -304,6 +363,38 @@ func (c *Canister) selfCall(ctx context.Context, call ic0.OutgoingCall, calls *C
 		r.Reject, r.RejectCode, r.RejectMessage = true, rejectCanisterError, sub.ErrorText(principal.Text(self))
 	}
 	return r, nil
+}
+
+// graphSelfCall runs a composite query's call to its own canister: the
+// method as a composite query or a query (an update method is not found,
+// as the replica's wasm_query_method), on the committed state — the
+// replica executes a query call on the canister as the replicated state
+// holds it, not on the caller's state in the graph — one level deeper in
+// the graph and within its budget; then the caller's graph state comes
+// back.
+func (c *Canister) graphSelfCall(ctx context.Context, call ic0.OutgoingCall, calls *Calls) (Result, error) {
+	g := calls.graph
+	sp, err := c.savepoint()
+	if err != nil {
+		return Result{}, err
+	}
+	if err := c.toCommitted(ctx); err != nil {
+		return Result{}, err
+	}
+	kind, ictx := Query, ic0.NonReplicatedQuery
+	if m, ok := c.code.mod.Method(call.Method); ok && m.Kind == CompositeQuery {
+		kind, ictx = CompositeQuery, ic0.CompositeQuery
+	}
+	g.depth++
+	sub, err := c.method(ctx, kind, call.Method, call.Arg, UpdateOptions{Calls: calls, Caller: c.host.Env().CanisterID}, ictx, g.limit(c.limits.Query), false)
+	g.depth--
+	if err != nil {
+		return Result{}, err
+	}
+	if !sub.graphCharged {
+		g.charge(sub.Instructions)
+	}
+	return sub, c.restore(ctx, sp)
 }
 
 // Reject codes of the interface specification.
@@ -384,14 +475,25 @@ func (c *Canister) callback(ctx context.Context, cc *callContext, name string, m
 		msg.Perform = p.perform(msg)
 	}
 	b := &budget{limit: c.limits.Update, slice: c.limits.Slice}
+	var sp *savepoint
 	if cc.graph {
-		// A composite query's executions are queries: not sliced, and
-		// inside the unit the query opened.
-		b = &budget{limit: c.limits.Query}
+		// A composite query's executions are queries: not sliced, inside
+		// the unit the query opened, within the graph's budget. The
+		// savepoint keeps what the graph did so far: a trap discards the
+		// callback's changes alone (query_context.rs execute_callback
+		// keeps the canister's state of before the callback).
+		b = &budget{limit: cc.g.limit(c.limits.Query)}
+		var err error
+		if sp, err = c.savepoint(); err != nil {
+			return nil, nil, err
+		}
 	} else {
 		c.st.Begin()
 	}
 	trap, err := c.execute(call{ctx: ctx, inc: inc, export: callbackExport, phase: name, params: []uint64{fn, env}, msg: msg, budget: b})
+	if cc.graph {
+		cc.g.charge(b.used)
+	}
 	cc.res.Phases = append(cc.res.Phases, b.phases...)
 	cc.res.Instructions += b.used
 	cc.res.DebugPrints = append(cc.res.DebugPrints, msg.DebugPrints...)
@@ -400,15 +502,15 @@ func (c *Canister) callback(ctx context.Context, cc *callContext, name string, m
 		exec.Limits = limitsOf(b, inc.heap.Size(), c.wasmLimit)
 	}
 	if err != nil || trap != nil {
-		// In a composite query this discards the whole graph's changes
-		// so far, not the callback's alone: its executions share one
-		// uncommitted unit (the query's result is discarded anyway).
-		c.st.Rollback()
-		if rerr := c.rollback(ctx, inc); rerr != nil {
-			return nil, nil, fmt.Errorf("roll back %s: %w", name, rerr)
-		}
 		if cc.graph {
-			c.st.Begin()
+			if rerr := c.restore(ctx, sp); rerr != nil {
+				return nil, nil, fmt.Errorf("roll back %s: %w", name, rerr)
+			}
+		} else {
+			c.st.Rollback()
+			if rerr := c.rollback(ctx, inc); rerr != nil {
+				return nil, nil, fmt.Errorf("roll back %s: %w", name, rerr)
+			}
 		}
 		if err != nil {
 			return nil, nil, err

@@ -143,6 +143,9 @@ type Result struct {
 	// withdrawn at call_perform, the unused reservations refunded with the
 	// responses.
 	CallFees *CallFeesUse
+	// graphCharged: a composite query graph's budget already counts the
+	// message's first execution (answerCalls).
+	graphCharged bool
 	// Limits lists every limit of the replica the operation is subject to
 	// with what it used (names LimitInstructions, ...): the headroom
 	// report. Stable page use is that of the execution closest to its
@@ -238,7 +241,8 @@ func (r *Result) ErrorText(canisterID string) string {
 	if r.Status == StatusOK {
 		return ""
 	}
-	if r.Trap == nil && (r.Code == CodeCanisterRejected || r.Code == CodeDidNotReply) {
+	if r.Trap == nil && (r.Code == CodeCanisterRejected || r.Code == CodeDidNotReply ||
+		r.Code == CodeQueryCallGraphTooDeep || r.Code == CodeQueryCallGraphTotalInstructionLimitExceeded) {
 		return r.RejectMessage
 	}
 	var desc strings.Builder

@@ -465,6 +465,11 @@ func (m *Memory) Rollback() {
 // Touched returns the number of pages written so far in the open message.
 func (m *Memory) Touched() int { return len(m.undo.pages) }
 
+// TouchedPages returns, in increasing order, the pages written so far in
+// the open message: with Size, what a savepoint inside the message must
+// keep to be re-applied after a Rollback (engine's composite query graph).
+func (m *Memory) TouchedPages() []uint64 { return slices.Sorted(maps.Keys(m.undo.pages)) }
+
 // LastChanged returns the sorted indices of pages the last committed message
 // changed. Each Commit makes a new slice, so results may be kept.
 func (m *Memory) LastChanged() []uint64 { return m.lastChanged }

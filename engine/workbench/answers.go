@@ -157,6 +157,8 @@ func (a *Answers) Calls() (*engine.Calls, func() []string) {
 func CallAnswer(c engine.CallOutcome) string {
 	r := c.Response
 	switch {
+	case r == nil && c.Skipped != "":
+		return c.Skipped
 	case r == nil && c.Call.OutOfCycles != "":
 		return fmt.Sprintf("failed as on the IC: call_perform returned %d (SYS_TRANSIENT): %s", c.Call.RejectCode, c.Call.OutOfCycles)
 	case r == nil && c.HeldReason != "":
