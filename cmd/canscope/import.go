@@ -2,10 +2,11 @@ package main
 
 import (
 	"fmt"
+	"io"
 
 	"github.com/canscope/canscope/engine/principal"
+	"github.com/canscope/canscope/engine/workbench"
 	"github.com/canscope/canscope/snapshots"
-
 	"github.com/canscope/canscope/snapshots/dfx"
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
@@ -37,8 +38,22 @@ canister id.`,
 			opt.Progress = new(snapshots.Progress)
 			stop := a.showProgress(progress{What: "importing", Unit: unitBytes,
 				Done: opt.Progress.Done.Load, Total: opt.Progress.Total.Load}, asJSON)
+			// The importer also writes the heap as a raw image into the
+			// cache, so the first open maps it instead of streaming it.
+			var img *workbench.HeapImage
+			if dir := a.heapImageDir(); dir != "" {
+				opt.HeapCopy = func(size uint64) io.WriterAt {
+					if img = workbench.NewHeapImage(dir, size); img == nil {
+						return nil
+					}
+					return img
+				}
+			}
 			snap, err := dfx.Import(cmd.Context(), st, args[0], opt)
 			stop()
+			if img != nil {
+				keepHeapImage(st, snap, img, err)
+			}
 			if err != nil {
 				return err
 			}
@@ -55,4 +70,20 @@ canister id.`,
 	cmd.Flags().StringVar(&opt.CanisterID, "canister-id", "", "canister id to record (dfx's directory does not carry it)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the snapshot as JSON")
 	return cmd
+}
+
+// keepHeapImage names img as the heap image of the imported snapshot, or
+// drops it when the import failed. An image only saves time: its own
+// errors are not the import's.
+func keepHeapImage(st snapshots.Store, snap snapshots.Snapshot, img *workbench.HeapImage, importErr error) {
+	if importErr != nil {
+		img.Discard()
+		return
+	}
+	m, err := st.Manifest(snap.ID)
+	if err != nil {
+		img.Discard()
+		return
+	}
+	img.Keep(m.Heap)
 }

@@ -35,10 +35,11 @@ func (a *app) openSession() (*session, error) {
 		return nil, fmt.Errorf("start engine: %w", err)
 	}
 	bench := workbench.New(st, eng)
-	if dir := a.cacheRoot(); dir != "" {
-		// Raw images of large heaps: the second open of a snapshot maps
-		// its heap instead of reading every page from the store.
-		bench.SetHeapImages(filepath.Join(dir, "heaps"), 0)
+	if dir := a.heapImageDir(); dir != "" {
+		// Raw images of large heaps: the second open of a snapshot (and
+		// the first after its import) maps its heap instead of reading
+		// every page from the store.
+		bench.SetHeapImages(dir, 0)
 	}
 	return &session{store: st, eng: eng, bench: bench}, nil
 }
@@ -54,6 +55,16 @@ func (a *app) compileCacheDir() string {
 		return ""
 	}
 	return filepath.Join(dir, "wasm")
+}
+
+// heapImageDir is where raw heap images are kept: heaps/ in the cache
+// location; "" for none.
+func (a *app) heapImageDir() string {
+	dir := a.cacheRoot()
+	if dir == "" {
+		return ""
+	}
+	return filepath.Join(dir, "heaps")
 }
 
 // cacheRoot is the cache location for the engine's caches (compiled

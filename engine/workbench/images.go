@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/canscope/canscope/engine"
@@ -113,6 +114,88 @@ func (c *heapImages) save(t snapshots.PageTable, can *engine.Canister) error {
 		return fmt.Errorf("save heap image: %w", err)
 	}
 	return c.trim()
+}
+
+// HeapImage is a heap image written from outside the bench: the importer
+// writes each heap page it hashes and stores into it
+// (dfx.ImportOptions.HeapCopy), and Keep makes it the image of the page
+// table those pages were committed as. So the first open of an imported
+// snapshot maps its heap (as every later open does) instead of streaming
+// it from the store, at the cost of writing the heap's data once more at
+// import. Its content is the imported bytes the store hashed, as an
+// image the bench saves is the pages it has just verified.
+type HeapImage struct {
+	c    *heapImages
+	f    *os.File
+	size uint64
+
+	mu  sync.Mutex
+	err error // the first failed write: the image is not kept
+}
+
+// NewHeapImage begins an image of a heap of size bytes in dir (the
+// directory given to SetHeapImages); nil when the heap is too small to
+// need one or the file cannot be made (an image only saves time).
+func NewHeapImage(dir string, size uint64) *HeapImage {
+	c := &heapImages{dir: dir, max: DefaultHeapImageBytes}
+	if size < minImageBytes || os.MkdirAll(dir, 0o755) != nil {
+		return nil
+	}
+	f, err := os.CreateTemp(dir, "tmp-*.heap")
+	if err != nil {
+		return nil
+	}
+	if err := f.Truncate(int64(size)); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil
+	}
+	return &HeapImage{c: c, f: f, size: size}
+}
+
+// WriteAt writes heap bytes at off. It never fails: a failed write only
+// means the image is not kept.
+func (h *HeapImage) WriteAt(p []byte, off int64) (int, error) {
+	if _, err := h.f.WriteAt(p, off); err != nil {
+		h.mu.Lock()
+		h.err = cmp.Or(h.err, err)
+		h.mu.Unlock()
+	}
+	return len(p), nil
+}
+
+// Keep syncs the image and names it as the image of t, which must be the
+// page table its pages were stored as (the committed snapshot's heap);
+// an image of t already there is kept instead. Either way the file is
+// closed. Its errors cost only the first open's speed.
+func (h *HeapImage) Keep(t snapshots.PageTable) error {
+	defer h.Discard()
+	h.mu.Lock()
+	err := h.err
+	h.mu.Unlock()
+	if err == nil && t.Size != h.size {
+		err = fmt.Errorf("heap of %d bytes, image of %d", t.Size, h.size)
+	}
+	if err != nil {
+		return fmt.Errorf("keep heap image: %w", err)
+	}
+	dst := h.c.path(t)
+	if _, err := os.Stat(dst); err == nil {
+		return nil // never rewrite an image: it may be mapped
+	}
+	if err := h.f.Sync(); err != nil {
+		return fmt.Errorf("keep heap image: %w", err)
+	}
+	if err := os.Rename(h.f.Name(), dst); err != nil {
+		return fmt.Errorf("keep heap image: %w", err)
+	}
+	return h.c.trim()
+}
+
+// Discard closes the image and removes it unless Keep named it.
+func (h *HeapImage) Discard() {
+	h.f.Close()
+	os.Remove(h.f.Name()) // after a rename: nothing
 }
 
 // trim removes the least recently used images beyond the bound, and

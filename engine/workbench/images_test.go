@@ -3,12 +3,16 @@ package workbench
 import (
 	"context"
 	"crypto/sha256"
+	"io"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 
 	"github.com/canscope/canscope/engine"
 	"github.com/canscope/canscope/snapshots"
+	"github.com/canscope/canscope/snapshots/dfx"
+	"github.com/canscope/canscope/snapshots/fsstore"
 )
 
 // heapHash hashes a canister's committed heap.
@@ -95,5 +99,86 @@ func TestHeapImages(t *testing.T) {
 	}
 	if after, _ := os.ReadFile(images[0]); string(after) != string(before) {
 		t.Fatal("running on the mapped image changed the image file")
+	}
+}
+
+// countingStore counts the pages a bench reads from its store.
+type countingStore struct {
+	*fsstore.Store
+	pages atomic.Int64
+}
+
+func (s *countingStore) ReadPage(h snapshots.Hash, buf []byte) error {
+	s.pages.Add(1)
+	return s.Store.ReadPage(h, buf)
+}
+
+// TestImportedHeapImage: an import that writes its heap into a HeapImage
+// (as canscope import does) makes the first open a mapping: no heap page
+// is read from the store, and the heap is the imported one.
+func TestImportedHeapImage(t *testing.T) {
+	ctx := context.Background()
+	b, store := newBench(t)
+	run, res, err := b.Install(ctx, fixture(t, "incident_fixed.wasm"), nil, "")
+	mustOK(t, res, err)
+	res, err = run.Canister.Update(ctx, "add_chunks", u64(256)) // 16 MiB: just past minImageBytes
+	mustOK(t, res, err)
+	snap, err := run.Commit(ctx, CommitOptions{Name: "src", MadeBy: snapshots.MadeByCall})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := heapHash(t, run.Canister)
+	run.Close(ctx)
+	m, err := store.Manifest(snap.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "download")
+	if err := dfx.Export(ctx, store, m, dir); err != nil {
+		t.Fatal(err)
+	}
+
+	images := t.TempDir()
+	var img *HeapImage
+	imported, err := dfx.Import(ctx, store, dir, dfx.ImportOptions{Name: "imported", HeapCopy: func(size uint64) io.WriterAt {
+		img = NewHeapImage(images, size)
+		return img
+	}})
+	if err != nil || img == nil {
+		t.Fatalf("import: %v (image %v)", err, img)
+	}
+	im, err := store.Manifest(imported.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := img.Keep(im.Heap); err != nil {
+		t.Fatal(err)
+	}
+
+	cs := &countingStore{Store: store}
+	eng, err := engine.New(engine.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close(ctx)
+	fresh := New(cs, eng)
+	fresh.SetHeapImages(images, 0)
+	r, err := fresh.Open(ctx, imported.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close(ctx)
+	if n := cs.pages.Load(); n != 0 {
+		t.Errorf("first open after the import read %d pages from the store, want the image mapped", n)
+	}
+	if heapHash(t, r.Canister) != want {
+		t.Fatal("heap mapped from the imported image differs")
+	}
+	stats, err := r.Canister.Query(ctx, "stats", nil)
+	mustOK(t, stats, err)
+	walked, err := r.Canister.Query(ctx, "verify", nil)
+	mustOK(t, walked, err)
+	if string(stats.Reply) != string(walked.Reply) {
+		t.Fatal("the data store does not verify on the imported image")
 	}
 }

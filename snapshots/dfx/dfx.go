@@ -44,6 +44,14 @@ type ImportOptions struct {
 	// Progress, when set, counts the bytes of memory data read against
 	// their total (holes are skipped, and not counted).
 	Progress *snapshots.Progress
+	// HeapCopy, when set, is called once the heap's size is known; a
+	// non-nil writer it returns receives every non-zero heap page at its
+	// offset, from the very bytes import hashed and stored (zero pages
+	// are not written). workbench.HeapImage uses it so that the first
+	// open of an imported snapshot maps its heap instead of streaming it.
+	// Its errors fail the import: a writer whose failure is harmless (a
+	// cache) keeps them to itself.
+	HeapCopy func(size uint64) io.WriterAt
 }
 
 // Import reads the dfx snapshot directory dir into st and commits it as a
@@ -195,10 +203,14 @@ func Import(ctx context.Context, st snapshots.Store, dir string, opt ImportOptio
 		}
 		progress.SetTotal(total)
 	}
-	if m.Heap, err = importMemory(ctx, st, filepath.Join(dir, HeapFile), md.HeapSize, workers, progress); err != nil {
+	var heapCopy io.WriterAt
+	if opt.HeapCopy != nil && md.HeapSize > 0 {
+		heapCopy = opt.HeapCopy(md.HeapSize)
+	}
+	if m.Heap, err = importMemory(ctx, st, filepath.Join(dir, HeapFile), md.HeapSize, workers, progress, heapCopy); err != nil {
 		return fail(fmt.Errorf("heap: %w", err))
 	}
-	if m.Stable, err = importMemory(ctx, st, filepath.Join(dir, StableFile), md.StableSize, workers, progress); err != nil {
+	if m.Stable, err = importMemory(ctx, st, filepath.Join(dir, StableFile), md.StableSize, workers, progress, nil); err != nil {
 		return fail(fmt.Errorf("stable memory: %w", err))
 	}
 	// A file that changed while it was read would import a torn state.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"sync"
@@ -99,8 +100,9 @@ func pageStream(ctx context.Context, f *os.File, size uint64, out chan<- pageRun
 // store with workers goroutines, and returns its page table. Each worker
 // reads a run of pages with one pread and stores its pages; memory use
 // is one run buffer per worker, whatever the size. progress counts the
-// data bytes read (see dataBytes).
-func importMemory(ctx context.Context, st snapshots.Store, path string, size uint64, workers int, progress *snapshots.Progress) (snapshots.PageTable, error) {
+// data bytes read (see dataBytes). copyTo, when set, receives every
+// non-zero page at its offset (ImportOptions.HeapCopy).
+func importMemory(ctx context.Context, st snapshots.Store, path string, size uint64, workers int, progress *snapshots.Progress, copyTo io.WriterAt) (snapshots.PageTable, error) {
 	t := snapshots.PageTable{Size: size}
 	if size == 0 {
 		return t, nil
@@ -131,7 +133,7 @@ func importMemory(ctx context.Context, st snapshots.Store, path string, size uin
 			defer wg.Done()
 			buf := make([]byte, readRun*snapshots.PageSize)
 			for r := range runs {
-				if err := importRun(st, f, size, r, buf, &results[w], progress); err != nil {
+				if err := importRun(st, f, size, r, buf, &results[w], progress, copyTo); err != nil {
 					mu.Lock()
 					if firstErr == nil {
 						firstErr = err
@@ -168,12 +170,25 @@ func importMemory(ctx context.Context, st snapshots.Store, path string, size uin
 }
 
 // importRun reads run r of the memory file with one pread and stores its
-// pages, appending the non-zero ones to pages.
-func importRun(st snapshots.Store, f *os.File, size uint64, r pageRun, buf []byte, pages *[]snapshots.Page, progress *snapshots.Progress) error {
+// pages, appending the non-zero ones to pages; copyTo (if set) gets each
+// run of consecutive non-zero pages in one write.
+func importRun(st snapshots.Store, f *os.File, size uint64, r pageRun, buf []byte, pages *[]snapshots.Page, progress *snapshots.Progress, copyTo io.WriterAt) error {
 	off := r.First * snapshots.PageSize
 	n := min(r.N*snapshots.PageSize, size-off)
 	if _, err := f.ReadAt(buf[:n], int64(off)); err != nil {
 		return fmt.Errorf("read %s at %d: %w", f.Name(), off, err)
+	}
+	from := -1 // first page of the run of non-zero pages not yet copied
+	copyRun := func(to int) error {
+		if copyTo == nil || from < 0 {
+			return nil
+		}
+		lo, hi := uint64(from)*snapshots.PageSize, min(uint64(to)*snapshots.PageSize, n)
+		from = -1
+		if _, err := copyTo.WriteAt(buf[lo:hi], int64(off+lo)); err != nil {
+			return fmt.Errorf("copy pages at %d: %w", off+lo, err)
+		}
+		return nil
 	}
 	for i := range r.N {
 		lo := i * snapshots.PageSize
@@ -183,11 +198,18 @@ func importRun(st snapshots.Store, f *os.File, size uint64, r pageRun, buf []byt
 			return fmt.Errorf("page %d: %w", r.First+i, err)
 		}
 		progress.Add(uint64(len(page)))
-		if !h.IsZero() {
-			*pages = append(*pages, snapshots.Page{Index: r.First + i, Hash: h})
+		if h.IsZero() {
+			if err := copyRun(int(i)); err != nil {
+				return err
+			}
+			continue
 		}
+		if from < 0 {
+			from = int(i)
+		}
+		*pages = append(*pages, snapshots.Page{Index: r.First + i, Hash: h})
 	}
-	return nil
+	return copyRun(int(r.N))
 }
 
 // exportMemory writes the memory t describes to a new file at path:
