@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"os"
 
 	"github.com/tetratelabs/wazero/api"
@@ -22,7 +23,8 @@ import (
 //	len(args), args..., len(results), results..., instruction delta
 //	[, len(text), text bytes: a debug_print's text, flagged]
 //
-// all unsigned varints but the first byte. The function ref is 0 for none,
+// all unsigned varints but the first byte and the values (see
+// appendValues). The function ref is 0 for none,
 // else 1 + (index<<1 | upgrade-module bit); names are resolved when a block
 // is decoded, not while the canister runs. Instruction deltas restart at
 // each block, so a block decodes on its own.
@@ -45,6 +47,12 @@ const (
 
 // kind codes in the log.
 var kindCodes = [...]Kind{Enter, Exit, Syscall, Grow, Trap}
+
+// The codes of Enter and Exit in kindCodes.
+const (
+	kindEnter = 0
+	kindExit  = 1
+)
 
 const (
 	flagNilResults = 0x80
@@ -181,6 +189,79 @@ func (l *eventLog) append(kind Kind, depth int, phase uint64, fn uint64, name ui
 	l.prevIns = instr
 	l.buf = b
 	l.n++
+	return l.appended()
+}
+
+// appendCall is append for an Enter (values: its arguments) or an Exit
+// (values: its results) event, the bulk of a call-heavy run: the same
+// bytes, written in place into the buffer's spare room.
+func (l *eventLog) appendCall(exit bool, depth int, phase, fn uint64, vals []uint64, types []api.ValueType, instr uint64) error {
+	need := 6*binary.MaxVarintLen64 + 9*len(vals)
+	if l.buf == nil || cap(l.buf)-len(l.buf) < need {
+		if exit {
+			return l.append(Exit, depth, phase, fn, 0, noValues, nil, vals, types, instr, "")
+		}
+		return l.append(Enter, depth, phase, fn, 0, vals, types, noValues, nil, instr, "")
+	}
+	if l.n%blockEvents == 0 {
+		l.index = append(l.index, blockIndex{off: l.size(), instr: instr})
+		l.prevIns = instr
+	}
+	n := len(l.buf)
+	b := l.buf[:cap(l.buf)]
+	b[n] = kindEnter
+	if exit {
+		b[n] = kindExit
+	}
+	n = putUvarint(b, n+1, uint64(depth))
+	n = putUvarint(b, n, phase)
+	n = putUvarint(b, n, fn)
+	b[n] = 0 // no name
+	n++
+	if exit {
+		b[n] = 0
+		n = putValues(b, n+1, vals, types)
+	} else {
+		n = putValues(b, n, vals, types)
+		b[n] = 0
+		n++
+	}
+	n = putUvarint(b, n, instr-l.prevIns)
+	l.prevIns = instr
+	l.buf = b[:n]
+	l.n++
+	return l.appended()
+}
+
+// putUvarint writes v as a varint at b[n:] and returns the offset after it.
+func putUvarint(b []byte, n int, v uint64) int {
+	for v >= 0x80 {
+		b[n] = byte(v) | 0x80
+		v >>= 7
+		n++
+	}
+	b[n] = byte(v)
+	return n + 1
+}
+
+// putValues writes what appendValues appends at b[n:] (which has room for
+// 10 bytes per value and the count) and returns the offset after it.
+func putValues(b []byte, n int, vs []uint64, types []api.ValueType) int {
+	n = putUvarint(b, n, uint64(len(vs)))
+	for i, v := range vs {
+		if i < len(types) && (types[i] == api.ValueTypeI32 || types[i] == api.ValueTypeF32) {
+			v = uint64(uint32(v))
+		}
+		k := (bits.Len64(v) + 7) >> 3
+		b[n] = byte(k)
+		binary.LittleEndian.PutUint64(b[n+1:], v)
+		n += 1 + k
+	}
+	return n
+}
+
+// appended writes out or grows the buffer after an event was encoded.
+func (l *eventLog) appended() error {
 	switch {
 	case l.file == nil && len(l.buf) >= l.memBytes || l.file != nil && len(l.buf) >= flushBytes:
 		return l.flush()
@@ -205,14 +286,19 @@ func appendUvarint(b []byte, v uint64) []byte {
 
 // appendValues encodes a count and the values, keeping only the low 32
 // bits of i32 and f32 values: the engine leaves the upper half of a 32-bit
-// value on the stack undefined.
+// value on the stack undefined. A value is its length in bytes (0 to 8)
+// and its significant bytes, little-endian: values are often full 64-bit
+// words, which a varint takes ten steps to write.
 func appendValues(b []byte, vs []uint64, types []api.ValueType) []byte {
 	b = appendUvarint(b, uint64(len(vs)))
 	for i, v := range vs {
 		if i < len(types) && (types[i] == api.ValueTypeI32 || types[i] == api.ValueTypeF32) {
 			v = uint64(uint32(v))
 		}
-		b = appendUvarint(b, v)
+		n := (bits.Len64(v) + 7) >> 3
+		b = append(b, byte(n))
+		end := len(b) + n
+		b = binary.LittleEndian.AppendUint64(b, v)[:end]
 	}
 	return b
 }
@@ -387,7 +473,15 @@ func (l *eventLog) decode(raw []byte, index, count int, instr uint64) ([]Event, 
 		}
 		vs := make([]uint64, n)
 		for i := range vs {
-			vs[i] = uv()
+			if len(raw) == 0 || raw[0] > 8 || int(raw[0]) >= len(raw) {
+				raw = nil
+				return nil
+			}
+			var v uint64
+			for j := int(raw[0]); j > 0; j-- {
+				v = v<<8 | uint64(raw[j])
+			}
+			vs[i], raw = v, raw[1+int(raw[0]):]
 		}
 		return vs
 	}

@@ -73,7 +73,8 @@ type recorder struct {
 	// ring is the running execution's event ring; starts is scratch
 	// space for Events.
 	ring    *engine.EventRing
-	starts  []int
+	recs    []record
+	fk      int // the running module's index in fns
 	phase   string
 	phaseID uint64
 	mod     *engine.Module // the module of the running phase
@@ -139,10 +140,7 @@ type fnInfo struct {
 // info returns the running module's fnInfo for function fn (an index of
 // the module as loaded).
 func (r *recorder) info(fn uint32) *fnInfo {
-	k := 0
-	if r.mod == r.upgrade && r.upgrade != r.old {
-		k = 1
-	}
+	k := r.fk
 	idx := int(fn)
 	if idx >= len(r.fns[k]) {
 		r.fns[k] = append(r.fns[k], make([]fnInfo, idx+1-len(r.fns[k]))...)
@@ -165,12 +163,23 @@ func words(ts []api.ValueType) int {
 	return n
 }
 
+// record is a ring record for Events: where its values begin, and its
+// function (nil for a grow).
+type record struct {
+	at int
+	f  *fnInfo
+}
+
 // noValues is an empty, non-nil value list.
 var noValues = []uint64{}
 
 // BeginEvents implements engine.EventSink: an execution of mod begins.
 func (r *recorder) BeginEvents(mod *engine.Module, inst api.Module, ring *engine.EventRing) {
 	r.ring, r.mod, r.inst = ring, mod, inst
+	r.fk = 0
+	if mod == r.upgrade && r.upgrade != r.old {
+		r.fk = 1
+	}
 	r.pages = memPages(inst)
 	ring.SetCountdown(r.countdown())
 }
@@ -207,60 +216,95 @@ func (r *recorder) Events(ws []uint64, instr func(int64) uint64) int64 {
 	if r.done() {
 		return math.MaxInt64
 	}
-	starts := r.starts[:0]
+	recs := r.recs[:0]
 	for i := len(ws); i >= 2; {
 		code := ws[i-2]
+		var f *fnInfo
 		n := 1 // a grow's size
 		switch code & 3 {
 		case meter.EventEnter:
-			n = r.info(uint32(code >> 2)).paramWords
+			f = r.info(uint32(code >> 2))
+			n = f.paramWords
 		case meter.EventExit:
-			n = r.info(uint32(code >> 2)).resultWords
+			f = r.info(uint32(code >> 2))
+			n = f.resultWords
 		}
 		i -= 2 + n
 		if i < 0 {
 			break
 		}
-		starts = append(starts, i)
+		recs = append(recs, record{i, f})
 	}
-	r.starts = starts
-	for k := len(starts) - 1; k >= 0 && !r.done(); k-- {
-		i := starts[k]
-		end := len(ws)
+	r.recs = recs
+	end := len(ws)
+	for k := len(recs) - 1; k >= 0 && !r.done(); k-- {
+		rec := recs[k]
 		if k > 0 {
-			end = starts[k-1]
+			end = recs[k-1].at
+		} else {
+			end = len(ws)
 		}
 		code, at := ws[end-2], instr(int64(ws[end-1]))
-		vals := ws[i : end-2]
+		vals := ws[rec.at : end-2]
 		switch code & 3 {
 		case meter.EventGrow:
 			r.grow(uint32(vals[0]), at)
 		case meter.EventEnter:
-			r.enter(uint32(code>>2), vals, at)
+			r.enter(rec.f, vals, at)
 		case meter.EventExit:
-			r.exit(uint32(code>>2), vals, at)
+			r.exit(rec.f, vals, at)
 		}
 	}
 	return r.countdown()
 }
 
-func (r *recorder) enter(fn uint32, params []uint64, instr uint64) {
+func (r *recorder) enter(f *fnInfo, params []uint64, instr uint64) {
 	if len(r.stack) == 0 {
-		r.startPhase(fn)
+		r.startPhase(f.ref.fn)
 	}
-	f := r.info(fn)
 	depth := len(r.stack)
 	r.stack = append(r.stack, frame{mod: r.mod, ref: f.ref})
-	r.emit(Enter, depth, "", params, f.params, noValues, nil, false, instr)
+	if !r.logOnly(depth, false, instr) {
+		r.emit(Enter, depth, "", params, f.params, noValues, nil, false, instr)
+		return
+	}
+	r.logCall(false, depth, f, params, f.params, instr)
 }
 
-func (r *recorder) exit(fn uint32, results []uint64, instr uint64) {
+func (r *recorder) exit(f *fnInfo, results []uint64, instr uint64) {
 	if len(r.stack) == 0 {
 		return
 	}
-	f := r.info(fn)
-	r.emit(Exit, len(r.stack)-1, "", noValues, nil, results, f.results, false, instr)
-	r.stack = r.stack[:len(r.stack)-1]
+	depth := len(r.stack) - 1
+	if !r.logOnly(depth, true, instr) {
+		r.emit(Exit, depth, "", noValues, nil, results, f.results, false, instr)
+	} else {
+		r.logCall(true, depth, f, results, f.results, instr)
+	}
+	r.stack = r.stack[:depth]
+}
+
+// logOnly reports whether the next event, a call or return at depth,
+// only goes to the log and the milestones (emit's common case): it is not
+// the run's last event, not in a window, not a place to pause.
+func (r *recorder) logOnly(depth int, exit bool, instr uint64) bool {
+	idx := r.n
+	return r.log != nil && !(exit && depth == 0) && (r.winFrom < 0 || idx < r.winFrom) &&
+		idx != r.target && (r.instr == 0 || instr < r.instr)
+}
+
+// logCall is emit for an event logOnly accepts.
+func (r *recorder) logCall(exit bool, depth int, f *fnInfo, vals []uint64, types []api.ValueType, instr uint64) {
+	idx := r.n
+	r.n++
+	if idx >= r.log.first && r.log.accepts() {
+		if err := r.log.appendCall(exit, depth, r.phaseID, f.ref.code(), vals, types, instr); err != nil {
+			r.logErr, r.log.full = err, true
+		}
+	}
+	if r.miles.due(idx) {
+		r.miles.note(idx, instr)
+	}
 }
 
 // grow emits a Grow event when the heap size recorded at a function
@@ -502,7 +546,7 @@ const maxMilestones = 1 << 16
 
 func newMilestones() *milestones { return &milestones{stride: 1} }
 
-func (m *milestones) due(idx int) bool { return idx%m.stride == 0 }
+func (m *milestones) due(idx int) bool { return idx&(m.stride-1) == 0 } // stride: a power of two
 
 func (m *milestones) note(idx int, instr uint64) {
 	if idx/m.stride != len(m.instr) {
