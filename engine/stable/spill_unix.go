@@ -92,6 +92,30 @@ func (a *arena) drop() {
 	}
 }
 
+// pwriteMin is the smallest write write does with pwrite: below it the
+// system call costs more than a fault of the mapping.
+const pwriteMin = 16 << 10
+
+// write stores src at byte in of p with pwrite when p lies in the arena
+// and src is large, and reports whether it did.
+func (a *arena) write(p *page, in uint64, src []byte) bool {
+	if len(src) < pwriteMin {
+		return false
+	}
+	off, ok := a.offset(p)
+	if !ok {
+		return false
+	}
+	for b, at := src, off+int64(in); len(b) > 0; {
+		n, err := unix.Pwrite(int(a.f.Fd()), b, at)
+		if err != nil {
+			return false // the mapping writes it then, or faults as it would have
+		}
+		b, at = b[n:], at+int64(n)
+	}
+	return true
+}
+
 // owns reports whether p lies in the arena.
 func (a *arena) owns(p *page) bool {
 	_, ok := a.offset(p)

@@ -104,8 +104,7 @@ func (m *Memory) writeLogged(idx uint64, in uint64, src []byte) {
 	if !t.zeroed && isZeroBytes(src) {
 		t.zeroed = true
 	}
-	m.touch(p)
-	copy(p[in:], src)
+	m.store(p, in, src)
 	u.pages[idx] = t
 }
 
