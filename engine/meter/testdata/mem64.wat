@@ -4,7 +4,7 @@
 ;; and the differential test against wasmtime (bench/mem64diff), which run
 ;; each export at edge addresses and compare results, memory and traps.
 (module
-  (memory $m i64 1 4)
+  (memory $m (export "memory") i64 1 4)
   (table $t i64 3 3 funcref)
   (elem (table $t) (i64.const 0) func $one $two)
   (data (i64.const 16) "canscope")
