@@ -34,8 +34,12 @@ const (
 	EventValue = "value"
 	// EventRecord appends an event (code, counter) after its values and
 	// calls the host's EventFlush when the ring is full or the host's
-	// countdown (EventLeft) reaches zero.
-	EventRecord = "event"
+	// countdown (EventLeft) reaches zero. EventRecord1 and EventRecord2
+	// take an event's one or two value words first (one call instead of
+	// two or three: most events have no more).
+	EventRecord  = "event"
+	EventRecord1 = "event1"
+	EventRecord2 = "event2"
 	// EventHostModule is the import module of the host function the ring
 	// calls.
 	EventHostModule = "__trace_host"
@@ -105,7 +109,7 @@ func InstrumentEvents(m *wasm.Module, l EventsLayout) (*wasm.Module, error) {
 	if l.First < nImp || l.First+l.N > nImp+uint32(len(out.Functions)) {
 		return nil, fmt.Errorf("instrument events: functions %d to %d are not defined by the module", l.First, l.First+l.N)
 	}
-	const added = 2
+	const added = 4
 	shift := func(i uint32) uint32 {
 		if i < nImp {
 			return i
@@ -114,10 +118,14 @@ func InstrumentEvents(m *wasm.Module, l EventsLayout) (*wasm.Module, error) {
 	}
 	valType := out.AddType(wasm.FuncType{Params: []wasm.ValueType{wasm.I64}})
 	evType := out.AddType(wasm.FuncType{Params: []wasm.ValueType{wasm.I64, wasm.I64}})
+	ev1Type := out.AddType(wasm.FuncType{Params: []wasm.ValueType{wasm.I64, wasm.I64, wasm.I64}})
+	ev2Type := out.AddType(wasm.FuncType{Params: []wasm.ValueType{wasm.I64, wasm.I64, wasm.I64, wasm.I64}})
 	imports := append(slices.Clone(out.Imports),
 		wasm.Import{Module: EventModule, Name: EventValue, Kind: wasm.KindFunc, TypeIndex: valType},
-		wasm.Import{Module: EventModule, Name: EventRecord, Kind: wasm.KindFunc, TypeIndex: evType})
-	valFn, evFn := nImp, nImp+1
+		wasm.Import{Module: EventModule, Name: EventRecord, Kind: wasm.KindFunc, TypeIndex: evType},
+		wasm.Import{Module: EventModule, Name: EventRecord1, Kind: wasm.KindFunc, TypeIndex: ev1Type},
+		wasm.Import{Module: EventModule, Name: EventRecord2, Kind: wasm.KindFunc, TypeIndex: ev2Type})
+	ring := ringFuncs{value: nImp, event: [3]uint32{nImp + 1, nImp + 2, nImp + 3}}
 
 	_, hasMem := out.Memory()
 	pagesGlobal := uint32(out.NumImportedGlobals() + len(out.Globals))
@@ -156,7 +164,7 @@ func InstrumentEvents(m *wasm.Module, l EventsLayout) (*wasm.Module, error) {
 		inner := nImp + added + nDefined + k
 		funcs = append(funcs, out.Functions[i])
 		code = append(code, code[i])
-		w := wrapper(t, l.Original+k, inner, valFn, evFn, l.Counter, pagesGlobal, hasMem)
+		w := wrapper(t, l.Original+k, inner, ring, l.Counter, pagesGlobal, hasMem)
 		code[i] = wasm.Code{Body: w.Encode()}
 	}
 	out.SetFunctions(funcs)
@@ -223,19 +231,28 @@ func eventNames(m *wasm.Module, nImp uint32, l EventsLayout, shift func(uint32) 
 	return append(out, sub...)
 }
 
+// ringFuncs are the ring's functions as the rewritten module imports
+// them: value, and event with 0, 1 or 2 value words.
+type ringFuncs struct {
+	value uint32
+	event [3]uint32
+}
+
 // wrapper is the body of a function of type t that records its entry,
 // calls inner with its parameters, records its exit and returns inner's
 // results.
-func wrapper(t wasm.FuncType, orig, inner, valFn, evFn, counter, pages uint32, hasMem bool) *wasm.Body {
+func wrapper(t wasm.FuncType, orig, inner uint32, ring ringFuncs, counter, pages uint32, hasMem bool) *wasm.Body {
 	np := uint32(len(t.Params))
 	var ins []wasm.Instr
 	op := func(o wasm.Opcode) { ins = append(ins, wasm.Instr{Op: o}) }
 	idx := func(o wasm.Opcode, i uint32) { ins = append(ins, wasm.Instr{Op: o, Index: i}) }
 	i64 := func(v int64) { ins = append(ins, wasm.Instr{Op: wasm.OpI64Const, Value: v}) }
-	record := func(kind uint64) {
-		i64(int64(uint64(orig)<<2 | kind))
+	// record pushes code and the counter and calls the event function
+	// taking the n value words already on the stack.
+	record := func(code uint64, n int) {
+		i64(int64(code))
 		idx(wasm.OpGlobalGet, counter)
-		idx(wasm.OpCall, evFn)
+		idx(wasm.OpCall, ring.event[n])
 	}
 	growCheck := func() {
 		if !hasMem {
@@ -249,13 +266,12 @@ func wrapper(t wasm.FuncType, orig, inner, valFn, evFn, counter, pages uint32, h
 		idx(wasm.OpGlobalSet, pages)
 		idx(wasm.OpGlobalGet, pages)
 		op(wasm.OpI64ExtendI32U)
-		idx(wasm.OpCall, valFn)
-		i64(EventGrow)
-		idx(wasm.OpGlobalGet, counter)
-		idx(wasm.OpCall, evFn)
+		record(EventGrow, 1)
 		op(wasm.OpEnd)
 	}
-	value := func(local uint32, vt wasm.ValueType) {
+	// push pushes the value words of a local, calling each after every
+	// word.
+	push := func(local uint32, vt wasm.ValueType, each func()) {
 		switch vt {
 		case wasm.I32:
 			idx(wasm.OpLocalGet, local)
@@ -272,20 +288,36 @@ func wrapper(t wasm.FuncType, orig, inner, valFn, evFn, counter, pages uint32, h
 		case wasm.V128:
 			idx(wasm.OpLocalGet, local)
 			idx(opI64x2ExtractLane, 0)
-			idx(wasm.OpCall, valFn)
+			each()
 			idx(wasm.OpLocalGet, local)
 			idx(opI64x2ExtractLane, 1)
 		default: // references
 			i64(0)
 		}
-		idx(wasm.OpCall, valFn)
+		each()
+	}
+	// values records an event of the values in locals first.. (types ts):
+	// up to two words with the event itself, more one by one before it.
+	values := func(code uint64, first uint32, ts []wasm.ValueType) {
+		n := 0
+		for _, vt := range ts {
+			n += ValueWords(vt)
+		}
+		each := func() {}
+		if n > 2 {
+			each = func() { idx(wasm.OpCall, ring.value) }
+		}
+		for i, vt := range ts {
+			push(first+uint32(i), vt, each)
+		}
+		if n > 2 {
+			n = 0
+		}
+		record(code, n)
 	}
 
 	growCheck()
-	for i, vt := range t.Params {
-		value(uint32(i), vt)
-	}
-	record(EventEnter)
+	values(uint64(orig)<<2|EventEnter, 0, t.Params)
 	for i := range np {
 		idx(wasm.OpLocalGet, i)
 	}
@@ -299,10 +331,7 @@ func wrapper(t wasm.FuncType, orig, inner, valFn, evFn, counter, pages uint32, h
 		idx(wasm.OpLocalSet, np+uint32(k))
 	}
 	growCheck()
-	for k, vt := range t.Results {
-		value(np+uint32(k), vt)
-	}
-	record(EventExit)
+	values(uint64(orig)<<2|EventExit, np, t.Results)
 	for k := range t.Results {
 		idx(wasm.OpLocalGet, np+uint32(k))
 	}
@@ -343,16 +372,21 @@ func EventRing() []byte {
 		p = binary.AppendUvarint(p, uint64(len(s)))
 		return append(p, s...)
 	}
-	// Types: 0 () -> (), 1 (i64) -> (), 2 (i64 i64) -> ().
-	section(1, []byte{3,
-		0x60, 0, 0,
-		0x60, 1, byte(wasm.I64), 0,
-		0x60, 2, byte(wasm.I64), byte(wasm.I64), 0})
+	// Types: 0 () -> (), then n+1 taking n i64s for n = 1 to 4.
+	types := []byte{5, 0x60, 0, 0}
+	for n := 1; n <= 4; n++ {
+		types = append(types, 0x60, byte(n))
+		for range n {
+			types = append(types, byte(wasm.I64))
+		}
+		types = append(types, 0)
+	}
+	section(1, types)
 	imp := []byte{1}
 	imp = str(imp, EventHostModule)
 	imp = str(imp, EventFlush)
-	section(2, append(imp, 0x00, 0)) // func of type 0
-	section(3, []byte{2, 1, 2})      // value: type 1, event: type 2
+	section(2, append(imp, 0x00, 0))  // func of type 0
+	section(3, []byte{4, 1, 2, 3, 4}) // value, event, event1, event2
 	section(5, []byte{1, 0x00, pages})
 	glob := []byte{2,
 		byte(wasm.I32), 1, byte(wasm.OpI32Const), 0, byte(wasm.OpEnd)}
@@ -360,9 +394,11 @@ func EventRing() []byte {
 	glob = leb128.AppendInt(glob, math.MaxInt64)
 	glob = append(glob, byte(wasm.OpEnd))
 	section(6, glob)
-	exp := []byte{5}
+	exp := []byte{7}
 	exp = append(str(exp, EventValue), 0x00, 1)
 	exp = append(str(exp, EventRecord), 0x00, 2)
+	exp = append(str(exp, EventRecord1), 0x00, 3)
+	exp = append(str(exp, EventRecord2), 0x00, 4)
 	exp = append(str(exp, EventMemory), 0x02, 0)
 	exp = append(str(exp, EventPos), 0x03, gPos)
 	exp = append(str(exp, EventLeft), 0x03, gLeft)
@@ -384,24 +420,32 @@ func EventRing() []byte {
 		}
 	}
 	value := &wasm.Body{Instrs: slices.Concat(store(0, 0), advance(8), []wasm.Instr{{Op: wasm.OpEnd}})}
-	event := &wasm.Body{Instrs: slices.Concat(store(0, 0), store(1, 8), advance(16), []wasm.Instr{
-		{Op: wasm.OpGlobalGet, Index: gLeft},
-		{Op: wasm.OpI64Const, Value: 1},
-		{Op: wasm.OpI64Sub},
-		{Op: wasm.OpGlobalSet, Index: gLeft},
-		{Op: wasm.OpGlobalGet, Index: gLeft},
-		{Op: opI64Eqz},
-		{Op: wasm.OpGlobalGet, Index: gPos},
-		{Op: wasm.OpI32Const, Value: ringBytes},
-		{Op: opI32GeU},
-		{Op: opI32Or},
-		{Op: wasm.OpIf, Block: wasm.BlockEmpty},
-		{Op: wasm.OpCall, Index: 0},
-		{Op: wasm.OpEnd},
-		{Op: wasm.OpEnd},
-	})}
-	cs := []byte{2}
-	for _, body := range []*wasm.Body{value, event} {
+	// event takes n value words, then the code and the counter value.
+	event := func(n uint32) *wasm.Body {
+		var ins []wasm.Instr
+		for i := range n + 2 {
+			ins = append(ins, store(i, 8*uint64(i))...)
+		}
+		ins = append(ins, advance(8*int64(n+2))...)
+		return &wasm.Body{Instrs: append(ins, []wasm.Instr{
+			{Op: wasm.OpGlobalGet, Index: gLeft},
+			{Op: wasm.OpI64Const, Value: 1},
+			{Op: wasm.OpI64Sub},
+			{Op: wasm.OpGlobalSet, Index: gLeft},
+			{Op: wasm.OpGlobalGet, Index: gLeft},
+			{Op: opI64Eqz},
+			{Op: wasm.OpGlobalGet, Index: gPos},
+			{Op: wasm.OpI32Const, Value: ringBytes},
+			{Op: opI32GeU},
+			{Op: opI32Or},
+			{Op: wasm.OpIf, Block: wasm.BlockEmpty},
+			{Op: wasm.OpCall, Index: 0},
+			{Op: wasm.OpEnd},
+			{Op: wasm.OpEnd},
+		}...)}
+	}
+	cs := []byte{4}
+	for _, body := range []*wasm.Body{value, event(0), event(1), event(2)} {
 		e := body.Encode()
 		cs = binary.AppendUvarint(cs, uint64(len(e)))
 		cs = append(cs, e...)

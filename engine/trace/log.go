@@ -7,6 +7,8 @@ import (
 	"io"
 	"math/bits"
 	"os"
+	"slices"
+	"sync"
 
 	"github.com/tetratelabs/wazero/api"
 )
@@ -121,13 +123,16 @@ type eventLog struct {
 	nameID map[string]uint64
 
 	label labeler
+	// bufs lends the large buffers, kept from one session's log to the
+	// next; nil allocates.
+	bufs  *logBuffers
 	cache map[int][]Event // decoded blocks by number
 	order []int           // cache's blocks, oldest first
 }
 
-func newEventLog(first, maxEvents int, maxBytes int64, label labeler) *eventLog {
+func newEventLog(first, maxEvents int, maxBytes int64, label labeler, bufs *logBuffers) *eventLog {
 	return &eventLog{
-		first: first, max: maxEvents, maxBytes: maxBytes, label: label, memBytes: memLogBytes,
+		first: first, max: maxEvents, maxBytes: maxBytes, label: label, memBytes: memLogBytes, bufs: bufs,
 		names: []string{""}, nameID: map[string]uint64{"": 0},
 		cache: make(map[int][]Event),
 	}
@@ -164,7 +169,7 @@ func (l *eventLog) append(kind Kind, depth int, phase uint64, fn uint64, name ui
 		l.prevIns = instr
 	}
 	if l.buf == nil {
-		l.buf = make([]byte, 0, min(l.memBytes, 1<<20)+4096)
+		l.buf = l.bufs.first(l.memBytes + 4096)
 	}
 	b := l.buf
 	k := kindCode(kind)
@@ -268,7 +273,7 @@ func (l *eventLog) appended() error {
 	case l.file == nil && len(l.buf) > cap(l.buf)-4096:
 		// Grow once to the whole in-memory size instead of doubling: the
 		// buffers doubling leaves behind stay resident until the GC runs.
-		b := make([]byte, len(l.buf), l.memBytes+4096)
+		b := l.bufs.get(l.memBytes + 4096)[:len(l.buf)]
 		copy(b, l.buf)
 		l.buf = b
 	}
@@ -319,13 +324,14 @@ func (l *eventLog) flush() error {
 		// here on the log holds only small buffers in memory.
 		_, err = f.Write(l.buf)
 		l.written += int64(len(l.buf))
-		l.buf = make([]byte, 0, flushBytes+4096)
+		l.bufs.put(l.buf)
+		l.buf = l.bufs.get(flushBytes + 4096)
 		if err != nil {
 			return fmt.Errorf("event log: %w", err)
 		}
 		l.writes, l.free, l.writeErr = make(chan []byte, 2), make(chan []byte, 3), make(chan error, 1)
 		for range 2 {
-			l.free <- make([]byte, 0, flushBytes+4096)
+			l.free <- l.bufs.get(flushBytes + 4096)
 		}
 		go writer(f, l.writes, l.free, l.writeErr)
 		return nil
@@ -387,6 +393,10 @@ func (l *eventLog) sync() error {
 func (l *eventLog) close() error {
 	err := l.sync()
 	l.closed = true
+	l.bufs.put(l.buf)
+	for l.free != nil && len(l.free) > 0 {
+		l.bufs.put(<-l.free)
+	}
 	l.cache, l.order, l.buf = nil, nil, nil
 	if l.file == nil {
 		return err
@@ -556,4 +566,68 @@ func (l *eventLog) seekInstructions(n uint64) (int, bool, error) {
 		}
 	}
 	return 0, false, nil
+}
+
+// logBuffers keeps the large buffers of closed event logs for the next
+// ones of a tracer (a UI runs one session after another): a fresh 16 MiB
+// buffer costs its page faults and zeroing (about a tenth of recording a
+// call-heavy run) and the garbage collections its allocation brings.
+// It holds at most one in-memory log and three spill buffers.
+type logBuffers struct {
+	mu   sync.Mutex
+	kept [][]byte
+}
+
+// get returns an empty buffer of capacity size.
+func (p *logBuffers) get(size int) []byte {
+	if p != nil {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for i, b := range p.kept {
+			if cap(b) == size {
+				p.kept = slices.Delete(p.kept, i, i+1)
+				return b[:0]
+			}
+		}
+	}
+	return make([]byte, 0, size)
+}
+
+// first returns a log's first buffer: a kept one of capacity size, or a
+// small one (a short run's log stays small).
+func (p *logBuffers) first(size int) []byte {
+	if p != nil {
+		p.mu.Lock()
+		for i, b := range p.kept {
+			if cap(b) == size {
+				p.kept = slices.Delete(p.kept, i, i+1)
+				p.mu.Unlock()
+				return b[:0]
+			}
+		}
+		p.mu.Unlock()
+	}
+	return make([]byte, 0, min(size, 1<<20+4096))
+}
+
+// put keeps b for a later get, unless enough of its size are kept.
+func (p *logBuffers) put(b []byte) {
+	if p == nil || b == nil || (cap(b) != memLogBytes+4096 && cap(b) != flushBytes+4096) {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	same := 0
+	for _, k := range p.kept {
+		if cap(k) == cap(b) {
+			same++
+		}
+	}
+	limit := 1
+	if cap(b) == flushBytes+4096 {
+		limit = 3
+	}
+	if same < limit {
+		p.kept = append(p.kept, b[:0])
+	}
 }

@@ -15,7 +15,7 @@ func TestEventLogSpill(t *testing.T) {
 	label := func(f funcRef) (string, string) {
 		return fmt.Sprintf("f%d/%v", f.fn, f.upgrade), fmt.Sprintf("_ZN%d", f.fn)
 	}
-	l := newEventLog(3, 0, 1<<40, label)
+	l := newEventLog(3, 0, 1<<40, label, nil)
 	l.memBytes = 1000
 	defer l.close()
 	var want []Event

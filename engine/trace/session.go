@@ -118,12 +118,14 @@ type Tracer struct {
 	// modules holds the traced compilations sessions loaded: tracing or
 	// rehearsing the same module again should not compile it again.
 	modules *workbench.Modules
+	// bufs keeps the event logs' buffers from one session to the next.
+	bufs *logBuffers
 }
 
 // New returns a tracer running snapshots of store on bench (which must
 // run over the same store); checkpoints are written to store.
 func New(bench *workbench.Bench, store workbench.Store) *Tracer {
-	t := &Tracer{bench: bench, store: store}
+	t := &Tracer{bench: bench, store: store, bufs: &logBuffers{}}
 	t.modules = workbench.NewModules(func(ctx context.Context, code []byte) (*engine.Module, error) {
 		return bench.Engine().Load(WithTracing(ctx), code)
 	})
@@ -256,7 +258,7 @@ func (t *Tracer) Open(ctx context.Context, id snapshots.ID, req Request) (*Sessi
 		return nil, fmt.Errorf("trace %s: %w", id.Short(), err)
 	}
 	rec := s.newRecorder(ctx, run, -1)
-	s.log = newEventLog(req.From, req.MaxEvents, req.LogBytes, s.label)
+	s.log = newEventLog(req.From, req.MaxEvents, req.LogBytes, s.label, t.bufs)
 	s.miles = newMilestones()
 	rec.log, rec.miles = s.log, s.miles
 	if req.Watch != nil {
