@@ -1,0 +1,82 @@
+package engine
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/canscope/canscope/engine/ic0"
+	"github.com/canscope/canscope/engine/meter"
+)
+
+// TestWasm64OutOfRange: out-of-range 64-bit addresses trap as on the
+// replica (testdata/traps64.wat): in wasm code with the wasm32 heap trap
+// (IC0502 "heap out of bounds", as traps.wasm's heap_oob), in System API
+// arguments with the replica's range check text and its 64-bit values;
+// every trap rolls the message back. A grow the IC would allow past 4 GiB
+// stops the run with canscope's limit instead of failing with -1.
+func TestWasm64OutOfRange(t *testing.T) {
+	ctx := context.Background()
+	e := newEngine(t, Config{})
+	c := installed(t, e, load(t, e, "traps64.wasm"), nil)
+
+	// The wasm32 verdict to match: traps.wasm's heap_oob.
+	c32 := installed(t, e, load(t, e, "traps.wasm"), nil)
+	res32, err := c32.Update(ctx, "heap_oob", nil)
+	if err != nil || res32.Trap == nil {
+		t.Fatalf("wasm32 heap_oob: %v %+v", err, res32.Trap)
+	}
+
+	touches := uint64(0)
+	touch := func() {
+		t.Helper()
+		res, err := c.Update(ctx, "touch", nil)
+		mustOK(t, res, err)
+		touches++
+		if got := binary.LittleEndian.Uint64(res.Reply); got != touches {
+			t.Fatalf("touch replied %d, want %d: a trapped message left its change", got, touches)
+		}
+	}
+	touch()
+	for _, tt := range []struct {
+		method  string
+		code    ic0.ErrorCode
+		message string
+	}{
+		{"load_wide", res32.Trap.Code, "heap out of bounds"},
+		{"store_wide", res32.Trap.Code, "heap out of bounds"},
+		{"load_past", res32.Trap.Code, "heap out of bounds"},
+		{"fill_wide", res32.Trap.Code, "heap out of bounds"},
+		{"reply_wide", ic0.CodeCanisterContractViolation, "ic0.msg_reply_data_append: src=4294967296 + length=8 exceeds the slice size=65536"},
+		{"arg_wide", ic0.CodeCanisterContractViolation, "ic0.msg_arg_data_copy payload: src=4294967296 + length=1 exceeds the slice size=0"},
+	} {
+		res, err := c.Update(ctx, tt.method, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.method, err)
+		}
+		if res.Trap == nil || res.Trap.Code != tt.code || !strings.Contains(res.Trap.Message, tt.message) {
+			t.Errorf("%s: trap %+v, want %s %q", tt.method, res.Trap, tt.code, tt.message)
+		}
+		if tt.code == res32.Trap.Code && res.Trap.Reason != res32.Trap.Reason {
+			t.Errorf("%s: reason %q, wasm32's %q", tt.method, res.Trap.Reason, res32.Trap.Reason)
+		}
+		touch()
+	}
+	res, err := c.Update(ctx, "load_edge", nil)
+	mustOK(t, res, err)
+
+	res, err = c.Query(ctx, "echo", []byte("wasm64"))
+	mustOK(t, res, err)
+	if string(res.Reply) != "wasm64" {
+		t.Errorf("echo replied %q", res.Reply)
+	}
+
+	_, err = c.Update(ctx, "grow_past_4g", nil)
+	var hl *meter.HeapLimitError
+	if !errors.As(err, &hl) || !strings.Contains(err.Error(), "canscope runs wasm64 heaps up to 4 GiB") {
+		t.Fatalf("grow past 4 GiB: %v, want canscope's limit", err)
+	}
+	touch() // rolled back, still running
+}
