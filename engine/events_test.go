@@ -119,6 +119,7 @@ func TestTracedCountsAsPlain(t *testing.T) {
 		{"incident", func(t *testing.T) []byte { return read(t, "incident.wasm") }, []msg{{true, "add_chunks", u64(2)}}, true, 0},
 		{"incident every event", func(t *testing.T) []byte { return read(t, "incident.wasm") }, []msg{{true, "add_chunks", u64(1)}}, true, 1},
 		{"rust ledger", func(t *testing.T) []byte { return read(t, "rust_ledger.wasm") }, []msg{{true, "insert", candidNat64(300)}, {false, "checksum", nil}, {true, "fail", nil}}, true, 0},
+		{"motoko", func(t *testing.T) []byte { return read(t, "motoko_v1.wasm") }, []msg{{true, "add", []byte("DIDL\x00\x02\x7d\x71\x05\x02hi")}}, true, 0},
 		{"traps unnamed", func(t *testing.T) []byte { return stripped(t, "traps.wasm") }, []msg{{true, "unreachable", nil}, {true, "div_zero", nil}, {true, "heap_oob", nil}, {true, "ic0_trap", nil}}, false, 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -132,7 +133,8 @@ func TestTracedCountsAsPlain(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			plain := installed(t, e, plainMod, nil)
+			didl := []byte("DIDL\x00\x00")
+			plain := installed(t, e, plainMod, didl)
 			traced, err := e.NewCanister(tctx, Options{})
 			if err != nil {
 				t.Fatal(err)
@@ -140,7 +142,7 @@ func TestTracedCountsAsPlain(t *testing.T) {
 			defer traced.Close(ctx)
 			sink := &countingSink{t: t, countdown: tt.countdown}
 			ectx := WithEvents(tctx, sink)
-			if res, err := traced.Install(ectx, tracedMod, nil); err != nil || res.Status != StatusOK {
+			if res, err := traced.Install(ectx, tracedMod, didl); err != nil || res.Status != StatusOK {
 				t.Fatalf("install traced: %v %v", err, res.Trap)
 			}
 			run := func(c *Canister, ctx context.Context, m msg) (Result, error) {
@@ -170,11 +172,11 @@ func TestTracedCountsAsPlain(t *testing.T) {
 				same(m.method, p, tr)
 			}
 			if tt.upgrade {
-				p, err := plain.Upgrade(ctx, nil, nil, UpgradeOptions{})
+				p, err := plain.Upgrade(ctx, nil, didl, UpgradeOptions{})
 				if err != nil {
 					t.Fatal(err)
 				}
-				tr, err := traced.Upgrade(ectx, nil, nil, UpgradeOptions{})
+				tr, err := traced.Upgrade(ectx, nil, didl, UpgradeOptions{})
 				if err != nil {
 					t.Fatal(err)
 				}

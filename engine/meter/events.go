@@ -127,21 +127,26 @@ func InstrumentEvents(m *wasm.Module, l EventsLayout) (*wasm.Module, error) {
 		wasm.Import{Module: EventModule, Name: EventRecord2, Kind: wasm.KindFunc, TypeIndex: ev2Type})
 	ring := ringFuncs{value: nImp, event: [3]uint32{nImp + 1, nImp + 2, nImp + 3}}
 
+	// The heap size last recorded, in a global of the memory's index
+	// type.
 	_, hasMem := out.Memory()
+	mem64 := out.IsMemory64()
 	pagesGlobal := uint32(out.NumImportedGlobals() + len(out.Globals))
+	globals := slices.Clone(out.Globals)
+	for i := range globals {
+		if globals[i].Init, err = shiftExpr(globals[i].Init, shift); err != nil {
+			return nil, fmt.Errorf("instrument events: global %d: %w", i, err)
+		}
+	}
 	if hasMem {
-		globals := append(slices.Clone(out.Globals), wasm.Global{
-			Type: wasm.GlobalType{Type: wasm.I32, Mutable: true},
-			Init: []byte{byte(wasm.OpI32Const), 0x00, byte(wasm.OpEnd)},
-		})
-		for i := range globals[:len(globals)-1] {
-			if globals[i].Init, err = shiftExpr(globals[i].Init, shift); err != nil {
-				return nil, fmt.Errorf("instrument events: global %d: %w", i, err)
-			}
+		g := wasm.Global{Type: wasm.GlobalType{Type: wasm.I32, Mutable: true}, Init: []byte{byte(wasm.OpI32Const), 0x00, byte(wasm.OpEnd)}}
+		if mem64 {
+			g = wasm.Global{Type: wasm.GlobalType{Type: wasm.I64, Mutable: true}, Init: []byte{byte(wasm.OpI64Const), 0x00, byte(wasm.OpEnd)}}
 		}
-		if err := out.SetGlobals(globals); err != nil {
-			return nil, fmt.Errorf("instrument events: %w", err)
-		}
+		globals = append(globals, g)
+	}
+	if err := out.SetGlobals(globals); err != nil {
+		return nil, fmt.Errorf("instrument events: %w", err)
 	}
 	if err := out.SetImports(imports); err != nil {
 		return nil, fmt.Errorf("instrument events: %w", err)
@@ -164,7 +169,7 @@ func InstrumentEvents(m *wasm.Module, l EventsLayout) (*wasm.Module, error) {
 		inner := nImp + added + nDefined + k
 		funcs = append(funcs, out.Functions[i])
 		code = append(code, code[i])
-		w := wrapper(t, l.Original+k, inner, ring, l.Counter, pagesGlobal, hasMem)
+		w := wrapper(t, l.Original+k, inner, ring, l.Counter, pagesGlobal, hasMem, mem64)
 		code[i] = wasm.Code{Body: w.Encode()}
 	}
 	out.SetFunctions(funcs)
@@ -241,7 +246,7 @@ type ringFuncs struct {
 // wrapper is the body of a function of type t that records its entry,
 // calls inner with its parameters, records its exit and returns inner's
 // results.
-func wrapper(t wasm.FuncType, orig, inner uint32, ring ringFuncs, counter, pages uint32, hasMem bool) *wasm.Body {
+func wrapper(t wasm.FuncType, orig, inner uint32, ring ringFuncs, counter, pages uint32, hasMem, mem64 bool) *wasm.Body {
 	np := uint32(len(t.Params))
 	var ins []wasm.Instr
 	op := func(o wasm.Opcode) { ins = append(ins, wasm.Instr{Op: o}) }
@@ -260,12 +265,18 @@ func wrapper(t wasm.FuncType, orig, inner uint32, ring ringFuncs, counter, pages
 		}
 		idx(wasm.OpMemorySize, 0)
 		idx(wasm.OpGlobalGet, pages)
-		op(opI32Ne)
+		if mem64 {
+			op(opI64Ne)
+		} else {
+			op(opI32Ne)
+		}
 		ins = append(ins, wasm.Instr{Op: wasm.OpIf, Block: wasm.BlockEmpty})
 		idx(wasm.OpMemorySize, 0)
 		idx(wasm.OpGlobalSet, pages)
 		idx(wasm.OpGlobalGet, pages)
-		op(wasm.OpI64ExtendI32U)
+		if !mem64 {
+			op(wasm.OpI64ExtendI32U)
+		}
 		record(EventGrow, 1)
 		op(wasm.OpEnd)
 	}
@@ -343,6 +354,7 @@ func wrapper(t wasm.FuncType, orig, inner uint32, ring ringFuncs, counter, pages
 // name.
 const (
 	opI32Ne             wasm.Opcode = 0x47
+	opI64Ne             wasm.Opcode = 0x52
 	opI32GeU            wasm.Opcode = 0x4f
 	opI32Or             wasm.Opcode = 0x72
 	opI64Eqz            wasm.Opcode = 0x50
