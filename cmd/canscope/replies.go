@@ -55,7 +55,7 @@ func (f *replyFlags) register(cmd *cobra.Command) {
 	cmd.Flags().Var(&answerValue{f, "reply"}, "reply", "answer the next call to CANISTER.METHOD with this Candid reply, e.g. 'ryjl3-tyaaa-aaaaa-aaaba-cai.get=(42 : nat64)' (repeatable, used in order)")
 	cmd.Flags().Var(&answerValue{f, "reject"}, "reject", "answer the next call to CANISTER.METHOD with a reject, CODE a number 1-6 or a name such as CANISTER_REJECT (repeatable)")
 	cmd.Flags().Var(&answerValue{f, "replies"}, "replies", "read answers from FILE: one per line, 'reply CANISTER.METHOD=CANDID' or 'reject CANISTER.METHOD=CODE:TEXT'; # comments")
-	cmd.Flags().BoolVar(&f.answers.RejectUnanswered, "reject-unanswered", false, "fail calls no answer matches at once with SYS_TRANSIENT (the offline default of canscope before scripted replies) instead of holding them")
+	cmd.Flags().BoolVar(&f.answers.RejectUnanswered, "reject-unanswered", false, workbench.RejectUnansweredHelp)
 }
 
 // readFile adds the answers of a --replies file.

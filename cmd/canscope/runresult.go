@@ -228,7 +228,7 @@ func printRun(w io.Writer, r runJSON) {
 		row("certificate", "%s", c.Note)
 	}
 	for _, u := range r.UnusedAnswers {
-		row("warning", "answer %s was not used: no call matched it", u)
+		row("warning", "%s", workbench.UnusedAnswerText(u))
 	}
 	if r.Snapshot != nil {
 		row("snapshot", "%s (%s)", r.Snapshot.Ref(), r.Snapshot.ID.Short())

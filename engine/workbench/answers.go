@@ -146,6 +146,17 @@ func (a *Answers) Calls() (*engine.Calls, func() []string) {
 	return calls, unused
 }
 
+// RejectUnansweredHelp says what `--reject-unanswered` (and the UI's
+// toggle of the same name) does.
+const RejectUnansweredHelp = "fail calls no answer matches at once with SYS_TRANSIENT (the offline default of canscope before scripted replies) instead of holding them"
+
+// UnusedAnswerText warns that a scripted answer (by its Source) answered
+// no call of the run — the words `canscope call` prints and the UI's run
+// screen shows.
+func UnusedAnswerText(source string) string {
+	return "answer " + source + " was not used: no call matched it"
+}
+
 // CallAnswer says what completed an outgoing call and how its callbacks
 // ran — the words `canscope call` prints and the UI's run screen shows:
 // "not performed offline: …" for a call answered at once with
@@ -194,6 +205,6 @@ func CallAnswer(c engine.CallOutcome) string {
 // CallFeesText says what a message's outgoing calls paid, the words
 // `canscope call` prints and the UI's run screen shows.
 func CallFeesText(u engine.CallFeesUse) string {
-	return fmt.Sprintf("%s withdrawn at call_perform (transmission fee, reservations for the largest response and the longest callback), %s refunded with the responses: %s charged",
-		u.Withdrawn, u.Refunded, u.Charged())
+	return fmt.Sprintf("%s charged: %s withdrawn at call_perform (transmission fee, reservations for the largest response and the longest callback), %s refunded with the responses",
+		u.Charged(), u.Withdrawn, u.Refunded)
 }

@@ -98,6 +98,23 @@ func TestRepliesOnRunScreen(t *testing.T) {
 	if o := outcome(file); o.Status != "rejected" || len(o.Calls) != 1 || !strings.Contains(o.Calls[0], `reject CANISTER_REJECT "nope"`) {
 		t.Errorf("fetch with a replies file: %+v", o)
 	}
+	// Reject unanswered, as call --reject-unanswered: the call fails at
+	// once (offline, and said so); an answer no call takes is listed in
+	// the CLI's words.
+	sess, err := r.Start(ctx, source.RunRequest{Snapshot: snap.ID, Method: "fetch", RejectUnanswered: true,
+		Replies: "ryjl3-tyaaa-aaaaa-aaaba-cai.other=(1 : nat64)"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := sess.Outcome()
+	sess.(*Session).Close(ctx)
+	if o.Awaiting != 0 || len(o.OfflineCalls) != 1 || len(o.UnusedAnswers) != 1 ||
+		o.UnusedAnswers[0] != "answer ryjl3-tyaaa-aaaaa-aaaba-cai.other=(1 : nat64) was not used: no call matched it" {
+		t.Errorf("fetch rejecting unanswered: %+v", o)
+	}
+	if o := outcome("ryjl3-tyaaa-aaaaa-aaaba-cai.get=(42 : nat64)"); !strings.HasPrefix(o.CallFees, "5287812 charged: 42102421000 withdrawn at call_perform") {
+		t.Errorf("call fees %q", o.CallFees)
+	}
 	var fe *source.FieldError
 	for _, bad := range []string{"ryjl3-tyaaa-aaaaa-aaaba-cai=(1)", "no-such-file"} {
 		_, err := r.Start(ctx, source.RunRequest{Snapshot: snap.ID, Method: "fetch", Replies: bad}, nil)

@@ -97,7 +97,23 @@ func (r *Runner) Start(ctx context.Context, req source.RunRequest, progress func
 			return nil, &source.FieldError{Field: source.FieldReplies, Err: err}
 		}
 	}
-	tr.Calls = func() *engine.Calls { calls, _ := answers.Calls(); return calls }
+	answers.RejectUnanswered = req.RejectUnanswered
+	// Each execution of the traced run gets fresh answers; the outcome
+	// lists what the latest left unused, as `canscope call` does.
+	var unusedMu sync.Mutex
+	unused := func() []string { return nil }
+	tr.Calls = func() *engine.Calls {
+		calls, u := answers.Calls()
+		unusedMu.Lock()
+		unused = u
+		unusedMu.Unlock()
+		return calls
+	}
+	lastUnused := func() []string {
+		unusedMu.Lock()
+		defer unusedMu.Unlock()
+		return unused()
+	}
 	env, err := envOf(req)
 	if err != nil {
 		return nil, err
@@ -136,7 +152,7 @@ func (r *Runner) Start(ctx context.Context, req source.RunRequest, progress func
 	if progress != nil {
 		progress(1)
 	}
-	return &Session{s: s, method: req.Method}, nil
+	return &Session{s: s, method: req.Method, unused: lastUnused()}, nil
 }
 
 // progressEvery is how often a run's progress is read while it runs.
@@ -236,6 +252,7 @@ func answersOf(text string) (*workbench.Answers, error) {
 	if err != nil {
 		return nil, err
 	}
+	ans.Source = text // as typed, for the unused-answer warning
 	a.List = append(a.List, ans)
 	return &a, nil
 }
@@ -255,6 +272,9 @@ type Session struct {
 	mu     sync.Mutex
 	s      *trace.Session
 	method string // the method called; "" for an upgrade
+	// unused are the scripted answers the run left unused (Sources),
+	// taken when it finished: later re-executions for Seek stop part way.
+	unused []string
 }
 
 var _ source.Session = (*Session)(nil)
@@ -306,6 +326,12 @@ func (s *Session) Outcome() source.Outcome {
 	}
 	for _, c := range res.CallOutcomes {
 		o.Calls = append(o.Calls, principal.Text(c.Call.Callee)+"."+c.Call.Method+": "+workbench.CallAnswer(c))
+	}
+	for _, u := range s.unused {
+		o.UnusedAnswers = append(o.UnusedAnswers, workbench.UnusedAnswerText(u))
+	}
+	if f := res.CallFees; f != nil {
+		o.CallFees = workbench.CallFeesText(*f)
 	}
 	for _, c := range res.OfflineCalls() {
 		o.OfflineCalls = append(o.OfflineCalls, principal.Text(c.Callee)+"."+c.Method)

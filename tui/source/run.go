@@ -27,6 +27,9 @@ type RunRequest struct {
 	// 'CANISTER.METHOD=CANDID' (or 'reject CANISTER.METHOD=CODE:TEXT');
 	// "" answers none. Unanswered calls are held (Outcome.Awaiting).
 	Replies string
+	// RejectUnanswered fails calls no answer matches at once with
+	// SYS_TRANSIENT instead of holding them (`call --reject-unanswered`).
+	RejectUnanswered bool
 	// Arg is the argument as Candid text, typed by the method's declared
 	// argument types (an upgrade's: the new module's init arguments), or
 	// hex bytes with ArgHex; "" sends (), as dfx does.
@@ -155,6 +158,12 @@ type Outcome struct {
 	// Calls say what answered each call the run made and how its
 	// callback ran ("ryjl3-….get: reply (42) → reply callback ok").
 	Calls []string
+	// UnusedAnswers warn of the scripted answers no call took, in the
+	// CLI's words (workbench.UnusedAnswerText).
+	UnusedAnswers []string
+	// CallFees is what the run's calls paid, as `canscope call` reports
+	// it (workbench.CallFeesText); "" when they paid none.
+	CallFees string
 	// SkippedPreUpgrade is, for an upgrade with skip_pre_upgrade, what
 	// post_upgrade read in place of the discarded heap, as the CLI's
 	// verdict says it ("heap discarded; post_upgrade read …").

@@ -32,6 +32,7 @@ const (
 	fieldInspect
 	fieldCycles
 	fieldReplies
+	fieldRejectUnanswered
 )
 
 // mode is what the form runs.
@@ -50,21 +51,24 @@ var modeLabels = [modes]string{"call a method", "upgrade", "global timer", "hear
 
 // form is the run form: a call or an upgrade and its options.
 type form struct {
-	mode           mode
-	inspect        bool // canister_inspect_message first (a call)
-	cycles         textinput.Model
-	replies        textinput.Model
-	skipPreUpgrade bool
-	rehearse       bool
-	method         textinput.Model
-	wasm           textinput.Model
-	arg            textinput.Model
-	argHex         bool
-	caller         textinput.Model
-	time           textinput.Model
-	limit          textinput.Model
-	wasmLimit      textinput.Model
-	focus          field
+	mode    mode
+	inspect bool // canister_inspect_message first (a call)
+	cycles  textinput.Model
+	replies textinput.Model
+	// rejectUnanswered fails calls no answer matches at once, as call
+	// --reject-unanswered (else they are held).
+	rejectUnanswered bool
+	skipPreUpgrade   bool
+	rehearse         bool
+	method           textinput.Model
+	wasm             textinput.Model
+	arg              textinput.Model
+	argHex           bool
+	caller           textinput.Model
+	time             textinput.Model
+	limit            textinput.Model
+	wasmLimit        textinput.Model
+	focus            field
 	// errs are the errors shown under fields (a Candid argument that
 	// does not type, a principal that does not parse).
 	errs map[field]string
@@ -91,9 +95,9 @@ func (f *form) fields() []field {
 	case modeUpgrade:
 		return []field{fieldMode, fieldWasm, fieldArg, fieldArgHex, fieldSkip, fieldRehearse, fieldCaller, fieldTime, fieldLimit, fieldWasmLimit}
 	case modeTimer, modeHeartbeat:
-		return []field{fieldMode, fieldReplies, fieldCaller, fieldTime, fieldLimit, fieldWasmLimit}
+		return []field{fieldMode, fieldReplies, fieldRejectUnanswered, fieldCaller, fieldTime, fieldLimit, fieldWasmLimit}
 	}
-	return []field{fieldMode, fieldMethod, fieldArg, fieldArgHex, fieldInspect, fieldCycles, fieldReplies, fieldCaller, fieldTime, fieldLimit, fieldWasmLimit}
+	return []field{fieldMode, fieldMethod, fieldArg, fieldArgHex, fieldInspect, fieldCycles, fieldReplies, fieldRejectUnanswered, fieldCaller, fieldTime, fieldLimit, fieldWasmLimit}
 }
 
 // input returns the text input of the focused field, nil for toggles.
@@ -152,6 +156,8 @@ func (f *form) toggle() {
 		f.argHex = !f.argHex
 	case fieldInspect:
 		f.inspect = !f.inspect
+	case fieldRejectUnanswered:
+		f.rejectUnanswered = !f.rejectUnanswered
 	}
 }
 
@@ -212,12 +218,12 @@ func (f *form) request(id snapshots.ID) (source.RunRequest, bool) {
 		r.Rehearse = f.rehearse
 	case modeTimer:
 		r.Timer, r.Arg, r.ArgHex = true, "", false
-		r.Replies = strings.TrimSpace(f.replies.Value())
+		r.Replies, r.RejectUnanswered = strings.TrimSpace(f.replies.Value()), f.rejectUnanswered
 	case modeHeartbeat:
 		r.Heartbeat, r.Arg, r.ArgHex = true, "", false
-		r.Replies = strings.TrimSpace(f.replies.Value())
+		r.Replies, r.RejectUnanswered = strings.TrimSpace(f.replies.Value()), f.rejectUnanswered
 	default:
-		r.Replies = strings.TrimSpace(f.replies.Value())
+		r.Replies, r.RejectUnanswered = strings.TrimSpace(f.replies.Value()), f.rejectUnanswered
 		r.Method = strings.TrimSpace(f.method.Value())
 		r.Inspect = f.inspect
 		r.Cycles = strings.TrimSpace(f.cycles.Value())

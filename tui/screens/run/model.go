@@ -607,6 +607,7 @@ func (m *Model) formView() string {
 	}
 	if f.mode != modeUpgrade {
 		row(fieldReplies, f.replies.View())
+		row(fieldRejectUnanswered, check(f.rejectUnanswered, "reject unanswered calls at once (SYS_TRANSIENT), as --reject-unanswered"))
 	}
 	if f.mode == modeUpgrade {
 		row(fieldSkip, check(f.skipPreUpgrade, "skip_pre_upgrade"))
@@ -691,7 +692,18 @@ func (m *Model) headView() []string {
 	}
 	if out.Awaiting > 0 {
 		// Not "ok": the callbacks have not run.
-		head = append(head, wrapped(fmt.Sprintf("⚠ awaiting %s: nothing answered them, so their callbacks have not run and the outcome is not known; answer them in the replies field", render.Count(out.Awaiting, "call")), m.width, 2, st.Warn)...)
+		head = append(head, wrapped(fmt.Sprintf("⚠ awaiting %s: nothing answered them, so their callbacks have not run and the outcome is not known; answer them in the replies field, or reject unanswered", render.Count(out.Awaiting, "call")), m.width, 2, st.Warn)...)
+	}
+	const shownUnused = 2
+	for i, u := range out.UnusedAnswers {
+		if i == shownUnused {
+			head = append(head, st.Warn.Render(fmt.Sprintf("  … %s not listed here", render.Count(len(out.UnusedAnswers)-shownUnused, "more unused answer"))))
+			break
+		}
+		head = append(head, wrapped("⚠ "+u, m.width, 2, st.Warn)...)
+	}
+	if out.CallFees != "" {
+		head = append(head, wrapped("call fees "+out.CallFees, m.width, 2, st.Muted)...)
 	}
 	const shownCalls = 3 // the timeline needs the rest of the screen
 	for i, c := range out.Calls {

@@ -62,6 +62,13 @@ func TestRun(t *testing.T) {
 		{"timeline_inspect_cycles_80x24", 80, 24, true, append(callOptionKeys(), st.Key("enter")), nil, func(o *source.Outcome) {
 			o.Inspect, o.Cycles = "accepted", "1000000 attached, 500000 accepted, 500000 refunded to the caller"
 		}},
+		{"form_call_reject_unanswered_80x24", 80, 24, true, append(callOptionKeys(), st.Keys("tab", "tab", "space")...), nil, nil},
+		// Answers no call took are listed in the CLI's words, with the
+		// calls' fees.
+		{"timeline_unused_answers_80x24", 80, 24, true, upgradeKeys(), nil, func(o *source.Outcome) {
+			o.UnusedAnswers = []string{"answer ryjl3-tyaaa-aaaaa-aaaba-cai.other=(1 : nat64) was not used: no call matched it"}
+			o.CallFees = "5287812 charged: 42102421000 withdrawn at call_perform (transmission fee, reservations for the largest response and the longest callback), 42097133188 refunded with the responses"
+		}},
 		// Calls nothing answered: the outcome is not known, and says so.
 		{"timeline_awaiting_80x24", 80, 24, true, upgradeKeys(), nil, func(o *source.Outcome) {
 			o.Status, o.Awaiting, o.TrapMessage, o.TrapFunction, o.Error = "awaiting", 1, "", "", ""
@@ -300,6 +307,10 @@ func TestRunRequestEntryPoints(t *testing.T) {
 		{st.Keys("space", "space", "enter"), source.RunRequest{Snapshot: id, Timer: true}},
 		{st.Keys("space", "space", "space", "enter"), source.RunRequest{Snapshot: id, Heartbeat: true}},
 		{append(callOptionKeys(), st.Key("enter")), source.RunRequest{Snapshot: id, Method: "transfer", Inspect: true, Cycles: "1_000_000"}},
+		// The reject-unanswered toggle follows the replies field.
+		{append(callOptionKeys(), st.Keys("tab", "tab", "space", "enter")...),
+			source.RunRequest{Snapshot: id, Method: "transfer", Inspect: true, Cycles: "1_000_000", RejectUnanswered: true}},
+		{st.Keys("space", "space", "tab", "tab", "space", "enter"), source.RunRequest{Snapshot: id, Timer: true, RejectUnanswered: true}},
 	} {
 		script := st.FailingUpgrade(store)
 		m := open(t, "dark", 80, 24, source.Set{Catalog: store, Runner: script}, id)
