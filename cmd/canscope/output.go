@@ -61,11 +61,17 @@ type runJSON struct {
 	// Inspect is canister_inspect_message's verdict (call --inspect).
 	Inspect *inspectJSON `json:"inspect,omitempty"`
 	// Cycles is what the update did with the cycles attached (--cycles).
-	Cycles         *cyclesJSON         `json:"cycles,omitempty"`
-	Steps          []stepJSON          `json:"steps,omitempty"`
-	SkipPreUpgrade *skipJSON           `json:"skip_pre_upgrade,omitempty"`
-	Verify         []verifyJSON        `json:"verify,omitempty"`
-	Snapshot       *snapshots.Snapshot `json:"snapshot"`
+	Cycles         *cyclesJSON `json:"cycles,omitempty"`
+	Steps          []stepJSON  `json:"steps,omitempty"`
+	SkipPreUpgrade *skipJSON   `json:"skip_pre_upgrade,omitempty"`
+	// WasmMemoryPersistence is upgrade's wasm_memory_persistence option
+	// ("keep", "replace", "" when left out).
+	WasmMemoryPersistence string `json:"wasm_memory_persistence,omitempty"`
+	// StableTypes is moc's verdict on two Motoko modules' stable types
+	// (upgrade), compared before the rehearsal.
+	StableTypes *workbench.StableTypes `json:"stable_types,omitempty"`
+	Verify      []verifyJSON           `json:"verify,omitempty"`
+	Snapshot    *snapshots.Snapshot    `json:"snapshot"`
 	// Limits is the headroom report: each replica limit with what the
 	// run used ({"name", "used", "limit"}; limit 0 means none).
 	Limits []engine.LimitUse `json:"limits"`
@@ -213,6 +219,11 @@ type stepJSON struct {
 	PostUpgradeOK      bool        `json:"post_upgrade_ok"`
 	// Limits is the step's headroom report (as runJSON's).
 	Limits []engine.LimitUse `json:"limits"`
+	// MainMemory is what the step did with the heap, "kept" or
+	// "replaced" (the replica's rule for the wasm_memory_persistence
+	// option), and MainMemoryReason why.
+	MainMemory       string `json:"main_memory,omitempty"`
+	MainMemoryReason string `json:"main_memory_reason,omitempty"`
 }
 
 // snapshotResult is the JSON of every store command that makes a

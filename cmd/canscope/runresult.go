@@ -159,6 +159,9 @@ func printRun(w io.Writer, r runJSON) {
 			line += ": " + s.Trap.Message
 		}
 		row(s.Step, "%s (%s instructions, %s written to stable memory)", line, humanize.Comma(int64(s.Instructions)), humanize.IBytes(s.StableBytesWritten))
+		if s.MainMemory != "" {
+			row("", "  heap %s: %s", s.MainMemory, s.MainMemoryReason)
+		}
 		for _, p := range s.Phases {
 			row("", "  %-13s %s", p.Name, humanize.Comma(int64(p.Instructions)))
 		}
@@ -179,6 +182,9 @@ func printRun(w io.Writer, r runJSON) {
 	}
 	if r.SkipPreUpgrade != nil {
 		row("skip_pre_upgrade", "%s", r.SkipPreUpgrade.Verdict)
+	}
+	if r.StableTypes != nil {
+		row("stable types", "%s", r.StableTypes)
 	}
 	if r.Trap != nil {
 		row("trap", "%s", r.Trap.Message)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/canscope/canscope/engine"
@@ -17,7 +18,8 @@ func stepOf(st workbench.UpgradeStep) stepJSON {
 	res := st.Result
 	return stepJSON{Step: st.Name, Status: res.Status.String(), Trap: trapOf(res.Trap), Instructions: res.Instructions,
 		Phases: phasesOf(res), StablePagesChanged: len(res.StablePagesChanged), StableBytesWritten: st.StableBytesWritten,
-		StableBytesRead: st.StableBytesRead, PostUpgradeOK: st.PostUpgradeOK, Limits: res.Limits}
+		StableBytesRead: st.StableBytesRead, PostUpgradeOK: st.PostUpgradeOK, Limits: res.Limits,
+		MainMemory: st.MainMemory, MainMemoryReason: st.MainMemoryReason}
 }
 
 // skipOf describes what an upgrade with --skip-pre-upgrade read.
@@ -65,12 +67,13 @@ upgrade would produce).`,
 			if err := checkCommitName(name, commit); err != nil {
 				return err
 			}
-			if err := a.checkPersistence(pos[0], wasmPath, persist); err != nil {
+			pre, err := a.checkPersistence(pos[0], wasmPath, persist)
+			if err != nil {
 				return err
 			}
 			s, snap, r, err := a.openRun(ctx, pos[0], &envs)
 			if err != nil {
-				return err
+				return pre.notRehearsed(err)
 			}
 			defer s.close(ctx)
 			defer r.Close(ctx)
@@ -81,7 +84,7 @@ upgrade would produce).`,
 					return fmt.Errorf("read module: %w", err)
 				}
 				if newMod, err = s.eng.Load(ctx, code); err != nil {
-					return fmt.Errorf("%s: %w", wasmPath, err)
+					return pre.notRehearsed(fmt.Errorf("%s: %w", wasmPath, err))
 				}
 			}
 			arg, err := args.bytes(initTypes(workbench.Interface(newMod)))
@@ -99,7 +102,7 @@ upgrade would produce).`,
 			}
 			done := watch(workbench.StepUpgrade)
 			reh, err := r.Rehearse(ctx, workbench.RehearsalOptions{
-				Module: newMod, Arg: arg, SkipPreUpgrade: skip, Again: rehearse, Verify: queries,
+				Module: newMod, Arg: arg, SkipPreUpgrade: skip, Again: rehearse, Verify: queries, Persistence: persist,
 				Progress: func(st workbench.UpgradeStep) {
 					done(st.Result.Instructions)
 					done = func(uint64) {}
@@ -133,6 +136,8 @@ upgrade would produce).`,
 			}
 			out.Steps = steps
 			out.SkipPreUpgrade = skipOf(reh.Skipped)
+			out.WasmMemoryPersistence = persist
+			out.StableTypes = pre.stableTypes
 			if len(reh.Verify) > 0 {
 				out.Verify = verifyOf(reh.Verify)
 			}
@@ -155,31 +160,56 @@ upgrade would produce).`,
 	return cmd
 }
 
+// upgradeCheck is what an upgrade's options and modules say before
+// anything runs.
+type upgradeCheck struct {
+	// heap is what the IC does with the heap: "kept" or "replaced".
+	heap string
+	// stableTypes is moc's verdict on two Motoko modules' stable
+	// signatures, nil for other modules.
+	stableTypes *workbench.StableTypes
+}
+
+// notRehearsed explains a module canscope cannot run (a wasm64 module
+// before the memory64 lowering) with what it did decide: the IC's verdict
+// on the options and moc's on the stable types.
+func (c upgradeCheck) notRehearsed(err error) error {
+	if !errors.Is(err, engine.ErrMemory64) {
+		return err
+	}
+	msg := fmt.Sprintf("the IC accepts these upgrade options (the heap is %s), but the upgrade was not rehearsed: %v", c.heap, err)
+	if c.stableTypes != nil {
+		msg += "; stable types: " + c.stableTypes.String()
+	}
+	return errors.New(msg)
+}
+
 // checkPersistence applies the replica's wasm_memory_persistence rules
 // (engine.MainMemoryHandling) to an upgrade of the snapshot ref to the
 // module at wasmPath (its own module when empty), before anything runs: a
-// refusal is the IC's, in its words. The rehearsal replaces the heap, so an
-// upgrade the IC would run with the heap kept is refused as not performed
-// offline, and so is a wasm64 module, which canscope cannot run yet.
-func (a *app) checkPersistence(ref, wasmPath, persistence string) error {
+// refusal is the IC's, in its words. It also compares two Motoko modules'
+// stable types as moc does (workbench.CompareStableTypes); the rehearsal
+// then shows what the runtime really does.
+func (a *app) checkPersistence(ref, wasmPath, persistence string) (upgradeCheck, error) {
+	var c upgradeCheck
 	switch persistence {
 	case engine.PersistenceUnset, engine.PersistenceKeep, engine.PersistenceReplace:
 	default:
-		return fmt.Errorf("--wasm-memory-persistence %q: want keep or replace", persistence)
+		return c, fmt.Errorf("--wasm-memory-persistence %q: want keep or replace", persistence)
 	}
 	st, m, err := a.loadManifest(ref)
 	if err != nil {
-		return err
+		return c, err
 	}
 	defer st.Close()
 	oldCode, err := st.ReadBlob(m.Module)
 	if err != nil {
-		return fmt.Errorf("upgrade %s: module: %w", m.Ref(), err)
+		return c, fmt.Errorf("upgrade %s: module: %w", m.Ref(), err)
 	}
 	newCode := oldCode
 	if wasmPath != "" {
 		if newCode, err = validation.ReadModule(wasmPath); err != nil {
-			return fmt.Errorf("read module: %w", err)
+			return c, fmt.Errorf("read module: %w", err)
 		}
 	}
 	parse := func(what string, b []byte) (*wasm.Module, error) {
@@ -194,24 +224,24 @@ func (a *app) checkPersistence(ref, wasmPath, persistence string) error {
 	}
 	oldMod, err := parse("the snapshot's module", oldCode)
 	if err != nil {
-		return err
+		return c, err
 	}
 	newMod, err := parse("the new module", newCode)
 	if err != nil {
-		return err
+		return c, err
 	}
 	keep, err := engine.MainMemoryHandling(oldMod.ExpectsEOP(), newMod.ExpectsEOP(), persistence)
 	if err != nil {
-		return fmt.Errorf("upgrade %s: the IC refuses this upgrade: %w", m.Ref(), err)
+		return c, fmt.Errorf("upgrade %s: the IC refuses this upgrade: %w", m.Ref(), err)
 	}
-	heap := "replaced"
+	c.heap = workbench.HeapReplaced
 	if keep {
-		heap = "kept"
+		c.heap = workbench.HeapKept
 	}
-	if keep {
-		return fmt.Errorf("upgrade %s: the IC accepts these upgrade options (the heap is %s): wasm_memory_persistence keep onto a module with enhanced orthogonal persistence; canscope's rehearsal replaces the heap, so the upgrade was not rehearsed", m.Ref(), heap)
+	if v, ok := workbench.CompareStableTypes(oldMod, newMod); ok {
+		c.stableTypes = &v
 	}
-	return nil
+	return c, nil
 }
 
 func upgradeNote(wasmPath string, skip bool) string {

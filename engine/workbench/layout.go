@@ -58,6 +58,9 @@ func layoutChecks(m *snapshots.Manifest, oldCode, newCode []byte) ([]Check, []Fu
 		tableCheck(old, fixed),
 		memoryInitCheck(old, fixed),
 	}
+	if c, ok := stableTypesCheck(old, fixed); ok {
+		checks = append(checks, c)
+	}
 	return checks, functionChanges(old, fixed)
 }
 

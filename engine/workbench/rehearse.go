@@ -30,6 +30,12 @@ type RehearsalOptions struct {
 	// SkipPreUpgrade does not run the old module's pre_upgrade in the
 	// first step (the second always runs the new one's).
 	SkipPreUpgrade bool
+	// Persistence is the upgrade option wasm_memory_persistence
+	// (engine.PersistenceUnset, PersistenceKeep or PersistenceReplace);
+	// with engine.MainMemoryHandling it decides whether each step keeps the
+	// heap, as the replica does, and an option the replica refuses is the
+	// replica's error (*engine.UpgradeOptionError) before anything runs.
+	Persistence string
 	// Again upgrades a second time to the same module after a first
 	// upgrade that succeeded (StepUpgradeAgain).
 	Again bool
@@ -65,6 +71,34 @@ type UpgradeStep struct {
 	// PostUpgradeOK reports that canister_post_upgrade ran and the step
 	// succeeded; false when the module has none or the step trapped.
 	PostUpgradeOK bool
+	// MainMemory is what the step did with the heap, "kept" or
+	// "replaced", and MainMemoryReason why (the replica's rule).
+	MainMemory       string
+	MainMemoryReason string
+}
+
+// Heap handling of a step (UpgradeStep.MainMemory).
+const (
+	HeapKept     = "kept"
+	HeapReplaced = "replaced"
+)
+
+// mainMemory applies the replica's determine_main_memory_handling to an
+// upgrade from old to next with option persistence: whether the heap is
+// kept, and why in words.
+func mainMemory(old, next *engine.Module, persistence string) (bool, string, error) {
+	oldEOP, newEOP := old.ExpectsEOP(), next.ExpectsEOP()
+	keep, err := engine.MainMemoryHandling(oldEOP, newEOP, persistence)
+	if err != nil {
+		return false, "", err
+	}
+	switch {
+	case keep:
+		return true, "wasm_memory_persistence keep onto a module with enhanced orthogonal persistence: the IC keeps the heap and runs the new module on it (its data segments are not applied)", nil
+	case persistence == engine.PersistenceReplace:
+		return false, "wasm_memory_persistence replace: the IC discards the heap", nil
+	}
+	return false, "no wasm_memory_persistence option and the canister does not declare enhanced orthogonal persistence: the IC discards the heap", nil
 }
 
 // OK reports whether the step succeeded.
@@ -125,7 +159,16 @@ func (r *Run) Rehearse(ctx context.Context, o RehearsalOptions) (Rehearsal, erro
 			out.Verify = append(out.Verify, Verification{Query: q, Before: before[i]})
 		}
 	}
-	step := func(name string, mod *engine.Module, opts engine.UpgradeOptions) (UpgradeStep, error) {
+	from := r.Canister.Module()
+	to := o.Module
+	if to == nil {
+		to = from
+	}
+	keepFirst, whyFirst, err := mainMemory(from, to, o.Persistence)
+	if err != nil {
+		return out, err
+	}
+	step := func(name string, mod *engine.Module, opts engine.UpgradeOptions, why string) (UpgradeStep, error) {
 		w := &stableWrites{next: o.Recorder, read: map[uint64]struct{}{}}
 		r.Canister.SetRecorder(w)
 		defer r.Canister.SetRecorder(nil)
@@ -139,7 +182,11 @@ func (r *Run) Rehearse(ctx context.Context, o RehearsalOptions) (Rehearsal, erro
 			}
 			return UpgradeStep{}, fmt.Errorf("%s: %w", name, err)
 		}
-		s := UpgradeStep{Name: name, Result: res, StableBytesWritten: w.bytes, StableBytesRead: w.readBytes}
+		s := UpgradeStep{Name: name, Result: res, StableBytesWritten: w.bytes, StableBytesRead: w.readBytes,
+			MainMemory: HeapReplaced, MainMemoryReason: why}
+		if opts.KeepMainMemory {
+			s.MainMemory = HeapKept
+		}
 		if name == StepUpgrade && o.SkipPreUpgrade {
 			sk, err := r.skippedPreUpgrade(w.readBytes, w.read)
 			if err != nil {
@@ -168,7 +215,7 @@ func (r *Run) Rehearse(ctx context.Context, o RehearsalOptions) (Rehearsal, erro
 		}
 		return s, nil
 	}
-	first, err := step(StepUpgrade, o.Module, engine.UpgradeOptions{SkipPreUpgrade: o.SkipPreUpgrade})
+	first, err := step(StepUpgrade, o.Module, engine.UpgradeOptions{SkipPreUpgrade: o.SkipPreUpgrade, KeepMainMemory: keepFirst}, whyFirst)
 	if err != nil || !first.OK() {
 		return out, err
 	}
@@ -178,8 +225,12 @@ func (r *Run) Rehearse(ctx context.Context, o RehearsalOptions) (Rehearsal, erro
 		}
 	}
 	if o.Again {
-		// nil: the module the first step installed.
-		if _, err := step(StepUpgradeAgain, nil, engine.UpgradeOptions{}); err != nil {
+		// nil: the module the first step installed, with the same option.
+		keep, why, err := mainMemory(to, to, o.Persistence)
+		if err != nil {
+			return out, fmt.Errorf("%s: %w", StepUpgradeAgain, err)
+		}
+		if _, err := step(StepUpgradeAgain, nil, engine.UpgradeOptions{KeepMainMemory: keep}, why); err != nil {
 			return out, err
 		}
 	}

@@ -2,8 +2,12 @@ package workbench
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
+	"strings"
 	"testing"
+
+	"github.com/canscope/canscope/engine"
 )
 
 // countCalls is an ic0.Recorder counting System API calls by name.
@@ -74,5 +78,65 @@ func TestRehearse(t *testing.T) {
 	reh, err = run.Rehearse(cctx, RehearsalOptions{Again: true})
 	if !errors.Is(err, context.Canceled) || len(reh.Steps) != 0 {
 		t.Errorf("cancelled: %d steps, err %v", len(reh.Steps), err)
+	}
+}
+
+// TestRehearseKeepsHeap: a rehearsal of an EOP module (keep_counter, a
+// wasm32 module with the metadata) uses the replica's heap handling:
+// keep runs the new module on the old heap, in both steps; an EOP
+// upgrade without the option and keep onto a module without EOP are the
+// replica's IC0504 refusals, before anything runs.
+func TestRehearseKeepsHeap(t *testing.T) {
+	ctx := context.Background()
+	b, _ := newBench(t)
+	run, res, err := b.Install(ctx, fixture(t, "keep_counter.wasm"), nil, "")
+	mustOK(t, res, err)
+	defer run.Close(ctx)
+	for _, m := range []string{"inc", "inc", "mark"} {
+		res, err := run.Canister.Update(ctx, m, nil)
+		mustOK(t, res, err)
+	}
+	v2, err := b.eng.Load(ctx, fixture(t, "keep_counter_v2.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v2.Close(ctx)
+	counter, err := b.eng.Load(ctx, fixture(t, "counter.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer counter.Close(ctx)
+
+	var uo *engine.UpgradeOptionError
+	if _, err := run.Rehearse(ctx, RehearsalOptions{Module: v2}); !errors.As(err, &uo) || !strings.Contains(err.Error(), "Missing upgrade option") {
+		t.Errorf("no option: %v", err)
+	}
+	if _, err := run.Rehearse(ctx, RehearsalOptions{Module: counter, Persistence: engine.PersistenceKeep}); !errors.As(err, &uo) || !strings.Contains(err.Error(), "Invalid upgrade option") {
+		t.Errorf("keep onto counter: %v", err)
+	}
+
+	reh, err := run.Rehearse(ctx, RehearsalOptions{Module: v2, Persistence: engine.PersistenceKeep, Again: true})
+	if err != nil || !reh.OK() || len(reh.Steps) != 2 {
+		t.Fatalf("keep: %+v, %v", reh, err)
+	}
+	for _, s := range reh.Steps {
+		if s.MainMemory != HeapKept || !strings.Contains(s.MainMemoryReason, "keeps the heap") {
+			t.Errorf("%s: %s (%s)", s.Name, s.MainMemory, s.MainMemoryReason)
+		}
+	}
+	res, err = run.Canister.Query(ctx, "get", nil)
+	mustOK(t, res, err)
+	if got := binary.LittleEndian.Uint64(res.Reply); got != 2 || res.Reply[16] != 0xaa {
+		t.Errorf("after keep: counter %d, marker %#x; want 2, 0xaa", got, res.Reply[16])
+	}
+
+	reh, err = run.Rehearse(ctx, RehearsalOptions{Module: v2, Persistence: engine.PersistenceReplace})
+	if err != nil || !reh.OK() || reh.Steps[0].MainMemory != HeapReplaced {
+		t.Fatalf("replace: %+v, %v", reh, err)
+	}
+	res, err = run.Canister.Query(ctx, "get", nil)
+	mustOK(t, res, err)
+	if got := binary.LittleEndian.Uint64(res.Reply); got != 0 || res.Reply[16] != 2 {
+		t.Errorf("after replace: counter %d, marker %#x; want 0, 2", got, res.Reply[16])
 	}
 }
