@@ -137,6 +137,9 @@ upgrade would produce).`,
 			out.Steps = steps
 			out.SkipPreUpgrade = skipOf(reh.Skipped)
 			out.WasmMemoryPersistence = persist
+			if pre.stableTypes != nil && len(reh.Steps) > 0 {
+				pre.stableTypes.Confirm(reh.Steps[0])
+			}
 			out.StableTypes = pre.stableTypes
 			if len(reh.Verify) > 0 {
 				out.Verify = verifyOf(reh.Verify)

@@ -139,8 +139,8 @@ func (mo *Motoko) signatureLines() []string {
 
 // MotokoLines describes a Motoko canister's stable variables in Motoko
 // syntax, one declaration a line (`stable var count : Nat`), then the
-// signature's type definitions and the layout's note: the detail screen's
-// lines under the layout summary. Empty for other layouts.
+// signature's type definitions: the detail screen's lines under the
+// layout summary. Empty for other layouts.
 func (l *Layout) MotokoLines() []string {
 	mo := l.Motoko
 	if mo == nil {
@@ -161,9 +161,5 @@ func (l *Layout) MotokoLines() []string {
 		}
 		out = append(out, line)
 	}
-	out = append(out, mo.signatureLines()...)
-	if mo.Note != "" {
-		out = append(out, "note: "+mo.Note)
-	}
-	return out
+	return append(out, mo.signatureLines()...)
 }

@@ -34,6 +34,28 @@ type StableTypes struct {
 	// Added names the stable variables only the new module declares.
 	Added []string `json:"added,omitempty"`
 	Note  string   `json:"note,omitempty"`
+	// Rehearsal is what the rehearsed upgrade showed of the runtime's
+	// check (Confirm): "confirmed", "contradicted", "" when it showed
+	// nothing (not compared, or the step failed before the check).
+	Rehearsal string `json:"rehearsal,omitempty"`
+}
+
+// Confirm compares the runtime's verdict with what the rehearsal's first
+// step did: a trap with motoko.RTSTrap is the runtime refusing, success
+// its accepting. A contradiction is a canscope defect to report.
+func (s *StableTypes) Confirm(step UpgradeStep) {
+	if !s.Compared {
+		return
+	}
+	refused := step.Result.Trap != nil && strings.Contains(step.Result.Trap.Message, motoko.RTSTrap)
+	if !refused && !step.OK() {
+		return
+	}
+	if refused == (s.Runtime == "incompatible") {
+		s.Rehearsal = "confirmed"
+	} else {
+		s.Rehearsal = "contradicted"
+	}
 }
 
 // OK reports whether the runtime check passes or was not made.
@@ -52,6 +74,12 @@ func (s StableTypes) String() string {
 		fmt.Fprintf(&b, "moc's runtime refuses this upgrade, trapping with %q (the IC rolls it back): %s", s.Trap, s.Incompatibility)
 	default:
 		b.WriteString(s.Note)
+	}
+	switch s.Rehearsal {
+	case "confirmed":
+		b.WriteString(" (the rehearsal confirms it)")
+	case "contradicted":
+		b.WriteString(" — WARNING: the rehearsal contradicts this verdict (a canscope defect: please report it)")
 	}
 	if len(s.Moc) > 0 {
 		parts := make([]string, len(s.Moc))

@@ -23,5 +23,5 @@ func StableLayout(m *snapshots.Manifest, cat source.Catalog) (source.StableLayou
 	if l.Kind == layout.KindUnknown || l.Kind == layout.KindEmpty {
 		return source.StableLayout{}, errors.New(l.Summary)
 	}
-	return source.StableLayout{Summary: l.Summary, Label: l.DescribeRange}, nil
+	return source.StableLayout{Summary: l.Summary, Lines: l.MotokoLines(), Label: l.DescribeRange}, nil
 }

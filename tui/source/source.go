@@ -114,6 +114,10 @@ type StableLayout struct {
 	// Summary is one line, e.g. "MemoryManager v1: 3 memories in 4
 	// buckets of 128 pages".
 	Summary string
+	// Lines describe the layout further, one item a line, e.g. a Motoko
+	// canister's stable variables in Motoko syntax ("stable var count :
+	// Nat") and type definitions; nil when there is nothing more.
+	Lines []string
 	// Label names what owns the bytes [start, end), e.g. "memory 3
 	// (BTreeMap)"; "" when the layout says nothing about them.
 	Label func(start, end uint64) string

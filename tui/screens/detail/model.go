@@ -119,8 +119,14 @@ func load(src source.Set, id snapshots.ID) *loadedMsg {
 			out.stableChanged = render.ChangedPages(out.parent.Stable, m.Stable)
 		}
 	}
-	if m.Stable.Size > 0 {
+	// An empty stable memory still has a layout to show for a Motoko
+	// module with enhanced orthogonal persistence (its variables live in
+	// the heap); for any other an empty memory says nothing.
+	if src.Labeller != nil {
 		out.layout, out.layoutErr = src.Labeller(m, src.Catalog)
+	}
+	if m.Stable.Size == 0 && out.layoutErr != nil {
+		out.layoutErr = nil
 	}
 	switch {
 	case m.Module.IsZero():
@@ -253,6 +259,9 @@ func (m *Model) build() {
 			switch {
 			case d.layout.Summary != "":
 				lines = append(lines, st.Accent.Render("layout: "+d.layout.Summary))
+				for _, l := range d.layout.Lines {
+					lines = append(lines, st.Text.Render("  "+l))
+				}
 			case d.layoutErr != nil:
 				lines = append(lines, st.Muted.Render("layout: "+d.layoutErr.Error()))
 			}

@@ -1,6 +1,8 @@
 package detail
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -72,5 +74,32 @@ func TestDetailScrollAndResize(t *testing.T) {
 	st.CheckSize(t, m.View(), 20, 3)
 	if nav := st.Run(m, st.Key("r")); len(nav) != 1 || nav[0] != (frame.OpenRunMsg{ID: store.ID(t, "ledger@2")}) {
 		t.Errorf("r = %v, want the run screen", nav)
+	}
+}
+
+// An EOP Motoko snapshot's detail screen lists its stable variables in
+// Motoko syntax under the layout summary.
+func TestDetailMotokoStableTypes(t *testing.T) {
+	code, err := os.ReadFile(filepath.Join("..", "..", "..", "engine", "testdata", "eop_counter.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := st.NewMemory()
+	h := store.Blob(code)
+	store.Add(&snapshots.Manifest{
+		Snapshot: snapshots.Snapshot{Name: "eop", MadeBy: snapshots.MadeByImport, ModuleHash: h},
+		Module:   h,
+		Heap:     snapshots.PageTable{Size: 65 * snapshots.PageSize},
+	})
+	m := open(t, "dark", 160, 200, source.Set{Catalog: store, Inspect: bridge.Inspect, Labeller: bridge.StableLayout}, store.ID(t, "eop@1"))
+	v := st.Plain(m.View())
+	for _, want := range []string{
+		"layout: Motoko (enhanced orthogonal persistence): 2 stable variables (count, upgrades), kept in the heap",
+		"  stable var count : Nat",
+		"  stable var upgrades : Nat",
+	} {
+		if !strings.Contains(v, want) {
+			t.Errorf("view lacks %q:\n%s", want, v)
+		}
 	}
 }
