@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 
 	"github.com/canscope/canscope/engine/principal"
 	"github.com/canscope/canscope/engine/workbench"
@@ -42,8 +41,8 @@ canister id.`,
 			// cache, so the first open maps it instead of streaming it.
 			var img *workbench.HeapImage
 			if dir := a.heapImageDir(); dir != "" {
-				opt.HeapCopy = func(size uint64) io.WriterAt {
-					if img = workbench.NewHeapImage(dir, size); img == nil {
+				opt.HeapCopy = func(size uint64, base *snapshots.PageTable) dfx.PageCopier {
+					if img = workbench.NewHeapImage(dir, size, base); img == nil {
 						return nil
 					}
 					return img

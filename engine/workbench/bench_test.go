@@ -3,7 +3,6 @@ package workbench
 import (
 	"context"
 	"encoding/binary"
-	"io"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -133,8 +132,8 @@ func BenchmarkOpenLargeHeap(b *testing.B) {
 	}
 	imported := b.TempDir()
 	var img *HeapImage
-	snap, err := dfx.Import(ctx, store, dir, dfx.ImportOptions{Name: "imported", HeapCopy: func(size uint64) io.WriterAt {
-		img = NewHeapImage(imported, size)
+	snap, err := dfx.Import(ctx, store, dir, dfx.ImportOptions{Name: "imported", HeapCopy: func(size uint64, base *snapshots.PageTable) dfx.PageCopier {
+		img = NewHeapImage(imported, size, base)
 		return img
 	}})
 	if err != nil {

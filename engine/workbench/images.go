@@ -17,6 +17,7 @@ import (
 
 	"github.com/canscope/canscope/engine"
 	"github.com/canscope/canscope/snapshots"
+	"golang.org/x/sys/unix"
 )
 
 // Heap images: streaming a snapshot's heap from the store costs ~180 µs of
@@ -25,9 +26,11 @@ import (
 // directory, named by the hash of the heap's page table; the next open of
 // any snapshot with that heap maps the image copy-on-write
 // (engine.State.HeapImage) and reaches its first instruction at once.
-// An image is written only from pages the store has just hash-checked,
-// into a temporary file that is synced and renamed into place, and never
-// rewritten (a mapped image must not change); opening checks its size.
+// An image is written only from pages the store has just hash-checked
+// (or the importer has just hashed, HeapImage), into a temporary file
+// that is synced and renamed into place (or renamed for the running boot
+// without a sync, HeapImage.Keep), and never rewritten (a mapped image
+// must not change); opening checks its size.
 
 // minImageBytes is the smallest heap worth an image: below it streaming
 // takes milliseconds.
@@ -68,14 +71,36 @@ func (c *heapImages) path(t snapshots.PageTable) string {
 	return filepath.Join(c.dir, hex.EncodeToString(h.Sum(nil))+".heap")
 }
 
-// open returns the image of t, nil when there is none.
+// bootPath returns the name of t's image written without a sync during
+// the boot boot (HeapImage.Keep).
+func (c *heapImages) bootPath(t snapshots.PageTable, boot string) string {
+	return strings.TrimSuffix(c.path(t), ".heap") + ".boot-" + boot + ".heap"
+}
+
+// bootID names the running kernel's boot; "" when unknown.
+func bootID() string {
+	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// open returns the image of t, nil when there is none: the synced image,
+// else one written unsynced during this boot.
 func (c *heapImages) open(t snapshots.PageTable) *os.File {
 	if c == nil || t.Size < minImageBytes {
 		return nil
 	}
 	f, err := os.Open(c.path(t))
 	if err != nil {
-		return nil
+		boot := bootID()
+		if boot == "" {
+			return nil
+		}
+		if f, err = os.Open(c.bootPath(t, boot)); err != nil {
+			return nil
+		}
 	}
 	if st, err := f.Stat(); err != nil || uint64(st.Size()) != t.Size {
 		f.Close()
@@ -117,26 +142,37 @@ func (c *heapImages) save(t snapshots.PageTable, can *engine.Canister) error {
 }
 
 // HeapImage is a heap image written from outside the bench: the importer
-// writes each heap page it hashes and stores into it
+// copies each heap page it hashes and stores into it
 // (dfx.ImportOptions.HeapCopy), and Keep makes it the image of the page
 // table those pages were committed as. So the first open of an imported
 // snapshot maps its heap (as every later open does) instead of streaming
 // it from the store, at the cost of writing the heap's data once more at
 // import. Its content is the imported bytes the store hashed, as an
 // image the bench saves is the pages it has just verified.
+//
+// A re-import (a new download of a name) whose previous snapshot has an
+// image writes only the pages that differ from it; Keep takes the others
+// from that image (which is trusted as images are), and an unchanged heap
+// (the same page table, so the same image) costs no write at all.
 type HeapImage struct {
 	c    *heapImages
 	f    *os.File
 	size uint64
+	// base is the previous snapshot's image and page hashes, when it
+	// has one: pages equal to it are not written.
+	base       *os.File
+	baseHashes map[uint64]snapshots.Hash
 
 	mu  sync.Mutex
 	err error // the first failed write: the image is not kept
 }
 
 // NewHeapImage begins an image of a heap of size bytes in dir (the
-// directory given to SetHeapImages); nil when the heap is too small to
-// need one or the file cannot be made (an image only saves time).
-func NewHeapImage(dir string, size uint64) *HeapImage {
+// directory given to SetHeapImages); base, when set, is the heap of the
+// snapshot the import continues. It returns nil when the heap is too
+// small to need an image or the file cannot be made (an image only saves
+// time).
+func NewHeapImage(dir string, size uint64, base *snapshots.PageTable) *HeapImage {
 	c := &heapImages{dir: dir, max: DefaultHeapImageBytes}
 	if size < minImageBytes || os.MkdirAll(dir, 0o755) != nil {
 		return nil
@@ -150,24 +186,61 @@ func NewHeapImage(dir string, size uint64) *HeapImage {
 		os.Remove(f.Name())
 		return nil
 	}
-	return &HeapImage{c: c, f: f, size: size}
-}
-
-// WriteAt writes heap bytes at off. It never fails: a failed write only
-// means the image is not kept.
-func (h *HeapImage) WriteAt(p []byte, off int64) (int, error) {
-	if _, err := h.f.WriteAt(p, off); err != nil {
-		h.mu.Lock()
-		h.err = cmp.Or(h.err, err)
-		h.mu.Unlock()
+	h := &HeapImage{c: c, f: f, size: size}
+	if base != nil && base.Size == size {
+		if h.base = c.open(*base); h.base != nil {
+			h.baseHashes = make(map[uint64]snapshots.Hash, len(base.Pages))
+			for _, p := range base.Pages {
+				h.baseHashes[p.Index] = p.Hash
+			}
+		}
 	}
-	return len(p), nil
+	return h
 }
 
-// Keep syncs the image and names it as the image of t, which must be the
-// page table its pages were stored as (the committed snapshot's heap);
-// an image of t already there is kept instead. Either way the file is
-// closed. Its errors cost only the first open's speed.
+// CopyPages writes the pages first… (data, hashes) into the image,
+// leaving out those the base image holds already. It never fails: a
+// failed write only means the image is not kept.
+func (h *HeapImage) CopyPages(first uint64, data []byte, hashes []snapshots.Hash) error {
+	write := func(from, to int) {
+		if from == to {
+			return
+		}
+		off := (first + uint64(from)) * snapshots.PageSize
+		if _, err := h.f.WriteAt(data[from*snapshots.PageSize:to*snapshots.PageSize], int64(off)); err != nil {
+			h.fail(err)
+		}
+	}
+	from := 0
+	for i, hash := range hashes {
+		if b, ok := h.baseHashes[first+uint64(i)]; ok && b == hash {
+			write(from, i)
+			from = i + 1
+		}
+	}
+	write(from, len(hashes))
+	return nil
+}
+
+func (h *HeapImage) fail(err error) {
+	h.mu.Lock()
+	h.err = cmp.Or(h.err, err)
+	h.mu.Unlock()
+}
+
+// Keep names the image as the image of t, which must be the page table
+// its pages were stored as (the committed snapshot's heap); an image of t
+// already there is kept instead. Pages left out as equal to the base are
+// copied from the base image first. Either way the files are closed. Its
+// errors cost only the first open's speed.
+//
+// It does not wait for the disk: flushing the heap's data once more
+// would cost an import seconds. The image is named for the running boot
+// instead (NAME.boot-ID.heap): within one boot the page cache serves
+// exactly the bytes written, flushed or not, and an image left from an
+// earlier boot (perhaps a crash that lost unflushed data) is never used
+// and is deleted by the next trim. Where the boot cannot be told, it
+// syncs.
 func (h *HeapImage) Keep(t snapshots.PageTable) error {
 	defer h.Discard()
 	h.mu.Lock()
@@ -179,12 +252,24 @@ func (h *HeapImage) Keep(t snapshots.PageTable) error {
 	if err != nil {
 		return fmt.Errorf("keep heap image: %w", err)
 	}
+	boot := bootID()
 	dst := h.c.path(t)
 	if _, err := os.Stat(dst); err == nil {
 		return nil // never rewrite an image: it may be mapped
 	}
-	if err := h.f.Sync(); err != nil {
+	if boot != "" {
+		dst = h.c.bootPath(t, boot)
+		if _, err := os.Stat(dst); err == nil {
+			return nil
+		}
+	}
+	if err := h.fillFromBase(t); err != nil {
 		return fmt.Errorf("keep heap image: %w", err)
+	}
+	if boot == "" {
+		if err := h.f.Sync(); err != nil {
+			return fmt.Errorf("keep heap image: %w", err)
+		}
 	}
 	if err := os.Rename(h.f.Name(), dst); err != nil {
 		return fmt.Errorf("keep heap image: %w", err)
@@ -192,10 +277,57 @@ func (h *HeapImage) Keep(t snapshots.PageTable) error {
 	return h.c.trim()
 }
 
+// fillFromBase copies the pages of t that CopyPages left out (equal to
+// the base) from the base image, a run of consecutive pages at a time,
+// inside the kernel.
+func (h *HeapImage) fillFromBase(t snapshots.PageTable) error {
+	if h.base == nil {
+		return nil
+	}
+	copyRun := func(first, n uint64) error {
+		off := int64(first * snapshots.PageSize)
+		in, out := off, off
+		for left := int(n * snapshots.PageSize); left > 0; {
+			c, err := unix.CopyFileRange(int(h.base.Fd()), &in, int(h.f.Fd()), &out, left, 0)
+			if err != nil {
+				return err
+			}
+			if c == 0 {
+				return fmt.Errorf("base image ends at %d", in)
+			}
+			left -= c
+		}
+		return nil
+	}
+	var first, n uint64
+	for _, p := range t.Pages {
+		if b, ok := h.baseHashes[p.Index]; !ok || b != p.Hash {
+			continue
+		}
+		if n > 0 && p.Index == first+n {
+			n++
+			continue
+		}
+		if n > 0 {
+			if err := copyRun(first, n); err != nil {
+				return err
+			}
+		}
+		first, n = p.Index, 1
+	}
+	if n > 0 {
+		return copyRun(first, n)
+	}
+	return nil
+}
+
 // Discard closes the image and removes it unless Keep named it.
 func (h *HeapImage) Discard() {
 	h.f.Close()
 	os.Remove(h.f.Name()) // after a rename: nothing
+	if h.base != nil {
+		h.base.Close()
+	}
 }
 
 // trim removes the least recently used images beyond the bound, and
@@ -205,6 +337,7 @@ func (c *heapImages) trim() error {
 	if err != nil {
 		return err
 	}
+	boot := bootID()
 	type image struct {
 		path string
 		size int64
@@ -218,6 +351,10 @@ func (c *heapImages) trim() error {
 			continue
 		}
 		p := filepath.Join(c.dir, e.Name())
+		if _, b, ok := strings.Cut(strings.TrimSuffix(e.Name(), ".heap"), ".boot-"); ok && b != boot {
+			os.Remove(p) // unsynced in an earlier boot: perhaps not what was written
+			continue
+		}
 		if strings.HasPrefix(e.Name(), "tmp-") {
 			if time.Since(info.ModTime()) > time.Hour {
 				os.Remove(p)

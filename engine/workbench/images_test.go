@@ -3,7 +3,6 @@ package workbench
 import (
 	"context"
 	"crypto/sha256"
-	"io"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -140,8 +139,8 @@ func TestImportedHeapImage(t *testing.T) {
 
 	images := t.TempDir()
 	var img *HeapImage
-	imported, err := dfx.Import(ctx, store, dir, dfx.ImportOptions{Name: "imported", HeapCopy: func(size uint64) io.WriterAt {
-		img = NewHeapImage(images, size)
+	imported, err := dfx.Import(ctx, store, dir, dfx.ImportOptions{Name: "imported", HeapCopy: func(size uint64, base *snapshots.PageTable) dfx.PageCopier {
+		img = NewHeapImage(images, size, base)
 		return img
 	}})
 	if err != nil || img == nil {
@@ -180,5 +179,96 @@ func TestImportedHeapImage(t *testing.T) {
 	mustOK(t, walked, err)
 	if string(stats.Reply) != string(walked.Reply) {
 		t.Fatal("the data store does not verify on the imported image")
+	}
+
+	// A re-import of the same download writes no image; one with a
+	// changed page writes that page and takes the rest from the image
+	// of its parent.
+	reimport := func(name string) (snapshots.ID, *HeapImage) {
+		var img *HeapImage
+		snap, err := dfx.Import(ctx, store, dir, dfx.ImportOptions{Name: name, HeapCopy: func(size uint64, base *snapshots.PageTable) dfx.PageCopier {
+			img = NewHeapImage(images, size, base)
+			return img
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := store.Manifest(snap.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := img.Keep(m.Heap); err != nil {
+			t.Fatal(err)
+		}
+		return snap.ID, img
+	}
+	if _, img := reimport("imported"); img.base == nil {
+		t.Error("re-import did not find its parent's image")
+	}
+	if n, _ := filepath.Glob(filepath.Join(images, "*.heap")); len(n) != 1 {
+		t.Errorf("images after an unchanged re-import: %v, want the one", n)
+	}
+	heapFile := filepath.Join(dir, dfx.HeapFile)
+	f, err := os.OpenFile(heapFile, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt([]byte("changed"), 3*snapshots.PageSize+100)
+	f.Close()
+	raw, err := os.ReadFile(heapFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed, _ := reimport("imported")
+	cs.pages.Store(0)
+	r2, err := fresh.Open(ctx, changed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r2.Close(ctx)
+	if n := cs.pages.Load(); n != 0 {
+		t.Errorf("first open after a changed re-import read %d pages, want its image mapped", n)
+	}
+	if heapHash(t, r2.Canister) != sha256.Sum256(raw) {
+		t.Error("heap mapped from the re-imported image is not the download's")
+	}
+}
+
+// An image written unsynced in an earlier boot is never mapped (a crash
+// may have lost its data) and the next trim deletes it; one of this boot
+// is mapped.
+func TestUnsyncedImageOfAnotherBoot(t *testing.T) {
+	if bootID() == "" {
+		t.Skip("no boot id on this system")
+	}
+	c := &heapImages{dir: t.TempDir(), max: DefaultHeapImageBytes}
+	table := snapshots.PageTable{Size: minImageBytes}
+	old := c.bootPath(table, "00000000-0000-0000-0000-000000000000")
+	if err := os.WriteFile(old, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(old, minImageBytes); err != nil {
+		t.Fatal(err)
+	}
+	if f := c.open(table); f != nil {
+		f.Close()
+		t.Fatal("an unsynced image of another boot was opened")
+	}
+	if err := os.Rename(old, c.bootPath(table, bootID())); err != nil {
+		t.Fatal(err)
+	}
+	f := c.open(table)
+	if f == nil {
+		t.Fatal("an image of this boot was not opened")
+	}
+	f.Close()
+	if err := os.Rename(c.bootPath(table, bootID()), old); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.trim(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(old); err == nil {
+		t.Error("trim kept an unsynced image of another boot")
 	}
 }

@@ -44,14 +44,23 @@ type ImportOptions struct {
 	// Progress, when set, counts the bytes of memory data read against
 	// their total (holes are skipped, and not counted).
 	Progress *snapshots.Progress
-	// HeapCopy, when set, is called once the heap's size is known; a
-	// non-nil writer it returns receives every non-zero heap page at its
-	// offset, from the very bytes import hashed and stored (zero pages
-	// are not written). workbench.HeapImage uses it so that the first
-	// open of an imported snapshot maps its heap instead of streaming it.
-	// Its errors fail the import: a writer whose failure is harmless (a
-	// cache) keeps them to itself.
-	HeapCopy func(size uint64) io.WriterAt
+	// HeapCopy, when set, is called once the heap's size is known, with
+	// the heap table of the snapshot the import continues (nil for a new
+	// name); a non-nil PageCopier it returns receives every non-zero heap
+	// page, from the very bytes import hashed and stored.
+	// workbench.HeapImage uses it so that the first open of an imported
+	// snapshot maps its heap instead of streaming it. Its errors fail the
+	// import: a copier whose failure is harmless (a cache) keeps them to
+	// itself.
+	HeapCopy func(size uint64, parentHeap *snapshots.PageTable) PageCopier
+}
+
+// PageCopier receives the heap pages an import stores
+// (ImportOptions.HeapCopy), from several goroutines at once.
+type PageCopier interface {
+	// CopyPages receives the consecutive non-zero pages first,
+	// first+1, …: data holds them back to back, hashes their hashes.
+	CopyPages(first uint64, data []byte, hashes []snapshots.Hash) error
 }
 
 // Import reads the dfx snapshot directory dir into st and commits it as a
@@ -203,9 +212,15 @@ func Import(ctx context.Context, st snapshots.Store, dir string, opt ImportOptio
 		}
 		progress.SetTotal(total)
 	}
-	var heapCopy io.WriterAt
+	var heapCopy PageCopier
 	if opt.HeapCopy != nil && md.HeapSize > 0 {
-		heapCopy = opt.HeapCopy(md.HeapSize)
+		var base *snapshots.PageTable
+		if parent != nil {
+			if pm, err := st.Manifest(*parent); err == nil {
+				base = &pm.Heap
+			}
+		}
+		heapCopy = opt.HeapCopy(md.HeapSize, base)
 	}
 	if m.Heap, err = importMemory(ctx, st, filepath.Join(dir, HeapFile), md.HeapSize, workers, progress, heapCopy); err != nil {
 		return fail(fmt.Errorf("heap: %w", err))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"slices"
 	"sync"
@@ -102,7 +101,7 @@ func pageStream(ctx context.Context, f *os.File, size uint64, out chan<- pageRun
 // is one run buffer per worker, whatever the size. progress counts the
 // data bytes read (see dataBytes). copyTo, when set, receives every
 // non-zero page at its offset (ImportOptions.HeapCopy).
-func importMemory(ctx context.Context, st snapshots.Store, path string, size uint64, workers int, progress *snapshots.Progress, copyTo io.WriterAt) (snapshots.PageTable, error) {
+func importMemory(ctx context.Context, st snapshots.Store, path string, size uint64, workers int, progress *snapshots.Progress, copyTo PageCopier) (snapshots.PageTable, error) {
 	t := snapshots.PageTable{Size: size}
 	if size == 0 {
 		return t, nil
@@ -171,22 +170,27 @@ func importMemory(ctx context.Context, st snapshots.Store, path string, size uin
 
 // importRun reads run r of the memory file with one pread and stores its
 // pages, appending the non-zero ones to pages; copyTo (if set) gets each
-// run of consecutive non-zero pages in one write.
-func importRun(st snapshots.Store, f *os.File, size uint64, r pageRun, buf []byte, pages *[]snapshots.Page, progress *snapshots.Progress, copyTo io.WriterAt) error {
+// run of consecutive non-zero pages in one call.
+func importRun(st snapshots.Store, f *os.File, size uint64, r pageRun, buf []byte, pages *[]snapshots.Page, progress *snapshots.Progress, copyTo PageCopier) error {
 	off := r.First * snapshots.PageSize
 	n := min(r.N*snapshots.PageSize, size-off)
 	if _, err := f.ReadAt(buf[:n], int64(off)); err != nil {
 		return fmt.Errorf("read %s at %d: %w", f.Name(), off, err)
 	}
-	from := -1 // first page of the run of non-zero pages not yet copied
-	copyRun := func(to int) error {
-		if copyTo == nil || from < 0 {
+	from := len(*pages) // the run of non-zero pages not yet copied
+	copyRun := func() error {
+		run := (*pages)[from:]
+		if copyTo == nil || len(run) == 0 {
 			return nil
 		}
-		lo, hi := uint64(from)*snapshots.PageSize, min(uint64(to)*snapshots.PageSize, n)
-		from = -1
-		if _, err := copyTo.WriteAt(buf[lo:hi], int64(off+lo)); err != nil {
-			return fmt.Errorf("copy pages at %d: %w", off+lo, err)
+		from = len(*pages)
+		lo := (run[0].Index - r.First) * snapshots.PageSize
+		hashes := make([]snapshots.Hash, len(run))
+		for i, p := range run {
+			hashes[i] = p.Hash
+		}
+		if err := copyTo.CopyPages(run[0].Index, buf[lo:lo+uint64(len(run))*snapshots.PageSize], hashes); err != nil {
+			return fmt.Errorf("copy pages at %d: %w", run[0].Index, err)
 		}
 		return nil
 	}
@@ -199,17 +203,14 @@ func importRun(st snapshots.Store, f *os.File, size uint64, r pageRun, buf []byt
 		}
 		progress.Add(uint64(len(page)))
 		if h.IsZero() {
-			if err := copyRun(int(i)); err != nil {
+			if err := copyRun(); err != nil {
 				return err
 			}
 			continue
 		}
-		if from < 0 {
-			from = int(i)
-		}
 		*pages = append(*pages, snapshots.Page{Index: r.First + i, Hash: h})
 	}
-	return copyRun(int(r.N))
+	return copyRun()
 }
 
 // exportMemory writes the memory t describes to a new file at path:

@@ -2,7 +2,6 @@ package dfx
 
 import (
 	"context"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/canscope/canscope/engine/workbench"
+	"github.com/canscope/canscope/snapshots"
 	"github.com/canscope/canscope/snapshots/dfx/dfxtest"
 	"github.com/canscope/canscope/snapshots/fsstore"
 )
@@ -34,10 +34,10 @@ func seedSpec() dfxtest.Spec {
 }
 
 // BenchmarkSeed imports and exports the seed-sized snapshot (generated in
-// the temp directory, ~5.6 GB on disk; it needs ~17 GB free) and reports
+// the temp directory, ~5.6 GB on disk; it needs ~20 GB free) and reports
 // each against `cp -r --sparse=always` of the same directory, timed just
 // before it: x-cp is canscope's time over cp's. Both run with a warm page
-// cache; cp is not durable, import is (syncfs before the manifest).
+// cache; cp is not durable, import is (an fsync per pack before the manifest).
 // Run alone: go test ./snapshots/dfx -run '^$' -bench Seed -benchtime 1x
 func BenchmarkSeed(b *testing.B) {
 	root := b.TempDir()
@@ -84,8 +84,8 @@ func BenchmarkSeed(b *testing.B) {
 	// into a heap image, kept once the snapshot is committed.
 	importSeed := func(b *testing.B, st *fsstore.Store) {
 		var img *workbench.HeapImage
-		snap, err := Import(context.Background(), st, src, ImportOptions{Name: "seed", HeapCopy: func(size uint64) io.WriterAt {
-			img = workbench.NewHeapImage(images, size)
+		snap, err := Import(context.Background(), st, src, ImportOptions{Name: "seed", HeapCopy: func(size uint64, base *snapshots.PageTable) PageCopier {
+			img = workbench.NewHeapImage(images, size, base)
 			return img
 		}})
 		if err != nil {

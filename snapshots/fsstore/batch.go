@@ -8,19 +8,17 @@ import (
 	"sync"
 
 	"github.com/canscope/canscope/snapshots"
-	"golang.org/x/sys/unix"
 )
 
-// Blobs are written in batches (FORMAT.md, "Writing a snapshot"): put
-// writes each blob to a temp file in its shard directory without fsync
-// and records it as pending; Commit's flush makes the whole batch durable
-// with one syncfs, then renames every temp file to its hash name and
-// syncs again so the renames are durable, all before the manifest is
-// written. A
-// hash name therefore still only ever names a complete, durable blob, at
-// the cost of one flush per snapshot instead of one fsync per page (an
-// fsync is a journal commit: 85,000 of them made importing a 5.6 GB
-// snapshot 6× slower than cp).
+// Blobs are written in batches (FORMAT.md, "Writing a snapshot"): pages
+// are appended to packs (pack.go), other blobs to temp files in their
+// shard directory, all without fsync, and recorded as pending; Commit's
+// flush fsyncs each file of the batch, renames it to its name and fsyncs
+// the directories, all before the manifest is written. A name therefore
+// still only ever names a complete, durable blob or pack, at the cost of
+// an fsync per pack (64 MiB) instead of one per page (an fsync is a
+// journal commit: 85,000 of them made importing a 5.6 GB snapshot 6×
+// slower than cp).
 
 // pendingBlob is a blob written to tmp but not yet renamed to its name.
 type pendingBlob struct {
@@ -182,11 +180,15 @@ func (s *Store) requeuePacks(ws []*packWriter) {
 }
 
 // flush makes every pending blob durable and visible under its name:
-// the packs written since the last flush get their index, then syncfs
-// (one flush of the whole file system instead of a journal commit per
-// blob) makes packs and loose temp files durable, each is renamed to its
-// name, and syncfs again makes the renames durable. What it could not
+// the packs written since the last flush get their index; each pack and
+// loose temp file is fsynced (in parallel); each is renamed to its name;
+// the directories holding the new names are fsynced. What it could not
 // rename stays pending for the next flush.
+//
+// fsync per file, not syncfs: with pages in packs a batch is a few files
+// (85 for the 5.6 GB seed), and syncfs would also wait for every other
+// dirty file of the file system, such as the heap image an import writes
+// beside the store (workbench.HeapImage), which needs no such flush.
 func (s *Store) flush() error {
 	ws, perr := s.takePacks()
 	s.pendMu.Lock()
@@ -205,7 +207,7 @@ func (s *Store) flush() error {
 		}
 		s.pendMu.Unlock()
 	}
-	if err := s.syncfs(); err != nil {
+	if err := syncFiles(ws, batch); err != nil {
 		requeue()
 		s.requeuePacks(ws)
 		return err
@@ -225,10 +227,15 @@ func (s *Store) flush() error {
 		}
 		done = append(done, p)
 	}
-	// The renames touch up to 256 shard directories and packs/; one more
-	// syncfs commits them all at once where an fsync per directory
-	// waited on the journal up to 257 times.
-	if err := s.syncfs(); err != nil {
+	dirs := map[string]bool{}
+	if len(ws) > 0 {
+		// DIR too: packs/ may be new (a format-1 store's first pack).
+		dirs[s.packsPath()], dirs[s.dir] = true, true
+	}
+	for h := range batch {
+		dirs[filepath.Dir(s.blobPath(h))] = true
+	}
+	if err := syncDirs(dirs); err != nil {
 		// Renamed but perhaps not durable: not yet in the index, so no
 		// manifest is written over them; the next flush syncs again.
 		s.requeueCommitted(done, ws)
@@ -238,9 +245,64 @@ func (s *Store) flush() error {
 	return perr
 }
 
+// syncFiles fsyncs the pack writers' files and the loose temp files of a
+// batch, several at once: each waits on the disk, not the CPU.
+func syncFiles(ws []*packWriter, batch map[snapshots.Hash]pendingBlob) error {
+	var jobs []func() error
+	for _, w := range ws {
+		if w.committed == nil {
+			jobs = append(jobs, w.f.Sync)
+		}
+	}
+	for _, p := range batch {
+		jobs = append(jobs, func() error {
+			f, err := os.Open(p.tmp)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			return f.Sync()
+		})
+	}
+	return parallel(jobs)
+}
+
+// syncDirs fsyncs each directory, several at once.
+func syncDirs(dirs map[string]bool) error {
+	var jobs []func() error
+	for d := range dirs {
+		jobs = append(jobs, func() error { return syncDir(d) })
+	}
+	return parallel(jobs)
+}
+
+// parallel runs jobs from 2×GOMAXPROCS goroutines (at least 8: they
+// wait on the disk) and returns the first error.
+func parallel(jobs []func() error) error {
+	next := make(chan func() error)
+	var wg sync.WaitGroup
+	var once sync.Once
+	var first error
+	for range max(8, 2*runtime.GOMAXPROCS(0)) {
+		wg.Go(func() {
+			for j := range next {
+				if err := j(); err != nil {
+					once.Do(func() { first = err })
+				}
+			}
+		})
+	}
+	for _, j := range jobs {
+		next <- j
+	}
+	close(next)
+	wg.Wait()
+	return first
+}
+
 // requeueCommitted keeps packs renamed but not known durable pending:
 // their pages read back through the writers, and the next flush (whose
-// syncfs covers them) moves them to the index.
+// fsyncs cover them) moves them to the index.
 func (s *Store) requeueCommitted(done []*pack, ws []*packWriter) {
 	s.packMu.Lock()
 	defer s.packMu.Unlock()
@@ -248,24 +310,6 @@ func (s *Store) requeueCommitted(done []*pack, ws []*packWriter) {
 		ws[i].committed = done[i]
 	}
 	s.full = append(s.full, ws...)
-}
-
-// syncfs flushes the file system holding the store. Where syncfs is not
-// supported it falls back to sync, which flushes every file system.
-func (s *Store) syncfs() error {
-	d, err := os.Open(s.dir)
-	if err != nil {
-		return fmt.Errorf("sync store %s: %w", s.dir, err)
-	}
-	defer d.Close()
-	if err := unix.Syncfs(int(d.Fd())); err != nil {
-		if err == unix.ENOSYS {
-			unix.Sync()
-			return nil
-		}
-		return fmt.Errorf("sync store %s: %w", s.dir, err)
-	}
-	return nil
 }
 
 // dropPending removes the temp files of blobs never committed: a Store

@@ -408,8 +408,8 @@ func (w *packWriter) readFrame(e packEntry, dst []byte) ([]byte, error) {
 	return dst, err
 }
 
-// finish writes the index and trailer (no fsync: the caller's syncfs
-// makes the batch durable) and names the pack.
+// finish writes the index and trailer (no fsync: the flush fsyncs the
+// batch) and names the pack.
 func (w *packWriter) finish() error {
 	if w.done {
 		return nil
