@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/canscope/canscope/engine/ic0"
@@ -119,6 +120,8 @@ type usage struct {
 	accessedPages, accessedLimit uint64
 	bytesWritten, bytesRead      uint64
 	peakHeap                     uint64
+	// heapMax is the IC's heap limit for the module (Module.heapMax).
+	heapMax uint64
 }
 
 // stable records one execution's stable memory use.
@@ -170,7 +173,7 @@ func limitsOf(b *budget, heapAfter, wasmLimit uint64) []LimitUse {
 		{LimitStableDirtyBytes, u.dirtyPages * meter.OSPageSize, u.dirtyLimit * meter.OSPageSize},
 		{LimitStableAccessedBytes, u.accessedPages * meter.OSPageSize, u.accessedLimit * meter.OSPageSize},
 		{LimitHeapBytes, heapAfter, wasmLimit},
-		{LimitHeapMaxBytes, max(u.peakHeap, heapAfter), meter.MaxHeap},
+		{LimitHeapMaxBytes, max(u.peakHeap, heapAfter), cmp.Or(u.heapMax, meter.MaxHeap)},
 	}
 	if b.slice > 0 {
 		// The largest System API charge (stable memory copies above all);

@@ -36,6 +36,20 @@ func TestEOPCounter(t *testing.T) {
 	if res.Instructions == 0 {
 		t.Error("the query counted no instructions")
 	}
+	// The headroom report names the IC's wasm64 heap limit (no declared
+	// maximum: 18 GiB), not canscope's 4 GiB.
+	found := false
+	for _, l := range res.Limits {
+		if l.Name == LimitHeapMaxBytes {
+			found = true
+			if l.Limit != 18<<30 {
+				t.Errorf("heap_max_bytes limit %d, want 18 GiB", l.Limit)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no heap_max_bytes in %+v", res.Limits)
+	}
 }
 
 // TestEOPTrapPreUpgrade: eop_trap's preupgrade calls Prim.trap, and the

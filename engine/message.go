@@ -45,6 +45,7 @@ type budget struct {
 // begin starts an execution of inc with what is left of the limit.
 func (b *budget) begin(inc *incarnation) {
 	b.slices = inc.meter
+	b.use.heapMax = inc.mod.heapMax()
 	if inc.mod.metered {
 		b.cur = inc.meter
 		b.cur.Set(b.limit - min(b.used, b.limit))

@@ -373,6 +373,22 @@ func (m *Module) Memory() (min, max uint64, ok bool) {
 // lowered to 32-bit memory with heaps up to 4 GiB (ErrMemory64).
 func (m *Module) IsMemory64() bool { return m.info.IsMemory64() }
 
+// heapMax is the IC's heap limit for the module: 4 GiB for wasm32; for
+// wasm64 the declared maximum, capped at the 18 GiB wasm64 limit as the
+// replica's update_memories does (rs/embedders/src/wasm_utils/
+// instrumentation.rs). canscope itself runs wasm64 heaps up to 4 GiB and
+// stops beyond (meter.HeapLimitError), so the report shows the IC's room.
+func (m *Module) heapMax() uint64 {
+	if !m.IsMemory64() {
+		return meter.MaxHeap
+	}
+	_, max, _ := m.Memory()
+	if l, _ := m.info.Memory(); !l.HasMax {
+		max = meter.Wasm64MaxPages
+	}
+	return min(max, meter.Wasm64MaxPages) * PageSize
+}
+
 // Globals returns the module's globals in snapshot order, without the
 // replica's trailing instruction counter.
 func (m *Module) Globals() []wasm.SnapshotGlobal { return slices.Clone(m.globals) }
