@@ -139,6 +139,7 @@ func (c *Canister) execute(k call) (*Trap, error) {
 	k.budget.begin(k.inc)
 	c.running = k.budget
 	c.live.publish(k.budget)
+	c.host.SetWasm64(k.inc.mod.IsMemory64())
 	c.host.Begin(k.msg, k.budget, c.rec)
 	if c.ring != nil {
 		c.ring.begin(k)

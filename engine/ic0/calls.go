@@ -109,7 +109,7 @@ func (h *Host) callPerform(_ api.Module, s []uint64) {
 	c := h.building("call_perform")
 	h.pending = nil
 	c.Performed = true
-	fees := callFees(uint64(len(c.Method)) + uint64(len(c.Arg)))
+	fees := callFees(uint64(len(c.Method))+uint64(len(c.Arg)), h.wasm64)
 	if need := fees.Total(); h.state.Cycles.Less(need) {
 		// CanisterOutOfCyclesError (no freezing threshold offline).
 		c.OutOfCycles = "Canister " + principal.Text(h.env.CanisterID) + " is out of cycles: please top up the canister with at least " +

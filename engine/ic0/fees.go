@@ -28,10 +28,11 @@ const (
 	// rs/config/src/subnet_config.rs, CyclesAccountManagerConfig::
 	// application_subnet: update_message_execution_fee and
 	// ten_update_instructions_execution_fee (10 cycles per 10
-	// instructions; wasm64 pays WASM64_INSTRUCTION_COST_OVERHEAD = 2 times
-	// that, which matters once wasm64 modules execute).
+	// instructions) and ten_update_instructions_execution_fee_wasm64
+	// (WASM64_INSTRUCTION_COST_OVERHEAD = 2 times that).
 	updateMessageExecutionFee    = 5_000_000
 	tenUpdateInstructionsFee     = 10
+	wasm64InstructionOverhead    = 2
 	maxInterCanisterPayloadBytes = 2 * 1024 * 1024 // MAX_INTER_CANISTER_PAYLOAD_IN_BYTES
 	// rejectCodeBytes is size_of::<RejectCode>(): a reject response's
 	// size is it plus the message (RejectContext::size_bytes).
@@ -53,22 +54,30 @@ type CallFees struct {
 	Transmission         Cycles
 	ResponseTransmission Cycles
 	ResponseExecution    Cycles
+	// wasm64: the caller runs in wasm64 mode, where instructions cost
+	// more (WasmExecutionMode).
+	wasm64 bool
 }
 
 // callFees returns the fees of a call whose method name and argument
-// are requestBytes long.
-func callFees(requestBytes uint64) CallFees {
+// are requestBytes long, made by a canister in wasm64 mode or not.
+func callFees(requestBytes uint64, wasm64 bool) CallFees {
 	return CallFees{
 		Transmission:         CyclesFrom(xnetCallFee + xnetByteFee*requestBytes),
 		ResponseTransmission: CyclesFrom(xnetByteFee * maxInterCanisterPayloadBytes),
-		ResponseExecution:    CyclesFrom(executionCost(meter.UpdateLimit)),
+		ResponseExecution:    CyclesFrom(executionCost(meter.UpdateLimit, wasm64)),
+		wasm64:               wasm64,
 	}
 }
 
 // executionCost is CyclesAccountManager::execution_cost of n instructions
 // on a 13-node subnet (scale factor 1).
-func executionCost(n uint64) uint64 {
-	return updateMessageExecutionFee + tenUpdateInstructionsFee*n/10
+func executionCost(n uint64, wasm64 bool) uint64 {
+	fee := uint64(tenUpdateInstructionsFee)
+	if wasm64 {
+		fee *= wasm64InstructionOverhead
+	}
+	return updateMessageExecutionFee + fee*n/10
 }
 
 // Total is what call_perform needs: all of it is withdrawn at once.
@@ -98,7 +107,7 @@ func (f CallFees) TransmissionRefund(n uint64) Cycles {
 // (refund_unused_execution_cycles: the instructions left of the
 // reservation's max_instructions_per_message, the per-message fee kept).
 func (f CallFees) ExecutionRefund(n uint64) Cycles {
-	return f.ResponseExecution.Sub(CyclesFrom(executionCost(n)).Min(f.ResponseExecution))
+	return f.ResponseExecution.Sub(CyclesFrom(executionCost(n, f.wasm64)).Min(f.ResponseExecution))
 }
 
 // Results of the cost_sign_with_* and cost_vetkd_derive_key calls, and the
@@ -122,7 +131,7 @@ func writeCost(mod api.Module, name string, dst uint32, fee uint64) {
 // call_perform needs for such a call: the transmission fee and both
 // reservations (xnet_call_total_fee, rs/system_api ic0_cost_call).
 func (h *Host) costCall(mod api.Module, s []uint64) {
-	writeCycles(mod, "cost_call", uint32(s[2]), callFees(s[0]+s[1]).Total())
+	writeCycles(mod, "cost_call", uint32(s[2]), callFees(s[0]+s[1], h.wasm64).Total())
 }
 
 // costCreateCanister: cost_create_canister(dst).

@@ -23,6 +23,14 @@ func TestCosts(t *testing.T) {
 			t.Errorf("%s%v = %v, want %d", tt.fn, tt.args, got, tt.want)
 		}
 	}
+	// In wasm64 mode instructions cost twice as much: so does the
+	// callback's reservation.
+	h.host.SetWasm64(true)
+	h.ok(msgIn(Start), "cost_call", 5, 10, 0)
+	if got, want := h.cycles(0), CyclesFrom(260_000+1_000*15+1_000*2_097_152+5_000_000+80_000_000_000); got != want {
+		t.Errorf("wasm64 cost_call = %v, want %v", got, want)
+	}
+	h.host.SetWasm64(false)
 	h.trap(msgIn(Update), CodeCanisterContractViolation, "ic0.cost_create_canister heap", "cost_create_canister", heapEnd-15)
 }
 

@@ -24,6 +24,8 @@ type Host struct {
 	msg   *Message
 	meter Meter
 	rec   Recorder
+	// wasm64: the executing module runs in wasm64 mode (SetWasm64).
+	wasm64 bool
 	// pending is the call being assembled between call_new and call_perform.
 	pending *OutgoingCall
 	// unmetered counts charges when the engine supplies no Meter.
@@ -91,6 +93,11 @@ func (h *Host) Instantiate(ctx context.Context, r wazero.Runtime) (api.Module, e
 	}
 	return mod, nil
 }
+
+// SetWasm64 says whether the module executing next runs in wasm64 mode
+// (a 64-bit memory), where the replica charges instructions more cycles
+// (call_perform's reservation for the callback, cost_call).
+func (h *Host) SetWasm64(wasm64 bool) { h.wasm64 = wasm64 }
 
 // Begin starts an execution of msg. meter may be nil (no limit; System API
 // charges are still counted for performance_counter); rec may be nil.
