@@ -141,3 +141,34 @@ func TestUpgradeKeepRollsBack(t *testing.T) {
 		t.Errorf("after the rolled-back upgrade: %+v, want %+v", got, want)
 	}
 }
+
+// BenchmarkUpgradeKeepHeap measures an upgrade that keeps a 256 MiB heap
+// of data (keep_counter grown, every page written): the copy into the new
+// module's heap is the cost keep adds to an upgrade.
+func BenchmarkUpgradeKeepHeap(b *testing.B) {
+	ctx := context.Background()
+	e := newEngine(b, Config{})
+	c := installed(b, e, load(b, e, "keep_counter.wasm"), nil)
+	for range 2047 { // 2 + 2·2047 = 4096 pages
+		if res, err := c.Update(ctx, "grow", nil); err != nil || res.Status != StatusOK {
+			b.Fatal(res.Status, err)
+		}
+	}
+	page := make([]byte, PageSize)
+	for i := range page {
+		page[i] = byte(i)
+	}
+	for p := uint64(2); p < c.code.heap.Size()/PageSize; p++ {
+		if err := c.code.heap.WriteAt(page, p*PageSize); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(int64(c.code.heap.Size()))
+	b.ResetTimer()
+	for b.Loop() {
+		res, err := c.Upgrade(ctx, nil, nil, UpgradeOptions{KeepMainMemory: true})
+		if err != nil || res.Status != StatusOK {
+			b.Fatal(res.Status, err)
+		}
+	}
+}

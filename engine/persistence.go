@@ -2,10 +2,9 @@ package engine
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
-	"slices"
 
-	"github.com/canscope/canscope/engine/heap"
 	"github.com/canscope/canscope/engine/ic0"
 )
 
@@ -65,6 +64,10 @@ func MainMemoryHandling(oldEOP, newEOP bool, persistence string) (keep bool, err
 // an upgrade with wasm_memory_persistence keep and requires the option.
 func (m *Module) ExpectsEOP() bool { return m.info.ExpectsEOP() }
 
+// maxKeepRun bounds the pages of one write when a heap is kept (64 MiB),
+// so the byte count fits the 32-bit read of the old memory.
+const maxKeepRun = 1024
+
 // instantiateOnKept instantiates inc over a copy of old's committed heap,
 // as the replica upgrades with main memory handling Keep: it builds the
 // new execution state (a fresh memory with the data segments) and then
@@ -93,14 +96,20 @@ func (c *Canister) instantiateOnKept(ctx context.Context, inc, old *incarnation)
 		return fmt.Errorf("keep the heap: %w", err)
 	}
 	mem := old.inst.Memory()
-	for _, p := range pages {
-		buf, ok := mem.Read(uint32(p*PageSize), PageSize)
-		if !ok {
-			return fmt.Errorf("keep the heap: page %d lies beyond the old memory", p)
+	// One write per run of consecutive pages (a write per page cost 4×).
+	for i := 0; i < len(pages); {
+		j := i + 1
+		for j < len(pages) && pages[j] == pages[j-1]+1 && j-i < maxKeepRun {
+			j++
 		}
-		if err := inc.heap.WriteAt(buf, p*PageSize); err != nil {
+		buf, ok := mem.Read(uint32(pages[i]*PageSize), uint32(j-i)*PageSize)
+		if !ok {
+			return fmt.Errorf("keep the heap: pages %d-%d lie beyond the old memory", pages[i], pages[j-1])
+		}
+		if err := inc.heap.WriteAt(buf, pages[i]*PageSize); err != nil {
 			return fmt.Errorf("keep the heap: %w", err)
 		}
+		i = j
 	}
 	// Copied: release the pages pre_upgrade wrote, as Upgrade does for a
 	// replaced heap.
@@ -128,36 +137,37 @@ func (c *Canister) instantiateOnKept(ctx context.Context, inc, old *incarnation)
 }
 
 // livePages lists the 64 KiB pages of inc's memory as the last execution
-// left it (pre_upgrade's writes are part of the heap the replica keeps,
-// though canscope has not committed them yet) that may hold data: the
-// committed non-zero pages, the pages written since the commit and the
-// pages grown since; and the memory's size in bytes.
+// left it that hold a non-zero byte (pre_upgrade's writes are part of the
+// heap the replica keeps, though canscope has not committed them yet),
+// and the memory's size in bytes. It reads the live memory in place.
 func (inc *incarnation) livePages() ([]uint64, uint64, error) {
-	size := ic0.MemoryBytes(inc.inst.Memory())
-	nonZero, err := inc.heap.NonZeroPages()
-	if err != nil {
-		return nil, 0, err
-	}
-	dirty, err := inc.heap.Dirty()
-	if err != nil {
-		return nil, 0, err
-	}
-	set := make(map[uint64]struct{}, len(nonZero)+len(dirty))
-	for _, p := range nonZero {
-		set[uint64(p)] = struct{}{}
-	}
-	for _, p := range dirty {
-		set[uint64(p)*heap.OSPageSize/PageSize] = struct{}{}
-	}
-	for p := inc.heap.Size() / PageSize; p < size/PageSize; p++ {
-		set[p] = struct{}{}
-	}
-	pages := make([]uint64, 0, len(set))
-	for p := range set {
-		if p < size/PageSize {
+	mem := inc.inst.Memory()
+	size := ic0.MemoryBytes(mem)
+	var pages []uint64
+	for p := uint64(0); p < size/PageSize; p++ {
+		b, ok := mem.Read(uint32(p*PageSize), PageSize)
+		if !ok {
+			return nil, 0, fmt.Errorf("page %d lies beyond the memory of %d bytes", p, size)
+		}
+		if !zeroPage(b) {
 			pages = append(pages, p)
 		}
 	}
-	slices.Sort(pages)
 	return pages, size, nil
+}
+
+// zeroPage reports whether b holds only zero bytes.
+func zeroPage(b []byte) bool {
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(b) != 0 {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
