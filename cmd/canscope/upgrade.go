@@ -235,7 +235,13 @@ func (a *app) checkPersistence(ref, wasmPath, persistence string) (upgradeCheck,
 	}
 	keep, err := engine.MainMemoryHandling(oldMod.ExpectsEOP(), newMod.ExpectsEOP(), persistence)
 	if err != nil {
-		return c, fmt.Errorf("upgrade %s: the IC refuses this upgrade: %w", m.Ref(), err)
+		err = fmt.Errorf("upgrade %s: the IC refuses this upgrade: %w", m.Ref(), err)
+		if persistence == engine.PersistenceUnset {
+			// icp-cli sends keep for an EOP canister when its flag is left
+			// out (workbench.ToolPersistence); say so.
+			err = fmt.Errorf("%w (icp-cli sends keep when its flag is left out: pass --wasm-memory-persistence keep to rehearse that)", err)
+		}
+		return c, err
 	}
 	c.heap = workbench.HeapReplaced
 	if keep {

@@ -42,7 +42,7 @@ func (b *Bench) HeadroomPoint(ctx context.Context, id snapshots.ID, mod *engine.
 		return HeadroomPoint{}, err
 	}
 	defer r.Close(context.WithoutCancel(ctx))
-	reh, err := r.Rehearse(ctx, RehearsalOptions{Module: mod, Again: true})
+	reh, err := r.Rehearse(ctx, RehearsalOptions{Module: mod, Again: true, Persistence: ToolPersistence(r.Canister.Module())})
 	if err != nil {
 		return HeadroomPoint{}, fmt.Errorf("rehearse %s: %w", r.Base().Ref(), err)
 	}

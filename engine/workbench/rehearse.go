@@ -83,6 +83,19 @@ const (
 	HeapReplaced = "replaced"
 )
 
+// ToolPersistence is the wasm_memory_persistence option icp-cli sends
+// when its flag is left out: keep for a canister whose installed module
+// declares enhanced orthogonal persistence, none otherwise
+// (crates/icp-cli/src/operations/install.rs: is_eop_canister, "default to
+// Keep"). Rehearsals that take no option from the operator (the UI's,
+// headroom's) use it, so they upgrade an EOP canister as the tool would.
+func ToolPersistence(installed *engine.Module) string {
+	if installed != nil && installed.ExpectsEOP() {
+		return engine.PersistenceKeep
+	}
+	return engine.PersistenceUnset
+}
+
 // mainMemory applies the replica's determine_main_memory_handling to an
 // upgrade from old to next with option persistence: whether the heap is
 // kept, and why in words.

@@ -107,6 +107,9 @@ func TestRehearseKeepsHeap(t *testing.T) {
 	}
 	defer counter.Close(ctx)
 
+	if ToolPersistence(run.Canister.Module()) != engine.PersistenceKeep || ToolPersistence(counter) != engine.PersistenceUnset {
+		t.Error("ToolPersistence: want keep for the EOP module, none for counter")
+	}
 	var uo *engine.UpgradeOptionError
 	if _, err := run.Rehearse(ctx, RehearsalOptions{Module: v2}); !errors.As(err, &uo) || !strings.Contains(err.Error(), "Missing upgrade option") {
 		t.Errorf("no option: %v", err)

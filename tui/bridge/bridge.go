@@ -73,6 +73,7 @@ func (t transplanter) Rehearse(ctx context.Context, id snapshots.ID, progress fu
 	defer r.Close(context.WithoutCancel(ctx))
 	var out source.Rehearsal
 	reh, err := r.Rehearse(ctx, workbench.RehearsalOptions{Again: true, Verify: workbench.VerifyQueries(r.Canister.Module()),
+		Persistence: workbench.ToolPersistence(r.Canister.Module()),
 		Progress: func(st workbench.UpgradeStep) {
 			s := rehearsalStep(st)
 			progress(s)
