@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/canscope/canscope/engine"
 	"github.com/canscope/canscope/engine/ic0"
@@ -100,5 +101,28 @@ func TestDebugPrintText(t *testing.T) {
 	}
 	if !envSeen || res.Limit != 123_456_789 {
 		t.Errorf("env applied %v, limit %d", envSeen, res.Limit)
+	}
+}
+
+// TestAnchorAfter: a run that re-executes faster than
+// Request.AnchorAfter keeps no anchors, not even the one at its trap; a
+// slower one keeps them.
+func TestAnchorAfter(t *testing.T) {
+	f := newFixture(t)
+	snap := f.incident(t) // its pre_upgrade traps
+	short := f.open(t, snap.ID, Request{Upgrade: true, Anchors: 3, AnchorAfter: time.Hour})
+	if len(short.anchors) != 0 {
+		t.Errorf("a run shorter than AnchorAfter kept %d anchors", len(short.anchors))
+	}
+	at, ok := short.Trap()
+	if !ok {
+		t.Fatal("the incident's upgrade did not trap")
+	}
+	if _, err := short.Seek(context.Background(), at); err != nil {
+		t.Fatalf("seek to the trap without anchors: %v", err)
+	}
+	long := f.open(t, snap.ID, Request{Upgrade: true, Anchors: 3, AnchorAfter: time.Nanosecond})
+	if len(long.anchors) == 0 {
+		t.Error("a run longer than AnchorAfter kept no anchors")
 	}
 }

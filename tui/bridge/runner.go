@@ -31,6 +31,10 @@ import (
 const (
 	Anchors      = 3
 	AnchorMemory = 1 << 30
+	// AnchorAfter: a run that re-executes faster than this keeps no
+	// anchors (trace.Request.AnchorAfter): stepping backward re-executes
+	// it from the start within that time.
+	AnchorAfter = 250 * time.Millisecond
 )
 
 // RecentSyscalls is how many of the latest System API calls a State
@@ -69,6 +73,7 @@ func (r *Runner) Start(ctx context.Context, req source.RunRequest, progress func
 		Rehearse:       req.Rehearse,
 		Anchors:        Anchors,
 		AnchorMemory:   AnchorMemory,
+		AnchorAfter:    AnchorAfter,
 		Limits:         meter.Limits{Update: req.Limit, Query: req.Limit, Install: req.Limit, InspectMessage: req.Limit},
 	}
 	switch arg := strings.TrimSpace(req.Arg); {
