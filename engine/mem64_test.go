@@ -128,3 +128,32 @@ func BenchmarkComputeWasm64(b *testing.B) {
 		}
 	}
 }
+
+// TestWasm64DirtyPageOverhead: a wasm64 canister pays four times the
+// dirty page overhead per heap page it writes, as the replica charges
+// (WASM64_DIRTY_PAGE_OVERHEAD_MULTIPLIER).
+func TestWasm64DirtyPageOverhead(t *testing.T) {
+	ctx := context.Background()
+	e := newEngine(t, Config{})
+	used := func(opts Options) (uint64, uint64) {
+		c, err := e.NewCanister(ctx, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close(ctx) })
+		res, err := c.Install(ctx, load(t, e, "traps64.wasm"), nil)
+		mustOK(t, res, err)
+		res, err = c.Update(ctx, "touch", nil)
+		mustOK(t, res, err)
+		pages := uint64(0)
+		for _, p := range res.Phases {
+			pages += p.DirtyHeapPages
+		}
+		return res.Instructions, pages
+	}
+	with, pages := used(Options{})
+	without, _ := used(Options{Limits: meter.Limits{DirtyPageOverhead: meter.NoCharge}})
+	if pages == 0 || with-without != pages*4*meter.DirtyPageOverhead {
+		t.Fatalf("%d dirty heap pages cost %d instructions, want %d", pages, with-without, pages*4*meter.DirtyPageOverhead)
+	}
+}

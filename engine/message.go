@@ -185,7 +185,14 @@ func (c *Canister) execute(k call) (*Trap, error) {
 		pages := uint64(max(len(dirty)-dirtyBefore, 0))
 		phase.DirtyHeapPages = pages
 		// The count the replica reports never exceeds the limit.
-		k.budget.used = min(k.budget.used+pages*meter.Charge(c.limits.DirtyPageOverhead), k.budget.limit)
+		// A wasm64 heap's pages cost wasm64_dirty_page_overhead_multiplier
+		// times as much (WasmtimeInstance's dirty_page_overhead,
+		// rs/embedders/src/wasmtime_embedder.rs).
+		overhead := meter.Charge(c.limits.DirtyPageOverhead)
+		if k.inc.mod.IsMemory64() {
+			overhead *= meter.Wasm64DirtyPageOverheadMultiplier
+		}
+		k.budget.used = min(k.budget.used+pages*overhead, k.budget.limit)
 		return nil, nil
 	}
 	if k.ctx.Err() != nil {

@@ -267,7 +267,12 @@ func TestCanisterFixtures(t *testing.T) {
 		traps64 = append(traps64, step{m, "update", nil})
 	}
 	traps64 = append(traps64, step{"echo", "query", []byte("wasm64")})
-	stepsOf := map[string][]step{"traps64.wasm": traps64}
+	// engine/testdata/compute64.wat: the benchmark's loops, heap and
+	// registers, 5,000 iterations each.
+	iters := []byte{0x88, 0x13, 0, 0}
+	compute64 := []step{{"run", "update", iters}, {"run", "update", iters}, {"burn", "update", iters},
+		{"checksum", "query", nil}, {"burn_query", "query", iters}}
+	stepsOf := map[string][]step{"traps64.wasm": traps64, "compute64.wasm": compute64}
 	_, fixtures := wasm64Fixtures(t)
 	for _, path := range fixtures {
 		steps, ok := stepsOf[filepath.Base(path)]

@@ -61,6 +61,12 @@ const (
 	Wasm64MaxPages = 18 << 30 / 65536
 )
 
+// Wasm64DirtyPageOverheadMultiplier is how many times the dirty page
+// overhead a wasm64 canister pays per dirty heap page
+// (WASM64_DIRTY_PAGE_OVERHEAD_MULTIPLIER, rs/config/src/embedders.rs,
+// applied in rs/embedders/src/wasmtime_embedder.rs).
+const Wasm64DirtyPageOverheadMultiplier = 4
+
 // HeapLimitError stops a lowered module that needs a heap above 4 GiB,
 // which the IC would give it (up to its 18 GiB wasm64 limit).
 type HeapLimitError struct {
