@@ -210,3 +210,43 @@ func TestBackingDifferential(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A message overwriting backed pages whole does not read them (the
+// backing is their committed copy): rollback returns to the backing and
+// commit reports only the pages whose bytes changed.
+func TestWholePageOverwriteLeavesBacking(t *testing.T) {
+	old1, old2 := bytes.Repeat([]byte{1}, PageSize), bytes.Repeat([]byte{2}, PageSize)
+	b := &mapBacking{pages: map[uint64][]byte{1: old1, 2: old2}}
+	m := newBacked(t, 4, b, 0)
+	new1 := bytes.Repeat([]byte{9}, PageSize)
+	overwrite := func() {
+		m.Begin()
+		if err := m.Write(PageSize, append(slices.Clone(new1), old2...)); err != nil {
+			t.Fatal(err)
+		}
+		if b.reads != 0 {
+			t.Fatalf("overwriting two backed pages whole read %d of them", b.reads)
+		}
+		if got := read(t, m, PageSize, 1); got[0] != 9 {
+			t.Fatalf("page 1 reads %d after the write", got[0])
+		}
+	}
+	overwrite()
+	m.Rollback()
+	if got := read(t, m, PageSize, PageSize); !bytes.Equal(got, old1) {
+		t.Fatalf("page 1 reads %d after the rollback, want the backing's 1", got[0])
+	}
+	b.reads = 0
+	m = newBacked(t, 4, b, 0)
+	overwrite()
+	m.Commit()
+	if got := m.LastChanged(); !slices.Equal(got, []uint64{1}) {
+		t.Fatalf("LastChanged %v, want [1] (page 2 was written with its own bytes)", got)
+	}
+	if got := read(t, m, PageSize, PageSize); !bytes.Equal(got, new1) {
+		t.Fatal("page 1 lost the committed write")
+	}
+	if got := read(t, m, 2*PageSize, PageSize); !bytes.Equal(got, old2) {
+		t.Fatal("page 2 changed")
+	}
+}

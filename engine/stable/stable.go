@@ -122,6 +122,8 @@ type Memory struct {
 	// arena holds the others, created on first need.
 	ramPages int
 	arena    *arena
+	// scratch receives a backed page for a comparison (pageChanged).
+	scratch *page
 }
 
 // New returns a zeroed stable memory of sizePages pages. It fails when
@@ -278,6 +280,11 @@ func (m *Memory) Write(off uint64, src []byte) error {
 	}
 	if m.backing != nil && len(src) > 0 {
 		for idx := off / PageSize; idx <= (off+uint64(len(src))-1)/PageSize; idx++ {
+			if m.inMessage && m.pages[idx] == nil && off <= idx*PageSize && off+uint64(len(src)) >= (idx+1)*PageSize {
+				// Overwritten whole in a message: the backing stays its
+				// committed copy, unread (writeLogged).
+				continue
+			}
 			if err := m.dirty(idx); err != nil {
 				return err
 			}
@@ -426,7 +433,7 @@ func (m *Memory) Commit() {
 		if t.saved != nil {
 			m.touch(t.saved)
 		}
-		if m.pageChanged(t, p) {
+		if m.pageChanged(idx, t, p) {
 			changed = append(changed, idx)
 			m.marked[idx] = struct{}{}
 		}
@@ -458,7 +465,7 @@ func (m *Memory) Rollback() {
 	m.undo.undoInto(m.pages)
 	for idx, t := range m.undo.pages {
 		switch {
-		case t.created:
+		case t.created, t.backed: // zero, or the backing's again
 			m.release(m.pages[idx])
 			delete(m.pages, idx)
 		case t.saved != nil:

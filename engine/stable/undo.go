@@ -13,12 +13,20 @@ import "bytes"
 //     stops growing for it: its committed contents are rebuilt once into a
 //     saved copy, which bounds the log to a page per touched page;
 //   - a whole-page write to an untouched page saves the committed page
-//     itself (no copy) and writes into a new buffer.
+//     itself (no copy) and writes into a new buffer;
+//   - a whole-page write to a backed page not read yet leaves the backing
+//     as its committed copy: it is not read (a rehearsal's pre_upgrade
+//     overwriting the GiB a snapshot's stable memory holds would otherwise
+//     read all of it into the Go heap as saved copies); rollback drops the
+//     new buffer and commit compares it with the backing.
 
 // pageUndo is what the open message did to one page.
 type pageUndo struct {
 	// created: the page was unallocated (zero) at Begin.
 	created bool
+	// backed: the page was only in the backing at Begin (unread) and a
+	// whole-page write replaced it; the backing holds its committed bytes.
+	backed bool
 	// zeroed: some write stored only zero bytes, so the page may have become
 	// all zero and is checked at commit.
 	zeroed bool
@@ -78,10 +86,14 @@ func (m *Memory) writeLogged(idx uint64, in uint64, src []byte) {
 		if p == nil {
 			p = m.newZeroPage()
 			m.pages[idx] = p
-			t.created = true
+			if _, ok := m.backed[idx]; ok {
+				t.backed = true // Write read it unless it is overwritten whole
+			} else {
+				t.created = true
+			}
 		}
 	}
-	if !t.created && t.saved == nil {
+	if !t.created && !t.backed && t.saved == nil {
 		if t.logged == 0 && len(src) == PageSize {
 			// A whole-page write to a page the message has not touched:
 			// keep the committed page itself as the saved copy and write
@@ -131,9 +143,14 @@ func (u *undoLog) undoInto(pages map[uint64]*page) {
 
 // pageChanged reports whether a touched page, now p, differs from its committed
 // contents.
-func (m *Memory) pageChanged(t pageUndo, p *page) bool {
+func (m *Memory) pageChanged(idx uint64, t pageUndo, p *page) bool {
 	u := &m.undo
 	switch {
+	case t.backed:
+		if m.scratch == nil {
+			m.scratch = new(page)
+		}
+		return m.backing.ReadPage(idx, m.scratch[:]) != nil || *m.scratch != *p
 	case t.created:
 		return !t.zeroed || !isZero(p)
 	case t.saved != nil:
