@@ -60,6 +60,10 @@ type Response struct {
 type Calls struct {
 	// Answer returns the response to a call, false when it has none.
 	Answer func(ic0.OutgoingCall) (Response, bool)
+	// Release, when set, gives back the response Answer last returned for
+	// a call like call: the execution that took it in call_perform
+	// (RejectUnanswered) trapped or ran again, so the call was never made.
+	Release func(call ic0.OutgoingCall)
 	// RejectUnanswered makes a call Answer has no response for fail at
 	// once in call_perform with SYS_TRANSIENT (as without Calls) instead
 	// of being held. Calls to the canister itself are executed by the
@@ -162,6 +166,7 @@ type performer struct {
 	calls   *Calls
 	self    []byte // the canister's id: its calls to itself are made
 	answers map[int]Response
+	taken   []ic0.OutgoingCall // the calls answers holds responses for, in order
 }
 
 func (calls *Calls) performer(self []byte) *performer {
@@ -177,9 +182,21 @@ func (p *performer) perform(msg *ic0.Message) func(*ic0.OutgoingCall) bool {
 		r, ok := p.calls.Answer(*call)
 		if ok {
 			p.answers[len(msg.Calls)] = r
+			p.taken = append(p.taken, *call)
 		}
 		return ok || bytes.Equal(call.Callee, p.self)
 	}
+}
+
+// release gives back the answers p took at call_perform, latest first:
+// the execution trapped (or runs again), so none of its calls was made.
+func (p *performer) release() {
+	for i := len(p.taken) - 1; i >= 0; i-- {
+		if p.calls.Release != nil {
+			p.calls.Release(p.taken[i])
+		}
+	}
+	p.taken, p.answers = nil, map[int]Response{}
 }
 
 // pendingCall is a performed call waiting for its response.
@@ -517,6 +534,9 @@ func (c *Canister) callback(ctx context.Context, cc *callContext, name string, m
 		}
 		exec.Status, exec.Trap = StatusTrapped, trap
 		cc.lastTrap = trap
+		if p != nil {
+			p.release()
+		}
 		return exec, nil, nil
 	}
 	if !cc.graph {

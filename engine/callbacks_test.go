@@ -213,3 +213,24 @@ func TestCallFees(t *testing.T) {
 		t.Fatalf("poor canister: call %+v, fees %+v, balance %v", call, res.CallFees, poor.Cycles())
 	}
 }
+
+// With RejectUnanswered the answer is taken in call_perform; when that
+// execution traps, its call was never made and the answer is given back
+// (Calls.Release), so the run's unused answers still name it.
+func TestTrappedExecutionReleasesAnswers(t *testing.T) {
+	ctx := context.Background()
+	e := newEngine(t, Config{})
+	c := installed(t, e, load(t, e, "caller.wasm"), nil)
+	taken, released := 0, 0
+	calls := &Calls{RejectUnanswered: true,
+		Answer:  func(ic0.OutgoingCall) (Response, bool) { taken++; return Response{Payload: nat64(1)}, true },
+		Release: func(call ic0.OutgoingCall) { released++ },
+	}
+	res, err := c.UpdateWith(ctx, "fetch_trap", candid.DefaultArg(), UpdateOptions{Calls: calls})
+	if err != nil || res.Status != StatusTrapped {
+		t.Fatalf("%s, %v", res.Status, err)
+	}
+	if taken != 1 || released != 1 {
+		t.Fatalf("taken %d, released %d; want the one answer given back", taken, released)
+	}
+}

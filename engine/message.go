@@ -291,6 +291,9 @@ func (c *Canister) message(ctx context.Context, export string, msg *ic0.Message,
 			return Result{}, err
 		}
 		*b = budget{limit: b.limit, slice: b.slice}
+		if perf != nil {
+			perf.release() // the run again takes them again
+		}
 		*msg = input
 		inc = c.code
 		c.st.Begin()
@@ -314,6 +317,9 @@ func (c *Canister) message(ctx context.Context, export string, msg *ic0.Message,
 	}
 	res.HeapSizeAfter = inc.heap.Size()
 	if trap != nil {
+		if perf != nil {
+			perf.release() // its calls were never made
+		}
 		res.Status, res.Trap = StatusTrapped, trap
 		return res, nil
 	}

@@ -15,6 +15,8 @@
 ;;   update ping: replies (99 : nat64).
 ;;   composite query peek: as fetch, as a composite query: the callbacks
 ;;     run (and reply), every change is discarded.
+;;   update fetch_trap: makes fetch's call, then traps ("caller: bad value"):
+;;     the call is never made.
 ;;   query state: (value, pending, last_reject, cleaned : nat64 x 4)
 (module
   (import "ic0" "msg_arg_data_size" (func $arg_size (result i32)))
@@ -51,6 +53,13 @@
     (call $call_on_cleanup (i32.const 2) (i32.const 0))
     (call $call_data_append (i32.const 0x220) (i32.const 6))
     (drop (call $call_perform)))
+
+  (func (export "canister_update fetch_trap")
+    (call $call_new (i32.const 0x200) (i32.const 10) (i32.const 0x210) (i32.const 3)
+      (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 0))
+    (call $call_data_append (i32.const 0x220) (i32.const 6))
+    (drop (call $call_perform))
+    (call $trap (i32.const 0x230) (i32.const 17)))
 
   (func (export "canister_update fetch_self")
     (local $n i32)

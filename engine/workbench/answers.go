@@ -122,16 +122,30 @@ func (a *Answers) ReadAnswersFile(path string) error {
 // a traced run sees the same answers; runs may go on concurrently.
 func (a *Answers) Calls() (*engine.Calls, func() []string) {
 	used := make([]bool, len(a.List))
+	var order []int // the answers taken, in order
+	matches := func(ans Answer, call ic0.OutgoingCall) bool {
+		return ans.Method == call.Method && bytes.Equal(ans.Callee, call.Callee)
+	}
 	calls := &engine.Calls{
 		RejectUnanswered: a.RejectUnanswered,
 		Answer: func(call ic0.OutgoingCall) (engine.Response, bool) {
 			for i, ans := range a.List {
-				if !used[i] && ans.Method == call.Method && bytes.Equal(ans.Callee, call.Callee) {
+				if !used[i] && matches(ans, call) {
 					used[i] = true
+					order = append(order, i)
 					return ans.Response, true
 				}
 			}
 			return engine.Response{}, false
+		},
+		Release: func(call ic0.OutgoingCall) {
+			for j := len(order) - 1; j >= 0; j-- {
+				if i := order[j]; matches(a.List[i], call) {
+					used[i] = false
+					order = append(order[:j], order[j+1:]...)
+					return
+				}
+			}
 		},
 	}
 	unused := func() []string {
