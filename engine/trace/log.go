@@ -59,7 +59,15 @@ const (
 const (
 	flagNilResults = 0x80
 	flagText       = 0x40
-	kindMask       = 0x0f
+	// flagCall marks the compact form of an Enter or Exit (appendCall):
+	// no name and one value list (the arguments of an Enter, the results
+	// of an Exit); flagSamePhase and flagSameFunc, only in that form,
+	// leave out the phase and the function, the previous event's in the
+	// same block.
+	flagCall      = 0x08
+	flagSamePhase = 0x10
+	flagSameFunc  = 0x20
+	kindMask      = 0x07
 )
 
 func kindCode(k Kind) byte {
@@ -118,6 +126,10 @@ type eventLog struct {
 	writeErr chan error
 	index    []blockIndex
 	prevIns  uint64
+	// prevPhase and prevFn are the last event's in the block being
+	// written (havePrev: there is one).
+	prevPhase, prevFn uint64
+	havePrev          bool
 
 	names  []string // interned names: phases, ic0 functions, memories
 	nameID map[string]uint64
@@ -166,11 +178,12 @@ func (l *eventLog) accepts() bool {
 func (l *eventLog) append(kind Kind, depth int, phase uint64, fn uint64, name uint64, args []uint64, argTypes []api.ValueType, results []uint64, resTypes []api.ValueType, instr uint64, text string) error {
 	if l.n%blockEvents == 0 {
 		l.index = append(l.index, blockIndex{off: l.size(), instr: instr})
-		l.prevIns = instr
+		l.prevIns, l.havePrev = instr, false
 	}
 	if l.buf == nil {
 		l.buf = l.bufs.first(l.memBytes + 4096)
 	}
+	l.prevPhase, l.prevFn, l.havePrev = phase, fn, true
 	b := l.buf
 	k := kindCode(kind)
 	if results == nil {
@@ -210,27 +223,32 @@ func (l *eventLog) appendCall(exit bool, depth int, phase, fn uint64, vals []uin
 	}
 	if l.n%blockEvents == 0 {
 		l.index = append(l.index, blockIndex{off: l.size(), instr: instr})
-		l.prevIns = instr
+		l.prevIns, l.havePrev = instr, false
 	}
 	n := len(l.buf)
 	b := l.buf[:cap(l.buf)]
-	b[n] = kindEnter
+	k := byte(kindEnter | flagCall)
 	if exit {
-		b[n] = kindExit
+		k = kindExit | flagCall
 	}
+	samePhase := l.havePrev && phase == l.prevPhase
+	sameFn := l.havePrev && fn == l.prevFn
+	if samePhase {
+		k |= flagSamePhase
+	}
+	if sameFn {
+		k |= flagSameFunc
+	}
+	l.prevPhase, l.prevFn, l.havePrev = phase, fn, true
+	b[n] = k
 	n = putUvarint(b, n+1, uint64(depth))
-	n = putUvarint(b, n, phase)
-	n = putUvarint(b, n, fn)
-	b[n] = 0 // no name
-	n++
-	if exit {
-		b[n] = 0
-		n = putValues(b, n+1, vals, types)
-	} else {
-		n = putValues(b, n, vals, types)
-		b[n] = 0
-		n++
+	if !samePhase {
+		n = putUvarint(b, n, phase)
 	}
+	if !sameFn {
+		n = putUvarint(b, n, fn)
+	}
+	n = putValues(b, n, vals, types)
 	n = putUvarint(b, n, instr-l.prevIns)
 	l.prevIns = instr
 	l.buf = b[:n]
@@ -501,6 +519,8 @@ func (l *eventLog) decode(raw []byte, index, count int, instr uint64) ([]Event, 
 		}
 		return ""
 	}
+	var phase, fn uint64 // the previous event's
+	var label, rawName string
 	for k := range evs {
 		if len(raw) == 0 {
 			return nil, errCorruptLog
@@ -511,13 +531,32 @@ func (l *eventLog) decode(raw []byte, index, count int, instr uint64) ([]Event, 
 		e.Index = index + k
 		e.Kind = kindCodes[int(flags&kindMask)%len(kindCodes)]
 		e.Depth = int(uv())
-		e.Phase = name(uv())
-		if fn := uv(); fn > 0 {
-			e.Function, e.Raw = l.label(funcRef{upgrade: (fn-1)&1 == 1, fn: uint32((fn - 1) >> 1)})
+		call := flags&flagCall != 0
+		if !call || flags&flagSamePhase == 0 {
+			phase = uv()
 		}
-		e.Name = name(uv())
-		e.Args = values()
-		e.Results = values()
+		e.Phase = name(phase)
+		if !call || flags&flagSameFunc == 0 {
+			next := uv()
+			if next != fn || k == 0 {
+				label, rawName = "", ""
+				if next > 0 {
+					label, rawName = l.label(funcRef{upgrade: (next-1)&1 == 1, fn: uint32((next - 1) >> 1)})
+				}
+			}
+			fn = next
+		}
+		e.Function, e.Raw = label, rawName
+		switch {
+		case !call:
+			e.Name = name(uv())
+			e.Args = values()
+			e.Results = values()
+		case e.Kind == Exit:
+			e.Args, e.Results = []uint64{}, values()
+		default:
+			e.Args, e.Results = values(), []uint64{}
+		}
 		if flags&flagNilResults != 0 {
 			e.Results = nil
 		}
