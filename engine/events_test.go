@@ -120,6 +120,7 @@ func TestTracedCountsAsPlain(t *testing.T) {
 		{"incident every event", func(t *testing.T) []byte { return read(t, "incident.wasm") }, []msg{{true, "add_chunks", u64(1)}}, true, 1},
 		{"rust ledger", func(t *testing.T) []byte { return read(t, "rust_ledger.wasm") }, []msg{{true, "insert", candidNat64(300)}, {false, "checksum", nil}, {true, "fail", nil}}, true, 0},
 		{"motoko", func(t *testing.T) []byte { return read(t, "motoko_v1.wasm") }, []msg{{true, "add", []byte("DIDL\x00\x02\x7d\x71\x05\x02hi")}}, true, 0},
+		{"motoko wasm64", func(t *testing.T) []byte { return read(t, "eop_counter.wasm") }, []msg{{true, "inc", candidNat(5)}, {false, "get", []byte("DIDL\x00\x00")}}, false, 0},
 		{"traps unnamed", func(t *testing.T) []byte { return stripped(t, "traps.wasm") }, []msg{{true, "unreachable", nil}, {true, "div_zero", nil}, {true, "heap_oob", nil}, {true, "ic0_trap", nil}}, false, 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
