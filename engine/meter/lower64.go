@@ -12,8 +12,10 @@ import (
 // so the rewrite lowers a wasm64 module's 64-bit main memory to a 32-bit
 // one of the same contents, for heaps up to 4 GiB:
 //
-//   - every load and store checks its i64 address (> 2^32-1 traps) and
-//     wraps it; the 32-bit engine's own bounds check then covers
+//   - every load and store narrows its i64 address: kept when it fits in
+//     32 bits, else made 2^32-1 (or, for a 1-byte access at offset 0,
+//     trapped on), so that it traps as out of bounds; the 32-bit engine's
+//     own bounds check then covers
 //     address+offset+size against the heap exactly as the replica's
 //     64-bit check does for a heap of at most 4 GiB. A memarg offset of
 //     2^32 or more always traps;
@@ -226,6 +228,34 @@ func (l *lowering) oob() {
 		op(wasm.OpDrop), op(wasm.OpUnreachable))
 }
 
+// narrowAddr pushes local a (an i64 address) as the i32 address of the
+// access in: a itself when it fits in 32 bits, else 2^32-1, where every
+// access of at least 2 bytes, or at an offset, is past the end of any heap
+// of at most 4 GiB and traps there, as out of bounds. Branch-free, it
+// costs less than checkAddr's branch (the heap loop of
+// BenchmarkComputeWasm64); a 1-byte access at offset 0 could still read
+// byte 2^32-1 of a full 4 GiB heap, so those take checkAddr.
+func (l *lowering) narrowAddr(a uint32, in wasm.Instr) {
+	if in.Mem.Offset == 0 && singleByte(in.Op) {
+		l.checkAddr(a)
+		l.emit(idx(wasm.OpLocalGet, a), op(wasm.OpI32WrapI64))
+		return
+	}
+	l.emit(idx(wasm.OpLocalGet, a), op(wasm.OpI32WrapI64), wasm.Instr{Op: wasm.OpI32Const, Value: -1},
+		idx(wasm.OpLocalGet, a), i64c(math.MaxUint32), op(wasm.OpI64LeU), op(wasm.OpSelect))
+}
+
+// singleByte reports the memory accesses of one byte.
+func singleByte(o wasm.Opcode) bool {
+	switch o {
+	case 0x2c, 0x2d, 0x30, 0x31, wasm.OpI32Store8, wasm.OpI64Store8: // load8_s/u, store8
+		return true
+	case 0xfd<<16 | 7, 0xfd<<16 | 84, 0xfd<<16 | 88: // v128.load8_splat, load8_lane, store8_lane
+		return true
+	}
+	return false
+}
+
 // checkAddr traps when local a (i64) does not fit in 32 bits.
 func (l *lowering) checkAddr(a uint32) {
 	l.emit(idx(wasm.OpLocalGet, a), i64c(math.MaxUint32), op(wasm.OpI64GtU),
@@ -303,13 +333,13 @@ func (l *lowering) lowerInstrs(ins []wasm.Instr) error {
 					v = l.local(t, 1) // the address holds I64 0
 				}
 				l.emit(idx(wasm.OpLocalSet, v), idx(wasm.OpLocalSet, a))
-				l.checkAddr(a)
-				l.emit(idx(wasm.OpLocalGet, a), op(wasm.OpI32WrapI64), idx(wasm.OpLocalGet, v), in)
+				l.narrowAddr(a, in)
+				l.emit(idx(wasm.OpLocalGet, v), in)
 				continue
 			}
 			l.emit(idx(wasm.OpLocalSet, a))
-			l.checkAddr(a)
-			l.emit(idx(wasm.OpLocalGet, a), op(wasm.OpI32WrapI64), in)
+			l.narrowAddr(a, in)
+			l.emit(in)
 		case in.Op == wasm.OpMemorySize:
 			l.emit(in, op(wasm.OpI64ExtendI32U))
 		case in.Op == wasm.OpMemoryGrow:

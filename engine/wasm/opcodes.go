@@ -59,6 +59,7 @@ const (
 	OpI64LtU             Opcode = 0x54
 	OpI64GtS             Opcode = 0x55
 	OpI64GtU             Opcode = 0x56
+	OpI64LeU             Opcode = 0x58
 	OpI64GeS             Opcode = 0x59
 	OpI32Add             Opcode = 0x6a
 	OpI32Or              Opcode = 0x72
