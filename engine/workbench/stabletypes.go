@@ -100,7 +100,7 @@ func CompareStableTypes(old, next *wasm.Module) (StableTypes, bool) {
 	if !ok1 || !ok2 {
 		return StableTypes{}, false
 	}
-	var st StableTypes
+	st := StableTypes{Moc: []motoko.Incompatibility{}}
 	oldSig, err := motoko.Parse(string(oldText))
 	if err != nil {
 		st.Note = "not compared: the old module's " + err.Error()
@@ -111,7 +111,7 @@ func CompareStableTypes(old, next *wasm.Module) (StableTypes, bool) {
 		st.Note = "not compared: the new module's " + err.Error()
 		return st, true
 	}
-	st.Moc = motoko.StableCompatible(oldSig, newSig)
+	st.Moc = append(st.Moc, motoko.StableCompatible(oldSig, newSig)...)
 	declared := map[string]bool{}
 	for _, v := range oldSig.Post {
 		declared[v.Name] = true
