@@ -90,3 +90,49 @@ func TestEOPUpgrades(t *testing.T) {
 		t.Errorf("after the failed upgrade get = %s, want (5)", got)
 	}
 }
+
+// TestRuntimeAgreesWithMemoryCompatible is the differential test of
+// engine/motoko's port of the runtime's check against moc 4.10.0's real
+// RTS: each upgrade (keep) either traps with motoko.RTSTrap or succeeds,
+// and CompareStableTypes must have said which. The pairs cover a type
+// change, a dropped variable, widening (Nat to Int, Char to Nat32, a new
+// variant case), a record gaining a field, and the main-actor loop's
+// acceptance of variables dropped past the new ones.
+func TestRuntimeAgreesWithMemoryCompatible(t *testing.T) {
+	ctx := context.Background()
+	b, _ := newBench(t)
+	for _, p := range []struct {
+		old, new string
+		refused  bool
+	}{
+		{"eop_counter", "eop_counter_v2", false},
+		{"eop_counter", "eop_counter_bad", true},
+		{"eop_counter", "eop_trap", true},
+		{"eop_diff_a", "eop_diff_b", false},
+		{"eop_diff_a", "eop_diff_c", true},
+		{"eop_diff_a", "eop_diff_drop", false},
+	} {
+		t.Run(p.old+"→"+p.new, func(t *testing.T) {
+			st, ok := CompareStableTypes(parsed(t, p.old+".wasm"), parsed(t, p.new+".wasm"))
+			if !ok || !st.Compared || (st.Runtime == "incompatible") != p.refused {
+				t.Fatalf("predicted %s, want refused=%v", st, p.refused)
+			}
+			run, res, err := b.Install(ctx, fixture(t, p.old+".wasm"), nil, "")
+			mustOK(t, res, err)
+			defer run.Close(ctx)
+			mod, err := b.eng.Load(ctx, fixture(t, p.new+".wasm"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer mod.Close(ctx)
+			reh, err := run.Rehearse(ctx, RehearsalOptions{Module: mod, Persistence: engine.PersistenceKeep})
+			if err != nil {
+				t.Fatal(err)
+			}
+			st.Confirm(reh.Steps[0])
+			if st.Rehearsal != "confirmed" {
+				t.Errorf("the runtime disagrees with %s: %+v", st, reh.Steps[0].Result)
+			}
+		})
+	}
+}
