@@ -16,8 +16,14 @@ func candidNat(n byte) []byte { return []byte{'D', 'I', 'D', 'L', 0, 1, 0x7d, n}
 // orthogonal persistence (testdata/eop_counter.mo): a wasm64 module,
 // lowered to 32-bit memory, installs, takes updates and answers queries.
 func TestEOPCounter(t *testing.T) {
+	for name, cfg := range map[string]Config{"metered": {}, "unmetered": {Unmetered: true}, "interpreter": {Interpreter: true}} {
+		t.Run(name, func(t *testing.T) { testEOPCounter(t, cfg) })
+	}
+}
+
+func testEOPCounter(t *testing.T, cfg Config) {
 	ctx := context.Background()
-	e := newEngine(t, Config{})
+	e := newEngine(t, cfg)
 	m := load(t, e, "eop_counter.wasm")
 	if !m.info.IsMemory64() {
 		t.Fatal("eop_counter.wasm is not a wasm64 module")
