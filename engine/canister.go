@@ -99,6 +99,12 @@ type incarnation struct {
 	// dataPages are the heap pages the data segments filled, committed
 	// before the install or upgrade ran (settleData).
 	dataPages []uint32
+	// kept is set when this incarnation runs on the heap of the one before
+	// (an upgrade with KeepMainMemory); carried then lists the wasm pages
+	// that heap had changed since the canister's last Mark, which the
+	// copy's own Changed does not know.
+	kept    bool
+	carried []uint64
 }
 
 // NewCanister returns a canister without code, as after create_canister.

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"encoding/binary"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -46,8 +47,15 @@ func TestUpgradeKeepsMainMemory(t *testing.T) {
 	}
 
 	c := prepare()
+	c.Mark()
 	res, err := c.Upgrade(ctx, v2, nil, UpgradeOptions{KeepMainMemory: true})
 	mustOK(t, res, err)
+	// A child snapshot stores what changed since the Mark: page 0 (the
+	// start count) and page 1 (pre_upgrade's count), not the whole kept
+	// heap; a replaced heap counts every page.
+	if heapChanged, _ := c.Changed(); !slices.Equal(heapChanged, []uint64{0, 1}) {
+		t.Errorf("heap pages changed by the kept upgrade: %v, want [0 1]", heapChanged)
+	}
 	if got, want := getKeep(t, c), (keepState{2, 2, 0xaa, 7, 4, 1}); got != want {
 		t.Errorf("after upgrade (keep): %+v, want %+v", got, want)
 	}
@@ -74,8 +82,12 @@ func TestUpgradeKeepsMainMemory(t *testing.T) {
 	}
 
 	c = prepare()
+	c.Mark()
 	res, err = c.Upgrade(ctx, v2, nil, UpgradeOptions{})
 	mustOK(t, res, err)
+	if heapChanged, _ := c.Changed(); len(heapChanged) != 4 {
+		t.Errorf("heap pages changed by the replacing upgrade: %v, want all 4", heapChanged)
+	}
 	if got, want := getKeep(t, c), (keepState{0, 1, 2, 7, 2, 0}); got != want {
 		t.Errorf("after upgrade (replace): %+v, want %+v", got, want)
 	}

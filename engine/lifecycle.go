@@ -208,7 +208,9 @@ func (c *Canister) swap(ctx context.Context, inc *incarnation, res Result) (Resu
 		if err := c.code.close(ctx); err != nil {
 			return Result{}, fmt.Errorf("close old module: %w", err)
 		}
-		c.heapReplaced = true
+		if !inc.kept {
+			c.heapReplaced = true
+		}
 	} else if c.sizeAtMark > 0 {
 		c.heapReplaced = true
 	}

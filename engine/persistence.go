@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"maps"
+	"slices"
 
+	"github.com/canscope/canscope/engine/heap"
 	"github.com/canscope/canscope/engine/ic0"
 )
 
@@ -111,6 +114,15 @@ func (c *Canister) instantiateOnKept(ctx context.Context, inc, old *incarnation)
 		}
 		i = j
 	}
+	// The copy's Changed starts empty: it carries what the old heap had
+	// changed since the last Mark and what pre_upgrade wrote or grew, so
+	// a child snapshot stores those pages, not the whole kept heap.
+	carried, err := old.changedLive()
+	if err != nil {
+		return fmt.Errorf("keep the heap: %w", err)
+	}
+	inc.heap.ResetChanged()
+	inc.kept, inc.carried = true, carried
 	// Copied: release the pages pre_upgrade wrote, as Upgrade does for a
 	// replaced heap.
 	if _, err := old.heap.Rollback(); err != nil {
@@ -170,4 +182,29 @@ func zeroPage(b []byte) bool {
 		}
 	}
 	return true
+}
+
+// changedLive lists the wasm pages of inc's heap that differ from the
+// state at the canister's last Mark, running execution included: the
+// pages its heap changed and carried since, the ones the running
+// execution wrote and the ones it grew.
+func (inc *incarnation) changedLive() ([]uint64, error) {
+	set := map[uint64]struct{}{}
+	for _, p := range inc.carried {
+		set[p] = struct{}{}
+	}
+	for _, p := range inc.heap.Changed() {
+		set[uint64(p)] = struct{}{}
+	}
+	dirty, err := inc.heap.Dirty()
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range dirty {
+		set[uint64(p)*heap.OSPageSize/PageSize] = struct{}{}
+	}
+	for p := inc.heap.Size() / PageSize; p < ic0.MemoryBytes(inc.inst.Memory())/PageSize; p++ {
+		set[p] = struct{}{}
+	}
+	return slices.Sorted(maps.Keys(set)), nil
 }

@@ -251,6 +251,7 @@ func (c *Canister) WriteHeapImage(f *os.File) error {
 func (c *Canister) Mark() {
 	if c.code != nil {
 		c.code.heap.ResetChanged()
+		c.code.carried = nil
 		c.sizeAtMark = c.code.heap.Size()
 	} else {
 		c.sizeAtMark = 0
@@ -273,9 +274,14 @@ func (c *Canister) Changed() (heapPages, stablePages []uint64) {
 			heapPages = append(heapPages, i)
 		}
 	} else if c.code != nil {
+		set := map[uint64]struct{}{}
 		for _, p := range c.code.heap.Changed() {
-			heapPages = append(heapPages, uint64(p))
+			set[uint64(p)] = struct{}{}
 		}
+		for _, p := range c.code.carried {
+			set[p] = struct{}{}
+		}
+		heapPages = slices.Sorted(maps.Keys(set))
 	}
 	stablePages = c.st.Stable.Changed()
 	if len(c.stableDropped) > 0 {

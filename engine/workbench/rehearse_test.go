@@ -1,13 +1,16 @@
 package workbench
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/canscope/canscope/engine"
+	"github.com/canscope/canscope/snapshots"
 )
 
 // countCalls is an ic0.Recorder counting System API calls by name.
@@ -92,7 +95,7 @@ func TestRehearseKeepsHeap(t *testing.T) {
 	run, res, err := b.Install(ctx, fixture(t, "keep_counter.wasm"), nil, "")
 	mustOK(t, res, err)
 	defer run.Close(ctx)
-	for _, m := range []string{"inc", "inc", "mark"} {
+	for _, m := range []string{"inc", "inc", "mark", "grow", "grow", "grow"} { // 8 pages
 		res, err := run.Canister.Update(ctx, m, nil)
 		mustOK(t, res, err)
 	}
@@ -118,6 +121,11 @@ func TestRehearseKeepsHeap(t *testing.T) {
 		t.Errorf("keep onto counter: %v", err)
 	}
 
+	// Commit first, so the kept heap's snapshot below is a child that
+	// stores only the pages the upgrades changed.
+	if _, err := run.Commit(ctx, CommitOptions{Name: "kept", MadeBy: snapshots.MadeByInstall}); err != nil {
+		t.Fatal(err)
+	}
 	reh, err := run.Rehearse(ctx, RehearsalOptions{Module: v2, Persistence: engine.PersistenceKeep, Again: true})
 	if err != nil || !reh.OK() || len(reh.Steps) != 2 {
 		t.Fatalf("keep: %+v, %v", reh, err)
@@ -131,6 +139,26 @@ func TestRehearseKeepsHeap(t *testing.T) {
 	mustOK(t, res, err)
 	if got := binary.LittleEndian.Uint64(res.Reply); got != 2 || res.Reply[16] != 0xaa {
 		t.Errorf("after keep: counter %d, marker %#x; want 2, 0xaa", got, res.Reply[16])
+	}
+
+	// The child snapshot of the kept heap (only its changed pages stored)
+	// reopens to the same heap.
+	if changed, _ := run.Canister.Changed(); !slices.Equal(changed, []uint64{0, 1}) {
+		t.Errorf("the kept upgrades changed heap pages %v, want [0 1] (start and pre_upgrade)", changed)
+	}
+	snap, err := run.Commit(ctx, CommitOptions{Name: "kept", MadeBy: snapshots.MadeByUpgrade})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reopened, err := b.Open(ctx, snap.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reopened.Close(ctx)
+	heapNow, _, _ := stateOf(t, run.Canister)
+	heapBack, _, _ := stateOf(t, reopened.Canister)
+	if !bytes.Equal(heapNow, heapBack) {
+		t.Error("the committed kept heap reopens different")
 	}
 
 	reh, err = run.Rehearse(ctx, RehearsalOptions{Module: v2, Persistence: engine.PersistenceReplace})
