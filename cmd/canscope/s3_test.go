@@ -55,7 +55,8 @@ func TestScriptsS3(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"cmpfile": cmpFile,
+			"cmpfile":     cmpFile,
+			"verifyasset": verifyAsset,
 		},
 	})
 }
