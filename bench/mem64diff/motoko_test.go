@@ -313,20 +313,25 @@ func TestCanisterFixtures(t *testing.T) {
 				}
 			}
 			compareHeap(t, "after install", c, ref)
+			compared := 0
 			for _, s := range steps {
 				var res engine.Result
-				var export string
+				export := map[string]string{"update": "canister_update ", "query": "canister_query "}[s.kind] + s.export
+				if s.kind == "pre_upgrade" {
+					export = "canister_pre_upgrade"
+				}
+				if !m.HasExport(export) {
+					continue // a Motoko fixture without this method (eop_diff_*: no inc)
+				}
+				compared++
 				switch s.kind {
 				case "update":
 					res, err = c.Update(ctx, s.export, s.arg)
-					export = "canister_update " + s.export
 				case "query":
 					res, err = c.Query(ctx, s.export, s.arg)
-					export = "canister_query " + s.export
 				case "pre_upgrade":
 					// Upgrade to the same module: its pre_upgrade runs first.
 					res, err = c.Upgrade(ctx, nil, nil, engine.UpgradeOptions{})
-					export = "canister_pre_upgrade"
 				}
 				if err != nil {
 					t.Fatalf("%s: %v", export, err)
@@ -360,6 +365,9 @@ func TestCanisterFixtures(t *testing.T) {
 				if s.kind == "update" {
 					compareHeap(t, "after "+export, c, ref)
 				}
+			}
+			if compared < 2 {
+				t.Errorf("%d steps compared: the fixture exports too few of them", compared)
 			}
 		})
 	}
