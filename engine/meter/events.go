@@ -40,6 +40,9 @@ const (
 	EventRecord  = "event"
 	EventRecord1 = "event1"
 	EventRecord2 = "event2"
+	// EventHeap (counter, heap size) records a grow if the heap size
+	// changed, before an event whose values go to the ring one by one.
+	EventHeap = "heap"
 	// EventHostModule is the import module of the host function the ring
 	// calls.
 	EventHostModule = "__trace_host"
@@ -95,8 +98,8 @@ type EventsLayout struct {
 // InstrumentEvents returns a copy of the instrumented module m in which
 // every function of l records its entry (parameters) and exit (results)
 // in the event ring, and a change of the heap size before either. The
-// ring's two functions are imported after m's imports, so m's own
-// functions move up by two; function names stay where the functions are,
+// ring's five functions are imported after m's imports, so m's own
+// functions move up by five; function names stay where the functions are,
 // and a function without a name is named "$N" with N its index in m, as
 // wazero names it in m, so that stack traces read the same. The wrapped
 // bodies move to new functions at the end, without names.
@@ -109,7 +112,7 @@ func InstrumentEvents(m *wasm.Module, l EventsLayout) (*wasm.Module, error) {
 	if l.First < nImp || l.First+l.N > nImp+uint32(len(out.Functions)) {
 		return nil, fmt.Errorf("instrument events: functions %d to %d are not defined by the module", l.First, l.First+l.N)
 	}
-	const added = 4
+	const added = 5
 	shift := func(i uint32) uint32 {
 		if i < nImp {
 			return i
@@ -117,33 +120,24 @@ func InstrumentEvents(m *wasm.Module, l EventsLayout) (*wasm.Module, error) {
 		return i + added
 	}
 	valType := out.AddType(wasm.FuncType{Params: []wasm.ValueType{wasm.I64}})
-	evType := out.AddType(wasm.FuncType{Params: []wasm.ValueType{wasm.I64, wasm.I64}})
-	ev1Type := out.AddType(wasm.FuncType{Params: []wasm.ValueType{wasm.I64, wasm.I64, wasm.I64}})
-	ev2Type := out.AddType(wasm.FuncType{Params: []wasm.ValueType{wasm.I64, wasm.I64, wasm.I64, wasm.I64}})
+	i64s := func(n int) wasm.FuncType { return wasm.FuncType{Params: slices.Repeat([]wasm.ValueType{wasm.I64}, n)} }
+	evType, ev1Type, ev2Type := out.AddType(i64s(3)), out.AddType(i64s(4)), out.AddType(i64s(5))
+	heapType := out.AddType(i64s(2))
 	imports := append(slices.Clone(out.Imports),
 		wasm.Import{Module: EventModule, Name: EventValue, Kind: wasm.KindFunc, TypeIndex: valType},
+		wasm.Import{Module: EventModule, Name: EventHeap, Kind: wasm.KindFunc, TypeIndex: heapType},
 		wasm.Import{Module: EventModule, Name: EventRecord, Kind: wasm.KindFunc, TypeIndex: evType},
 		wasm.Import{Module: EventModule, Name: EventRecord1, Kind: wasm.KindFunc, TypeIndex: ev1Type},
 		wasm.Import{Module: EventModule, Name: EventRecord2, Kind: wasm.KindFunc, TypeIndex: ev2Type})
-	ring := ringFuncs{value: nImp, event: [3]uint32{nImp + 1, nImp + 2, nImp + 3}}
+	ring := ringFuncs{value: nImp, heap: nImp + 1, event: [3]uint32{nImp + 2, nImp + 3, nImp + 4}}
 
-	// The heap size last recorded, in a global of the memory's index
-	// type.
 	_, hasMem := out.Memory()
 	mem64 := out.IsMemory64()
-	pagesGlobal := uint32(out.NumImportedGlobals() + len(out.Globals))
 	globals := slices.Clone(out.Globals)
 	for i := range globals {
 		if globals[i].Init, err = shiftExpr(globals[i].Init, shift); err != nil {
 			return nil, fmt.Errorf("instrument events: global %d: %w", i, err)
 		}
-	}
-	if hasMem {
-		g := wasm.Global{Type: wasm.GlobalType{Type: wasm.I32, Mutable: true}, Init: []byte{byte(wasm.OpI32Const), 0x00, byte(wasm.OpEnd)}}
-		if mem64 {
-			g = wasm.Global{Type: wasm.GlobalType{Type: wasm.I64, Mutable: true}, Init: []byte{byte(wasm.OpI64Const), 0x00, byte(wasm.OpEnd)}}
-		}
-		globals = append(globals, g)
 	}
 	if err := out.SetGlobals(globals); err != nil {
 		return nil, fmt.Errorf("instrument events: %w", err)
@@ -169,7 +163,7 @@ func InstrumentEvents(m *wasm.Module, l EventsLayout) (*wasm.Module, error) {
 		inner := nImp + added + nDefined + k
 		funcs = append(funcs, out.Functions[i])
 		code = append(code, code[i])
-		w := wrapper(t, l.Original+k, inner, ring, l.Counter, pagesGlobal, hasMem, mem64)
+		w := wrapper(t, l.Original+k, inner, ring, l.Counter, hasMem, mem64)
 		code[i] = wasm.Code{Body: w.Encode()}
 	}
 	out.SetFunctions(funcs)
@@ -239,46 +233,37 @@ func eventNames(m *wasm.Module, nImp uint32, l EventsLayout, shift func(uint32) 
 // ringFuncs are the ring's functions as the rewritten module imports
 // them: value, and event with 0, 1 or 2 value words.
 type ringFuncs struct {
-	value uint32
-	event [3]uint32
+	value, heap uint32
+	event       [3]uint32
 }
 
 // wrapper is the body of a function of type t that records its entry,
 // calls inner with its parameters, records its exit and returns inner's
 // results.
-func wrapper(t wasm.FuncType, orig, inner uint32, ring ringFuncs, counter, pages uint32, hasMem, mem64 bool) *wasm.Body {
+func wrapper(t wasm.FuncType, orig, inner uint32, ring ringFuncs, counter uint32, hasMem, mem64 bool) *wasm.Body {
 	np := uint32(len(t.Params))
 	var ins []wasm.Instr
 	op := func(o wasm.Opcode) { ins = append(ins, wasm.Instr{Op: o}) }
 	idx := func(o wasm.Opcode, i uint32) { ins = append(ins, wasm.Instr{Op: o, Index: i}) }
 	i64 := func(v int64) { ins = append(ins, wasm.Instr{Op: wasm.OpI64Const, Value: v}) }
-	// record pushes code and the counter and calls the event function
-	// taking the n value words already on the stack.
+	// record pushes code, the counter and the heap size and calls the
+	// event function taking the n value words already on the stack.
+	heapSize := func() {
+		switch {
+		case !hasMem:
+			i64(0)
+		case mem64:
+			idx(wasm.OpMemorySize, 0)
+		default:
+			idx(wasm.OpMemorySize, 0)
+			op(wasm.OpI64ExtendI32U)
+		}
+	}
 	record := func(code uint64, n int) {
 		i64(int64(code))
 		idx(wasm.OpGlobalGet, counter)
+		heapSize()
 		idx(wasm.OpCall, ring.event[n])
-	}
-	growCheck := func() {
-		if !hasMem {
-			return
-		}
-		idx(wasm.OpMemorySize, 0)
-		idx(wasm.OpGlobalGet, pages)
-		if mem64 {
-			op(opI64Ne)
-		} else {
-			op(opI32Ne)
-		}
-		ins = append(ins, wasm.Instr{Op: wasm.OpIf, Block: wasm.BlockEmpty})
-		idx(wasm.OpMemorySize, 0)
-		idx(wasm.OpGlobalSet, pages)
-		idx(wasm.OpGlobalGet, pages)
-		if !mem64 {
-			op(wasm.OpI64ExtendI32U)
-		}
-		record(EventGrow, 1)
-		op(wasm.OpEnd)
 	}
 	// push pushes the value words of a local, calling each after every
 	// word.
@@ -316,6 +301,10 @@ func wrapper(t wasm.FuncType, orig, inner uint32, ring ringFuncs, counter, pages
 		}
 		each := func() {}
 		if n > 2 {
+			// A grow goes before the values.
+			idx(wasm.OpGlobalGet, counter)
+			heapSize()
+			idx(wasm.OpCall, ring.heap)
 			each = func() { idx(wasm.OpCall, ring.value) }
 		}
 		for i, vt := range ts {
@@ -327,7 +316,6 @@ func wrapper(t wasm.FuncType, orig, inner uint32, ring ringFuncs, counter, pages
 		record(code, n)
 	}
 
-	growCheck()
 	values(uint64(orig)<<2|EventEnter, 0, t.Params)
 	for i := range np {
 		idx(wasm.OpLocalGet, i)
@@ -341,7 +329,6 @@ func wrapper(t wasm.FuncType, orig, inner uint32, ring ringFuncs, counter, pages
 	for k := len(t.Results) - 1; k >= 0; k-- {
 		idx(wasm.OpLocalSet, np+uint32(k))
 	}
-	growCheck()
 	values(uint64(orig)<<2|EventExit, np, t.Results)
 	for k := range t.Results {
 		idx(wasm.OpLocalGet, np+uint32(k))
@@ -364,15 +351,20 @@ const (
 )
 
 // EventRing returns the ring module: a memory of ringBytes plus slack,
-// the globals pos and left, and the functions value and event. event
-// calls the host's flush when pos passed ringBytes or left reached zero;
-// the host reads the words below pos, sets pos back to 0 and left to the
-// events until the next one it wants to stop at.
+// the globals pos, left and the heap size last seen, and the functions
+// value, heap and event with 0, 1 or 2 value words. The event functions
+// take the value words, the code, the counter value and the heap size in
+// pages; when the heap size differs from the last one they record a grow
+// first (heap does only that, for events whose values precede them).
+// Each record calls the host's flush when pos passed ringBytes or left
+// reached zero; the host reads the words below pos, sets pos back to 0
+// and left to the events until the next one it wants to stop at.
 func EventRing() []byte {
 	const pages = (ringBytes + ringSlack) / (1 << 16)
 	const (
-		gPos  = 0
-		gLeft = 1
+		gPos   = 0
+		gLeft  = 1
+		gPages = 2
 	)
 	b := append([]byte{}, 0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00)
 	section := func(id byte, payload []byte) {
@@ -384,9 +376,9 @@ func EventRing() []byte {
 		p = binary.AppendUvarint(p, uint64(len(s)))
 		return append(p, s...)
 	}
-	// Types: 0 () -> (), then n+1 taking n i64s for n = 1 to 4.
-	types := []byte{5, 0x60, 0, 0}
-	for n := 1; n <= 4; n++ {
+	// Types: 0 () -> (), then type n taking n i64s for n = 1 to 5.
+	types := []byte{6, 0x60, 0, 0}
+	for n := 1; n <= 5; n++ {
 		types = append(types, 0x60, byte(n))
 		for range n {
 			types = append(types, byte(wasm.I64))
@@ -397,32 +389,32 @@ func EventRing() []byte {
 	imp := []byte{1}
 	imp = str(imp, EventHostModule)
 	imp = str(imp, EventFlush)
-	section(2, append(imp, 0x00, 0))  // func of type 0
-	section(3, []byte{4, 1, 2, 3, 4}) // value, event, event1, event2
+	section(2, append(imp, 0x00, 0))     // func of type 0
+	section(3, []byte{5, 1, 2, 3, 4, 5}) // value, heap, event, event1, event2
 	section(5, []byte{1, 0x00, pages})
-	glob := []byte{2,
+	glob := []byte{3,
 		byte(wasm.I32), 1, byte(wasm.OpI32Const), 0, byte(wasm.OpEnd)}
 	glob = append(glob, byte(wasm.I64), 1, byte(wasm.OpI64Const))
 	glob = leb128.AppendInt(glob, math.MaxInt64)
 	glob = append(glob, byte(wasm.OpEnd))
+	glob = append(glob, byte(wasm.I64), 1, byte(wasm.OpI64Const), 0, byte(wasm.OpEnd))
 	section(6, glob)
-	exp := []byte{7}
+	exp := []byte{8}
 	exp = append(str(exp, EventValue), 0x00, 1)
-	exp = append(str(exp, EventRecord), 0x00, 2)
-	exp = append(str(exp, EventRecord1), 0x00, 3)
-	exp = append(str(exp, EventRecord2), 0x00, 4)
+	exp = append(str(exp, EventHeap), 0x00, 2)
+	exp = append(str(exp, EventRecord), 0x00, 3)
+	exp = append(str(exp, EventRecord1), 0x00, 4)
+	exp = append(str(exp, EventRecord2), 0x00, 5)
 	exp = append(str(exp, EventMemory), 0x02, 0)
 	exp = append(str(exp, EventPos), 0x03, gPos)
 	exp = append(str(exp, EventLeft), 0x03, gLeft)
 	section(7, exp)
 
-	store := func(local uint32, off uint64) []wasm.Instr {
-		return []wasm.Instr{
-			{Op: wasm.OpGlobalGet, Index: gPos},
-			{Op: wasm.OpLocalGet, Index: local},
-			{Op: wasm.OpI64Store, Mem: wasm.MemArg{Align: 3, Offset: off}},
-		}
+	storeAt := func(off uint64, value ...wasm.Instr) []wasm.Instr {
+		return append(append([]wasm.Instr{{Op: wasm.OpGlobalGet, Index: gPos}}, value...),
+			wasm.Instr{Op: wasm.OpI64Store, Mem: wasm.MemArg{Align: 3, Offset: off}})
 	}
+	local := func(i uint32) wasm.Instr { return wasm.Instr{Op: wasm.OpLocalGet, Index: i} }
 	advance := func(n int64) []wasm.Instr {
 		return []wasm.Instr{
 			{Op: wasm.OpGlobalGet, Index: gPos},
@@ -431,33 +423,56 @@ func EventRing() []byte {
 			{Op: wasm.OpGlobalSet, Index: gPos},
 		}
 	}
-	value := &wasm.Body{Instrs: slices.Concat(store(0, 0), advance(8), []wasm.Instr{{Op: wasm.OpEnd}})}
-	// event takes n value words, then the code and the counter value.
+	// done counts a record and calls the host when due.
+	done := []wasm.Instr{
+		{Op: wasm.OpGlobalGet, Index: gLeft},
+		{Op: wasm.OpI64Const, Value: 1},
+		{Op: wasm.OpI64Sub},
+		{Op: wasm.OpGlobalSet, Index: gLeft},
+		{Op: wasm.OpGlobalGet, Index: gLeft},
+		{Op: opI64Eqz},
+		{Op: wasm.OpGlobalGet, Index: gPos},
+		{Op: wasm.OpI32Const, Value: ringBytes},
+		{Op: opI32GeU},
+		{Op: opI32Or},
+		{Op: wasm.OpIf, Block: wasm.BlockEmpty},
+		{Op: wasm.OpCall, Index: 0},
+		{Op: wasm.OpEnd},
+	}
+	// grow records a grow when the heap size in local pages differs from
+	// the last one seen; ctr is the counter value's local.
+	grow := func(ctr, pages uint32) []wasm.Instr {
+		ins := []wasm.Instr{
+			local(pages),
+			{Op: wasm.OpGlobalGet, Index: gPages},
+			{Op: opI64Ne},
+			{Op: wasm.OpIf, Block: wasm.BlockEmpty},
+			local(pages),
+			{Op: wasm.OpGlobalSet, Index: gPages},
+		}
+		ins = append(ins, storeAt(0, local(pages))...)
+		ins = append(ins, storeAt(8, wasm.Instr{Op: wasm.OpI64Const, Value: EventGrow})...)
+		ins = append(ins, storeAt(16, local(ctr))...)
+		ins = append(ins, advance(24)...)
+		ins = append(ins, done...)
+		return append(ins, wasm.Instr{Op: wasm.OpEnd})
+	}
+	end := wasm.Instr{Op: wasm.OpEnd}
+	value := &wasm.Body{Instrs: slices.Concat(storeAt(0, local(0)), advance(8), []wasm.Instr{end})}
+	heap := &wasm.Body{Instrs: append(grow(0, 1), end)}
+	// event takes n value words, then the code, the counter value and the
+	// heap size.
 	event := func(n uint32) *wasm.Body {
-		var ins []wasm.Instr
+		ins := grow(n+1, n+2)
 		for i := range n + 2 {
-			ins = append(ins, store(i, 8*uint64(i))...)
+			ins = append(ins, storeAt(8*uint64(i), local(i))...)
 		}
 		ins = append(ins, advance(8*int64(n+2))...)
-		return &wasm.Body{Instrs: append(ins, []wasm.Instr{
-			{Op: wasm.OpGlobalGet, Index: gLeft},
-			{Op: wasm.OpI64Const, Value: 1},
-			{Op: wasm.OpI64Sub},
-			{Op: wasm.OpGlobalSet, Index: gLeft},
-			{Op: wasm.OpGlobalGet, Index: gLeft},
-			{Op: opI64Eqz},
-			{Op: wasm.OpGlobalGet, Index: gPos},
-			{Op: wasm.OpI32Const, Value: ringBytes},
-			{Op: opI32GeU},
-			{Op: opI32Or},
-			{Op: wasm.OpIf, Block: wasm.BlockEmpty},
-			{Op: wasm.OpCall, Index: 0},
-			{Op: wasm.OpEnd},
-			{Op: wasm.OpEnd},
-		}...)}
+		ins = append(ins, done...)
+		return &wasm.Body{Instrs: append(ins, end)}
 	}
-	cs := []byte{4}
-	for _, body := range []*wasm.Body{value, event(0), event(1), event(2)} {
+	cs := []byte{5}
+	for _, body := range []*wasm.Body{value, heap, event(0), event(1), event(2)} {
 		e := body.Encode()
 		cs = binary.AppendUvarint(cs, uint64(len(e)))
 		cs = append(cs, e...)
