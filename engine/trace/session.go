@@ -494,6 +494,10 @@ func (s *Session) exec(ctx context.Context, run *workbench.Run, rec *recorder) e
 		// recorder sees the system calls of both steps.
 		reh, err := run.Rehearse(rctx, workbench.RehearsalOptions{
 			Module: s.newMod, Arg: s.req.Arg, SkipPreUpgrade: s.req.SkipPreUpgrade, Again: s.req.Rehearse, Recorder: rec,
+			// As icp-cli upgrades without the flag (keep for an EOP
+			// canister); a kept heap still counts as replaced below, which
+			// only overstates the pages changed.
+			Persistence: workbench.ToolPersistence(c.Module()),
 			AfterUpgrade: func(context.Context) error {
 				// The first upgrade is committed whatever the second one
 				// does, and the second runs on the new module's heap.
