@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/tetratelabs/wazero"
@@ -183,6 +185,37 @@ var wideChecks = map[string][]rangeCheck{
 	"cost_http_request":                cyclesAt(2),
 }
 
+// sizeCharge is the byte charge a function makes before its range checks
+// (linker.rs: charge_for_cpu_and_mem with the usize size, saturating):
+// the sum of the size params times factor.
+type sizeCharge struct {
+	sizes  []int
+	factor uint64
+}
+
+// wideCharges are the byte charges of the functions of wideChecks that
+// charge their size, as their wasm32 implementations do: copies 1 per
+// byte, payload that leaves the sandbox byteTransmissionCost per byte.
+var wideCharges = func() map[string]sizeCharge {
+	out := map[string]sizeCharge{
+		"msg_reply_data_append":  {[]int{1}, byteTransmissionCost},
+		"msg_reject":             {[]int{1}, byteTransmissionCost},
+		"call_data_append":       {[]int{1}, byteTransmissionCost},
+		"call_new":               {[]int{1, 3}, 1},
+		"certified_data_set":     {[]int{1}, 1},
+		"is_controller":          {[]int{1}, 1},
+		"cost_sign_with_ecdsa":   {[]int{1}, 1},
+		"cost_sign_with_schnorr": {[]int{1}, 1},
+		"cost_vetkd_derive_key":  {[]int{1}, 1},
+	}
+	for name, checks := range wideChecks {
+		if strings.HasSuffix(name, "_copy") {
+			out[name] = sizeCharge{[]int{checks[len(checks)-1].size}, 1}
+		}
+	}
+	return out
+}()
+
 // Params that are not addresses: callback table indices, which the
 // replica's call_new and call_on_cleanup narrow with
 // `try_into().unwrap_or(u32::MAX)` ("A valid function index should be
@@ -252,6 +285,19 @@ func (h *Host) wideArgs(name string, mod api.Module, s []uint64, checks []rangeC
 			panic(ContractViolation("Environment variable index out of bounds: index %d, length %d.", s[0], len(vs)))
 		}
 	}
+	if c, ok := wideCharges[name]; ok {
+		// The replica charges the full size first: a size beyond the
+		// instructions left ends the message there (charge_direct_fee).
+		n := uint64(0)
+		for _, i := range c.sizes {
+			n = satAdd(n, s[i])
+		}
+		hi, lo := bits.Mul64(n, c.factor)
+		if hi != 0 {
+			lo = math.MaxUint64
+		}
+		h.charge(lo)
+	}
 	heapLen := heapSize(mod)
 	for _, c := range checks {
 		size := c.fixed
@@ -270,6 +316,14 @@ func (h *Host) wideArgs(name string, mod api.Module, s []uint64, checks []rangeC
 	}
 	// Not reached for the functions above: a wide value fails a check.
 	panic(ContractViolation("ic0.%s: an argument of %d or more is outside the wasm64 heap", name, uint64(math.MaxUint32)+1))
+}
+
+// satAdd adds without wrapping, as the replica's saturating_add.
+func satAdd(a, b uint64) uint64 {
+	if a+b < a {
+		return math.MaxUint64
+	}
+	return a + b
 }
 
 // implOf returns the wasm32 implementation of ic0.name.

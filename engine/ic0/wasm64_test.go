@@ -137,3 +137,32 @@ func TestWasm64Adapter(t *testing.T) {
 		t.Errorf("debug_print printed %q", got)
 	}
 }
+
+// TestWasm64WideSizeCharged: a size of 2^32 or more is charged before the
+// range check, as the replica's charge_for_cpu_and_mem does, so a size
+// beyond the instructions left ends the message at the instruction limit.
+func TestWasm64WideSizeCharged(t *testing.T) {
+	h := NewHost(nil, nil)
+	mod := onePage(t)
+	m := &limitMeter{limit: 1 << 40}
+	h.Begin(msgIn(Update), m, nil)
+	defer h.End()
+	_, trap := wasm64Call(t, h, mod, "msg_arg_data_copy", 0, 0, 1<<33)
+	if trap == nil || !strings.Contains(trap.Error(), "exceeds the slice size") || m.used < 1<<33 {
+		t.Fatalf("size 2^33 with room: trap %v after %d instructions, want the range check after charging it", trap, m.used)
+	}
+	_, trap = wasm64Call(t, h, mod, "msg_reply_data_append", 0, 1<<40)
+	if trap == nil || trap.Code != CodeInstructionLimitExceeded {
+		t.Fatalf("size 2^40 x 50 past the limit: trap %v, want the instruction limit", trap)
+	}
+}
+
+// limitMeter is a Meter with a limit.
+type limitMeter struct{ used, limit uint64 }
+
+func (m *limitMeter) Charge(n uint64) bool {
+	m.used = satAdd(m.used, n)
+	return m.used <= m.limit
+}
+func (m *limitMeter) Used() uint64  { return m.used }
+func (m *limitMeter) Limit() uint64 { return m.limit }
