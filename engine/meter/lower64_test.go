@@ -198,4 +198,18 @@ func TestLowerRefusesAbove4GiB(t *testing.T) {
 	if err != nil || int64(res[0]) != -1 {
 		t.Errorf("grow past the IC's 18 GiB: %v %v, want -1 as on the IC", res, err)
 	}
+
+	// A declared maximum above 4 GiB: growing past 4 GiB within it is
+	// refused by canscope, past it fails with -1 as on the IC.
+	m = loadModule(t, "testdata/mem64.wasm")
+	mems = append([]wasm.Limits(nil), m.Memories...)
+	mems[0].Max, mems[0].HasMax = 100000, true
+	m.SetMemories(mems)
+	mi = instantiateMetered(ctx, t, m, 1<<40)
+	if res, err := mi.mod.ExportedFunction("grow").Call(ctx, 100000); err != nil || int64(res[0]) != -1 {
+		t.Errorf("grow past the declared 100,000 pages: %v %v, want -1", res, err)
+	}
+	if _, err := mi.mod.ExportedFunction("grow").Call(ctx, 70000); !errors.As(err, &hl) {
+		t.Errorf("grow to 70,001 of 100,000 declared pages: %v, want HeapLimitError", err)
+	}
 }
