@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -245,11 +246,19 @@ func (r *EventRing) drain() {
 		return
 	}
 	buf, _ := r.mem.Read(0, n)
-	words := r.words[:0]
-	for off := 0; off+8 <= len(buf); off += 8 {
-		words = append(words, binary.LittleEndian.Uint64(buf[off:]))
+	var words []uint64
+	if len(buf) >= 8 && littleEndian() && uintptr(unsafe.Pointer(&buf[0]))%8 == 0 {
+		// The ring's memory as words, read in place: the ring is not
+		// written again before the sink returns (the module is paused in
+		// the host until then).
+		words = unsafe.Slice((*uint64)(unsafe.Pointer(&buf[0])), len(buf)/8)
+	} else {
+		words = r.words[:0]
+		for off := 0; off+8 <= len(buf); off += 8 {
+			words = append(words, binary.LittleEndian.Uint64(buf[off:]))
+		}
+		r.words = words
 	}
-	r.words = words
 	b := r.b
 	instr := func(int64) uint64 { return b.used }
 	if b.cur != nil {
@@ -257,6 +266,9 @@ func (r *EventRing) drain() {
 	}
 	r.SetCountdown(r.sink.Events(words, instr))
 }
+
+// littleEndian reports whether the host stores words as wasm does.
+func littleEndian() bool { return binary.NativeEndian.Uint16([]byte{1, 0}) == 1 }
 
 // tracedCode is a module's traced variant, built once when a traced
 // canister first needs it.
