@@ -33,7 +33,7 @@ func (s *countingSink) BeginEvents(mod *Module, _ api.Module, ring *EventRing) {
 	}
 }
 
-func (s *countingSink) Events(ws []uint64, instr func(int64) uint64) int64 {
+func (s *countingSink) Events(ws []uint64, counts Counts) int64 {
 	s.flushes++
 	var ends []int
 	for i := len(ws); i >= 2; {
@@ -57,7 +57,7 @@ func (s *countingSink) Events(ws []uint64, instr func(int64) uint64) int64 {
 	}
 	for k := len(ends) - 1; k >= 0; k-- {
 		e := ends[k]
-		at := instr(int64(ws[e-1]))
+		at := counts.At(int64(ws[e-1]))
 		if at < s.last {
 			s.t.Errorf("instructions went back from %d to %d", s.last, at)
 		}

@@ -154,14 +154,32 @@ type EventSink interface {
 	BeginEvents(mod *Module, inst api.Module, ring *EventRing)
 	// Events hands over the execution's next records, as the words the
 	// ring holds (meter.InstrumentEvents: each event's values, then its
-	// code and counter value). instr converts a record's counter value
+	// code and counter value). counts converts a record's counter value
 	// to the instructions the message had used there. It returns the
 	// new countdown (math.MaxInt64: none). words is reused afterwards.
-	Events(words []uint64, instr func(counter int64) uint64) (countdown int64)
+	Events(words []uint64, counts Counts) (countdown int64)
 	// EndEvents is called when the execution returned (err nil) or
 	// failed with err, after its last records and before the engine
 	// rolls a failed execution back.
 	EndEvents(err error)
+}
+
+// Counts converts the counter values of a batch of ring records to the
+// instructions the message had used at each: the reserve is the same for
+// the whole batch, so the count is linear in the counter.
+type Counts struct {
+	base uint64
+	// fixed: the module is unmetered, and only System API charges count
+	// (the same for the whole batch).
+	fixed bool
+}
+
+// At returns the instructions used when the counter global held g.
+func (k Counts) At(g int64) uint64 {
+	if k.fixed {
+		return k.base
+	}
+	return k.base - uint64(g)
 }
 
 // eventsKey is the context key of an execution's EventSink.
@@ -260,11 +278,14 @@ func (r *EventRing) drain() {
 		r.words = words
 	}
 	b := r.b
-	instr := func(int64) uint64 { return b.used }
+	counts := Counts{base: b.used, fixed: true}
 	if b.cur != nil {
-		instr = func(g int64) uint64 { return b.used + b.cur.At(g) }
+		// Used is linear in the global (meter.Counter.At) until the host
+		// charges or refills; a global saturated by a bulk charge is
+		// followed by out_of_instructions, which drains first.
+		counts = Counts{base: b.used + b.cur.At(0)}
 	}
-	r.SetCountdown(r.sink.Events(words, instr))
+	r.SetCountdown(r.sink.Events(words, counts))
 }
 
 // littleEndian reports whether the host stores words as wasm does.

@@ -212,7 +212,7 @@ func (r *recorder) countdown() int64 {
 // Events implements engine.EventSink: it emits the records of the ring
 // in order. Each record is its values, then its code and counter value,
 // so they are delimited from the end.
-func (r *recorder) Events(ws []uint64, instr func(int64) uint64) int64 {
+func (r *recorder) Events(ws []uint64, counts engine.Counts) int64 {
 	if r.done() {
 		return math.MaxInt64
 	}
@@ -244,7 +244,7 @@ func (r *recorder) Events(ws []uint64, instr func(int64) uint64) int64 {
 		} else {
 			end = len(ws)
 		}
-		code, at := ws[end-2], instr(int64(ws[end-1]))
+		code, at := ws[end-2], counts.At(int64(ws[end-1]))
 		vals := ws[rec.at : end-2]
 		switch code & 3 {
 		case meter.EventGrow:
