@@ -2,7 +2,10 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
 
+	"github.com/canscope/canscope/engine/validation"
+	"github.com/canscope/canscope/engine/wasm"
 	"github.com/canscope/canscope/snapshots/dfx"
 	"github.com/spf13/cobra"
 )
@@ -37,6 +40,12 @@ them.`,
 			snap, rep, err := a.export(cmd.Context(), pos[0], dir, settingsPath, force, asJSON)
 			if err != nil {
 				return err
+			}
+			if up.WasmMemoryPersistence != "" {
+				// What icp-cli will see on the canister once DIR is restored.
+				if up.CanisterEOP, err = moduleExpectsEOP(filepath.Join(dir, dfx.ModuleFile)); err != nil {
+					return fmt.Errorf("restore %s: %w", pos[0], err)
+				}
 			}
 			seq := dfx.Commands(t, snap.CanisterID, dir, up)
 			if asJSON {
@@ -73,4 +82,19 @@ them.`,
 	cmd.Flags().BoolVar(&up.SkipPreUpgrade, "skip-pre-upgrade", false, "the rehearsal skipped pre_upgrade")
 	cmd.Flags().StringVar(&up.WasmMemoryPersistence, "wasm-memory-persistence", "", "the rehearsal's wasm memory persistence: keep or replace")
 	return cmd
+}
+
+// moduleExpectsEOP reports whether the module file at path carries the
+// enhanced-orthogonal-persistence metadata.
+func moduleExpectsEOP(path string) (bool, error) {
+	code, err := validation.ReadModule(path)
+	if err == nil {
+		if code, err = wasm.Decompress(code); err == nil {
+			var mod *wasm.Module
+			if mod, err = wasm.Parse(code); err == nil {
+				return mod.ExpectsEOP(), nil
+			}
+		}
+	}
+	return false, fmt.Errorf("module %s: %w", path, err)
 }

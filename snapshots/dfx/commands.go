@@ -70,6 +70,12 @@ type Upgrade struct {
 	// WasmMemoryPersistence is "keep" or "replace" ("" leaves the tool's
 	// default: icp-cli keeps the heap of an EOP Motoko canister).
 	WasmMemoryPersistence string
+	// CanisterEOP says the restored module carries the
+	// enhanced-orthogonal-persistence metadata. icp-cli refuses
+	// --wasm-memory-persistence for a canister without it (is_eop_canister
+	// in crates/icp-cli/src/commands/canister/install.rs), though the IC
+	// accepts keep whenever the new module carries it.
+	CanisterEOP bool
 }
 
 // Sequence is what an operator runs to load an exported directory.
@@ -133,15 +139,31 @@ func Commands(tool Tool, canisterID, dir string, up Upgrade) Sequence {
 		if up.Arg != "" {
 			u += " --args " + ShellQuote(up.Arg)
 		}
-		if up.WasmMemoryPersistence != "" {
+		dfxUpgrade := func() string { return Commands(ToolDFX, canisterID, dir, up).Upgrade }
+		switch {
+		case up.WasmMemoryPersistence != "" && !up.CanisterEOP:
+			// icp-cli bails before sending anything ("--wasm-memory-persistence
+			// only applies to Motoko canisters with enhanced orthogonal
+			// persistence (EOP)"). Without the option the IC replaces the
+			// heap of a canister that does not expect EOP (upgrade.rs
+			// determine_main_memory_handling), so only keep needs dfx.
+			if up.WasmMemoryPersistence == "keep" {
+				s.Notes = append(s.Notes, "the rehearsal kept the heap, but icp-cli refuses --wasm-memory-persistence for a canister whose module is not EOP: run the upgrade with dfx instead: "+dfxUpgrade())
+				u += " --wasm-memory-persistence keep"
+			} else {
+				s.Notes = append(s.Notes, "icp-cli refuses --wasm-memory-persistence for a canister whose module is not EOP; without it the IC replaces the heap, as rehearsed")
+			}
+		case up.WasmMemoryPersistence != "":
 			u += " --wasm-memory-persistence " + up.WasmMemoryPersistence
+			if up.WasmMemoryPersistence == "replace" {
+				s.Notes = append(s.Notes, "icp-cli asks to confirm --wasm-memory-persistence replace (it discards the heap; only stable variables survive); add --yes to run it unattended")
+			}
 		}
 		s.Upgrade = u + n
 		if up.SkipPreUpgrade {
 			// icp-cli's install always sends skip_pre_upgrade: None
 			// (crates/icp-cli/src/operations/install.rs).
-			s.Notes = append(s.Notes, "the rehearsal skipped pre_upgrade, which icp-cli cannot: run the upgrade with dfx instead: "+
-				Commands(ToolDFX, canisterID, dir, up).Upgrade)
+			s.Notes = append(s.Notes, "the rehearsal skipped pre_upgrade, which icp-cli cannot: run the upgrade with dfx instead: "+dfxUpgrade())
 		}
 	}
 	return s

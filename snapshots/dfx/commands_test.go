@@ -43,7 +43,7 @@ func TestRestoreCommands(t *testing.T) {
 // crates/icp-cli/src/commands/canister), dfx's on request; the upgrade line
 // carries the rehearsal's options.
 func TestCommands(t *testing.T) {
-	icp := Commands(ToolICP, "bkyz2-fmaaa-aaaaa-qaaaq-cai", "my dir", Upgrade{Wasm: "fix.wasm", Arg: "(1)", WasmMemoryPersistence: "keep"})
+	icp := Commands(ToolICP, "bkyz2-fmaaa-aaaaa-qaaaq-cai", "my dir", Upgrade{Wasm: "fix.wasm", Arg: "(1)", WasmMemoryPersistence: "keep", CanisterEOP: true})
 	want := []string{
 		"icp canister stop bkyz2-fmaaa-aaaaa-qaaaq-cai -n ic",
 		"icp canister snapshot create bkyz2-fmaaa-aaaaa-qaaaq-cai -n ic   # a way back: keep the id it prints",
@@ -70,5 +70,20 @@ func TestCommands(t *testing.T) {
 	skip := Commands(ToolICP, "", "d", Upgrade{SkipPreUpgrade: true})
 	if strings.Contains(skip.Upgrade, "skip") || !strings.Contains(skip.Notes[len(skip.Notes)-1], "icp-cli cannot: run the upgrade with dfx instead: "+d.Upgrade) {
 		t.Errorf("icp with skip-pre-upgrade: %q, notes %q", skip.Upgrade, skip.Notes)
+	}
+	// icp-cli's own rules for --wasm-memory-persistence
+	// (crates/icp-cli/src/commands/canister/install.rs): refused for a
+	// canister that is not EOP, replace asks for confirmation.
+	keep := Commands(ToolICP, "", "d", Upgrade{WasmMemoryPersistence: "keep"})
+	if !strings.Contains(keep.Notes[len(keep.Notes)-1], "refuses --wasm-memory-persistence for a canister whose module is not EOP: run the upgrade with dfx instead: dfx canister install <canister> --mode upgrade --wasm NEW.wasm --wasm-memory-persistence keep --network ic") {
+		t.Errorf("keep on a non-EOP canister: notes %q", keep.Notes)
+	}
+	repl := Commands(ToolICP, "", "d", Upgrade{WasmMemoryPersistence: "replace"})
+	if strings.Contains(repl.Upgrade, "persistence") || !strings.Contains(repl.Notes[len(repl.Notes)-1], "without it the IC replaces the heap") {
+		t.Errorf("replace on a non-EOP canister: %q, notes %q", repl.Upgrade, repl.Notes)
+	}
+	replEOP := Commands(ToolICP, "", "d", Upgrade{WasmMemoryPersistence: "replace", CanisterEOP: true})
+	if !strings.Contains(replEOP.Upgrade, "--wasm-memory-persistence replace") || !strings.Contains(replEOP.Notes[len(replEOP.Notes)-1], "add --yes") {
+		t.Errorf("replace on an EOP canister: %q, notes %q", replEOP.Upgrade, replEOP.Notes)
 	}
 }
