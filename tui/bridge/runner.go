@@ -34,7 +34,7 @@ const (
 	// AnchorAfter: a run that re-executes faster than this keeps no
 	// anchors (trace.Request.AnchorAfter): stepping backward re-executes
 	// it from the start within that time.
-	AnchorAfter = 250 * time.Millisecond
+	AnchorAfter = 500 * time.Millisecond
 )
 
 // RecentSyscalls is how many of the latest System API calls a State
