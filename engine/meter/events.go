@@ -122,7 +122,7 @@ func InstrumentEvents(m *wasm.Module, l EventsLayout) (*wasm.Module, error) {
 	valType := out.AddType(wasm.FuncType{Params: []wasm.ValueType{wasm.I64}})
 	i64s := func(n int) wasm.FuncType { return wasm.FuncType{Params: slices.Repeat([]wasm.ValueType{wasm.I64}, n)} }
 	evType, ev1Type, ev2Type := out.AddType(i64s(3)), out.AddType(i64s(4)), out.AddType(i64s(5))
-	heapType := out.AddType(i64s(2))
+	heapType := out.AddType(i64s(3))
 	imports := append(slices.Clone(out.Imports),
 		wasm.Import{Module: EventModule, Name: EventValue, Kind: wasm.KindFunc, TypeIndex: valType},
 		wasm.Import{Module: EventModule, Name: EventHeap, Kind: wasm.KindFunc, TypeIndex: heapType},
@@ -160,6 +160,15 @@ func InstrumentEvents(m *wasm.Module, l EventsLayout) (*wasm.Module, error) {
 	for k := range l.N {
 		i := l.First - nImp + k // defined index
 		t := out.Types[out.Functions[i]]
+		for _, vs := range [][]wasm.ValueType{t.Params, t.Results} {
+			words := 0
+			for _, vt := range vs {
+				words += ValueWords(vt)
+			}
+			if 8*(words+2) > ringBytes {
+				return nil, fmt.Errorf("instrument events: function %d has %d values, more than a trace records", l.Original+k, len(vs))
+			}
+		}
 		inner := nImp + added + nDefined + k
 		funcs = append(funcs, out.Functions[i])
 		code = append(code, code[i])
@@ -301,9 +310,11 @@ func wrapper(t wasm.FuncType, orig, inner uint32, ring ringFuncs, counter uint32
 		}
 		each := func() {}
 		if n > 2 {
-			// A grow goes before the values.
+			// A grow goes before the values, and the ring makes room
+			// for them.
 			idx(wasm.OpGlobalGet, counter)
 			heapSize()
+			i64(int64(8 * (n + 2)))
 			idx(wasm.OpCall, ring.heap)
 			each = func() { idx(wasm.OpCall, ring.value) }
 		}
@@ -342,6 +353,7 @@ func wrapper(t wasm.FuncType, orig, inner uint32, ring ringFuncs, counter uint32
 const (
 	opI32Ne             wasm.Opcode = 0x47
 	opI64Ne             wasm.Opcode = 0x52
+	opI64GtU            wasm.Opcode = 0x56
 	opI32GeU            wasm.Opcode = 0x4f
 	opI32Or             wasm.Opcode = 0x72
 	opI64Eqz            wasm.Opcode = 0x50
@@ -376,7 +388,8 @@ func EventRing() []byte {
 		p = binary.AppendUvarint(p, uint64(len(s)))
 		return append(p, s...)
 	}
-	// Types: 0 () -> (), then type n taking n i64s for n = 1 to 5.
+	// Types: 0 () -> (), then type n taking n i64s for n = 1 to 5 (heap
+	// takes 3).
 	types := []byte{6, 0x60, 0, 0}
 	for n := 1; n <= 5; n++ {
 		types = append(types, 0x60, byte(n))
@@ -390,7 +403,7 @@ func EventRing() []byte {
 	imp = str(imp, EventHostModule)
 	imp = str(imp, EventFlush)
 	section(2, append(imp, 0x00, 0))     // func of type 0
-	section(3, []byte{5, 1, 2, 3, 4, 5}) // value, heap, event, event1, event2
+	section(3, []byte{5, 1, 3, 3, 4, 5}) // value, heap, event, event1, event2
 	section(5, []byte{1, 0x00, pages})
 	glob := []byte{3,
 		byte(wasm.I32), 1, byte(wasm.OpI32Const), 0, byte(wasm.OpEnd)}
@@ -459,7 +472,20 @@ func EventRing() []byte {
 	}
 	end := wasm.Instr{Op: wasm.OpEnd}
 	value := &wasm.Body{Instrs: slices.Concat(storeAt(0, local(0)), advance(8), []wasm.Instr{end})}
-	heap := &wasm.Body{Instrs: append(grow(0, 1), end)}
+	heap := &wasm.Body{Instrs: slices.Concat(grow(0, 1), []wasm.Instr{
+		// Drain the ring first if the record of local 2 bytes would not
+		// fit: its values are written one by one, without checks.
+		{Op: wasm.OpGlobalGet, Index: gPos},
+		{Op: wasm.OpI64ExtendI32U},
+		{Op: wasm.OpLocalGet, Index: 2},
+		{Op: wasm.OpI64Add},
+		{Op: wasm.OpI64Const, Value: ringBytes},
+		{Op: opI64GtU},
+		{Op: wasm.OpIf, Block: wasm.BlockEmpty},
+		{Op: wasm.OpCall, Index: 0},
+		{Op: wasm.OpEnd},
+		end,
+	})}
 	// event takes n value words, then the code, the counter value and the
 	// heap size.
 	event := func(n uint32) *wasm.Body {
