@@ -167,13 +167,10 @@ func InstantiateHost(ctx context.Context, rt wazero.Runtime, out func(ctx contex
 	return mod, nil
 }
 
-// Global returns the counter global's value: what the instrumented module
-// sees, one slice of the instructions left at most.
-func (c *Counter) Global() int64 { return int64(c.g.Get()) }
-
 // At returns what Used reported when the counter global held g, provided
 // the host has not charged, refilled or set the counter since: a traced
-// run records the global's value at each event and counts them later.
+// run records the global's value at each event and counts them later
+// (At is linear in g: engine.Counts uses At(0) - g).
 func (c *Counter) At(g int64) uint64 {
 	if g == math.MinInt64 {
 		return c.Used() // saturated: no later reading differs
