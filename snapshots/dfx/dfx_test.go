@@ -198,13 +198,13 @@ func TestReimportStoresOnlyChangedPages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Two new pages (in one pack) plus one manifest; module, chunks and
-	// 48 pages shared.
+	// Two new pages (in one or two packs: a pack per CPU is written)
+	// plus one manifest; module, chunks and 48 pages shared.
 	if after := blobs(); after-before != 2 {
 		t.Errorf("re-import added %d blobs, want 2", after-before)
 	}
-	if after := strings.Count(tree(t, st.Dir()), "\n"); after-files != 2 {
-		t.Errorf("re-import added %d files, want 2 (a pack and a manifest)", after-files)
+	if after := strings.Count(tree(t, st.Dir()), "\n"); after-files < 2 || after-files > 3 {
+		t.Errorf("re-import added %d files, want 2 or 3 (packs and a manifest)", after-files)
 	}
 	ma, _ := st.Manifest(a.ID)
 	mb, _ := st.Manifest(b.ID)

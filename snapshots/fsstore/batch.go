@@ -1,6 +1,7 @@
 package fsstore
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -81,49 +82,87 @@ func (s *Store) pendingPage(h snapshots.Hash) bool {
 	return ok
 }
 
-// appendPending appends the compressed page h to the pack being written,
-// beginning a new pack when there is none or the current one is full.
+// appendPending appends the compressed page h to one of the packs being
+// written (one per CPU, picked by the hash), beginning a new pack when
+// there is none or it is full. Each pack has its own lock, held for the
+// append and its write: with one pack, workers queued behind each other's
+// 4 MiB writes and an import used one core.
 func (s *Store) appendPending(h snapshots.Hash, frame []byte) error {
-	s.packMu.Lock()
-	defer s.packMu.Unlock()
-	if s.packErr != nil {
-		return s.packErr
-	}
-	if _, dup := s.pendPages[h]; dup {
+	for {
+		s.packMu.Lock()
+		if s.packErr != nil {
+			s.packMu.Unlock()
+			return s.packErr
+		}
+		if _, dup := s.pendPages[h]; dup {
+			s.packMu.Unlock()
+			return nil
+		}
+		if len(s.cur) == 0 {
+			s.cur = make([]*packWriter, max(1, runtime.GOMAXPROCS(0)))
+		}
+		slot := int(h[0]) % len(s.cur)
+		w := s.cur[slot]
+		if w == nil {
+			var err error
+			if w, err = newPackWriter(s.packsPath()); err != nil {
+				s.packMu.Unlock()
+				return err
+			}
+			s.cur[slot] = w
+		}
+		s.packMu.Unlock()
+
+		w.mu.Lock()
+		if w.done { // finished by a flush meanwhile: take the next pack
+			w.mu.Unlock()
+			continue
+		}
+		e, err := w.append(h, frame)
+		full := w.size >= packTarget
+		w.mu.Unlock()
+
+		s.packMu.Lock()
+		defer s.packMu.Unlock()
+		if err != nil {
+			// The writer's file no longer matches its entries: every page
+			// pending in it is lost, and the next commit says so.
+			s.packErr = cmp.Or(s.packErr, fmt.Errorf("write pack %s: %w", w.f.Name(), err))
+			return s.packErr
+		}
+		s.pendPages[h] = pendingPage{w, e}
+		if full && slot < len(s.cur) && s.cur[slot] == w {
+			s.full = append(s.full, w)
+			s.cur[slot] = nil
+		}
 		return nil
 	}
-	if s.cur == nil {
-		w, err := newPackWriter(s.packsPath())
-		if err != nil {
-			return err
-		}
-		s.cur = w
-	}
-	e, err := s.cur.append(h, frame)
-	if err != nil {
-		// The writer's file no longer matches its entries: every page
-		// pending in it is lost, and the next commit says so.
-		s.packErr = fmt.Errorf("write pack %s: %w", s.cur.f.Name(), err)
-		return s.packErr
-	}
-	s.pendPages[h] = pendingPage{s.cur, e}
-	if s.cur.size >= packTarget {
-		s.full = append(s.full, s.cur)
-		s.cur = nil
-	}
-	return nil
 }
 
 // pendingFrame reads page h from a pack not yet committed.
 func (s *Store) pendingFrame(h snapshots.Hash, dst []byte) ([]byte, bool, error) {
 	s.packMu.Lock()
-	defer s.packMu.Unlock()
 	p, ok := s.pendPages[h]
+	s.packMu.Unlock()
 	if !ok {
 		return nil, false, nil
 	}
+	p.w.mu.Lock()
+	defer p.w.mu.Unlock()
 	comp, err := p.w.readFrame(p.e, dst)
 	return comp, true, err
+}
+
+// writers takes every pack being written or full from s (under packMu).
+func (s *Store) writers() []*packWriter {
+	ws := s.full
+	for _, w := range s.cur {
+		if w != nil {
+			ws = append(ws, w)
+		}
+	}
+	s.cur, s.full = nil, nil
+	return ws
 }
 
 // takePacks finishes every pack written since the last flush (index and
@@ -131,25 +170,28 @@ func (s *Store) pendingFrame(h snapshots.Hash, dst []byte) ([]byte, bool, error)
 // pending, so they read back until they are in the index.
 func (s *Store) takePacks() ([]*packWriter, error) {
 	s.packMu.Lock()
-	defer s.packMu.Unlock()
-	if err := s.packErr; err != nil {
-		for _, w := range append(s.full, s.cur) {
-			if w != nil {
-				w.abandon()
-			}
-		}
-		s.cur, s.full, s.packErr = nil, nil, nil
+	ws := s.writers()
+	err := s.packErr
+	if err != nil {
+		s.packErr = nil
 		s.pendPages = map[snapshots.Hash]pendingPage{}
+	}
+	s.packMu.Unlock()
+	if err != nil {
+		for _, w := range ws {
+			w.mu.Lock()
+			w.done = true // appenders that still hold it move on
+			w.abandon()
+			w.mu.Unlock()
+		}
 		return nil, err
 	}
-	ws := s.full
-	if s.cur != nil {
-		ws = append(ws, s.cur)
-	}
-	s.cur, s.full = nil, nil
 	for i, w := range ws {
-		if err := w.finish(); err != nil {
-			s.full = append(s.full, ws[i:]...) // retried by the next flush
+		w.mu.Lock()
+		err := w.finish()
+		w.mu.Unlock()
+		if err != nil {
+			s.requeuePacks(ws[i:]) // retried by the next flush
 			return ws[:i], fmt.Errorf("write pack %s: %w", w.f.Name(), err)
 		}
 	}
@@ -324,12 +366,11 @@ func (s *Store) dropPending() {
 	}
 	s.packMu.Lock()
 	defer s.packMu.Unlock()
-	for _, w := range append(s.full, s.cur) {
-		if w != nil && w.committed == nil {
+	for _, w := range s.writers() {
+		if w.committed == nil {
 			w.abandon()
 		}
 	}
-	s.cur, s.full = nil, nil
 	s.pendPages = map[snapshots.Hash]pendingPage{}
 }
 

@@ -338,6 +338,7 @@ func (ix *packIndex) closeAll() {
 // packWriter is a pack being written: a temp file in the packs
 // directory, frames appended through a buffer, entries recorded.
 type packWriter struct {
+	mu      sync.Mutex // held by appends, reads back and finish
 	f       *os.File
 	size    int64  // bytes in the file (written) plus in buf
 	flushed int64  // bytes written to the file

@@ -53,11 +53,11 @@ type Store struct {
 	pendMu  sync.Mutex
 	pending map[snapshots.Hash]pendingBlob
 
-	// Pages go to packs (pack.go): packMu guards the pack being written
-	// (cur), the full ones awaiting the commit and the pending pages'
-	// places in them.
+	// Pages go to packs (pack.go): packMu guards the packs being written
+	// (cur, one per CPU), the full ones awaiting the commit and the
+	// pending pages' places in them; each writer has its own lock.
 	packMu    sync.Mutex
-	cur       *packWriter
+	cur       []*packWriter
 	full      []*packWriter
 	pendPages map[snapshots.Hash]pendingPage
 	packErr   error // a failed pack write: the batch is lost
