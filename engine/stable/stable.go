@@ -122,8 +122,9 @@ type Memory struct {
 	// arena holds the others, created on first need.
 	ramPages int
 	arena    *arena
-	// scratch receives a backed page for a comparison (pageChanged).
-	scratch *page
+	// scratch and scratch2 receive pages for a comparison (pageChanged,
+	// samePage).
+	scratch, scratch2 *page
 }
 
 // New returns a zeroed stable memory of sizePages pages. It fails when
@@ -261,8 +262,7 @@ func (m *Memory) Read(dst []byte, off uint64) error {
 			return err
 		}
 		if p != nil {
-			m.touch(p)
-			copy(dst[:n], p[in:in+n])
+			m.load(dst[:n], p, in)
 		} else {
 			clear(dst[:n])
 		}
@@ -350,14 +350,6 @@ func (m *Memory) Spilled() int {
 	return m.arena.used - len(m.arena.free)
 }
 
-// touch counts an access to page p for the spill file, which releases its
-// mapping from RSS every so many accesses (see arena).
-func (m *Memory) touch(p *page) {
-	if m.arena != nil && m.arena.owns(p) {
-		m.arena.touch()
-	}
-}
-
 // Close releases the spill file and every page. The memory must not be
 // used after, nor slices Page or Pages returned.
 func (m *Memory) Close() {
@@ -378,6 +370,30 @@ func (m *Memory) newZeroPage() *page {
 	return p
 }
 
+// load copies bytes of page p from in into dst: a large read from the
+// spill file goes through pread, which does not map the file's pages (a
+// post_upgrade reading a GiB back would map all of it).
+func (m *Memory) load(dst []byte, p *page, in uint64) {
+	if m.arena != nil && m.arena.read(dst, p, in) {
+		return
+	}
+	copy(dst, p[in:])
+}
+
+// samePage reports whether pages a and b hold the same bytes, reading
+// pages of the spill file through pread rather than the mapping.
+func (m *Memory) samePage(a, b *page) bool {
+	if m.arena == nil || !m.arena.owns(a) && !m.arena.owns(b) {
+		return *a == *b
+	}
+	if m.scratch == nil {
+		m.scratch, m.scratch2 = new(page), new(page)
+	}
+	m.load(m.scratch[:], a, 0)
+	m.load(m.scratch2[:], b, 0)
+	return *m.scratch == *m.scratch2
+}
+
 // store copies src into page p at in: a large write into the spill file
 // goes through pwrite, which fills the page cache without faulting the
 // mapping page by page (3.5x faster than through the mapping).
@@ -385,7 +401,6 @@ func (m *Memory) store(p *page, in uint64, src []byte) {
 	if m.arena != nil && m.arena.write(p, in, src) {
 		return
 	}
-	m.touch(p)
 	copy(p[in:], src)
 }
 
@@ -429,10 +444,6 @@ func (m *Memory) Commit() {
 	changed := make([]uint64, 0, len(m.undo.pages))
 	for idx, t := range m.undo.pages {
 		p := m.pages[idx]
-		m.touch(p)
-		if t.saved != nil {
-			m.touch(t.saved)
-		}
 		if m.pageChanged(idx, t, p) {
 			changed = append(changed, idx)
 			m.marked[idx] = struct{}{}

@@ -148,13 +148,17 @@ func (m *Memory) pageChanged(idx uint64, t pageUndo, p *page) bool {
 	switch {
 	case t.backed:
 		if m.scratch == nil {
-			m.scratch = new(page)
+			m.scratch, m.scratch2 = new(page), new(page)
 		}
-		return m.backing.ReadPage(idx, m.scratch[:]) != nil || *m.scratch != *p
+		if m.backing.ReadPage(idx, m.scratch[:]) != nil {
+			return true
+		}
+		m.load(m.scratch2[:], p, 0)
+		return *m.scratch != *m.scratch2
 	case t.created:
 		return !t.zeroed || !isZero(p)
 	case t.saved != nil:
-		return *t.saved != *p
+		return !m.samePage(t.saved, p)
 	case t.last < 0:
 		return false
 	case u.entries[t.last].prev < 0: // one write: compare its range
