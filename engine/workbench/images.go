@@ -207,7 +207,7 @@ func (h *HeapImage) CopyPages(first uint64, data []byte, hashes []snapshots.Hash
 			return
 		}
 		off := (first + uint64(from)) * snapshots.PageSize
-		if _, err := h.f.WriteAt(data[from*snapshots.PageSize:to*snapshots.PageSize], int64(off)); err != nil {
+		if err := snapshots.WriteAtChunked(h.f, data[from*snapshots.PageSize:to*snapshots.PageSize], int64(off)); err != nil {
 			h.fail(err)
 		}
 	}

@@ -232,7 +232,7 @@ func (ix *packIndex) add(p *pack) {
 
 func (ix *packIndex) addLocked(p *pack) {
 	if ix.byName == nil {
-		ix.byName, ix.locs, ix.broken = map[string]int{}, map[snapshots.Hash]packRef{}, map[string]error{}
+		ix.byName, ix.locs = map[string]int{}, map[snapshots.Hash]packRef{}
 	}
 	if _, dup := ix.byName[p.name]; dup {
 		return
@@ -382,7 +382,7 @@ func (w *packWriter) writeBuf() error {
 	if len(w.buf) == 0 {
 		return nil
 	}
-	if _, err := w.f.Write(w.buf); err != nil {
+	if err := snapshots.WriteAtChunked(w.f, w.buf, w.flushed); err != nil {
 		return err
 	}
 	w.flushed += int64(len(w.buf))
