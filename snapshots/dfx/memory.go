@@ -238,40 +238,53 @@ func exportMemory(ctx context.Context, st snapshots.Store, t snapshots.PageTable
 		once.Do(func() { firstErr = e })
 		cancel()
 	}
-	// Each worker reads (decompresses, verifies) a page into its own
-	// buffer and writes it in place: pwrite is safe from several
-	// goroutines, and both steps then run on every core. Memory stays at
-	// one page per worker.
-	pages := make(chan snapshots.Page)
+	// Each worker reads (decompresses, verifies) a run of up to
+	// WriteChunk/PageSize consecutive pages into its own buffer and
+	// writes it in place with one pwrite (safe from several goroutines;
+	// 64 KiB writes cost the kernel almost twice what 256 KiB ones do).
+	// Memory stays at one run per worker.
+	pages := make(chan []snapshots.Page)
 	var workersDone sync.WaitGroup
 	for range workers {
 		workersDone.Add(1)
 		go func() {
 			defer workersDone.Done()
-			buf := make([]byte, snapshots.PageSize)
-			for p := range pages {
+			buf := make([]byte, snapshots.WriteChunk)
+			for run := range pages {
 				if ctx.Err() != nil {
 					continue // drain after a failure
 				}
-				if err := st.ReadPage(p.Hash, buf); err != nil {
-					fail(fmt.Errorf("page %d: %w", p.Index, err))
+				for i, p := range run {
+					if err := st.ReadPage(p.Hash, buf[i*snapshots.PageSize:(i+1)*snapshots.PageSize]); err != nil {
+						fail(fmt.Errorf("page %d: %w", p.Index, err))
+						break
+					}
+				}
+				if ctx.Err() != nil {
 					continue
 				}
-				off := p.Index * snapshots.PageSize
-				if _, err := f.WriteAt(buf[:min(snapshots.PageSize, t.Size-off)], int64(off)); err != nil {
-					fail(fmt.Errorf("page %d: %w", p.Index, err))
+				off := run[0].Index * snapshots.PageSize
+				n := min(uint64(len(run))*snapshots.PageSize, t.Size-off)
+				if _, err := f.WriteAt(buf[:n], int64(off)); err != nil {
+					fail(fmt.Errorf("page %d: %w", run[0].Index, err))
 				}
-				progress.Add(snapshots.PageSize)
+				progress.Add(uint64(len(run)) * snapshots.PageSize)
 			}
 		}()
 	}
+	const perRun = snapshots.WriteChunk / snapshots.PageSize
 feed:
-	for _, p := range t.Pages {
+	for i := 0; i < len(t.Pages); {
+		j := i + 1
+		for j < len(t.Pages) && j-i < perRun && t.Pages[j].Index == t.Pages[j-1].Index+1 {
+			j++
+		}
 		select {
-		case pages <- p:
+		case pages <- t.Pages[i:j]:
 		case <-ctx.Done():
 			break feed
 		}
+		i = j
 	}
 	close(pages)
 	workersDone.Wait()
