@@ -331,7 +331,23 @@ func (inc *incarnation) load(st State) error {
 	if min, _, _ := inc.mod.Memory(); st.HeapSize < min*PageSize {
 		return fmt.Errorf("heap of %d bytes is smaller than the module's minimum memory of %d pages", st.HeapSize, min)
 	}
-	if st.HeapImage != nil {
+	if st.HeapImage != nil && st.HeapImageDelta != nil {
+		if st.HeapSource == nil {
+			return errors.New("a heap image with a delta needs the heap's page source")
+		}
+		err := inc.heap.LoadImageBase(st.HeapImage, st.HeapSize)
+		switch {
+		case err == nil:
+			if err := streamHeap(inc.heap, deltaPages{st.HeapSource, st.HeapImageDelta}, st.HeapSize/PageSize); err != nil {
+				return err
+			}
+			inc.heap.ResetChanged()
+			return inc.loadGlobals(st)
+		case !errors.Is(err, heap.ErrNoImage):
+			return err
+		}
+		// The portable heap cannot map it: stream the pages instead.
+	} else if st.HeapImage != nil {
 		err := inc.heap.LoadImage(st.HeapImage, st.HeapSize)
 		switch {
 		case err == nil:
@@ -393,6 +409,16 @@ func (inc *incarnation) loadGlobals(st State) error {
 	}
 	return nil
 }
+
+// deltaPages is the part of a heap's page source that differs from the
+// image it is restored over (State.HeapImageDelta).
+type deltaPages struct {
+	PageSource
+	pages []uint64
+}
+
+// BackedPages lists the pages that differ from the image.
+func (d deltaPages) BackedPages() []uint64 { return d.pages }
 
 // streamBatch is how many pages a reader of streamHeap reads before it
 // writes them into the heap (1 MiB).

@@ -103,6 +103,15 @@ type State struct {
 	// once under a new name). Where the heap cannot map it (the portable
 	// heap) Restore falls back to HeapSource.
 	HeapImage *os.File
+	// HeapImageDelta, when not nil, says HeapImage is the image of another
+	// heap (an ancestor snapshot's, of any size) and lists the heap pages
+	// (64 KiB) whose contents differ from it: Restore maps the image's
+	// first HeapSize bytes and writes these pages over the mapping, read
+	// from HeapSource (a child snapshot opens at the cost of the pages it
+	// changed). HeapSource.ReadPage must serve every listed page, also
+	// those now zero (clearing dst). Where the heap cannot map the image,
+	// Restore streams HeapSource.
+	HeapImageDelta []uint64
 	// HeapSource, when set, supplies the heap's pages instead of HeapPages
 	// (which must then be empty); Restore streams them into the heap,
 	// calling ReadPage from several goroutines at once.

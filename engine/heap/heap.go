@@ -275,6 +275,20 @@ type imager interface {
 // storage. f must not change while the heap uses it (write images once,
 // under a new name); it may be closed and removed once LoadImage returns.
 func (h *Heap) LoadImage(f *os.File, size uint64) error {
+	return h.loadImage(f, size, false)
+}
+
+// LoadImageBase is LoadImage for a heap of size bytes that differs from
+// the image f in some pages: f is the image of another heap (e.g. an
+// ancestor snapshot's, of any size). Its first min(size, f's size) bytes
+// are mapped as the committed heap, the rest reads zero, and the caller
+// then writes the pages that differ with WriteAt, which keeps them
+// beside the mapping (no copy of the image) while they are few.
+func (h *Heap) LoadImageBase(f *os.File, size uint64) error {
+	return h.loadImage(f, size, true)
+}
+
+func (h *Heap) loadImage(f *os.File, size uint64, base bool) error {
 	if h.closed {
 		return ErrClosed
 	}
@@ -288,10 +302,15 @@ func (h *Heap) LoadImage(f *os.File, size uint64) error {
 	if size%WasmPageSize != 0 || size > uint64(len(h.mem)) {
 		return fmt.Errorf("load heap image of %d bytes: must be a multiple of %d up to %d", size, WasmPageSize, len(h.mem))
 	}
-	if st, err := f.Stat(); err != nil || uint64(st.Size()) != size {
+	st, err := f.Stat()
+	if err != nil || !base && uint64(st.Size()) != size {
 		return fmt.Errorf("load heap image %s: want %d bytes (%v)", f.Name(), size, err)
 	}
-	if err := im.useImage(h.mem, f, size); err != nil {
+	mapped := size
+	if base {
+		mapped = min(size, uint64(st.Size())&^(OSPageSize-1))
+	}
+	if err := im.useImage(h.mem, f, mapped); err != nil {
 		return err
 	}
 	h.committed = size

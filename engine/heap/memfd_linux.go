@@ -1,10 +1,12 @@
 package heap
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -40,6 +42,12 @@ type memfd struct {
 	// and maps the memfd back (migrate); reads and rollbacks never do.
 	image    int
 	imageLen uint64
+	// patches are the ranges of the image's range whose committed bytes
+	// are the memfd's, not the image's (writeCommitted before the first
+	// commit: the pages a child snapshot changed over its ancestor's
+	// image), each mapped MAP_PRIVATE from the memfd over the image's
+	// mapping, so a rollback returns to them too.
+	patches []span
 
 	// mapped[c] says chunk c of the reservation maps the memfd (outside
 	// the image's range, which maps the image until migrate).
@@ -72,6 +80,14 @@ func (m *memfd) useImage(mem []byte, f *os.File, size uint64) error {
 	m.image, m.imageLen = fd, size
 	return nil
 }
+
+// span is a byte range [from, to) of the heap.
+type span struct{ from, to uint64 }
+
+// maxPatches bounds the patched ranges kept beside an image (each is a
+// mapping of its own; the kernel allows ~65,000 per process): past it
+// writeCommitted copies the image into the memfd as before.
+const maxPatches = 4096
 
 // mapFixed maps fd from offset 0 MAP_PRIVATE over mem, at mem's address.
 func mapFixed(mem []byte, fd int) error {
@@ -147,8 +163,57 @@ func (m *memfd) remap(mem []byte) error {
 		m.mapped[c] = true
 	}
 	unix.Close(m.image)
-	m.image, m.imageLen = -1, 0
+	m.image, m.imageLen, m.patches = -1, 0, nil
 	return nil
+}
+
+// patch stores p at off in the memfd and maps it there over the image's
+// mapping, a page run at a time: the image stays as it is.
+func (m *memfd) patch(mem []byte, p []byte, off uint64) error {
+	if err := pwriteAll(m.fd, p, off); err != nil {
+		return err
+	}
+	if err := mapFixedAt(mem, off, uint64(len(p)), m.fd); err != nil {
+		return fmt.Errorf("patch heap image: %w", err)
+	}
+	end := off + uint64(len(p))
+	if off < m.imageLen {
+		s := span{off, min(end, m.imageLen)}
+		i, _ := slices.BinarySearchFunc(m.patches, s.from, func(a span, from uint64) int { return cmp.Compare(a.from, from) })
+		if i > 0 && m.patches[i-1].to == s.from {
+			m.patches[i-1].to = max(m.patches[i-1].to, s.to)
+		} else {
+			m.patches = slices.Insert(m.patches, i, s)
+		}
+	}
+	return nil
+}
+
+// overPatches replaces the bytes of p (the image's bytes at off) that a
+// patch covers with the memfd's.
+func (m *memfd) overPatches(p []byte, off uint64) error {
+	end := off + uint64(len(p))
+	for _, s := range m.patches {
+		from, to := max(s.from, off), min(s.to, end)
+		if from >= to {
+			continue
+		}
+		if err := preadAll(m.fd, p[from-off:to-off], from); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// nextPatch returns the start of the first patched byte at or after off
+// (within a patch: off), or ok false when there is none.
+func (m *memfd) nextPatch(off uint64) (uint64, bool) {
+	for _, s := range m.patches {
+		if s.to > off {
+			return max(s.from, off), true
+		}
+	}
+	return 0, false
 }
 
 func (m *memfd) reserve(max uint64) ([]byte, error) {
@@ -326,6 +391,10 @@ func (m *memfd) copyData() error {
 		if err := preadAll(m.image, chunk, off); err != nil {
 			return fmt.Errorf("copy heap image: %w", err)
 		}
+		// The patched pages are in the memfd already: keep them.
+		if err := m.overPatches(chunk, off); err != nil {
+			return fmt.Errorf("copy heap image: %w", err)
+		}
 		if !isZero(chunk) {
 			if err := pwriteAll(m.fd, chunk, off); err != nil {
 				return fmt.Errorf("copy heap image: %w", err)
@@ -393,6 +462,9 @@ func (m *memfd) readCommitted(p []byte, off uint64) error {
 		if err := preadAll(m.image, p[:n], off); err != nil {
 			return fmt.Errorf("read heap image: %w", err)
 		}
+		if err := m.overPatches(p[:n], off); err != nil {
+			return fmt.Errorf("read heap image: %w", err)
+		}
 		p, off = p[n:], off+n
 	}
 	return preadAll(m.fd, p, off)
@@ -414,6 +486,9 @@ func preadAll(fd int, p []byte, off uint64) error {
 }
 
 func (m *memfd) writeCommitted(mem []byte, p []byte, off uint64) error {
+	if m.image >= 0 && len(m.patches) < maxPatches {
+		return m.patch(mem, p, off)
+	}
 	if err := m.migrate(mem); err != nil {
 		return err
 	}
@@ -445,12 +520,19 @@ func (m *memfd) nextData(off, size uint64) (uint64, error) {
 		// data is all there is.
 		n, err := unix.Seek(m.image, int64(off), unix.SEEK_DATA)
 		if errors.Is(err, unix.ENXIO) {
-			return size, nil
-		}
-		if err != nil {
+			n = int64(m.imageLen)
+		} else if err != nil {
 			return 0, fmt.Errorf("seek heap image: %w", err)
 		}
-		return min(uint64(n), size), nil
+		next := uint64(n)
+		if p, ok := m.nextPatch(off); ok {
+			next = min(next, p)
+		}
+		if next >= m.imageLen {
+			// Past the image's data: what follows is the memfd's.
+			return m.nextData(m.imageLen, size)
+		}
+		return min(next, size), nil
 	}
 	n, err := unix.Seek(m.fd, int64(off), unix.SEEK_DATA)
 	if errors.Is(err, unix.ENXIO) {

@@ -111,6 +111,64 @@ func (c *heapImages) open(t snapshots.PageTable) *os.File {
 	return f
 }
 
+// maxAncestors bounds how far up its lineage an open looks for an
+// ancestor's image: each step reads a manifest.
+const maxAncestors = 64
+
+// ancestor returns the image of the nearest ancestor of m (its lineage's
+// parent chain) that has one, and the heap pages of m that differ from
+// it (engine.State.HeapImageDelta); nil when there is none. A snapshot
+// made by a commit (call/upgrade --commit) or a pull has no image of its
+// own until its first open streams it, but its parent often has one:
+// opening over the parent's image costs only the pages the child
+// changed, each read from the store and hash-checked as a stream does.
+func (c *heapImages) ancestor(store Store, m *snapshots.Manifest) (*os.File, []uint64) {
+	if c == nil || m.Heap.Size < minImageBytes {
+		return nil, nil
+	}
+	up := m.Parent
+	for range maxAncestors {
+		if up == nil {
+			return nil, nil
+		}
+		a, err := store.Manifest(*up)
+		if err != nil {
+			return nil, nil // a missing parent only costs speed here
+		}
+		if img := c.open(a.Heap); img != nil {
+			return img, heapDelta(a.Heap, m.Heap)
+		}
+		up = a.Parent
+	}
+	return nil, nil
+}
+
+// heapDelta lists the pages of heap to whose hash differs from from's
+// (either may lack a page: zero), below to's size; never nil.
+func heapDelta(from, to snapshots.PageTable) []uint64 {
+	pages := to.Size / snapshots.PageSize
+	delta := []uint64{}
+	f, t := from.Pages, to.Pages
+	for len(f) > 0 || len(t) > 0 {
+		switch {
+		case len(t) == 0 || len(f) > 0 && f[0].Index < t[0].Index:
+			if f[0].Index < pages {
+				delta = append(delta, f[0].Index) // zero in to
+			}
+			f = f[1:]
+		case len(f) == 0 || t[0].Index < f[0].Index:
+			delta = append(delta, t[0].Index)
+			t = t[1:]
+		default:
+			if f[0].Hash != t[0].Hash {
+				delta = append(delta, t[0].Index)
+			}
+			f, t = f[1:], t[1:]
+		}
+	}
+	return delta
+}
+
 // save writes the committed heap of c, just restored from t, as t's image
 // and trims the cache. Its errors cost only the next open's speed.
 func (c *heapImages) save(t snapshots.PageTable, can *engine.Canister) error {

@@ -118,6 +118,9 @@ func (b *Bench) OpenWith(ctx context.Context, id snapshots.ID, opts engine.Optio
 	if img := b.images.open(m.Heap); img != nil {
 		st.HeapImage = img
 		defer img.Close() // the heap maps its own descriptor
+	} else if img, delta := b.images.ancestor(b.store, m); img != nil {
+		st.HeapImage, st.HeapImageDelta = img, delta
+		defer img.Close()
 	}
 	c, err := b.eng.Restore(ctx, mod, st, opts)
 	if err != nil {
