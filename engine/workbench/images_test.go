@@ -272,3 +272,113 @@ func TestUnsyncedImageOfAnotherBoot(t *testing.T) {
 		t.Error("trim kept an unsynced image of another boot")
 	}
 }
+
+// TestChildOpensOverParentImage: a snapshot committed from an imported
+// one has no image of its own; its first open maps the parent's image and
+// reads from the store only the pages the child changed, and its heap is
+// the one a streamed open restores.
+func TestChildOpensOverParentImage(t *testing.T) {
+	ctx := context.Background()
+	b, store := newBench(t)
+	run, res, err := b.Install(ctx, fixture(t, "incident_fixed.wasm"), nil, "")
+	mustOK(t, res, err)
+	res, err = run.Canister.Update(ctx, "add_chunks", u64(256)) // 16 MiB: just past minImageBytes
+	mustOK(t, res, err)
+	snap, err := run.Commit(ctx, CommitOptions{Name: "src", MadeBy: snapshots.MadeByCall})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run.Close(ctx)
+	m, err := store.Manifest(snap.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "download")
+	if err := dfx.Export(ctx, store, m, dir); err != nil {
+		t.Fatal(err)
+	}
+	images := t.TempDir()
+	var img *HeapImage
+	imported, err := dfx.Import(ctx, store, dir, dfx.ImportOptions{Name: "imported", HeapCopy: func(size uint64, base *snapshots.PageTable) dfx.PageCopier {
+		img = NewHeapImage(images, size, base)
+		return img
+	}})
+	if err != nil || img == nil {
+		t.Fatalf("import: %v (image %v)", err, img)
+	}
+	pm, err := store.Manifest(imported.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := img.Keep(pm.Heap); err != nil {
+		t.Fatal(err)
+	}
+
+	// The child: one committed call on the imported snapshot.
+	b.SetHeapImages(images, 0)
+	parent, err := b.Open(ctx, imported.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err = parent.Canister.Update(ctx, "add_chunks", u64(2))
+	mustOK(t, res, err)
+	child, err := parent.Commit(ctx, CommitOptions{Name: "imported", MadeBy: snapshots.MadeByCall})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent.Close(ctx)
+	cm, err := store.Manifest(child.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cm.Parent == nil || *cm.Parent != imported.ID {
+		t.Fatalf("child's parent is %v, want the imported snapshot", cm.Parent)
+	}
+	delta := heapDelta(pm.Heap, cm.Heap)
+	var stored int64
+	for _, i := range delta {
+		if !cm.Heap.Lookup(i).IsZero() {
+			stored++
+		}
+	}
+	if stored == 0 || len(delta) > len(cm.Heap.Pages)/4 {
+		t.Fatalf("the child changed %d pages (%d stored) of %d: want a few", len(delta), stored, len(cm.Heap.Pages))
+	}
+	before, _ := filepath.Glob(filepath.Join(images, "*.heap"))
+
+	plain := New(store, b.eng) // no images: streams the whole heap
+	sr, err := plain.Open(ctx, child.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := heapHash(t, sr.Canister)
+	sr.Close(ctx)
+
+	cs := &countingStore{Store: store}
+	fresh := New(cs, b.eng)
+	fresh.SetHeapImages(images, 0)
+	r, err := fresh.Open(ctx, child.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close(ctx)
+	if n := cs.pages.Load(); n != stored {
+		t.Errorf("first open of the child read %d pages from the store, want the %d it changed", n, stored)
+	}
+	if heapHash(t, r.Canister) != want {
+		t.Fatal("the child opened over its parent's image differs from a streamed open")
+	}
+	stats, err := r.Canister.Query(ctx, "stats", nil)
+	mustOK(t, stats, err)
+	walked, err := r.Canister.Query(ctx, "verify", nil)
+	mustOK(t, walked, err)
+	if string(stats.Reply) != string(walked.Reply) {
+		t.Fatal("the data store does not verify on the child opened over the parent's image")
+	}
+	if heapHash(t, r.Canister) != want {
+		t.Fatal("queries did not return to the child's heap")
+	}
+	if after, _ := filepath.Glob(filepath.Join(images, "*.heap")); len(after) != len(before) {
+		t.Errorf("images after the child's open: %v, want %v", after, before)
+	}
+}
