@@ -112,7 +112,8 @@ func largeHeapSnapshot(b *testing.B, bench *Bench, store Store) snapshots.ID {
 // instruction (target: under 0.5 s, issue 14). stream reads every page
 // from the store (the first open of a snapshot that did not come from an
 // import); first-after-import maps the image canscope import wrote
-// (HeapImage); image maps the raw image the first open kept
+// (HeapImage); child-of-imported maps that image under a committed child
+// and reads the pages the child changed; image maps the raw image the first open kept
 // (SetHeapImages).
 func BenchmarkOpenLargeHeap(b *testing.B) {
 	ctx := context.Background()
@@ -144,6 +145,21 @@ func BenchmarkOpenLargeHeap(b *testing.B) {
 	}
 	bench.SetHeapImages(imported, 0)
 	b.Run("first-after-import", func(b *testing.B) { openN(b, bench, snap.ID) })
+	// The first open of a child of the imported snapshot (call --commit
+	// of one update): it has no image of its own and opens over its
+	// parent's, reading the pages it changed.
+	pr, err := bench.Open(ctx, snap.ID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	res, err := pr.Canister.Update(ctx, "inc", nil)
+	mustOK(b, res, err)
+	child, err := pr.Commit(ctx, CommitOptions{Name: "imported", MadeBy: snapshots.MadeByCall})
+	pr.Close(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("child-of-imported", func(b *testing.B) { openN(b, bench, child.ID) })
 	bench.SetHeapImages(b.TempDir(), 0)
 	r, err := bench.Open(ctx, id) // streams and keeps the image
 	if err != nil {
