@@ -178,32 +178,10 @@ func InstrumentEvents(m *wasm.Module, l EventsLayout) (*wasm.Module, error) {
 	out.SetFunctions(funcs)
 	out.SetCode(code)
 
-	if len(out.Elements) > 0 {
-		elems := slices.Clone(out.Elements)
-		for i := range elems {
-			e := &elems[i]
-			e.Funcs = slices.Clone(e.Funcs)
-			for j := range e.Funcs {
-				e.Funcs[j] = shift(e.Funcs[j])
-			}
-			e.Exprs = slices.Clone(e.Exprs)
-			for j := range e.Exprs {
-				if e.Exprs[j], err = shiftExpr(e.Exprs[j], shift); err != nil {
-					return nil, fmt.Errorf("instrument events: element segment %d: %w", i, err)
-				}
-			}
-		}
-		if err := out.SetElements(elems); err != nil {
-			return nil, fmt.Errorf("instrument events: %w", err)
-		}
+	if err := shiftElements(out, shift); err != nil {
+		return nil, fmt.Errorf("instrument events: %w", err)
 	}
-	exports := slices.Clone(out.Exports)
-	for i := range exports {
-		if exports[i].Kind == wasm.KindFunc {
-			exports[i].Index = shift(exports[i].Index)
-		}
-	}
-	out.SetExports(exports)
+	out.SetExports(shiftExports(out.Exports, shift))
 	if out.Start != nil {
 		s := shift(*out.Start)
 		out.SetStart(&s)

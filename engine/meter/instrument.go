@@ -191,32 +191,10 @@ func instrument(m *wasm.Module, checksOnly bool) (*wasm.Module, Info, error) {
 		return nil, Info{}, fmt.Errorf("instrument: %w", err)
 	}
 
-	if len(out.Elements) > 0 {
-		elems := slices.Clone(out.Elements)
-		for i := range elems {
-			e := &elems[i]
-			e.Funcs = slices.Clone(e.Funcs)
-			for j := range e.Funcs {
-				e.Funcs[j] = shiftFunc(e.Funcs[j])
-			}
-			e.Exprs = slices.Clone(e.Exprs)
-			for j := range e.Exprs {
-				if e.Exprs[j], err = shiftExpr(e.Exprs[j], shiftFunc); err != nil {
-					return nil, Info{}, fmt.Errorf("instrument element segment %d: %w", i, err)
-				}
-			}
-		}
-		if err := out.SetElements(elems); err != nil {
-			return nil, Info{}, fmt.Errorf("instrument: %w", err)
-		}
+	if err := shiftElements(out, shiftFunc); err != nil {
+		return nil, Info{}, fmt.Errorf("instrument: %w", err)
 	}
-
-	exports := slices.Clone(out.Exports)
-	for i := range exports {
-		if exports[i].Kind == wasm.KindFunc {
-			exports[i].Index = shiftFunc(exports[i].Index)
-		}
-	}
+	exports := shiftExports(out.Exports, shiftFunc)
 	info := Info{
 		Counter:      CounterExport,
 		CounterIndex: counter,
@@ -251,6 +229,41 @@ func shiftCalls(ins []wasm.Instr, shift func(uint32) uint32) {
 			ins[i].Raw = nil
 		}
 	}
+}
+
+// shiftElements renumbers the functions of out's element segments, in
+// index lists and ref.func expressions, when a rewrite inserts functions.
+func shiftElements(out *wasm.Module, shift func(uint32) uint32) error {
+	if len(out.Elements) == 0 {
+		return nil
+	}
+	elems := slices.Clone(out.Elements)
+	for i := range elems {
+		e := &elems[i]
+		e.Funcs = slices.Clone(e.Funcs)
+		for j := range e.Funcs {
+			e.Funcs[j] = shift(e.Funcs[j])
+		}
+		e.Exprs = slices.Clone(e.Exprs)
+		for j := range e.Exprs {
+			var err error
+			if e.Exprs[j], err = shiftExpr(e.Exprs[j], shift); err != nil {
+				return fmt.Errorf("element segment %d: %w", i, err)
+			}
+		}
+	}
+	return out.SetElements(elems)
+}
+
+// shiftExports returns a copy of exports with function indices renumbered.
+func shiftExports(exports []wasm.Export, shift func(uint32) uint32) []wasm.Export {
+	exports = slices.Clone(exports)
+	for i := range exports {
+		if exports[i].Kind == wasm.KindFunc {
+			exports[i].Index = shift(exports[i].Index)
+		}
+	}
+	return exports
 }
 
 // shiftExpr renumbers ref.func operands in a constant expression.
