@@ -198,3 +198,46 @@ func TestImageBase(t *testing.T) {
 		t.Fatal("growing a smaller heap shows the image's pages past its size")
 	}
 }
+
+// TestImageBaseManyPatches: past maxPatches scattered writes over an
+// image, the heap copies the image into its own storage and keeps every
+// page written so far.
+func TestImageBaseManyPatches(t *testing.T) {
+	const n = maxPatches + 8 // scattered OS pages: one patch each
+	size := uint64(roundUp(2*n*OSPageSize, WasmPageSize))
+	img := make([]byte, size)
+	for i := range img {
+		img[i] = byte(i / OSPageSize)
+	}
+	path := filepath.Join(t.TempDir(), "base.img")
+	if err := os.WriteFile(path, img, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h := newTestHeap(t, newBackend, size)
+	if err := h.LoadImageBase(f, size); err != nil {
+		t.Fatal(err)
+	}
+	want := slices.Clone(img)
+	p := make([]byte, OSPageSize)
+	for i := range uint64(n) {
+		off := 2 * i * OSPageSize
+		for j := range p {
+			p[j] = byte(i*7 + 1)
+		}
+		copy(want[off:], p)
+		if err := h.WriteAt(p, off); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !bytes.Equal(committed(t, h), want) || !bytes.Equal(grow(t, h, size), want) {
+		t.Fatal("the heap lost pages written past the patch bound")
+	}
+	if now, _ := os.ReadFile(path); !bytes.Equal(now, img) {
+		t.Fatal("the base image file changed")
+	}
+}
