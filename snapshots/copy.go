@@ -68,13 +68,44 @@ type CopyResult struct {
 	BlobsSent    int   `json:"blobs_sent"`
 	BytesSent    int64 `json:"bytes_sent"`
 	BlobsPresent int   `json:"blobs_present"`
+	// HeapErr, when not nil, says CopyOptions.HeapCopy's writer did not
+	// receive every page of the heap: what it wrote must not be used.
+	// The copy itself succeeded.
+	HeapErr error `json:"-"`
+}
+
+// PageWriter receives heap pages a copy has just read and verified
+// (CopyOptions.HeapCopy), from several goroutines at once. Its errors
+// are not the copy's: workbench.HeapImage, the one writer, never fails.
+type PageWriter interface {
+	CopyPages(first uint64, data []byte, hashes []Hash) error
+	// Holds reports whether the writer has page index as h already
+	// (from the image of the base heap): it is not read for it.
+	Holds(index uint64, h Hash) bool
+}
+
+// CopyOptions are Copy's optional parts.
+type CopyOptions struct {
+	// Progress, when not nil, counts bytes sent.
+	Progress *atomic.Uint64
+	// HeapCopy, when set, is called once before the blobs are copied
+	// with the heap size of the snapshot ref names and, when dst has an
+	// ancestor of it, that ancestor's heap (for pages it need not
+	// write); a non-nil PageWriter it returns receives every non-zero
+	// page of that heap: as it is read from src and verified, or, for a
+	// page dst already held, read back from dst. pull uses it to write
+	// the heap image (workbench.HeapImage), as import does
+	// (dfx.ImportOptions.HeapCopy), so the first open of a pulled
+	// snapshot maps its heap instead of streaming it.
+	HeapCopy func(size uint64, base *PageTable) PageWriter
 }
 
 // Copy copies the snapshot ref names from src to dst with every ancestor
 // dst lacks, like git push: oldest first, each with the blobs it adds to
 // its parent that dst does not hold, then adopted verbatim (same ids and
-// NAME@N in both stores). progress, when not nil, counts bytes sent.
-func Copy(ctx context.Context, src Store, dst Receiver, ref string, progress *atomic.Uint64) (*CopyResult, error) {
+// NAME@N in both stores).
+func Copy(ctx context.Context, src Store, dst Receiver, ref string, opt CopyOptions) (*CopyResult, error) {
+	progress := opt.Progress
 	snap, err := src.Resolve(ref)
 	if err != nil {
 		return nil, err
@@ -100,9 +131,19 @@ func Copy(ctx context.Context, src Store, dst Receiver, ref string, progress *at
 			return nil, fmt.Errorf("copy %s: %w", snap.Ref(), err)
 		}
 	}
+	var heap *heapCopy
+	if opt.HeapCopy != nil && len(chain) > 0 && chain[0].Heap.Size > 0 {
+		var base *PageTable
+		if parent != nil {
+			base = &parent.Heap
+		}
+		if w := opt.HeapCopy(chain[0].Heap.Size, base); w != nil {
+			heap = newHeapCopy(w, chain[0].Heap)
+		}
+	}
 	for i := len(chain) - 1; i >= 0; i-- {
 		m := chain[i]
-		if err := copyBlobs(ctx, src, dst, NewBlobs(m, parent), res, progress); err != nil {
+		if err := copyBlobs(ctx, src, dst, NewBlobs(m, parent), res, progress, heap); err != nil {
 			return nil, fmt.Errorf("copy %s: %w", m.Ref(), err)
 		}
 		s, err := dst.Adopt(ctx, m)
@@ -112,11 +153,74 @@ func Copy(ctx context.Context, src Store, dst Receiver, ref string, progress *at
 		res.Copied = append(res.Copied, s)
 		parent = m
 	}
+	if heap != nil {
+		if err := heap.rest(ctx, dst); err != nil {
+			res.HeapErr = fmt.Errorf("copy %s: %w", snap.Ref(), err)
+		}
+	}
 	return res, nil
 }
 
+// heapCopy hands the pages of one heap to a PageWriter as a copy reads
+// them (CopyOptions.HeapCopy).
+type heapCopy struct {
+	w  PageWriter
+	mu sync.Mutex
+	// left holds, for each page hash not yet written, the heap's
+	// pages that hold it (a heap may hold one page several times).
+	left map[Hash][]uint64
+}
+
+// newHeapCopy prepares the pages of heap for w, leaving out those w
+// holds already.
+func newHeapCopy(w PageWriter, heap PageTable) *heapCopy {
+	c := &heapCopy{w: w, left: map[Hash][]uint64{}}
+	for _, p := range heap.Pages {
+		if w.Holds(p.Index, p.Hash) {
+			continue
+		}
+		c.left[p.Hash] = append(c.left[p.Hash], p.Index)
+	}
+	return c
+}
+
+// page writes blob b, just read and verified as h, at every index of the
+// heap that holds it.
+func (c *heapCopy) page(h Hash, b []byte) {
+	if c == nil || len(b) != PageSize {
+		return // not a page: no heap holds it
+	}
+	c.mu.Lock()
+	at := c.left[h]
+	delete(c.left, h)
+	c.mu.Unlock()
+	for _, i := range at {
+		c.w.CopyPages(i, b, []Hash{h})
+	}
+}
+
+// rest writes the pages the copy did not send because dst held them
+// already (shared with another snapshot), read back from dst.
+func (c *heapCopy) rest(ctx context.Context, dst Store) error {
+	for h := range c.left {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		b, err := dst.ReadBlob(h)
+		if err != nil {
+			return fmt.Errorf("heap page %s: %w", h.Short(), err)
+		}
+		if len(b) != PageSize {
+			return fmt.Errorf("heap page %s: blob holds %d bytes, not a page", h.Short(), len(b))
+		}
+		c.page(h, b)
+	}
+	return nil
+}
+
 // copyBlobs sends the blobs of refs that dst lacks, in parallel.
-func copyBlobs(ctx context.Context, src Store, dst Receiver, refs []BlobRef, res *CopyResult, progress *atomic.Uint64) error {
+// Heap pages among them go to heap as well (nil for none).
+func copyBlobs(ctx context.Context, src Store, dst Receiver, refs []BlobRef, res *CopyResult, progress *atomic.Uint64, heap *heapCopy) error {
 	seen := map[Hash]bool{}
 	var hs []Hash
 	for _, r := range refs {
@@ -149,6 +253,9 @@ func copyBlobs(ctx context.Context, src Store, dst Receiver, refs []BlobRef, res
 				b, err := src.ReadBlob(h)
 				if err == nil {
 					_, err = dst.PutBlob(b)
+				}
+				if err == nil {
+					heap.page(h, b)
 				}
 				mu.Lock()
 				if err != nil && first == nil {

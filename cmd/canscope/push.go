@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync/atomic"
 
+	"github.com/canscope/canscope/engine/workbench"
 	"github.com/canscope/canscope/snapshots"
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
@@ -62,8 +63,28 @@ in both stores; a NAME@N the target already gave another snapshot is refused.`,
 			}
 			sent := new(atomic.Uint64)
 			stop := a.showProgress(progress{What: verb + "ing", Unit: unitBytes, Done: sent.Load}, asJSON)
-			res, err := snapshots.Copy(cmd.Context(), src, recv, args[0], sent)
+			opt := snapshots.CopyOptions{Progress: sent}
+			// A pull also writes the heap as a raw image into the cache
+			// from the pages it verifies, as import does, so the first
+			// open maps it instead of streaming it.
+			var img *workbench.HeapImage
+			if dir := a.heapImageDir(); dir != "" && !push {
+				opt.HeapCopy = func(size uint64, base *snapshots.PageTable) snapshots.PageWriter {
+					if img = workbench.NewHeapImage(dir, size, base); img == nil {
+						return nil
+					}
+					return img
+				}
+			}
+			res, err := snapshots.Copy(cmd.Context(), src, recv, args[0], opt)
 			stop()
+			if img != nil {
+				if err != nil {
+					img.Discard()
+				} else {
+					keepHeapImage(dst, res.Snapshot, img, res.HeapErr)
+				}
+			}
 			if err != nil {
 				return fmt.Errorf("%s %s: %w", verb, args[0], err)
 			}

@@ -245,11 +245,15 @@ func NewHeapImage(dir string, size uint64, base *snapshots.PageTable) *HeapImage
 		return nil
 	}
 	h := &HeapImage{c: c, f: f, size: size}
-	if base != nil && base.Size == size {
+	// The base may be smaller or larger (a heap grows): only its pages
+	// inside this heap count.
+	if base != nil {
 		if h.base = c.open(*base); h.base != nil {
 			h.baseHashes = make(map[uint64]snapshots.Hash, len(base.Pages))
 			for _, p := range base.Pages {
-				h.baseHashes[p.Index] = p.Hash
+				if (p.Index+1)*snapshots.PageSize <= size {
+					h.baseHashes[p.Index] = p.Hash
+				}
 			}
 		}
 	}
@@ -278,6 +282,13 @@ func (h *HeapImage) CopyPages(first uint64, data []byte, hashes []snapshots.Hash
 	}
 	write(from, len(hashes))
 	return nil
+}
+
+// Holds reports whether the base image holds page index as hash: Keep
+// copies it from there, so it need not be written (snapshots.PageWriter).
+func (h *HeapImage) Holds(index uint64, hash snapshots.Hash) bool {
+	b, ok := h.baseHashes[index]
+	return ok && b == hash
 }
 
 func (h *HeapImage) fail(err error) {
