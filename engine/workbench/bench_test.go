@@ -8,8 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/canscope/canscope/engine"
 	"github.com/canscope/canscope/snapshots"
 	"github.com/canscope/canscope/snapshots/dfx"
+	"github.com/canscope/canscope/snapshots/fsstore"
 )
 
 // BenchmarkOpenLargeStable restores a snapshot holding 1 GiB of stable
@@ -112,7 +114,8 @@ func largeHeapSnapshot(b *testing.B, bench *Bench, store Store) snapshots.ID {
 // instruction (target: under 0.5 s, issue 14). stream reads every page
 // from the store (the first open of a snapshot that did not come from an
 // import); first-after-import maps the image canscope import wrote
-// (HeapImage); child-of-imported maps that image under a committed child
+// (HeapImage); first-after-pull maps the image canscope pull wrote into
+// a fresh store (snapshots.CopyOptions.HeapCopy); child-of-imported maps that image under a committed child
 // and reads the pages the child changed; image maps the raw image the first open kept
 // (SetHeapImages).
 func BenchmarkOpenLargeHeap(b *testing.B) {
@@ -160,6 +163,33 @@ func BenchmarkOpenLargeHeap(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Run("child-of-imported", func(b *testing.B) { openN(b, bench, child.ID) })
+	// The first open after canscope pull into a fresh store: the pull
+	// wrote the heap image from the pages it copied (from a directory
+	// store here; an S3 source hands it the same verified pages).
+	pulled, err := fsstore.Open(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pulled.Close()
+	pulledImages := b.TempDir()
+	var pimg *HeapImage
+	if _, err := snapshots.Copy(ctx, store, pulled, id.String(), snapshots.CopyOptions{HeapCopy: func(size uint64, base *snapshots.PageTable) snapshots.PageWriter {
+		pimg = NewHeapImage(pulledImages, size, base)
+		return pimg
+	}}); err != nil {
+		b.Fatal(err)
+	}
+	if err := pimg.Keep(m.Heap); err != nil {
+		b.Fatal(err)
+	}
+	eng, err := engine.New(engine.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer eng.Close(ctx)
+	pulledBench := New(pulled, eng)
+	pulledBench.SetHeapImages(pulledImages, 0)
+	b.Run("first-after-pull", func(b *testing.B) { openN(b, pulledBench, id) })
 	bench.SetHeapImages(b.TempDir(), 0)
 	r, err := bench.Open(ctx, id) // streams and keeps the image
 	if err != nil {
