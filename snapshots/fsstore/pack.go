@@ -10,10 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"unsafe"
 
 	"github.com/canscope/canscope/snapshots"
-	"golang.org/x/sys/unix"
 )
 
 // Pack files (FORMAT.md, "Pack files"): memory pages are stored many to a
@@ -340,16 +338,8 @@ func (ix *packIndex) closeAll() {
 // packWriter is a pack being written: a temp file in the packs
 // directory, frames appended through a buffer, entries recorded.
 type packWriter struct {
-	mu sync.Mutex // held by appends, reads back and finish
-	f  *os.File
-	// direct is the temp file opened again with O_DIRECT (nil where the
-	// file system refuses it, or once the writer has written an
-	// unaligned run through f). Full buffers go through it while the
-	// file offset is block-aligned: the bytes go from buf to the disk
-	// without being copied into the page cache, which on this kind of
-	// machine costs as much CPU as hashing them. f still writes the
-	// unaligned tail, reads back and fsyncs.
-	direct  *os.File
+	mu      sync.Mutex // held by appends, reads back and finish
+	f       *os.File
 	size    int64  // bytes in the file (written) plus in buf
 	flushed int64  // bytes written to the file
 	buf     []byte // appended, not yet written
@@ -368,10 +358,7 @@ func newPackWriter(dir string) (*packWriter, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &packWriter{f: f, buf: alignedBuffer(packBuffer + snapshots.PageSize + 1024)}
-	if d, err := os.OpenFile(f.Name(), os.O_WRONLY|unix.O_DIRECT, 0); err == nil {
-		w.direct = d
-	}
+	w := &packWriter{f: f, buf: make([]byte, 0, packBuffer+snapshots.PageSize+1024)}
 	w.buf = append(w.buf, packMagic...)
 	w.size = int64(len(w.buf))
 	return w, nil
@@ -384,61 +371,16 @@ func (w *packWriter) append(h snapshots.Hash, frame []byte) (packEntry, error) {
 	w.size += int64(len(frame))
 	w.entries = append(w.entries, e)
 	if len(w.buf) >= packBuffer {
-		if err := w.writeDirect(); err != nil {
+		if err := w.writeBuf(); err != nil {
 			return e, err
 		}
 	}
 	return e, nil
 }
 
-// directAlign is the alignment O_DIRECT needs of the buffer, the offset
-// and the length: the page size covers every logical block size.
-const directAlign = 4096
-
-// alignedBuffer returns an empty slice with capacity n whose first byte
-// is directAlign-aligned.
-func alignedBuffer(n int) []byte {
-	b := make([]byte, n+directAlign)
-	skip := (directAlign - int(uintptr(unsafe.Pointer(&b[0]))%directAlign)) % directAlign
-	return b[skip : skip : skip+n]
-}
-
-// writeDirect writes the block-aligned front of buf through the O_DIRECT
-// descriptor and keeps the rest (less than a block) in buf; without one
-// it writes the whole buffer as writeBuf does.
-func (w *packWriter) writeDirect() error {
-	n := len(w.buf) &^ (directAlign - 1)
-	if w.direct == nil || n == 0 || w.flushed%directAlign != 0 ||
-		uintptr(unsafe.Pointer(&w.buf[0]))%directAlign != 0 {
-		return w.writeBuf()
-	}
-	if _, err := w.direct.WriteAt(w.buf[:n], w.flushed); err != nil {
-		// EINVAL where the file system wants a larger alignment, or a
-		// short write: write the same bytes again through the page cache.
-		w.closeDirect()
-		return w.writeBuf()
-	}
-	w.flushed += int64(n)
-	rest := copy(w.buf, w.buf[n:])
-	w.buf = w.buf[:rest]
-	return nil
-}
-
-// closeDirect closes the O_DIRECT descriptor: the writer writes no more
-// aligned runs.
-func (w *packWriter) closeDirect() {
-	if w.direct != nil {
-		w.direct.Close()
-		w.direct = nil
-	}
-}
-
 func (w *packWriter) writeBuf() error {
 	if len(w.buf) == 0 {
 		return nil
-	}
-	if w.flushed%directAlign != 0 || len(w.buf)%directAlign != 0 {
-		w.closeDirect() // the offset is no longer aligned
 	}
 	if err := snapshots.WriteAtChunked(w.f, w.buf, w.flushed); err != nil {
 		return err
@@ -473,7 +415,6 @@ func (w *packWriter) finish() error {
 	if w.done {
 		return nil
 	}
-	w.closeDirect()
 	tail, name := encodeIndex(w.entries, w.size)
 	w.buf = append(w.buf, tail...)
 	w.size += int64(len(tail))
@@ -486,7 +427,6 @@ func (w *packWriter) finish() error {
 
 // abandon closes and removes the temp file.
 func (w *packWriter) abandon() {
-	w.closeDirect()
 	w.f.Close()
 	os.Remove(w.f.Name())
 }
