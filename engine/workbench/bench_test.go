@@ -3,14 +3,12 @@ package workbench
 import (
 	"context"
 	"encoding/binary"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/canscope/canscope/engine"
 	"github.com/canscope/canscope/snapshots"
-	"github.com/canscope/canscope/snapshots/dfx"
 	"github.com/canscope/canscope/snapshots/fsstore"
 )
 
@@ -126,26 +124,8 @@ func BenchmarkOpenLargeHeap(b *testing.B) {
 	b.Run("stream", open)
 	// The first open after canscope import: the importer wrote the heap
 	// image from the pages it stored (export the snapshot, import it).
-	dir := filepath.Join(b.TempDir(), "download")
-	m, err := store.Manifest(id)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := dfx.Export(ctx, store, m, dir); err != nil {
-		b.Fatal(err)
-	}
 	imported := b.TempDir()
-	var img *HeapImage
-	snap, err := dfx.Import(ctx, store, dir, dfx.ImportOptions{Name: "imported", HeapCopy: func(size uint64, base *snapshots.PageTable) dfx.PageCopier {
-		img = NewHeapImage(imported, size, base)
-		return img
-	}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := img.Keep(m.Heap); err != nil { // the import's heap table is m's
-		b.Fatal(err)
-	}
+	snap, _ := importWithImage(b, store, exportDownload(b, store, id), "imported", imported)
 	bench.SetHeapImages(imported, 0)
 	b.Run("first-after-import", func(b *testing.B) { openN(b, bench, snap.ID) })
 	// The first open of a child of the imported snapshot (call --commit
@@ -172,16 +152,7 @@ func BenchmarkOpenLargeHeap(b *testing.B) {
 	}
 	defer pulled.Close()
 	pulledImages := b.TempDir()
-	var pimg *HeapImage
-	if _, err := snapshots.Copy(ctx, store, pulled, id.String(), snapshots.CopyOptions{HeapCopy: func(size uint64, base *snapshots.PageTable) snapshots.PageWriter {
-		pimg = NewHeapImage(pulledImages, size, base)
-		return pimg
-	}}); err != nil {
-		b.Fatal(err)
-	}
-	if err := pimg.Keep(m.Heap); err != nil {
-		b.Fatal(err)
-	}
+	pullWithImage(b, store, pulled, id, pulledImages)
 	eng, err := engine.New(engine.Config{})
 	if err != nil {
 		b.Fatal(err)

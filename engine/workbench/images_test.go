@@ -33,10 +33,7 @@ func TestHeapImages(t *testing.T) {
 	b, _ := newBench(t)
 	dir := t.TempDir()
 	b.SetHeapImages(dir, 0)
-	run, res, err := b.Install(ctx, fixture(t, "incident_fixed.wasm"), nil, "")
-	mustOK(t, res, err)
-	res, err = run.Canister.Update(ctx, "add_chunks", u64(256)) // 16 MiB of data: just past minImageBytes
-	mustOK(t, res, err)
+	run := imageSizedRun(t, b)
 	snap, err := run.Commit(ctx, CommitOptions{Name: "img", MadeBy: snapshots.MadeByCall})
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +71,7 @@ func TestHeapImages(t *testing.T) {
 		t.Fatal("the data store does not verify on the mapped heap")
 	}
 	// A committed message copies the image first; the state goes on.
-	res, err = second.Canister.Update(ctx, "add_chunks", u64(1))
+	res, err := second.Canister.Update(ctx, "add_chunks", u64(1))
 	mustOK(t, res, err)
 	walked, err = second.Canister.Query(ctx, "verify", nil)
 	mustOK(t, walked, err)
@@ -112,47 +109,72 @@ func (s *countingStore) ReadPage(h snapshots.Hash, buf []byte) error {
 	return s.Store.ReadPage(h, buf)
 }
 
+// imageSizedRun installs incident_fixed and stores 16 MiB of data in it:
+// a heap just past minImageBytes, so its snapshots get heap images.
+func imageSizedRun(tb testing.TB, b *Bench) *Run {
+	tb.Helper()
+	ctx := context.Background()
+	run, res, err := b.Install(ctx, fixture(tb, "incident_fixed.wasm"), nil, "")
+	mustOK(tb, res, err)
+	res, err = run.Canister.Update(ctx, "add_chunks", u64(256))
+	mustOK(tb, res, err)
+	return run
+}
+
+// exportDownload exports snapshot id of store into a fresh directory, as
+// a download the tests import back.
+func exportDownload(tb testing.TB, store *fsstore.Store, id snapshots.ID) string {
+	tb.Helper()
+	m, err := store.Manifest(id)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	dir := filepath.Join(tb.TempDir(), "download")
+	if err := dfx.Export(context.Background(), store, m, dir); err != nil {
+		tb.Fatal(err)
+	}
+	return dir
+}
+
+// importWithImage imports the download dir into store as name, writing
+// its heap image into images as canscope import does, and keeps the image
+// under the imported heap's page table.
+func importWithImage(tb testing.TB, store *fsstore.Store, dir, name, images string) (snapshots.Snapshot, *HeapImage) {
+	tb.Helper()
+	var img *HeapImage
+	snap, err := dfx.Import(context.Background(), store, dir, dfx.ImportOptions{Name: name, HeapCopy: func(size uint64, base *snapshots.PageTable) dfx.PageCopier {
+		img = NewHeapImage(images, size, base)
+		return img
+	}})
+	if err != nil || img == nil {
+		tb.Fatalf("import: %v (image %v)", err, img)
+	}
+	m, err := store.Manifest(snap.ID)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := img.Keep(m.Heap); err != nil {
+		tb.Fatal(err)
+	}
+	return snap, img
+}
+
 // TestImportedHeapImage: an import that writes its heap into a HeapImage
 // (as canscope import does) makes the first open a mapping: no heap page
 // is read from the store, and the heap is the imported one.
 func TestImportedHeapImage(t *testing.T) {
 	ctx := context.Background()
 	b, store := newBench(t)
-	run, res, err := b.Install(ctx, fixture(t, "incident_fixed.wasm"), nil, "")
-	mustOK(t, res, err)
-	res, err = run.Canister.Update(ctx, "add_chunks", u64(256)) // 16 MiB: just past minImageBytes
-	mustOK(t, res, err)
+	run := imageSizedRun(t, b)
 	snap, err := run.Commit(ctx, CommitOptions{Name: "src", MadeBy: snapshots.MadeByCall})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := heapHash(t, run.Canister)
 	run.Close(ctx)
-	m, err := store.Manifest(snap.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(t.TempDir(), "download")
-	if err := dfx.Export(ctx, store, m, dir); err != nil {
-		t.Fatal(err)
-	}
-
+	dir := exportDownload(t, store, snap.ID)
 	images := t.TempDir()
-	var img *HeapImage
-	imported, err := dfx.Import(ctx, store, dir, dfx.ImportOptions{Name: "imported", HeapCopy: func(size uint64, base *snapshots.PageTable) dfx.PageCopier {
-		img = NewHeapImage(images, size, base)
-		return img
-	}})
-	if err != nil || img == nil {
-		t.Fatalf("import: %v (image %v)", err, img)
-	}
-	im, err := store.Manifest(imported.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := img.Keep(im.Heap); err != nil {
-		t.Fatal(err)
-	}
+	imported, _ := importWithImage(t, store, dir, "imported", images)
 
 	cs := &countingStore{Store: store}
 	eng, err := engine.New(engine.Config{})
@@ -185,21 +207,7 @@ func TestImportedHeapImage(t *testing.T) {
 	// changed page writes that page and takes the rest from the image
 	// of its parent.
 	reimport := func(name string) (snapshots.ID, *HeapImage) {
-		var img *HeapImage
-		snap, err := dfx.Import(ctx, store, dir, dfx.ImportOptions{Name: name, HeapCopy: func(size uint64, base *snapshots.PageTable) dfx.PageCopier {
-			img = NewHeapImage(images, size, base)
-			return img
-		}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, err := store.Manifest(snap.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := img.Keep(m.Heap); err != nil {
-			t.Fatal(err)
-		}
+		snap, img := importWithImage(t, store, dir, name, images)
 		return snap.ID, img
 	}
 	if _, img := reimport("imported"); img.base == nil {
@@ -280,39 +288,14 @@ func TestUnsyncedImageOfAnotherBoot(t *testing.T) {
 func TestChildOpensOverParentImage(t *testing.T) {
 	ctx := context.Background()
 	b, store := newBench(t)
-	run, res, err := b.Install(ctx, fixture(t, "incident_fixed.wasm"), nil, "")
-	mustOK(t, res, err)
-	res, err = run.Canister.Update(ctx, "add_chunks", u64(256)) // 16 MiB: just past minImageBytes
-	mustOK(t, res, err)
+	run := imageSizedRun(t, b)
 	snap, err := run.Commit(ctx, CommitOptions{Name: "src", MadeBy: snapshots.MadeByCall})
 	if err != nil {
 		t.Fatal(err)
 	}
 	run.Close(ctx)
-	m, err := store.Manifest(snap.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(t.TempDir(), "download")
-	if err := dfx.Export(ctx, store, m, dir); err != nil {
-		t.Fatal(err)
-	}
 	images := t.TempDir()
-	var img *HeapImage
-	imported, err := dfx.Import(ctx, store, dir, dfx.ImportOptions{Name: "imported", HeapCopy: func(size uint64, base *snapshots.PageTable) dfx.PageCopier {
-		img = NewHeapImage(images, size, base)
-		return img
-	}})
-	if err != nil || img == nil {
-		t.Fatalf("import: %v (image %v)", err, img)
-	}
-	pm, err := store.Manifest(imported.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := img.Keep(pm.Heap); err != nil {
-		t.Fatal(err)
-	}
+	imported, _ := importWithImage(t, store, exportDownload(t, store, snap.ID), "imported", images)
 
 	// The child: one committed call on the imported snapshot.
 	b.SetHeapImages(images, 0)
@@ -320,7 +303,7 @@ func TestChildOpensOverParentImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err = parent.Canister.Update(ctx, "add_chunks", u64(2))
+	res, err := parent.Canister.Update(ctx, "add_chunks", u64(2))
 	mustOK(t, res, err)
 	child, err := parent.Commit(ctx, CommitOptions{Name: "imported", MadeBy: snapshots.MadeByCall})
 	if err != nil {
@@ -333,6 +316,10 @@ func TestChildOpensOverParentImage(t *testing.T) {
 	}
 	if cm.Parent == nil || *cm.Parent != imported.ID {
 		t.Fatalf("child's parent is %v, want the imported snapshot", cm.Parent)
+	}
+	pm, err := store.Manifest(imported.ID)
+	if err != nil {
+		t.Fatal(err)
 	}
 	delta := heapDelta(pm.Heap, cm.Heap)
 	var stored int64

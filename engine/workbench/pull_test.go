@@ -75,6 +75,32 @@ func (w *countingWriter) CopyPages(first uint64, data []byte, hashes []snapshots
 	return w.HeapImage.CopyPages(first, data, hashes)
 }
 
+// pullWithImage copies snapshot id from src into local, writing its heap
+// image into images as canscope pull does, and keeps the image under the
+// pulled heap's page table; the writer counts the pages it was handed.
+func pullWithImage(tb testing.TB, src snapshots.Store, local *fsstore.Store, id snapshots.ID, images string) *countingWriter {
+	tb.Helper()
+	var w *countingWriter
+	res, err := snapshots.Copy(context.Background(), src, local, id.String(), snapshots.CopyOptions{HeapCopy: func(size uint64, base *snapshots.PageTable) snapshots.PageWriter {
+		w = &countingWriter{HeapImage: NewHeapImage(images, size, base)}
+		return w
+	}})
+	if err != nil || w == nil {
+		tb.Fatalf("pull: %v (image %v)", err, w)
+	}
+	if res.HeapErr != nil {
+		tb.Fatal(res.HeapErr)
+	}
+	m, err := local.Manifest(id)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := w.Keep(m.Heap); err != nil {
+		tb.Fatal(err)
+	}
+	return w
+}
+
 // TestPulledHeapImage: a pull that writes its heap into a HeapImage (as
 // canscope pull does) makes the first open a mapping: no heap page is
 // read from the store, and the heap is the one a streamed open sees. A
@@ -83,15 +109,12 @@ func (w *countingWriter) CopyPages(first uint64, data []byte, hashes []snapshots
 func TestPulledHeapImage(t *testing.T) {
 	ctx := context.Background()
 	b, store := newBench(t)
-	run, res, err := b.Install(ctx, fixture(t, "incident_fixed.wasm"), nil, "")
-	mustOK(t, res, err)
-	res, err = run.Canister.Update(ctx, "add_chunks", u64(256)) // 16 MiB: just past minImageBytes
-	mustOK(t, res, err)
+	run := imageSizedRun(t, b)
 	snap, err := run.Commit(ctx, CommitOptions{Name: "src", MadeBy: snapshots.MadeByCall})
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err = run.Canister.Update(ctx, "add_chunks", u64(1))
+	res, err := run.Canister.Update(ctx, "add_chunks", u64(1))
 	mustOK(t, res, err)
 	child, err := run.Commit(ctx, CommitOptions{Name: "src", MadeBy: snapshots.MadeByCall})
 	if err != nil {
@@ -106,28 +129,7 @@ func TestPulledHeapImage(t *testing.T) {
 	}
 	defer local.Close()
 	images := t.TempDir()
-	pull := func(id snapshots.ID) *countingWriter {
-		t.Helper()
-		var w *countingWriter
-		res, err := snapshots.Copy(ctx, src, local, id.String(), snapshots.CopyOptions{HeapCopy: func(size uint64, base *snapshots.PageTable) snapshots.PageWriter {
-			w = &countingWriter{HeapImage: NewHeapImage(images, size, base)}
-			return w
-		}})
-		if err != nil || w == nil {
-			t.Fatalf("pull: %v (image %v)", err, w)
-		}
-		if res.HeapErr != nil {
-			t.Fatal(res.HeapErr)
-		}
-		m, err := local.Manifest(id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Keep(m.Heap); err != nil {
-			t.Fatal(err)
-		}
-		return w
-	}
+	pull := func(id snapshots.ID) *countingWriter { return pullWithImage(t, src, local, id, images) }
 	eng, err := engine.New(engine.Config{})
 	if err != nil {
 		t.Fatal(err)
