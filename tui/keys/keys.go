@@ -5,6 +5,8 @@
 package keys
 
 import (
+	"fmt"
+	"math"
 	"slices"
 
 	"charm.land/bubbles/v2/help"
@@ -149,6 +151,27 @@ func (k KeyMap) Global() []key.Binding { return []key.Binding{k.Help, k.Back, k.
 // Movement returns the list-movement bindings.
 func (k KeyMap) Movement() []key.Binding {
 	return []key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}
+}
+
+// Scroll returns how far a Movement key moves a view scrolled by lines:
+// one line, page lines, or to the top or bottom (math.MinInt32 /
+// math.MaxInt32, for the caller to clamp); ok is false for other keys.
+func (k KeyMap) Scroll(msg fmt.Stringer, page int) (delta int, ok bool) {
+	switch {
+	case key.Matches(msg, k.Up):
+		return -1, true
+	case key.Matches(msg, k.Down):
+		return 1, true
+	case key.Matches(msg, k.PageUp):
+		return -page, true
+	case key.Matches(msg, k.PageDown):
+		return page, true
+	case key.Matches(msg, k.Top):
+		return math.MinInt32, true
+	case key.Matches(msg, k.Bottom):
+		return math.MaxInt32, true
+	}
+	return 0, false
 }
 
 // For returns the help for a screen: its own bindings first, then

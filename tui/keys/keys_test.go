@@ -1,6 +1,7 @@
 package keys_test
 
 import (
+	"math"
 	"reflect"
 	"testing"
 
@@ -44,5 +45,23 @@ func TestForGroupsScreenMovementGlobal(t *testing.T) {
 	short := h.ShortHelp()
 	if short[0].Help().Key != "?" || short[1].Help().Key != "d" || short[len(short)-1].Help().Key != "q" {
 		t.Errorf("ShortHelp = %v", short)
+	}
+}
+
+type keyName string
+
+func (k keyName) String() string { return string(k) }
+
+// TestScroll: each movement key's distance for a scrolled view; other
+// keys are not movement.
+func TestScroll(t *testing.T) {
+	k := DefaultKeyMap()
+	for name, want := range map[string]int{"k": -1, "down": 1, "pgup": -7, "ctrl+d": 7, "g": math.MinInt32, "end": math.MaxInt32} {
+		if got, ok := k.Scroll(keyName(name), 7); !ok || got != want {
+			t.Errorf("Scroll(%q) = %d, %v; want %d", name, got, ok, want)
+		}
+	}
+	if _, ok := k.Scroll(keyName("tab"), 7); ok {
+		t.Error("tab scrolls")
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
-	"math"
 	"strings"
 	"time"
 
@@ -162,18 +161,6 @@ func (m *Model) updateKey(msg tea.KeyPressMsg) tea.Cmd {
 	k := m.ctx.Keys
 	page := max(m.height-1, 1)
 	switch {
-	case key.Matches(msg, k.Up):
-		m.scroll(-1)
-	case key.Matches(msg, k.Down):
-		m.scroll(1)
-	case key.Matches(msg, k.PageUp):
-		m.scroll(-page)
-	case key.Matches(msg, k.PageDown):
-		m.scroll(page)
-	case key.Matches(msg, k.Top):
-		m.offset = 0
-	case key.Matches(msg, k.Bottom):
-		m.scroll(math.MaxInt32)
 	case key.Matches(msg, k.NextSection):
 		m.nextSection()
 	case key.Matches(msg, k.ZoomIn):
@@ -186,6 +173,10 @@ func (m *Model) updateKey(msg tea.KeyPressMsg) tea.Cmd {
 		return frame.Nav(frame.OpenRunMsg{ID: m.id})
 	case key.Matches(msg, k.Fork):
 		return frame.Nav(frame.OpenRestoreMsg{ID: m.id})
+	default:
+		if d, ok := k.Scroll(msg, page); ok {
+			m.scroll(d)
+		}
 	}
 	return nil
 }

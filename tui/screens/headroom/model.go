@@ -8,7 +8,6 @@ package headroom
 import (
 	"context"
 	"fmt"
-	"math"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -181,18 +180,10 @@ func (m *Model) updateKey(msg tea.KeyPressMsg) tea.Cmd {
 		m.notice = "headroom cancelled: r runs it again"
 	case key.Matches(msg, k.Rehearse) && !m.job.Running():
 		return m.start()
-	case key.Matches(msg, k.Up):
-		m.scroll(-1)
-	case key.Matches(msg, k.Down):
-		m.scroll(1)
-	case key.Matches(msg, k.PageUp):
-		m.scroll(-page)
-	case key.Matches(msg, k.PageDown):
-		m.scroll(page)
-	case key.Matches(msg, k.Top):
-		m.offset = 0
-	case key.Matches(msg, k.Bottom):
-		m.scroll(math.MaxInt32)
+	default:
+		if d, ok := k.Scroll(msg, page); ok {
+			m.scroll(d)
+		}
 	}
 	return nil
 }
