@@ -190,12 +190,12 @@ func (s *Store) frame(h snapshots.Hash, dst []byte) ([]byte, error) {
 
 // looseFrame reads the loose blob file of h, or its pending temp file.
 func (s *Store) looseFrame(h snapshots.Hash, dst []byte) ([]byte, error) {
-	comp, err := readFileInto(s.blobPath(h), dst)
+	comp, err := snapshots.ReadBlobFile(s.blobPath(h), dst)
 	if errors.Is(err, fs.ErrNotExist) {
 		if tmp, ok := s.pendingPath(h); ok { // written, not yet committed
-			comp, err = readFileInto(tmp, dst)
+			comp, err = snapshots.ReadBlobFile(tmp, dst)
 		} else { // or renamed by a flush since the first try
-			comp, err = readFileInto(s.blobPath(h), dst)
+			comp, err = snapshots.ReadBlobFile(s.blobPath(h), dst)
 		}
 	}
 	return comp, err
@@ -212,29 +212,4 @@ func (s *Store) getBuf() *[]byte {
 	}
 	b := make([]byte, 0, snapshots.PageSize+1024)
 	return &b
-}
-
-// readFileInto reads a whole file, reusing dst's capacity.
-func readFileInto(path string, dst []byte) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	n := int(st.Size())
-	if n > snapshots.MaxModuleBytes+(1<<20) {
-		return nil, fmt.Errorf("blob file of %d bytes is larger than any blob canscope writes", n)
-	}
-	if cap(dst) < n {
-		dst = make([]byte, n)
-	}
-	dst = dst[:n]
-	if _, err := f.ReadAt(dst, 0); err != nil {
-		return nil, err
-	}
-	return dst, nil
 }

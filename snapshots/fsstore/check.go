@@ -165,7 +165,7 @@ func (s *Store) checkAllBlobs(ctx context.Context, files []blobFile, packs []*pa
 				var err error
 				if j.pack == nil {
 					var comp []byte
-					if comp, err = readFileInto(s.blobPath(j.hash), buf[:0]); err == nil {
+					if comp, err = snapshots.ReadBlobFile(s.blobPath(j.hash), buf[:0]); err == nil {
 						buf = comp
 						_, err = s.decode(j.hash, comp, nil)
 					}

@@ -48,7 +48,7 @@ func (c *cache) get(kind string, h snapshots.Hash, dst []byte) ([]byte, bool) {
 		return nil, false
 	}
 	p := c.path(kind, h)
-	b, err := readFileInto(p, dst)
+	b, err := snapshots.ReadBlobFile(p, dst)
 	if err != nil {
 		return nil, false
 	}
@@ -146,29 +146,4 @@ func (c *cache) trim() {
 	c.mu.Lock()
 	c.measured, c.size = true, total
 	c.mu.Unlock()
-}
-
-// readFileInto reads a whole file, reusing dst's capacity.
-func readFileInto(path string, dst []byte) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	n := int(st.Size())
-	if n > snapshots.MaxModuleBytes+(1<<20) {
-		return nil, errors.New("cache entry larger than any blob")
-	}
-	if cap(dst) < n {
-		dst = make([]byte, n)
-	}
-	dst = dst[:n]
-	if _, err := f.ReadAt(dst, 0); err != nil {
-		return nil, err
-	}
-	return dst, nil
 }
