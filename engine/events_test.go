@@ -40,7 +40,7 @@ func (s *countingSink) Events(ws []uint64, counts Counts) int64 {
 		ends = append(ends, i)
 		code := ws[i-2]
 		params, results, err := s.mod.FuncType(uint32(code >> 2))
-		n := 1
+		n := 2 // a grow's new and old size
 		switch code & 3 {
 		case meter.EventEnter:
 			n = len(params)

@@ -149,14 +149,17 @@ func tracing(ctx context.Context) bool {
 // executions.
 type EventSink interface {
 	// BeginEvents is called when an execution of mod starts on instance
-	// inst, before any of its events. ring sets the countdown of events
-	// after which the ring hands over its records at the latest.
+	// inst, before any of its events, which it records (skip 0). ring
+	// sets the countdown of records after which the ring hands them over
+	// at the latest, and the events to count instead of recording
+	// (EventRing.SetSkip).
 	BeginEvents(mod *Module, inst api.Module, ring *EventRing)
 	// Events hands over the execution's next records, as the words the
 	// ring holds (meter.InstrumentEvents: each event's values, then its
-	// code and counter value). counts converts a record's counter value
-	// to the instructions the message had used there. It returns the
-	// new countdown (math.MaxInt64: none). words is reused afterwards.
+	// code and counter value), at every drain of the ring, also without
+	// records (words empty). counts converts a record's counter value to
+	// the instructions the message had used there. It returns the new
+	// countdown (math.MaxInt64: none). words is reused afterwards.
 	Events(words []uint64, counts Counts) (countdown int64)
 	// EndEvents is called when the execution returned (err nil) or
 	// failed with err, after its last records and before the engine
@@ -196,7 +199,10 @@ func WithEvents(ctx context.Context, sink EventSink) context.Context {
 type EventRing struct {
 	mem       api.Memory
 	pos, left api.Global
-	words     []uint64
+	// skip and pages are the running instance's EventSkip and
+	// EventPages globals (meter.InstrumentEvents).
+	skip, pages api.MutableGlobal
+	words       []uint64
 	// The running execution's sink and budget; sink nil between
 	// executions or without a sink.
 	sink EventSink
@@ -207,6 +213,25 @@ type EventRing struct {
 // at the latest (n >= 1; math.MaxInt64: only when it is full).
 func (r *EventRing) SetCountdown(n int64) {
 	r.left.(api.MutableGlobal).Set(uint64(max(n, 1)))
+}
+
+// SetSkip makes the running instance count the next n events without
+// recording them (0: record every event). The events so counted are the
+// ones that would have been recorded, in the same order: Skip tells how
+// many are left, so the sink knows how many went by.
+func (r *EventRing) SetSkip(n int64) {
+	if r.skip != nil {
+		r.skip.Set(uint64(n))
+	}
+}
+
+// Skip returns the events the running instance has still to count
+// without recording (see SetSkip).
+func (r *EventRing) Skip() int64 {
+	if r.skip == nil {
+		return 0
+	}
+	return int64(r.skip.Get())
 }
 
 // newEventRing instantiates the ring module and its host function in rt.
@@ -235,9 +260,21 @@ func (r *EventRing) begin(k call) {
 	k.budget.ring = r
 	r.pos.(api.MutableGlobal).Set(0)
 	r.SetCountdown(math.MaxInt64)
-	if r.sink != nil {
-		r.sink.BeginEvents(k.inc.mod, k.inc.inst, r)
+	r.skip, _ = k.inc.inst.ExportedGlobal(meter.EventSkip).(api.MutableGlobal)
+	if pages, ok := k.inc.inst.ExportedGlobal(meter.EventPages).(api.MutableGlobal); ok {
+		var n uint32
+		if mem := k.inc.inst.Memory(); mem != nil {
+			n = mem.Size() / PageSize
+		}
+		pages.Set(uint64(n)) // a grow is a change from here
 	}
+	if r.sink == nil {
+		// Nobody listens: count instead of recording.
+		r.SetSkip(math.MaxInt64)
+		return
+	}
+	r.SetSkip(0)
+	r.sink.BeginEvents(k.inc.mod, k.inc.inst, r)
 }
 
 // end hands over the last records and the execution's end.
@@ -247,30 +284,35 @@ func (r *EventRing) end(err error) {
 		r.sink.EndEvents(err)
 	}
 	r.b.ring = nil
-	r.sink, r.b = nil, nil
+	r.sink, r.b, r.skip = nil, nil, nil
 }
 
 // drain hands the records in the ring to the sink and empties it. It runs
 // when the ring calls the host, and before every change of the counter's
 // reserve (System API charges, slice refills), which the counter values
 // of the records depend on.
+//
+// The sink hears of every drain, with records or without: while the
+// instance counts events instead of recording them, a drain (at every
+// metering slice) is where the sink can note how far the run has come.
 func (r *EventRing) drain() {
 	n := uint32(r.pos.Get())
-	if n == 0 {
-		return
+	if n > 0 {
+		r.pos.(api.MutableGlobal).Set(0)
 	}
-	r.pos.(api.MutableGlobal).Set(0)
 	if r.sink == nil {
 		return
 	}
 	buf, _ := r.mem.Read(0, n)
 	var words []uint64
-	if len(buf) >= 8 && littleEndian() && uintptr(unsafe.Pointer(&buf[0]))%8 == 0 {
+	switch {
+	case n == 0:
+	case len(buf) >= 8 && littleEndian() && uintptr(unsafe.Pointer(&buf[0]))%8 == 0:
 		// The ring's memory as words, read in place: the ring is not
 		// written again before the sink returns (the module is paused in
 		// the host until then).
 		words = unsafe.Slice((*uint64)(unsafe.Pointer(&buf[0])), len(buf)/8)
-	} else {
+	default:
 		words = r.words[:0]
 		for off := 0; off+8 <= len(buf); off += 8 {
 			words = append(words, binary.LittleEndian.Uint64(buf[off:]))

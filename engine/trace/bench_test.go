@@ -84,8 +84,9 @@ func benchSeek(b *testing.B, f *fixture, id snapshots.ID, anchors int) {
 	b.ReportMetric(float64(held)/float64(len(touched)), "anchors/touched")
 }
 
-// BenchmarkTraceOverhead runs upgrades plainly and traced (recording
-// every event); the ratio of the two is the cost of tracing. longrun is
+// BenchmarkTraceOverhead runs upgrades plainly and traced (as the CLI and
+// the UI record them: DefaultMaxEvents in full, the rest counted); the
+// ratio of the two is the cost of tracing. longrun is
 // loop-heavy (one call per 64 KiB page), motoko is call-heavy (the Motoko
 // runtime serialising stable variables), incident is the incident canister
 // with 4 MiB of data: its pre_upgrade and post_upgrade call a small
@@ -131,10 +132,10 @@ func BenchmarkTraceOverhead(b *testing.B) {
 				run.Close(ctx)
 			}
 		})
-		b.Run(w.name+"/traced", func(b *testing.B) {
+		traced := func(b *testing.B, req Request) {
 			// Compile the traced modules untimed, as plain loads its
 			// module before timing: the tracer keeps them.
-			if s, err := f.tracer.Open(ctx, w.snap.ID, w.req); err != nil {
+			if s, err := f.tracer.Open(ctx, w.snap.ID, req); err != nil {
 				b.Fatal(err)
 			} else {
 				s.Close(ctx)
@@ -143,7 +144,7 @@ func BenchmarkTraceOverhead(b *testing.B) {
 			defer reportCPU(b, cpu)
 			var events int
 			for b.Loop() {
-				s, err := f.tracer.Open(ctx, w.snap.ID, w.req)
+				s, err := f.tracer.Open(ctx, w.snap.ID, req)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -154,7 +155,14 @@ func BenchmarkTraceOverhead(b *testing.B) {
 				s.Close(ctx)
 			}
 			b.ReportMetric(float64(events), "events")
-		})
+		}
+		// traced records DefaultMaxEvents and counts the rest; all
+		// records every event, counted only the first.
+		b.Run(w.name+"/traced", func(b *testing.B) { traced(b, w.req) })
+		all, counted := w.req, w.req
+		all.MaxEvents, counted.MaxEvents = 1<<40, 1
+		b.Run(w.name+"/traced-all", func(b *testing.B) { traced(b, all) })
+		b.Run(w.name+"/traced-counted", func(b *testing.B) { traced(b, counted) })
 	}
 }
 

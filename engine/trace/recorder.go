@@ -1,6 +1,7 @@
 package trace
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"math"
@@ -79,8 +80,16 @@ type recorder struct {
 	phaseID uint64
 	mod     *engine.Module // the module of the running phase
 	inst    api.Module     // the running instance
-	pages   uint32         // heap size in pages at the last event
-	stable  map[uint64]struct{}
+	// skipSet is the ring's skip countdown as last set or read: the
+	// events the running instance counts without recording until it
+	// records again (0: it records each).
+	skipSet int64
+	// counting: the first execution recorded all the log holds and now
+	// only counts events (the stack is no longer followed: phase, the
+	// trap's depth and function are the recorder's only guesses, set
+	// right by Session.Open from the engine's result).
+	counting bool
+	stable   map[uint64]struct{}
 	// stableWritten sums the sizes of the stable writes so far, kept or
 	// rolled back: the rule workbench's rehearsal counts by.
 	stableWritten uint64
@@ -180,13 +189,46 @@ func (r *recorder) BeginEvents(mod *engine.Module, inst api.Module, ring *engine
 	if mod == r.upgrade && r.upgrade != r.old {
 		r.fk = 1
 	}
-	r.pages = memPages(inst)
+	r.skipSet = 0 // the ring records the new execution's events
+	if r.counting && !r.done() {
+		// Record the execution's first event (its entry point: the
+		// phase), then count again.
+		r.stack = r.stack[:0]
+		ring.SetCountdown(1)
+		return
+	}
 	ring.SetCountdown(r.countdown())
+}
+
+// sync adds the events the running instance counted without recording
+// since the skip countdown was last set or read.
+func (r *recorder) sync() {
+	if r.skipSet == 0 || r.ring == nil {
+		return
+	}
+	left := r.ring.Skip()
+	r.n += int(r.skipSet - left)
+	r.skipSet = left
+}
+
+// count makes the first execution count the rest of its events instead
+// of recording them, once the log takes no more and nothing asks for an
+// event as it happens.
+func (r *recorder) count() {
+	if r.counting || r.log == nil || r.n <= r.log.first || r.log.accepts() ||
+		r.target >= 0 || r.instr > 0 || r.winFrom >= 0 || r.atTrap || r.ring == nil {
+		return
+	}
+	r.counting = true
 }
 
 // EndEvents implements engine.EventSink: a failed execution traps here,
 // before the engine rolls the canister back.
 func (r *recorder) EndEvents(err error) {
+	r.sync()
+	if err == nil && r.counting && len(r.stack) > 0 {
+		r.countedExit()
+	}
 	if err == nil || r.done() {
 		return
 	}
@@ -194,17 +236,39 @@ func (r *recorder) EndEvents(err error) {
 	r.emit(Trap, len(r.stack), "", noValues, nil, noValues, nil, true, r.instructions())
 }
 
+// countedExit keeps the exit of the entry point (depth 0, the last event
+// of an execution that returned) when the execution was counted, not
+// recorded: the run's last event is always kept. Entry points have no
+// results, which is all a counted exit would not know.
+func (r *recorder) countedExit() {
+	// The stack's bottom is the entry point, whatever happened above it
+	// since the recorder stopped following the stack.
+	r.stack = r.stack[:1]
+	f := r.info(r.stack[0].ref.fn)
+	if f.resultWords > 0 {
+		return
+	}
+	ev := r.event(r.n-1, Exit, 0, "", noValues, noValues, r.instructions())
+	r.final = &ev
+}
+
 // countdown is the number of events until the next one the recorder must
 // see as it happens: its target, or every one while it looks for an
 // instruction count.
 func (r *recorder) countdown() int64 {
 	switch {
-	case r.done():
+	case r.done() || r.counting:
 		return math.MaxInt64
 	case r.instr > 0:
 		return 1
 	case r.target >= r.n:
 		return int64(r.target-r.n) + 1
+	case r.log != nil && r.log.max > 0:
+		// The first execution hears when the log is full, to count
+		// from there on.
+		if rem := r.log.max - (r.n - r.log.first); rem >= 0 {
+			return int64(rem) + 1
+		}
 	}
 	return math.MaxInt64
 }
@@ -228,6 +292,8 @@ func (r *recorder) Events(ws []uint64, counts engine.Counts) int64 {
 		case meter.EventExit:
 			f = r.info(uint32(code >> 2))
 			n = f.resultWords
+		default:
+			n = 2 // a grow's new and old size
 		}
 		i -= 2 + n
 		if i < 0 {
@@ -248,11 +314,24 @@ func (r *recorder) Events(ws []uint64, counts engine.Counts) int64 {
 		vals := ws[rec.at : end-2]
 		switch code & 3 {
 		case meter.EventGrow:
-			r.grow(uint32(vals[0]), at)
+			r.grow(uint32(vals[0]), uint32(vals[1]), at)
 		case meter.EventEnter:
 			r.enter(rec.f, vals, at)
 		case meter.EventExit:
 			r.exit(rec.f, vals, at)
+		}
+	}
+	r.sync()
+	if !r.counting {
+		r.count()
+	}
+	if r.counting && !r.done() {
+		// Where the counted run is now: the milestones go on over the
+		// events the log does not hold.
+		r.miles.note(r.n, r.instructions())
+		if r.skipSet == 0 {
+			r.skipSet = math.MaxInt64
+			r.ring.SetSkip(r.skipSet)
 		}
 	}
 	return r.countdown()
@@ -307,15 +386,9 @@ func (r *recorder) logCall(exit bool, depth int, f *fnInfo, vals []uint64, types
 	}
 }
 
-// grow emits a Grow event when the heap size recorded at a function
-// boundary differs from the last one seen (memory.grow is an
-// instruction, not a call, so it shows at the next function boundary).
-func (r *recorder) grow(pages uint32, instr uint64) {
-	if pages == r.pages {
-		return // already seen, at a System API call
-	}
-	old := r.pages
-	r.pages = pages
+// grow emits the Grow event of a memory.grow that changed the heap size
+// from old to pages.
+func (r *recorder) grow(pages, old uint32, instr uint64) {
 	r.emit(Grow, len(r.stack), HeapMemory, []uint64{uint64(pages - old)}, nil, []uint64{uint64(old)}, nil, false, instr)
 }
 
@@ -332,9 +405,6 @@ func (r *recorder) SystemCall(name string, params, results []uint64) {
 	}
 	if r.ring != nil {
 		r.ring.Flush() // the events before the call
-	}
-	if r.inst != nil {
-		r.checkGrow(r.inst)
 	}
 	trapped := results == nil
 	r.noteStable(name, params, results)
@@ -374,25 +444,6 @@ func (r *recorder) startPhase(fn uint32) {
 	if r.log != nil {
 		r.phaseID = r.log.intern(r.phase)
 	}
-}
-
-// checkGrow emits a Grow event when the heap grew since the last event:
-// memory.grow is an instruction, not a call, so it shows at the next
-// function boundary.
-func (r *recorder) checkGrow(mod api.Module) {
-	r.inst = mod
-	if p := memPages(mod); p != r.pages {
-		old := r.pages
-		r.pages = p
-		r.emit(Grow, len(r.stack), HeapMemory, []uint64{uint64(p - old)}, nil, []uint64{uint64(old)}, nil, false, r.instructions())
-	}
-}
-
-func memPages(mod api.Module) uint32 {
-	if mem := mod.Memory(); mem != nil {
-		return mem.Size() / engine.PageSize
-	}
-	return 0
 }
 
 // noteStable remembers the stable pages a write touches, for checkpoints
@@ -532,32 +583,43 @@ func (r *recorder) pause(idx int, final bool) {
 	}
 }
 
-// milestones note the instruction count at every stride-th event of the
-// first execution, over the whole run whatever the log holds, so that an
-// instruction count maps to an event index and anchors spread evenly. The
-// stride doubles whenever the list reaches maxMilestones: a run of any
-// length keeps at most that many.
+// milestones note the instruction count at events of the first
+// execution spread over the whole run, whatever the log holds, so that an
+// instruction count maps to an event index and anchors spread evenly:
+// at every stride-th event while the run is recorded, and at every drain
+// of the event ring (every metering slice, every System API charge) once
+// it is only counted. The stride doubles whenever the list reaches
+// maxMilestones, dropping every other one: a run of any length keeps at
+// most that many.
 type milestones struct {
-	stride int
-	instr  []uint64 // instr[k]: the count at event k*stride
+	stride int         // the least events between two kept milestones
+	at     []milestone // ascending
+}
+
+// milestone is the instruction count when event was next.
+type milestone struct {
+	event int
+	instr uint64
 }
 
 const maxMilestones = 1 << 16
 
 func newMilestones() *milestones { return &milestones{stride: 1} }
 
-func (m *milestones) due(idx int) bool { return idx&(m.stride-1) == 0 } // stride: a power of two
+func (m *milestones) due(idx int) bool {
+	return len(m.at) == 0 || idx >= m.at[len(m.at)-1].event+m.stride
+}
 
 func (m *milestones) note(idx int, instr uint64) {
-	if idx/m.stride != len(m.instr) {
+	if !m.due(idx) {
 		return
 	}
-	m.instr = append(m.instr, instr)
-	if len(m.instr) >= maxMilestones {
-		for k := range len(m.instr) / 2 {
-			m.instr[k] = m.instr[2*k]
+	m.at = append(m.at, milestone{idx, instr})
+	if len(m.at) >= maxMilestones {
+		for k := range len(m.at) / 2 {
+			m.at[k] = m.at[2*k]
 		}
-		m.instr = m.instr[:len(m.instr)/2]
+		m.at = m.at[:len(m.at)/2]
 		m.stride *= 2
 	}
 }
@@ -565,9 +627,9 @@ func (m *milestones) note(idx int, instr uint64) {
 // before returns the last milestone event whose count is below n (0 when
 // none is).
 func (m *milestones) before(n uint64) int {
-	k, _ := slices.BinarySearch(m.instr, n)
+	k, _ := slices.BinarySearchFunc(m.at, n, func(e milestone, n uint64) int { return cmp.Compare(e.instr, n) })
 	if k == 0 {
 		return 0
 	}
-	return (k - 1) * m.stride
+	return m.at[k-1].event
 }
