@@ -199,10 +199,10 @@ func WithEvents(ctx context.Context, sink EventSink) context.Context {
 type EventRing struct {
 	mem       api.Memory
 	pos, left api.Global
-	// skip and pages are the running instance's EventSkip and
-	// EventPages globals (meter.InstrumentEvents).
-	skip, pages api.MutableGlobal
-	words       []uint64
+	// skip are the running instance's countdowns of entries, exits and
+	// grows (meter.EventSkipEnter, EventSkipExit, EventSkipGrow).
+	skip  [3]api.MutableGlobal
+	words []uint64
 	// The running execution's sink and budget; sink nil between
 	// executions or without a sink.
 	sink EventSink
@@ -215,23 +215,28 @@ func (r *EventRing) SetCountdown(n int64) {
 	r.left.(api.MutableGlobal).Set(uint64(max(n, 1)))
 }
 
-// SetSkip makes the running instance count the next n events without
-// recording them (0: record every event). The events so counted are the
-// ones that would have been recorded, in the same order: Skip tells how
-// many are left, so the sink knows how many went by.
+// SetSkip makes the running instance count its next n function
+// entries, n exits and n grows without recording them (0: record each).
+// The events so counted are the ones that would have been recorded:
+// Skipped tells how many of each are left, so the sink knows how many
+// went by, and how the call depth changed.
 func (r *EventRing) SetSkip(n int64) {
-	if r.skip != nil {
-		r.skip.Set(uint64(n))
+	for _, g := range r.skip {
+		if g != nil {
+			g.Set(uint64(n))
+		}
 	}
 }
 
-// Skip returns the events the running instance has still to count
-// without recording (see SetSkip).
-func (r *EventRing) Skip() int64 {
-	if r.skip == nil {
-		return 0
+// Skipped returns the entries, exits and grows the running instance has
+// still to count without recording (see SetSkip).
+func (r *EventRing) Skipped() (left [3]int64) {
+	for i, g := range r.skip {
+		if g != nil {
+			left[i] = int64(g.Get())
+		}
 	}
-	return int64(r.skip.Get())
+	return left
 }
 
 // newEventRing instantiates the ring module and its host function in rt.
@@ -260,7 +265,9 @@ func (r *EventRing) begin(k call) {
 	k.budget.ring = r
 	r.pos.(api.MutableGlobal).Set(0)
 	r.SetCountdown(math.MaxInt64)
-	r.skip, _ = k.inc.inst.ExportedGlobal(meter.EventSkip).(api.MutableGlobal)
+	for i, name := range [...]string{meter.EventSkipEnter, meter.EventSkipExit, meter.EventSkipGrow} {
+		r.skip[i], _ = k.inc.inst.ExportedGlobal(name).(api.MutableGlobal)
+	}
 	if pages, ok := k.inc.inst.ExportedGlobal(meter.EventPages).(api.MutableGlobal); ok {
 		var n uint32
 		if mem := k.inc.inst.Memory(); mem != nil {
@@ -284,7 +291,7 @@ func (r *EventRing) end(err error) {
 		r.sink.EndEvents(err)
 	}
 	r.b.ring = nil
-	r.sink, r.b, r.skip = nil, nil, nil
+	r.sink, r.b, r.skip = nil, nil, [3]api.MutableGlobal{}
 }
 
 // drain hands the records in the ring to the sink and empties it. It runs

@@ -16,12 +16,12 @@ import (
 // counts. wazero's function listeners deliver them, but force its slow
 // call path and a call into Go per event (6.6x a plain run on a
 // call-heavy upgrade). Instead InstrumentEvents adds a few instructions
-// at the entry and at every exit of each function: while the countdown
-// global EventSkip is zero they append a record to a ring (the memory of
-// a small wasm module of its own, EventRing: the canister's memory is the
-// canister's) through imported functions that are wasm too, and the host
-// hears from the ring only when it is full or at an event it asked to
-// stop at; while EventSkip is not zero they only decrement it. A
+// at the entry and at every exit of each function: while a countdown
+// global (EventSkipEnter, EventSkipExit) is zero they append a record to
+// a ring (the memory of a small wasm module of its own, EventRing: the
+// canister's memory is the canister's) through imported functions that
+// are wasm too, and the host hears from the ring only when it is full or
+// at an event it asked to stop at; otherwise they only decrement it. A
 // recording can so record a prefix of a long run in full and count the
 // rest at the cost of a global decrement per event: the events it counts
 // are the same ones, so an event index means the same event whichever
@@ -62,11 +62,16 @@ const (
 	EventMemory = "ring"
 	EventPos    = "pos"
 	EventLeft   = "left"
-	// EventSkip and EventPages are globals the instrumented module
-	// exports: the number of events to count down before recording again
-	// (0: record every event), and the heap size in pages last seen
-	// (which the host sets when an execution begins).
-	EventSkip  = "__trace_skip"
+	// EventSkipEnter, EventSkipExit and EventSkipGrow are globals the
+	// instrumented module exports: how many more function entries,
+	// exits and grows it counts down instead of recording (0: record
+	// each). Counted apart, entries minus exits is the call depth.
+	EventSkipEnter = "__trace_skip_enter"
+	EventSkipExit  = "__trace_skip_exit"
+	EventSkipGrow  = "__trace_skip_grow"
+	// EventPages is the heap size in pages last seen, a global the
+	// instrumented module exports (the host sets it when an execution
+	// begins).
 	EventPages = "__trace_pages"
 )
 
@@ -114,13 +119,15 @@ type EventsLayout struct {
 // InstrumentEvents returns a copy of the instrumented module m in which
 // every function of l records its entry (parameters) and exit (results)
 // in the event ring, and every memory.grow that changes the heap size
-// records a grow, each unless the EventSkip global counts it down
-// instead. The ring's five functions are imported after m's imports, so
+// records a grow, each unless its countdown global (EventSkipEnter,
+// EventSkipExit, EventSkipGrow) counts it down instead. The ring's five
+// functions are imported after m's imports, so
 // m's own functions move up by five; function names stay with their
 // functions, and a function without a name is named "$N" with N its
 // index in m, as wazero names it in m, so that stack traces read the
 // same. One function (the grow check) is added at the end, without a
-// name, and the two globals EventSkip and EventPages after m's, exported.
+// name, and the globals EventSkipEnter, EventSkipExit, EventSkipGrow and
+// EventPages after m's, exported.
 //
 // A function's body is wrapped in a block so that return and branches to
 // the function's end reach the exit record; return_call and
@@ -137,7 +144,7 @@ func InstrumentEvents(m *wasm.Module, l EventsLayout) (*wasm.Module, error) {
 	if l.First < nImp || l.First+l.N > nImp+uint32(len(out.Functions)) {
 		return nil, fmt.Errorf("instrument events: functions %d to %d are not defined by the module", l.First, l.First+l.N)
 	}
-	for _, name := range []string{EventSkip, EventPages} {
+	for _, name := range []string{EventSkipEnter, EventSkipExit, EventSkipGrow, EventPages} {
 		if _, ok := out.Export(name); ok {
 			return nil, fmt.Errorf("instrument events: the module already exports %q", name)
 		}
@@ -168,9 +175,9 @@ func InstrumentEvents(m *wasm.Module, l EventsLayout) (*wasm.Module, error) {
 	}
 	nGlobals := uint32(out.NumImportedGlobals() + len(globals))
 	zero := []byte{byte(wasm.OpI64Const), 0x00, byte(wasm.OpEnd)}
-	globals = append(globals,
-		wasm.Global{Type: wasm.GlobalType{Type: wasm.I64, Mutable: true}, Init: zero},
-		wasm.Global{Type: wasm.GlobalType{Type: wasm.I64, Mutable: true}, Init: slices.Clone(zero)})
+	for range 4 { // the three countdowns and the heap size
+		globals = append(globals, wasm.Global{Type: wasm.GlobalType{Type: wasm.I64, Mutable: true}, Init: slices.Clone(zero)})
+	}
 	if err := out.SetGlobals(globals); err != nil {
 		return nil, fmt.Errorf("instrument events: %w", err)
 	}
@@ -180,7 +187,7 @@ func InstrumentEvents(m *wasm.Module, l EventsLayout) (*wasm.Module, error) {
 	nDefined := uint32(len(out.Functions))
 	e := eventCode{
 		ring:    ringFuncs{value: nImp, reserve: nImp + 1, event: [3]uint32{nImp + 2, nImp + 3, nImp + 4}},
-		counter: l.Counter, skip: nGlobals, pages: nGlobals + 1,
+		counter: l.Counter, skipEnter: nGlobals, skipExit: nGlobals + 1, skipGrow: nGlobals + 2, pages: nGlobals + 3,
 		grown: nImp + added + nDefined, mem64: out.IsMemory64(),
 	}
 
@@ -228,7 +235,9 @@ func InstrumentEvents(m *wasm.Module, l EventsLayout) (*wasm.Module, error) {
 		return nil, fmt.Errorf("instrument events: %w", err)
 	}
 	out.SetExports(append(shiftExports(out.Exports, shift),
-		wasm.Export{Name: EventSkip, Kind: wasm.KindGlobal, Index: e.skip},
+		wasm.Export{Name: EventSkipEnter, Kind: wasm.KindGlobal, Index: e.skipEnter},
+		wasm.Export{Name: EventSkipExit, Kind: wasm.KindGlobal, Index: e.skipExit},
+		wasm.Export{Name: EventSkipGrow, Kind: wasm.KindGlobal, Index: e.skipGrow},
 		wasm.Export{Name: EventPages, Kind: wasm.KindGlobal, Index: e.pages}))
 	if out.Start != nil {
 		s := shift(*out.Start)
@@ -275,10 +284,11 @@ type ringFuncs struct {
 // eventCode builds the recording code of a rewritten module: its ring
 // functions, the globals it reads, and the grow check.
 type eventCode struct {
-	ring                 ringFuncs
-	counter, skip, pages uint32
-	grown                uint32
-	mem64                bool
+	ring                          ringFuncs
+	counter, pages                uint32
+	skipEnter, skipExit, skipGrow uint32
+	grown                         uint32
+	mem64                         bool
 }
 
 // afterGrows calls the grow check after every memory.grow of ins.
@@ -314,18 +324,18 @@ func (e eventCode) heapPages(a *asm) {
 	}
 }
 
-// unlessSkipped runs record when the skip countdown is zero and counts
-// the event down otherwise: the one check every event pays.
-func (e eventCode) unlessSkipped(a *asm, record func()) {
-	a.idx(wasm.OpGlobalGet, e.skip)
+// unlessSkipped runs record when the countdown global skip is zero and
+// counts the event down otherwise: the one check every event pays.
+func (e eventCode) unlessSkipped(a *asm, skip uint32, record func()) {
+	a.idx(wasm.OpGlobalGet, skip)
 	a.op(opI64Eqz)
 	a.block(wasm.OpIf, wasm.BlockEmpty)
 	record()
 	a.op(wasm.OpElse)
-	a.idx(wasm.OpGlobalGet, e.skip)
+	a.idx(wasm.OpGlobalGet, skip)
 	a.i64(1)
 	a.op(wasm.OpI64Sub)
-	a.idx(wasm.OpGlobalSet, e.skip)
+	a.idx(wasm.OpGlobalSet, skip)
 	a.op(wasm.OpEnd)
 }
 
@@ -391,7 +401,7 @@ func (e eventCode) instrument(body *wasm.Body, t wasm.FuncType, orig uint32, bt 
 		locals = append(locals, wasm.LocalDecl{Count: 1, Type: vt})
 	}
 	a := &asm{ins: make([]wasm.Instr, 0, len(body.Instrs)+32)}
-	e.unlessSkipped(a, func() { e.values(a, uint64(orig)<<2|EventEnter, 0, t.Params) })
+	e.unlessSkipped(a, e.skipEnter, func() { e.values(a, uint64(orig)<<2|EventEnter, 0, t.Params) })
 	a.block(wasm.OpBlock, bt)
 	depth := uint32(0) // blocks open inside the body
 	inner := body.Instrs[:len(body.Instrs)-1]
@@ -419,7 +429,7 @@ func (e eventCode) instrument(body *wasm.Body, t wasm.FuncType, orig uint32, bt 
 	for k := len(t.Results) - 1; k >= 0; k-- {
 		a.idx(wasm.OpLocalSet, res+uint32(k))
 	}
-	e.unlessSkipped(a, func() { e.values(a, uint64(orig)<<2|EventExit, res, t.Results) })
+	e.unlessSkipped(a, e.skipExit, func() { e.values(a, uint64(orig)<<2|EventExit, res, t.Results) })
 	for k := range t.Results {
 		a.idx(wasm.OpLocalGet, res+uint32(k))
 	}
@@ -437,7 +447,7 @@ func (e eventCode) grownBody(hasMem bool) *wasm.Body {
 		a.idx(wasm.OpGlobalGet, e.pages)
 		a.op(opI64Ne)
 		a.block(wasm.OpIf, wasm.BlockEmpty)
-		e.unlessSkipped(a, func() {
+		e.unlessSkipped(a, e.skipGrow, func() {
 			e.heapPages(a)
 			a.idx(wasm.OpGlobalGet, e.pages)
 			a.i64(EventGrow)

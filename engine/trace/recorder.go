@@ -80,15 +80,16 @@ type recorder struct {
 	phaseID uint64
 	mod     *engine.Module // the module of the running phase
 	inst    api.Module     // the running instance
-	// skipSet is the ring's skip countdown as last set or read: the
-	// events the running instance counts without recording until it
-	// records again (0: it records each).
-	skipSet int64
+	// skipSet is the ring's countdowns of entries, exits and grows as
+	// last set or read (engine.EventRing.Skipped): the events the running
+	// instance counts without recording (0: it records each).
+	skipSet [3]int64
 	// counting: the first execution recorded all the log holds and now
-	// only counts events (the stack is no longer followed: phase, the
-	// trap's depth and function are the recorder's only guesses, set
-	// right by Session.Open from the engine's result).
+	// only counts events. The stack is no longer followed, only its depth
+	// (depth); the phase comes from each execution's first event, the
+	// trap's function from the engine's result (Session.Open).
 	counting bool
+	depth    int
 	stable   map[uint64]struct{}
 	// stableWritten sums the sizes of the stable writes so far, kept or
 	// rolled back: the rule workbench's rehearsal counts by.
@@ -189,25 +190,36 @@ func (r *recorder) BeginEvents(mod *engine.Module, inst api.Module, ring *engine
 	if mod == r.upgrade && r.upgrade != r.old {
 		r.fk = 1
 	}
-	r.skipSet = 0 // the ring records the new execution's events
+	r.skipSet = [3]int64{} // the ring records the new execution's events
 	if r.counting && !r.done() {
 		// Record the execution's first event (its entry point: the
 		// phase), then count again.
-		r.stack = r.stack[:0]
+		r.stack, r.depth = r.stack[:0], 0
 		ring.SetCountdown(1)
 		return
 	}
 	ring.SetCountdown(r.countdown())
 }
 
+// stackDepth is the number of canister functions on the stack: the
+// stack's while the recorder follows it, the counted depth after.
+func (r *recorder) stackDepth() int {
+	if r.counting {
+		return r.depth
+	}
+	return len(r.stack)
+}
+
 // sync adds the events the running instance counted without recording
 // since the skip countdown was last set or read.
 func (r *recorder) sync() {
-	if r.skipSet == 0 || r.ring == nil {
+	if r.skipSet == [3]int64{} || r.ring == nil {
 		return
 	}
-	left := r.ring.Skip()
-	r.n += int(r.skipSet - left)
+	left := r.ring.Skipped()
+	enters, exits := r.skipSet[0]-left[0], r.skipSet[1]-left[1]
+	r.n += int(enters + exits + r.skipSet[2] - left[2])
+	r.depth += int(enters - exits)
 	r.skipSet = left
 }
 
@@ -233,7 +245,7 @@ func (r *recorder) EndEvents(err error) {
 		return
 	}
 	r.trapped = true
-	r.emit(Trap, len(r.stack), "", noValues, nil, noValues, nil, true, r.instructions())
+	r.emit(Trap, r.stackDepth(), "", noValues, nil, noValues, nil, true, r.instructions())
 }
 
 // countedExit keeps the exit of the entry point (depth 0, the last event
@@ -329,9 +341,10 @@ func (r *recorder) Events(ws []uint64, counts engine.Counts) int64 {
 		// Where the counted run is now: the milestones go on over the
 		// events the log does not hold.
 		r.miles.note(r.n, r.instructions())
-		if r.skipSet == 0 {
-			r.skipSet = math.MaxInt64
-			r.ring.SetSkip(r.skipSet)
+		if r.skipSet == [3]int64{} {
+			r.depth = len(r.stack)
+			r.skipSet = [3]int64{math.MaxInt64, math.MaxInt64, math.MaxInt64}
+			r.ring.SetSkip(math.MaxInt64)
 		}
 	}
 	return r.countdown()
@@ -419,15 +432,15 @@ func (r *recorder) SystemCall(name string, params, results []uint64) {
 		a := masked(params[:2], f.Params)
 		r.text = ic0.DebugText(r.inst, a[0], a[1])
 	}
-	r.emit(Syscall, len(r.stack), name, params, f.Params, results, f.Results, false, r.instructions())
+	r.emit(Syscall, r.stackDepth(), name, params, f.Params, results, f.Results, false, r.instructions())
 	r.text = ""
 	if trapped {
 		r.trapped = true
-		r.emit(Trap, len(r.stack), "", noValues, nil, noValues, nil, true, r.instructions())
+		r.emit(Trap, r.stackDepth(), "", noValues, nil, noValues, nil, true, r.instructions())
 		return
 	}
 	if grown, old, ok := stableGrow(name, params, results); ok {
-		r.emit(Grow, len(r.stack), StableMemory, []uint64{grown}, nil, []uint64{old}, nil, false, r.instructions())
+		r.emit(Grow, r.stackDepth(), StableMemory, []uint64{grown}, nil, []uint64{old}, nil, false, r.instructions())
 	}
 	if r.ring != nil {
 		r.ring.SetCountdown(r.countdown())

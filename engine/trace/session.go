@@ -303,10 +303,10 @@ func (t *Tracer) Open(ctx context.Context, id snapshots.ID, req Request) (*Sessi
 	if s.final != nil && s.final.Kind == Trap && r.res.Trap != nil {
 		s.final.Message = r.res.Trap.Message
 		if rec.counting {
-			// The recorder no longer followed the stack: the engine's
-			// backtrace has it (the canister functions, innermost first).
+			// The recorder followed only the stack's depth: the engine
+			// names the function that trapped.
 			t := r.res.Trap
-			s.final.Depth, s.final.Function, s.final.Raw = len(t.Backtrace), t.Function, ""
+			s.final.Function, s.final.Raw = t.Function, ""
 			if t.RawFunction != t.Function {
 				s.final.Raw = t.RawFunction
 			}

@@ -2,6 +2,7 @@ package trace
 
 import (
 	"context"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -49,6 +50,19 @@ func TestTraps(t *testing.T) {
 				if last.Kind != Trap || last.Function != res.Trap.Function || !strings.Contains(last.Message, c.want) {
 					t.Errorf("last event %s, trap %+v", last, res.Trap)
 				}
+			}
+			// Counted instead of recorded from the first event on, the run
+			// has the same events and keeps the same last one (the trap's
+			// depth and function from the engine's backtrace).
+			counted := f.open(t, snap.ID, Request{Method: c.method, MaxEvents: 1})
+			if counted.Len() != s.Len() || !counted.Truncated() {
+				t.Fatalf("counted: %d events, truncated %v; recorded: %d", counted.Len(), counted.Truncated(), s.Len())
+			}
+			if e, ok, err := counted.Event(s.Len() - 1); err != nil || !ok || !reflect.DeepEqual(e, last) {
+				t.Errorf("counted: last event %+v %v %v, want %+v", e, ok, err, last)
+			}
+			if v, err := counted.Seek(ctx, s.Len()-2); err != nil || !reflect.DeepEqual(v.Event(), events(t, s)[s.Len()-2]) {
+				t.Errorf("counted: seek to the event before the last: %v, want %+v", err, events(t, s)[s.Len()-2])
 			}
 			for _, i := range []int{s.Len() - 1, 0, s.Len() - 1, 0} {
 				v, err := s.Seek(ctx, i)
