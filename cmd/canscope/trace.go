@@ -46,11 +46,12 @@ traces both upgrades of a rehearsal in one timeline. --checkpoint N
 --name NAME stores the state as it was at event N as a snapshot made by
 "checkpoint" (child of SNAP). Exit code 3 when the run traps or rejects.
 
-Every event of the run is counted and numbered. The events are recorded to
-a log (in a temporary file beyond 16 MiB) of at most 1 GiB, or
---max-events of them starting at --from; the ones past it are listed as not
-recorded, with the --from that prints them, and the last event (the trap)
-is always shown.`,
+Every event of the run is counted and numbered. The first --max-events of
+them (default 65,536) starting at --from are recorded to a log (in a
+temporary file beyond 16 MiB, at most 1 GiB); the ones past it are counted
+at almost no cost and listed as not recorded, with the --from and
+--max-events that print them, and the last event (the trap) is always
+shown.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, pos []string) error {
 			ctx := cmd.Context()
@@ -61,7 +62,7 @@ is always shown.`,
 				return errors.New("give either --method M or --upgrade")
 			}
 			if maxEvents < 0 {
-				return fmt.Errorf("--max-events %d: give a positive count, or 0 for as many as the log holds", maxEvents)
+				return fmt.Errorf("--max-events %d: give a positive count, or 0 for the first %d", maxEvents, trace.DefaultMaxEvents)
 			}
 			if from < 0 {
 				return fmt.Errorf("--from %d: give an event index, 0 or more", from)
@@ -185,7 +186,7 @@ is always shown.`,
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the events and the result as JSON")
 	cmd.Flags().IntVar(&checkpoint, "checkpoint", 0, "store the state at this event index as a snapshot (with --name)")
 	cmd.Flags().StringVar(&name, "name", "", "name of the checkpoint snapshot")
-	cmd.Flags().IntVar(&maxEvents, "max-events", 0, "record at most this many events (0: as many as the 1 GiB log holds)")
+	cmd.Flags().IntVar(&maxEvents, "max-events", 0, fmt.Sprintf("record at most this many events, counting the rest (0: %d)", trace.DefaultMaxEvents))
 	cmd.Flags().IntVar(&from, "from", 0, "record the events from this index on (the earlier ones are counted, not recorded)")
 	return cmd
 }

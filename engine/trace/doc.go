@@ -12,12 +12,14 @@
 //
 // Every event is counted, however long the run. The events are written
 // to a compact log (an unlinked temporary file beyond 16 MiB, with a
-// block index in memory) up to its limits (Request.MaxEvents,
-// Request.LogBytes); the ones past them are counted, not recorded, and
-// Session.Elided says which. They stay reachable: a Seek to one
+// block index in memory) up to its limits (Request.MaxEvents, by default
+// DefaultMaxEvents, and Request.LogBytes); the ones past them are
+// counted, not recorded (the traced code then decrements a global per
+// event instead of appending to the ring), and Session.Elided says which. They stay reachable: a Seek to one
 // re-executes the run and records the WindowEvents events before it on
 // the way. The run's last event (the trap) is always kept, and milestones
-// (instruction counts at evenly spaced events, bounded in number) map an
+// (instruction counts at evenly spaced events, and at every metering
+// slice of the counted part, bounded in number) map an
 // instruction count to the events around it.
 //
 // Time travel relies on determinism instead of copies: Seek(n) re-executes
