@@ -389,3 +389,8 @@ func (c *Canister) preparedFor(mod *Module) ([]byte, error) {
 // before a System API call's own event, so the events before it come
 // first).
 func (r *EventRing) Flush() { r.drain() }
+
+// StackOverflow reports whether t is the call stack's overflow. How deep a
+// traced execution goes before it overflows depends on whether its events
+// are recorded or counted (EventRing.SetSkip): recording takes stack too.
+func (t *Trap) StackOverflow() bool { return t != nil && t.Reason == stackOverflow }

@@ -633,20 +633,22 @@ func (p *logBuffers) get(size int) []byte {
 }
 
 // first returns a log's first buffer: a kept one of capacity size, or a
-// small one (a short run's log stays small).
+// small one (a short run's log stays small), kept or new.
 func (p *logBuffers) first(size int) []byte {
+	small := min(size, flushBytes+4096)
 	if p != nil {
 		p.mu.Lock()
-		for i, b := range p.kept {
-			if cap(b) == size {
-				p.kept = slices.Delete(p.kept, i, i+1)
-				p.mu.Unlock()
-				return b[:0]
+		defer p.mu.Unlock()
+		for _, want := range []int{size, small} {
+			for i, b := range p.kept {
+				if cap(b) == want {
+					p.kept = slices.Delete(p.kept, i, i+1)
+					return b[:0]
+				}
 			}
 		}
-		p.mu.Unlock()
 	}
-	return make([]byte, 0, min(size, 1<<20+4096))
+	return make([]byte, 0, small)
 }
 
 // put keeps b for a later get, unless enough of its size are kept.

@@ -90,6 +90,9 @@ type recorder struct {
 	// trap's function from the engine's result (Session.Open).
 	counting bool
 	depth    int
+	// noCount keeps the first execution recording every event to the
+	// ring to the end (the log still keeps only what it holds).
+	noCount bool
 	stable   map[uint64]struct{}
 	// stableWritten sums the sizes of the stable writes so far, kept or
 	// rolled back: the rule workbench's rehearsal counts by.
@@ -227,7 +230,7 @@ func (r *recorder) sync() {
 // of recording them, once the log takes no more and nothing asks for an
 // event as it happens.
 func (r *recorder) count() {
-	if r.counting || r.log == nil || r.n <= r.log.first || r.log.accepts() ||
+	if r.counting || r.noCount || r.log == nil || r.n <= r.log.first || r.log.accepts() ||
 		r.target >= 0 || r.instr > 0 || r.winFrom >= 0 || r.atTrap || r.ring == nil {
 		return
 	}
@@ -615,7 +618,10 @@ type milestone struct {
 	instr uint64
 }
 
-const maxMilestones = 1 << 16
+// maxMilestones bounds the milestones (64 KiB of them): an anchor or a
+// jump to an instruction count starts from the closest one, within a
+// 2,048th of the run, and re-executes the rest.
+const maxMilestones = 1 << 12
 
 func newMilestones() *milestones { return &milestones{stride: 1} }
 
