@@ -93,7 +93,7 @@ type recorder struct {
 	// noCount keeps the first execution recording every event to the
 	// ring to the end (the log still keeps only what it holds).
 	noCount bool
-	stable   map[uint64]struct{}
+	stable  map[uint64]struct{}
 	// stableWritten sums the sizes of the stable writes so far, kept or
 	// rolled back: the rule workbench's rehearsal counts by.
 	stableWritten uint64
