@@ -14,25 +14,6 @@ import (
 	"github.com/canscope/canscope/snapshots/fsstore"
 )
 
-// seedSpec is the seed-sized snapshot of issue 14: a 4 GiB heap and a
-// 40 GiB sparse stable memory holding 85,000 pages (5.6 GB) of
-// incompressible data, laid out as a canister's would be: the heap's
-// first 40,000 pages in use, stable memory a contiguous region followed
-// by scattered pages.
-func seedSpec() dfxtest.Spec {
-	spec := dfxtest.Spec{HeapPages: 1 << 16, StablePages: 10 << 16, Seed: 7, Chunks: 2}
-	for i := uint64(0); i < 40000; i++ {
-		spec.HeapData = append(spec.HeapData, i)
-	}
-	for i := uint64(0); i < 40000; i++ {
-		spec.StableData = append(spec.StableData, i)
-	}
-	for i := uint64(0); i < 5000; i++ {
-		spec.StableData = append(spec.StableData, 40000+i*121)
-	}
-	return spec
-}
-
 // BenchmarkSeed imports and exports the seed-sized snapshot (generated in
 // the temp directory, ~5.6 GB on disk; it needs ~20 GB free) and reports
 // each against `cp -r --sparse=always` of the same directory, timed just
@@ -49,7 +30,7 @@ func BenchmarkSeed(b *testing.B) {
 	}
 	if _, err := os.Stat(filepath.Join(src, MetadataFile)); err != nil {
 		os.RemoveAll(src)
-		if err := dfxtest.Write(src, seedSpec()); err != nil {
+		if err := dfxtest.Write(src, dfxtest.Seed()); err != nil {
 			b.Fatal(err)
 		}
 	}

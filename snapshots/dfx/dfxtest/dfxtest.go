@@ -40,6 +40,25 @@ type Spec struct {
 	Memory64 bool
 }
 
+// Seed is the seed-sized snapshot of issue 14: a 4 GiB heap and a
+// 40 GiB sparse stable memory holding 85,000 pages (5.6 GB) of
+// incompressible data, laid out as a canister's would be: the heap's
+// first 40,000 pages in use, stable memory a contiguous region followed
+// by scattered pages. The import and export benchmarks generate it.
+func Seed() Spec {
+	spec := Spec{HeapPages: 1 << 16, StablePages: 10 << 16, Seed: 7, Chunks: 2}
+	for i := uint64(0); i < 40000; i++ {
+		spec.HeapData = append(spec.HeapData, i)
+	}
+	for i := uint64(0); i < 40000; i++ {
+		spec.StableData = append(spec.StableData, i)
+	}
+	for i := uint64(0); i < 5000; i++ {
+		spec.StableData = append(spec.StableData, 40000+i*121)
+	}
+	return spec
+}
+
 // module is the module spec writes.
 func (spec Spec) module() []byte {
 	if spec.Memory64 {
