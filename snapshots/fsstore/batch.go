@@ -82,12 +82,13 @@ func (s *Store) pendingPage(h snapshots.Hash) bool {
 	return ok
 }
 
-// appendPending appends the compressed page h to one of the packs being
-// written (one per CPU, picked by the hash), beginning a new pack when
-// there is none or it is full. Each pack has its own lock, held for the
-// append and its write: with one pack, workers queued behind each other's
-// 4 MiB writes and an import used one core.
-func (s *Store) appendPending(h snapshots.Hash, frame []byte) error {
+// appendPending appends the compressed page h, the concatenation of
+// frame's parts, to one of the packs being written (one per CPU, picked
+// by the hash), beginning a new pack when there is none or it is full.
+// Each pack has its own lock, held for the append and its write: with one
+// pack, workers queued behind each other's 4 MiB writes and an import
+// used one core.
+func (s *Store) appendPending(h snapshots.Hash, frame ...[]byte) error {
 	for {
 		s.packMu.Lock()
 		if s.packErr != nil {
@@ -118,7 +119,7 @@ func (s *Store) appendPending(h snapshots.Hash, frame []byte) error {
 			w.mu.Unlock()
 			continue
 		}
-		e, err := w.append(h, frame)
+		e, err := w.append(h, frame...)
 		full := w.size >= packTarget
 		w.mu.Unlock()
 

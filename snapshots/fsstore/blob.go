@@ -45,13 +45,21 @@ func (s *Store) putPacked(h snapshots.Hash, page []byte) error {
 	if s.pendingPage(h) {
 		return nil
 	}
-	if ok, err := s.stored(h); err != nil || ok {
+	if ok, err := s.havePage(h); err != nil || ok {
 		return err
 	}
-	bp := s.getBuf()
-	defer s.bufs.Put(bp)
-	*bp = s.enc.EncodeAll(page, (*bp)[:0])
-	if err := s.appendPending(h, *bp); err != nil {
+	var err error
+	if incompressible(page) {
+		// The frame zstd would write, without running zstd, and copied
+		// once: straight into the pack's buffer.
+		err = s.appendPending(h, rawPageFrame[:], page)
+	} else {
+		bp := s.getBuf()
+		defer s.bufs.Put(bp)
+		*bp = s.enc.EncodeAll(page, (*bp)[:0])
+		err = s.appendPending(h, *bp)
+	}
+	if err != nil {
 		return fmt.Errorf("store page %s: %w", h.Short(), err)
 	}
 	return nil

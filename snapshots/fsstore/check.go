@@ -112,33 +112,43 @@ type blobFile struct {
 
 // blobFiles lists every blob file (temp files excluded) with its size.
 func (s *Store) blobFiles() ([]blobFile, error) {
+	var out []blobFile
+	err := s.walkBlobs(func(h snapshots.Hash, e fs.DirEntry) bool {
+		if fi, err := e.Info(); err == nil { // else removed since the listing (prune)
+			out = append(out, blobFile{h, fi.Size()})
+		}
+		return true
+	})
+	return out, err
+}
+
+// walkBlobs calls visit with every loose blob file of the shards (temp
+// files excluded) until it returns false.
+func (s *Store) walkBlobs(visit func(h snapshots.Hash, e fs.DirEntry) bool) error {
 	root := filepath.Join(s.dir, blobsDir)
 	shards, err := os.ReadDir(root)
 	if err != nil {
-		return nil, fmt.Errorf("list blobs: %w", err)
+		return fmt.Errorf("list blobs: %w", err)
 	}
-	var out []blobFile
 	for _, sh := range shards {
 		if !sh.IsDir() {
 			continue
 		}
 		entries, err := os.ReadDir(filepath.Join(root, sh.Name()))
 		if err != nil {
-			return nil, fmt.Errorf("list blobs: %w", err)
+			return fmt.Errorf("list blobs: %w", err)
 		}
 		for _, e := range entries {
 			h, err := snapshots.ParseHash(e.Name())
 			if err != nil {
 				continue // temp files of writes in progress
 			}
-			fi, err := e.Info()
-			if err != nil {
-				continue // removed since the listing (prune)
+			if !visit(h, e) {
+				return nil
 			}
-			out = append(out, blobFile{h, fi.Size()})
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // blobJob is one blob fsck verifies: a loose file, or an entry of a pack.

@@ -95,6 +95,10 @@ func (s *Store) holdWriters() error {
 		return fmt.Errorf("store %s: %w (a prune is running)", s.dir, err)
 	}
 	s.wlFile = f
+	// A prune may have run since this Store last held the lock: what it
+	// knew of the packs and loose blobs is read again before it dedups.
+	s.packs.invalidate()
+	s.loose.invalidate()
 	return nil
 }
 

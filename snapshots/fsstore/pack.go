@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/canscope/canscope/snapshots"
+	"golang.org/x/sys/unix"
 )
 
 // Pack files (FORMAT.md, "Pack files"): memory pages are stored many to a
@@ -258,6 +259,13 @@ func (ix *packIndex) ensure(dir string) error {
 	return ix.scan(dir)
 }
 
+// invalidate makes the next ensure rescan the packs directory.
+func (ix *packIndex) invalidate() {
+	ix.mu.Lock()
+	ix.loaded = false
+	ix.mu.Unlock()
+}
+
 // scan reads the packs directory: packs not yet known are loaded, packs
 // gone (pruned) are dropped.
 func (ix *packIndex) scan(dir string) error {
@@ -364,11 +372,15 @@ func newPackWriter(dir string) (*packWriter, error) {
 	return w, nil
 }
 
-// append adds frame (the compressed blob h) and returns its entry.
-func (w *packWriter) append(h snapshots.Hash, frame []byte) (packEntry, error) {
-	e := packEntry{hash: h, off: w.size, n: uint32(len(frame))}
-	w.buf = append(w.buf, frame...)
-	w.size += int64(len(frame))
+// append adds frame (the compressed blob h: its parts back to back) and
+// returns its entry.
+func (w *packWriter) append(h snapshots.Hash, frame ...[]byte) (packEntry, error) {
+	e := packEntry{hash: h, off: w.size}
+	for _, part := range frame {
+		w.buf = append(w.buf, part...)
+		e.n += uint32(len(part))
+	}
+	w.size += int64(e.n)
 	w.entries = append(w.entries, e)
 	if len(w.buf) >= packBuffer {
 		if err := w.writeBuf(); err != nil {
@@ -385,9 +397,25 @@ func (w *packWriter) writeBuf() error {
 	if err := snapshots.WriteAtChunked(w.f, w.buf, w.flushed); err != nil {
 		return err
 	}
+	startWriteback(w.f, w.flushed, int64(len(w.buf)))
 	w.flushed += int64(len(w.buf))
 	w.buf = w.buf[:0]
 	return nil
+}
+
+// startWriteback asks the kernel to start writing the n bytes at off of
+// f to the disk now (sync_file_range SYNC_FILE_RANGE_WRITE: no wait for
+// the data, no metadata, no durability promise). Without it the kernel
+// starts only once gigabytes are dirty, and the commit's fsyncs then wait
+// for most of an import's data; with it the disk writes while the import
+// still hashes, and the fsync finds little left. The fsync before the
+// rename is still what makes a pack durable.
+func startWriteback(f *os.File, off, n int64) {
+	if c, err := f.SyscallConn(); err == nil {
+		c.Control(func(fd uintptr) {
+			unix.SyncFileRange(int(fd), off, n, unix.SYNC_FILE_RANGE_WRITE)
+		})
+	}
 }
 
 // readFrame reads entry e back before the pack is committed.

@@ -63,6 +63,9 @@ type Store struct {
 	packErr   error // a failed pack write: the batch is lost
 	// packs indexes the committed packs.
 	packs packIndex
+	// loose is what the pages' dedup check knows of the loose blobs
+	// (dedup.go).
+	loose looseSet
 
 	wlMu   sync.Mutex
 	wlFile *os.File // shared writers lock while blobs are uncommitted
