@@ -24,7 +24,10 @@ s3server_build() {
     dir=$(go mod download -json "github.com/seaweedfs/seaweedfs@$WEED_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
     [ -n "$dir" ] || { echo "go mod download of seaweedfs failed"; exit 1; }
     # -s -w: no symbol tables, a smaller binary and a shorter link.
-    (cd "$dir" && GOFLAGS=-mod=mod nice -n 10 go build -trimpath -ldflags='-s -w' -o "$WEED_BIN.tmp" ./weed) || exit 1
+    # -N -l: no optimisation or inlining. The tests move a few MiB, so the
+    # server's speed does not matter, and the build is the long pole of a
+    # fresh machine's CI: measured 822 CPU-s optimised, 584 CPU-s without.
+    (cd "$dir" && GOFLAGS=-mod=mod nice -n 10 go build -trimpath -gcflags='all=-N -l' -ldflags='-s -w' -o "$WEED_BIN.tmp" ./weed) || exit 1
     mv "$WEED_BIN.tmp" "$WEED_BIN"
     echo "built SeaweedFS in $((SECONDS - start)) s"
   ) 9>"$WEED_BIN.lock"
