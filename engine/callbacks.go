@@ -345,9 +345,16 @@ func (c *Canister) selfCall(ctx context.Context, call ic0.OutgoingCall, calls *C
 	var err error
 	if graph {
 		sub, err = c.graphSelfCall(ctx, call, calls)
+	} else if m, ok := c.code.mod.Method(call.Method); ok && m.Kind == CompositeQuery {
+		// Outside a composite query's graph a call runs in replicated
+		// mode, where the replica refuses a composite query before
+		// running it: no instructions, the cycles go back
+		// (rs/execution_environment/src/execution/replicated_query.rs).
+		sub = Result{Status: StatusRejected, Code: CodeCompositeQueryCalledInReplicatedMode,
+			RejectMessage: "Composite query cannot be called in replicated mode"}
 	} else {
 		kind, ictx, keep := Update, ic0.Update, true
-		if m, ok := c.code.mod.Method(call.Method); ok && m.Kind != Update {
+		if ok && m.Kind != Update {
 			// A query called by a canister runs replicated; its changes
 			// are discarded.
 			kind, ictx, keep = m.Kind, ic0.ReplicatedQuery, false

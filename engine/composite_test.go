@@ -68,6 +68,20 @@ func TestCompositeQueryGraph(t *testing.T) {
 		t.Fatalf("mark %d after the composite queries, want the committed 3", got)
 	}
 
+	// An update's call to a composite query runs in replicated mode,
+	// where the replica refuses it unexecuted with IC0527 (CANISTER_ERROR,
+	// the bare description: replicated_query.rs, RejectContext's
+	// From<UserError>).
+	res, err = c.UpdateWith(ctx, "upself", arg, UpdateOptions{Calls: script()})
+	if got := compositeReply(t, res, err); got != 5 {
+		t.Fatalf("upself's callback saw reject code %d, want 5 (CANISTER_ERROR)", got)
+	}
+	o := res.CallOutcomes[0]
+	if o.SelfCall == nil || o.SelfCall.Code != CodeCompositeQueryCalledInReplicatedMode || o.SelfCall.Instructions != 0 ||
+		o.Response == nil || o.Response.RejectMessage != "Composite query cannot be called in replicated mode" {
+		t.Fatalf("upself's self-call %+v, response %+v", o.SelfCall, o.Response)
+	}
+
 	// The depth limit: each "deep" calls itself; the seventh level's call
 	// ends the whole query with IC0525.
 	res, err = c.QueryWith(ctx, "deep", arg, &Calls{Answer: func(ic0.OutgoingCall) (Response, bool) { return Response{}, false }})

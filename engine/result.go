@@ -56,6 +56,9 @@ const (
 	CodeModuleNotFound ic0.ErrorCode = "IC0537"
 	// CodeDidNotReply: an update or query returned without replying.
 	CodeDidNotReply ic0.ErrorCode = "IC0506"
+	// CodeCompositeQueryCalledInReplicatedMode: a composite query was
+	// called in replicated mode (by an update, a timer or a heartbeat).
+	CodeCompositeQueryCalledInReplicatedMode ic0.ErrorCode = "IC0527"
 )
 
 // Trap describes why a message trapped.
@@ -242,7 +245,8 @@ func (r *Result) ErrorText(canisterID string) string {
 		return ""
 	}
 	if r.Trap == nil && (r.Code == CodeCanisterRejected || r.Code == CodeDidNotReply ||
-		r.Code == CodeQueryCallGraphTooDeep || r.Code == CodeQueryCallGraphTotalInstructionLimitExceeded) {
+		r.Code == CodeQueryCallGraphTooDeep || r.Code == CodeQueryCallGraphTotalInstructionLimitExceeded ||
+		r.Code == CodeCompositeQueryCalledInReplicatedMode) {
 		return r.RejectMessage
 	}
 	var desc strings.Builder

@@ -20,6 +20,9 @@
 ;;   composite query chain: counter := 0; calls get; each reply's callback
 ;;     counts and calls get again, until 1000 (then replies the count): the
 ;;     graph's instruction limit (50 M per call) ends it first.
+;;   update upself: calls its own composite query "deep", which the replica
+;;     refuses in replicated mode (IC0527); the callback replies
+;;     (reject code : nat64).
 (module
   (import "ic0" "msg_arg_data_size" (func $arg_size (result i32)))
   (import "ic0" "msg_arg_data_copy" (func $arg_copy (param i32 i32 i32)))
@@ -32,10 +35,11 @@
   (import "ic0" "trap" (func $trap (param i32 i32)))
   (import "ic0" "canister_self_size" (func $self_size (result i32)))
   (import "ic0" "canister_self_copy" (func $self_copy (param i32 i32 i32)))
+  (import "ic0" "msg_reject_code" (func $reject_code (result i32)))
   (type $callback (func (param i32)))
   (memory 1)
-  (table 7 funcref)
-  (elem (i32.const 0) $a $cleanup $b $self_reply $relay $chain_reply $a_first)
+  (table 8 funcref)
+  (elem (i32.const 0) $a $cleanup $b $self_reply $relay $chain_reply $a_first $code_reply)
   (data (i32.const 0x100) "DIDL\00\01\78")                    ;; (nat64), 7 + 8
   (data (i32.const 0x200) "\00\00\00\00\00\00\00\02\01\01")   ;; ryjl3-tyaaa-aaaaa-aaaba-cai
   (data (i32.const 0x210) "get")
@@ -132,4 +136,10 @@
     (if (i64.lt_u (i64.load (i32.const 8)) (i64.const 1000))
       (then (call $get (i32.const 5)))
       (else (call $reply_nat64 (i64.load (i32.const 8))))))
+
+  (func (export "canister_update upself")
+    (call $self (i32.const 0x240) (i32.const 4) (i32.const 7)))
+
+  (func $code_reply (param $env i32)
+    (call $reply_nat64 (i64.extend_i32_u (call $reject_code))))
 )
