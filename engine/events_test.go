@@ -28,6 +28,7 @@ type countingSink struct {
 	flushes              int
 	// skip counts every event instead of recording it.
 	skip bool
+	ring *EventRing
 }
 
 func (s *countingSink) BeginEvents(mod *Module, _ api.Module, ring *EventRing) {
@@ -38,6 +39,7 @@ func (s *countingSink) BeginEvents(mod *Module, _ api.Module, ring *EventRing) {
 	if s.skip {
 		ring.SetSkip(math.MaxInt64)
 	}
+	s.ring = ring
 }
 
 func (s *countingSink) Events(ws []uint64, counts Counts) int64 {
@@ -83,7 +85,67 @@ func (s *countingSink) Events(ws []uint64, counts Counts) int64 {
 	return s.countdown
 }
 
-func (s *countingSink) EndEvents(error) {}
+// EndEvents adds the events a skipping sink's execution counted.
+func (s *countingSink) EndEvents(error) {
+	if s.skip {
+		left := s.ring.Skipped()
+		s.enters += int(math.MaxInt64 - left[0])
+		s.exits += int(math.MaxInt64 - left[1])
+		s.grows += int(math.MaxInt64 - left[2])
+	}
+}
+
+// TestCountedAsRecorded: an execution whose events are counted
+// (EventRing.SetSkip) counts the same entries, exits and grows as one
+// that records them, on the incident canister's upgrade (a million calls)
+// and the Motoko canister's.
+func TestCountedAsRecorded(t *testing.T) {
+	ctx := context.Background()
+	e := newEngine(t, Config{})
+	for _, tt := range []struct {
+		file   string
+		method string
+		arg    []byte
+	}{
+		{"incident.wasm", "add_chunks", u64(16)},
+		{"motoko_v1.wasm", "add", []byte("DIDL\x00\x02\x7d\x71\x05\x02hi")},
+	} {
+		code, err := os.ReadFile(filepath.Join("testdata", tt.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tctx := WithTracing(ctx)
+		mod, err := e.Load(tctx, code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got [2]countingSink
+		for i, skip := range []bool{false, true} {
+			sink := &countingSink{t: t, skip: skip}
+			c, err := e.NewCanister(tctx, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ectx := WithEvents(tctx, sink)
+			didl := []byte("DIDL\x00\x00")
+			if res, err := c.Install(ectx, mod, didl); err != nil || res.Status != StatusOK {
+				t.Fatalf("install: %v %v", err, res.Trap)
+			}
+			if res, err := c.Update(ectx, tt.method, tt.arg); err != nil || res.Status != StatusOK {
+				t.Fatalf("%s: %v %v", tt.method, err, res.Trap)
+			}
+			if res, err := c.Upgrade(ectx, nil, didl, UpgradeOptions{}); err != nil || res.Status != StatusOK {
+				t.Fatalf("upgrade: %v %v", err, res.Trap)
+			}
+			c.Close(ctx)
+			got[i] = *sink
+		}
+		rec, cnt := got[0], got[1]
+		if rec.enters < 100 || rec.grows == 0 || cnt.enters != rec.enters || cnt.exits != rec.exits || cnt.grows != rec.grows {
+			t.Errorf("%s: recorded %d entries, %d exits, %d grows; counted %d, %d, %d", tt.file, rec.enters, rec.exits, rec.grows, cnt.enters, cnt.exits, cnt.grows)
+		}
+	}
+}
 
 // TestTracedCountsAsPlain: the traced variant of a module (WithTracing)
 // replies, traps and counts exactly like the plain one, its trap names the

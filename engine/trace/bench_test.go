@@ -180,3 +180,58 @@ func cpuTime() time.Duration {
 func reportCPU(b *testing.B, start time.Duration) {
 	b.ReportMetric(float64(cpuTime()-start)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
 }
+
+// BenchmarkSeekCounted jumps into the part of a run the recording counted
+// without recording: to the middle event of the incident canister's
+// upgrade (a million calls) and to the trap of traps.wasm's
+// stack_overflow (a recursion a million calls deep). Each jump
+// re-executes the run from its start up to the target, recording the
+// WindowEvents events before it; the session keeps no anchors, as the
+// CLI's does not.
+func BenchmarkSeekCounted(b *testing.B) {
+	f := newFixture(b)
+	ctx := context.Background()
+	for _, w := range []struct {
+		name   string
+		snap   snapshots.Snapshot
+		req    Request
+		target func(s *Session) int
+	}{
+		{"incident/middle", f.install(b, "../testdata/incident.wasm", call{"add_chunks", u64(64)}), Request{Upgrade: true},
+			func(s *Session) int { return s.Len() / 2 }},
+		{"stack_overflow/trap", f.install(b, "../testdata/traps.wasm", call{"touch", nil}), Request{Method: "stack_overflow"},
+			func(s *Session) int { at, _ := s.Trap(); return at }},
+	} {
+		b.Run(w.name, func(b *testing.B) {
+			s, err := f.tracer.Open(ctx, w.snap.ID, w.req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close(ctx)
+			target := w.target(s)
+			if s.known(target - 1) {
+				b.Fatalf("event %d is recorded", target-1)
+			}
+			var cpu time.Duration
+			for b.Loop() {
+				b.StopTimer()
+				if _, err := s.Seek(ctx, 0); err != nil {
+					b.Fatal(err)
+				}
+				start := cpuTime()
+				b.StartTimer()
+				v, err := s.Seek(ctx, target)
+				if err != nil {
+					b.Fatal(err)
+				}
+				cpu += cpuTime() - start
+				if v.Index() != target {
+					b.Fatalf("at %d, want %d", v.Index(), target)
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(cpu)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
+			b.ReportMetric(float64(s.Len()), "events")
+		})
+	}
+}
