@@ -47,7 +47,7 @@ traces both upgrades of a rehearsal in one timeline. --checkpoint N
 "checkpoint" (child of SNAP). Exit code 3 when the run traps or rejects.
 
 Every event of the run is counted and numbered. The first --max-events of
-them (default 32,768) starting at --from are recorded to a log (in a
+them (default 16,384) starting at --from are recorded to a log (in a
 temporary file beyond 16 MiB, at most 1 GiB); the ones past it are counted
 at almost no cost and listed as not recorded, with the --from and
 --max-events that print them, and the last event (the trap) is always

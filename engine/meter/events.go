@@ -85,11 +85,14 @@ const (
 	EventGrow = 2
 )
 
-// ringBytes is the ring's size before it is drained: about 40,000 events
-// of a call-heavy run. ringSlack is the room behind it for the largest
-// record (a function of 1,000 v128 parameters takes 2,002 words).
+// ringBytes is the ring's size before it is drained: about 10,000 events
+// of a call-heavy run, so that a drain costs little per event, and small
+// because every traced canister allocates it (a recording counts most of
+// a long run's events without the ring). ringSlack is the room behind it
+// for the largest record (a function of 1,000 v128 parameters takes 2,002
+// words).
 const (
-	ringBytes = 1 << 20
+	ringBytes = 1 << 18
 	ringSlack = 1 << 16
 )
 

@@ -110,59 +110,83 @@ func BenchmarkTraceOverhead(b *testing.B) {
 		{"motoko", motoko, Request{Upgrade: true, Module: readFile(b, "../testdata/motoko_v2.wasm"), Arg: didl}},
 	} {
 		ctx := context.Background()
-		b.Run(w.name+"/plain", func(b *testing.B) {
-			var newMod *engine.Module
-			if w.req.Module != nil {
-				var err error
-				if newMod, err = f.eng.Load(ctx, w.req.Module); err != nil {
-					b.Fatal(err)
-				}
+		var newMod *engine.Module
+		if w.req.Module != nil {
+			var err error
+			if newMod, err = f.eng.Load(ctx, w.req.Module); err != nil {
+				b.Fatal(err)
 			}
-			cpu := cpuTime()
-			defer reportCPU(b, cpu)
+		}
+		plain := func(b *testing.B) {
+			run, err := f.bench.Open(ctx, w.snap.ID)
+			if err != nil {
+				b.Fatal(err)
+			}
+			res, err := run.Canister.Upgrade(ctx, newMod, w.req.Arg, engine.UpgradeOptions{})
+			if err != nil || res.Status != engine.StatusOK {
+				b.Fatal(err, res.Trap)
+			}
+			run.Close(ctx)
+		}
+		traced := func(b *testing.B, req Request) int {
+			s, err := f.tracer.Open(ctx, w.snap.ID, req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if s.Result().Status != engine.StatusOK {
+				b.Fatal(s.Result().Trap)
+			}
+			defer s.Close(ctx)
+			return s.Len()
+		}
+		// Compile the traced modules untimed, as plain loads its module
+		// before timing: the tracer keeps them.
+		traced(b, w.req)
+		b.Run(w.name+"/plain", func(b *testing.B) {
+			defer reportCPU(b, cpuTime())
 			for b.Loop() {
-				run, err := f.bench.Open(ctx, w.snap.ID)
-				if err != nil {
-					b.Fatal(err)
-				}
-				res, err := run.Canister.Upgrade(ctx, newMod, w.req.Arg, engine.UpgradeOptions{})
-				if err != nil || res.Status != engine.StatusOK {
-					b.Fatal(err, res.Trap)
-				}
-				run.Close(ctx)
+				plain(b)
 			}
 		})
-		traced := func(b *testing.B, req Request) {
-			// Compile the traced modules untimed, as plain loads its
-			// module before timing: the tracer keeps them.
-			if s, err := f.tracer.Open(ctx, w.snap.ID, req); err != nil {
-				b.Fatal(err)
-			} else {
-				s.Close(ctx)
-			}
-			cpu := cpuTime()
-			defer reportCPU(b, cpu)
-			var events int
-			for b.Loop() {
-				s, err := f.tracer.Open(ctx, w.snap.ID, req)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if s.Result().Status != engine.StatusOK {
-					b.Fatal(s.Result().Trap)
-				}
-				events = s.Len()
-				s.Close(ctx)
-			}
-			b.ReportMetric(float64(events), "events")
-		}
 		// traced records DefaultMaxEvents and counts the rest; all
 		// records every event, counted only the first.
-		b.Run(w.name+"/traced", func(b *testing.B) { traced(b, w.req) })
 		all, counted := w.req, w.req
 		all.MaxEvents, counted.MaxEvents = 1<<40, 1
-		b.Run(w.name+"/traced-all", func(b *testing.B) { traced(b, all) })
-		b.Run(w.name+"/traced-counted", func(b *testing.B) { traced(b, counted) })
+		for _, v := range []struct {
+			name string
+			req  Request
+		}{{"traced", w.req}, {"traced-all", all}, {"traced-counted", counted}} {
+			b.Run(w.name+"/"+v.name, func(b *testing.B) {
+				defer reportCPU(b, cpuTime())
+				var events int
+				for b.Loop() {
+					events = traced(b, v.req)
+				}
+				b.ReportMetric(float64(events), "events")
+			})
+		}
+		// ratio alternates a plain and a traced run, so that the load of
+		// a shared machine weighs on both alike: traced/plain is the CPU
+		// time of the traced runs over the plain ones'.
+		// ratio-counted does the same with traced-counted.
+		for _, v := range []struct {
+			name string
+			req  Request
+		}{{"ratio", w.req}, {"ratio-counted", counted}} {
+			b.Run(w.name+"/"+v.name, func(b *testing.B) {
+				var p, t time.Duration
+				for b.Loop() {
+					t0 := cpuTime()
+					plain(b)
+					t1 := cpuTime()
+					traced(b, v.req)
+					p, t = p+t1-t0, t+cpuTime()-t1
+				}
+				b.ReportMetric(float64(p)/float64(time.Millisecond)/float64(b.N), "plain-cpu-ms/op")
+				b.ReportMetric(float64(t)/float64(time.Millisecond)/float64(b.N), "traced-cpu-ms/op")
+				b.ReportMetric(float64(t)/float64(p), "traced/plain")
+			})
+		}
 	}
 }
 

@@ -18,15 +18,16 @@ import (
 )
 
 // DefaultMaxEvents is how many events a recording keeps when
-// Request.MaxEvents is 0. Recording an event costs the run some 40 to 80
+// Request.MaxEvents is 0. Recording an event costs the run some 40 to 100
 // ns (the ring, the recorder following the stack, the log's encoding),
-// counting one a global decrement: the incident canister's upgrade, a
-// million calls in 16 ms plain, took 3.5 times its plain time recorded in
-// full, and 1.1 times counted; 32,768 events recorded add about a tenth
-// more, which keeps the recording within 1.3 times the plain run
-// (BenchmarkTraceOverhead). The ones past it are counted, and a jump
-// re-executes the run to show them.
-const DefaultMaxEvents = 1 << 15
+// counting one a global decrement. The incident canister's upgrade, a
+// million calls in 16 to 28 ms plain, took 3.5 to 4 times its plain CPU
+// time recorded in full, and 1.1 to 1.2 times counted; 32,768 events
+// recorded brought it to 1.24 to 1.32 times on a loaded machine, so 16,384,
+// about half of that addition, to keep within 1.3
+// (BenchmarkTraceOverhead/incident/ratio). The ones past it are counted,
+// and a jump re-executes the run to show them.
+const DefaultMaxEvents = 1 << 14
 
 // WindowEvents is how many events before its target a jump into a part
 // of the run the log does not hold records on its way.
@@ -140,6 +141,10 @@ type Tracer struct {
 	modules *workbench.Modules
 	// bufs keeps the event logs' buffers from one session to the next.
 	bufs *logBuffers
+	// pinned holds the snapshots whose module pin loaded: a snapshot's
+	// module never changes, and reading and hashing it again costs a
+	// session of a large module milliseconds.
+	pinned sync.Map // snapshots.ID -> struct{}
 }
 
 // New returns a tracer running snapshots of store on bench (which must
@@ -163,6 +168,9 @@ func (t *Tracer) module(ctx context.Context, code []byte) (*engine.Module, error
 // canister, and wazero drops compiled code when its last user closes:
 // without a pinned copy each of them would compile the module again.
 func (t *Tracer) pin(ctx context.Context, id snapshots.ID) error {
+	if _, ok := t.pinned.Load(id); ok {
+		return nil
+	}
 	m, err := t.store.Manifest(id)
 	if err != nil {
 		return err
@@ -171,13 +179,19 @@ func (t *Tracer) pin(ctx context.Context, id snapshots.ID) error {
 	if err != nil {
 		return fmt.Errorf("read the module of %s: %w", m.Ref(), err)
 	}
-	_, err = t.module(ctx, code)
-	return err
+	if _, err = t.module(ctx, code); err != nil {
+		return err
+	}
+	t.pinned.Store(id, struct{}{})
+	return nil
 }
 
 // Close releases the modules the tracer loaded (closing the engine does
 // too). Close sessions first.
-func (t *Tracer) Close(ctx context.Context) error { return t.modules.Close(ctx) }
+func (t *Tracer) Close(ctx context.Context) error {
+	t.pinned.Clear()
+	return t.modules.Close(ctx)
+}
 
 // Session is one traced run of a message or upgrade on a snapshot's
 // state: its recorded events, its result, and time travel over it.
