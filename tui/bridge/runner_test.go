@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -153,4 +154,67 @@ func TestRunProgress(t *testing.T) {
 		t.Errorf("progress = %v; want 0, at least two rising fractions below 1, then 1", progress)
 	}
 	t.Logf("%d fractions during %d instructions", len(during), o.Instructions)
+}
+
+// TestCountedRunOnRunScreen: a run longer than the recording keeps (the
+// incident's upgrade over 1 MiB of data: a quarter of a million calls)
+// reads on the run screen as the recorded events, then elided ones saying
+// how to see them; a jump into the counted part, to an instruction count
+// there, and to the trap of a run that overflows the stack all land, and
+// the events before a jump read as recorded ones.
+func TestCountedRunOnRunScreen(t *testing.T) {
+	ctx := context.Background()
+	f := newRunFixture(t)
+	snap := f.snapshot(t, "../../engine/testdata/incident.wasm", "prod",
+		update{"add_chunks", binary.LittleEndian.AppendUint64(nil, 16)})
+	r := NewRunner(trace.New(f.bench, f.st))
+	sess, err := r.Start(ctx, source.RunRequest{Snapshot: snap.ID, Upgrade: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.(*Session).Close(ctx)
+	if sess.Len() < 4*trace.DefaultMaxEvents {
+		t.Fatalf("%d events", sess.Len())
+	}
+	if e := sess.Event(trace.DefaultMaxEvents - 1); e.Kind == source.EventElided {
+		t.Errorf("recorded event %d = %+v", trace.DefaultMaxEvents-1, e)
+	}
+	mid := sess.Len() / 2
+	if e := sess.Event(mid); e.Kind != source.EventElided || !strings.Contains(e.Message, "move to one to re-run up to it") {
+		t.Errorf("counted event %d = %+v", mid, e)
+	}
+	if _, err := sess.Seek(ctx, mid); err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range []int{mid - trace.WindowEvents + 1, mid} {
+		if e := sess.Event(i); e.Kind == source.EventElided {
+			t.Errorf("event %d after the jump to %d = %+v", i, mid, e)
+		}
+	}
+	n := sess.Event(mid).Instructions + 1
+	at, st, err := sess.(*Session).SeekInstructions(ctx, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := sess.Event(at); at <= mid || e.Instructions < n || sess.Event(at-1).Instructions >= n || st.Instructions < n {
+		t.Errorf("seek to instruction %d: event %d %+v, the one before %+v", n, at, e, sess.Event(at-1))
+	}
+
+	snap = f.snapshot(t, "../../engine/testdata/traps.wasm", "traps")
+	sess, err = r.Start(ctx, source.RunRequest{Snapshot: snap.ID, Method: "stack_overflow"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.(*Session).Close(ctx)
+	last := sess.Event(sess.Len() - 1)
+	if last.Kind != source.EventTrap || sess.Event(sess.Len()-2).Kind != source.EventElided {
+		t.Fatalf("last events %+v, %+v", sess.Event(sess.Len()-2), last)
+	}
+	trapState, err := sess.Seek(ctx, sess.Len()-1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(trapState.Stack) != last.Depth {
+		t.Errorf("%d functions on the stack at the trap, trap event at depth %d", len(trapState.Stack), last.Depth)
+	}
 }
