@@ -51,10 +51,15 @@ type Runner struct {
 	// poll faster so they see a short run's progress without depending on
 	// how fast the machine is).
 	every time.Duration
+	// local gives queries canscope's local data certificates: its key
+	// takes milliseconds to derive, so once per runner, not per run.
+	local func() (func(*ic0.Env), error)
 }
 
 // NewRunner returns a runner over tracer.
-func NewRunner(tracer *trace.Tracer) *Runner { return &Runner{tracer: tracer, every: progressEvery} }
+func NewRunner(tracer *trace.Tracer) *Runner {
+	return &Runner{tracer: tracer, every: progressEvery, local: sync.OnceValues(certify.LocalCertificates)}
+}
 
 var _ source.Runner = (*Runner)(nil)
 
@@ -119,7 +124,7 @@ func (r *Runner) Start(ctx context.Context, req source.RunRequest, progress func
 		defer unusedMu.Unlock()
 		return unused()
 	}
-	env, err := envOf(req)
+	env, err := envOf(req, r.local)
 	if err != nil {
 		return nil, err
 	}
@@ -205,7 +210,7 @@ func watchRun(tr *trace.Request, steps int, every time.Duration, progress func(f
 
 // envOf is the environment adjustment for the request's caller and time,
 // parsed as `canscope call --caller --time` parse them.
-func envOf(req source.RunRequest) (func(*ic0.Env), error) {
+func envOf(req source.RunRequest, certificates func() (func(*ic0.Env), error)) (func(*ic0.Env), error) {
 	var caller []byte
 	var at uint64
 	if c := strings.TrimSpace(req.Caller); c != "" {
@@ -223,7 +228,7 @@ func envOf(req source.RunRequest) (func(*ic0.Env), error) {
 		at = ns
 	}
 	// Queries get the local data certificates canscope call gives them.
-	local, err := certify.LocalCertificates()
+	local, err := certificates()
 	if err != nil {
 		return nil, err
 	}
