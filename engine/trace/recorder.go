@@ -93,7 +93,13 @@ type recorder struct {
 	// noCount keeps the first execution recording every event to the
 	// ring to the end (the log still keeps only what it holds).
 	noCount bool
-	stable  map[uint64]struct{}
+	// starts are the events at which the first execution's executions
+	// (an upgrade's pre_upgrade, start, post_upgrade) began.
+	starts []int
+	// countUntil: a re-execution counts the executions that begin before
+	// this event (one of starts) instead of recording them.
+	countUntil int
+	stable     map[uint64]struct{}
 	// stableWritten sums the sizes of the stable writes so far, kept or
 	// rolled back: the rule workbench's rehearsal counts by.
 	stableWritten uint64
@@ -194,6 +200,17 @@ func (r *recorder) BeginEvents(mod *engine.Module, inst api.Module, ring *engine
 		r.fk = 1
 	}
 	r.skipSet = [3]int64{} // the ring records the new execution's events
+	if r.log != nil {
+		r.starts = append(r.starts, r.n)
+	}
+	if r.log == nil {
+		// A re-execution counts the executions that end before the
+		// events it must see (the stack is empty between executions, so
+		// it knows the stack again where it records).
+		if counted := r.n < r.countUntil; counted != r.counting {
+			r.counting, r.stack = counted, r.stack[:0]
+		}
+	}
 	if r.counting && !r.done() {
 		// Record the execution's first event (its entry point: the
 		// phase), then count again.
@@ -343,7 +360,9 @@ func (r *recorder) Events(ws []uint64, counts engine.Counts) int64 {
 	if r.counting && !r.done() {
 		// Where the counted run is now: the milestones go on over the
 		// events the log does not hold.
-		r.miles.note(r.n, r.instructions())
+		if r.miles != nil {
+			r.miles.note(r.n, r.instructions())
+		}
 		if r.skipSet == [3]int64{} {
 			r.depth = len(r.stack)
 			r.skipSet = [3]int64{math.MaxInt64, math.MaxInt64, math.MaxInt64}

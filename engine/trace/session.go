@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"slices"
 	"sync"
 	"time"
 
@@ -216,8 +217,11 @@ type Session struct {
 
 	log   *eventLog
 	miles *milestones
-	total int    // the run's events, recorded or not
-	final *Event // the last event (the trap, with its message), nil if not known
+	// starts are the events at which the run's executions began (see
+	// recorder.starts).
+	starts []int
+	total  int    // the run's events, recorded or not
+	final  *Event // the last event (the trap, with its message), nil if not known
 	// readMu guards what readers use while a seek runs: the log's block
 	// cache and seen.
 	readMu sync.Mutex
@@ -333,6 +337,7 @@ func (t *Tracer) Open(ctx context.Context, id snapshots.ID, req Request) (*Sessi
 		return nil, fmt.Errorf("trace %s: %w", id.Short(), r.err)
 	}
 	s.result, s.total, s.final, s.logErr, s.skipped, s.inspect = r.res, rec.n, rec.final, rec.logErr, r.skipped, r.inspect
+	s.starts = rec.starts
 	if err := s.log.sync(); err != nil && s.logErr == nil {
 		s.logErr = err
 	}
@@ -660,6 +665,18 @@ func (s *Session) start(ctx context.Context, cmd command) (*cursor, error) {
 	rctx, cancel := context.WithCancel(s.ctx)
 	rec := s.newRecorder(rctx, run, cmd.target)
 	rec.instr, rec.winFrom, rec.atTrap = cmd.instr, cmd.window, cmd.trap
+	// The executions that end before the first event to see are counted,
+	// not recorded.
+	first := cmd.target
+	if cmd.window >= 0 && (first < 0 || cmd.window < first) {
+		first = cmd.window
+	}
+	if cmd.trap || first < 0 {
+		first = 0
+	}
+	if k, _ := slices.BinarySearch(s.starts, first+1); k > 0 {
+		rec.countUntil = s.starts[k-1]
+	}
 	c := &cursor{run: run, rec: rec, cancel: cancel, done: make(chan execResult, 1), target: cmd.target, at: -1}
 	go func() { c.done <- s.exec(rctx, run, rec) }()
 	return c, nil

@@ -114,3 +114,40 @@ func checkCheckpoint(t *testing.T, f *fixture, s *Session, i int) {
 		}
 	}
 }
+
+// TestSeekCountsEarlierExecutions: a jump into post_upgrade re-executes
+// pre_upgrade counting its events, then records post_upgrade from its
+// start, so the state there has the recorded stack: the events and
+// stacks at jumps match a recording of every event.
+func TestSeekCountsEarlierExecutions(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	snap := f.install(t, "../testdata/incident.wasm", call{"add_chunks", u64(2)})
+	s := f.open(t, snap.ID, Request{Upgrade: true, MaxEvents: 1 << 40})
+	all := events(t, s)
+	post := -1
+	for _, e := range all {
+		if e.Depth == 0 && e.Kind == Enter && e.Phase == "post_upgrade" {
+			post = e.Index
+		}
+	}
+	if post < 1 || len(s.starts) < 2 || s.starts[len(s.starts)-1] > post {
+		t.Fatalf("post_upgrade starts at %d, executions at %v", post, s.starts)
+	}
+	for _, i := range []int{post + 1, (post + len(all)) / 2, len(all) - 2, post - 1} {
+		for all[i].Kind != Enter {
+			i--
+		}
+		v, err := s.Seek(ctx, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := all[i]
+		if !reflect.DeepEqual(v.Event(), e) || v.Phase() != e.Phase {
+			t.Errorf("event %d: %+v in %s, want %+v", i, v.Event(), v.Phase(), e)
+		}
+		if st := v.Stack(); len(st) != e.Depth+1 || st[e.Depth] != e.Function {
+			t.Errorf("event %d (%s): stack %q", i, e, st)
+		}
+	}
+}
