@@ -20,6 +20,13 @@ type UpgradeOptions struct {
 	// (wasm_memory_persistence keep, as MainMemoryHandling decides),
 	// without its data segments.
 	KeepMainMemory bool
+	// Discard runs the upgrade to its end and reports it as a committed
+	// one (status, pages changed, sizes), then leaves the canister as it
+	// was, as a trap does: the old module, heap, globals, stable memory
+	// and timer. A traced upgrade records its run this way so the same
+	// canister serves the jumps that re-execute it (restoring the
+	// snapshot again costs a heap's worth of reads and hashes).
+	Discard bool
 }
 
 // Install installs mod on a canister without code: the start function,
@@ -322,6 +329,34 @@ func (c *Canister) Upgrade(ctx context.Context, mod *Module, arg []byte, opts Up
 	}
 	res.Instructions, res.Phases = b.used, b.phases
 	res.DebugPrints, res.Calls = prints, calls
+	if opts.Discard {
+		return c.discard(ctx, inc, old, res)
+	}
 	res, err = c.swap(ctx, inc, res)
 	return res, err
+}
+
+// discard reports inc's finished upgrade as swap would, without
+// committing it, and rolls the canister back to old as a trapped upgrade
+// does (UpgradeOptions.Discard).
+func (c *Canister) discard(ctx context.Context, inc, old *incarnation, res Result) (Result, error) {
+	pages := inc.dirty // as commit: what Dirty returned, nil when not asked yet
+	if pages == nil {
+		var err error
+		if pages, err = inc.heap.Dirty(); err != nil {
+			c.st.Rollback()
+			inc.close(ctx)
+			return Result{}, fmt.Errorf("upgrade: %w", err)
+		}
+	}
+	res.Status = StatusOK
+	res.HeapPagesChanged = mergePages(inc.dataPages, pages)
+	res.HeapSizeAfter = inc.heap.Live() // Size once committed
+	res.StablePagesChanged = c.st.Stable.Pending()
+	c.st.Rollback()
+	inc.close(ctx)
+	if err := c.rollback(ctx, old); err != nil {
+		return Result{}, fmt.Errorf("upgrade: roll back: %w", err)
+	}
+	return res, nil
 }

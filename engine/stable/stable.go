@@ -440,14 +440,13 @@ func (m *Memory) Commit() {
 	if !m.inMessage {
 		return
 	}
+	changed := m.Pending()
 	m.inMessage = false
-	changed := make([]uint64, 0, len(m.undo.pages))
+	for _, idx := range changed {
+		m.marked[idx] = struct{}{}
+	}
 	for idx, t := range m.undo.pages {
 		p := m.pages[idx]
-		if m.pageChanged(idx, t, p) {
-			changed = append(changed, idx)
-			m.marked[idx] = struct{}{}
-		}
 		if t.saved != nil {
 			m.release(t.saved)
 		}
@@ -457,12 +456,29 @@ func (m *Memory) Commit() {
 			m.release(p)
 		}
 	}
-	slices.Sort(changed)
 	m.lastChanged = changed
 	m.undo.reset()
 	if m.arena != nil {
 		m.arena.punch()
 	}
+}
+
+// Pending returns the sorted pages the open message changed, as Commit
+// would report them in LastChanged, without committing: a run whose
+// changes are discarded still reports them (engine.UpgradeOptions.Discard).
+// Without an open message it returns nil.
+func (m *Memory) Pending() []uint64 {
+	if !m.inMessage {
+		return nil
+	}
+	changed := make([]uint64, 0, len(m.undo.pages))
+	for idx, t := range m.undo.pages {
+		if m.pageChanged(idx, t, m.pages[idx]) {
+			changed = append(changed, idx)
+		}
+	}
+	slices.Sort(changed)
+	return changed
 }
 
 // Rollback undoes the open message: the size and every page written since

@@ -559,23 +559,28 @@ func (s *Session) exec(ctx context.Context, run *workbench.Run, rec *recorder) e
 	case s.req.Upgrade:
 		// The workbench's rehearsal, as the CLI and the UI run it; the
 		// recorder sees the system calls of both steps.
-		reh, err := run.Rehearse(rctx, workbench.RehearsalOptions{
+		o := workbench.RehearsalOptions{
 			Module: s.newMod, Arg: s.req.Arg, SkipPreUpgrade: s.req.SkipPreUpgrade, Again: s.req.Rehearse, Recorder: rec,
 			// As icp-cli upgrades without the flag (keep for an EOP
 			// canister); a kept heap still counts as replaced below, which
 			// only overstates the pages changed.
 			Persistence: workbench.ToolPersistence(c.Module()),
-			AfterUpgrade: func(context.Context) error {
+			// A single upgrade is discarded, so the canister stays at the
+			// snapshot's state for the next execution (the first jump
+			// after the recording) instead of a second restore.
+			Discard: !s.req.Rehearse,
+		}
+		if s.req.Rehearse {
+			o.AfterUpgrade = func(context.Context) error {
 				// The first upgrade is committed whatever the second one
 				// does, and the second runs on the new module's heap.
-				if s.req.Rehearse {
-					rec.replaced = true
-				}
+				rec.replaced = true
 				return nil
-			},
-		})
+			}
+		}
+		reh, err := run.Rehearse(rctx, o)
 		r.res, r.err, r.skipped = reh.Last().Result, err, reh.Skipped
-		r.committed = len(reh.Steps) > 0 && reh.Steps[0].OK()
+		r.committed = !o.Discard && len(reh.Steps) > 0 && reh.Steps[0].OK()
 		return r
 	case s.req.Timer:
 		r.res, r.err = c.GlobalTimerWith(rctx, s.calls())

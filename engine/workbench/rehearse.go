@@ -2,6 +2,7 @@ package workbench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/canscope/canscope/engine"
@@ -53,6 +54,12 @@ type RehearsalOptions struct {
 	// (the rehearsal counts stable writes through the same hook, so it
 	// replaces any recorder the canister was opened with for its steps).
 	Recorder ic0.Recorder
+	// Discard reports the upgrade as the others do but leaves the
+	// canister as it was (engine.UpgradeOptions.Discard), so the Run can
+	// run it again: a traced upgrade re-executes it for every jump. It
+	// excludes Again, AfterUpgrade and Verify, which need the upgraded
+	// canister.
+	Discard bool
 }
 
 // UpgradeStep is one upgrade of a rehearsal.
@@ -163,6 +170,9 @@ func (r *Run) Rehearse(ctx context.Context, o RehearsalOptions) (Rehearsal, erro
 	if err := ctx.Err(); err != nil {
 		return out, err
 	}
+	if o.Discard && (o.Again || o.AfterUpgrade != nil || len(o.Verify) > 0) {
+		return out, errors.New("rehearse: a discarded upgrade leaves nothing to upgrade again, commit or verify")
+	}
 	if len(o.Verify) > 0 {
 		before, err := r.verifyAll(ctx, o.Verify)
 		if err != nil {
@@ -228,7 +238,7 @@ func (r *Run) Rehearse(ctx context.Context, o RehearsalOptions) (Rehearsal, erro
 		}
 		return s, nil
 	}
-	first, err := step(StepUpgrade, o.Module, engine.UpgradeOptions{SkipPreUpgrade: o.SkipPreUpgrade, KeepMainMemory: keepFirst}, whyFirst)
+	first, err := step(StepUpgrade, o.Module, engine.UpgradeOptions{SkipPreUpgrade: o.SkipPreUpgrade, KeepMainMemory: keepFirst, Discard: o.Discard}, whyFirst)
 	if err != nil || !first.OK() {
 		return out, err
 	}
