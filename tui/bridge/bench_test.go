@@ -19,7 +19,7 @@ import (
 // start), through engine.New with the real configuration. incident is
 // call-heavy (4 MiB of data checksummed one call per 8-byte word: about a
 // million events); longrun is loop-heavy (1.2 G instructions, one call
-// per 64 KiB page).
+// per 64 KiB page); motoko is small.
 func BenchmarkRunScreenVsCLI(b *testing.B) {
 	ctx := context.Background()
 	f := newRunFixture(b)
@@ -30,6 +30,9 @@ func BenchmarkRunScreenVsCLI(b *testing.B) {
 	}{
 		{"incident", f.snapshot(b, "../../engine/testdata/incident.wasm", "prod", update{"add_chunks", binary.LittleEndian.AppendUint64(nil, 64)}).ID},
 		{"longrun", f.snapshot(b, "../../engine/trace/testdata/longrun.wasm", "prod").ID},
+		// motoko: a small Motoko canister (4 k events), where the fixed
+		// cost of a session (restores, module loads) weighs most.
+		{"motoko", f.snapshot(b, "../../engine/testdata/motoko_v1.wasm", "prod", update{"add", append([]byte("DIDL\x00\x02\x7d\x71\x07\x05"), "seven"...)}).ID},
 	} {
 		b.Run(w.name+"/cli", func(b *testing.B) {
 			defer reportCPU(b, cpuTime())
