@@ -17,27 +17,19 @@ func TestDiscardedUpgrade(t *testing.T) {
 	ctx := context.Background()
 	e := newEngine(t, Config{})
 	didl := []byte("DIDL\x00\x00")
+	type update struct {
+		method string
+		arg    []byte
+	}
 	for _, tt := range []struct {
 		name     string
 		from, to string
-		calls    []struct {
-			method string
-			arg    []byte
-		}
-		keep bool
+		calls    []update
+		keep     bool
 	}{
-		{name: "incident", from: "incident.wasm", calls: []struct {
-			method string
-			arg    []byte
-		}{{"add_chunks", u64(16)}}},
-		{name: "motoko", from: "motoko_v1.wasm", to: "motoko_v2.wasm.gz", calls: []struct {
-			method string
-			arg    []byte
-		}{{"add", append([]byte("DIDL\x00\x02\x7d\x71\x07\x05"), "seven"...)}}},
-		{name: "keep", from: "keep_counter.wasm", to: "keep_counter_v2.wasm", keep: true, calls: []struct {
-			method string
-			arg    []byte
-		}{{"inc", nil}, {"inc", nil}, {"mark", nil}, {"grow", nil}}},
+		{name: "incident", from: "incident.wasm", calls: []update{{"add_chunks", u64(16)}}},
+		{name: "motoko", from: "motoko_v1.wasm", to: "motoko_v2.wasm.gz", calls: []update{{"add", append([]byte("DIDL\x00\x02\x7d\x71\x07\x05"), "seven"...)}}},
+		{name: "keep", from: "keep_counter.wasm", to: "keep_counter_v2.wasm", keep: true, calls: []update{{"inc", nil}, {"inc", nil}, {"mark", nil}, {"grow", nil}}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			from := load(t, e, tt.from)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -73,6 +74,31 @@ func TestRehearse(t *testing.T) {
 	reh, err = run.Rehearse(ctx, RehearsalOptions{Again: true, AfterUpgrade: func(context.Context) error { return stop }})
 	if !errors.Is(err, stop) || len(reh.Steps) != 1 {
 		t.Errorf("hook error: %d steps, err %v", len(reh.Steps), err)
+	}
+
+	// A discarded rehearsal reports the step as the committed one did
+	// and leaves the canister as it was: the same rehearsal again (the
+	// canister is now at the second step's state) gives the same step.
+	state := func() engine.State {
+		st, err := run.Canister.State()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	before := state()
+	again, err := run.Rehearse(ctx, RehearsalOptions{Discard: true})
+	if err != nil || len(again.Steps) != 1 || !again.OK() {
+		t.Fatalf("discarded: %+v, err %v", again, err)
+	}
+	if !reflect.DeepEqual(state(), before) {
+		t.Error("the discarded rehearsal changed the canister")
+	}
+	if twice, err := run.Rehearse(ctx, RehearsalOptions{Discard: true}); err != nil || !reflect.DeepEqual(twice, again) {
+		t.Errorf("the same discarded rehearsal gave %+v, then %+v (err %v)", again, twice, err)
+	}
+	if _, err := run.Rehearse(ctx, RehearsalOptions{Discard: true, Again: true}); err == nil {
+		t.Error("a discarded rehearsal upgraded again")
 	}
 
 	// A cancelled rehearsal reports the cancellation, not a step.
