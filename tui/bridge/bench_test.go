@@ -24,54 +24,79 @@ func BenchmarkRunScreenVsCLI(b *testing.B) {
 	ctx := context.Background()
 	f := newRunFixture(b)
 	st, bench := f.st, f.bench
+	var adds []update
+	for range 200 {
+		adds = append(adds, update{"add", []byte("DIDL\x00\x02\x7d\x71\x05\x02hi")})
+	}
 	for _, w := range []struct {
 		name string
 		id   snapshots.ID
 	}{
 		{"incident", f.snapshot(b, "../../engine/testdata/incident.wasm", "prod", update{"add_chunks", binary.LittleEndian.AppendUint64(nil, 64)}).ID},
 		{"longrun", f.snapshot(b, "../../engine/trace/testdata/longrun.wasm", "prod").ID},
-		// motoko: a small Motoko canister (4 k events), where the fixed
-		// cost of a session (restores, module loads) weighs most.
-		{"motoko", f.snapshot(b, "../../engine/testdata/motoko_v1.wasm", "prod", update{"add", append([]byte("DIDL\x00\x02\x7d\x71\x07\x05"), "seven"...)}).ID},
+		// motoko: a Motoko canister with 200 stable entries (about 4 k
+		// events), where the fixed costs of a session weigh most.
+		{"motoko", f.snapshot(b, "../../engine/testdata/motoko_v1.wasm", "prod", adds...).ID},
 	} {
+		cli := func(b *testing.B) {
+			run, err := bench.Open(ctx, w.id)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := run.Rehearse(ctx, workbench.RehearsalOptions{}); err != nil {
+				b.Fatal(err)
+			}
+			run.Close(ctx)
+		}
+		var r *Runner
+		tui := func(b *testing.B) {
+			sess, err := r.Start(ctx, source.RunRequest{Snapshot: w.id, Upgrade: true}, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			at := 0
+			if sess.Outcome().Status == "trapped" {
+				at = sess.Len() - 1
+			}
+			if _, err := sess.Seek(ctx, at); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(sess.Len()), "events")
+			sess.(*Session).Close(ctx)
+		}
+		// warm compiles the traced modules untimed, as the CLI's are
+		// cached by the bench: the tracer keeps them.
+		warm := func(b *testing.B) {
+			r = NewRunner(trace.New(bench, st))
+			tui(b)
+		}
 		b.Run(w.name+"/cli", func(b *testing.B) {
 			defer reportCPU(b, cpuTime())
 			for b.Loop() {
-				run, err := bench.Open(ctx, w.id)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if _, err := run.Rehearse(ctx, workbench.RehearsalOptions{}); err != nil {
-					b.Fatal(err)
-				}
-				run.Close(ctx)
+				cli(b)
 			}
 		})
 		b.Run(w.name+"/tui", func(b *testing.B) {
-			r := NewRunner(trace.New(bench, st))
-			// Compile the traced modules untimed, as the CLI's are cached
-			// by the bench: the tracer keeps them.
-			if sess, err := r.Start(ctx, source.RunRequest{Snapshot: w.id, Upgrade: true}, nil); err != nil {
-				b.Fatal(err)
-			} else {
-				sess.(*Session).Close(ctx)
-			}
+			warm(b)
 			defer reportCPU(b, cpuTime())
 			for b.Loop() {
-				sess, err := r.Start(ctx, source.RunRequest{Snapshot: w.id, Upgrade: true}, nil)
-				if err != nil {
-					b.Fatal(err)
-				}
-				at := 0
-				if sess.Outcome().Status == "trapped" {
-					at = sess.Len() - 1
-				}
-				if _, err := sess.Seek(ctx, at); err != nil {
-					b.Fatal(err)
-				}
-				b.ReportMetric(float64(sess.Len()), "events")
-				sess.(*Session).Close(ctx)
+				tui(b)
 			}
+		})
+		// ratio alternates one CLI and one run screen start in each
+		// iteration and divides their summed CPU times, so the machine's
+		// load weighs on both alike: item 3 asks for at most 1.3.
+		b.Run(w.name+"/ratio", func(b *testing.B) {
+			warm(b)
+			var spent [2]time.Duration
+			for b.Loop() {
+				for k, run := range []func(*testing.B){cli, tui} {
+					start := cpuTime()
+					run(b)
+					spent[k] += cpuTime() - start
+				}
+			}
+			b.ReportMetric(float64(spent[1])/float64(spent[0]), "tui/cli")
 		})
 	}
 }
