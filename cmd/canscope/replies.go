@@ -9,9 +9,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// rejectCodeName names a reject code as the specification does.
-func rejectCodeName(code uint32) string { return workbench.RejectCodeName(code) }
-
 // replyFlags are --reply, --reject, --replies and --reject-unanswered:
 // the answers to the calls a message makes, in the order given.
 type replyFlags struct {

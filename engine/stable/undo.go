@@ -62,9 +62,6 @@ func newUndoLog() undoLog {
 // maxKeptArena bounds the log buffer kept between messages (64 MiB).
 const maxKeptArena = 64 << 20
 
-// maxLogBytes bounds the undo log of one message (256 MiB).
-const maxLogBytes = 256 << 20
-
 // reset empties the log, keeping its buffers unless they grew very large.
 func (u *undoLog) reset() {
 	clear(u.pages)

@@ -54,7 +54,6 @@ func TestRehearsalMemory(t *testing.T) {
 		// (IC0522): this module saves and restores in 64 MiB pieces.
 		module = "incident_chunked.wasm"
 	}
-	const overhead = 256 << 20
 	ctx := context.Background()
 	b, _ := newBench(t)
 	run, res, err := b.Install(ctx, fixture(t, module), nil, "")
