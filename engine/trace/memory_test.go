@@ -44,7 +44,8 @@ func TestLogMemory(t *testing.T) {
 	// Beyond the plain run: the log's in-memory part and buffers, the
 	// traced compilation, the milestones.
 	const bound = 48 << 20
-	if traced > plain+bound {
+	// Under -race the detector's shadow memory swamps the comparison.
+	if traced > plain+bound && !peakrss.RaceDetector {
 		t.Errorf("peak RSS grew by %d MiB recording a %d MiB log, %d MiB untraced (bound +%d MiB)", traced>>20, logBytes>>20, plain>>20, bound>>20)
 	}
 	// The last event is read back from the file.
