@@ -128,51 +128,40 @@ func BenchmarkSeedCLI(b *testing.B) {
 		prepare(b, cold)
 		return timed(b, bin, canscope("import", src, "--name", "seed")...)
 	}
-	for _, cold := range []bool{true, false} {
-		mode := map[bool]string{true: "cold", false: "warm"}[cold]
-		b.Run("import-"+mode, func(b *testing.B) {
-			if cold && !canDrop {
-				b.Skip("cannot drop the page cache (not root)")
-			}
-			var runs []sample
-			for b.Loop() {
-				var s sample
-				s.cpWall, s.cpCPU, s.cpSync = cp(b, cold)
-				if base != "" {
-					s.baseWall, s.baseCPU = importOnce(b, base, cold)
-				}
-				s.csWall, s.csCPU = importOnce(b, bin, cold)
-				runs = append(runs, s)
-			}
-			report(b, "import-"+mode, runs)
-		})
+	export := func(b *testing.B, bin string, cold bool) (time.Duration, time.Duration) {
+		out := filepath.Join(root, "out")
+		os.RemoveAll(out)
+		defer os.RemoveAll(out)
+		prepare(b, cold)
+		return timed(b, bin, canscope("export", "seed", out, "--force")...)
 	}
-	if _, err := os.Stat(filepath.Join(store, "manifests")); err != nil {
-		importOnce(b, bin, false)
-	}
-	for _, cold := range []bool{true, false} {
-		mode := map[bool]string{true: "cold", false: "warm"}[cold]
-		b.Run("export-"+mode, func(b *testing.B) {
-			if cold && !canDrop {
-				b.Skip("cannot drop the page cache (not root)")
-			}
-			var runs []sample
-			out := filepath.Join(root, "out")
-			for b.Loop() {
-				var s sample
-				s.cpWall, s.cpCPU, s.cpSync = cp(b, cold)
-				os.RemoveAll(out)
-				prepare(b, cold)
-				s.csWall, s.csCPU = timed(b, bin, canscope("export", "seed", out, "--force")...)
-				os.RemoveAll(out)
-				if base != "" {
-					prepare(b, cold)
-					s.baseWall, s.baseCPU = timed(b, base, canscope("export", "seed", out, "--force")...)
-					os.RemoveAll(out)
+	// Each of import and export, cold then warm, alternating with cp and
+	// the base build.
+	for _, op := range []struct {
+		name string
+		run  func(b *testing.B, bin string, cold bool) (time.Duration, time.Duration)
+	}{{"import", importOnce}, {"export", export}} {
+		for _, cold := range []bool{true, false} {
+			name := op.name + "-" + map[bool]string{true: "cold", false: "warm"}[cold]
+			b.Run(name, func(b *testing.B) {
+				if cold && !canDrop {
+					b.Skip("cannot drop the page cache (not root)")
 				}
-				runs = append(runs, s)
-			}
-			report(b, "export-"+mode, runs)
-		})
+				if _, err := os.Stat(filepath.Join(store, "manifests")); err != nil && op.name == "export" {
+					importOnce(b, bin, false) // the store export reads
+				}
+				var runs []sample
+				for b.Loop() {
+					var s sample
+					s.cpWall, s.cpCPU, s.cpSync = cp(b, cold)
+					if base != "" {
+						s.baseWall, s.baseCPU = op.run(b, base, cold)
+					}
+					s.csWall, s.csCPU = op.run(b, bin, cold)
+					runs = append(runs, s)
+				}
+				report(b, name, runs)
+			})
+		}
 	}
 }
