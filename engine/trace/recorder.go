@@ -637,7 +637,7 @@ type milestone struct {
 	instr uint64
 }
 
-// maxMilestones bounds the milestones (64 KiB of them): an anchor or a
+// maxMilestones bounds the milestones (4,096 of them, 64 KiB): an anchor or a
 // jump to an instruction count starts from the closest one, within a
 // 2,048th of the run, and re-executes the rest.
 const maxMilestones = 1 << 12
